@@ -1,0 +1,148 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import connectPgSimple from 'connect-pg-simple';
+import { csrfSync } from 'csrf-sync';
+import express from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import passport from 'passport';
+import pg from 'pg';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config';
+import type { Db } from './db/knex';
+import type { Logger } from './logger';
+import { authRoutes } from './modules/auth/auth.routes';
+import { SecretBox } from './modules/auth/secret-box';
+import { auditRoutes } from './modules/audit/audit.routes';
+import { portalRoutes } from './modules/portal/portal.routes';
+import { resellerRoutes } from './modules/resellers/resellers.routes';
+import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
+import { userRoutes } from './modules/users/users.routes';
+import { configurePassport } from './web/passport';
+import { enforceAccountStatus, readOnlyGuard, requireLogin, requirePortal } from './web/guards';
+import { errorHandler, notFoundHandler } from './web/errors';
+import { homeFor, renderSetup } from './web/render';
+import { LoginThrottle } from './web/throttle';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  /** The same database as db, for the session store's own small pool. */
+  databaseUrl: string;
+  /** Instance secret: signs session cookies and derives the key for secrets at rest. */
+  instanceSecret: string;
+  logger: Logger;
+}
+
+export interface BuiltApp {
+  app: express.Express;
+  close(): Promise<void>;
+}
+
+export function createApp(deps: AppDeps): BuiltApp {
+  const { config, db, logger } = deps;
+  const app = express();
+  const box = new SecretBox(deps.instanceSecret);
+  const throttle = new LoginThrottle(config.loginThrottle);
+
+  app.set('view engine', 'ejs');
+  app.set('views', path.resolve(__dirname, '../views'));
+  app.disable('x-powered-by');
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+    }),
+  );
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          upgradeInsecureRequests: config.secureCookies ? [] : null,
+        },
+      },
+      // HSTS only when we know the browser reached us over TLS.
+      strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
+    }),
+  );
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await db.raw('select 1');
+      res.json({ status: 'ok', database: 'ok' });
+    } catch (err) {
+      logger.error({ err }, 'health check failed');
+      res.status(503).json({ status: 'error', database: 'unreachable' });
+    }
+  });
+
+  app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  app.use(express.json({ limit: '1mb' }));
+
+  const sessionPool = new pg.Pool({ connectionString: deps.databaseUrl, max: 3 });
+  const PgStore = connectPgSimple(session);
+  const store = new PgStore({ pool: sessionPool, tableName: 'sessions', createTableIfMissing: false, pruneSessionInterval: config.env === 'test' ? false : 15 * 60 });
+  app.use(
+    session({
+      name: 'vb.sid',
+      store,
+      secret: deps.instanceSecret,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: config.sessionMaxAgeMs },
+    }),
+  );
+
+  configurePassport(passport, db);
+  app.use(passport.initialize());
+  app.use(passport.session());
+
+  const { csrfSynchronisedProtection } = csrfSync({
+    getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
+  });
+  app.use(csrfSynchronisedProtection);
+  app.use(renderSetup);
+  app.use(enforceAccountStatus);
+
+  app.get('/', (req, res) => res.redirect(req.user ? homeFor(req.user.role) : '/login'));
+  app.use(authRoutes({ db, box, throttle }));
+
+  app.use('/account', requireLogin);
+  app.use('/wholesale', requirePortal('wholesale'));
+  app.use('/reseller', requirePortal('reseller'));
+  app.use('/me', requirePortal('subscriber'));
+  app.use(readOnlyGuard);
+
+  app.use(portalRoutes({ db }));
+  app.use(resellerRoutes({ db }));
+  app.use(userRoutes({ db }));
+  app.use(subscriberRoutes({ db }));
+  app.use(auditRoutes({ db }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+
+  return {
+    app,
+    async close() {
+      store.close();
+      await sessionPool.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Thrown for any configuration the operator must fix; the server prints only its message. */
+export class ConfigError extends Error {}
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be a URL like postgres://user:password@host:5432/database');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: postgresUrl.optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    SESSION_MAX_AGE_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    TRUST_PROXY: z.string().optional(),
+    ADMIN_EMAIL: z.email().optional(),
+    ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(5),
+    LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(30),
+    LOGIN_THROTTLE_MINUTES: z.coerce.number().int().positive().default(15),
+  })
+  .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
+    message: 'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
+    path: ['TLS_CERT_FILE'],
+  });
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** Absent: the embedded Postgres in dataDir is used. */
+  databaseUrl?: string;
+  dataDir: string;
+  sessionSecret?: string;
+  sessionMaxAgeMs: number;
+  tls?: { certFile: string; keyFile: string };
+  /** Express "trust proxy" setting, when the app sits behind a TLS proxy. */
+  trustProxy?: boolean | number | string;
+  /** Cookies are marked Secure when the app serves TLS itself or trusts a TLS proxy. */
+  secureCookies: boolean;
+  admin: { email?: string; password?: string };
+  logLevel: string;
+  loginThrottle: { perAccount: number; perAddress: number; windowSeconds: number };
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return undefined;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw; // an address list or "loopback", passed to Express as is
+}
+
+/** Reads the environment once. Throws ConfigError with one readable line per bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  const c = parsed.data;
+  const trustProxy = parseTrustProxy(c.TRUST_PROXY);
+  const tls = c.TLS_CERT_FILE && c.TLS_KEY_FILE ? { certFile: c.TLS_CERT_FILE, keyFile: c.TLS_KEY_FILE } : undefined;
+  return {
+    env: c.NODE_ENV,
+    port: c.PORT,
+    host: c.HOST,
+    databaseUrl: c.DATABASE_URL,
+    dataDir: path.resolve(c.DATA_DIR),
+    sessionSecret: c.SESSION_SECRET,
+    sessionMaxAgeMs: c.SESSION_MAX_AGE_HOURS * 3600 * 1000,
+    tls,
+    trustProxy,
+    secureCookies: Boolean(tls) || trustProxy !== undefined,
+    admin: { email: c.ADMIN_EMAIL, password: c.ADMIN_PASSWORD },
+    logLevel: c.LOG_LEVEL,
+    loginThrottle: {
+      perAccount: c.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      perAddress: c.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: c.LOGIN_THROTTLE_MINUTES * 60,
+    },
+  };
+}

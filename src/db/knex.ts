@@ -1,0 +1,38 @@
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+
+// int8 (counts, ids) as JS numbers: ids stay far below 2^53. numeric (1700) stays a string so that
+// amounts reach decimal.js without ever passing through a float.
+pg.types.setTypeParser(20, (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`int8 value ${value} exceeds the safe integer range`);
+  return n;
+});
+
+export type Db = Knex;
+export type Tx = Knex.Transaction;
+/** Either the pool or an open transaction: repositories accept both so services can pass a tx down. */
+export type Queryable = Knex | Knex.Transaction;
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
+
+export function createDb(url: string, opts: { poolMax?: number } = {}): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, application_name: 'voip-billing' },
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+    migrations: { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' },
+  });
+}
+
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [number, string[]];
+  return applied;
+}
+
+/** PostgreSQL's unique_violation, with the constraint that was hit. */
+export function uniqueViolation(err: unknown): string | undefined {
+  const e = err as { code?: string; constraint?: string };
+  return e && e.code === '23505' ? (e.constraint ?? '') : undefined;
+}

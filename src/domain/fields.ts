@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+// Field rules shared by forms and the API. Blank optional inputs become null, never ''.
+
+export const requiredText = (label: string, max = 200) =>
+  z
+    .string({ error: `${label} is required` })
+    .trim()
+    .min(1, `${label} is required`)
+    .max(max, `${label} must be at most ${max} characters`);
+
+export const optionalText = (label: string, max = 200) =>
+  z
+    .string()
+    .trim()
+    .max(max, `${label} must be at most ${max} characters`)
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? null : v));
+
+export const emailField = z
+  .string({ error: 'Email is required' })
+  .trim()
+  .toLowerCase()
+  .pipe(z.email('Enter a valid email address'));
+
+export const optionalEmail = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? null : v))
+  .pipe(z.email('Enter a valid email address').nullable());
+
+export const passwordField = z
+  .string({ error: 'Password is required' })
+  .min(12, 'Password must be at least 12 characters')
+  .max(200, 'Password must be at most 200 characters');
+
+export const currencyField = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z]{3}$/, 'Currency must be a three-letter ISO 4217 code');
+
+export const countryField = z
+  .string({ error: 'Country is required' })
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z]{2}$/, 'Country must be a two-letter ISO 3166 code');
+
+/** HTML checkboxes send "on" or nothing. */
+export const checkbox = z
+  .union([z.literal('on'), z.literal('true'), z.literal('1'), z.literal('')])
+  .optional()
+  .transform((v) => v === 'on' || v === 'true' || v === '1');

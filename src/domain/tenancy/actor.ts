@@ -1,0 +1,13 @@
+import type { Role, Scope } from './roles';
+
+/** Who is making a change, carried from the request into services and the audit log. */
+export interface Actor {
+  userId: number | null;
+  email: string | null;
+  role: Role | 'system';
+  scope: Scope;
+  ip?: string;
+  requestId?: string;
+}
+
+export const SYSTEM_ACTOR: Actor = { userId: null, email: null, role: 'system', scope: { kind: 'wholesale' } };

@@ -1,0 +1,189 @@
+import { Router, type Request, type Response, type NextFunction } from 'express';
+import QRCode from 'qrcode';
+import type { Db } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import { isStaff } from '../../domain/tenancy/roles';
+import { LOGIN_REFUSAL_MESSAGES } from '../../domain/tenancy/status';
+import { parseForm } from '../../web/forms';
+import { actor, principal } from '../../web/principal';
+import { flash, homeFor } from '../../web/render';
+import { toPrincipal } from '../../web/passport';
+import type { LoginThrottle } from '../../web/throttle';
+import { findLoginById, touchLastLogin, type LoginRecord } from '../users/users.repository';
+import * as auth from './auth.service';
+import { changePasswordSchema, disableTotpSchema, loginSchema, totpCodeSchema } from './auth.schemas';
+import type { SecretBox } from './secret-box';
+import { newTotpSecret, totpUri } from './totp';
+
+const SECOND_STEP_MS = 5 * 60 * 1000;
+
+export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; throttle: LoginThrottle }): Router {
+  const r = Router();
+
+  const clientAddress = (req: Request) => req.ip ?? 'unknown';
+
+  /** Completes a login: new session id (passport regenerates it), then home or where they were going. */
+  function completeLogin(req: Request, res: Response, next: NextFunction, user: LoginRecord) {
+    const returnTo = req.session.returnTo;
+    req.login(toPrincipal(user), (err) => {
+      if (err) return next(err);
+      touchLastLogin(db, user.id)
+        .then(() => {
+          req.log.info({ userId: user.id, role: user.role }, 'login');
+          const home = homeFor(user.role);
+          res.redirect(303, returnTo && returnTo.startsWith(home) ? returnTo : home);
+        })
+        .catch(next);
+    });
+  }
+
+  r.get('/login', (req, res) => {
+    if (req.user) return res.redirect(homeFor(req.user.role));
+    res.page('auth/login', { title: 'Log in' });
+  });
+
+  r.post('/login', async (req, res, next) => {
+    const form = parseForm(loginSchema, req.body);
+    if (!form.ok) {
+      res.status(422);
+      return res.page('auth/login', { title: 'Log in', errors: form.errors, values: { email: form.values.email } });
+    }
+    const { email, password } = form.data;
+    const values = { email };
+    const blocked = await throttle.blocked(email, clientAddress(req));
+    if (blocked) {
+      res.status(429);
+      return res.page('auth/login', { title: 'Log in', errors: { _form: blocked }, values });
+    }
+    const result = await auth.authenticate(db, email, password);
+    if (!result.ok && result.reason === 'invalid') {
+      await throttle.failed(email, clientAddress(req));
+      req.log.warn({ email }, 'login failed');
+      res.status(401);
+      return res.page('auth/login', { title: 'Log in', errors: { _form: 'Email or password is incorrect.' }, values });
+    }
+    if (!result.ok) {
+      res.status(403);
+      return res.page('auth/login', { title: 'Log in', errors: { _form: LOGIN_REFUSAL_MESSAGES[result.reason] }, values });
+    }
+    await throttle.succeeded(email);
+    if (result.user.totpEnabled) {
+      req.session.pendingUserId = result.user.id;
+      req.session.pendingSince = Date.now();
+      return res.redirect(303, '/login/totp');
+    }
+    completeLogin(req, res, next, result.user);
+  });
+
+  r.get('/login/totp', (req, res) => {
+    if (!req.session.pendingUserId) return res.redirect('/login');
+    res.page('auth/totp', { title: 'Two-factor login' });
+  });
+
+  r.post('/login/totp', async (req, res, next) => {
+    const pendingId = req.session.pendingUserId;
+    if (!pendingId || Date.now() - (req.session.pendingSince ?? 0) > SECOND_STEP_MS) {
+      delete req.session.pendingUserId;
+      flash(req, 'error', 'Your login timed out. Enter your email and password again.');
+      return res.redirect(303, '/login');
+    }
+    const user = await findLoginById(db, pendingId);
+    if (!user) return res.redirect(303, '/login');
+    const blocked = await throttle.blocked(user.email, clientAddress(req));
+    if (blocked) {
+      res.status(429);
+      return res.page('auth/totp', { title: 'Two-factor login', errors: { code: blocked } });
+    }
+    const form = parseForm(totpCodeSchema, req.body);
+    if (!form.ok || !auth.verifySecondFactor(box, user, form.data.code)) {
+      await throttle.failed(user.email, clientAddress(req));
+      res.status(401);
+      return res.page('auth/totp', { title: 'Two-factor login', errors: { code: form.ok ? 'That code is not correct.' : (form.errors.code ?? 'Enter the code') } });
+    }
+    delete req.session.pendingUserId;
+    await throttle.succeeded(user.email);
+    completeLogin(req, res, next, user);
+  });
+
+  r.post('/logout', (req, res, next) => {
+    req.logout((err) => {
+      if (err) return next(err);
+      req.session.destroy(() => {
+        res.clearCookie('vb.sid');
+        res.redirect(303, '/login');
+      });
+    });
+  });
+
+  r.get('/account', (req, res) => {
+    res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role) });
+  });
+
+  r.post('/account/password', async (req, res) => {
+    const form = parseForm(changePasswordSchema, req.body);
+    const render = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
+    };
+    if (!form.ok) return render(form.errors);
+    try {
+      await auth.changePassword(db, actor(req), form.data.current_password, form.data.new_password);
+    } catch (err) {
+      if (err instanceof FieldErrors) return render(err.fields);
+      throw err;
+    }
+    flash(req, 'success', 'Your password has been changed.');
+    res.redirect(303, '/account');
+  });
+
+  async function renderEnrolment(req: Request, res: Response, errors: Record<string, string> = {}) {
+    const p = principal(req);
+    req.session.pendingTotpSecret ??= newTotpSecret();
+    const secret = req.session.pendingTotpSecret;
+    const uri = totpUri(secret, p.email);
+    const qr = await QRCode.toDataURL(uri, { margin: 1, width: 200 });
+    if (Object.keys(errors).length) res.status(422);
+    res.page('auth/totp-enrol', { title: 'Two-factor login', secret, qr, errors });
+  }
+
+  r.get('/account/totp', async (req, res) => {
+    const p = principal(req);
+    if (!isStaff(p.role) || p.totpEnabled) return res.redirect('/account');
+    await renderEnrolment(req, res);
+  });
+
+  r.post('/account/totp', async (req, res) => {
+    const secret = req.session.pendingTotpSecret;
+    if (!secret) return res.redirect(303, '/account/totp');
+    const form = parseForm(totpCodeSchema, req.body);
+    if (!form.ok) return renderEnrolment(req, res, form.errors);
+    try {
+      await auth.enableTotp(db, box, actor(req), secret, form.data.code);
+    } catch (err) {
+      if (err instanceof FieldErrors) return renderEnrolment(req, res, err.fields);
+      throw err;
+    }
+    delete req.session.pendingTotpSecret;
+    flash(req, 'success', 'Two-factor login is on. You will be asked for a code each time you log in.');
+    res.redirect(303, '/account');
+  });
+
+  r.post('/account/totp/disable', async (req, res) => {
+    const form = parseForm(disableTotpSchema, req.body);
+    const render = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
+    };
+    if (!form.ok) return render(form.errors);
+    try {
+      await auth.disableTotp(db, actor(req), form.data.password);
+    } catch (err) {
+      if (err instanceof FieldErrors) return render(err.fields);
+      throw err;
+    }
+    flash(req, 'success', 'Two-factor login is off.');
+    res.redirect(303, '/account');
+  });
+
+  return r;
+}

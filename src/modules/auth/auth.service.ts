@@ -1,0 +1,97 @@
+import crypto from 'node:crypto';
+import type { Db, Queryable } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import type { Actor } from '../../domain/tenancy/actor';
+import { isStaff } from '../../domain/tenancy/roles';
+import { loginRefusal, type LoginRefusal } from '../../domain/tenancy/status';
+import { recordAudit } from '../audit/audit.repository';
+import * as users from '../users/users.repository';
+import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
+import type { SecretBox } from './secret-box';
+import { checkTotp } from './totp';
+
+export type AuthResult =
+  | { ok: true; user: users.LoginRecord }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: LoginRefusal; user: users.LoginRecord };
+
+/** Checks email and password, then whether this person may log in now (status cascade). */
+export async function authenticate(db: Queryable, email: string, password: string): Promise<AuthResult> {
+  const user = await users.findLoginByEmail(db, email.trim());
+  if (!user) {
+    await burnPasswordCheck(password);
+    return { ok: false, reason: 'invalid' };
+  }
+  if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, reason: 'invalid' };
+  const refusal = loginRefusal({ userStatus: user.status, resellerStatus: user.resellerStatus, subscriberStatus: user.subscriberStatus });
+  if (refusal) return { ok: false, reason: refusal, user };
+  return { ok: true, user };
+}
+
+export function verifySecondFactor(box: SecretBox, user: users.LoginRecord, code: string): boolean {
+  if (!user.totpSecret) return false;
+  return checkTotp(box.open(user.totpSecret), code);
+}
+
+export async function changePassword(db: Db, actor: Actor, current: string, next: string): Promise<void> {
+  if (actor.userId == null) throw new Error('no user');
+  const user = await users.findLoginById(db, actor.userId);
+  if (!user || !(await verifyPassword(user.passwordHash, current))) {
+    throw new FieldErrors({ current_password: 'Current password is not correct' });
+  }
+  if (current === next) throw new FieldErrors({ new_password: 'Choose a password different from the current one' });
+  const hash = await hashPassword(next);
+  await db.transaction(async (tx) => {
+    await users.setPasswordHash(tx, user.id, hash);
+    await recordAudit(tx, actor, { resellerId: user.resellerId, entityType: 'user', entityId: user.id, action: 'password_change' });
+  });
+}
+
+export async function enableTotp(db: Db, box: SecretBox, actor: Actor, secret: string, code: string): Promise<void> {
+  if (actor.userId == null || actor.role === 'system' || !isStaff(actor.role)) throw new FieldErrors({ code: 'Two-factor login is for staff accounts' });
+  if (!checkTotp(secret, code)) throw new FieldErrors({ code: 'That code does not match; check the time on your phone and try again' });
+  const user = await users.findLoginById(db, actor.userId);
+  await db.transaction(async (tx) => {
+    await users.setTotp(tx, actor.userId as number, box.seal(secret));
+    await recordAudit(tx, actor, { resellerId: user?.resellerId ?? null, entityType: 'user', entityId: actor.userId, action: 'totp_enable' });
+  });
+}
+
+export async function disableTotp(db: Db, actor: Actor, password: string): Promise<void> {
+  if (actor.userId == null) throw new Error('no user');
+  const user = await users.findLoginById(db, actor.userId);
+  if (!user || !(await verifyPassword(user.passwordHash, password))) {
+    throw new FieldErrors({ password: 'Password is not correct' });
+  }
+  await db.transaction(async (tx) => {
+    await users.setTotp(tx, user.id, null);
+    await recordAudit(tx, actor, { resellerId: user.resellerId, entityType: 'user', entityId: user.id, action: 'totp_disable' });
+  });
+}
+
+/**
+ * On first start there is nobody to log in as: create the first wholesale admin from ADMIN_EMAIL /
+ * ADMIN_PASSWORD, or with a generated password that the caller prints once.
+ */
+export async function ensureFirstAdmin(
+  db: Db,
+  admin: { email?: string; password?: string },
+): Promise<{ email: string; generatedPassword?: string } | undefined> {
+  const existing = await db('users').whereIn('role', ['wholesale_admin']).first('id');
+  if (existing) return undefined;
+  const email = (admin.email ?? 'admin@localhost').toLowerCase();
+  const generatedPassword = admin.password ? undefined : crypto.randomBytes(12).toString('base64url');
+  const password = admin.password ?? (generatedPassword as string);
+  const hash = await hashPassword(password);
+  await db.transaction(async (tx) => {
+    const user = await users.insertUser(tx, { email, name: 'Administrator', role: 'wholesale_admin', resellerId: null, subscriberId: null, passwordHash: hash });
+    await recordAudit(tx, { userId: null, email: null, role: 'system', scope: { kind: 'wholesale' } }, {
+      resellerId: null,
+      entityType: 'user',
+      entityId: user.id,
+      action: 'create',
+      after: { ...user },
+    });
+  });
+  return { email, generatedPassword };
+}

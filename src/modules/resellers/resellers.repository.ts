@@ -1,0 +1,163 @@
+import type { Queryable } from '../../db/knex';
+import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import type { Scope } from '../../domain/tenancy/roles';
+import type { Status } from '../../domain/tenancy/status';
+import type { ResellerInput } from './resellers.schemas';
+
+export interface Reseller {
+  id: number;
+  name: string;
+  code: string;
+  status: Status;
+  billingService: boolean;
+  currency: string;
+  contactName: string | null;
+  contactEmail: string | null;
+  contactPhone: string | null;
+  notes: string | null;
+  statusChangedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ResellerSummary extends Reseller {
+  subscribersTotal: number;
+  subscribersActive: number;
+}
+
+function toReseller(r: Record<string, any>): Reseller {
+  return {
+    id: r.id,
+    name: r.name,
+    code: r.code,
+    status: r.status,
+    billingService: r.billing_service,
+    currency: r.currency,
+    contactName: r.contact_name,
+    contactEmail: r.contact_email,
+    contactPhone: r.contact_phone,
+    notes: r.notes,
+    statusChangedAt: r.status_changed_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Resellers a scope may reach: all for operator staff, its own for a reseller's people. */
+function scoped(db: Queryable, scope: Scope) {
+  const q = db('resellers');
+  return scope.kind === 'wholesale' ? q : q.where('resellers.id', scope.resellerId);
+}
+
+export async function getReseller(db: Queryable, scope: Scope, id: number): Promise<Reseller | undefined> {
+  const row = await scoped(db, scope).where('resellers.id', id).first();
+  return row ? toReseller(row) : undefined;
+}
+
+/** Locks the row for a status change, so two admins cannot race one transition. */
+export async function getResellerForUpdate(db: Queryable, id: number): Promise<Reseller | undefined> {
+  const row = await db('resellers').where('id', id).forUpdate().first();
+  return row ? toReseller(row) : undefined;
+}
+
+export interface ResellerFilter {
+  q?: string;
+  status?: Status;
+  cursor?: string;
+  limit?: number;
+}
+
+export async function listResellers(db: Queryable, scope: Scope, f: ResellerFilter): Promise<Page<ResellerSummary>> {
+  const limit = f.limit ?? PAGE_SIZE;
+  const q = scoped(db, scope)
+    .select(
+      'resellers.*',
+      db.raw('(select count(*) from subscribers s where s.reseller_id = resellers.id) as subscribers_total'),
+      db.raw(`(select count(*) from subscribers s where s.reseller_id = resellers.id and s.status = 'active') as subscribers_active`),
+    )
+    .orderByRaw('lower(resellers.name), resellers.id')
+    .limit(limit + 1);
+  if (f.q) {
+    const like = `%${f.q}%`;
+    q.where((w) => w.whereILike('resellers.name', like).orWhereILike('resellers.code', like).orWhereILike('resellers.contact_email', like));
+  }
+  if (f.status) q.where('resellers.status', f.status);
+  const after = decodeCursor(f.cursor, 2);
+  if (after) q.whereRaw('(lower(resellers.name), resellers.id) > (?, ?)', after);
+  const rows = (await q) as Array<Record<string, any>>;
+  const mapped = rows.map((r) => ({ ...toReseller(r), subscribersTotal: Number(r.subscribers_total), subscribersActive: Number(r.subscribers_active) }));
+  return toPage(mapped, limit, (r) => [r.name.toLowerCase(), r.id]);
+}
+
+function columns(input: ResellerInput) {
+  return {
+    name: input.name,
+    code: input.code,
+    currency: input.currency,
+    billing_service: input.billing_service,
+    contact_name: input.contact_name,
+    contact_email: input.contact_email,
+    contact_phone: input.contact_phone,
+    notes: input.notes,
+  };
+}
+
+export async function insertReseller(db: Queryable, input: ResellerInput): Promise<Reseller> {
+  const [row] = await db('resellers').insert(columns(input)).returning('*');
+  return toReseller(row);
+}
+
+export async function updateReseller(db: Queryable, id: number, input: ResellerInput): Promise<Reseller> {
+  const [row] = await db('resellers').where('id', id).update({ ...columns(input), updated_at: db.fn.now() }).returning('*');
+  return toReseller(row);
+}
+
+export async function setResellerStatus(db: Queryable, id: number, status: Status): Promise<Reseller> {
+  const [row] = await db('resellers')
+    .where('id', id)
+    .update({ status, status_changed_at: db.fn.now(), updated_at: db.fn.now() })
+    .returning('*');
+  return toReseller(row);
+}
+
+/** What a status change of this reseller reaches: its own-status-active subscribers and logins. */
+export async function cascadeCounts(db: Queryable, resellerId: number): Promise<{ activeSubscribers: number; activeUsers: number }> {
+  const [subs, users] = await Promise.all([
+    db('subscribers').where({ reseller_id: resellerId, status: 'active' }).count<{ count: number }>('* as count').first(),
+    db('users as u')
+      .leftJoin('subscribers as s', 's.id', 'u.subscriber_id')
+      .where('u.reseller_id', resellerId)
+      .where('u.status', 'active')
+      .where((w) => w.whereNull('u.subscriber_id').orWhere('s.status', 'active'))
+      .count<{ count: number }>('* as count')
+      .first(),
+  ]);
+  return { activeSubscribers: Number(subs?.count ?? 0), activeUsers: Number(users?.count ?? 0) };
+}
+
+export async function resellerCounts(db: Queryable): Promise<{ active: number; inactive: number }> {
+  return statusCounts(db('resellers').select('status').count('* as count').groupBy('status'));
+}
+
+async function statusCounts(query: PromiseLike<unknown>): Promise<{ active: number; inactive: number }> {
+  const rows = (await query) as Array<{ status: string; count: number }>;
+  const by = Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
+  return { active: by.active ?? 0, inactive: by.inactive ?? 0 };
+}
+
+/** Subscribers whose own status is active but whose reseller is inactive. */
+export async function suspendedSubscriberCount(db: Queryable): Promise<number> {
+  const row = await db('subscribers as s')
+    .join('resellers as r', 'r.id', 's.reseller_id')
+    .where({ 's.status': 'active', 'r.status': 'inactive' })
+    .count<{ count: number }>('* as count')
+    .first();
+  return Number(row?.count ?? 0);
+}
+
+/** Subscribers by their own status; pass a reseller id for one reseller, none for all. */
+export async function subscriberStatusCounts(db: Queryable, resellerId?: number): Promise<{ active: number; inactive: number }> {
+  const q = db('subscribers').select('status').count('* as count').groupBy('status');
+  if (resellerId !== undefined) q.where('reseller_id', resellerId);
+  return statusCounts(q);
+}

@@ -1,0 +1,103 @@
+import { Router } from 'express';
+import type { Db } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import { parseForm } from '../../web/forms';
+import { idParam } from '../../web/params';
+import { actor, scope } from '../../web/principal';
+import { flash } from '../../web/render';
+import * as repo from './resellers.repository';
+import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
+import * as service from './resellers.service';
+
+/** Wholesale portal: the operator's resellers. */
+export function resellerRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+
+  r.get('/wholesale/resellers', async (req, res) => {
+    const filter = resellerListQuery.parse(req.query);
+    const page = await repo.listResellers(db, scope(req), filter);
+    res.page('wholesale/resellers/list', { title: 'Resellers', page, filter });
+  });
+
+  r.get('/wholesale/resellers/new', (_req, res) => {
+    res.page('wholesale/resellers/new', { title: 'New reseller', values: { currency: 'USD', billing_service: 'on' } });
+  });
+
+  r.post('/wholesale/resellers', async (req, res) => {
+    const form = parseForm(newResellerSchema, req.body);
+    const again = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('wholesale/resellers/new', { title: 'New reseller', errors, values: { ...req.body, admin_password: '' } });
+    };
+    if (!form.ok) return again(form.errors);
+    try {
+      const reseller = await service.createReseller(db, actor(req), form.data);
+      flash(req, 'success', `Reseller ${reseller.name} created with admin ${form.data.admin_email}.`);
+      res.redirect(303, `/wholesale/resellers/${reseller.id}`);
+    } catch (err) {
+      if (err instanceof FieldErrors) return again(err.fields);
+      throw err;
+    }
+  });
+
+  r.get('/wholesale/resellers/:resellerId', async (req, res) => {
+    const data = await service.monitor(db, scope(req), idParam(req, 'resellerId'));
+    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data });
+  });
+
+  r.get('/wholesale/resellers/:resellerId/edit', async (req, res) => {
+    const reseller = await service.getOrThrow(db, scope(req), idParam(req, 'resellerId'));
+    res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, values: formValues(reseller) });
+  });
+
+  r.post('/wholesale/resellers/:resellerId', async (req, res) => {
+    const id = idParam(req, 'resellerId');
+    const reseller = await service.getOrThrow(db, scope(req), id);
+    const form = parseForm(resellerFields, req.body);
+    const again = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, errors, values: req.body });
+    };
+    if (!form.ok) return again(form.errors);
+    try {
+      await service.updateReseller(db, actor(req), id, form.data);
+    } catch (err) {
+      if (err instanceof FieldErrors) return again(err.fields);
+      throw err;
+    }
+    flash(req, 'success', 'Reseller saved.');
+    res.redirect(303, `/wholesale/resellers/${id}`);
+  });
+
+  for (const [action, status] of [['deactivate', 'inactive'], ['activate', 'active']] as const) {
+    r.post(`/wholesale/resellers/:resellerId/${action}`, async (req, res) => {
+      const id = idParam(req, 'resellerId');
+      await service.getOrThrow(db, scope(req), id);
+      const { reseller, impact } = await service.setStatus(db, actor(req), id, status);
+      const who = `${impact.subscribersAffected} subscriber${impact.subscribersAffected === 1 ? '' : 's'} and ${impact.usersAffected} login${impact.usersAffected === 1 ? '' : 's'}`;
+      flash(
+        req,
+        'success',
+        status === 'inactive'
+          ? `${reseller.name} is deactivated: ${who} are suspended; new calls will be rated as blocked.`
+          : `${reseller.name} is active again: ${who} have their access back.`,
+      );
+      res.redirect(303, `/wholesale/resellers/${id}`);
+    });
+  }
+
+  return r;
+}
+
+function formValues(r: repo.Reseller): Record<string, unknown> {
+  return {
+    name: r.name,
+    code: r.code,
+    currency: r.currency,
+    billing_service: r.billingService ? 'on' : '',
+    contact_name: r.contactName ?? '',
+    contact_email: r.contactEmail ?? '',
+    contact_phone: r.contactPhone ?? '',
+    notes: r.notes ?? '',
+  };
+}

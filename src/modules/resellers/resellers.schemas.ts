@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { checkbox, currencyField, emailField, optionalEmail, optionalText, passwordField, requiredText } from '../../domain/fields';
+
+export const resellerFields = z.object({
+  name: requiredText('Name', 120),
+  code: z
+    .string({ error: 'Code is required' })
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9-]{1,31}$/, 'Code must be 2-32 lowercase letters, digits or dashes'),
+  currency: currencyField,
+  billing_service: checkbox,
+  contact_name: optionalText('Contact name', 120),
+  contact_email: optionalEmail,
+  contact_phone: optionalText('Contact phone', 40),
+  notes: optionalText('Notes', 2000),
+});
+export type ResellerInput = z.infer<typeof resellerFields>;
+
+/** Creating a reseller creates its first admin in the same form and transaction. */
+export const newResellerSchema = resellerFields.extend({
+  admin_name: requiredText('Admin name', 120),
+  admin_email: emailField,
+  admin_password: passwordField,
+});
+export type NewResellerInput = z.infer<typeof newResellerSchema>;
+
+export const resellerListQuery = z.object({
+  q: z.string().trim().max(100).optional().catch(undefined),
+  status: z.enum(['active', 'inactive']).optional().catch(undefined),
+  cursor: z.string().max(500).optional().catch(undefined),
+});

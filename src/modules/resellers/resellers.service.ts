@@ -1,0 +1,103 @@
+import type { Db } from '../../db/knex';
+import { uniqueViolation } from '../../db/knex';
+import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
+import type { Actor } from '../../domain/tenancy/actor';
+import type { Scope } from '../../domain/tenancy/roles';
+import { cascadeImpact, type CascadeImpact, type Status } from '../../domain/tenancy/status';
+import { listAudit, recordAudit } from '../audit/audit.repository';
+import { hashPassword } from '../auth/passwords';
+import { insertUser } from '../users/users.repository';
+import * as repo from './resellers.repository';
+import type { NewResellerInput, ResellerInput } from './resellers.schemas';
+
+const UNIQUE_FIELDS: Record<string, [string, string]> = {
+  resellers_code_key: ['code', 'Another reseller already uses this code'],
+  resellers_name_key: ['name', 'Another reseller already has this name'],
+  users_email_key: ['admin_email', 'A login with this email already exists'],
+};
+
+/** Turns a unique violation into a message beside the field that caused it. */
+function duplicateToFieldErrors(err: unknown): never {
+  const constraint = uniqueViolation(err);
+  const hit = constraint !== undefined ? UNIQUE_FIELDS[constraint] : undefined;
+  if (hit) throw new FieldErrors({ [hit[0]]: hit[1] });
+  throw err;
+}
+
+/** A new reseller and its first admin, all or nothing. */
+export async function createReseller(db: Db, actor: Actor, input: NewResellerInput): Promise<repo.Reseller> {
+  const passwordHash = await hashPassword(input.admin_password);
+  try {
+    return await db.transaction(async (tx) => {
+      const reseller = await repo.insertReseller(tx, input);
+      const admin = await insertUser(tx, {
+        email: input.admin_email,
+        name: input.admin_name,
+        role: 'reseller_admin',
+        resellerId: reseller.id,
+        subscriberId: null,
+        passwordHash,
+      });
+      await recordAudit(tx, actor, { resellerId: reseller.id, entityType: 'reseller', entityId: reseller.id, action: 'create', after: { ...reseller } });
+      await recordAudit(tx, actor, { resellerId: reseller.id, entityType: 'user', entityId: admin.id, action: 'create', after: { ...admin } });
+      return reseller;
+    });
+  } catch (err) {
+    return duplicateToFieldErrors(err);
+  }
+}
+
+export async function updateReseller(db: Db, actor: Actor, id: number, input: ResellerInput): Promise<repo.Reseller> {
+  try {
+    return await db.transaction(async (tx) => {
+      const before = await repo.getResellerForUpdate(tx, id);
+      if (!before) throw new NotFoundError();
+      const after = await repo.updateReseller(tx, id, input);
+      await recordAudit(tx, actor, { resellerId: id, entityType: 'reseller', entityId: id, action: 'update', before: { ...before }, after: { ...after } });
+      return after;
+    });
+  } catch (err) {
+    if (err instanceof NotFoundError) throw err;
+    return duplicateToFieldErrors(err);
+  }
+}
+
+/**
+ * Activates or deactivates a reseller. The cascade (DOMAIN.md) is derived, not written: its
+ * subscribers and people keep their own status and are suspended through the reseller's.
+ */
+export async function setStatus(db: Db, actor: Actor, id: number, status: Status): Promise<{ reseller: repo.Reseller; impact: CascadeImpact }> {
+  return db.transaction(async (tx) => {
+    const before = await repo.getResellerForUpdate(tx, id);
+    if (!before) throw new NotFoundError();
+    if (before.status === status) throw new ConflictError(`${before.name} is already ${status}.`);
+    const impact = cascadeImpact(await repo.cascadeCounts(tx, id));
+    const after = await repo.setResellerStatus(tx, id, status);
+    await recordAudit(tx, actor, {
+      resellerId: id,
+      entityType: 'reseller',
+      entityId: id,
+      action: status === 'active' ? 'activate' : 'deactivate',
+      before: { status: before.status },
+      after: { status: after.status, subscribers_affected: impact.subscribersAffected, logins_affected: impact.usersAffected },
+    });
+    return { reseller: after, impact };
+  });
+}
+
+export async function getOrThrow(db: Db, scope: Scope, id: number): Promise<repo.Reseller> {
+  const reseller = await repo.getReseller(db, scope, id);
+  if (!reseller) throw new NotFoundError();
+  return reseller;
+}
+
+/** The monitor page: the reseller, what its status reaches, and its recent changes. */
+export async function monitor(db: Db, scope: Scope, id: number) {
+  const reseller = await getOrThrow(db, scope, id);
+  const [impact, recent, subscribers] = await Promise.all([
+    repo.cascadeCounts(db, id).then(cascadeImpact),
+    listAudit(db, scope, { resellerId: id, limit: 15 }),
+    repo.subscriberStatusCounts(db, id),
+  ]);
+  return { reseller, impact, recent: recent.rows, subscribers };
+}

@@ -1,0 +1,187 @@
+import type { Queryable } from '../../db/knex';
+import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import type { Scope } from '../../domain/tenancy/roles';
+import type { Status } from '../../domain/tenancy/status';
+import type { SubscriberInput } from './subscribers.schemas';
+
+export interface Subscriber {
+  id: number;
+  resellerId: number;
+  accountNumber: string;
+  name: string;
+  status: Status;
+  contactName: string | null;
+  email: string | null;
+  phone: string | null;
+  addressLine1: string | null;
+  addressLine2: string | null;
+  city: string | null;
+  region: string | null;
+  postalCode: string | null;
+  country: string;
+  statusChangedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SubscriberSummary extends Subscriber {
+  resellerStatus: Status;
+  numbers: string[];
+}
+
+export interface PhoneNumber {
+  id: number;
+  resellerId: number;
+  subscriberId: number;
+  number: string;
+  label: string | null;
+  assignedAt: Date;
+  releasedAt: Date | null;
+}
+
+function toSubscriber(r: Record<string, any>): Subscriber {
+  return {
+    id: r.id,
+    resellerId: r.reseller_id,
+    accountNumber: r.account_number,
+    name: r.name,
+    status: r.status,
+    contactName: r.contact_name,
+    email: r.email,
+    phone: r.phone,
+    addressLine1: r.address_line1,
+    addressLine2: r.address_line2,
+    city: r.city,
+    region: r.region,
+    postalCode: r.postal_code,
+    country: r.country,
+    statusChangedAt: r.status_changed_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toNumber(r: Record<string, any>): PhoneNumber {
+  return {
+    id: r.id,
+    resellerId: r.reseller_id,
+    subscriberId: r.subscriber_id,
+    number: r.number,
+    label: r.label,
+    assignedAt: r.assigned_at,
+    releasedAt: r.released_at,
+  };
+}
+
+/** Confines a query on a table with reseller_id (alias given) to the scope. */
+function confine<Q extends { where: (...args: any[]) => Q }>(q: Q, scope: Scope, alias: string): Q {
+  if (scope.kind === 'reseller') return q.where(`${alias}.reseller_id`, scope.resellerId);
+  if (scope.kind === 'subscriber') return q.where(`${alias}.reseller_id`, scope.resellerId).where(`${alias}.id`, scope.subscriberId);
+  return q;
+}
+
+export interface SubscriberFilter {
+  /** Operator staff looking at one reseller. */
+  resellerId?: number;
+  q?: string;
+  status?: Status;
+  cursor?: string;
+  limit?: number;
+}
+
+export async function listSubscribers(db: Queryable, scope: Scope, f: SubscriberFilter): Promise<Page<SubscriberSummary>> {
+  const limit = f.limit ?? PAGE_SIZE;
+  const q = confine(db('subscribers as s'), scope, 's')
+    .join('resellers as r', 'r.id', 's.reseller_id')
+    .select(
+      's.*',
+      'r.status as reseller_status',
+      db.raw(`coalesce((select array_agg(n.number order by n.number) from phone_numbers n where n.reseller_id = s.reseller_id and n.subscriber_id = s.id and n.released_at is null), '{}') as numbers`),
+    )
+    .orderByRaw('lower(s.account_number), s.id')
+    .limit(limit + 1);
+  if (f.resellerId) q.where('s.reseller_id', f.resellerId);
+  if (f.status) q.where('s.status', f.status);
+  if (f.q) {
+    const like = `%${f.q}%`;
+    const digits = f.q.replace(/[^\d]/g, '');
+    q.where((w) => {
+      w.whereILike('s.name', like).orWhereILike('s.account_number', like).orWhereILike('s.email', like);
+      if (digits.length >= 3) {
+        w.orWhereExists(
+          db('phone_numbers as n').whereRaw('n.reseller_id = s.reseller_id and n.subscriber_id = s.id and n.released_at is null').where('n.number', 'like', `%${digits}%`),
+        );
+      }
+    });
+  }
+  const after = decodeCursor(f.cursor, 2);
+  if (after) q.whereRaw('(lower(s.account_number), s.id) > (?, ?)', after);
+  const rows = (await q) as Array<Record<string, any>>;
+  const mapped = rows.map((r) => ({ ...toSubscriber(r), resellerStatus: r.reseller_status, numbers: r.numbers as string[] }));
+  return toPage(mapped, limit, (s) => [s.accountNumber.toLowerCase(), s.id]);
+}
+
+export async function getSubscriber(db: Queryable, scope: Scope, id: number, opts: { forUpdate?: boolean } = {}): Promise<Subscriber | undefined> {
+  const q = confine(db('subscribers as s'), scope, 's').where('s.id', id).select('s.*').first();
+  if (opts.forUpdate) q.forUpdate();
+  const row = await q;
+  return row ? toSubscriber(row) : undefined;
+}
+
+function columns(input: SubscriberInput) {
+  return {
+    account_number: input.account_number,
+    name: input.name,
+    contact_name: input.contact_name,
+    email: input.email,
+    phone: input.phone,
+    address_line1: input.address_line1,
+    address_line2: input.address_line2,
+    city: input.city,
+    region: input.region,
+    postal_code: input.postal_code,
+    country: input.country,
+  };
+}
+
+export async function insertSubscriber(db: Queryable, resellerId: number, input: SubscriberInput): Promise<Subscriber> {
+  const [row] = await db('subscribers').insert({ reseller_id: resellerId, ...columns(input) }).returning('*');
+  return toSubscriber(row);
+}
+
+export async function updateSubscriber(db: Queryable, resellerId: number, id: number, input: SubscriberInput): Promise<Subscriber> {
+  const [row] = await db('subscribers')
+    .where({ reseller_id: resellerId, id })
+    .update({ ...columns(input), updated_at: db.fn.now() })
+    .returning('*');
+  return toSubscriber(row);
+}
+
+export async function setSubscriberStatus(db: Queryable, resellerId: number, id: number, status: Status): Promise<Subscriber> {
+  const [row] = await db('subscribers')
+    .where({ reseller_id: resellerId, id })
+    .update({ status, status_changed_at: db.fn.now(), updated_at: db.fn.now() })
+    .returning('*');
+  return toSubscriber(row);
+}
+
+export async function listNumbers(db: Queryable, resellerId: number, subscriberId: number, opts: { includeReleased?: boolean } = {}): Promise<PhoneNumber[]> {
+  const q = db('phone_numbers').where({ reseller_id: resellerId, subscriber_id: subscriberId }).orderBy([{ column: 'released_at', order: 'desc', nulls: 'first' }, 'number']);
+  if (!opts.includeReleased) q.whereNull('released_at');
+  return (await q).map(toNumber);
+}
+
+export async function insertNumber(db: Queryable, resellerId: number, subscriberId: number, number: string, label: string | null): Promise<PhoneNumber> {
+  const [row] = await db('phone_numbers').insert({ reseller_id: resellerId, subscriber_id: subscriberId, number, label }).returning('*');
+  return toNumber(row);
+}
+
+export async function getNumber(db: Queryable, resellerId: number, subscriberId: number, numberId: number): Promise<PhoneNumber | undefined> {
+  const row = await db('phone_numbers').where({ reseller_id: resellerId, subscriber_id: subscriberId, id: numberId }).first();
+  return row ? toNumber(row) : undefined;
+}
+
+export async function releaseNumber(db: Queryable, resellerId: number, numberId: number): Promise<PhoneNumber> {
+  const [row] = await db('phone_numbers').where({ reseller_id: resellerId, id: numberId }).whereNull('released_at').update({ released_at: db.fn.now() }).returning('*');
+  return toNumber(row);
+}

@@ -1,0 +1,163 @@
+import { Router, type Request, type Response } from 'express';
+import type { Db } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import { parseForm } from '../../web/forms';
+import { idParam } from '../../web/params';
+import { actor, resellerIdOf, scope } from '../../web/principal';
+import { flash } from '../../web/render';
+import { getOrThrow as getReseller } from '../resellers/resellers.service';
+import * as repo from './subscribers.repository';
+import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
+import * as service from './subscribers.service';
+
+const BASE = '/reseller/subscribers';
+
+/** Reseller portal: its subscribers. Wholesale portal: a read view of any reseller's subscribers. */
+export function subscriberRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+
+  r.get(BASE, async (req, res) => {
+    const filter = subscriberListQuery.parse(req.query);
+    const page = await repo.listSubscribers(db, scope(req), filter);
+    res.page('subscribers/list', { title: 'Subscribers', page, filter, base: BASE, reseller: null });
+  });
+
+  r.get(`${BASE}/new`, (_req, res) => {
+    res.page('subscribers/new', { title: 'New subscriber', values: { country: 'US' } });
+  });
+
+  r.post(BASE, async (req, res) => {
+    const form = parseForm(newSubscriberSchema, req.body);
+    const again = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('subscribers/new', { title: 'New subscriber', errors, values: { ...req.body, login_password: '' } });
+    };
+    if (!form.ok) return again(form.errors);
+    try {
+      const sub = await service.createSubscriber(db, actor(req), resellerIdOf(req), form.data);
+      flash(req, 'success', `Subscriber ${sub.accountNumber} (${sub.name}) created.`);
+      res.redirect(303, `${BASE}/${sub.id}`);
+    } catch (err) {
+      if (err instanceof FieldErrors) return again(err.fields);
+      throw err;
+    }
+  });
+
+  async function showPage(req: Request, res: Response, base: string, extra: Record<string, unknown> = {}) {
+    const data = await service.details(db, scope(req), idParam(req, 'subscriberId'));
+    res.page('subscribers/show', {
+      title: `${data.subscriber.accountNumber} ${data.subscriber.name}`,
+      base,
+      ...data,
+      values: { login_email: data.login?.email ?? data.subscriber.email ?? '' },
+      ...extra,
+    });
+  }
+
+  r.get(`${BASE}/:subscriberId`, (req, res) => showPage(req, res, BASE));
+
+  r.get(`${BASE}/:subscriberId/edit`, async (req, res) => {
+    const sub = await service.getOrThrow(db, scope(req), idParam(req, 'subscriberId'));
+    res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, values: formValues(sub) });
+  });
+
+  r.post(`${BASE}/:subscriberId`, async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    const sub = await service.getOrThrow(db, scope(req), id);
+    const form = parseForm(subscriberFields, req.body);
+    const again = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, errors, values: req.body });
+    };
+    if (!form.ok) return again(form.errors);
+    try {
+      await service.updateSubscriber(db, actor(req), scope(req), id, form.data);
+    } catch (err) {
+      if (err instanceof FieldErrors) return again(err.fields);
+      throw err;
+    }
+    flash(req, 'success', 'Subscriber saved.');
+    res.redirect(303, `${BASE}/${id}`);
+  });
+
+  for (const [action, status] of [['deactivate', 'inactive'], ['activate', 'active']] as const) {
+    r.post(`${BASE}/:subscriberId/${action}`, async (req, res) => {
+      const id = idParam(req, 'subscriberId');
+      const sub = await service.setStatus(db, actor(req), scope(req), id, status);
+      flash(req, 'success', status === 'inactive' ? `${sub.name} is deactivated: the portal login is blocked and new calls are rated as blocked.` : `${sub.name} is active again.`);
+      res.redirect(303, `${BASE}/${id}`);
+    });
+  }
+
+  r.post(`${BASE}/:subscriberId/numbers`, async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    await service.getOrThrow(db, scope(req), id);
+    const form = parseForm(addNumberSchema, req.body);
+    try {
+      if (!form.ok) throw new FieldErrors(form.errors);
+      const n = await service.addNumber(db, actor(req), scope(req), id, form.data.number, form.data.label);
+      flash(req, 'success', `${n.number} assigned.`);
+      res.redirect(303, `${BASE}/${id}`);
+    } catch (err) {
+      if (!(err instanceof FieldErrors)) throw err;
+      res.status(422);
+      await showPage(req, res, BASE, { errors: err.fields, numberValues: req.body });
+    }
+  });
+
+  r.post(`${BASE}/:subscriberId/numbers/:numberId/release`, async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    const n = await service.releaseNumber(db, actor(req), scope(req), id, idParam(req, 'numberId'));
+    flash(req, 'success', `${n.number} released; it can now be assigned again.`);
+    res.redirect(303, `${BASE}/${id}`);
+  });
+
+  r.post(`${BASE}/:subscriberId/login`, async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    await service.getOrThrow(db, scope(req), id);
+    const form = parseForm(subscriberLoginSchema, req.body);
+    try {
+      if (!form.ok) throw new FieldErrors(form.errors);
+      const outcome = await service.setLogin(db, actor(req), scope(req), id, form.data.login_email, form.data.login_password);
+      flash(req, 'success', outcome === 'created' ? `Portal login ${form.data.login_email} created.` : 'Portal login updated with the new password.');
+      res.redirect(303, `${BASE}/${id}`);
+    } catch (err) {
+      if (!(err instanceof FieldErrors)) throw err;
+      res.status(422);
+      await showPage(req, res, BASE, { errors: err.fields, values: { login_email: req.body?.login_email ?? '' } });
+    }
+  });
+
+  // Operator staff: any reseller's subscribers, read only (changes are the reseller's to make).
+  r.get('/wholesale/resellers/:resellerId/subscribers', async (req, res) => {
+    const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
+    const filter = subscriberListQuery.parse(req.query);
+    const page = await repo.listSubscribers(db, scope(req), { ...filter, resellerId: reseller.id });
+    res.page('subscribers/list', { title: `${reseller.name}: subscribers`, page, filter, base: `/wholesale/resellers/${reseller.id}/subscribers`, reseller });
+  });
+
+  r.get('/wholesale/resellers/:resellerId/subscribers/:subscriberId', async (req, res) => {
+    const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
+    const sub = await service.getOrThrow(db, scope(req), idParam(req, 'subscriberId'));
+    if (sub.resellerId !== reseller.id) return res.status(404).page('errors/not-found', { title: 'Not found' });
+    await showPage(req, res, `/wholesale/resellers/${reseller.id}/subscribers`, { operatorView: true });
+  });
+
+  return r;
+}
+
+function formValues(s: repo.Subscriber): Record<string, unknown> {
+  return {
+    account_number: s.accountNumber,
+    name: s.name,
+    contact_name: s.contactName ?? '',
+    email: s.email ?? '',
+    phone: s.phone ?? '',
+    address_line1: s.addressLine1 ?? '',
+    address_line2: s.addressLine2 ?? '',
+    city: s.city ?? '',
+    region: s.region ?? '',
+    postal_code: s.postalCode ?? '',
+    country: s.country,
+  };
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { countryField, emailField, optionalEmail, optionalText, passwordField, requiredText } from '../../domain/fields';
+
+export const subscriberFields = z.object({
+  account_number: z
+    .string({ error: 'Account number is required' })
+    .trim()
+    .min(1, 'Account number is required')
+    .max(40, 'Account number must be at most 40 characters')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/]*$/, 'Account number may use letters, digits and . _ - /'),
+  name: requiredText('Name', 160),
+  contact_name: optionalText('Contact name', 120),
+  email: optionalEmail,
+  phone: optionalText('Contact phone', 40),
+  address_line1: optionalText('Address', 200),
+  address_line2: optionalText('Address line 2', 200),
+  city: optionalText('City', 100),
+  region: optionalText('Region', 100),
+  postal_code: optionalText('Postal code', 20),
+  country: countryField,
+});
+export type SubscriberInput = z.infer<typeof subscriberFields>;
+
+/** Numbers typed one per line (or separated by commas); each is normalised to E.164 by the service. */
+const numberList = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean));
+
+const optionalLogin = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v))
+  .pipe(z.email('Enter a valid email address').optional());
+
+export const newSubscriberSchema = subscriberFields
+  .extend({
+    numbers: numberList,
+    login_email: optionalLogin,
+    login_password: z.string().optional().transform((v) => (v ? v : undefined)),
+  })
+  .superRefine((v, ctx) => {
+    if (v.login_email && !v.login_password) ctx.addIssue({ code: 'custom', path: ['login_password'], message: 'Set a password for the portal login' });
+    if (v.login_password && v.login_password.length < 12) ctx.addIssue({ code: 'custom', path: ['login_password'], message: 'Password must be at least 12 characters' });
+    if (v.login_password && !v.login_email) ctx.addIssue({ code: 'custom', path: ['login_email'], message: 'Enter the email the subscriber logs in with' });
+  });
+export type NewSubscriberInput = z.infer<typeof newSubscriberSchema>;
+
+export const addNumberSchema = z.object({
+  number: z.string({ error: 'Enter a number' }).trim().min(1, 'Enter a number').max(40),
+  label: optionalText('Label', 60),
+});
+
+export const subscriberLoginSchema = z.object({
+  login_email: emailField,
+  login_password: passwordField,
+});
+
+export const subscriberListQuery = z.object({
+  q: z.string().trim().max(100).optional().catch(undefined),
+  status: z.enum(['active', 'inactive']).optional().catch(undefined),
+  cursor: z.string().max(500).optional().catch(undefined),
+});

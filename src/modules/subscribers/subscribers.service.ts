@@ -1,0 +1,190 @@
+import { getCountryCallingCode, isSupportedCountry } from 'libphonenumber-js';
+import type { Db, Tx } from '../../db/knex';
+import { uniqueViolation } from '../../db/knex';
+import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
+import { normaliseE164 } from '../../domain/numbers/e164';
+import type { Actor } from '../../domain/tenancy/actor';
+import type { Scope } from '../../domain/tenancy/roles';
+import { subscriberEffectiveStatus, type Status } from '../../domain/tenancy/status';
+import { recordAudit } from '../audit/audit.repository';
+import { hashPassword } from '../auth/passwords';
+import { getReseller } from '../resellers/resellers.repository';
+import * as users from '../users/users.repository';
+import * as repo from './subscribers.repository';
+import type { NewSubscriberInput, SubscriberInput } from './subscribers.schemas';
+
+const UNIQUE_FIELDS: Record<string, [string, string]> = {
+  subscribers_reseller_account_key: ['account_number', 'Another subscriber already has this account number'],
+  users_email_key: ['login_email', 'A login with this email already exists'],
+};
+
+/** The calling code for national numbers typed for a subscriber in this country. */
+export function callingCodeFor(country: string): string | undefined {
+  return isSupportedCountry(country) ? getCountryCallingCode(country) : undefined;
+}
+
+function checkCountry(country: string): void {
+  if (!callingCodeFor(country)) throw new FieldErrors({ country: `Unknown country code ${country}` });
+}
+
+/** Normalises typed numbers to E.164, or names every bad one. */
+function normaliseAll(raw: string[], country: string, field: string): string[] {
+  const cc = callingCodeFor(country);
+  const out: string[] = [];
+  const bad: string[] = [];
+  for (const n of raw) {
+    const r = normaliseE164(n, cc);
+    if (r.ok) {
+      if (!out.includes(r.number)) out.push(r.number);
+    } else bad.push(r.reason);
+  }
+  if (bad.length) throw new FieldErrors({ [field]: bad.join('; ') });
+  return out;
+}
+
+/** Assigns a number, naming it when it is already active elsewhere (without saying where). */
+async function assignNumber(tx: Tx, actor: Actor, sub: repo.Subscriber, number: string, label: string | null, field: string) {
+  try {
+    // A savepoint, so a duplicate can be reported without aborting the outer transaction on Postgres.
+    const added = await tx.transaction((sp) => repo.insertNumber(sp, sub.resellerId, sub.id, number, label));
+    await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'phone_number', entityId: added.id, action: 'assign', after: { number, subscriber_id: sub.id, account_number: sub.accountNumber, label } });
+    return added;
+  } catch (err) {
+    if (uniqueViolation(err) === 'phone_numbers_active_number_key') throw new FieldErrors({ [field]: `${number} is already assigned to another subscriber` });
+    throw err;
+  }
+}
+
+function duplicateToFieldErrors(err: unknown): never {
+  const constraint = uniqueViolation(err);
+  const hit = constraint !== undefined ? UNIQUE_FIELDS[constraint] : undefined;
+  if (hit) throw new FieldErrors({ [hit[0]]: hit[1] });
+  throw err;
+}
+
+export async function getOrThrow(db: Db, scope: Scope, id: number): Promise<repo.Subscriber> {
+  const sub = await repo.getSubscriber(db, scope, id);
+  if (!sub) throw new NotFoundError();
+  return sub;
+}
+
+/** Everything the subscriber page shows. */
+export async function details(db: Db, scope: Scope, id: number) {
+  const subscriber = await getOrThrow(db, scope, id);
+  const [numbers, login, reseller] = await Promise.all([
+    repo.listNumbers(db, subscriber.resellerId, id, { includeReleased: true }),
+    users.findUserBySubscriber(db, scope, id),
+    getReseller(db, { kind: 'wholesale' }, subscriber.resellerId),
+  ]);
+  if (!reseller) throw new NotFoundError();
+  return {
+    subscriber,
+    reseller,
+    effectiveStatus: subscriberEffectiveStatus(reseller.status, subscriber.status),
+    activeNumbers: numbers.filter((n) => !n.releasedAt),
+    releasedNumbers: numbers.filter((n) => n.releasedAt),
+    login,
+  };
+}
+
+/** A subscriber with its numbers and optional portal login, all or nothing. */
+export async function createSubscriber(db: Db, actor: Actor, resellerId: number, input: NewSubscriberInput): Promise<repo.Subscriber> {
+  checkCountry(input.country);
+  const numbers = normaliseAll(input.numbers, input.country, 'numbers');
+  const passwordHash = input.login_password ? await hashPassword(input.login_password) : undefined;
+  try {
+    return await db.transaction(async (tx) => {
+      const sub = await repo.insertSubscriber(tx, resellerId, input);
+      await recordAudit(tx, actor, { resellerId, entityType: 'subscriber', entityId: sub.id, action: 'create', after: { ...sub, numbers } });
+      for (const n of numbers) await assignNumber(tx, actor, sub, n, null, 'numbers');
+      if (input.login_email && passwordHash) {
+        const login = await users.insertUser(tx, { email: input.login_email, name: input.name, role: 'subscriber', resellerId, subscriberId: sub.id, passwordHash });
+        await recordAudit(tx, actor, { resellerId, entityType: 'user', entityId: login.id, action: 'create', after: { ...login } });
+      }
+      return sub;
+    });
+  } catch (err) {
+    if (err instanceof FieldErrors) throw err;
+    return duplicateToFieldErrors(err);
+  }
+}
+
+export async function updateSubscriber(db: Db, actor: Actor, scope: Scope, id: number, input: SubscriberInput): Promise<repo.Subscriber> {
+  checkCountry(input.country);
+  try {
+    return await db.transaction(async (tx) => {
+      const before = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
+      if (!before) throw new NotFoundError();
+      const after = await repo.updateSubscriber(tx, before.resellerId, id, input);
+      await recordAudit(tx, actor, { resellerId: before.resellerId, entityType: 'subscriber', entityId: id, action: 'update', before: { ...before }, after: { ...after } });
+      return after;
+    });
+  } catch (err) {
+    if (err instanceof NotFoundError) throw err;
+    return duplicateToFieldErrors(err);
+  }
+}
+
+export async function setStatus(db: Db, actor: Actor, scope: Scope, id: number, status: Status): Promise<repo.Subscriber> {
+  return db.transaction(async (tx) => {
+    const before = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
+    if (!before) throw new NotFoundError();
+    if (before.status === status) throw new ConflictError(`${before.name} is already ${status}.`);
+    const after = await repo.setSubscriberStatus(tx, before.resellerId, id, status);
+    await recordAudit(tx, actor, {
+      resellerId: before.resellerId,
+      entityType: 'subscriber',
+      entityId: id,
+      action: status === 'active' ? 'activate' : 'deactivate',
+      before: { status: before.status },
+      after: { status: after.status },
+    });
+    return after;
+  });
+}
+
+export async function addNumber(db: Db, actor: Actor, scope: Scope, id: number, raw: string, label: string | null): Promise<repo.PhoneNumber> {
+  return db.transaction(async (tx) => {
+    const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
+    if (!sub) throw new NotFoundError();
+    const [number] = normaliseAll([raw], sub.country, 'number');
+    return assignNumber(tx, actor, sub, number as string, label, 'number');
+  });
+}
+
+export async function releaseNumber(db: Db, actor: Actor, scope: Scope, id: number, numberId: number): Promise<repo.PhoneNumber> {
+  return db.transaction(async (tx) => {
+    const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
+    if (!sub) throw new NotFoundError();
+    const n = await repo.getNumber(tx, sub.resellerId, id, numberId);
+    if (!n) throw new NotFoundError();
+    if (n.releasedAt) throw new ConflictError(`${n.number} was already released.`);
+    const released = await repo.releaseNumber(tx, sub.resellerId, numberId);
+    await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'phone_number', entityId: numberId, action: 'release', before: { number: n.number, subscriber_id: id }, after: { number: n.number, released_at: released.releasedAt } });
+    return released;
+  });
+}
+
+/** Creates the subscriber's portal login, or sets a new password on the existing one. */
+export async function setLogin(db: Db, actor: Actor, scope: Scope, id: number, email: string, password: string): Promise<'created' | 'reset'> {
+  const passwordHash = await hashPassword(password);
+  try {
+    return await db.transaction(async (tx) => {
+      const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
+      if (!sub) throw new NotFoundError();
+      const existing = await users.findUserBySubscriber(tx, scope, id);
+      if (existing) {
+        const after = await users.updateUser(tx, scope, existing.id, { email });
+        await users.setPasswordHash(tx, existing.id, passwordHash);
+        await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'user', entityId: existing.id, action: 'password_reset', before: { email: existing.email }, after: { email: after?.email } });
+        return 'reset';
+      }
+      const login = await users.insertUser(tx, { email, name: sub.name, role: 'subscriber', resellerId: sub.resellerId, subscriberId: sub.id, passwordHash });
+      await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'user', entityId: login.id, action: 'create', after: { ...login } });
+      return 'created';
+    });
+  } catch (err) {
+    if (err instanceof NotFoundError) throw err;
+    return duplicateToFieldErrors(err);
+  }
+}

@@ -1,0 +1,175 @@
+import type { Queryable } from '../../db/knex';
+import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import type { Role, Scope } from '../../domain/tenancy/roles';
+import type { Status } from '../../domain/tenancy/status';
+
+/** A person as the portals see them (no secrets). */
+export interface User {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  resellerId: number | null;
+  subscriberId: number | null;
+  status: 'active' | 'disabled';
+  totpEnabled: boolean;
+  lastLoginAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What login needs: the user, the hash, and the statuses that decide whether access is allowed. */
+export interface LoginRecord extends User {
+  passwordHash: string;
+  totpSecret: string | null;
+  resellerStatus?: Status;
+  resellerName?: string;
+  subscriberStatus?: Status;
+}
+
+function toUser(r: Record<string, any>): User {
+  return {
+    id: r.id,
+    email: r.email,
+    name: r.name,
+    role: r.role,
+    resellerId: r.reseller_id,
+    subscriberId: r.subscriber_id,
+    status: r.status,
+    totpEnabled: r.totp_enabled_at != null,
+    lastLoginAt: r.last_login_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toLoginRecord(r: Record<string, any>): LoginRecord {
+  return {
+    ...toUser(r),
+    passwordHash: r.password_hash,
+    totpSecret: r.totp_secret,
+    resellerStatus: r.reseller_status ?? undefined,
+    resellerName: r.reseller_name ?? undefined,
+    subscriberStatus: r.subscriber_status ?? undefined,
+  };
+}
+
+function loginQuery(db: Queryable) {
+  return db('users as u')
+    .leftJoin('resellers as r', 'r.id', 'u.reseller_id')
+    .leftJoin('subscribers as s', 's.id', 'u.subscriber_id')
+    .select('u.*', 'r.status as reseller_status', 'r.name as reseller_name', 's.status as subscriber_status');
+}
+
+export async function findLoginByEmail(db: Queryable, email: string): Promise<LoginRecord | undefined> {
+  const row = await loginQuery(db).whereRaw('lower(u.email) = lower(?)', [email]).first();
+  return row ? toLoginRecord(row) : undefined;
+}
+
+export async function findLoginById(db: Queryable, id: number): Promise<LoginRecord | undefined> {
+  const row = await loginQuery(db).where('u.id', id).first();
+  return row ? toLoginRecord(row) : undefined;
+}
+
+/** Confines a users query to what the scope may reach. */
+function scoped(db: Queryable, scope: Scope) {
+  const q = db('users');
+  if (scope.kind === 'wholesale') return q;
+  if (scope.kind === 'reseller') return q.where('reseller_id', scope.resellerId);
+  return q.where({ reseller_id: scope.resellerId, subscriber_id: scope.subscriberId });
+}
+
+export interface UserListFilter {
+  /** Which people: operator staff, one reseller's staff, or subscriber logins. */
+  kind: 'wholesale' | 'reseller';
+  resellerId?: number;
+  q?: string;
+  role?: Role;
+  status?: 'active' | 'disabled';
+  cursor?: string;
+  limit?: number;
+}
+
+export async function listUsers(db: Queryable, scope: Scope, f: UserListFilter): Promise<Page<User>> {
+  const limit = f.limit ?? PAGE_SIZE;
+  const q = scoped(db, scope).select('*').orderByRaw('lower(email), id').limit(limit + 1);
+  if (f.kind === 'wholesale') q.whereNull('reseller_id');
+  else q.whereIn('role', ['reseller_admin', 'reseller_support']);
+  if (f.resellerId) q.where('reseller_id', f.resellerId);
+  if (f.q) q.where((w) => w.whereILike('email', `%${f.q}%`).orWhereILike('name', `%${f.q}%`));
+  if (f.role) q.where('role', f.role);
+  if (f.status) q.where('status', f.status);
+  const after = decodeCursor(f.cursor, 2);
+  if (after) q.whereRaw('(lower(email), id) > (?, ?)', after);
+  const rows = await q;
+  return toPage(rows.map(toUser), limit, (u) => [u.email.toLowerCase(), u.id]);
+}
+
+export async function getUser(db: Queryable, scope: Scope, id: number): Promise<User | undefined> {
+  const row = await scoped(db, scope).where('id', id).first();
+  return row ? toUser(row) : undefined;
+}
+
+export async function findUserBySubscriber(db: Queryable, scope: Scope, subscriberId: number): Promise<User | undefined> {
+  const row = await scoped(db, scope).where({ subscriber_id: subscriberId, role: 'subscriber' }).first();
+  return row ? toUser(row) : undefined;
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  role: Role;
+  resellerId: number | null;
+  subscriberId: number | null;
+  passwordHash: string;
+}
+
+export async function insertUser(db: Queryable, u: NewUser): Promise<User> {
+  const [row] = await db('users')
+    .insert({
+      email: u.email,
+      name: u.name,
+      role: u.role,
+      reseller_id: u.resellerId,
+      subscriber_id: u.subscriberId,
+      password_hash: u.passwordHash,
+    })
+    .returning('*');
+  return toUser(row);
+}
+
+export async function updateUser(
+  db: Queryable,
+  scope: Scope,
+  id: number,
+  patch: Partial<{ email: string; name: string; role: Role; status: 'active' | 'disabled' }>,
+): Promise<User | undefined> {
+  const [row] = await scoped(db, scope)
+    .where('id', id)
+    .update({ ...patch, updated_at: db.fn.now() })
+    .returning('*');
+  return row ? toUser(row) : undefined;
+}
+
+export async function setPasswordHash(db: Queryable, id: number, hash: string): Promise<void> {
+  await db('users').where('id', id).update({ password_hash: hash, password_changed_at: db.fn.now(), updated_at: db.fn.now() });
+}
+
+export async function setTotp(db: Queryable, id: number, encryptedSecret: string | null): Promise<void> {
+  await db('users')
+    .where('id', id)
+    .update({
+      totp_secret: encryptedSecret,
+      totp_enabled_at: encryptedSecret ? db.fn.now() : null,
+      updated_at: db.fn.now(),
+    });
+}
+
+export async function touchLastLogin(db: Queryable, id: number): Promise<void> {
+  await db('users').where('id', id).update({ last_login_at: db.fn.now() });
+}
+
+export async function countWholesaleAdmins(db: Queryable): Promise<number> {
+  const row = await db('users').where({ role: 'wholesale_admin', status: 'active' }).count<{ count: number }>('* as count').first();
+  return Number(row?.count ?? 0);
+}

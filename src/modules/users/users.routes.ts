@@ -1,0 +1,85 @@
+import { Router, type Request } from 'express';
+import type { Db } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import { assignableRoles, ROLE_LABELS } from '../../domain/tenancy/roles';
+import { parseForm } from '../../web/forms';
+import { idParam } from '../../web/params';
+import { actor, resellerIdOf, scope } from '../../web/principal';
+import { flash } from '../../web/render';
+import { getOrThrow as getReseller } from '../resellers/resellers.service';
+import * as repo from './users.repository';
+import { staffUserSchemas, userListQuery } from './users.schemas';
+import * as service from './users.service';
+
+/** Staff logins: wholesale admins manage the operator's, reseller admins their own reseller's. */
+export function userRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+
+  for (const portal of ['wholesale', 'reseller'] as const) {
+    const base = `/${portal}/users`;
+    const schemas = staffUserSchemas(portal);
+    const roleOptions = assignableRoles(portal).map((value) => ({ value, label: ROLE_LABELS[value] }));
+    const tenant = (req: Request) => (portal === 'wholesale' ? null : resellerIdOf(req));
+
+    r.get(base, async (req, res) => {
+      const filter = userListQuery.parse(req.query);
+      const page = await repo.listUsers(db, scope(req), { kind: portal, ...filter, resellerId: tenant(req) ?? undefined });
+      res.page('users/list', { title: 'Users', page, filter, base, heading: portal === 'wholesale' ? 'Wholesale users' : 'Users' });
+    });
+
+    r.get(`${base}/new`, (_req, res) => {
+      res.page('users/new', { title: 'New user', base, roleOptions, values: { role: roleOptions[0]?.value } });
+    });
+
+    r.post(base, async (req, res) => {
+      const form = parseForm(schemas.create, req.body);
+      const again = (errors: Record<string, string>) => {
+        res.status(422);
+        res.page('users/new', { title: 'New user', base, roleOptions, errors, values: { ...req.body, password: '' } });
+      };
+      if (!form.ok) return again(form.errors);
+      try {
+        const user = await service.createStaffUser(db, actor(req), portal, tenant(req), form.data);
+        flash(req, 'success', `Login ${user.email} created.`);
+        res.redirect(303, base);
+      } catch (err) {
+        if (err instanceof FieldErrors) return again(err.fields);
+        throw err;
+      }
+    });
+
+    r.get(`${base}/:userId/edit`, async (req, res) => {
+      const u = await service.getStaffUser(db, scope(req), portal, idParam(req, 'userId'));
+      res.page('users/edit', { title: `Edit ${u.email}`, base, roleOptions, editUser: u, values: { name: u.name, email: u.email, role: u.role, status: u.status } });
+    });
+
+    r.post(`${base}/:userId`, async (req, res) => {
+      const id = idParam(req, 'userId');
+      const u = await service.getStaffUser(db, scope(req), portal, id);
+      const form = parseForm(schemas.update, req.body);
+      const again = (errors: Record<string, string>) => {
+        res.status(422);
+        res.page('users/edit', { title: `Edit ${u.email}`, base, roleOptions, editUser: u, errors, values: { ...req.body, password: '' } });
+      };
+      if (!form.ok) return again(form.errors);
+      try {
+        await service.updateStaffUser(db, actor(req), scope(req), portal, id, form.data);
+      } catch (err) {
+        if (err instanceof FieldErrors) return again(err.fields);
+        throw err;
+      }
+      flash(req, 'success', 'User saved.');
+      res.redirect(303, base);
+    });
+  }
+
+  // The operator's view of one reseller's staff logins.
+  r.get('/wholesale/resellers/:resellerId/users', async (req, res) => {
+    const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
+    const filter = userListQuery.parse(req.query);
+    const page = await repo.listUsers(db, scope(req), { kind: 'reseller', resellerId: reseller.id, ...filter });
+    res.page('users/list', { title: `${reseller.name}: users`, page, filter, base: null, heading: `${reseller.name}: staff logins` });
+  });
+
+  return r;
+}

@@ -1,0 +1,58 @@
+import type { NextFunction, Request, Response } from 'express';
+import { isReadOnly, portalOf, type Portal } from '../domain/tenancy/roles';
+import { LOGIN_REFUSAL_MESSAGES } from '../domain/tenancy/status';
+import { flash } from './render';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Writes a person makes to their own login, allowed to every role including support: leaving,
+ * changing one's own password, one's own second factor. Nothing here touches business data.
+ */
+export const SELF_SERVICE_WRITES = new Set(['/logout', '/account/password', '/account/totp', '/account/totp/disable']);
+
+export function isWrite(method: string): boolean {
+  return !SAFE_METHODS.has(method.toUpperCase());
+}
+
+/** Sends people who are not logged in to the login page (or 401 for non-GET requests). */
+export function requireLogin(req: Request, res: Response, next: NextFunction): void {
+  if (req.user) return next();
+  if (req.method === 'GET') {
+    req.session.returnTo = req.originalUrl;
+    return res.redirect('/login');
+  }
+  res.status(401).send('Log in first');
+}
+
+/** The portal a URL belongs to must be the portal of the person's role. */
+export function requirePortal(portal: Portal) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!req.user) return requireLogin(req, res, next);
+    if (portalOf(req.user.role) !== portal) {
+      res.status(403);
+      return res.page('errors/forbidden', { title: 'Not allowed', message: 'This page belongs to another portal.' });
+    }
+    next();
+  };
+}
+
+/** One guard for every route: support roles read, never write. */
+export function readOnlyGuard(req: Request, res: Response, next: NextFunction): void {
+  if (req.user && isReadOnly(req.user.role) && isWrite(req.method) && !SELF_SERVICE_WRITES.has(req.path)) {
+    res.status(403);
+    return res.page('errors/forbidden', { title: 'View only', message: 'Your role can view this information but not change it.' });
+  }
+  next();
+}
+
+/** Ends the session of someone who lost access since logging in (e.g. their reseller was deactivated). */
+export function enforceAccountStatus(req: Request, res: Response, next: NextFunction): void {
+  const refusal = req.user?.refusal;
+  if (!refusal) return next();
+  req.logout((err) => {
+    if (err) return next(err);
+    flash(req, 'error', LOGIN_REFUSAL_MESSAGES[refusal]);
+    res.redirect('/login');
+  });
+}

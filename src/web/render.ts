@@ -1,0 +1,111 @@
+import type { NextFunction, Request, Response } from 'express';
+import { changedFields } from '../domain/audit/changes';
+import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
+
+export type FlashKind = 'success' | 'error' | 'info';
+
+declare module 'express-session' {
+  interface SessionData {
+    returnTo?: string;
+    flash?: Array<{ kind: FlashKind; text: string }>;
+    /** Password checked, TOTP code still owed (second login step). */
+    pendingUserId?: number;
+    pendingSince?: number;
+    /** TOTP secret shown during enrolment, until the user confirms a code. */
+    pendingTotpSecret?: string;
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Response {
+      /** Renders a view inside the one layout. */
+      page(view: string, locals?: Record<string, unknown>): void;
+    }
+  }
+}
+
+export function flash(req: Request, kind: FlashKind, text: string): void {
+  (req.session.flash ??= []).push({ kind, text });
+}
+
+const dateTime = new Intl.DateTimeFormat('en-GB', {
+  year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC', hour12: false,
+});
+
+/** Formatting helpers for templates: they only turn values into text. */
+export const viewHelpers = {
+  dateTime(d: Date | string | null | undefined): string {
+    if (!d) return '';
+    return `${dateTime.format(new Date(d))} UTC`;
+  },
+  roleLabel(role: string): string {
+    return ROLE_LABELS[role as Role] ?? role;
+  },
+  changes: changedFields,
+  json(v: unknown): string {
+    return v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  },
+  /** Builds a query string from the current filters plus overrides, dropping empty values. */
+  query(base: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries({ ...base, ...extra })) {
+      if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+    }
+    const s = params.toString();
+    return s ? `?${s}` : '';
+  },
+};
+
+interface NavItem { href: string; label: string }
+
+function navFor(role: Role): NavItem[] {
+  switch (portalOf(role)) {
+    case 'wholesale':
+      return [
+        { href: '/wholesale', label: 'Dashboard' },
+        { href: '/wholesale/resellers', label: 'Resellers' },
+        { href: '/wholesale/users', label: 'Wholesale users' },
+        { href: '/wholesale/audit', label: 'Audit log' },
+      ];
+    case 'reseller':
+      return [
+        { href: '/reseller', label: 'Dashboard' },
+        { href: '/reseller/subscribers', label: 'Subscribers' },
+        { href: '/reseller/users', label: 'Users' },
+        { href: '/reseller/audit', label: 'Audit log' },
+      ];
+    case 'subscriber':
+      return [{ href: '/me', label: 'My account' }];
+  }
+}
+
+export function homeFor(role: Role): string {
+  const portal = portalOf(role);
+  return portal === 'subscriber' ? '/me' : `/${portal}`;
+}
+
+/** Installs res.page and the locals every template may use. */
+export function renderSetup(req: Request, res: Response, next: NextFunction): void {
+  const user = req.user;
+  res.locals.user = user;
+  res.locals.h = viewHelpers;
+  res.locals.nav = user ? navFor(user.role) : [];
+  res.locals.readOnly = user ? isReadOnly(user.role) : false;
+  res.locals.currentPath = req.path;
+  res.locals.csrfToken = typeof req.csrfToken === 'function' ? req.csrfToken() : '';
+  res.page = (view, locals = {}) => {
+    const messages = req.session?.flash ?? [];
+    if (req.session) req.session.flash = [];
+    const all = { errors: {}, values: {}, ...res.locals, ...locals, flash: messages };
+    res.render(view, all, (err, body) => {
+      if (err) return next(err);
+      res.render('layouts/main', { ...all, body }, (err2, html) => {
+        if (err2) return next(err2);
+        res.send(html);
+      });
+    });
+  };
+  next();
+}
