@@ -1,0 +1,34 @@
+// Runs the test files of the given suites (unit, integration, e2e; all by default) with node's test
+// runner, TypeScript loaded by tsx. Node 20 has no glob support in --test, hence this script.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
+const files = [];
+const walk = (dir) => {
+  if (!fs.existsSync(dir)) return;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(p);
+    else if (entry.name.endsWith('.test.ts')) files.push(p);
+  }
+};
+for (const s of suites) walk(path.join('test', s));
+if (files.length === 0) {
+  console.error(`no test files in ${suites.join(', ')}`);
+  process.exit(1);
+}
+if (process.env.DATABASE_URL && !process.env.TEST_DATABASE_URL) {
+  console.log('Note: tests ignore DATABASE_URL; they use TEST_DATABASE_URL or an embedded database.');
+}
+const where = process.env.TEST_DATABASE_URL ? `TEST_DATABASE_URL (${new URL(process.env.TEST_DATABASE_URL).host})` : 'embedded Postgres';
+console.log(`Running ${files.length} test files against ${where}`);
+const env = { ...process.env, NODE_ENV: 'test' };
+delete env.DATABASE_URL; // belt and braces: nothing under test can reach a live database
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', env },
+);
+process.exit(result.status ?? 1);
