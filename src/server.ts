@@ -8,9 +8,10 @@ import { createDb, migrateLatest, type Db } from './db/knex';
 import { getOrCreateSecret } from './db/settings';
 import { createLogger } from './logger';
 import { ensureFirstAdmin } from './modules/auth/auth.service';
+import { DEMO_PASSWORD, loadDemoData } from './cli/demo-data';
 
 /** Opens the configured database (or starts the embedded one) and brings its schema up to date. */
-export async function openDatabase(config: Config): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
+export async function openDatabase(config: Config, opts: { migrate?: boolean } = {}): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -27,7 +28,7 @@ export async function openDatabase(config: Config): Promise<{ db: Db; url: strin
     const where = new URL(url);
     throw new ConfigError(`Cannot reach the database at ${where.hostname}:${where.port || 5432}${where.pathname}: ${e.code ?? ''} ${e.message}`.trim());
   }
-  await migrateLatest(db);
+  if (opts.migrate !== false) await migrateLatest(db);
   return { db, url, embedded };
 }
 
@@ -42,6 +43,16 @@ async function main(): Promise<void> {
     // Printed once, on the first start only; the password is never stored in clear.
     const password = first.generatedPassword ? `password ${first.generatedPassword}` : 'the password in ADMIN_PASSWORD';
     process.stdout.write(`\nFirst wholesale admin created: ${first.email} with ${password}\nChange it after logging in (My login).\n\n`);
+  }
+
+  if (process.argv.includes('--demo')) {
+    const logins = await loadDemoData(db);
+    if (logins) {
+      const lines = logins.map((l) => `  ${l.role.padEnd(18)} ${l.email}`).join('\n');
+      process.stdout.write(`Demo data loaded. Every demo login uses the password ${DEMO_PASSWORD}:\n${lines}\n\n`);
+    } else {
+      process.stdout.write(`Demo data is already loaded (password ${DEMO_PASSWORD}, e.g. ops@operator.example).\n`);
+    }
   }
 
   const instanceSecret = config.sessionSecret ?? (await getOrCreateSecret(db, 'instance_secret'));

@@ -30,6 +30,7 @@ export function normaliseE164(input: string, countryCode?: string): NormalisedNu
   else if (s.startsWith('011') && countryCode === '1') international = s.slice(3);
 
   if (international !== undefined) {
+    if (international === '') return { ok: false, reason: `"${input}" is too short` };
     if (!/^\d+$/.test(international)) return { ok: false, reason: `"${input}" has characters other than digits` };
     return finish(`+${international}`, input);
   }
