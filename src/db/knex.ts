@@ -1,6 +1,7 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import { FieldErrors } from '../domain/errors';
 
 // int8 (counts, ids) as JS numbers: ids stay far below 2^53. numeric (1700) stays a string so that
 // amounts reach decimal.js without ever passing through a float.
@@ -35,4 +36,15 @@ export async function migrateLatest(db: Db): Promise<string[]> {
 export function uniqueViolation(err: unknown): string | undefined {
   const e = err as { code?: string; constraint?: string };
   return e && e.code === '23505' ? (e.constraint ?? '') : undefined;
+}
+
+/**
+ * Rethrows a unique violation as a message beside the form field it concerns (constraint name ->
+ * [field, message]); any other error is rethrown as it is.
+ */
+export function rethrowDuplicate(err: unknown, fields: Record<string, [string, string]>): never {
+  const constraint = uniqueViolation(err);
+  const hit = constraint !== undefined ? fields[constraint] : undefined;
+  if (hit) throw new FieldErrors({ [hit[0]]: hit[1] });
+  throw err;
 }

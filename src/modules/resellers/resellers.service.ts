@@ -1,5 +1,5 @@
 import type { Db } from '../../db/knex';
-import { uniqueViolation } from '../../db/knex';
+import { rethrowDuplicate } from '../../db/knex';
 import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
 import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -16,13 +16,7 @@ const UNIQUE_FIELDS: Record<string, [string, string]> = {
   users_email_key: ['admin_email', 'A login with this email already exists'],
 };
 
-/** Turns a unique violation into a message beside the field that caused it. */
-function duplicateToFieldErrors(err: unknown): never {
-  const constraint = uniqueViolation(err);
-  const hit = constraint !== undefined ? UNIQUE_FIELDS[constraint] : undefined;
-  if (hit) throw new FieldErrors({ [hit[0]]: hit[1] });
-  throw err;
-}
+const duplicateToFieldErrors = (err: unknown): never => rethrowDuplicate(err, UNIQUE_FIELDS);
 
 /** A new reseller and its first admin, all or nothing. */
 export async function createReseller(db: Db, actor: Actor, input: NewResellerInput): Promise<repo.Reseller> {

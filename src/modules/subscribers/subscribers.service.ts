@@ -1,6 +1,6 @@
 import { getCountryCallingCode, isSupportedCountry } from 'libphonenumber-js';
 import type { Db, Tx } from '../../db/knex';
-import { uniqueViolation } from '../../db/knex';
+import { rethrowDuplicate, uniqueViolation } from '../../db/knex';
 import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
 import { normaliseE164 } from '../../domain/numbers/e164';
 import type { Actor } from '../../domain/tenancy/actor';
@@ -55,12 +55,7 @@ async function assignNumber(tx: Tx, actor: Actor, sub: repo.Subscriber, number: 
   }
 }
 
-function duplicateToFieldErrors(err: unknown): never {
-  const constraint = uniqueViolation(err);
-  const hit = constraint !== undefined ? UNIQUE_FIELDS[constraint] : undefined;
-  if (hit) throw new FieldErrors({ [hit[0]]: hit[1] });
-  throw err;
-}
+const duplicateToFieldErrors = (err: unknown): never => rethrowDuplicate(err, UNIQUE_FIELDS);
 
 export async function getOrThrow(db: Db, scope: Scope, id: number): Promise<repo.Subscriber> {
   const sub = await repo.getSubscriber(db, scope, id);

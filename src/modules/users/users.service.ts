@@ -1,5 +1,5 @@
 import type { Db } from '../../db/knex';
-import { uniqueViolation } from '../../db/knex';
+import { rethrowDuplicate } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
 import type { Actor } from '../../domain/tenancy/actor';
 import { assignableRoles, isRole, type Role, type Scope } from '../../domain/tenancy/roles';
@@ -15,10 +15,7 @@ function checkRole(portal: StaffPortal, role: string): Role {
   return role;
 }
 
-function duplicateEmail(err: unknown): never {
-  if (uniqueViolation(err) === 'users_email_key') throw new FieldErrors({ email: 'A login with this email already exists' });
-  throw err;
-}
+const duplicateEmail = (err: unknown): never => rethrowDuplicate(err, { users_email_key: ['email', 'A login with this email already exists'] });
 
 /** A staff login of the portal's own: wholesale staff, or the caller's reseller's staff. */
 export async function getStaffUser(db: Db, scope: Scope, portal: StaffPortal, id: number): Promise<repo.User> {
