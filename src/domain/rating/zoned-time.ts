@@ -1,0 +1,91 @@
+/**
+ * Wall-clock time in a plan's time zone, fast enough for the rating hot path. Zone offsets change
+ * only at UTC instants that are multiples of 15 minutes, so one Intl look-up per zone and quarter
+ * hour is cached and everything else is arithmetic.
+ */
+const QUARTER_HOUR = 15 * 60 * 1000;
+const DAY_MS = 86_400_000;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const offsetCache = new Map<string, Map<number, number>>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    formatterFor(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Offset of the zone from UTC at a UTC instant, in ms (e.g. +3600000 for CET in winter). */
+export function zoneOffsetMs(timeZone: string, utcMs: number): number {
+  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 0;
+  const bucket = Math.floor(utcMs / QUARTER_HOUR);
+  let zoneCache = offsetCache.get(timeZone);
+  if (!zoneCache) {
+    zoneCache = new Map();
+    offsetCache.set(timeZone, zoneCache);
+  }
+  const cached = zoneCache.get(bucket);
+  if (cached !== undefined) return cached;
+  const at = bucket * QUARTER_HOUR;
+  const parts = formatterFor(timeZone).formatToParts(new Date(at));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const offset = asUtc - at;
+  if (zoneCache.size > 200_000) zoneCache.clear();
+  zoneCache.set(bucket, offset);
+  return offset;
+}
+
+export interface WallTime {
+  /** Days since 1970-01-01 of the local date. */
+  day: number;
+  /** 0 = Sunday ... 6 = Saturday. */
+  weekday: number;
+  /** Local date as YYYY-MM-DD. */
+  date: string;
+  /** Milliseconds since local midnight. */
+  msOfDay: number;
+}
+
+export function wallTime(timeZone: string, utcMs: number): WallTime {
+  const local = utcMs + zoneOffsetMs(timeZone, utcMs);
+  const day = Math.floor(local / DAY_MS);
+  return { day, weekday: (((day + 4) % 7) + 7) % 7, date: dateOfDay(day), msOfDay: local - day * DAY_MS };
+}
+
+export function dateOfDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The UTC instant of a local wall time. A wall time inside a DST gap does not exist and is moved
+ * forward by the gap (02:30 becomes 03:30, as Temporal's "compatible"); in an overlap, the earlier
+ * of the two instants.
+ */
+export function utcOfWallTime(timeZone: string, day: number, msOfDay: number): number {
+  const local = day * DAY_MS + msOfDay;
+  // The offsets in force half a day either side cover any single transition.
+  const before = zoneOffsetMs(timeZone, local - DAY_MS / 2);
+  const after = zoneOffsetMs(timeZone, local + DAY_MS / 2);
+  let best: number | undefined;
+  for (const candidate of [local - before, local - after]) {
+    if (candidate + zoneOffsetMs(timeZone, candidate) === local && (best === undefined || candidate < best)) best = candidate;
+  }
+  return best ?? local - before;
+}
+
+export { DAY_MS };
