@@ -23,7 +23,9 @@ const rateArb = fc.record({
   max: fc.option(fc.constantFrom('1', '3.5'), { nil: '' }),
 });
 
-function deckRows(r: fc.GenValue<typeof rateArb>, band: string, prefix: string, effective: string): string[] {
+type RateShape = typeof rateArb extends fc.Arbitrary<infer T> ? T : never;
+
+function deckRows(r: RateShape, band: string, prefix: string, effective: string): string[] {
   return r.steps.map((s, i) => {
     const from = i === 0 ? 0 : (r.starts[i - 1] as number);
     const fees = i === 0 ? `${r.connect},${r.min},${r.max && r.min && Number(r.min) > Number(r.max) ? '' : r.max}` : ',,';
