@@ -109,21 +109,26 @@ export function createApp(deps: AppDeps): BuiltApp {
     }),
   );
 
-  configurePassport(passport, db);
-  app.use(passport.initialize());
-  app.use(passport.session());
+  // One authenticator per app, not passport's global singleton: a second app in the same process
+  // (tests, tools) would otherwise chain its deserializer behind the first app's database.
+  const authenticator = new passport.Passport();
+  configurePassport(authenticator, db);
+  app.use(authenticator.initialize());
+  app.use(authenticator.session());
 
   const { csrfSynchronisedProtection } = csrfSync({
     getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
   });
-  app.use(csrfSynchronisedProtection);
+  // A refused token still gets the friendly 403 page, which needs res.page (renderSetup) installed.
+  app.use((req, res, next) => csrfSynchronisedProtection(req, res, (err?: unknown) => (err ? renderSetup(req, res, () => next(err)) : next())));
   app.use(renderSetup);
   app.use(enforceAccountStatus);
 
   app.get('/', (req, res) => res.redirect(req.user ? homeFor(req.user.role) : '/login'));
+  // Before authRoutes: it registers the /account pages, which need a logged-in person.
+  app.use('/account', requireLogin);
   app.use(authRoutes({ db, box, throttle }));
 
-  app.use('/account', requireLogin);
   app.use('/wholesale', requirePortal('wholesale'));
   app.use('/reseller', requirePortal('reseller'));
   app.use('/me', requirePortal('subscriber'));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import pg from 'pg';
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
@@ -18,16 +19,20 @@ export async function openDatabase(config: Config, opts: { migrate?: boolean } =
     embedded = await startEmbeddedPostgres(config.dataDir);
     url = embedded.url;
   }
-  const db = createDb(url, { poolMax: embedded ? 4 : 10 });
+  // Probe with a plain client, not through Knex: Knex's pool prints its own warning with a stack
+  // trace on stdout when the first connection fails, and the operator should see one line only.
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 30_000 });
   try {
-    await db.raw('select 1');
+    await probe.connect();
+    await probe.query('select 1');
+    await probe.end();
   } catch (err) {
-    await db.destroy().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     const e = err as NodeJS.ErrnoException & { message: string };
     const where = new URL(url);
     throw new ConfigError(`Cannot reach the database at ${where.hostname}:${where.port || 5432}${where.pathname}: ${e.code ?? ''} ${e.message}`.trim());
   }
+  const db = createDb(url, { poolMax: embedded ? 4 : 10 });
   if (opts.migrate !== false) await migrateLatest(db);
   return { db, url, embedded };
 }

@@ -8,7 +8,7 @@ import type { Principal } from './principal';
  * Sessions keep only the user id; the person, their reseller's status and their own are read again
  * on every request, so a deactivation takes effect on the next click, not at the next login.
  */
-export function configurePassport(passport: PassportStatic, db: Db): void {
+export function configurePassport(passport: Pick<PassportStatic, 'serializeUser' | 'deserializeUser'>, db: Db): void {
   passport.serializeUser((user, done) => done(null, (user as Principal).id));
   passport.deserializeUser((id: unknown, done) => {
     findLoginById(db, Number(id))

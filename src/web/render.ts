@@ -95,6 +95,15 @@ export function renderSetup(req: Request, res: Response, next: NextFunction): vo
   res.locals.readOnly = user ? isReadOnly(user.role) : false;
   res.locals.currentPath = req.path;
   res.locals.csrfToken = typeof req.csrfToken === 'function' ? req.csrfToken() : '';
+  // express-session sends the headers before its store write finishes, and a browser follows a
+  // redirect as soon as it sees them: the next page could load the session without the flash just
+  // set (or the login step just recorded). Save first, then redirect.
+  const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
+  res.redirect = ((...args: unknown[]) => {
+    const s = req.session;
+    if (!s || Object.keys(s).every((k) => k === 'cookie')) return redirect(...args);
+    s.save((err) => (err ? next(err) : redirect(...args)));
+  }) as Response['redirect'];
   res.page = (view, locals = {}) => {
     const messages = req.session?.flash ?? [];
     if (req.session) req.session.flash = [];

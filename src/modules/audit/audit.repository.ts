@@ -20,7 +20,8 @@ function clean(row: Record<string, unknown> | null | undefined): string | null {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) {
     if (SECRET_FIELDS.has(k)) continue;
-    out[k] = v instanceof Date ? v.toISOString() : v;
+    // One key style in the log whatever the caller passed: the column names (snake_case).
+    out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v instanceof Date ? v.toISOString() : v;
   }
   return JSON.stringify(out);
 }

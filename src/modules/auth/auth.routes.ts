@@ -95,7 +95,7 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
       return res.page('auth/totp', { title: 'Two-factor login', errors: { code: blocked } });
     }
     const form = parseForm(totpCodeSchema, req.body);
-    if (!form.ok || !auth.verifySecondFactor(box, user, form.data.code)) {
+    if (!form.ok || !(await auth.verifySecondFactor(db, box, user, form.data.code))) {
       await throttle.failed(user.email, clientAddress(req));
       res.status(401);
       return res.page('auth/totp', { title: 'Two-factor login', errors: { code: form.ok ? 'That code is not correct.' : (form.errors.code ?? 'Enter the code') } });

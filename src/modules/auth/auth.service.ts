@@ -8,7 +8,7 @@ import { recordAudit } from '../audit/audit.repository';
 import * as users from '../users/users.repository';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
 import type { SecretBox } from './secret-box';
-import { checkTotp } from './totp';
+import { totpStep } from './totp';
 
 export type AuthResult =
   | { ok: true; user: users.LoginRecord }
@@ -28,9 +28,12 @@ export async function authenticate(db: Queryable, email: string, password: strin
   return { ok: true, user };
 }
 
-export function verifySecondFactor(box: SecretBox, user: users.LoginRecord, code: string): boolean {
+/** Checks a TOTP code and spends its time step, so the same code cannot log in twice. */
+export async function verifySecondFactor(db: Queryable, box: SecretBox, user: users.LoginRecord, code: string): Promise<boolean> {
   if (!user.totpSecret) return false;
-  return checkTotp(box.open(user.totpSecret), code);
+  const step = totpStep(box.open(user.totpSecret), code);
+  if (step === null) return false;
+  return users.spendTotpStep(db, user.id, step);
 }
 
 export async function changePassword(db: Db, actor: Actor, current: string, next: string): Promise<void> {
@@ -49,10 +52,11 @@ export async function changePassword(db: Db, actor: Actor, current: string, next
 
 export async function enableTotp(db: Db, box: SecretBox, actor: Actor, secret: string, code: string): Promise<void> {
   if (actor.userId == null || actor.role === 'system' || !isStaff(actor.role)) throw new FieldErrors({ code: 'Two-factor login is for staff accounts' });
-  if (!checkTotp(secret, code)) throw new FieldErrors({ code: 'That code does not match; check the time on your phone and try again' });
+  const step = totpStep(secret, code);
+  if (step === null) throw new FieldErrors({ code: 'That code does not match; check the time on your phone and try again' });
   const user = await users.findLoginById(db, actor.userId);
   await db.transaction(async (tx) => {
-    await users.setTotp(tx, actor.userId as number, box.seal(secret));
+    await users.setTotp(tx, actor.userId as number, box.seal(secret), step);
     await recordAudit(tx, actor, { resellerId: user?.resellerId ?? null, entityType: 'user', entityId: actor.userId, action: 'totp_enable' });
   });
 }

@@ -14,14 +14,24 @@ export function totpUri(secretBase32: string, label: string): string {
   return totpFor(secretBase32, label).toString();
 }
 
-/** Accepts the current code and one step either side, for clock drift. */
-export function checkTotp(secretBase32: string, code: string): boolean {
+const PERIOD_MS = 30_000;
+
+/**
+ * The time step a code belongs to, accepting the current step and one either side for clock
+ * drift; null when the code is wrong. Callers refuse a step already used (no replay).
+ */
+export function totpStep(secretBase32: string, code: string, nowMs = Date.now()): number | null {
   const token = code.replace(/\s/g, '');
-  if (!/^\d{6}$/.test(token)) return false;
-  return totpFor(secretBase32, 'check').validate({ token, window: 1 }) !== null;
+  if (!/^\d{6}$/.test(token)) return null;
+  const delta = totpFor(secretBase32, 'check').validate({ token, window: 1, timestamp: nowMs });
+  return delta === null ? null : Math.floor(nowMs / PERIOD_MS) + delta;
 }
 
-/** For tests and the demo: the code an authenticator app would show now. */
-export function currentTotp(secretBase32: string): string {
-  return totpFor(secretBase32, 'check').generate();
+export function checkTotp(secretBase32: string, code: string): boolean {
+  return totpStep(secretBase32, code) !== null;
+}
+
+/** For tests and the demo: the code an authenticator app shows at `timestamp` (now by default). */
+export function currentTotp(secretBase32: string, timestamp = Date.now()): string {
+  return totpFor(secretBase32, 'check').generate({ timestamp });
 }

@@ -155,14 +155,25 @@ export async function setPasswordHash(db: Queryable, id: number, hash: string): 
   await db('users').where('id', id).update({ password_hash: hash, password_changed_at: db.fn.now(), updated_at: db.fn.now() });
 }
 
-export async function setTotp(db: Queryable, id: number, encryptedSecret: string | null): Promise<void> {
+/** Turns TOTP on (with the step of the confirming code, spent) or off (null). */
+export async function setTotp(db: Queryable, id: number, encryptedSecret: string | null, spentStep: number | null = null): Promise<void> {
   await db('users')
     .where('id', id)
     .update({
       totp_secret: encryptedSecret,
       totp_enabled_at: encryptedSecret ? db.fn.now() : null,
+      totp_last_step: spentStep,
       updated_at: db.fn.now(),
     });
+}
+
+/** Records a TOTP step as used; false when it (or a later one) was used already. */
+export async function spendTotpStep(db: Queryable, id: number, step: number): Promise<boolean> {
+  const updated = await db('users')
+    .where('id', id)
+    .where((w) => w.whereNull('totp_last_step').orWhere('totp_last_step', '<', step))
+    .update({ totp_last_step: step });
+  return updated === 1;
 }
 
 export async function touchLastLogin(db: Queryable, id: number): Promise<void> {

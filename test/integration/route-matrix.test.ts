@@ -1,0 +1,436 @@
+/**
+ * The role and tenant matrix, generated from the router itself (ARCHITECTURE.md: "cross-tenant and
+ * role checks are tests, generated over every route, not written one by one").
+ *
+ * Every (method, path) that the Express router knows is tried as every role and as nobody, with the
+ * ids of the person's own tenant, of another tenant, and (for routes with two or more ids) a mix of
+ * both. A new route is covered the moment it is registered; a route under a new URL prefix or with a
+ * path parameter this file cannot fill fails here until the tables below say what it is.
+ *
+ * Cases that must not change anything run on one shared set of tenants with logged-in clients and
+ * compare a hash of every table before and after. Cases that may write (an admin on their own rows,
+ * anyone on their own login) get a fresh set of tenants and a fresh login, so that deactivating a
+ * reseller or logging out cannot disturb the cases after them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Db } from '../../src/db/knex';
+import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/domain/tenancy/roles';
+import { SELF_SERVICE_WRITES } from '../../src/web/guards';
+import { createTestApp, type TestApp } from '../support/app';
+import { makeSubscriber, makeTenants, randomNumber } from '../support/factories';
+import { Client } from '../support/http';
+
+type Fixture = Awaited<ReturnType<typeof makeTenants>>;
+type Who = Role | 'anonymous';
+type TenantKey = 'a' | 'b';
+/** own: every id is the person's tenant's (a); foreign: every id is another tenant's (b); mixed: the first id own, the rest foreign. */
+type Variant = 'own' | 'foreign' | 'mixed';
+/** Who a route is for: anyone, any logged-in person, or the people of one portal. */
+type Access = 'public' | 'login' | Portal;
+
+interface RouteInfo {
+  method: string;
+  path: string;
+  key: string;
+  params: string[];
+}
+
+const WHO: readonly Who[] = [...ROLES, 'anonymous'];
+
+/** Routes anyone may call, logged in or not, each with the reason. */
+const PUBLIC_ROUTES: Record<string, string> = {
+  'GET /': 'sends people to their home page, or to the login page',
+  'GET /healthz': 'health check for the load balancer; says only up or down',
+  'GET /login': 'the login form',
+  'POST /login': 'the login form',
+  'GET /login/totp': 'second login step; shows nothing without the first step in the same session',
+  'POST /login/totp': 'second login step',
+  'POST /logout': 'ending a session is harmless, with or without one (also a self-service write)',
+};
+
+/** URL prefixes and the guard that app.ts mounts on each. */
+function accessOf(path: string): Access | undefined {
+  const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+  if (under('/wholesale')) return 'wholesale';
+  if (under('/reseller')) return 'reseller';
+  if (under('/me')) return 'subscriber';
+  if (under('/account')) return 'login';
+  return undefined;
+}
+
+function routeAccess(r: RouteInfo): Access | undefined {
+  return r.key in PUBLIC_ROUTES ? 'public' : accessOf(r.path);
+}
+
+/**
+ * How to fill each path parameter with tenant a's (own) or tenant b's (foreign) row. `portal` is
+ * the portal of the route, for ids whose meaning depends on it.
+ */
+const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => number> = {
+  resellerId: (fx, t) => fx[t].reseller.id,
+  subscriberId: (fx, t) => fx[t].subscriber.id,
+  numberId: (fx, t) => fx[t].number.id,
+  // /wholesale/users/:userId edits operator staff: "foreign" there is a reseller's login, which the
+  // wholesale users pages must not reach. Under /reseller it is that reseller's staff login.
+  userId: (fx, t, portal) =>
+    portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
+};
+
+/** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId']);
+
+/** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
+const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
+  // Two-factor login is for staff; a subscriber is sent back to their login page.
+  'GET /account/totp': (who) => (who === 'subscriber' ? '/account' : undefined),
+};
+
+/** What must hold after an allowed write, for routes whose point is a side effect. */
+const POSTCONDITIONS: Record<string, (c: Client) => Promise<void>> = {
+  'POST /logout': async (c) => {
+    const res = await c.get('/account');
+    assert.equal(res.status, 302, 'after logout the session must be gone');
+    assert.equal(res.headers.location, '/login');
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The routes, read from the router
+
+interface LayerLike {
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle?: { stack?: LayerLike[] };
+  slash?: boolean;
+  rawPath?: unknown;
+}
+
+function collectRoutes(app: TestApp['app']): { routes: RouteInfo[]; problems: string[] } {
+  const routes: RouteInfo[] = [];
+  const problems: string[] = [];
+  const walk = (stack: LayerLike[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const p = layer.route.path;
+        if (typeof p !== 'string') {
+          problems.push(`a route with a non-string path (${String(p)}): the matrix cannot fill it`);
+          continue;
+        }
+        const path = prefix + p;
+        for (const m of Object.keys(layer.route.methods)) {
+          if (m === '_all') {
+            problems.push(`${path} is registered with .all(): list its methods instead`);
+            continue;
+          }
+          const method = m.toUpperCase();
+          routes.push({ method, path, key: `${method} ${path}`, params: [...path.matchAll(/:(\w+)/g)].map((x) => x[1] as string) });
+        }
+      } else if (Array.isArray(layer.handle?.stack)) {
+        // A Router: routes are registered with full paths, but follow a mount path if one appears.
+        if (layer.slash) walk(layer.handle.stack, prefix);
+        else if (typeof layer.rawPath === 'string') walk(layer.handle.stack, prefix + layer.rawPath);
+        else problems.push(`a router mounted at ${String(layer.rawPath)}: the matrix cannot read it`);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: LayerLike[] } }).router.stack, '');
+  return { routes, problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What each case must answer
+
+type Expectation =
+  | { kind: 'public' }
+  | { kind: 'login-redirect' }
+  | { kind: 'unauthenticated' }
+  | { kind: 'forbidden'; why: string }
+  | { kind: 'not-found' }
+  | { kind: 'page'; redirectTo?: string }
+  | { kind: 'allowed-write'; selfService: boolean };
+
+function expectationFor(r: RouteInfo, access: Access, who: Who, variant: Variant): Expectation {
+  const write = r.method !== 'GET';
+  if (access === 'public') return { kind: 'public' };
+  if (who === 'anonymous') return write ? { kind: 'unauthenticated' } : { kind: 'login-redirect' };
+  if (access !== 'login' && portalOf(who) !== access) return { kind: 'forbidden', why: `${who} is not a ${access} portal role` };
+  const selfService = SELF_SERVICE_WRITES.has(r.path);
+  if (write && isReadOnly(who) && !selfService) return { kind: 'forbidden', why: `${who} is view only` };
+  if (variant === 'mixed') return { kind: 'not-found' };
+  if (variant === 'foreign') {
+    const operatorReachesAll = portalOf(who) === 'wholesale' && r.params.every((p) => OPERATOR_REACHES_EVERY_TENANT.has(p));
+    if (!operatorReachesAll) return { kind: 'not-found' };
+  }
+  if (write) return { kind: 'allowed-write', selfService };
+  return { kind: 'page', redirectTo: GET_REDIRECTS[r.key]?.(who) };
+}
+
+function variantsFor(r: RouteInfo): Variant[] {
+  if (r.params.length === 0) return ['own'];
+  if (r.params.length === 1) return ['own', 'foreign'];
+  return ['own', 'foreign', 'mixed'];
+}
+
+function fillPath(r: RouteInfo, access: Access, fx: Fixture, variant: Variant): string {
+  let i = 0;
+  return r.path.replace(/:(\w+)/g, (_m, name: string) => {
+    const fill = PARAMS[name];
+    if (!fill) throw new Error(`${r.key}: no value for :${name}`);
+    const tenant: TenantKey = variant === 'own' || (variant === 'mixed' && i === 0) ? 'a' : 'b';
+    i++;
+    return String(fill(fx, tenant, access));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Database snapshot: every table's row count and a hash of its rows
+
+const NOT_SNAPSHOTTED = new Set(['sessions', 'knex_migrations', 'knex_migrations_lock']);
+
+async function snapshotTables(db: Db): Promise<string[]> {
+  const rows = await db('information_schema.tables').where({ table_schema: 'public', table_type: 'BASE TABLE' }).orderBy('table_name').pluck('table_name');
+  return (rows as string[]).filter((t) => !NOT_SNAPSHOTTED.has(t));
+}
+
+/**
+ * Row count and md5 of every row of every table. With `ownUserId`, that person's own users row
+ * and the audit rows about their own login are left out (self-service writes may touch them).
+ */
+async function snapshot(db: Db, tables: string[], ownUserId?: number): Promise<Record<string, string>> {
+  const parts: string[] = [];
+  const bindings: Array<string | number> = [];
+  for (const t of tables) {
+    let where = '';
+    const extra: number[] = [];
+    if (ownUserId !== undefined && t === 'users') {
+      where = ' where x.id <> ?';
+      extra.push(ownUserId);
+    } else if (ownUserId !== undefined && t === 'audit_log') {
+      where = " where x.entity_type <> 'user' or x.entity_id is distinct from ? or x.actor_user_id is distinct from ?";
+      extra.push(ownUserId, ownUserId);
+    }
+    parts.push(`select ? as t, count(*)::int as n, md5(coalesce(string_agg(x::text, E'\\n' order by x::text), '')) as h from ?? x${where}`);
+    bindings.push(t, t, ...extra);
+  }
+  const res = await db.raw(parts.join(' union all '), bindings);
+  const out: Record<string, string> = {};
+  for (const row of res.rows as Array<{ t: string; n: number; h: string }>) out[row.t] = `${row.n} rows ${row.h}`;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function userFor(fx: Fixture, who: Role) {
+  switch (who) {
+    case 'wholesale_admin':
+      return fx.wholesaleAdmin;
+    case 'wholesale_support':
+      return fx.wholesaleSupport;
+    case 'reseller_admin':
+      return fx.a.admin;
+    case 'reseller_support':
+      return fx.a.support;
+    case 'subscriber':
+      return fx.a.subscriberUser;
+  }
+}
+
+async function clientFor(app: TestApp['app'], fx: Fixture, who: Who): Promise<Client> {
+  if (who === 'anonymous') {
+    // A real CSRF token, so that a refusal is the login guard's and not the CSRF check's.
+    const c = Client.anonymous(app);
+    await c.refreshCsrf('/login');
+    return c;
+  }
+  return Client.login(app, userFor(fx, who).email);
+}
+
+function send(c: Client, method: string, path: string) {
+  if (method === 'GET') return c.get(path);
+  const agent = c.agent as unknown as Record<string, (p: string) => ReturnType<Client['get']>>;
+  const fn = agent[method.toLowerCase()];
+  if (!fn) throw new Error(`no client method for ${method}`);
+  return fn.call(c.agent, path).type('form').send({ _csrf: c.csrf });
+}
+
+const isCsrfRefusal = (text: string) => /Form expired/.test(text);
+
+describe('route matrix: every route x every role x own/foreign tenant', async () => {
+  const t = await createTestApp();
+  after(() => t.close());
+  const { routes, problems } = collectRoutes(t.app);
+
+  let fx: Fixture;
+  let tables: string[];
+  const shared = new Map<Who, Client>();
+
+  /** Text that only another tenant's rows (or, for a subscriber, another account's) contain. */
+  let markers: Partial<Record<Role, string[]>> = {};
+
+  /**
+   * Every other reseller's names, codes, account numbers, phone numbers and login emails (and for
+   * a subscriber, those of the other accounts of its reseller): none may appear on a page shown to
+   * reseller a's people. Taken from the whole database, so a list that leaks shows it on any page.
+   */
+  async function refreshMarkers() {
+    const a = fx.a.reseller.id;
+    const own = fx.a.subscriber.id;
+    const db = t.db;
+    const [resellers, subs, numbers, users] = await Promise.all([
+      db('resellers').whereNot('id', a).select('id', 'name', 'code'),
+      db('subscribers').select('id', 'reseller_id', 'name', 'account_number'),
+      db('phone_numbers').select('reseller_id', 'subscriber_id', 'number'),
+      db('users').whereNotNull('reseller_id').select('reseller_id', 'subscriber_id', 'email'),
+    ]);
+    const otherTenant: string[] = [];
+    const otherAccount: string[] = [];
+    for (const r of resellers) otherTenant.push(r.name, r.code);
+    for (const x of subs) (x.reseller_id === a ? (x.id === own ? [] : otherAccount) : otherTenant).push(x.name, x.account_number);
+    for (const x of numbers) (x.reseller_id === a ? (x.subscriber_id === own ? [] : otherAccount) : otherTenant).push(x.number);
+    for (const x of users) {
+      if (x.reseller_id !== a) otherTenant.push(x.email);
+      else if (x.subscriber_id != null && x.subscriber_id !== own) otherAccount.push(x.email);
+    }
+    markers = { reseller_admin: otherTenant, reseller_support: otherTenant, subscriber: [...otherTenant, ...otherAccount] };
+  }
+
+  /** New tenants and logged-in clients for the cases that must not change anything. */
+  async function resetShared() {
+    fx = await makeTenants(t.db);
+    // A second account of reseller a, which a's subscriber must not see, and a change in b's
+    // audit log, which a's people must not see.
+    await makeSubscriber(t.db, fx.a.reseller.id, {}, [randomNumber()]);
+    await t.db('audit_log').insert({
+      reseller_id: fx.b.reseller.id,
+      actor_user_id: fx.b.admin.id,
+      actor_email: fx.b.admin.email,
+      actor_role: 'reseller_admin',
+      entity_type: 'subscriber',
+      entity_id: fx.b.subscriber.id,
+      action: 'update',
+      after: JSON.stringify({ name: fx.b.subscriber.name }),
+    });
+    await refreshMarkers();
+    for (const who of WHO) shared.set(who, await clientFor(t.app, fx, who));
+  }
+
+  before(async () => {
+    tables = await snapshotTables(t.db);
+    await resetShared();
+  });
+
+  test('the router can be read, and every route is classified and fillable', (ctx) => {
+    ctx.diagnostic(`${routes.length} routes x ${WHO.length} kinds of visitor = ${routes.reduce((n, r) => n + WHO.length * variantsFor(r).length, 0)} cases`);
+    assert.deepEqual(problems, []);
+    assert.ok(routes.length >= 20, `only ${routes.length} routes found: is the router walk still right?`);
+    const keys = routes.map((r) => r.key);
+    const dupes = keys.filter((k, i) => keys.indexOf(k) !== i);
+    assert.deepEqual(dupes, [], 'a (method, path) registered twice: the second handler never runs');
+    for (const r of routes) {
+      assert.match(r.path, /^\/((?:[\w.-]+|:\w+)(?:\/(?:[\w.-]+|:\w+))*)?$/, `${r.key}: path syntax the matrix does not understand`);
+      assert.ok(routeAccess(r), `${r.key} is under no known portal prefix: add it to accessOf() or PUBLIC_ROUTES (and guard it in app.ts)`);
+      for (const p of r.params) assert.ok(PARAMS[p], `${r.key} has path parameter :${p} that the matrix cannot fill: add it to PARAMS`);
+    }
+    for (const k of Object.keys(PUBLIC_ROUTES)) assert.ok(keys.includes(k), `PUBLIC_ROUTES names ${k}, which is not a route`);
+    for (const p of SELF_SERVICE_WRITES) {
+      const r = routes.find((x) => x.path === p && x.method !== 'GET');
+      assert.ok(r, `SELF_SERVICE_WRITES names ${p}, which is not a write route`);
+      const access = routeAccess(r);
+      assert.ok(access === 'login' || access === 'public', `self-service write ${p} must be about one's own login, not under a business portal`);
+    }
+  });
+
+  for (const r of routes) {
+    test(r.key, async () => {
+      const unknown = r.params.filter((p) => !PARAMS[p]);
+      assert.deepEqual(unknown, [], `${r.key} has path parameters the matrix cannot fill: add them to PARAMS`);
+      const access = routeAccess(r);
+      assert.ok(access, `${r.key} is under no known portal prefix`);
+
+      let fresh: Fixture | undefined;
+      const failures: string[] = [];
+      await refreshMarkers();
+      for (const who of WHO) {
+        for (const variant of variantsFor(r)) {
+          const exp = expectationFor(r, access, who, variant);
+          const label = `${who} with ${variant} ids`;
+          try {
+            await runCase(exp, who, variant, label);
+          } catch (err) {
+            failures.push(`${label}: ${(err as Error).message.split('\n')[0]}`);
+            // The case may have changed the shared tenants or ended a shared session: start the
+            // next case from a clean slate so that one failure does not cascade into the others.
+            if (!(r.method !== 'GET' && (exp.kind === 'allowed-write' || exp.kind === 'public'))) await resetShared();
+          }
+        }
+      }
+      if (failures.length) assert.fail(`${r.key}: ${failures.length} failing case(s):\n  ${failures.join('\n  ')}`);
+
+      async function runCase(exp: Expectation, who: Who, variant: Variant, label: string) {
+        const write = r.method !== 'GET';
+        // Anything that may change state runs on its own tenants with its own login.
+        const mayWrite = write && (exp.kind === 'allowed-write' || exp.kind === 'public');
+        let data = fx;
+        let client: Client;
+        if (mayWrite) {
+          fresh ??= await makeTenants(t.db);
+          data = fresh;
+          client = await clientFor(t.app, fresh, who);
+        } else {
+          client = shared.get(who) as Client;
+        }
+        const url = fillPath(r, access as Access, data, variant);
+        const ownUserId = who !== 'anonymous' && exp.kind === 'allowed-write' && exp.selfService ? userFor(data, who).id : undefined;
+        // Every case but an allowed write must leave the data as it was (reads included); a
+        // self-service write may touch only the person's own login.
+        const checkUnchanged = exp.kind !== 'allowed-write' || ownUserId !== undefined;
+        const before = checkUnchanged ? await snapshot(t.db, tables, ownUserId) : undefined;
+        const res = await send(client, r.method, url);
+        const where = `${r.method} ${url} -> ${res.status}${res.headers.location ? ` ${res.headers.location}` : ''}`;
+
+        switch (exp.kind) {
+          case 'public':
+            assert.ok(res.status < (write ? 500 : 400), `${where}: a public route must answer`);
+            if (write && who !== 'anonymous') await POSTCONDITIONS[r.key]?.(client);
+            break;
+          case 'login-redirect':
+            assert.equal(res.status, 302, `${where}: must send anonymous visitors to /login`);
+            assert.equal(res.headers.location, '/login', `${where}: must send anonymous visitors to /login`);
+            break;
+          case 'unauthenticated':
+            assert.ok(res.status === 401 || res.status === 403, `${where}: must refuse anonymous writes`);
+            assert.ok(!isCsrfRefusal(res.text), `${where}: refused by the CSRF check, not by the login guard`);
+            break;
+          case 'forbidden':
+            assert.equal(res.status, 403, `${where}: ${exp.why}`);
+            assert.ok(!isCsrfRefusal(res.text), `${where}: refused by the CSRF check, not by the role guard`);
+            break;
+          case 'not-found':
+            assert.equal(res.status, 404, `${where}: another tenant's (or a mismatched) id must be not found`);
+            break;
+          case 'page':
+            if (exp.redirectTo) {
+              assert.equal(res.status, 302, where);
+              assert.equal(res.headers.location, exp.redirectTo, where);
+            } else {
+              assert.equal(res.status, 200, `${where}: must show the page`);
+            }
+            break;
+          case 'allowed-write':
+            assert.ok(res.status < 500 && ![401, 403, 404].includes(res.status), `${where}: must be allowed (any answer but 401/403/404/5xx)`);
+            assert.ok(!isCsrfRefusal(res.text), `${where}: refused by the CSRF check`);
+            await POSTCONDITIONS[r.key]?.(client);
+            break;
+        }
+        if (who !== 'anonymous' && !mayWrite) {
+          const leaked = (markers[who] ?? []).filter((m) => res.text.includes(m));
+          assert.deepEqual(leaked, [], `${where}: ${who} of reseller a was shown rows that are not theirs: ${leaked.slice(0, 3).join(', ')}`);
+        }
+        if (before) {
+          const afterSnap = await snapshot(t.db, tables, ownUserId);
+          assert.deepEqual(afterSnap, before, `${where}: ${label} changed the database`);
+        }
+      }
+    });
+  }
+});
