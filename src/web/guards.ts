@@ -15,6 +15,11 @@ export function isWrite(method: string): boolean {
   return !SAFE_METHODS.has(method.toUpperCase());
 }
 
+/** Pages that are nothing but a form to create or change something (…/new, …/edit). */
+export function isWriteForm(path: string): boolean {
+  return /\/(new|edit)\/?$/.test(path);
+}
+
 /** Sends people who are not logged in to the login page (or 401 for non-GET requests). */
 export function requireLogin(req: Request, res: Response, next: NextFunction): void {
   if (req.user) return next();
@@ -37,9 +42,10 @@ export function requirePortal(portal: Portal) {
   };
 }
 
-/** One guard for every route: support roles read, never write. */
+/** One guard for every route: support roles read, never write (nor see the forms for writing). */
 export function readOnlyGuard(req: Request, res: Response, next: NextFunction): void {
-  if (req.user && isReadOnly(req.user.role) && isWrite(req.method) && !SELF_SERVICE_WRITES.has(req.path)) {
+  const writes = (isWrite(req.method) && !SELF_SERVICE_WRITES.has(req.path)) || isWriteForm(req.path);
+  if (req.user && isReadOnly(req.user.role) && writes) {
     res.status(403);
     return res.page('errors/forbidden', { title: 'View only', message: 'Your role can view this information but not change it.' });
   }

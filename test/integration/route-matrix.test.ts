@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Db } from '../../src/db/knex';
 import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/domain/tenancy/roles';
-import { SELF_SERVICE_WRITES } from '../../src/web/guards';
+import { isWriteForm, SELF_SERVICE_WRITES } from '../../src/web/guards';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeSubscriber, makeTenants, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
@@ -156,6 +156,7 @@ function expectationFor(r: RouteInfo, access: Access, who: Who, variant: Variant
   if (access !== 'login' && portalOf(who) !== access) return { kind: 'forbidden', why: `${who} is not a ${access} portal role` };
   const selfService = SELF_SERVICE_WRITES.has(r.path);
   if (write && isReadOnly(who) && !selfService) return { kind: 'forbidden', why: `${who} is view only` };
+  if (!write && isReadOnly(who) && isWriteForm(r.path)) return { kind: 'forbidden', why: `${who} is view only: no forms for writing` };
   if (variant === 'mixed') return { kind: 'not-found' };
   if (variant === 'foreign') {
     const operatorReachesAll = portalOf(who) === 'wholesale' && r.params.every((p) => OPERATOR_REACHES_EVERY_TENANT.has(p));

@@ -88,7 +88,8 @@ export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter
     occurredAt: r.occurred_at,
     resellerId: r.reseller_id,
     resellerName: r.reseller_name,
-    actorEmail: r.actor_email,
+    // A reseller's people see that the operator made a change, not which member of staff.
+    actorEmail: scope.kind !== 'wholesale' && String(r.actor_role).startsWith('wholesale_') ? null : r.actor_email,
     actorRole: r.actor_role,
     entityType: r.entity_type,
     entityId: r.entity_id,
