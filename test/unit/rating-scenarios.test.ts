@@ -20,6 +20,20 @@ describe('rating: named scenarios with exact decimal results', () => {
     assert.equal(charge(rateLeg(answered('+12125550100', WED_NOON, 10), plan)).chargedSeconds, 30);
   });
 
+  test('an increment that overhangs the next step bills whole blocks, so a longer call never costs less', () => {
+    // Found by the monotonicity property: step 0 bills in 60 s blocks but step 1 starts at 6 s.
+    const plan = planFromCsv(`
+1,US,outbound,,0,0,1,60,,,,
+1,US,outbound,,6,0.00001,1,1,,,,
+1,US,outbound,,11,0,1,1,,,,`, '', { rounding: { decimals: 6, method: 'half_up' } });
+    const one = charge(rateLeg(answered('+12125550100', WED_NOON, 1), plan));
+    const seven = charge(rateLeg(answered('+12125550100', WED_NOON, 7), plan));
+    assert.equal(one.chargedSeconds, 60);
+    assert.equal(seven.chargedSeconds, 60);
+    assert.equal(seven.amount.toFixed(6), one.amount.toFixed(6));
+    assert.equal(charge(rateLeg(answered('+12125550100', WED_NOON, 61), plan)).chargedSeconds, 61);
+  });
+
   test('60/60 billing rounds 61 s up to two minutes', () => {
     const plan = planFromCsv('1,US,outbound,,0,0.06,60,60,,,,');
     const c = charge(rateLeg(answered('+12125550100', WED_NOON, 61), plan));

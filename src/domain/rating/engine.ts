@@ -60,23 +60,21 @@ export function isUnratable(r: RatingResult): r is Unratable {
 }
 
 /**
- * Charged seconds for `seconds` of talk under these steps: each step's span is billed in whole
- * increments; a span that runs into the next step is billed to that step's start exactly.
+ * Charged seconds for `seconds` of talk under these steps. Billing advances in increments, each
+ * as long as the increment of the step in force where it begins: "30/6" bills 0-30 as one block,
+ * then 6 s blocks. Because the sequence of block ends does not depend on the call, a longer call
+ * is never charged fewer seconds than a shorter one, even when an increment overhangs the next step.
  */
 export function chargedSeconds(steps: RateStep[], seconds: number): number {
-  if (seconds <= 0) return 0;
-  let charged = 0;
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i] as RateStep;
-    if (seconds <= step.from) break;
-    const next = steps[i + 1]?.from;
-    const end = next === undefined ? seconds : Math.min(seconds, next);
-    const span = end - step.from;
-    const billed = Math.ceil(span / step.increment) * step.increment;
-    charged = step.from + billed;
-    if (next === undefined || seconds <= next) break;
+  let pos = 0;
+  while (pos < seconds) {
+    const idx = stepIndexAt(steps, pos);
+    const step = steps[idx] as RateStep;
+    const nextFrom = steps[idx + 1]?.from ?? Infinity;
+    const target = Math.min(seconds, nextFrom);
+    pos += Math.max(1, Math.ceil((target - pos) / step.increment)) * step.increment;
   }
-  return charged;
+  return pos;
 }
 
 function stepIndexAt(steps: RateStep[], offset: number): number {
