@@ -6,6 +6,7 @@ import express from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import passport from 'passport';
+import multer from 'multer';
 import pg from 'pg';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
@@ -15,6 +16,8 @@ import { authRoutes } from './modules/auth/auth.routes';
 import { SecretBox } from './modules/auth/secret-box';
 import { auditRoutes } from './modules/audit/audit.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
+import { listenForPlanChanges, PlanCache } from './modules/rate-plans/plan-cache';
+import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-plans.routes';
 import { resellerRoutes } from './modules/resellers/resellers.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
 import { userRoutes } from './modules/users/users.routes';
@@ -32,6 +35,8 @@ export interface AppDeps {
   /** Instance secret: signs session cookies and derives the key for secrets at rest. */
   instanceSecret: string;
   logger: Logger;
+  /** Compiled rate plans; one per process, shared with the CDR intake. */
+  planCache?: PlanCache;
 }
 
 export interface BuiltApp {
@@ -44,6 +49,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   const app = express();
   const box = new SecretBox(deps.instanceSecret);
   const throttle = new LoginThrottle(config.loginThrottle);
+  const planCache = deps.planCache ?? new PlanCache();
+  const planListener = listenForPlanChanges(deps.databaseUrl, planCache, logger);
 
   app.set('view engine', 'ejs');
   app.set('views', path.resolve(__dirname, '../views'));
@@ -116,6 +123,12 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(authenticator.initialize());
   app.use(authenticator.session());
 
+  // Deck and band imports arrive as multipart forms: parse them (in memory, size-capped) before the
+  // CSRF check, which reads the token from the form fields.
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: 50 * 1024 * 1024, files: 1 } });
+  const uploadPaths = /^\/(wholesale|reseller)\/rate-plans\/\d+\/(deck|bands)$/;
+  app.use((req, res, next) => (req.method === 'POST' && req.user && uploadPaths.test(req.path) ? upload.single('file')(req, res, next) : next()));
+
   const { csrfSynchronisedProtection } = csrfSync({
     getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
   });
@@ -139,6 +152,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(userRoutes({ db }));
   app.use(subscriberRoutes({ db }));
   app.use(auditRoutes({ db }));
+  app.use(ratePlanRoutes({ db, cache: planCache }));
+  app.use(planAssignmentRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -146,6 +161,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   return {
     app,
     async close() {
+      await planListener.close();
       store.close();
       await sessionPool.end().catch(() => undefined);
     },

@@ -11,6 +11,11 @@ pg.types.setTypeParser(20, (value: string) => {
   return n;
 });
 
+// date and date[] as 'YYYY-MM-DD' text: the driver's default builds a Date at local midnight,
+// which shifts the day in any zone west of UTC.
+pg.types.setTypeParser(1082, (value: string) => value);
+pg.types.setTypeParser(1182 as 1082, (value: string) => (value === '{}' ? [] : value.slice(1, -1).split(',')));
+
 export type Db = Knex;
 export type Tx = Knex.Transaction;
 /** Either the pool or an open transaction: repositories accept both so services can pass a tx down. */

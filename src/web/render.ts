@@ -36,8 +36,8 @@ const dateTime = new Intl.DateTimeFormat('en-GB', {
 
 /** Formatting helpers for templates: they only turn values into text. */
 export const viewHelpers = {
-  dateTime(d: Date | string | null | undefined): string {
-    if (!d) return '';
+  dateTime(d: Date | string | number | null | undefined): string {
+    if (d === null || d === undefined || d === '') return '';
     return `${dateTime.format(new Date(d))} UTC`;
   },
   roleLabel(role: string): string {
@@ -66,6 +66,7 @@ function navFor(role: Role): NavItem[] {
       return [
         { href: '/wholesale', label: 'Dashboard' },
         { href: '/wholesale/resellers', label: 'Resellers' },
+        { href: '/wholesale/rate-plans', label: 'Rate plans' },
         { href: '/wholesale/users', label: 'Wholesale users' },
         { href: '/wholesale/audit', label: 'Audit log' },
       ];
@@ -73,6 +74,7 @@ function navFor(role: Role): NavItem[] {
       return [
         { href: '/reseller', label: 'Dashboard' },
         { href: '/reseller/subscribers', label: 'Subscribers' },
+        { href: '/reseller/rate-plans', label: 'Rate plans' },
         { href: '/reseller/users', label: 'Users' },
         { href: '/reseller/audit', label: 'Audit log' },
       ];

@@ -20,7 +20,7 @@ const SHOTS = process.env.E2E_SHOTS ?? '/tmp/e2e-shots';
 const SUSPENDED = 'This account is suspended. Please contact your service provider.';
 const VIEW_ONLY = 'Your role can view this information but not change it.';
 /** Anything that would let a support person change something, by its visible text. */
-const WRITE_CONTROL = /^\s*(New\b|Edit\b|Deactivate|Reactivate|Assign number|Create login|Set new password|Release|Save\b|Create\b)/;
+const WRITE_CONTROL = /^\s*(New\b|Edit\b|Deactivate|Reactivate|Assign number|Assign plan|Create login|Set new password|Release|Save\b|Create\b|Import\b)/;
 
 describe('portals in a browser', { skip }, () => {
   let t: TestApp;
@@ -166,7 +166,10 @@ describe('portals in a browser', { skip }, () => {
     assert.equal(await textOf(fact(admin, 'Code')), 'harbor-tel');
     assert.equal(await textOf(fact(admin, 'Billing currency')), 'USD');
     // What a support person must not see is there for an admin (so the check in test 5 can fail).
-    assert.deepEqual(await writeControls(admin), { controls: ['Edit', 'Deactivate reseller'], postForms: ['/logout', `${resellerUrl}/deactivate`] });
+    assert.deepEqual(await writeControls(admin), {
+      controls: ['Edit', 'Deactivate reseller', 'Assign plan'],
+      postForms: ['/logout', `${resellerUrl}/deactivate`, `${resellerUrl}/plan`],
+    });
     assert.equal(await admin.locator('.view-only').count(), 0);
     await shot(admin, 'reseller-show');
 
@@ -281,8 +284,9 @@ describe('portals in a browser', { skip }, () => {
   // --- Support roles: every page readable, nothing writable. ---
 
   test('5. support roles see every page with no write control, and forged writes answer 403', async () => {
-    const { wholesaleSupport, a } = await makeTenants(t.db);
-    const countsBefore = await Promise.all(['resellers', 'subscribers', 'users', 'phone_numbers'].map((tbl) => t.db(tbl).count<{ count: string }[]>('* as count')));
+    const fx = await makeTenants(t.db);
+    const { wholesaleSupport, a } = fx;
+    const countsBefore = await Promise.all(['resellers', 'subscribers', 'users', 'phone_numbers', 'rates'].map((tbl) => t.db(tbl).count<{ count: string }[]>('* as count')));
 
     // Wholesale support.
     const ws = await loginAs(wholesaleSupport.email);
@@ -316,6 +320,14 @@ describe('portals in a browser', { skip }, () => {
     await ws.waitForURL('**/wholesale/users');
     await assertNoWriteControls(ws, 'wholesale users');
     await shot(ws, 'support-wholesale-users');
+    await go(ws, nav(ws, 'Rate plans'));
+    await ws.waitForURL('**/wholesale/rate-plans');
+    await assertNoWriteControls(ws, 'rate plans');
+    await go(ws, ws.getByRole('link', { name: fx.operatorPlan.name, exact: true }));
+    await ws.waitForURL(`**/wholesale/rate-plans/${fx.operatorPlan.id}`);
+    await assertNoWriteControls(ws, 'rate plan page');
+    await assertForgedPostRefused(ws, `/wholesale/rate-plans/${fx.operatorPlan.id}/deck`, { mode: 'replace', csv: 'prefix,description\n' });
+    await assertForgedPostRefused(ws, `/wholesale/resellers/${a.reseller.id}/plan`, { wholesale_plan_id: String(fx.operatorPlan.id) });
     await go(ws, nav(ws, 'Audit log'));
     await ws.waitForURL('**/wholesale/audit');
     await assertNoWriteControls(ws, 'wholesale audit log');
@@ -343,11 +355,17 @@ describe('portals in a browser', { skip }, () => {
     await go(rs, nav(rs, 'Users'));
     await rs.waitForURL('**/reseller/users');
     await assertNoWriteControls(rs, 'reseller users');
+    await go(rs, nav(rs, 'Rate plans'));
+    await rs.waitForURL('**/reseller/rate-plans');
+    await assertNoWriteControls(rs, 'reseller rate plans');
+    await go(rs, rs.getByRole('link', { name: a.plan.name, exact: true }));
+    await assertNoWriteControls(rs, 'reseller rate plan page');
+    await assertForgedPostRefused(rs, `${sub}/plan`, { retail_plan_id: String(a.plan.id) });
     await go(rs, nav(rs, 'Audit log'));
     await rs.waitForURL('**/reseller/audit');
     await assertNoWriteControls(rs, 'reseller audit log');
 
-    const countsAfter = await Promise.all(['resellers', 'subscribers', 'users', 'phone_numbers'].map((tbl) => t.db(tbl).count<{ count: string }[]>('* as count')));
+    const countsAfter = await Promise.all(['resellers', 'subscribers', 'users', 'phone_numbers', 'rates'].map((tbl) => t.db(tbl).count<{ count: string }[]>('* as count')));
     assert.deepEqual(countsAfter, countsBefore, 'forged posts wrote nothing');
     const fresh = await t.db('resellers').where({ id: a.reseller.id }).first();
     assert.equal(fresh.status, 'active');

@@ -71,6 +71,9 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   resellerId: (fx, t) => fx[t].reseller.id,
   subscriberId: (fx, t) => fx[t].subscriber.id,
   numberId: (fx, t) => fx[t].number.id,
+  // Under /wholesale a plan is the operator's own; "foreign" there is a reseller's plan, which the
+  // operator's plan pages must not reach. Under /reseller it is that reseller's plan.
+  planId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorPlan.id : fx.b.plan.id) : fx[t].plan.id),
   // /wholesale/users/:userId edits operator staff: "foreign" there is a reseller's login, which the
   // wholesale users pages must not reach. Under /reseller it is that reseller's staff login.
   userId: (fx, t, portal) =>

@@ -16,12 +16,16 @@ const OPERATOR_TABLES: Record<string, string> = {
   knex_migrations: "Knex's record of applied migrations",
   knex_migrations_lock: "Knex's migration lock",
   resellers: 'the tenant table itself: its id is the reseller_id of everything else',
+  exchange_rates: 'operator-wide currency conversion rates, managed by wholesale admins',
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */
 const NULLABLE_TENANT: Record<string, string> = {
   users: 'operator staff (wholesale_admin, wholesale_support) belong to no reseller',
   audit_log: 'changes to operator-level entities (wholesale users, settings) belong to no reseller',
+  rate_plans: "the operator's own plans (sold to resellers) belong to no reseller",
+  rate_plan_bands: "bands of the operator's own plans",
+  rates: "rates of the operator's own plans",
 };
 
 /** Knex's own bookkeeping, present whenever it has run at all. */

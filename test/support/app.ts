@@ -3,22 +3,27 @@ import http from 'node:http';
 import { createApp, type BuiltApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
+import { PlanCache } from '../../src/modules/rate-plans/plan-cache';
 import { createTestDatabase, type TestDatabase } from './db';
 
 export interface TestApp extends TestDatabase {
   app: BuiltApp['app'];
   config: Config;
+  /** The app's compiled-plan cache, as the intake uses it. */
+  planCache: PlanCache;
 }
 
 /** The real app on a fresh test database. Extra env values override the defaults (e.g. throttle limits). */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
-  const built = createApp({ config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel) });
+  const planCache = new PlanCache();
+  const built = createApp({ config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel), planCache });
   return {
     ...database,
     app: built.app,
     config,
+    planCache,
     async close() {
       await built.close();
       await database.close();

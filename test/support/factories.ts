@@ -43,6 +43,14 @@ export async function makeUser(db: Db, role: Role, opts: { resellerId?: number; 
   return row as { id: number; email: string; role: Role };
 }
 
+/** A rate plan of the operator (resellerId null) or of a reseller, optionally with rates. */
+export async function makePlan(db: Db, resellerId: number | null, over: Partial<Record<string, unknown>> = {}) {
+  const [row] = await db('rate_plans')
+    .insert({ reseller_id: resellerId, name: `Plan ${uniq()}`, currency: 'USD', rounding_decimals: 4, rounding_method: 'half_up', time_zone: 'UTC', ...over })
+    .returning('*');
+  return row as { id: number; name: string; reseller_id: number | null };
+}
+
 /** A random North American number that no other test uses. */
 export function randomNumber(): string {
   return `+1212${String(crypto.randomInt(0, 10_000_000)).padStart(7, '0')}`;
@@ -52,18 +60,21 @@ export function randomNumber(): string {
 export async function makeTenants(db: Db) {
   const wholesaleAdmin = await makeUser(db, 'wholesale_admin');
   const wholesaleSupport = await makeUser(db, 'wholesale_support');
+  const operatorPlan = await makePlan(db, null);
   const tenant = async () => {
     const reseller = await makeReseller(db);
+    const plan = await makePlan(db, reseller.id);
     const subscriber = await makeSubscriber(db, reseller.id, {}, [randomNumber()]);
     const number = await db('phone_numbers').where({ subscriber_id: subscriber.id }).first();
     return {
       reseller,
       subscriber,
       number: number as { id: number; number: string },
+      plan,
       admin: await makeUser(db, 'reseller_admin', { resellerId: reseller.id }),
       support: await makeUser(db, 'reseller_support', { resellerId: reseller.id }),
       subscriberUser: await makeUser(db, 'subscriber', { resellerId: reseller.id, subscriberId: subscriber.id }),
     };
   };
-  return { wholesaleAdmin, wholesaleSupport, a: await tenant(), b: await tenant() };
+  return { wholesaleAdmin, wholesaleSupport, operatorPlan, a: await tenant(), b: await tenant() };
 }

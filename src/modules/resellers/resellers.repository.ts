@@ -15,6 +15,8 @@ export interface Reseller {
   contactEmail: string | null;
   contactPhone: string | null;
   notes: string | null;
+  /** The operator's plan that prices this reseller's wholesale charges. */
+  wholesalePlanId: number | null;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -37,6 +39,7 @@ function toReseller(r: Record<string, any>): Reseller {
     contactEmail: r.contact_email,
     contactPhone: r.contact_phone,
     notes: r.notes,
+    wholesalePlanId: r.wholesale_plan_id ?? null,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -160,4 +163,9 @@ export async function subscriberStatusCounts(db: Queryable, resellerId?: number)
   const q = db('subscribers').select('status').count('* as count').groupBy('status');
   if (resellerId !== undefined) q.where('reseller_id', resellerId);
   return statusCounts(q);
+}
+
+export async function setWholesalePlan(db: Queryable, id: number, planId: number | null): Promise<Reseller> {
+  const [row] = await db('resellers').where('id', id).update({ wholesale_plan_id: planId, updated_at: db.fn.now() }).returning('*');
+  return toReseller(row);
 }

@@ -5,6 +5,7 @@ import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, scope } from '../../web/principal';
 import { flash } from '../../web/render';
+import { listPlans } from '../rate-plans/rate-plans.repository';
 import * as repo from './resellers.repository';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
@@ -42,7 +43,8 @@ export function resellerRoutes({ db }: { db: Db }): Router {
 
   r.get('/wholesale/resellers/:resellerId', async (req, res) => {
     const data = await service.monitor(db, scope(req), idParam(req, 'resellerId'));
-    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data });
+    const plans = await listPlans(db, { kind: 'operator' });
+    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans });
   });
 
   r.get('/wholesale/resellers/:resellerId/edit', async (req, res) => {

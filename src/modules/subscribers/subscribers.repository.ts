@@ -19,6 +19,8 @@ export interface Subscriber {
   region: string | null;
   postalCode: string | null;
   country: string;
+  /** The reseller's plan that prices this subscriber's retail charges. */
+  retailPlanId: number | null;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -55,6 +57,7 @@ function toSubscriber(r: Record<string, any>): Subscriber {
     region: r.region,
     postalCode: r.postal_code,
     country: r.country,
+    retailPlanId: r.retail_plan_id ?? null,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -184,4 +187,9 @@ export async function getNumber(db: Queryable, resellerId: number, subscriberId:
 export async function releaseNumber(db: Queryable, resellerId: number, numberId: number): Promise<PhoneNumber> {
   const [row] = await db('phone_numbers').where({ reseller_id: resellerId, id: numberId }).whereNull('released_at').update({ released_at: db.fn.now() }).returning('*');
   return toNumber(row);
+}
+
+export async function setRetailPlan(db: Queryable, resellerId: number, id: number, planId: number | null): Promise<Subscriber> {
+  const [row] = await db('subscribers').where({ reseller_id: resellerId, id }).update({ retail_plan_id: planId, updated_at: db.fn.now() }).returning('*');
+  return toSubscriber(row);
 }

@@ -6,6 +6,7 @@ import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
+import { listPlans } from '../rate-plans/rate-plans.repository';
 import * as repo from './subscribers.repository';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
@@ -45,7 +46,9 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
 
   async function showPage(req: Request, res: Response, base: string, extra: Record<string, unknown> = {}) {
     const data = await service.details(db, scope(req), idParam(req, 'subscriberId'));
+    const plans = await listPlans(db, { kind: 'reseller', resellerId: data.subscriber.resellerId });
     res.page('subscribers/show', {
+      plans,
       title: `${data.subscriber.accountNumber} ${data.subscriber.name}`,
       base,
       ...data,

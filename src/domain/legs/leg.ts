@@ -1,0 +1,55 @@
+/**
+ * A call leg as the mediation adapters hand it to intake: one normalised leg derived from what a
+ * platform sent (DOMAIN.md, "Call records"). Adapters fill what the record says; classification
+ * (direction as DOMAIN.md defines it, the subscriber who pays) happens after, against our numbers.
+ */
+export interface NormalisedLeg {
+  /** Unique per platform for this leg; a re-post of the same leg carries the same key (idempotency). */
+  legKey: string;
+  /** Links the legs of one call (A and B legs, forwarded legs). */
+  callId: string;
+  /** E.164, or null when the record carries no usable number (anonymous, a SIP user name). */
+  callingNumber: string | null;
+  calledNumber: string | null;
+  /** The numbers exactly as the platform sent them, kept for inspection and re-normalisation. */
+  rawCalling: string;
+  rawCalled: string;
+  /** UTC epoch milliseconds. */
+  startMs: number;
+  answerMs: number | null;
+  endMs: number | null;
+  /** Answered (talk) seconds, not ringing time; 0 when unanswered. */
+  billableSeconds: number;
+  answered: boolean;
+  /** The platform's own word for how the leg ended (ANSWERED, NO ANSWER, NORMAL_CLEARING, 487, ...). */
+  disposition: string;
+  /**
+   * Direction as the platform reports it, relative to itself or to its user: FreeSWITCH
+   * inbound/outbound (channel), BroadWorks originating/terminating (user). Undefined when the
+   * format has none (Asterisk, Kamailio): classification then goes by numbers and trunk.
+   */
+  platformDirection?: 'inbound' | 'outbound' | 'originating' | 'terminating';
+  /** Trunk, gateway or route the leg used, for the trunk-to-carrier map of outbound legs. */
+  trunk: string | null;
+  /** For a forwarded or redirected leg: the subscriber number that forwarded it (E.164), else null. */
+  redirectingNumber: string | null;
+  /** The platform's account code, when it sends one. */
+  accountCode: string | null;
+}
+
+/** Per-platform settings an adapter needs to read local times and national numbers. */
+export interface AdapterContext {
+  /** IANA zone for formats that carry local times without an offset (Asterisk, FreeSWITCH *_stamp). */
+  timeZone: string;
+  /** Calling code (digits) for numbers written without one, e.g. "1". */
+  countryCode: string;
+}
+
+/** One record of a post: the legs it produced, or why it was refused. `raw` is that record's text. */
+export type RecordOutcome =
+  | { ok: true; index: number; raw: string; legs: NormalisedLeg[] }
+  | { ok: false; index: number; raw: string; error: string };
+
+export interface AdapterResult {
+  records: RecordOutcome[];
+}

@@ -1,0 +1,248 @@
+import { stringify } from 'csv-stringify';
+import { Router, type Request, type Response } from 'express';
+import type { Db } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import { DECK_COLUMNS } from '../../domain/rating/deck';
+import { ROUNDING_METHODS } from '../../domain/money/decimal';
+import { parseForm } from '../../web/forms';
+import { idParam } from '../../web/params';
+import { actor, resellerIdOf, scope } from '../../web/principal';
+import { flash } from '../../web/render';
+import * as assignments from './assignments.service';
+import type { PlanCache } from './plan-cache';
+import * as repo from './rate-plans.repository';
+import { deckImportSchema, planFields, rateSearchQuery } from './rate-plans.schemas';
+import * as service from './rate-plans.service';
+
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const ROUNDING_OPTIONS = ROUNDING_METHODS.map((m) => ({ value: m, label: m.replace('_', ' ') }));
+
+/** The file field of a multipart import, or the pasted text. */
+function uploadedCsv(req: Request): string {
+  const file = (req as Request & { file?: { buffer: Buffer } }).file;
+  const text = file ? file.buffer.toString('utf8') : typeof req.body?.csv === 'string' ? req.body.csv : '';
+  return text;
+}
+
+/**
+ * Rate plans for both owners: the operator's (wholesale portal, sold to resellers) and each
+ * reseller's (reseller portal, sold to its subscribers). Same pages, different owner.
+ */
+export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router {
+  const r = Router();
+
+  for (const portal of ['wholesale', 'reseller'] as const) {
+    const base = `/${portal}/rate-plans`;
+    const ownerOf = (req: Request): repo.PlanOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
+    const common = { base, roundingOptions: ROUNDING_OPTIONS, portal };
+
+    r.get(base, async (req, res) => {
+      const plans = await repo.listPlans(db, ownerOf(req));
+      res.page('rate-plans/list', { title: 'Rate plans', ...common, plans });
+    });
+
+    r.get(`${base}/new`, (_req, res) => {
+      res.page('rate-plans/new', {
+        title: 'New rate plan', ...common,
+        values: { currency: 'USD', rounding_decimals: '4', rounding_method: 'half_up', time_zone: 'UTC', band_mode: 'split' },
+      });
+    });
+
+    r.post(base, async (req, res) => {
+      const form = parseForm(planFields, req.body);
+      const again = (errors: Record<string, string>) => {
+        res.status(422);
+        res.page('rate-plans/new', { title: 'New rate plan', ...common, errors, values: req.body });
+      };
+      if (!form.ok) return again(form.errors);
+      try {
+        const plan = await service.createPlan(db, actor(req), ownerOf(req), form.data);
+        flash(req, 'success', `Rate plan ${plan.name} created. Import its time bands (if any) and its rate deck.`);
+        res.redirect(303, `${base}/${plan.id}`);
+      } catch (err) {
+        if (err instanceof FieldErrors) return again(err.fields);
+        throw err;
+      }
+    });
+
+    async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
+      const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
+      const filter = rateSearchQuery.parse(req.query);
+      const [rates, bands, summary] = await Promise.all([
+        repo.searchRates(db, plan.id, filter),
+        repo.loadBands(db, plan.id),
+        repo.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
+      ]);
+      res.page('rate-plans/show', {
+        title: plan.name, ...common, plan, rates, filter, summary,
+        bands: bands.map((b) => ({ ...b, days: b.dates.length ? b.dates.join(' ') : b.weekdays.map((w) => WEEKDAYS[w]).join(','), start: hhmm(b.startMs) })),
+        ...extra,
+      });
+    }
+
+    r.get(`${base}/:planId`, (req, res) => showPage(req, res));
+
+    r.get(`${base}/:planId/edit`, async (req, res) => {
+      const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
+      res.page('rate-plans/edit', { title: `Edit ${plan.name}`, ...common, plan, values: formValues(plan) });
+    });
+
+    r.post(`${base}/:planId`, async (req, res) => {
+      const id = idParam(req, 'planId');
+      const plan = await service.getOrThrow(db, ownerOf(req), id);
+      const form = parseForm(planFields, req.body);
+      const again = (errors: Record<string, string>) => {
+        res.status(422);
+        res.page('rate-plans/edit', { title: `Edit ${plan.name}`, ...common, plan, errors, values: req.body });
+      };
+      if (!form.ok) return again(form.errors);
+      try {
+        await service.updatePlan(db, cache, actor(req), ownerOf(req), id, form.data);
+      } catch (err) {
+        if (err instanceof FieldErrors) return again(err.fields);
+        throw err;
+      }
+      flash(req, 'success', 'Rate plan saved.');
+      res.redirect(303, `${base}/${id}`);
+    });
+
+    r.post(`${base}/:planId/deck`, async (req, res) => {
+      const id = idParam(req, 'planId');
+      await service.getOrThrow(db, ownerOf(req), id);
+      const form = parseForm(deckImportSchema, req.body);
+      const csv = uploadedCsv(req);
+      try {
+        if (!form.ok) throw new FieldErrors(form.errors);
+        if (!csv.trim()) throw new FieldErrors({ file: 'Choose a deck CSV file (or paste its text)' });
+        const result = await service.importDeck(db, cache, actor(req), ownerOf(req), id, csv, form.data.mode);
+        flash(req, 'success', `Deck imported (${form.data.mode}): ${result.rates} rates, ${result.inserted} new, ${result.replaced} replaced${result.removed ? `, ${result.removed} removed` : ''}.`);
+        res.redirect(303, `${base}/${id}`);
+      } catch (err) {
+        if (err instanceof service.ImportErrors) {
+          res.status(422);
+          return showPage(req, res, { deckErrors: err.rows });
+        }
+        if (err instanceof FieldErrors) {
+          res.status(422);
+          return showPage(req, res, { errors: err.fields });
+        }
+        throw err;
+      }
+    });
+
+    r.post(`${base}/:planId/bands`, async (req, res) => {
+      const id = idParam(req, 'planId');
+      await service.getOrThrow(db, ownerOf(req), id);
+      const csv = uploadedCsv(req);
+      try {
+        if (!csv.trim()) throw new FieldErrors({ bands_file: 'Choose a band CSV file (or paste its text)' });
+        const result = await service.importBands(db, cache, actor(req), ownerOf(req), id, csv);
+        flash(req, 'success', `Time bands replaced: ${result.bands} band starts.`);
+        res.redirect(303, `${base}/${id}`);
+      } catch (err) {
+        if (err instanceof service.ImportErrors) {
+          res.status(422);
+          return showPage(req, res, { bandErrors: err.rows });
+        }
+        if (err instanceof FieldErrors) {
+          res.status(422);
+          return showPage(req, res, { errors: err.fields });
+        }
+        throw err;
+      }
+    });
+
+    // Exports in the import formats, so a deck can be edited in a spreadsheet and imported back.
+    r.get(`${base}/:planId/deck.csv`, async (req, res) => {
+      const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
+      res.type('text/csv').attachment(`${slug(plan.name)}-deck.csv`);
+      const out = stringify({ header: true, columns: [...DECK_COLUMNS] });
+      out.pipe(res);
+      let cursor: string | undefined;
+      do {
+        const page = await repo.searchRates(db, plan.id, { cursor, limit: 5000 });
+        for (const rate of page.rows) {
+          rate.steps.forEach((s, i) => {
+            out.write({
+              prefix: rate.prefix, description: rate.description, direction: rate.direction, band: rate.band ?? '',
+              interval_start: s.from, rate: s.rate.toString(), rate_unit: s.rateUnit, increment: s.increment,
+              connect_fee: i === 0 ? rate.connectFee.toString() : '', min_charge: i === 0 ? (rate.minCharge?.toString() ?? '') : '',
+              max_cost: i === 0 ? (rate.maxCost?.toString() ?? '') : '', effective_from: new Date(rate.effectiveFrom).toISOString(),
+            });
+          });
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+      out.end();
+    });
+
+    r.get(`${base}/:planId/bands.csv`, async (req, res) => {
+      const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
+      const bands = await repo.loadBands(db, plan.id);
+      res.type('text/csv').attachment(`${slug(plan.name)}-bands.csv`);
+      const out = stringify({ header: true, columns: ['band', 'days', 'start'] });
+      out.pipe(res);
+      for (const b of bands) out.write({ band: b.band, days: b.dates.length ? b.dates.join(' ') : b.weekdays.map((w) => WEEKDAYS[w]).join(','), start: hhmm(b.startMs) });
+      out.end();
+    });
+  }
+
+  return r;
+}
+
+function hhmm(ms: number): string {
+  const m = Math.floor(ms / 60000);
+  const s = Math.floor((ms % 60000) / 1000);
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}${s ? `:${String(s).padStart(2, '0')}` : ''}`;
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'plan';
+}
+
+function formValues(p: repo.RatePlan): Record<string, unknown> {
+  return {
+    name: p.name, description: p.description ?? '', currency: p.currency, rounding_decimals: String(p.rounding.decimals),
+    rounding_method: p.rounding.method, time_zone: p.timeZone, band_mode: p.bandMode, connect_fee_on_unanswered: p.connectFeeOnUnanswered ? 'on' : '',
+  };
+}
+
+const planChoice = (v: unknown): number | null | undefined => {
+  if (v === '' || v === undefined) return null;
+  return typeof v === 'string' && /^[1-9]\d{0,15}$/.test(v) ? Number(v) : undefined;
+};
+
+/** Assigning plans: the operator's to a reseller, a reseller's to its subscriber. */
+export function planAssignmentRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+
+  r.post('/wholesale/resellers/:resellerId/plan', async (req, res) => {
+    const id = idParam(req, 'resellerId');
+    const planId = planChoice(req.body?.wholesale_plan_id);
+    try {
+      if (planId === undefined) throw new FieldErrors({ wholesale_plan_id: 'Choose one of the operator’s rate plans' });
+      const reseller = await assignments.assignWholesalePlan(db, actor(req), id, planId);
+      flash(req, 'success', planId ? `Wholesale rate plan assigned to ${reseller.name}.` : `${reseller.name} has no wholesale rate plan now: its calls will be unrated until one is assigned.`);
+    } catch (err) {
+      if (!(err instanceof FieldErrors)) throw err;
+      flash(req, 'error', Object.values(err.fields).join(' '));
+    }
+    res.redirect(303, `/wholesale/resellers/${id}`);
+  });
+
+  r.post('/reseller/subscribers/:subscriberId/plan', async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    const planId = planChoice(req.body?.retail_plan_id);
+    try {
+      if (planId === undefined) throw new FieldErrors({ retail_plan_id: 'Choose one of your rate plans' });
+      const sub = await assignments.assignRetailPlan(db, actor(req), scope(req), id, planId);
+      flash(req, 'success', planId ? `Retail rate plan assigned to ${sub.name}.` : `${sub.name} has no retail rate plan now.`);
+    } catch (err) {
+      if (!(err instanceof FieldErrors)) throw err;
+      flash(req, 'error', Object.values(err.fields).join(' '));
+    }
+    res.redirect(303, `/reseller/subscribers/${id}`);
+  });
+
+  return r;
+}

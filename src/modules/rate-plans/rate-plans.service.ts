@@ -1,0 +1,110 @@
+import type { Db, Queryable } from '../../db/knex';
+import { rethrowDuplicate } from '../../db/knex';
+import { FieldErrors, NotFoundError } from '../../domain/errors';
+import type { RowError } from '../../domain/rating/deck';
+import type { Actor } from '../../domain/tenancy/actor';
+import { recordAudit } from '../audit/audit.repository';
+import { readBandsCsv, readDeckCsv } from './deck-csv';
+import type { PlanCache } from './plan-cache';
+import { PLAN_CHANGED_CHANNEL } from './plan-cache';
+import * as repo from './rate-plans.repository';
+import type { PlanInput } from './rate-plans.schemas';
+
+const UNIQUE = { rate_plans_owner_name_key: ['name', 'You already have a plan with this name'] as [string, string] };
+
+const tenantOf = (owner: repo.PlanOwner) => (owner.kind === 'reseller' ? owner.resellerId : null);
+
+/** Tells every process (this one included, via the cache) that a plan's rates changed. */
+async function announceChange(tx: Queryable, planId: number): Promise<void> {
+  await tx.raw('select pg_notify(?, ?)', [PLAN_CHANGED_CHANNEL, String(planId)]);
+}
+
+export async function getOrThrow(db: Queryable, owner: repo.PlanOwner, id: number): Promise<repo.RatePlan> {
+  const plan = await repo.getPlan(db, owner, id);
+  if (!plan) throw new NotFoundError();
+  return plan;
+}
+
+export async function createPlan(db: Db, actor: Actor, owner: repo.PlanOwner, input: PlanInput): Promise<repo.RatePlan> {
+  try {
+    return await db.transaction(async (tx) => {
+      const plan = await repo.insertPlan(tx, owner, input);
+      await recordAudit(tx, actor, { resellerId: tenantOf(owner), entityType: 'rate_plan', entityId: plan.id, action: 'create', after: { ...input } });
+      return plan;
+    });
+  } catch (err) {
+    return rethrowDuplicate(err, UNIQUE);
+  }
+}
+
+export async function updatePlan(db: Db, cache: PlanCache, actor: Actor, owner: repo.PlanOwner, id: number, input: PlanInput): Promise<repo.RatePlan> {
+  try {
+    const plan = await db.transaction(async (tx) => {
+      const before = await repo.getPlan(tx, owner, id, { forUpdate: true });
+      if (!before) throw new NotFoundError();
+      const after = await repo.updatePlan(tx, id, input);
+      await announceChange(tx, id);
+      await recordAudit(tx, actor, { resellerId: tenantOf(owner), entityType: 'rate_plan', entityId: id, action: 'update', before: settingsOf(before), after: settingsOf(after) });
+      return after;
+    });
+    cache.invalidate(id);
+    return plan;
+  } catch (err) {
+    if (err instanceof NotFoundError) throw err;
+    return rethrowDuplicate(err, UNIQUE);
+  }
+}
+
+function settingsOf(p: repo.RatePlan) {
+  return {
+    name: p.name, description: p.description, currency: p.currency, rounding_decimals: p.rounding.decimals,
+    rounding_method: p.rounding.method, time_zone: p.timeZone, band_mode: p.bandMode, connect_fee_on_unanswered: p.connectFeeOnUnanswered,
+  };
+}
+
+/** A deck or band import that failed validation: every bad row, nothing written. */
+export class ImportErrors extends Error {
+  constructor(public readonly rows: RowError[]) {
+    super(`${rows.length} row${rows.length === 1 ? '' : 's'} refused`);
+  }
+}
+
+/** Imports a deck CSV, all or nothing. */
+export async function importDeck(db: Db, cache: PlanCache, actor: Actor, owner: repo.PlanOwner, id: number, csv: string, mode: 'merge' | 'replace') {
+  const result = await db.transaction(async (tx) => {
+    const plan = await repo.getPlan(tx, owner, id, { forUpdate: true });
+    if (!plan) throw new NotFoundError();
+    const bands = await repo.loadBands(tx, id);
+    const parsed = readDeckCsv(csv, { timeZone: plan.timeZone, bands: new Set(bands.map((b) => b.band)) });
+    if (!parsed.ok) throw new ImportErrors(parsed.errors);
+    const counts = await repo.writeRates(tx, plan, parsed.value, mode);
+    const revision = await repo.bumpRevision(tx, id);
+    await announceChange(tx, id);
+    await recordAudit(tx, actor, { resellerId: tenantOf(owner), entityType: 'rate_plan', entityId: id, action: 'import_deck', after: { mode, rows: parsed.value.length, ...counts, revision } });
+    return { ...counts, rates: parsed.value.length };
+  });
+  cache.invalidate(id);
+  return result;
+}
+
+/** Replaces the plan's time bands; refuses a file that drops a band the rates still use. */
+export async function importBands(db: Db, cache: PlanCache, actor: Actor, owner: repo.PlanOwner, id: number, csv: string) {
+  const result = await db.transaction(async (tx) => {
+    const plan = await repo.getPlan(tx, owner, id, { forUpdate: true });
+    if (!plan) throw new NotFoundError();
+    const parsed = readBandsCsv(csv);
+    if (!parsed.ok) throw new ImportErrors(parsed.errors);
+    const defined = new Set(parsed.value.map((b) => b.band));
+    const orphaned = (await repo.bandsInUse(tx, id)).filter((b) => !defined.has(b));
+    if (orphaned.length) throw new ImportErrors([{ line: 1, message: `rates of this plan use band${orphaned.length > 1 ? 's' : ''} ${orphaned.join(', ')}, which this file does not define` }]);
+    await repo.replaceBands(tx, plan, parsed.value);
+    const revision = await repo.bumpRevision(tx, id);
+    await announceChange(tx, id);
+    await recordAudit(tx, actor, { resellerId: tenantOf(owner), entityType: 'rate_plan', entityId: id, action: 'import_bands', after: { bands: parsed.value.length, names: [...defined], revision } });
+    return { bands: parsed.value.length };
+  });
+  cache.invalidate(id);
+  return result;
+}
+
+export { FieldErrors };
