@@ -31,7 +31,7 @@ describe('E.164 normalisation', () => {
   test('national numbers elsewhere drop the single trunk 0 and take the country code', () => {
     ok('020 7946 0000', '44', '+442079460000');
     ok('030 1234567', '49', '+49301234567');
-    ok('7946 0000', '44', '+4479460000');
+    ok('7946 000', '44', '+447946000');
   });
 
   test('SIP and TEL URIs give their user part', () => {
@@ -49,6 +49,8 @@ describe('E.164 normalisation', () => {
     bad('+0123456', undefined, /not a valid E.164/);
     bad('00', '44', /too short|not a valid/);
     bad('0', '44', /not a valid national number/);
+    bad('1001', '91', /too short for a national number/);
+    bad('411', '1', /not a 10-digit/);
   });
 
   test('isE164 accepts only the canonical form', () => {

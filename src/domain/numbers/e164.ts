@@ -5,6 +5,8 @@
 export type NormalisedNumber = { ok: true; number: string } | { ok: false; reason: string };
 
 const E164 = /^\+[1-9]\d{1,14}$/;
+/** Shortest national significant number accepted without a country code (real ones are 6+ digits almost everywhere). */
+const MIN_NATIONAL_DIGITS = 6;
 
 export function isE164(value: string): boolean {
   return E164.test(value);
@@ -47,6 +49,8 @@ export function normaliseE164(input: string, countryCode?: string): NormalisedNu
   // Most plans dial a single trunk prefix 0 before the national number.
   const national = s.startsWith('0') ? s.slice(1) : s;
   if (national.startsWith('0') || national === '') return { ok: false, reason: `"${input}" is not a valid national number` };
+  // Switches also write extensions and short codes (1001, 411): not phone numbers to match or rate.
+  if (national.length < MIN_NATIONAL_DIGITS) return { ok: false, reason: `"${input}" is too short for a national number (an extension or short code?)` };
   return finish(`+${countryCode}${national}`, input);
 }
 

@@ -1,0 +1,305 @@
+/**
+ * Small pure helpers shared by the mediation adapters: errors, numbers, times, hashing, CSV and
+ * JSON reading. Nothing here does I/O or reads the clock.
+ */
+import { parse as parseCsvSync } from 'csv-parse/sync';
+import type { AdapterContext, NormalisedLeg, RecordOutcome } from '../legs/leg';
+import { normaliseE164 } from '../numbers/e164';
+import { DAY_MS, isValidTimeZone, utcOfWallTime } from '../rating/zoned-time';
+
+/**
+ * The whole body could not be read (not-well-formed XML, invalid JSON, broken CSV quoting, a
+ * missing header column): nothing in it can be trusted, so no record is produced. `line` and
+ * `column` are 1-based and set when the parser says where it stopped.
+ */
+export class MediationError extends Error {
+  constructor(
+    message: string,
+    public readonly line?: number,
+    public readonly column?: number,
+  ) {
+    super(message);
+    this.name = 'MediationError';
+  }
+}
+
+/** A record-level refusal; adapters catch it and turn it into `{ ok: false, error }`. */
+export class RecordError extends Error {}
+
+export function fail(message: string): never {
+  throw new RecordError(message);
+}
+
+/**
+ * Runs one record's mapping; a RecordError (or any other error) becomes that record's refusal,
+ * its message prefixed with `where` ("line 4") when given. A MediationError still aborts the body.
+ */
+export function outcome(index: number, raw: string, build: () => NormalisedLeg[], where?: string): RecordOutcome {
+  try {
+    return { ok: true, index, raw, legs: build() };
+  } catch (err) {
+    if (err instanceof MediationError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, index, raw, error: where ? `${where}: ${message}` : message };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+export interface Party {
+  raw: string;
+  e164: string | null;
+}
+
+/** Keeps the raw value; E.164 when `normaliseE164` accepts it with the platform's country code. */
+export function party(raw: string | null | undefined, ctx: AdapterContext): Party {
+  const value = (raw ?? '').trim();
+  if (value === '') return { raw: '', e164: null };
+  const n = normaliseE164(value, ctx.countryCode);
+  return { raw: value, e164: n.ok ? n.number : null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times
+
+export function assertTimeZone(ctx: AdapterContext): void {
+  if (!isValidTimeZone(ctx.timeZone)) {
+    throw new MediationError(`the platform's time zone "${ctx.timeZone}" is not a valid IANA time zone`);
+  }
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function validDate(y: number, mo: number, d: number): boolean {
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const max = mo === 2 && leap ? 29 : (DAYS_IN_MONTH[mo - 1] as number);
+  return d <= max;
+}
+
+function fractionMs(frac: string | undefined): number {
+  if (!frac) return 0;
+  return Math.floor(Number(`0.${frac}`) * 1000 + 1e-9);
+}
+
+/**
+ * Wall-clock date and time without a zone, as Asterisk, Kamailio and FreeSWITCH *_stamp write
+ * them ("2024-03-31 02:30:00", optional ".fff"), read in `timeZone` (DST-correct). Null when the
+ * text is not such a time.
+ */
+export function parseLocalDateTime(text: string, timeZone: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/.exec(text.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return null;
+  const day = Date.UTC(y, mo - 1, d) / DAY_MS;
+  return utcOfWallTime(timeZone, day, ((h * 60 + mi) * 60 + s) * 1000 + fractionMs(m[7]));
+}
+
+/**
+ * `YYYYMMDDhhmmss[.mmm]` in UTC (BroadWorks). Null when malformed.
+ */
+export function parseCompactUtc(text: string): number | null {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?$/.exec(text.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return null;
+  return Date.UTC(y, mo - 1, d, h, mi, s) + fractionMs(m[7]);
+}
+
+/**
+ * ISO 8601 / RFC 3339 instant that carries its offset ("Z" or ±hh:mm): "2024-05-01T09:30:00+02:00".
+ * Fractions beyond milliseconds are truncated. Null when malformed or without an offset.
+ */
+export function parseIsoInstant(text: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/.exec(text.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  const s = m[6] ? Number(m[6]) : 0;
+  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return null;
+  let offsetMin = 0;
+  if (!m[8]) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return null;
+    offsetMin = (oh * 60 + om) * (m[9] === '-' ? -1 : 1);
+  }
+  return Date.UTC(y, mo - 1, d, h, mi, s) + fractionMs(m[7]) - offsetMin * 60_000;
+}
+
+/** Whole seconds, rounded up: 8.02 s of talk is 9 billable seconds. */
+export function ceilSeconds(ms: number): number {
+  return ms <= 0 ? 0 : Math.ceil(ms / 1000 - 1e-9);
+}
+
+/** A non-negative integer written as digits; null otherwise. */
+export function parseCount(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashing
+
+const FNV64_OFFSET = 0xcbf29ce484222325n;
+const FNV64_PRIME = 0x100000001b3n;
+const MASK64 = 0xffffffffffffffffn;
+const utf8 = new TextEncoder();
+
+/**
+ * FNV-1a, 64 bits, over the UTF-8 bytes of `text`, as 16 hex digits. 64 rather than 32 bits: a
+ * platform posts millions of rows and a 32-bit key would collide (and drop a leg as a "re-post")
+ * after some tens of thousands.
+ */
+export function fnv1a64(text: string): string {
+  let h = FNV64_OFFSET;
+  for (const byte of utf8.encode(text)) {
+    h ^= BigInt(byte);
+    h = (h * FNV64_PRIME) & MASK64;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text decoding
+
+/** URL-decodes a FreeSWITCH value (encode-values=true); text that is not valid %-encoding is kept. */
+export function urlDecode(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function lineColumnAt(text: string, position: number): { line: number; column: number } {
+  let line = 1;
+  let lastBreak = -1;
+  for (let i = 0; i < position && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lastBreak = i;
+    }
+  }
+  return { line, column: position - lastBreak };
+}
+
+/** JSON.parse with a MediationError naming the line and column where the parser stopped. */
+export function parseJsonBody(text: string, what: string): unknown {
+  const body = text.replace(/^\uFEFF/, '');
+  if (body.trim() === '') throw new MediationError(`${what}: the body is empty`);
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const lc = /\(line (\d+) column (\d+)\)/.exec(message);
+    if (lc) throw new MediationError(`${what}: not valid JSON at line ${lc[1]}, column ${lc[2]}: ${message}`, Number(lc[1]), Number(lc[2]));
+    const pos = /at position (\d+)/.exec(message);
+    if (pos) {
+      const { line, column } = lineColumnAt(body, Number(pos[1]));
+      throw new MediationError(`${what}: not valid JSON at line ${line}, column ${column}: ${message}`, line, column);
+    }
+    const { line, column } = lineColumnAt(body, body.length);
+    throw new MediationError(`${what}: not valid JSON (${message}) at line ${line}, column ${column}`, line, column);
+  }
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function isFormContentType(contentType: string | undefined): boolean {
+  return !!contentType && /application\/x-www-form-urlencoded/i.test(contentType);
+}
+
+export function isJsonContentType(contentType: string | undefined): boolean {
+  return !!contentType && /[/+]json\b/i.test(contentType);
+}
+
+export function isCsvContentType(contentType: string | undefined): boolean {
+  return !!contentType && /\b(text\/csv|application\/csv|text\/plain)\b/i.test(contentType);
+}
+
+/** First non-blank character is `[` or `{`. */
+export function looksLikeJson(body: string): boolean {
+  return /^[\s\uFEFF]*[[{]/.test(body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+export interface CsvRow {
+  fields: string[];
+  /** The record's text as sent, without its line break. */
+  raw: string;
+  /** 1-based line where the record starts. */
+  line: number;
+}
+
+/**
+ * RFC 4180 CSV (csv-parse): quoted fields, doubled quotes, empty unquoted fields. Blank lines are
+ * skipped; rows may have different lengths (the adapter decides). Broken quoting throws a
+ * MediationError with its line.
+ */
+export function readCsvRows(text: string, what: string): CsvRow[] {
+  const body = text.replace(/^\uFEFF/, '');
+  let parsed: Array<{ record: string[]; raw: string; info: { lines: number } }>;
+  try {
+    parsed = parseCsvSync(body, { raw: true, info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n', '\r'] }) as unknown as typeof parsed;
+  } catch (err) {
+    const e = err as { message?: string; lines?: number; column?: number | string };
+    const line = typeof e.lines === 'number' ? e.lines : undefined;
+    throw new MediationError(`${what}: not valid CSV${line ? ` at line ${line}` : ''}: ${e.message ?? String(err)}`, line);
+  }
+  return parsed.map((p) => {
+    const raw = p.raw.replace(/^[\r\n]+/, '').replace(/(?:\r\n|\n|\r)$/, '');
+    const breaks = (raw.match(/\r\n|\n|\r/g) ?? []).length;
+    return { fields: p.record, raw, line: p.info.lines - breaks };
+  });
+}
+
+export interface CsvHeaderRow {
+  values: Record<string, string>;
+  raw: string;
+  line: number;
+  /** Set when the row has non-empty cells beyond the header's columns. */
+  extraCells: number;
+}
+
+/** Header row -> lower-case names; rows -> objects. Empty or duplicate names are refused. */
+export function csvWithHeader(text: string, what: string): { header: string[]; headerLine: number; rows: CsvHeaderRow[] } {
+  const rows = readCsvRows(text, what);
+  const first = rows[0];
+  if (!first) throw new MediationError(`${what}: the body is empty (a header row is expected)`);
+  const header = first.fields.map((h) => h.trim().toLowerCase());
+  header.forEach((h, i) => {
+    if (h === '') throw new MediationError(`${what}: header column ${i + 1} has no name`, first.line, i + 1);
+    const j = header.indexOf(h);
+    if (j !== i) throw new MediationError(`${what}: header column "${h}" appears twice (columns ${j + 1} and ${i + 1})`, first.line, i + 1);
+  });
+  return {
+    header,
+    headerLine: first.line,
+    rows: rows.slice(1).map((r) => {
+      const values: Record<string, string> = {};
+      header.forEach((h, i) => {
+        values[h] = r.fields[i] ?? '';
+      });
+      const extraCells = r.fields.slice(header.length).filter((f) => f.trim() !== '').length;
+      return { values, raw: r.raw, line: r.line, extraCells };
+    }),
+  };
+}
+
+/** Text of a JSON scalar as a string ('' for null/undefined); objects and arrays are refused. */
+export function scalarText(value: unknown, field: string): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return fail(`${field} must be a string or a number, not ${Array.isArray(value) ? 'an array' : 'an object'}`);
+}
