@@ -15,9 +15,15 @@ import type { Logger } from './logger';
 import { authRoutes } from './modules/auth/auth.routes';
 import { SecretBox } from './modules/auth/secret-box';
 import { auditRoutes } from './modules/audit/audit.routes';
+import { callRoutes } from './modules/calls/calls.routes';
+import { rejectRoutes } from './modules/calls/rejects.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
+import { intakeRoutes } from './modules/intake/intake.routes';
+import { platformRoutes } from './modules/platforms/platforms.routes';
 import { listenForPlanChanges, PlanCache } from './modules/rate-plans/plan-cache';
 import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-plans.routes';
+import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
+import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
 import { resellerRoutes } from './modules/resellers/resellers.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
 import { userRoutes } from './modules/users/users.routes';
@@ -41,6 +47,7 @@ export interface AppDeps {
 
 export interface BuiltApp {
   app: express.Express;
+  planCache: PlanCache;
   close(): Promise<void>;
 }
 
@@ -96,6 +103,9 @@ export function createApp(deps: AppDeps): BuiltApp {
       res.status(503).json({ status: 'error', database: 'unreachable' });
     }
   });
+
+  // Machine intake first: no session, no CSRF, its own body parser and credential.
+  app.use(intakeRoutes({ db, cache: planCache, logger }));
 
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
@@ -154,12 +164,20 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(auditRoutes({ db }));
   app.use(ratePlanRoutes({ db, cache: planCache }));
   app.use(planAssignmentRoutes({ db }));
+  app.use(taxRoutes({ db }));
+  app.use(jurisdictionRoutes({ db }));
+  app.use(taxExemptionRoutes({ db }));
+  app.use(exchangeRateRoutes({ db }));
+  app.use(platformRoutes({ db }));
+  app.use(callRoutes({ db, cache: planCache }));
+  app.use(rejectRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
 
   return {
     app,
+    planCache,
     async close() {
       await planListener.close();
       store.close();

@@ -67,6 +67,13 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale', label: 'Dashboard' },
         { href: '/wholesale/resellers', label: 'Resellers' },
         { href: '/wholesale/rate-plans', label: 'Rate plans' },
+        { href: '/wholesale/taxes', label: 'Taxes' },
+        { href: '/wholesale/tax-jurisdictions', label: 'Tax jurisdictions' },
+        { href: '/wholesale/exchange-rates', label: 'Exchange rates' },
+        { href: '/wholesale/platforms', label: 'Platforms' },
+        { href: '/wholesale/calls', label: 'Calls' },
+        { href: '/wholesale/unrated', label: 'Unrated' },
+        { href: '/wholesale/rejects', label: 'Rejects' },
         { href: '/wholesale/users', label: 'Wholesale users' },
         { href: '/wholesale/audit', label: 'Audit log' },
       ];
@@ -74,12 +81,18 @@ function navFor(role: Role): NavItem[] {
       return [
         { href: '/reseller', label: 'Dashboard' },
         { href: '/reseller/subscribers', label: 'Subscribers' },
+        { href: '/reseller/calls', label: 'Calls' },
+        { href: '/reseller/unrated', label: 'Unrated' },
         { href: '/reseller/rate-plans', label: 'Rate plans' },
+        { href: '/reseller/taxes', label: 'Taxes' },
         { href: '/reseller/users', label: 'Users' },
         { href: '/reseller/audit', label: 'Audit log' },
       ];
     case 'subscriber':
-      return [{ href: '/me', label: 'My account' }];
+      return [
+        { href: '/me', label: 'My account' },
+        { href: '/me/calls', label: 'My calls' },
+      ];
   }
 }
 

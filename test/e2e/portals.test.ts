@@ -20,7 +20,7 @@ const SHOTS = process.env.E2E_SHOTS ?? '/tmp/e2e-shots';
 const SUSPENDED = 'This account is suspended. Please contact your service provider.';
 const VIEW_ONLY = 'Your role can view this information but not change it.';
 /** Anything that would let a support person change something, by its visible text. */
-const WRITE_CONTROL = /^\s*(New\b|Edit\b|Deactivate|Reactivate|Assign number|Assign plan|Create login|Set new password|Release|Save\b|Create\b|Import\b)/;
+const WRITE_CONTROL = /^\s*(New\b|Edit\b|Deactivate|Reactivate|Assign number|Assign plan|Create login|Set new password|Release|Save\b|Create\b|Import\b|Mark tax|Tax its|Re-rate)/;
 
 describe('portals in a browser', { skip }, () => {
   let t: TestApp;
@@ -167,8 +167,8 @@ describe('portals in a browser', { skip }, () => {
     assert.equal(await textOf(fact(admin, 'Billing currency')), 'USD');
     // What a support person must not see is there for an admin (so the check in test 5 can fail).
     assert.deepEqual(await writeControls(admin), {
-      controls: ['Edit', 'Deactivate reseller', 'Assign plan'],
-      postForms: ['/logout', `${resellerUrl}/deactivate`, `${resellerUrl}/plan`],
+      controls: ['Edit', 'Deactivate reseller', 'Assign plan', 'Mark tax exempt'],
+      postForms: ['/logout', `${resellerUrl}/deactivate`, `${resellerUrl}/plan`, `${resellerUrl}/tax-exempt`],
     });
     assert.equal(await admin.locator('.view-only').count(), 0);
     await shot(admin, 'reseller-show');

@@ -18,8 +18,27 @@ import type { Db } from '../../src/db/knex';
 import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/domain/tenancy/roles';
 import { isWriteForm, SELF_SERVICE_WRITES } from '../../src/web/guards';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeSubscriber, makeTenants, randomNumber } from '../support/factories';
+import { makeCallLeg, makeCdrReject, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
+
+/**
+ * The two tenants of makeTenants, plus rows for path parameters of operator-level and per-owner
+ * tables: two tax jurisdictions (operator-level; "foreign" is simply the other one), the operator's
+ * tax and a tax of each reseller.
+ */
+async function makeTenants(db: Db) {
+  const fx = await makeBaseTenants(db);
+  const jurisdictions = { a: await makeJurisdiction(db), b: await makeJurisdiction(db) };
+  const operatorTax = await makeTax(db, null, jurisdictions.a.id);
+  const withTax = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, tax: await makeTax(db, x.reseller.id, jurisdictions.a.id) });
+  // A call leg of each tenant's subscriber (from its own number), and a record the intake refused.
+  const withLeg = async <T extends { reseller: { id: number }; subscriber: { id: number }; number: { number: string } }>(x: T) => ({
+    ...x,
+    leg: await makeCallLeg(db, { platformId: fx.platform.id, resellerId: x.reseller.id, subscriberId: x.subscriber.id, calling: x.number.number }),
+  });
+  const reject = await makeCdrReject(db, { platformId: fx.platform.id });
+  return { ...fx, jurisdictions, operatorTax, reject, a: await withLeg(await withTax(fx.a)), b: await withLeg(await withTax(fx.b)) };
+}
 
 type Fixture = Awaited<ReturnType<typeof makeTenants>>;
 type Who = Role | 'anonymous';
@@ -27,7 +46,7 @@ type TenantKey = 'a' | 'b';
 /** own: every id is the person's tenant's (a); foreign: every id is another tenant's (b); mixed: the first id own, the rest foreign. */
 type Variant = 'own' | 'foreign' | 'mixed';
 /** Who a route is for: anyone, any logged-in person, or the people of one portal. */
-type Access = 'public' | 'login' | Portal;
+type Access = 'public' | 'login' | 'machine' | Portal;
 
 interface RouteInfo {
   method: string;
@@ -56,6 +75,8 @@ function accessOf(path: string): Access | undefined {
   if (under('/reseller')) return 'reseller';
   if (under('/me')) return 'subscriber';
   if (under('/account')) return 'login';
+  // Machine endpoints: a platform's credential, never a person's session.
+  if (under('/api')) return 'machine';
   return undefined;
 }
 
@@ -73,7 +94,18 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   numberId: (fx, t) => fx[t].number.id,
   // Under /wholesale a plan is the operator's own; "foreign" there is a reseller's plan, which the
   // operator's plan pages must not reach. Under /reseller it is that reseller's plan.
+  // Platforms are the operator's alone: there is no other tenant's platform, so "foreign" is one that does not exist.
+  platformId: (fx, t) => (t === 'a' ? fx.platform.id : 999_999),
   planId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorPlan.id : fx.b.plan.id) : fx[t].plan.id),
+  // Taxes, like plans: under /wholesale the operator's own ("foreign": a reseller's, which the
+  // operator's tax pages must not reach); under /reseller that reseller's.
+  taxId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorTax.id : fx.b.tax.id) : fx[t].tax.id),
+  // Jurisdictions are the operator's list: both are its own (see OPERATOR_REACHES_EVERY_TENANT).
+  jurisdictionId: (fx, t) => fx.jurisdictions[t].id,
+  // Call legs: under /reseller that reseller's; operator staff reach every tenant's (see OPERATOR_REACHES_EVERY_TENANT).
+  legId: (fx, t) => fx[t].leg.id,
+  // Rejected records are the operator's alone, like platforms: "foreign" is one that does not exist.
+  rejectId: (fx, t) => (t === 'a' ? fx.reject.id : 999_999),
   // /wholesale/users/:userId edits operator staff: "foreign" there is a reseller's login, which the
   // wholesale users pages must not reach. Under /reseller it is that reseller's staff login.
   userId: (fx, t, portal) =>
@@ -81,7 +113,7 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'jurisdictionId', 'legId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
@@ -145,6 +177,7 @@ function collectRoutes(app: TestApp['app']): { routes: RouteInfo[]; problems: st
 
 type Expectation =
   | { kind: 'public' }
+  | { kind: 'machine-only' }
   | { kind: 'login-redirect' }
   | { kind: 'unauthenticated' }
   | { kind: 'forbidden'; why: string }
@@ -155,6 +188,7 @@ type Expectation =
 function expectationFor(r: RouteInfo, access: Access, who: Who, variant: Variant): Expectation {
   const write = r.method !== 'GET';
   if (access === 'public') return { kind: 'public' };
+  if (access === 'machine') return { kind: 'machine-only' };
   if (who === 'anonymous') return write ? { kind: 'unauthenticated' } : { kind: 'login-redirect' };
   if (access !== 'login' && portalOf(who) !== access) return { kind: 'forbidden', why: `${who} is not a ${access} portal role` };
   const selfService = SELF_SERVICE_WRITES.has(r.path);
@@ -396,6 +430,9 @@ describe('route matrix: every route x every role x own/foreign tenant', async ()
           case 'public':
             assert.ok(res.status < (write ? 500 : 400), `${where}: a public route must answer`);
             if (write && who !== 'anonymous') await POSTCONDITIONS[r.key]?.(client);
+            break;
+          case 'machine-only':
+            assert.equal(res.status, 401, `${where}: a session is no platform credential`);
             break;
           case 'login-redirect':
             assert.equal(res.status, 302, `${where}: must send anonymous visitors to /login`);

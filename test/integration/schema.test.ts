@@ -17,6 +17,10 @@ const OPERATOR_TABLES: Record<string, string> = {
   knex_migrations_lock: "Knex's migration lock",
   resellers: 'the tenant table itself: its id is the reseller_id of everything else',
   exchange_rates: 'operator-wide currency conversion rates, managed by wholesale admins',
+  tax_jurisdictions: "the operator's list of taxing places (country or country+region), managed by wholesale admins and picked by every reseller",
+  platforms: "the operator's switches; machine credentials, not tenant data",
+  cdrs: 'records exactly as a platform sent them, before any leg is matched to a reseller',
+  cdr_rejects: 'bodies that could not be parsed, so no reseller is known',
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */
@@ -26,6 +30,8 @@ const NULLABLE_TENANT: Record<string, string> = {
   rate_plans: "the operator's own plans (sold to resellers) belong to no reseller",
   rate_plan_bands: "bands of the operator's own plans",
   rates: "rates of the operator's own plans",
+  taxes: "the operator's own taxes (on its wholesale charges to resellers) belong to no reseller",
+  call_legs: 'a leg whose numbers match no subscriber is kept, unrated, with no reseller',
 };
 
 /** Knex's own bookkeeping, present whenever it has run at all. */

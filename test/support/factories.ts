@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Db } from '../../src/db/knex';
 import type { Role } from '../../src/domain/tenancy/roles';
 import { hashPassword } from '../../src/modules/auth/passwords';
+import { ensurePartitions } from '../../src/modules/intake/partitions';
 
 /** Test data straight into the tables: fast, and independent of the services under test. */
 
@@ -61,6 +62,7 @@ export async function makeTenants(db: Db) {
   const wholesaleAdmin = await makeUser(db, 'wholesale_admin');
   const wholesaleSupport = await makeUser(db, 'wholesale_support');
   const operatorPlan = await makePlan(db, null);
+  const [platform] = await db('platforms').insert({ name: `pbx-${uniq()}`, format: 'generic-json', credential_hash: '0'.repeat(64) }).returning('*');
   const tenant = async () => {
     const reseller = await makeReseller(db);
     const plan = await makePlan(db, reseller.id);
@@ -76,5 +78,66 @@ export async function makeTenants(db: Db) {
       subscriberUser: await makeUser(db, 'subscriber', { resellerId: reseller.id, subscriberId: subscriber.id }),
     };
   };
-  return { wholesaleAdmin, wholesaleSupport, operatorPlan, a: await tenant(), b: await tenant() };
+  return { wholesaleAdmin, wholesaleSupport, operatorPlan, platform: platform as { id: number; name: string }, a: await tenant(), b: await tenant() };
+}
+
+/** A tax jurisdiction of the operator's list: a whole country (region null) or one region of it. */
+export async function makeJurisdiction(db: Db, over: Partial<Record<string, unknown>> = {}) {
+  const [row] = await db('tax_jurisdictions')
+    .insert({ country: 'US', region: `R${uniq()}`, name: `Jurisdiction ${uniq()}`, ...over })
+    .returning('*');
+  return row as { id: number; country: string; region: string | null; name: string };
+}
+
+/** A tax of the operator (resellerId null: on wholesale charges) or of a reseller (on its retail charges). */
+export async function makeTax(db: Db, resellerId: number | null, jurisdictionId: number, over: Partial<Record<string, unknown>> = {}) {
+  const [row] = await db('taxes')
+    .insert({
+      reseller_id: resellerId, jurisdiction_id: jurisdictionId, name: `Tax ${uniq()}`, kind: 'usage', basis: 'percent', rate: '5',
+      priority: 1, compounding: false, effective_from: '2026-01-01T00:00:00Z', ...over,
+    })
+    .returning('*');
+  return row as { id: number; reseller_id: number | null; jurisdiction_id: number; name: string };
+}
+
+/** An exchange rate: 1 `from` is `rate` `to` from effective_from on. */
+export async function makeExchangeRate(db: Db, from: string, to: string, rate: string, effectiveFrom: string) {
+  const [row] = await db('exchange_rates').insert({ from_currency: from, to_currency: to, rate, effective_from: effectiveFrom }).returning('*');
+  return row as { id: number };
+}
+
+/**
+ * A stored call leg (with the CDR it came from), straight into the tables: status 'rated' with no
+ * charges unless told otherwise. Creates the month's partitions first.
+ */
+export async function makeCallLeg(
+  db: Db,
+  opts: { platformId: number; resellerId?: number | null; subscriberId?: number | null; calling?: string; called?: string; startAt?: Date; status?: 'rated' | 'unrated' | 'blocked'; reason?: string | null; direction?: string | null },
+) {
+  const start = opts.startAt ?? new Date(Date.now() - 3_600_000);
+  await ensurePartitions(db, [start.getTime()]);
+  const u = uniq();
+  const calling = opts.calling ?? randomNumber();
+  const called = opts.called ?? `+4420${String(crypto.randomInt(0, 100_000_000)).padStart(8, '0')}`;
+  const body = JSON.stringify({ leg_id: `leg-${u}`, calling, called, start: start.toISOString(), answer: start.toISOString(), billsec: 60 });
+  const [cdr] = await db('cdrs').insert({ platform_id: opts.platformId, body, body_sha256: crypto.createHash('sha256').update(body).digest('hex') }).returning('id');
+  const status = opts.status ?? 'rated';
+  const [row] = await db('call_legs')
+    .insert({
+      start_at: start.toISOString(), platform_id: opts.platformId, cdr_id: cdr.id, leg_key: `leg-${u}`, call_id: `call-${u}`,
+      reseller_id: opts.resellerId ?? null, subscriber_id: opts.subscriberId ?? null, direction: opts.direction === undefined ? 'outbound' : opts.direction,
+      calling_number: calling, called_number: called, raw_calling: calling, raw_called: called, answer_at: start.toISOString(),
+      end_at: new Date(start.getTime() + 60_000).toISOString(), billable_seconds: 60, answered: true, disposition: 'answered',
+      status, unrated_reason: status === 'rated' ? null : (opts.reason ?? 'no outbound rate'), rated_at: status === 'rated' ? start.toISOString() : null,
+    })
+    .returning(['id', 'start_at']);
+  return row as { id: number; start_at: Date };
+}
+
+/** A body the intake refused, kept in cdr_rejects. */
+export async function makeCdrReject(db: Db, opts: { platformId: number | null; body?: string; error?: string; recordIndex?: number | null }) {
+  const [row] = await db('cdr_rejects')
+    .insert({ platform_id: opts.platformId, source_ip: '192.0.2.10', content_type: 'application/json', body: opts.body ?? '{"leg_id": "x", ', error: opts.error ?? 'the body is not JSON', record_index: opts.recordIndex ?? null })
+    .returning('*');
+  return row as { id: number };
 }

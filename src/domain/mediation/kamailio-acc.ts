@@ -9,7 +9,9 @@
  *  - INVITE 2xx + the BYE 2xx of the same callid whose tags match either way round (a BYE from
  *    the callee swaps from/to tags) -> one answered leg: start = answer = INVITE time (acc has no
  *    ring time), end = BYE time, billable = BYE.time - INVITE.time. The BYE's record gives no leg.
- *  - INVITE 2xx with no BYE 2xx in this post -> refused with a message saying so; pairing across
+ *  - INVITE 2xx whose only BYEs failed (481/408/478: the dialog was already gone) -> ended at the
+ *    first of those BYEs, as dSIPRouter's own cdrs table bills them.
+ *  - INVITE 2xx with no BYE at all in this post -> refused with a message saying so; pairing across
  *    posts is left to intake. Same for a BYE 2xx whose INVITE is not in this post.
  *  - INVITE with a final code >= 300 (403, 408, 480, 486, 487, 488, ...) -> one unanswered leg,
  *    start = end = the time of that final reply.
@@ -143,7 +145,15 @@ export function parseKamailioAcc(body: string, contentType: string | undefined, 
     }
     answeredDialogs.set(tx.callid, [...earlier, tx]);
     const candidates = sameCall.filter((t) => t.kind === 'bye' && !usedByes.has(t.tx) && sameDialog(t.tx, tx)).map((t) => t.tx);
-    const bye = candidates.find((b) => b.timeMs >= tx.timeMs) ?? candidates[0];
+    let bye = candidates.find((b) => b.timeMs >= tx.timeMs) ?? candidates[0];
+    if (!bye) {
+      // Only failed BYEs (481/408: the dialog was already gone): the call ended no later than the
+      // first of them. Billing to it, as dSIPRouter's own CDRs do, beats leaving a real call unbilled.
+      bye = sameCall
+        .filter((t) => t.tx.method === 'BYE' && t.kind !== 'bye' && sameDialog(t.tx, tx) && t.tx.timeMs >= tx.timeMs)
+        .map((t) => t.tx)
+        .sort((a, b) => a.timeMs - b.timeMs)[0];
+    }
     if (!bye) {
       const failedByes = sameCall.filter((t) => t.tx.method === 'BYE' && t.kind !== 'bye' && sameDialog(t.tx, tx)).map((t) => `BYE ${t.tx.code} at ${at(t.tx.timeMs)}`);
       records[row.index] = {

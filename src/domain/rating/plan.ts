@@ -36,6 +36,8 @@ export interface RatePlanSettings {
   bandMode: 'split' | 'start';
   /** Whether an unanswered call still pays the connect fee. */
   connectFeeOnUnanswered: boolean;
+  /** Grows with every change of the plan; charges record the revision that priced them. */
+  revision?: number;
 }
 
 /** All rates of one prefix and direction that took effect at one instant, by band. */

@@ -67,8 +67,17 @@ export function wallTime(timeZone: string, utcMs: number): WallTime {
   return { day, weekday: (((day + 4) % 7) + 7) % 7, date: dateOfDay(day), msOfDay: local - day * DAY_MS };
 }
 
+// Band lookups ask for the date of the same few days over and over (each leg, each day walked back).
+const dateCache = new Map<number, string>();
+
 export function dateOfDay(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+  let date = dateCache.get(day);
+  if (date === undefined) {
+    date = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    if (dateCache.size >= 100_000) dateCache.clear();
+    dateCache.set(day, date);
+  }
+  return date;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Db } from '../../db/knex';
 import { listAudit } from '../audit/audit.repository';
 import { resellerCounts, subscriberStatusCounts, suspendedSubscriberCount } from '../resellers/resellers.repository';
 import * as subscribers from '../subscribers/subscribers.service';
+import { recentCalls } from '../calls/calls.service';
 import { principal, resellerIdOf, scope } from '../../web/principal';
 
 /** Each portal's home page. */
@@ -27,8 +28,8 @@ export function portalRoutes({ db }: { db: Db }): Router {
 
   r.get('/me', async (req, res) => {
     const p = principal(req);
-    const data = await subscribers.details(db, scope(req), p.subscriberId as number);
-    res.page('subscriber/account', { title: 'My account', ...data });
+    const [data, recent] = await Promise.all([subscribers.details(db, scope(req), p.subscriberId as number), recentCalls(db, scope(req), 5)]);
+    res.page('subscriber/account', { title: 'My account', ...data, recentCalls: recent });
   });
 
   return r;

@@ -17,6 +17,8 @@ export interface Reseller {
   notes: string | null;
   /** The operator's plan that prices this reseller's wholesale charges. */
   wholesalePlanId: number | null;
+  /** The operator does not tax this reseller's wholesale charges. */
+  taxExempt: boolean;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -40,6 +42,7 @@ function toReseller(r: Record<string, any>): Reseller {
     contactPhone: r.contact_phone,
     notes: r.notes,
     wholesalePlanId: r.wholesale_plan_id ?? null,
+    taxExempt: r.tax_exempt ?? false,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -167,5 +170,10 @@ export async function subscriberStatusCounts(db: Queryable, resellerId?: number)
 
 export async function setWholesalePlan(db: Queryable, id: number, planId: number | null): Promise<Reseller> {
   const [row] = await db('resellers').where('id', id).update({ wholesale_plan_id: planId, updated_at: db.fn.now() }).returning('*');
+  return toReseller(row);
+}
+
+export async function setTaxExempt(db: Queryable, id: number, taxExempt: boolean): Promise<Reseller> {
+  const [row] = await db('resellers').where('id', id).update({ tax_exempt: taxExempt, updated_at: db.fn.now() }).returning('*');
   return toReseller(row);
 }

@@ -21,6 +21,8 @@ export interface Subscriber {
   country: string;
   /** The reseller's plan that prices this subscriber's retail charges. */
   retailPlanId: number | null;
+  /** The reseller does not tax this subscriber's retail charges. */
+  taxExempt: boolean;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -58,6 +60,7 @@ function toSubscriber(r: Record<string, any>): Subscriber {
     postalCode: r.postal_code,
     country: r.country,
     retailPlanId: r.retail_plan_id ?? null,
+    taxExempt: r.tax_exempt ?? false,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -191,5 +194,10 @@ export async function releaseNumber(db: Queryable, resellerId: number, numberId:
 
 export async function setRetailPlan(db: Queryable, resellerId: number, id: number, planId: number | null): Promise<Subscriber> {
   const [row] = await db('subscribers').where({ reseller_id: resellerId, id }).update({ retail_plan_id: planId, updated_at: db.fn.now() }).returning('*');
+  return toSubscriber(row);
+}
+
+export async function setTaxExempt(db: Queryable, resellerId: number, id: number, taxExempt: boolean): Promise<Subscriber> {
+  const [row] = await db('subscribers').where({ reseller_id: resellerId, id }).update({ tax_exempt: taxExempt, updated_at: db.fn.now() }).returning('*');
   return toSubscriber(row);
 }

@@ -1,0 +1,44 @@
+import type { Direction } from './direction';
+import type { NormalisedLeg } from './leg';
+
+/** Whose number it is, as far as intake is concerned. */
+export interface NumberOwner {
+  subscriberId: number;
+  resellerId: number;
+}
+
+export type Classification =
+  | {
+      matched: true;
+      direction: Direction;
+      /** The subscriber who pays for this leg (DOMAIN.md, "Direction decides who pays"). */
+      payer: NumberOwner;
+      /** The number whose prefix picks the rate: the called number (for inbound, the dialled DID). */
+      ratedNumber: string;
+    }
+  | { matched: false; reason: string };
+
+/**
+ * Decides direction and payer from the leg's numbers and which of them are our subscribers':
+ * - the forwarding subscriber pays an off-net forwarded leg, as if it were outbound;
+ * - caller ours, callee not: outbound, the caller pays;
+ * - both ours: on-net, the caller pays (at the on-net rates);
+ * - callee ours, caller not: inbound, the callee (the DID's owner) is charged at the inbound rates.
+ */
+export function classifyLeg(leg: NormalisedLeg, ownerOf: (number: string | null) => NumberOwner | undefined): Classification {
+  const caller = ownerOf(leg.callingNumber);
+  const callee = ownerOf(leg.calledNumber);
+  const forwarder = leg.redirectingNumber ? ownerOf(leg.redirectingNumber) : undefined;
+
+  if (!leg.calledNumber) return { matched: false, reason: `called number "${leg.rawCalled}" is not a phone number` };
+  if (forwarder && !callee && (!caller || caller.subscriberId !== forwarder.subscriberId)) {
+    return { matched: true, direction: 'forwarded', payer: forwarder, ratedNumber: leg.calledNumber };
+  }
+  if (caller && callee) return { matched: true, direction: 'onnet', payer: caller, ratedNumber: leg.calledNumber };
+  if (caller) return { matched: true, direction: 'outbound', payer: caller, ratedNumber: leg.calledNumber };
+  if (callee) return { matched: true, direction: 'inbound', payer: callee, ratedNumber: leg.calledNumber };
+  return {
+    matched: false,
+    reason: `no subscriber has ${[leg.callingNumber ?? leg.rawCalling, leg.calledNumber].filter(Boolean).join(' or ')}`,
+  };
+}

@@ -1,0 +1,106 @@
+import { Router, type Request, type Response } from 'express';
+import type { Db } from '../../db/knex';
+import { NotFoundError } from '../../domain/errors';
+import { idParam } from '../../web/params';
+import { actor, scope } from '../../web/principal';
+import { flash, viewHelpers } from '../../web/render';
+import type { PlanCache } from '../rate-plans/plan-cache';
+import { callListQuery, callsRerateForm, unratedListQuery, unratedRerateForm } from './calls.schemas';
+import * as service from './calls.service';
+
+const withoutCursor = (f: service.FilterView) => ({ ...f, cursor: undefined });
+
+/** The re-rate forms' schemas let every field fall back to "not given", so parsing never fails. */
+const bodyOf = (req: Request): unknown => (req.body && typeof req.body === 'object' ? req.body : {});
+
+/**
+ * Call pages of the three portals: a subscriber's own calls, a reseller's calls with both charges,
+ * the operator's view of all of them; the unrated calls and re-rating; CSV exports.
+ */
+export function callRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router {
+  const r = Router();
+
+  r.get('/me/calls', async (req, res) => {
+    const q = callListQuery.parse(req.query);
+    const data = await service.listCalls(db, scope(req), q);
+    res.page('calls/mine', { title: 'My calls', base: '/me/calls', ...data });
+  });
+
+  for (const portal of ['reseller', 'wholesale'] as const) {
+    const base = `/${portal}/calls`;
+    const unratedBase = `/${portal}/unrated`;
+    const operator = portal === 'wholesale';
+
+    r.get(base, async (req, res) => {
+      const q = callListQuery.parse(req.query);
+      const [data, options] = await Promise.all([service.listCalls(db, scope(req), q), service.filterOptions(db, scope(req))]);
+      res.page('calls/list', {
+        title: 'Calls', base, portal, operator, ...data, options,
+        csvHref: `${base}.csv${viewHelpers.query(withoutCursor(data.filter))}`,
+      });
+    });
+
+    r.get(`${base}.csv`, async (req, res) => {
+      const q = callListQuery.parse(req.query);
+      const { view } = service.callSelection(scope(req), q);
+      res.type('text/csv').attachment(`calls-${view.from}-to-${view.to}.csv`);
+      try {
+        await service.exportCallsCsv(db, scope(req), q, res);
+      } catch (err) {
+        // Headers (and perhaps rows) are out: all that is left is to cut the download short.
+        req.log?.error({ err }, 'calls CSV export failed');
+        res.destroy(err as Error);
+      }
+    });
+
+    r.get(`${base}/:legId`, async (req, res) => {
+      const data = await service.callDetails(db, scope(req), idParam(req, 'legId'));
+      res.page('calls/show', { title: `Call ${data.leg.id}`, base, portal, operator, ...data });
+    });
+
+    r.get(unratedBase, async (req, res) => {
+      const q = unratedListQuery.parse(req.query);
+      const [data, options] = await Promise.all([service.unratedPage(db, scope(req), q), service.filterOptions(db, scope(req))]);
+      res.page('calls/unrated', { title: 'Unrated calls', base: unratedBase, callsBase: base, portal, operator, ...data, options });
+    });
+
+    r.post(`${unratedBase}/rerate`, async (req: Request, res: Response) => {
+      const form = unratedRerateForm.parse(bodyOf(req));
+      const { selection, view } = service.unratedSelection(scope(req), form);
+      const back = `${unratedBase}${viewHelpers.query(withoutCursor(view))}`;
+      let target: { ids: number[] } | { filter: typeof selection };
+      if (form.mode === 'selected') {
+        if (form.ids.length === 0) {
+          flash(req, 'error', 'Tick the calls to re-rate first.');
+          return res.redirect(303, back);
+        }
+        if (!form.ids.every((s) => /^[1-9]\d{0,15}$/.test(s))) throw new NotFoundError();
+        target = { ids: form.ids.map(Number) };
+      } else if (form.mode === 'filter') {
+        target = { filter: selection };
+      } else {
+        flash(req, 'error', 'Choose what to re-rate: the ticked calls, or every call matching the filter.');
+        return res.redirect(303, back);
+      }
+      const outcome = await service.rerate(db, cache, actor(req), scope(req), target);
+      flash(req, outcome.total > 0 && outcome.rated === outcome.total ? 'success' : 'info', service.outcomeMessage(outcome));
+      res.redirect(303, back);
+    });
+  }
+
+  // After a rate correction: re-rate every call of a period (or narrower filter), rated ones included.
+  r.post('/wholesale/calls/rerate', async (req, res) => {
+    const form = callsRerateForm.parse(bodyOf(req));
+    const { selection, view } = service.callSelection(scope(req), form);
+    const back = `/wholesale/calls${viewHelpers.query(withoutCursor(view))}`;
+    if (form.confirm !== 'yes') {
+      flash(req, 'error', 'Tick the confirmation to re-rate every call matching the filter.');
+      return res.redirect(303, back);
+    }
+    const outcome = await service.rerate(db, cache, actor(req), scope(req), { filter: selection });
+    flash(req, outcome.total > 0 && outcome.rated === outcome.total ? 'success' : 'info', service.outcomeMessage(outcome));
+    res.redirect(303, back);
+  });
+
+  return r;
+}

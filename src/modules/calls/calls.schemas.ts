@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { DIRECTIONS } from '../../domain/legs/direction';
+import { LEG_STATUSES } from '../intake/legs.repository';
+
+/** A calendar date (UTC) as typed in a date input; anything else is dropped (the default applies). */
+const dateText = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  })
+  .optional()
+  .catch(undefined);
+
+/** An id typed or chosen in a filter, kept as text for links (empty: any). */
+const idText = z.string().trim().regex(/^[1-9]\d{0,15}$/).optional().catch(undefined);
+
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .catch(undefined);
+
+const cursor = z.string().max(500).optional().catch(undefined);
+
+/** The filters of the call lists (all portals; reseller and platform only for operator staff). */
+export const callListQuery = z.object({
+  from: dateText,
+  to: dateText,
+  q: text(40),
+  direction: z.enum(DIRECTIONS).optional().catch(undefined),
+  status: z.enum(LEG_STATUSES).optional().catch(undefined),
+  reseller: idText,
+  platform: idText,
+  cursor,
+});
+export type CallListQuery = z.infer<typeof callListQuery>;
+
+/** The filters of the unrated-calls pages. */
+export const unratedListQuery = z.object({
+  from: dateText,
+  to: dateText,
+  reason: text(200),
+  status: z.enum(['unrated', 'blocked']).optional().catch(undefined),
+  reseller: idText,
+  platform: idText,
+  cursor,
+});
+export type UnratedListQuery = z.infer<typeof unratedListQuery>;
+
+const idList = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).map((s) => s.trim()).filter(Boolean))
+  .catch([]);
+
+/**
+ * A re-rate request from the unrated page: the ticked legs (mode "selected"), or every leg the
+ * filter carried in hidden fields matches (mode "filter").
+ */
+export const unratedRerateForm = unratedListQuery.omit({ cursor: true }).extend({
+  mode: z.enum(['selected', 'filter']).optional().catch(undefined),
+  ids: idList,
+});
+
+/** A re-rate of every leg the calls page's filter matches, whatever its status (operator staff). */
+export const callsRerateForm = callListQuery.omit({ cursor: true }).extend({
+  confirm: z.literal('yes').optional().catch(undefined),
+});
+
+/** The rejects list. */
+export const rejectListQuery = z.object({
+  platform: idText,
+  cursor,
+});

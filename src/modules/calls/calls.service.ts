@@ -1,0 +1,347 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import type { Db } from '../../db/knex';
+import type { Page } from '../../db/paging';
+import { NotFoundError } from '../../domain/errors';
+import type { Direction } from '../../domain/legs/direction';
+import type { Actor } from '../../domain/tenancy/actor';
+import type { Scope } from '../../domain/tenancy/roles';
+import type { LegSelection, StoredLegStatus } from '../intake/legs.repository';
+import { rerateLegs, type RerateOutcome, type RerateTarget } from '../intake/rerate.service';
+import type { PlanCache } from '../rate-plans/plan-cache';
+import * as repo from './calls.repository';
+import type { CallListQuery, UnratedListQuery } from './calls.schemas';
+import { DAY_MS, dateMs, displayAmount, isoDate, isZeroAmount, minutesSeconds } from './format';
+
+/** Default periods: the call lists show the last 7 days, the unrated lists the last 30. */
+export const CALLS_DEFAULT_DAYS = 7;
+export const UNRATED_DEFAULT_DAYS = 30;
+
+/** A filter as the page shows it and puts in its links: text only. */
+export type FilterView = Record<string, string | undefined>;
+
+interface Period {
+  from: string;
+  to: string;
+  fromMs: number;
+  /** Exclusive: midnight after the `to` date. */
+  toMs: number;
+}
+
+/** The period of a filter, both dates inclusive (UTC); missing dates default to the last `days` days. */
+export function periodOf(q: { from?: string; to?: string }, days: number, nowMs = Date.now()): Period {
+  const to = q.to ?? isoDate(nowMs);
+  const from = q.from ?? isoDate(dateMs(to) - days * DAY_MS);
+  return { from, to, fromMs: dateMs(from), toMs: dateMs(to) + DAY_MS };
+}
+
+const digitsOf = (q: string | undefined) => {
+  const d = (q ?? '').replace(/\D/g, '');
+  return d.length ? d : undefined;
+};
+
+const idOf = (v: string | undefined) => (v ? Number(v) : undefined);
+
+/** The legs a calls-page filter selects (reseller and platform only count for operator staff). */
+export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, nowMs = Date.now()): { selection: LegSelection; view: FilterView } {
+  const p = periodOf(q, CALLS_DEFAULT_DAYS, nowMs);
+  const operator = scope.kind === 'wholesale';
+  const selection: LegSelection = {
+    fromMs: p.fromMs,
+    toMs: p.toMs,
+    number: digitsOf(q.q),
+    direction: q.direction as Direction | undefined,
+    statuses: q.status ? [q.status] : undefined,
+    resellerId: operator ? idOf(q.reseller) : undefined,
+    platformId: operator ? idOf(q.platform) : undefined,
+  };
+  const view: FilterView = {
+    from: p.from, to: p.to, q: q.q, direction: q.direction, status: q.status,
+    reseller: operator ? q.reseller : undefined, platform: operator ? q.platform : undefined,
+  };
+  return { selection, view };
+}
+
+/** The legs an unrated-page filter selects: unrated and blocked ones only. */
+export function unratedSelection(scope: Scope, q: Omit<UnratedListQuery, 'cursor'>, nowMs = Date.now()): { selection: LegSelection; view: FilterView } {
+  const p = periodOf(q, UNRATED_DEFAULT_DAYS, nowMs);
+  const operator = scope.kind === 'wholesale';
+  const selection: LegSelection = {
+    fromMs: p.fromMs,
+    toMs: p.toMs,
+    statuses: q.status ? [q.status] : ['unrated', 'blocked'],
+    reason: q.reason,
+    platformId: idOf(q.platform),
+    resellerId: operator ? idOf(q.reseller) : undefined,
+  };
+  const view: FilterView = { from: p.from, to: p.to, reason: q.reason, status: q.status, platform: q.platform, reseller: operator ? q.reseller : undefined };
+  return { selection, view };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the pages show: formatted text, so that templates only print
+
+export interface MoneyView {
+  /** Total in the billed currency, as stored less trailing zeros. */
+  total: string;
+  currency: string;
+  /** The tax included, in the plan's currency; null when there is none. */
+  tax: string | null;
+}
+
+export interface CallView {
+  id: number;
+  startAt: Date;
+  calling: string;
+  called: string;
+  direction: string;
+  duration: string;
+  status: StoredLegStatus;
+  reason: string | null;
+  subscriberId: number | null;
+  account: string | null;
+  subscriberName: string | null;
+  resellerId: number | null;
+  resellerName: string | null;
+  platformName: string;
+  wholesale: MoneyView | null;
+  retail: MoneyView | null;
+  /** What a subscriber reads in the cost column. */
+  retailText: string;
+}
+
+function money(c: repo.ChargeSummary | null): MoneyView | null {
+  if (!c) return null;
+  return { total: displayAmount(c.billedTotal), currency: c.billedCurrency, tax: isZeroAmount(c.taxAmount) ? null : `${displayAmount(c.taxAmount)} ${c.currency}` };
+}
+
+function subscriberCost(row: repo.CallRow): string {
+  if (row.status === 'blocked') return 'blocked';
+  if (row.status === 'unrated') return 'not rated yet';
+  return row.retail ? `${displayAmount(row.retail.billedTotal)} ${row.retail.billedCurrency}` : '—';
+}
+
+export function presentCall(row: repo.CallRow): CallView {
+  return {
+    id: row.id,
+    startAt: row.startAt,
+    calling: row.callingNumber ?? (row.rawCalling || 'anonymous'),
+    called: row.calledNumber ?? row.rawCalled,
+    direction: row.direction ?? '—',
+    duration: minutesSeconds(row.billableSeconds),
+    status: row.status,
+    reason: row.reason,
+    subscriberId: row.subscriberId,
+    account: row.accountNumber,
+    subscriberName: row.subscriberName,
+    resellerId: row.resellerId,
+    resellerName: row.resellerName,
+    platformName: row.platformName,
+    wholesale: money(row.wholesale),
+    retail: money(row.retail),
+    retailText: subscriberCost(row),
+  };
+}
+
+function presentPage(page: Page<repo.CallRow>): Page<CallView> {
+  return { rows: page.rows.map(presentCall), nextCursor: page.nextCursor };
+}
+
+export async function listCalls(db: Db, scope: Scope, q: CallListQuery) {
+  const { selection, view } = callSelection(scope, q);
+  const page = await repo.listCalls(db, scope, { ...selection, cursor: q.cursor });
+  return { page: presentPage(page), filter: { ...view, cursor: q.cursor } };
+}
+
+/** A subscriber's last calls, for its home page. */
+export async function recentCalls(db: Db, scope: Scope, n = 5): Promise<CallView[]> {
+  return (await repo.listCalls(db, scope, { limit: n })).rows.map(presentCall);
+}
+
+/** Options of the filter menus. */
+export async function filterOptions(db: Db, scope: Scope) {
+  const [resellers, platforms] = await Promise.all([repo.resellerOptions(db, scope), scope.kind === 'subscriber' ? Promise.resolve([]) : repo.platformOptions(db)]);
+  return { resellers, platforms };
+}
+
+export interface ChargeView {
+  kind: 'wholesale' | 'retail';
+  planId: number;
+  planName: string;
+  planRevision: number;
+  direction: string;
+  prefix: string;
+  description: string;
+  rateEffectiveFrom: Date;
+  billableSeconds: number;
+  chargedSeconds: number;
+  duration: string;
+  chargedDuration: string;
+  pieces: Array<{ band: string; step: number; from: number; seconds: number; rate: string; rateUnit: number; amount: string }>;
+  currency: string;
+  connectFee: string;
+  usage: string;
+  amount: string;
+  taxes: Array<{ name: string; basis: string; rate: string; taxable: string; amount: string }>;
+  taxAmount: string;
+  total: string;
+  exchangeRate: string;
+  converted: boolean;
+  billedCurrency: string;
+  billedTotal: string;
+  ratedAt: Date;
+}
+
+function presentCharge(c: repo.ChargeDetail): ChargeView {
+  return {
+    kind: c.kind,
+    planId: c.planId,
+    planName: c.planName ?? `plan ${c.planId}`,
+    planRevision: c.planRevision,
+    direction: c.direction,
+    prefix: c.prefix,
+    description: c.description,
+    rateEffectiveFrom: c.rateEffectiveFrom,
+    billableSeconds: c.billableSeconds,
+    chargedSeconds: c.chargedSeconds,
+    duration: minutesSeconds(c.billableSeconds),
+    chargedDuration: minutesSeconds(c.chargedSeconds),
+    pieces: c.pieces.map((p) => ({ band: p.band ?? 'any time', step: p.step + 1, from: p.from, seconds: p.seconds, rate: displayAmount(p.rate), rateUnit: p.rate_unit, amount: displayAmount(p.amount) })),
+    currency: c.currency,
+    connectFee: displayAmount(c.connectFee),
+    usage: displayAmount(c.usage),
+    amount: displayAmount(c.amount),
+    taxes: c.taxes.map((t) => ({ name: t.name, basis: t.basis, rate: t.basis === 'percent' ? `${displayAmount(t.rate).replace(/\.?0+$/, '')} %` : `${displayAmount(t.rate)} ${c.currency}`, taxable: displayAmount(t.taxable), amount: displayAmount(t.amount) })),
+    taxAmount: displayAmount(c.taxAmount),
+    total: displayAmount(c.total),
+    exchangeRate: c.exchangeRate.replace(/(\.\d*?[1-9])0+$|\.0+$/, '$1'),
+    converted: c.currency !== c.billedCurrency,
+    billedCurrency: c.billedCurrency,
+    billedTotal: displayAmount(c.billedTotal),
+    ratedAt: c.ratedAt,
+  };
+}
+
+/** One leg with its charges (and, for operator staff, the record it came from). Another tenant's leg is not found. */
+export async function callDetails(db: Db, scope: Scope, id: number) {
+  const leg = await repo.getCall(db, scope, id);
+  if (!leg) throw new NotFoundError();
+  const [charges, cdr] = await Promise.all([repo.chargesOf(db, scope, { id: leg.id, startKey: leg.startKey }), repo.getCdr(db, scope, leg.cdrId)]);
+  return { leg, view: presentCall(leg), charges: charges.map(presentCharge), cdr: cdr ?? null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV export: streamed page by page (keyset), constant memory; amounts exactly as stored
+
+const CHARGE_CSV = ['billed_total', 'billed_currency', 'amount', 'tax', 'total', 'currency', 'exchange_rate'] as const;
+
+function chargeCells(prefix: string, c: repo.ChargeSummary | null): Record<string, string> {
+  const v: Record<(typeof CHARGE_CSV)[number], string> = c
+    ? { billed_total: c.billedTotal, billed_currency: c.billedCurrency, amount: c.amount, tax: c.taxAmount, total: c.total, currency: c.currency, exchange_rate: c.exchangeRate }
+    : { billed_total: '', billed_currency: '', amount: '', tax: '', total: '', currency: '', exchange_rate: '' };
+  return Object.fromEntries(CHARGE_CSV.map((k) => [`${prefix}_${k}`, v[k]]));
+}
+
+export function csvColumns(scope: Scope): string[] {
+  const operator = scope.kind === 'wholesale';
+  return [
+    'leg_id', ...(operator ? ['platform', 'reseller_code', 'reseller_name'] : []), 'call_id', 'start_utc', 'answer_utc', 'end_utc', 'calling_number', 'called_number',
+    'direction', 'billable_seconds', 'disposition', 'status', 'unrated_reason', 'subscriber_account', 'subscriber_name',
+    ...CHARGE_CSV.map((k) => `wholesale_${k}`), ...CHARGE_CSV.map((k) => `retail_${k}`),
+  ];
+}
+
+const isoOrEmpty = (d: Date | null) => (d ? new Date(d).toISOString() : '');
+
+function csvRecord(row: repo.CallRow): Record<string, string | number> {
+  return {
+    leg_id: row.id,
+    platform: row.platformName,
+    reseller_code: row.resellerCode ?? '',
+    reseller_name: row.resellerName ?? '',
+    call_id: row.callId,
+    start_utc: isoOrEmpty(row.startAt),
+    answer_utc: isoOrEmpty(row.answerAt),
+    end_utc: isoOrEmpty(row.endAt),
+    calling_number: row.callingNumber ?? row.rawCalling,
+    called_number: row.calledNumber ?? row.rawCalled,
+    direction: row.direction ?? '',
+    billable_seconds: row.billableSeconds,
+    disposition: row.disposition,
+    status: row.status,
+    unrated_reason: row.reason ?? '',
+    subscriber_account: row.accountNumber ?? '',
+    subscriber_name: row.subscriberName ?? '',
+    ...chargeCells('wholesale', row.wholesale),
+    ...chargeCells('retail', row.retail),
+  };
+}
+
+export const CSV_PAGE_SIZE = 1000;
+
+/**
+ * Writes the calls of a filter as CSV to `out`, one keyset page at a time, waiting for the reader
+ * when it falls behind. Stops early when `out` is closed (the browser went away).
+ */
+export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number } = {}): Promise<number> {
+  if (scope.kind === 'subscriber') throw new NotFoundError();
+  const { selection } = callSelection(scope, q);
+  const csv = stringify({ header: true, columns: csvColumns(scope) });
+  csv.pipe(out);
+  let closed = false;
+  out.once('close', () => (closed = true));
+  /** Until the reader has taken what is buffered, or has gone away. */
+  const drained = async () => {
+    const ac = new AbortController();
+    try {
+      await Promise.race([once(csv, 'drain', { signal: ac.signal }), once(out, 'close', { signal: ac.signal })]);
+    } finally {
+      ac.abort();
+    }
+  };
+  let cursor: string | undefined;
+  let n = 0;
+  try {
+    do {
+      const page = await repo.listCalls(db, scope, { ...selection, cursor, limit: opts.pageSize ?? CSV_PAGE_SIZE });
+      for (const row of page.rows) {
+        if (closed) break;
+        n++;
+        if (!csv.write(csvRecord(row)) && !closed) await drained();
+      }
+      cursor = page.nextCursor;
+    } while (cursor && !closed);
+  } catch (err) {
+    // Never end a failed export as if it were complete: the caller cuts the response short.
+    csv.unpipe(out);
+    csv.destroy();
+    throw err;
+  }
+  csv.end();
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unrated legs and re-rating
+
+export async function unratedPage(db: Db, scope: Scope, q: UnratedListQuery) {
+  const { selection, view } = unratedSelection(scope, q);
+  const [page, reasons] = await Promise.all([repo.listCalls(db, scope, { ...selection, cursor: q.cursor }), repo.reasonCounts(db, scope, selection)]);
+  return { page: presentPage(page), reasons, filter: { ...view, cursor: q.cursor } };
+}
+
+/** The flash message after a re-rate. */
+export function outcomeMessage(o: RerateOutcome): string {
+  if (o.total === 0) return 'No calls matched: nothing was re-rated.';
+  const notRated = o.unrated + o.blocked;
+  const head = `Re-rated ${o.total} call${o.total === 1 ? '' : 's'}: ${o.rated} rated`;
+  if (notRated === 0) return `${head}.`;
+  const parts = [o.unrated ? `${o.unrated} still unrated` : '', o.blocked ? `${o.blocked} blocked` : ''].filter(Boolean).join(', ');
+  const why = o.reasons.slice(0, 5).map((r) => `${r.reason} (${r.count})`).join('; ');
+  return `${head}, ${parts}${why ? ` — ${why}` : ''}${o.reasons.length > 5 ? '; …' : ''}.`;
+}
+
+export async function rerate(db: Db, cache: PlanCache, actor: Actor, scope: Scope, target: RerateTarget): Promise<RerateOutcome> {
+  return rerateLegs(db, cache, scope, target, { actor });
+}

@@ -1,0 +1,74 @@
+import type { Queryable } from '../../db/knex';
+import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import type { Scope } from '../../domain/tenancy/roles';
+
+/** A body (or one record of it) the intake could not accept, kept as received. */
+export interface CdrReject {
+  id: number;
+  platformId: number | null;
+  platformName: string | null;
+  receivedAt: Date;
+  /** Keyset: the received time as exact text. */
+  receivedKey: string;
+  sourceIp: string | null;
+  contentType: string | null;
+  error: string;
+  recordIndex: number | null;
+  /** Length of the body in characters (the list does not load bodies). */
+  bodyLength: number;
+}
+
+export interface CdrRejectDetail extends CdrReject {
+  body: string;
+}
+
+const RECEIVED_KEY = `to_char(x.received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+function toReject(r: Record<string, any>): CdrReject {
+  return {
+    id: r.id,
+    platformId: r.platform_id,
+    platformName: r.platform_name ?? null,
+    receivedAt: r.received_at,
+    receivedKey: r.received_key,
+    sourceIp: r.source_ip,
+    contentType: r.content_type,
+    error: r.error,
+    recordIndex: r.record_index,
+    bodyLength: Number(r.body_length ?? 0),
+  };
+}
+
+function base(db: Queryable) {
+  return db('cdr_rejects as x')
+    .leftJoin('platforms as p', 'p.id', 'x.platform_id')
+    .select('x.id', 'x.platform_id', 'x.received_at', 'x.source_ip', 'x.content_type', 'x.error', 'x.record_index', 'p.name as platform_name', db.raw(`${RECEIVED_KEY} as received_key`), db.raw('length(x.body) as body_length'));
+}
+
+export interface RejectFilter {
+  platformId?: number;
+  cursor?: string;
+  limit?: number;
+}
+
+/** Rejects are the operator's: other scopes reach none. Newest first, keyset on (received_at, id). */
+export async function listRejects(db: Queryable, scope: Scope, f: RejectFilter): Promise<Page<CdrReject>> {
+  if (scope.kind !== 'wholesale') return { rows: [] };
+  const limit = f.limit ?? PAGE_SIZE;
+  const q = base(db)
+    .orderBy([{ column: 'x.received_at', order: 'desc' }, { column: 'x.id', order: 'desc' }])
+    .limit(limit + 1);
+  if (f.platformId) q.where('x.platform_id', f.platformId);
+  const after = decodeCursor(f.cursor, 2);
+  if (after && typeof after[0] === 'string' && typeof after[1] === 'number' && !Number.isNaN(Date.parse(after[0]))) {
+    q.whereRaw('(x.received_at, x.id) < (?::timestamptz, ?)', [after[0], after[1]]);
+  }
+  const rows = ((await q) as Array<Record<string, any>>).map(toReject);
+  return toPage(rows, limit, (r) => [r.receivedKey, r.id]);
+}
+
+export async function getReject(db: Queryable, scope: Scope, id: number): Promise<CdrRejectDetail | undefined> {
+  if (scope.kind !== 'wholesale') return undefined;
+  const row = await base(db).select('x.body').where('x.id', id).first();
+  return row ? { ...toReject(row), body: row.body } : undefined;
+}

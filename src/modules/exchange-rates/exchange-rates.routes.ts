@@ -1,0 +1,72 @@
+import { Router } from 'express';
+import type { Db } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import { parseForm } from '../../web/forms';
+import { actor } from '../../web/principal';
+import { flash } from '../../web/render';
+import { momentText } from '../taxes/form-fields';
+import * as repo from './exchange-rates.repository';
+import { exchangeRateFields, exchangeRateListQuery } from './exchange-rates.schemas';
+import * as service from './exchange-rates.service';
+
+interface PairView {
+  from: string;
+  to: string;
+  rates: Array<{ id: number; rate: string; effectiveFrom: Date; createdAt: Date; state: 'in force' | 'superseded' | 'scheduled' }>;
+}
+
+/**
+ * Rates grouped by pair, newest first, each marked: the one in force now, the ones it replaced,
+ * and any that take effect later. Worked out here so the template only prints.
+ */
+function byPair(rows: repo.ExchangeRateRow[], nowMs: number): PairView[] {
+  const pairs: PairView[] = [];
+  for (const r of rows) {
+    let pair = pairs[pairs.length - 1];
+    if (!pair || pair.from !== r.from || pair.to !== r.to) {
+      pair = { from: r.from, to: r.to, rates: [] };
+      pairs.push(pair);
+    }
+    const started = r.effectiveFrom.getTime() <= nowMs;
+    const current = started && !pair.rates.some((x) => x.state === 'in force');
+    pair.rates.push({ id: r.id, rate: r.rate.toString(), effectiveFrom: r.effectiveFrom, createdAt: r.createdAt, state: !started ? 'scheduled' : current ? 'in force' : 'superseded' });
+  }
+  return pairs;
+}
+
+/** Exchange rates: wholesale admins add them; nobody edits or deletes one. */
+export function exchangeRateRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+  const base = '/wholesale/exchange-rates';
+
+  r.get(base, async (req, res) => {
+    const filter = exchangeRateListQuery.parse(req.query);
+    const pairs = byPair(await repo.listRates(db, filter), Date.now());
+    res.page('exchange-rates/list', { title: 'Exchange rates', base, pairs, filter });
+  });
+
+  r.get(`${base}/new`, (req, res) => {
+    // "Add a rate" beside a pair comes with the pair filled in.
+    const pair = exchangeRateListQuery.parse(req.query);
+    res.page('exchange-rates/new', { title: 'New exchange rate', base, values: { from_currency: pair.from ?? 'USD', to_currency: pair.to ?? '', effective_from: momentText(Date.now() - (Date.now() % 60_000)) } });
+  });
+
+  r.post(base, async (req, res) => {
+    const form = parseForm(exchangeRateFields, req.body);
+    const again = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('exchange-rates/new', { title: 'New exchange rate', base, errors, values: req.body });
+    };
+    if (!form.ok) return again(form.errors);
+    try {
+      const rate = await service.addRate(db, actor(req), form.data);
+      flash(req, 'success', `1 ${rate.from} = ${rate.rate.toString()} ${rate.to} from ${momentText(rate.effectiveFrom)} UTC.`);
+      res.redirect(303, base);
+    } catch (err) {
+      if (err instanceof FieldErrors) return again(err.fields);
+      throw err;
+    }
+  });
+
+  return r;
+}

@@ -1,0 +1,32 @@
+import type { Db } from '../../db/knex';
+import { rethrowDuplicate } from '../../db/knex';
+import type { Actor } from '../../domain/tenancy/actor';
+import { recordAudit } from '../audit/audit.repository';
+import * as repo from './exchange-rates.repository';
+import type { ExchangeRateInput } from './exchange-rates.schemas';
+
+const UNIQUE = {
+  exchange_rates_key: ['effective_from', 'This pair already has a rate from exactly this moment: a correction takes effect from a later moment'] as [string, string],
+};
+
+/**
+ * Adds a rate. Rates are never edited or deleted: charges keep the rate they were converted with,
+ * and the history must show what was in force when. A correction is a new row from a later moment.
+ */
+export async function addRate(db: Db, actor: Actor, input: ExchangeRateInput): Promise<repo.ExchangeRateRow> {
+  try {
+    return await db.transaction(async (tx) => {
+      const rate = await repo.insertRate(tx, input);
+      await recordAudit(tx, actor, {
+        resellerId: null,
+        entityType: 'exchange_rate',
+        entityId: rate.id,
+        action: 'create',
+        after: { from_currency: rate.from, to_currency: rate.to, rate: rate.rate.toString(), effective_from: rate.effectiveFrom },
+      });
+      return rate;
+    });
+  } catch (err) {
+    return rethrowDuplicate(err, UNIQUE);
+  }
+}

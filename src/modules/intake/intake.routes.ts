@@ -1,0 +1,60 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Db } from '../../db/knex';
+import type { Logger } from '../../logger';
+import type { PlanCache } from '../rate-plans/plan-cache';
+import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
+import { getPlatform, type Platform } from '../platforms/platforms.repository';
+import { GroupCommitter } from './group-commit';
+import { preparePost, summarise } from './intake.service';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      platform?: Platform;
+    }
+  }
+}
+
+function refuse(res: Response, status: number, error: string) {
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="cdr-intake"');
+  res.status(status).json({ error });
+}
+
+/**
+ * CDR intake over HTTPS: platforms post their records with their machine credential. Mounted
+ * before the portal's sessions and body parsers: the body is read raw, exactly as sent.
+ */
+export function intakeRoutes({ db, cache, logger }: { db: Db; cache: PlanCache; logger: Logger }): Router {
+  const r = Router();
+  const committer = new GroupCommitter(db);
+
+  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const id = token ? platformIdOf(token) : undefined;
+    const platform = id ? await getPlatform(db, id) : undefined;
+    if (!token || !platform || !credentialMatches(token, platform.credentialHash)) return refuse(res, 401, 'a valid platform credential is required (Authorization: Bearer ...)');
+    if (!platform.active) return refuse(res, 403, `platform ${platform.name} is not active`);
+    if (!sourceAllowed(platform.allowedSources, req.ip)) return refuse(res, 403, `address ${req.ip} is not allowed for platform ${platform.name}`);
+    req.platform = platform;
+    next();
+  };
+
+  r.post(
+    '/api/v1/cdrs',
+    authenticate,
+    express.text({ type: () => true, limit: '25mb', defaultCharset: 'utf-8' }),
+    async (req, res) => {
+      const platform = req.platform as Platform;
+      const body = typeof req.body === 'string' ? req.body : '';
+      const prepared = await preparePost(db, cache, { platform, body, contentType: req.headers['content-type'], sourceIp: req.ip });
+      // Answered only after the commit that stored it (group commit with concurrent posts).
+      const result = 'httpStatus' in prepared ? prepared : summarise(await committer.write(prepared));
+      logger.debug({ platform: platform.id, status: result.httpStatus, accepted: result.body.accepted, rejected: result.body.rejected }, 'cdr post');
+      res.status(result.httpStatus).json(result.body);
+    },
+  );
+
+  return r;
+}

@@ -1,0 +1,348 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Queryable } from '../../db/knex';
+import type { Direction } from '../../domain/legs/direction';
+import type { NormalisedLeg } from '../../domain/legs/leg';
+import type { Scope } from '../../domain/tenancy/roles';
+import type { PricedCharge } from '../../domain/rating/charge';
+import type { RatedLeg } from './rating.service';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Rows per multi-row statement. A statement carries at most 65,535 bind parameters (call_legs has
+ * 24 columns, charges 28): a 3,000-leg post in one INSERT fails with "bind message has N parameter
+ * formats but 0 parameters". Chunks keep every statement well below that.
+ */
+const CHUNK = 1000;
+
+function chunked<T>(list: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+export async function insertCdrs(db: Queryable, platformId: number, contentType: string | undefined, bodies: string[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const part of chunked(bodies)) {
+    const rows = await db('cdrs')
+      .insert(part.map((body) => ({ platform_id: platformId, content_type: contentType ?? null, body, body_sha256: sha256(body) })))
+      .returning('id');
+    ids.push(...rows.map((r: { id: number }) => r.id));
+  }
+  return ids;
+}
+
+export async function deleteCdrs(db: Queryable, ids: number[]): Promise<void> {
+  for (const part of chunked(ids)) await db('cdrs').whereIn('id', part).del();
+}
+
+export async function insertReject(
+  db: Queryable,
+  r: { platformId: number | null; sourceIp?: string; contentType?: string; body: string; error: string; recordIndex?: number },
+): Promise<number> {
+  const [row] = await db('cdr_rejects')
+    .insert({ platform_id: r.platformId, source_ip: r.sourceIp ?? null, content_type: r.contentType ?? null, body: r.body, error: r.error, record_index: r.recordIndex ?? null })
+    .returning('id');
+  return row.id as number;
+}
+
+function legRow(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null) {
+  const l = r.leg;
+  return {
+    start_at: iso(l.startMs),
+    platform_id: platformId,
+    cdr_id: cdrId,
+    leg_key: l.legKey,
+    call_id: l.callId,
+    reseller_id: r.resellerId,
+    subscriber_id: r.subscriberId,
+    direction: r.direction,
+    calling_number: l.callingNumber,
+    called_number: l.calledNumber,
+    raw_calling: l.rawCalling,
+    raw_called: l.rawCalled,
+    answer_at: iso(l.answerMs),
+    end_at: iso(l.endMs),
+    billable_seconds: l.answered ? l.billableSeconds : 0,
+    answered: l.answered,
+    disposition: l.disposition,
+    trunk: l.trunk,
+    carrier,
+    redirecting_number: l.redirectingNumber,
+    account_code: l.accountCode,
+    status: r.status,
+    unrated_reason: r.reason,
+    rated_at: r.status === 'rated' ? new Date().toISOString() : null,
+  };
+}
+
+export interface StoredLeg {
+  id: number;
+  legKey: string;
+  startAt: number;
+  status: string;
+  reason: string | null;
+  direction: string | null;
+  inserted: boolean;
+}
+
+/**
+ * Inserts legs; a leg already stored (same platform, key and start) is left as it is and reported
+ * as a duplicate with its stored status, so a re-post answers as before.
+ */
+export async function insertLegs(
+  db: Queryable,
+  platformId: number,
+  legs: Array<{ cdrId: number; rated: RatedLeg; carrier: string | null }>,
+): Promise<StoredLeg[]> {
+  if (legs.length === 0) return [];
+  const rows = legs.map((l) => legRow(platformId, l.cdrId, l.rated, l.carrier));
+  const insertedRows: Array<Record<string, any>> = [];
+  for (const part of chunked(rows)) {
+    const inserted = (await db.raw(`? ON CONFLICT (platform_id, leg_key, start_at) DO NOTHING RETURNING id, leg_key, start_at, status, unrated_reason, direction`, [
+      db('call_legs').insert(part),
+    ])) as { rows: Array<Record<string, any>> };
+    insertedRows.push(...inserted.rows);
+  }
+  const byKey = new Map<string, StoredLeg>();
+  const keyOf = (legKey: string, startMs: number) => `${legKey}@${startMs}`;
+  for (const r of insertedRows) {
+    const startAt = new Date(r.start_at).getTime();
+    byKey.set(keyOf(r.leg_key, startAt), { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: true });
+  }
+  const missing = legs.filter((l) => !byKey.has(keyOf(l.rated.leg.legKey, l.rated.leg.startMs)));
+  for (const part of chunked(missing)) {
+    const existing = await db('call_legs')
+      .where('platform_id', platformId)
+      .whereIn('leg_key', part.map((l) => l.rated.leg.legKey))
+      .select('id', 'leg_key', 'start_at', 'status', 'unrated_reason', 'direction');
+    for (const r of existing) {
+      const startAt = new Date(r.start_at).getTime();
+      const k = keyOf(r.leg_key, startAt);
+      if (!byKey.has(k)) byKey.set(k, { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: false });
+    }
+  }
+  return legs.map((l) => {
+    const hit = byKey.get(keyOf(l.rated.leg.legKey, l.rated.leg.startMs));
+    if (!hit) throw new Error(`leg ${l.rated.leg.legKey} was neither inserted nor found`);
+    return hit;
+  });
+}
+
+function chargeRow(legId: number, startMs: number, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge) {
+  return {
+    leg_id: legId,
+    start_at: iso(startMs),
+    kind: c.kind,
+    reseller_id: resellerId,
+    subscriber_id: subscriberId,
+    rate_plan_id: c.planId,
+    plan_revision: c.planRevision,
+    direction,
+    prefix: c.prefix,
+    description: c.description,
+    rate_effective_from: iso(c.rateEffectiveFrom),
+    billable_seconds: c.billableSeconds,
+    charged_seconds: c.chargedSeconds,
+    pieces: JSON.stringify(
+      c.pieces.map((p) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: p.rate.toString(), rate_unit: p.rateUnit, amount: p.amount.toString() })),
+    ),
+    currency: c.currency,
+    connect_fee: c.connectFee.toString(),
+    usage: c.usage.toDecimalPlaces(10).toString(),
+    amount: c.amount.toString(),
+    taxes: JSON.stringify(c.taxes.map((t) => ({ tax_id: t.taxId, name: t.name, basis: t.basis, rate: t.rate.toString(), taxable: t.taxable.toString(), amount: t.amount.toString() }))),
+    tax_amount: c.taxAmount.toString(),
+    total: c.total.toString(),
+    billed_currency: c.billedCurrency,
+    exchange_rate: c.exchangeRate.toString(),
+    billed_total: c.billedTotal.toString(),
+    rated_at: new Date().toISOString(),
+  };
+}
+
+/** Writes a leg's charges, replacing any from an earlier rating (re-rating never double-charges). */
+export async function replaceCharges(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg }>): Promise<void> {
+  const rows = legs.flatMap((l) =>
+    l.rated.resellerId === null || l.rated.direction === null
+      ? []
+      : l.rated.charges.map((c) => chargeRow(l.id, l.startMs, l.rated.resellerId as number, l.rated.subscriberId, l.rated.direction as string, c)),
+  );
+  for (const part of chunked(legs.map((l) => l.id))) await db('charges').whereIn('leg_id', part).del();
+  for (const part of chunked(rows)) await db('charges').insert(part);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading legs back: the scope a person may reach, the filters of the call pages, and what
+// re-rating needs to rebuild a leg and store its new rating.
+
+export const LEG_STATUSES = ['rated', 'unrated', 'blocked'] as const;
+export type StoredLegStatus = (typeof LEG_STATUSES)[number];
+
+/** Which legs: every field optional; times are UTC ms, `toMs` exclusive. */
+export interface LegSelection {
+  fromMs?: number;
+  toMs?: number;
+  /** Digits found in the calling or the called number. */
+  number?: string;
+  direction?: Direction;
+  statuses?: StoredLegStatus[];
+  /** Operator staff narrowing to one reseller (a reseller's scope already does). */
+  resellerId?: number;
+  platformId?: number;
+  /** Text the unrated reason contains (as stored, or with its numbers elided as in reasonKindSql). */
+  reason?: string;
+}
+
+/**
+ * Confines a query on call_legs (alias given) to the scope: a reseller's people reach the legs
+ * attributed to their reseller, a subscriber the legs it pays for, operator staff all of them.
+ */
+export function confineLegs(q: Knex.QueryBuilder, scope: Scope, alias = 'l'): Knex.QueryBuilder {
+  if (scope.kind === 'reseller') q.where(`${alias}.reseller_id`, scope.resellerId);
+  else if (scope.kind === 'subscriber') q.where(`${alias}.reseller_id`, scope.resellerId).where(`${alias}.subscriber_id`, scope.subscriberId);
+  return q;
+}
+
+/**
+ * The unrated reason with its phone numbers and other long digit runs elided, so that "no outbound
+ * rate for +33123456789" and "... for +33987654321" count as one kind of problem.
+ */
+export function reasonKindSql(alias = 'l'): string {
+  return `regexp_replace(coalesce(${alias}.unrated_reason, ''), '[+]*[0-9]{3,}', '…', 'g')`;
+}
+
+/** The same elision in code, for outcomes computed before they are stored. */
+export function reasonKind(reason: string | null): string {
+  return (reason ?? '').replace(/[+]*[0-9]{3,}/g, '…');
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function applyLegSelection(q: Knex.QueryBuilder, sel: LegSelection, alias = 'l', opts: { ignoreReason?: boolean } = {}): Knex.QueryBuilder {
+  if (sel.fromMs !== undefined) q.where(`${alias}.start_at`, '>=', new Date(sel.fromMs).toISOString());
+  if (sel.toMs !== undefined) q.where(`${alias}.start_at`, '<', new Date(sel.toMs).toISOString());
+  if (sel.number) {
+    const like = `%${likeEscape(sel.number)}%`;
+    q.where((w) => w.where(`${alias}.calling_number`, 'like', like).orWhere(`${alias}.called_number`, 'like', like));
+  }
+  if (sel.direction) q.where(`${alias}.direction`, sel.direction);
+  if (sel.statuses?.length) q.whereIn(`${alias}.status`, sel.statuses);
+  if (sel.resellerId !== undefined) q.where(`${alias}.reseller_id`, sel.resellerId);
+  if (sel.platformId !== undefined) q.where(`${alias}.platform_id`, sel.platformId);
+  if (sel.reason && !opts.ignoreReason) {
+    const like = `%${likeEscape(sel.reason)}%`;
+    q.where((w) => w.whereILike(`${alias}.unrated_reason`, like).orWhereRaw(`${reasonKindSql(alias)} ilike ?`, [like]));
+  }
+  return q;
+}
+
+/** The keyset of the call lists: start time (as exact text, microseconds and all) and id, descending. */
+export function startKeySql(alias = 'l'): string {
+  return `to_char(${alias}.start_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+/** A stored leg as rating sees it, with its place in the table. */
+export interface StoredLegForRating {
+  id: number;
+  startMs: number;
+  startKey: string;
+  platformId: number;
+  status: StoredLegStatus;
+  leg: NormalisedLeg;
+}
+
+function toNormalisedLeg(r: Record<string, any>): NormalisedLeg {
+  const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
+  return {
+    legKey: r.leg_key,
+    callId: r.call_id,
+    callingNumber: r.calling_number,
+    calledNumber: r.called_number,
+    rawCalling: r.raw_calling,
+    rawCalled: r.raw_called,
+    startMs: new Date(r.start_at).getTime(),
+    answerMs: ms(r.answer_at),
+    endMs: ms(r.end_at),
+    billableSeconds: r.billable_seconds,
+    answered: r.answered,
+    disposition: r.disposition,
+    trunk: r.trunk,
+    redirectingNumber: r.redirecting_number,
+    accountCode: r.account_code,
+  };
+}
+
+/** How many of these leg ids the scope reaches. */
+export async function countReachableLegs(db: Queryable, scope: Scope, ids: number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const row = await confineLegs(db('call_legs as l'), scope).whereIn('l.id', ids).count('* as n').first();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Legs to (re-)rate, rebuilt from their stored columns: by id, or by selection one keyset page at a
+ * time (start time and id descending, after `after`).
+ */
+export async function loadLegsForRating(
+  db: Queryable,
+  scope: Scope,
+  target: { ids: number[] } | { selection: LegSelection },
+  opts: { after?: { startKey: string; id: number }; limit?: number } = {},
+): Promise<StoredLegForRating[]> {
+  const q = confineLegs(db('call_legs as l'), scope).select('l.*', db.raw(`${startKeySql()} as start_key`));
+  if ('ids' in target) {
+    if (target.ids.length === 0) return [];
+    q.whereIn('l.id', target.ids);
+  } else applyLegSelection(q, target.selection);
+  if (opts.after) q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', [opts.after.startKey, opts.after.id]);
+  q.orderBy([{ column: 'l.start_at', order: 'desc' }, { column: 'l.id', order: 'desc' }]);
+  if (opts.limit) q.limit(opts.limit);
+  const rows = (await q) as Array<Record<string, any>>;
+  return rows.map((r) => ({ id: r.id, startMs: new Date(r.start_at).getTime(), startKey: r.start_key, platformId: r.platform_id, status: r.status, leg: toNormalisedLeg(r) }));
+}
+
+/** Each platform's trunk -> LD carrier map. */
+export async function trunkCarriersOf(db: Queryable, platformIds: number[]): Promise<Map<number, Record<string, string>>> {
+  const out = new Map<number, Record<string, string>>();
+  if (platformIds.length === 0) return out;
+  const rows = await db('platforms').whereIn('id', platformIds).select('id', 'trunk_carriers');
+  for (const r of rows) out.set(r.id, (r.trunk_carriers ?? {}) as Record<string, string>);
+  return out;
+}
+
+/**
+ * Stores a new rating of existing legs in one statement: who pays, direction, status, reason,
+ * when rated, and the carrier (which follows from the direction). Pair it with replaceCharges in
+ * the same transaction.
+ */
+export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg; carrier: string | null }>): Promise<number> {
+  if (legs.length === 0) return 0;
+  const now = new Date().toISOString();
+  const values = legs.map((l) => ({
+    id: l.id,
+    start_at: iso(l.startMs),
+    reseller_id: l.rated.resellerId,
+    subscriber_id: l.rated.subscriberId,
+    direction: l.rated.direction,
+    status: l.rated.status,
+    unrated_reason: l.rated.reason,
+    rated_at: l.rated.status === 'rated' ? now : null,
+    carrier: l.carrier,
+  }));
+  const res = (await db.raw(
+    `UPDATE call_legs AS l
+        SET reseller_id = v.reseller_id, subscriber_id = v.subscriber_id, direction = v.direction, status = v.status,
+            unrated_reason = v.unrated_reason, rated_at = v.rated_at, carrier = v.carrier
+       FROM json_to_recordset(?::json) AS v(id bigint, start_at timestamptz, reseller_id bigint, subscriber_id bigint, direction text,
+                                           status text, unrated_reason text, rated_at timestamptz, carrier text)
+      WHERE l.id = v.id AND l.start_at = v.start_at`,
+    [JSON.stringify(values)],
+  )) as { rowCount?: number };
+  return res.rowCount ?? 0;
+}

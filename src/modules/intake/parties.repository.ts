@@ -1,0 +1,90 @@
+import type { Queryable } from '../../db/knex';
+import type { Status } from '../../domain/tenancy/status';
+
+/** Who held a number when: phone_numbers keeps every assignment, current and released. */
+export interface Assignment {
+  number: string;
+  subscriberId: number;
+  resellerId: number;
+  assignedAt: number;
+  releasedAt: number | null;
+}
+
+export async function assignmentsOf(db: Queryable, numbers: string[]): Promise<Map<string, Assignment[]>> {
+  const out = new Map<string, Assignment[]>();
+  if (numbers.length === 0) return out;
+  const rows = await db('phone_numbers').whereIn('number', numbers).select('number', 'subscriber_id', 'reseller_id', 'assigned_at', 'released_at');
+  for (const r of rows) {
+    const list = out.get(r.number) ?? [];
+    list.push({
+      number: r.number,
+      subscriberId: r.subscriber_id,
+      resellerId: r.reseller_id,
+      assignedAt: new Date(r.assigned_at).getTime(),
+      releasedAt: r.released_at ? new Date(r.released_at).getTime() : null,
+    });
+    out.set(r.number, list);
+  }
+  return out;
+}
+
+/**
+ * The holder of a number at a moment: the assignment covering it. A call older than the number's
+ * first assignment (records replayed after the subscriber was set up) goes to its first holder;
+ * a call between two holders belongs to nobody.
+ */
+export function holderAt(list: Assignment[] | undefined, atMs: number): Assignment | undefined {
+  if (!list || list.length === 0) return undefined;
+  const covering = list.find((a) => a.assignedAt <= atMs && (a.releasedAt === null || a.releasedAt > atMs));
+  if (covering) return covering;
+  const first = list.reduce((a, b) => (b.assignedAt < a.assignedAt ? b : a));
+  return atMs < first.assignedAt ? first : undefined;
+}
+
+/** What rating needs to know about the paying subscriber and its reseller. */
+export interface Party {
+  subscriberId: number;
+  subscriberStatus: Status;
+  country: string;
+  region: string | null;
+  retailPlanId: number | null;
+  billingCurrency: string | null;
+  subscriberTaxExempt: boolean;
+  resellerId: number;
+  resellerName: string;
+  resellerStatus: Status;
+  resellerCurrency: string;
+  billingService: boolean;
+  wholesalePlanId: number | null;
+  resellerTaxExempt: boolean;
+}
+
+export async function partiesOf(db: Queryable, subscriberIds: number[]): Promise<Map<number, Party>> {
+  const out = new Map<number, Party>();
+  if (subscriberIds.length === 0) return out;
+  const rows = await db('subscribers as s')
+    .join('resellers as r', 'r.id', 's.reseller_id')
+    .whereIn('s.id', subscriberIds)
+    .select('s.*', 'r.name as reseller_name', 'r.status as reseller_status', 'r.currency as reseller_currency', 'r.billing_service', 'r.wholesale_plan_id', db.raw('to_jsonb(r) as r_json'));
+  for (const row of rows) {
+    const r = row.r_json as Record<string, unknown>;
+    out.set(row.id, {
+      subscriberId: row.id,
+      subscriberStatus: row.status,
+      country: row.country,
+      region: row.region,
+      retailPlanId: row.retail_plan_id,
+      billingCurrency: row.billing_currency ?? null,
+      subscriberTaxExempt: row.tax_exempt === true,
+      resellerId: row.reseller_id,
+      resellerName: row.reseller_name,
+      resellerStatus: row.reseller_status,
+      resellerCurrency: row.reseller_currency,
+      billingService: row.billing_service,
+      wholesalePlanId: row.wholesale_plan_id,
+      // Read through to_jsonb so this works before and after the tax-exemption column exists.
+      resellerTaxExempt: r.tax_exempt === true,
+    });
+  }
+  return out;
+}

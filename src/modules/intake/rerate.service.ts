@@ -1,0 +1,129 @@
+import type { Db } from '../../db/knex';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../domain/errors';
+import { SYSTEM_ACTOR, type Actor } from '../../domain/tenancy/actor';
+import type { Scope } from '../../domain/tenancy/roles';
+import { recordAudit } from '../audit/audit.repository';
+import type { PlanCache } from '../rate-plans/plan-cache';
+import {
+  countReachableLegs,
+  loadLegsForRating,
+  reasonKind,
+  replaceCharges,
+  trunkCarriersOf,
+  updateLegRatings,
+  type LegSelection,
+  type StoredLegForRating,
+} from './legs.repository';
+import { rateLegs, type RatedLeg } from './rating.service';
+
+/** Legs picked one by one (checkboxes), or every leg a selection (filter, period) matches. */
+export type RerateTarget = { ids: number[] } | { filter: LegSelection };
+
+export interface RerateOutcome {
+  /** Legs re-rated. */
+  total: number;
+  rated: number;
+  unrated: number;
+  blocked: number;
+  /** Why the legs that are still not rated are not, by kind of reason (numbers elided), most frequent first. */
+  reasons: Array<{ reason: string; count: number }>;
+}
+
+export interface RerateOptions {
+  /** Who asked, for the audit row (default: the system). */
+  actor?: Actor;
+  /** Legs per transaction. */
+  batchSize?: number;
+}
+
+/** The largest selection of ids one request may name. */
+export const MAX_RERATE_IDS = 5000;
+
+function carrierFor(r: RatedLeg, trunkCarriers: Record<string, string> | undefined): string | null {
+  if (r.direction !== 'outbound' && r.direction !== 'forwarded') return null;
+  return r.leg.trunk ? (trunkCarriers?.[r.leg.trunk] ?? null) : null;
+}
+
+/**
+ * Re-rates stored legs with today's data (numbers, plans, rates, taxes, exchange rates): each leg is
+ * rebuilt from its stored columns, classified and rated exactly as the intake does, and stored in
+ * one transaction per batch, its old charges replaced (re-rating never double-charges; re-rating
+ * twice gives the same charges). Operator staff may re-rate any leg, including unmatched ones
+ * (no reseller yet); a reseller's admins only legs already attributed to their reseller. Naming an
+ * id the scope does not reach changes nothing and answers not found. One audit row per run.
+ *
+ * Rating reads run outside the write transaction, which uses only its own connection (the embedded
+ * server runs one transaction at a time).
+ */
+export async function rerateLegs(db: Db, cache: PlanCache, scope: Scope, target: RerateTarget, opts: RerateOptions = {}): Promise<RerateOutcome> {
+  if (scope.kind === 'subscriber') throw new ForbiddenError('Subscribers cannot re-rate calls');
+  const batchSize = Math.max(1, opts.batchSize ?? 500);
+  const outcome: RerateOutcome = { total: 0, rated: 0, unrated: 0, blocked: 0, reasons: [] };
+  const reasons = new Map<string, number>();
+
+  const rateBatch = async (batch: StoredLegForRating[]) => {
+    if (batch.length === 0) return;
+    const rated = await rateLegs(db, cache, batch.map((b) => b.leg));
+    const carriers = await trunkCarriersOf(db, [...new Set(batch.map((b) => b.platformId))]);
+    const rows = batch.map((b, i) => {
+      const r = rated[i] as RatedLeg;
+      return { id: b.id, startMs: b.startMs, rated: r, carrier: carrierFor(r, carriers.get(b.platformId)) };
+    });
+    await db.transaction(async (tx) => {
+      await updateLegRatings(tx, rows);
+      await replaceCharges(tx, rows);
+    });
+    for (const { rated: r } of rows) {
+      outcome.total++;
+      outcome[r.status]++;
+      if (r.status !== 'rated') {
+        const kind = reasonKind(r.reason);
+        reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+      }
+    }
+  };
+
+  let audited: Record<string, unknown>;
+  if ('ids' in target) {
+    const ids = [...new Set(target.ids)];
+    if (ids.length > MAX_RERATE_IDS) throw new ConflictError(`Select at most ${MAX_RERATE_IDS} calls at a time, or re-rate by filter.`);
+    if (ids.some((id) => !Number.isSafeInteger(id) || id < 1)) throw new NotFoundError();
+    if ((await countReachableLegs(db, scope, ids)) !== ids.length) throw new NotFoundError();
+    for (let i = 0; i < ids.length; i += batchSize) await rateBatch(await loadLegsForRating(db, scope, { ids: ids.slice(i, i + batchSize) }));
+    audited = { ids: ids.length <= 100 ? ids : [...ids.slice(0, 100), `… ${ids.length - 100} more`] };
+  } else {
+    // Keyset through the selection: a leg that leaves it once re-rated (status filter) never
+    // shifts the pages, and one that stays in it is not rated twice.
+    let after: { startKey: string; id: number } | undefined;
+    for (;;) {
+      const batch = await loadLegsForRating(db, scope, { selection: target.filter }, { after, limit: batchSize });
+      await rateBatch(batch);
+      if (batch.length < batchSize) break;
+      const last = batch[batch.length - 1] as StoredLegForRating;
+      after = { startKey: last.startKey, id: last.id };
+    }
+    const f = target.filter;
+    audited = {
+      filter: {
+        from: f.fromMs !== undefined ? new Date(f.fromMs).toISOString() : null,
+        to: f.toMs !== undefined ? new Date(f.toMs).toISOString() : null,
+        number: f.number ?? null,
+        direction: f.direction ?? null,
+        statuses: f.statuses ?? null,
+        reseller_id: f.resellerId ?? null,
+        platform_id: f.platformId ?? null,
+        reason: f.reason ?? null,
+      },
+    };
+  }
+
+  outcome.reasons = [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  await recordAudit(db, opts.actor ?? SYSTEM_ACTOR, {
+    resellerId: scope.kind === 'reseller' ? scope.resellerId : null,
+    entityType: 'call_legs',
+    entityId: null,
+    action: 'rerate',
+    after: { ...audited, total: outcome.total, rated: outcome.rated, unrated: outcome.unrated, blocked: outcome.blocked, reasons: outcome.reasons.slice(0, 20) },
+  });
+  return outcome;
+}

@@ -1,0 +1,88 @@
+import type { Queryable } from '../../db/knex';
+import type { FormatName } from '../../domain/mediation';
+import type { PlatformInput } from './platforms.schemas';
+
+/** A switch that sends call records: operator-level, reached only by wholesale staff and its own credential. */
+export interface Platform {
+  id: number;
+  name: string;
+  format: FormatName;
+  timeZone: string;
+  countryCode: string;
+  credentialHash: string;
+  credentialRotatedAt: Date;
+  allowedSources: string[] | null;
+  trunkCarriers: Record<string, string>;
+  active: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+function parseCidrArray(v: unknown): string[] | null {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return v as string[];
+  const s = String(v);
+  return s === '{}' ? [] : s.slice(1, -1).split(',');
+}
+
+function toPlatform(r: Record<string, any>): Platform {
+  return {
+    id: r.id,
+    name: r.name,
+    format: r.format,
+    timeZone: r.time_zone,
+    countryCode: r.country_code,
+    credentialHash: r.credential_hash,
+    credentialRotatedAt: r.credential_rotated_at,
+    allowedSources: parseCidrArray(r.allowed_sources),
+    trunkCarriers: r.trunk_carriers ?? {},
+    active: r.active,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function listPlatforms(db: Queryable): Promise<Array<Platform & { legsToday: number }>> {
+  const rows = (await db('platforms')
+    .select('platforms.*', db.raw(`(select count(*) from cdrs c where c.platform_id = platforms.id and c.received_at > now() - interval '1 day') as legs_today`))
+    .orderByRaw('lower(name), id')) as Array<Record<string, any>>;
+  return rows.map((r) => ({ ...toPlatform(r), legsToday: Number(r.legs_today) }));
+}
+
+export async function getPlatform(db: Queryable, id: number): Promise<Platform | undefined> {
+  const row = await db('platforms').where('id', id).first();
+  return row ? toPlatform(row) : undefined;
+}
+
+function columns(input: PlatformInput) {
+  return {
+    name: input.name,
+    format: input.format,
+    time_zone: input.time_zone,
+    country_code: input.country_code,
+    allowed_sources: input.allowed_sources ? input.allowed_sources : null,
+    trunk_carriers: JSON.stringify(input.trunk_carriers),
+    active: input.active,
+  };
+}
+
+export async function insertPlatform(db: Queryable, input: PlatformInput, credentialHash: string): Promise<Platform> {
+  const c = columns(input);
+  const [row] = await db('platforms')
+    .insert({ ...c, allowed_sources: c.allowed_sources ? db.raw('?::cidr[]', [`{${c.allowed_sources.join(',')}}`]) : null, credential_hash: credentialHash })
+    .returning('*');
+  return toPlatform(row);
+}
+
+export async function updatePlatform(db: Queryable, id: number, input: PlatformInput): Promise<Platform> {
+  const c = columns(input);
+  const [row] = await db('platforms')
+    .where('id', id)
+    .update({ ...c, allowed_sources: c.allowed_sources ? db.raw('?::cidr[]', [`{${c.allowed_sources.join(',')}}`]) : null, updated_at: db.fn.now() })
+    .returning('*');
+  return toPlatform(row);
+}
+
+export async function setCredential(db: Queryable, id: number, credentialHash: string): Promise<void> {
+  await db('platforms').where('id', id).update({ credential_hash: credentialHash, credential_rotated_at: db.fn.now(), updated_at: db.fn.now() });
+}

@@ -1,0 +1,58 @@
+import type { Db } from '../../db/knex';
+import { rethrowDuplicate } from '../../db/knex';
+import { NotFoundError } from '../../domain/errors';
+import type { Actor } from '../../domain/tenancy/actor';
+import { recordAudit } from '../audit/audit.repository';
+import { newCredential } from './credentials';
+import * as repo from './platforms.repository';
+import type { PlatformInput } from './platforms.schemas';
+
+const UNIQUE = { platforms_name_key: ['name', 'Another platform already has this name'] as [string, string] };
+
+function auditView(p: repo.Platform) {
+  const { credentialHash: _hidden, ...rest } = p;
+  return rest;
+}
+
+/** Registers a platform; the credential is returned once, to be shown once, and stored hashed. */
+export async function createPlatform(db: Db, actor: Actor, input: PlatformInput): Promise<{ platform: repo.Platform; token: string }> {
+  try {
+    return await db.transaction(async (tx) => {
+      // The token embeds the id, so insert first with a placeholder hash that matches nothing.
+      const platform = await repo.insertPlatform(tx, input, '0'.repeat(64));
+      const { token, hash } = newCredential(platform.id);
+      await repo.setCredential(tx, platform.id, hash);
+      await recordAudit(tx, actor, { resellerId: null, entityType: 'platform', entityId: platform.id, action: 'create', after: auditView(platform) });
+      return { platform, token };
+    });
+  } catch (err) {
+    return rethrowDuplicate(err, UNIQUE);
+  }
+}
+
+export async function updatePlatform(db: Db, actor: Actor, id: number, input: PlatformInput): Promise<repo.Platform> {
+  try {
+    return await db.transaction(async (tx) => {
+      const before = await repo.getPlatform(tx, id);
+      if (!before) throw new NotFoundError();
+      const after = await repo.updatePlatform(tx, id, input);
+      await recordAudit(tx, actor, { resellerId: null, entityType: 'platform', entityId: id, action: 'update', before: auditView(before), after: auditView(after) });
+      return after;
+    });
+  } catch (err) {
+    if (err instanceof NotFoundError) throw err;
+    return rethrowDuplicate(err, UNIQUE);
+  }
+}
+
+/** A new credential; the old one stops working at once. */
+export async function rotateCredential(db: Db, actor: Actor, id: number): Promise<{ platform: repo.Platform; token: string }> {
+  return db.transaction(async (tx) => {
+    const platform = await repo.getPlatform(tx, id);
+    if (!platform) throw new NotFoundError();
+    const { token, hash } = newCredential(id);
+    await repo.setCredential(tx, id, hash);
+    await recordAudit(tx, actor, { resellerId: null, entityType: 'platform', entityId: id, action: 'rotate_credential' });
+    return { platform, token };
+  });
+}

@@ -1,0 +1,267 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Db } from '../../db/knex';
+import { FieldErrors } from '../../domain/errors';
+import { parseForm } from '../../web/forms';
+import { idParam } from '../../web/params';
+import { actor, resellerIdOf, scope } from '../../web/principal';
+import { flash } from '../../web/render';
+import { getOrThrow as getReseller } from '../resellers/resellers.service';
+import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
+import * as exemptions from './exemptions.service';
+import { momentText } from './form-fields';
+import * as jurisdictions from './jurisdictions.repository';
+import * as repo from './taxes.repository';
+import { endTaxFields, jurisdictionFields, taxFields } from './taxes.schemas';
+import * as service from './taxes.service';
+
+const KIND_OPTIONS = [
+  { value: 'usage', label: 'Usage: on each call charge' },
+  { value: 'recurring', label: 'Recurring: on monthly charges (packages)' },
+];
+const BASIS_OPTIONS = [
+  { value: 'percent', label: 'Percent of the charge' },
+  { value: 'fixed', label: 'Fixed amount per charge' },
+];
+
+/** "US", "US / NY": how a jurisdiction's place is shown. */
+const placeOf = (j: { country: string; region: string | null }) => (j.region ? `${j.country} / ${j.region}` : j.country);
+
+function jurisdictionOptions(list: jurisdictions.Jurisdiction[]) {
+  return [{ value: '', label: '(choose)' }, ...list.map((j) => ({ value: String(j.id), label: `${placeOf(j)}: ${j.name}` }))];
+}
+
+/** Whether a tax applies now, ended, or is still to come: worked out here, not in the template. */
+function stateOf(t: repo.Tax, nowMs: number): 'in force' | 'ended' | 'scheduled' {
+  if (t.effectiveFrom.getTime() > nowMs) return 'scheduled';
+  if (t.effectiveTo && t.effectiveTo.getTime() <= nowMs) return 'ended';
+  return 'in force';
+}
+
+/** A tax as the pages show it: text only. */
+function view(t: repo.Tax, nowMs: number) {
+  return {
+    id: t.id,
+    name: t.name,
+    place: placeOf(t.jurisdiction),
+    jurisdictionName: t.jurisdiction.name,
+    kind: t.kind,
+    basis: t.basis,
+    rate: t.basis === 'percent' ? `${t.rate.toString()} %` : `${t.rate.toString()} per charge`,
+    priority: t.priority,
+    compounding: t.compounding,
+    effectiveFrom: t.effectiveFrom,
+    effectiveTo: t.effectiveTo,
+    state: stateOf(t, nowMs),
+    updatedAt: t.updatedAt,
+  };
+}
+
+function formValues(t: repo.Tax): Record<string, unknown> {
+  return {
+    jurisdiction_id: String(t.jurisdictionId),
+    name: t.name,
+    kind: t.kind,
+    basis: t.basis,
+    rate: t.rate.toString(),
+    priority: String(t.priority),
+    compounding: t.compounding ? 'on' : '',
+    effective_from: momentText(t.effectiveFrom),
+    effective_to: momentText(t.effectiveTo),
+  };
+}
+
+/**
+ * Taxes for both owners, like rate plans: the operator's on its wholesale charges (wholesale
+ * portal) and each reseller's on its retail charges (reseller portal). Same pages, different owner.
+ */
+export function taxRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+
+  for (const portal of ['wholesale', 'reseller'] as const) {
+    const base = `/${portal}/taxes`;
+    const ownerOf = (req: Request): repo.TaxOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
+
+    async function common() {
+      const places = await jurisdictions.listJurisdictions(db);
+      return { base, portal, kindOptions: KIND_OPTIONS, basisOptions: BASIS_OPTIONS, jurisdictionOptions: jurisdictionOptions(places), hasJurisdictions: places.length > 0 };
+    }
+
+    r.get(base, async (req, res) => {
+      const now = Date.now();
+      const taxes = (await repo.listTaxes(db, ownerOf(req))).map((t) => view(t, now));
+      res.page('taxes/list', { title: 'Taxes', ...(await common()), taxes });
+    });
+
+    r.get(`${base}/new`, async (_req, res) => {
+      res.page('taxes/new', {
+        title: 'New tax', ...(await common()),
+        values: { kind: 'usage', basis: 'percent', priority: '1', effective_from: new Date().toISOString().slice(0, 10) },
+      });
+    });
+
+    r.post(base, async (req, res) => {
+      const form = parseForm(taxFields, req.body);
+      const again = async (errors: Record<string, string>) => {
+        res.status(422);
+        res.page('taxes/new', { title: 'New tax', ...(await common()), errors, values: req.body });
+      };
+      if (!form.ok) return again(form.errors);
+      try {
+        const tax = await service.createTax(db, actor(req), ownerOf(req), form.data);
+        flash(req, 'success', `Tax ${tax.name} created.`);
+        res.redirect(303, `${base}/${tax.id}`);
+      } catch (err) {
+        if (err instanceof FieldErrors) return again(err.fields);
+        throw err;
+      }
+    });
+
+    async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
+      const tax = await service.getOrThrow(db, ownerOf(req), idParam(req, 'taxId'));
+      res.page('taxes/show', {
+        title: tax.name, base, portal, tax: view(tax, Date.now()),
+        values: { effective_to: momentText(tax.effectiveTo ?? Date.now()) },
+        ...extra,
+      });
+    }
+
+    r.get(`${base}/:taxId`, (req, res) => showPage(req, res));
+
+    r.get(`${base}/:taxId/edit`, async (req, res) => {
+      const tax = await service.getOrThrow(db, ownerOf(req), idParam(req, 'taxId'));
+      res.page('taxes/edit', { title: `Edit ${tax.name}`, ...(await common()), tax, values: formValues(tax) });
+    });
+
+    r.post(`${base}/:taxId`, async (req, res) => {
+      const id = idParam(req, 'taxId');
+      const tax = await service.getOrThrow(db, ownerOf(req), id);
+      const form = parseForm(taxFields, req.body);
+      const again = async (errors: Record<string, string>) => {
+        res.status(422);
+        res.page('taxes/edit', { title: `Edit ${tax.name}`, ...(await common()), tax, errors, values: req.body });
+      };
+      if (!form.ok) return again(form.errors);
+      try {
+        await service.updateTax(db, actor(req), ownerOf(req), id, form.data);
+      } catch (err) {
+        if (err instanceof FieldErrors) return again(err.fields);
+        throw err;
+      }
+      flash(req, 'success', 'Tax saved.');
+      res.redirect(303, `${base}/${id}`);
+    });
+
+    r.post(`${base}/:taxId/end`, async (req, res) => {
+      const id = idParam(req, 'taxId');
+      await service.getOrThrow(db, ownerOf(req), id);
+      const form = parseForm(endTaxFields, req.body);
+      try {
+        if (!form.ok) throw new FieldErrors(form.errors);
+        const tax = await service.endTax(db, actor(req), ownerOf(req), id, form.data.effective_to);
+        flash(req, 'success', `${tax.name} ends at ${momentText(tax.effectiveTo)} UTC: calls from then on are not taxed by it.`);
+        res.redirect(303, `${base}/${id}`);
+      } catch (err) {
+        if (!(err instanceof FieldErrors)) throw err;
+        res.status(422);
+        await showPage(req, res, { errors: err.fields, values: req.body });
+      }
+    });
+  }
+
+  return r;
+}
+
+/** The operator's list of jurisdictions: wholesale admins keep it; every reseller picks from it. */
+export function jurisdictionRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+  const base = '/wholesale/tax-jurisdictions';
+
+  r.get(base, async (_req, res) => {
+    const list = await jurisdictions.listJurisdictions(db);
+    res.page('taxes/jurisdictions', { title: 'Tax jurisdictions', base, jurisdictions: list.map((j) => ({ ...j, place: placeOf(j) })) });
+  });
+
+  r.get(`${base}/new`, (_req, res) => {
+    res.page('taxes/jurisdiction-new', { title: 'New tax jurisdiction', base, values: { country: 'US' } });
+  });
+
+  r.post(base, async (req, res) => {
+    const form = parseForm(jurisdictionFields, req.body);
+    const again = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('taxes/jurisdiction-new', { title: 'New tax jurisdiction', base, errors, values: req.body });
+    };
+    if (!form.ok) return again(form.errors);
+    try {
+      const j = await service.createJurisdiction(db, actor(req), form.data);
+      flash(req, 'success', `Jurisdiction ${j.name} (${placeOf(j)}) created.`);
+      res.redirect(303, base);
+    } catch (err) {
+      if (err instanceof FieldErrors) return again(err.fields);
+      throw err;
+    }
+  });
+
+  r.get(`${base}/:jurisdictionId/edit`, async (req, res) => {
+    const j = await service.getJurisdictionOrThrow(db, idParam(req, 'jurisdictionId'));
+    res.page('taxes/jurisdiction-edit', { title: `Edit ${j.name}`, base, jurisdiction: j, values: { country: j.country, region: j.region ?? '', name: j.name } });
+  });
+
+  r.post(`${base}/:jurisdictionId`, async (req, res) => {
+    const id = idParam(req, 'jurisdictionId');
+    const j = await service.getJurisdictionOrThrow(db, id);
+    const form = parseForm(jurisdictionFields, req.body);
+    const again = (errors: Record<string, string>) => {
+      res.status(422);
+      res.page('taxes/jurisdiction-edit', { title: `Edit ${j.name}`, base, jurisdiction: j, errors, values: req.body });
+    };
+    if (!form.ok) return again(form.errors);
+    try {
+      await service.updateJurisdiction(db, actor(req), id, form.data);
+    } catch (err) {
+      if (err instanceof FieldErrors) return again(err.fields);
+      throw err;
+    }
+    flash(req, 'success', 'Jurisdiction saved.');
+    res.redirect(303, base);
+  });
+
+  return r;
+}
+
+/** The button's value: "true" to exempt, "false" to tax again. Nothing else is a choice. */
+const exemptChoice = z.object({ tax_exempt: z.enum(['true', 'false'], { error: 'Choose whether to exempt' }).transform((v) => v === 'true') });
+
+/** Tax exemption: the operator's of a reseller, a reseller's of a subscriber. */
+export function taxExemptionRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+
+  r.post('/wholesale/resellers/:resellerId/tax-exempt', async (req, res) => {
+    const id = idParam(req, 'resellerId');
+    await getReseller(db, scope(req), id);
+    const form = parseForm(exemptChoice, req.body);
+    if (!form.ok) {
+      flash(req, 'error', Object.values(form.errors).join(' '));
+    } else {
+      const reseller = await exemptions.setResellerExempt(db, actor(req), id, form.data.tax_exempt);
+      flash(req, 'success', reseller.taxExempt ? `${reseller.name} is tax exempt: the operator’s taxes are not added to its wholesale charges.` : `${reseller.name} is taxed again on its wholesale charges.`);
+    }
+    res.redirect(303, `/wholesale/resellers/${id}`);
+  });
+
+  r.post('/reseller/subscribers/:subscriberId/tax-exempt', async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    await getSubscriber(db, scope(req), id);
+    const form = parseForm(exemptChoice, req.body);
+    if (!form.ok) {
+      flash(req, 'error', Object.values(form.errors).join(' '));
+    } else {
+      const sub = await exemptions.setSubscriberExempt(db, actor(req), scope(req), id, form.data.tax_exempt);
+      flash(req, 'success', sub.taxExempt ? `${sub.name} is tax exempt: your taxes are not added to its charges.` : `${sub.name} is taxed again.`);
+    }
+    res.redirect(303, `/reseller/subscribers/${id}`);
+  });
+
+  return r;
+}

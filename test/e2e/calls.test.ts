@@ -1,0 +1,106 @@
+/**
+ * A call in a real browser: a platform posts a CDR, the subscriber opens "My calls" from the
+ * navigation and sees it with its retail cost; the reseller opens it and sees both charges; a
+ * reseller's support person sees the unrated page without re-rate controls.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createTestApp, listen, type TestApp } from '../support/app';
+import { makePlan, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber } from '../support/factories';
+import { makePlatform, postCdrs } from '../support/intake';
+
+const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+const skip = fs.existsSync(CHROMIUM) ? false : 'chromium not installed (apt-get install chromium)';
+const SHOTS = process.env.E2E_SHOTS ?? '/tmp/e2e-shots';
+
+describe('calls in a browser', { skip }, () => {
+  let t: TestApp;
+  let server: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    t = await createTestApp();
+    server = await listen(t.app);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await server?.close();
+    await t?.close();
+  });
+
+  async function loginAs(email: string): Promise<Page> {
+    const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
+    context.setDefaultTimeout(10_000);
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto('/login');
+    await page.getByLabel(/^Email( \*)?$/).fill(email);
+    await page.getByLabel(/^Password( \*)?$/).fill(PASSWORD);
+    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
+    return page;
+  }
+
+  const nav = (page: Page, label: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true });
+
+  test('a posted call shows on the subscriber\'s calls page with its retail cost, and on the reseller\'s with both charges', async () => {
+    const platform = await makePlatform(t.db);
+    const wholesale = await makePlan(t.db, null, { currency: 'USD', rounding_decimals: 4 });
+    const reseller = await makeReseller(t.db, { currency: 'USD', wholesale_plan_id: wholesale.id });
+    const retail = await makePlan(t.db, reseller.id, { currency: 'USD', rounding_decimals: 2 });
+    const number = randomNumber();
+    const sub = await makeSubscriber(t.db, reseller.id, { retail_plan_id: retail.id }, [number]);
+    const steps = (r: string, inc: number) => JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: inc }]);
+    await t.db('rates').insert([
+      { rate_plan_id: wholesale.id, reseller_id: null, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0', steps: steps('0.0200', 1) },
+      { rate_plan_id: retail.id, reseller_id: reseller.id, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0', steps: steps('0.0900', 60) },
+    ]);
+    const subscriberUser = await makeUser(t.db, 'subscriber', { resellerId: reseller.id, subscriberId: sub.id });
+    const resellerAdmin = await makeUser(t.db, 'reseller_admin', { resellerId: reseller.id });
+    const resellerSupport = await makeUser(t.db, 'reseller_support', { resellerId: reseller.id });
+
+    const subscriber = await loginAs(subscriberUser.email);
+    const start = Date.now() - 600_000;
+    const res = await postCdrs(t, platform.token, {
+      leg_id: 'E2E-1', calling: number, called: '+442079460000',
+      start: new Date(start).toISOString(), answer: new Date(start + 3000).toISOString(), end: new Date(start + 3000 + 95_000).toISOString(),
+    });
+    assert.equal(res.status, 200);
+    const legId = res.body.records[0].legs[0].id as number;
+
+    await Promise.all([subscriber.waitForURL('**/me/calls'), nav(subscriber, 'My calls').click()]);
+    const row = subscriber.locator(`tr[data-leg="${legId}"]`);
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /\+442079460000/);
+    assert.equal(((await row.getByTestId('cost').textContent()) ?? '').trim(), '0.18 USD');
+    assert.match((await row.locator('td').nth(4).textContent()) ?? '', /1:35/);
+    assert.equal(await subscriber.getByText(/wholesale/i).count(), 0);
+    await subscriber.screenshot({ path: path.join(SHOTS, 'calls-subscriber.png'), fullPage: true });
+
+    const admin = await loginAs(resellerAdmin.email);
+    await Promise.all([admin.waitForURL('**/reseller/calls'), nav(admin, 'Calls').click()]);
+    const adminRow = admin.locator(`tr[data-leg="${legId}"]`);
+    assert.equal(((await adminRow.getByTestId('wholesale').textContent()) ?? '').trim(), '0.0317 USD');
+    assert.equal(((await adminRow.getByTestId('retail').textContent()) ?? '').trim(), '0.18 USD');
+    await Promise.all([admin.waitForURL(`**/reseller/calls/${legId}`), adminRow.getByRole('link').first().click()]);
+    assert.equal(((await admin.getByTestId('billed-wholesale').textContent()) ?? '').trim(), '0.0317 USD');
+    assert.equal(((await admin.getByTestId('billed-retail').textContent()) ?? '').trim(), '0.18 USD');
+    await admin.screenshot({ path: path.join(SHOTS, 'calls-reseller-detail.png'), fullPage: true });
+
+    const support = await loginAs(resellerSupport.email);
+    await Promise.all([support.waitForURL('**/reseller/unrated'), nav(support, 'Unrated').click()]);
+    assert.equal(await support.getByRole('button', { name: /Re-rate/ }).count(), 0);
+    assert.equal(await support.locator('input[name=ids]').count(), 0);
+  });
+});

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createTestApp, type TestApp } from '../support/app';
+import { makePlatform, postCdrs } from '../support/intake';
+import { dumpObjects } from '../fixtures/cdr/sql-dump';
+
+const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const fixture = (p: string) => fs.readFileSync(path.join(FIXTURES, p), 'utf8');
+
+/** The real switch records, posted through intake as each platform would, end to end. */
+describe('CDR intake: every platform format over HTTP', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  const countLegs = async (platformId: number) => Number((await t.db('call_legs').where({ platform_id: platformId }).count('* as n').first())?.n);
+
+  test('FreeSWITCH mod_json_cdr: raw JSON and the cdr= form body, one leg per channel; a re-post is a duplicate', async () => {
+    const p = await makePlatform(t.db, { format: 'freeswitch-json', country_code: '855' });
+    const raw = await postCdrs(t, p.token, fixture('freeswitch/somleng_freeswitch_cdr.json'));
+    assert.equal(raw.status, 200, JSON.stringify(raw.body));
+    assert.equal(raw.body.accepted, 1);
+    const form = await postCdrs(t, p.token, `cdr=${encodeURIComponent(fixture('freeswitch/somleng_freeswitch_cdr_leg_b.json'))}`, 'application/x-www-form-urlencoded');
+    assert.equal(form.status, 200, JSON.stringify(form.body));
+    assert.equal(form.body.accepted, 1);
+    const again = await postCdrs(t, p.token, fixture('freeswitch/somleng_freeswitch_cdr.json'));
+    assert.equal(again.body.records[0].status, 'duplicate');
+    assert.equal(await countLegs(p.id), 2);
+    // No subscriber has these numbers here: kept as unrated with the reason, not dropped.
+    const legs = await t.db('call_legs').where({ platform_id: p.id });
+    assert.ok(legs.every((l) => l.status === 'unrated' && l.unrated_reason));
+  });
+
+  test('FreeSWITCH mod_xml_cdr: the not-well-formed sample is refused with a clear error and kept', async () => {
+    const p = await makePlatform(t.db, { format: 'freeswitch-xml' });
+    const res = await postCdrs(t, p.token, fixture('freeswitch/not-well-formed_xmlcdr.xml'), 'application/xml');
+    assert.equal(res.status, 400);
+    assert.match(res.body.error, /not well-formed XML at line \d+, column \d+/);
+    assert.ok(await t.db('cdr_rejects').where({ id: res.body.reject_id, platform_id: p.id }).first());
+    assert.equal(await countLegs(p.id), 0);
+  });
+
+  test('Asterisk Master.csv in the platform time zone; the cdrlib sample gives five legs of one call', async () => {
+    const p = await makePlatform(t.db, { format: 'asterisk-csv', time_zone: 'America/Chicago' });
+    const res = await postCdrs(t, p.token, fixture('asterisk/testsuite__asttest_self-tests_cdrlib_good.csv'), 'text/csv');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepted, 5);
+    const legs = await t.db('call_legs').where({ platform_id: p.id }).orderBy('id');
+    assert.equal(legs.length, 5);
+    assert.equal(new Set(legs.map((l) => l.call_id)).size, 1);
+    assert.deepEqual(legs.map((l) => l.answered), [true, true, false, false, false]);
+    const master = await postCdrs(t, p.token, fixture('asterisk/testsuite__lib_python_asterisk_self_test_Master.csv'), 'text/csv');
+    assert.equal(master.body.accepted, 2);
+  });
+
+  test('Kamailio acc rows: INVITE/BYE pairs become legs; an INVITE whose BYE is in no post is refused and kept', async () => {
+    const p = await makePlatform(t.db, { format: 'kamailio-acc' });
+    const rows = dumpObjects(fixture('kamailio/dsiprouter-acc-cdrs-dump.sql'), 'acc');
+    const res = await postCdrs(t, p.token, JSON.stringify(rows));
+    assert.equal(res.status, 200);
+    assert.equal(await countLegs(p.id), 225 + 59);
+    assert.equal(res.body.rejected, 0);
+    // The same INVITE alone, without its BYE: refused with the reason, kept for inspection.
+    const invite = rows.find((r) => r.method === 'INVITE' && r.sip_code === '200' && r.callid === 'UoGgthPn7FKd6Bc17u-4GA..');
+    const alone = await postCdrs(t, p.token, JSON.stringify([{ ...invite, callid: 'lonely-call' }]));
+    assert.equal(alone.status, 422);
+    assert.match(alone.body.records[0].error, /has no BYE 2xx in this post/);
+    assert.equal(Number((await t.db('cdr_rejects').where({ platform_id: p.id }).count('* as n').first())?.n), 1);
+  });
+
+  test('generic CSV: header row, one leg per line', async () => {
+    const p = await makePlatform(t.db, { format: 'generic-csv' });
+    const csv = 'leg_id,calling,called,start,answer,end\ng-1,+12125550100,+442079460000,2026-11-25T12:00:00Z,2026-11-25T12:00:05Z,2026-11-25T12:01:05Z\ng-2,+12125550100,+442079460001,2026-11-25T12:05:00Z,,\n';
+    const res = await postCdrs(t, p.token, csv, 'text/csv');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepted, 2);
+    const legs = await t.db('call_legs').where({ platform_id: p.id }).orderBy('leg_key');
+    assert.deepEqual(legs.map((l) => [l.leg_key, l.billable_seconds, l.answered]), [['g-1', 60, true], ['g-2', 0, false]]);
+  });
+});

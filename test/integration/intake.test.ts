@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import request from 'supertest';
+import { createTestApp, type TestApp } from '../support/app';
+import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlatform, postCdrs } from '../support/intake';
+
+const DECK = (rows: string[]) => rows.map((r) => ({ r }));
+
+describe('CDR intake: generic JSON, two charges, idempotency, rejects', () => {
+  let t: TestApp;
+  let token: string;
+  let platformId: number;
+  let sub: { id: number };
+  let reseller: { id: number };
+
+  before(async () => {
+    t = await createTestApp();
+    const p = await makePlatform(t.db, { trunk_carriers: JSON.stringify({ 'gw-l3': 'Level3' }) });
+    token = p.token;
+    platformId = p.id;
+    // Operator plan in USD sold to a reseller billed in EUR; the reseller's retail plan in EUR.
+    const wholesale = await makePlan(t.db, null, { name: 'WS', currency: 'USD', rounding_decimals: 4 });
+    reseller = await makeReseller(t.db, { currency: 'EUR', wholesale_plan_id: wholesale.id });
+    const retail = await makePlan(t.db, reseller.id, { name: 'Retail', currency: 'EUR', rounding_decimals: 2, rounding_method: 'up' });
+    sub = await makeSubscriber(t.db, reseller.id, { retail_plan_id: retail.id }, ['+12125550100']);
+    const rate = (planId: number, prefix: string, r: string, inc: number) => ({
+      rate_plan_id: planId, reseller_id: planId === wholesale.id ? null : reseller.id, prefix, direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
+      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: inc }]),
+    });
+    void DECK;
+    await t.db('rates').insert([rate(wholesale.id, '44', '0.0200', 1), rate(retail.id, '44', '0.0900', 60)]);
+    await t.db('exchange_rates').insert({ from_currency: 'USD', to_currency: 'EUR', rate: '0.92', effective_from: '2020-01-01T00:00:00Z' });
+  });
+  after(() => t.close());
+
+  const leg = (id: string, over: Record<string, unknown> = {}) => ({
+    leg_id: id, calling: '+12125550100', called: '+442079460000', start: '2026-11-25T12:00:00Z', answer: '2026-11-25T12:00:05Z', end: '2026-11-25T12:01:35Z', trunk: 'gw-l3', ...over,
+  });
+
+  test('a leg is rated in real time into a wholesale and a retail charge, with currency conversion, and acknowledged after commit', async () => {
+    const res = await postCdrs(t, token, leg('L-1'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual([res.body.accepted, res.body.duplicates, res.body.rejected], [1, 0, 0]);
+    const [out] = res.body.records[0].legs;
+    assert.equal(out.status, 'rated');
+    assert.equal(out.direction, 'outbound');
+    const stored = await t.db('call_legs').where({ id: out.id }).first();
+    assert.equal(stored.subscriber_id, sub.id);
+    assert.equal(stored.reseller_id, reseller.id);
+    assert.equal(stored.billable_seconds, 90);
+    assert.equal(stored.carrier, 'Level3');
+    const charges = await t.db('charges').where({ leg_id: out.id }).orderBy('kind');
+    assert.deepEqual(
+      charges.map((c) => [c.kind, c.currency, c.amount, c.total, c.billed_currency, c.exchange_rate, c.billed_total, c.charged_seconds]),
+      [
+        // retail: 90 s in 60 s increments = 2 min at 0.09 EUR = 0.18 EUR, no conversion.
+        ['retail', 'EUR', '0.1800000000', '0.1800000000', 'EUR', '1.000000000000', '0.1800000000', 120],
+        // wholesale: 90 s at 0.02 USD/min = 0.03 USD; billed to the reseller in EUR at 0.92 = 0.0276.
+        ['wholesale', 'USD', '0.0300000000', '0.0300000000', 'EUR', '0.920000000000', '0.0276000000', 90],
+      ],
+    );
+    assert.equal(await t.db('cdrs').where({ platform_id: platformId }).count('* as n').first().then((r) => Number(r?.n)), 1);
+  });
+
+  test('re-posting the same leg is idempotent and answers as before', async () => {
+    const first = await postCdrs(t, token, leg('L-2'));
+    const again = await postCdrs(t, token, leg('L-2'));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.records[0].status, 'duplicate');
+    assert.equal(again.body.records[0].legs[0].id, first.body.records[0].legs[0].id);
+    assert.equal(again.body.records[0].legs[0].status, 'rated');
+    assert.equal(Number((await t.db('call_legs').where({ leg_key: 'L-2' }).count('* as n').first())?.n), 1);
+    assert.equal(Number((await t.db('charges').where({ leg_id: first.body.records[0].legs[0].id }).count('* as n').first())?.n), 2);
+  });
+
+  test('a batch with good and bad records: one transaction, one response with each outcome, bad ones kept as rejects', async () => {
+    const res = await postCdrs(t, token, { records: [leg('B-1'), leg('B-2', { start: 'yesterday' }), leg('B-3', { called: '+33123456789' })] });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.records.map((r: { status: string }) => r.status), ['accepted', 'rejected', 'accepted']);
+    assert.match(res.body.records[1].error, /start/);
+    const reject = await t.db('cdr_rejects').where({ id: res.body.records[1].reject_id }).first();
+    assert.match(reject.body, /yesterday/);
+    assert.equal(reject.record_index, 1);
+    // No rate for France: stored, unrated, with the reason; never priced at zero.
+    const unrated = res.body.records[2].legs[0];
+    assert.equal(unrated.status, 'unrated');
+    assert.match(unrated.reason, /no outbound rate for \+33123456789/);
+    assert.equal(Number((await t.db('charges').where({ leg_id: unrated.id }).count('* as n').first())?.n), 0);
+  });
+
+  test('an unreadable body answers 400 with a precise message and is kept for inspection', async () => {
+    const res = await postCdrs(t, token, '{"leg_id": "x", ');
+    assert.equal(res.status, 400);
+    assert.match(res.body.error, /JSON/i);
+    const reject = await t.db('cdr_rejects').where({ id: res.body.reject_id }).first();
+    assert.equal(reject.body, '{"leg_id": "x", ');
+    assert.equal(reject.platform_id, platformId);
+  });
+
+  test('who pays: unknown numbers are unrated; a deactivated reseller gives blocked; a missing exchange rate leaves the leg unrated', async () => {
+    const nobody = await postCdrs(t, token, leg('P-1', { calling: '+13055550100' }));
+    assert.equal(nobody.body.records[0].legs[0].status, 'unrated');
+    assert.match(nobody.body.records[0].legs[0].reason, /no subscriber has/);
+
+    await t.db('resellers').where({ id: reseller.id }).update({ status: 'inactive' });
+    const blocked = await postCdrs(t, token, leg('P-2'));
+    await t.db('resellers').where({ id: reseller.id }).update({ status: 'active' });
+    assert.equal(blocked.body.records[0].legs[0].status, 'blocked');
+    assert.match(blocked.body.records[0].legs[0].reason, /inactive/);
+
+    const old = await postCdrs(t, token, leg('P-3', { start: '2019-06-01T12:00:00Z', answer: '2019-06-01T12:00:05Z', end: '2019-06-01T12:01:05Z' }));
+    const l = old.body.records[0].legs[0];
+    assert.equal(l.status, 'unrated');
+    assert.match(l.reason, /no outbound rate|no exchange rate/);
+  });
+
+  test('inbound to our subscriber with no inbound rate is unrated (not free by accident); the platform credential is required', async () => {
+    const inbound = await postCdrs(t, token, leg('I-1', { calling: '+442079460000', called: '+12125550100' }));
+    assert.equal(inbound.body.records[0].legs[0].direction, 'inbound');
+    assert.equal(inbound.body.records[0].legs[0].status, 'unrated');
+
+    const none = await request(t.app).post('/api/v1/cdrs').send(leg('X-1'));
+    assert.equal(none.status, 401);
+    assert.match(none.headers['www-authenticate'] as string, /Bearer/);
+    const wrong = await postCdrs(t, `plt_${platformId}_${'A'.repeat(43)}`, leg('X-2'));
+    assert.equal(wrong.status, 401);
+    await t.db('platforms').where({ id: platformId }).update({ allowed_sources: t.db.raw(`'{192.0.2.0/24}'::cidr[]`) });
+    const elsewhere = await postCdrs(t, token, leg('X-3'));
+    await t.db('platforms').where({ id: platformId }).update({ allowed_sources: null });
+    assert.equal(elsewhere.status, 403);
+    assert.match(elsewhere.body.error, /not allowed/);
+    assert.equal(await t.db('call_legs').whereIn('leg_key', ['X-1', 'X-2', 'X-3']).first(), undefined);
+  });
+});
+
+describe('CDR intake: concurrent single posts', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  test('are grouped into few commits, each acknowledged after its commit, every leg stored once', async () => {
+    const p = await makePlatform(t.db);
+    const N = 60;
+    const posts = Array.from({ length: N }, (_, i) =>
+      postCdrs(t, p.token, { leg_id: `C-${i}`, calling: '+12125550100', called: '+442079460000', start: '2026-11-25T12:00:00Z', answer: '2026-11-25T12:00:05Z', end: '2026-11-25T12:01:05Z' }),
+    );
+    // A few re-posts racing their originals.
+    posts.push(...[0, 1, 2].map((i) => postCdrs(t, p.token, { leg_id: `C-${i}`, calling: '+12125550100', called: '+442079460000', start: '2026-11-25T12:00:00Z', answer: '2026-11-25T12:00:05Z', end: '2026-11-25T12:01:05Z' })));
+    const answers = await Promise.all(posts);
+    assert.ok(answers.every((a) => a.status === 200));
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id }).count('* as n').first())?.n), N);
+    assert.equal(answers.filter((a) => a.body.records[0].status === 'duplicate').length, 3);
+    // Rows written by one transaction share its xmin: fewer transactions than posts.
+    const commits = await t.db.raw(`select count(distinct xmin::text) as n from call_legs where platform_id = ?`, [p.id]);
+    assert.ok(Number(commits.rows[0].n) < N, `expected grouped commits, got ${commits.rows[0].n} for ${N} posts`);
+  });
+});
