@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { classifyLeg, type NumberOwner } from '../../src/domain/legs/classify';
+import type { NormalisedLeg } from '../../src/domain/legs/leg';
+
+const ALICE: NumberOwner = { subscriberId: 1, resellerId: 10 };
+const BOB: NumberOwner = { subscriberId: 2, resellerId: 10 };
+const OURS: Record<string, NumberOwner> = { '+12125550101': ALICE, '+12125550102': BOB };
+const ownerOf = (n: string | null) => (n ? OURS[n] : undefined);
+
+const leg = (calling: string | null, called: string | null, redirecting: string | null = null): NormalisedLeg => ({
+  legKey: 'k', callId: 'c', callingNumber: calling, calledNumber: called, rawCalling: calling ?? 'anonymous', rawCalled: called ?? '1001',
+  startMs: 0, answerMs: 0, endMs: 60_000, billableSeconds: 60, answered: true, disposition: 'ANSWERED', trunk: null, redirectingNumber: redirecting, accountCode: null,
+});
+
+describe('who pays: leg classification by our numbers', () => {
+  test('our subscriber calls off-net: outbound, the caller pays, rated by the called number', () => {
+    assert.deepEqual(classifyLeg(leg('+12125550101', '+442079460000'), ownerOf), { matched: true, direction: 'outbound', payer: ALICE, ratedNumber: '+442079460000' });
+  });
+
+  test('off-net calls our subscriber: inbound, the number’s owner is charged (at the inbound rates, by the DID)', () => {
+    assert.deepEqual(classifyLeg(leg('+442079460000', '+12125550102'), ownerOf), { matched: true, direction: 'inbound', payer: BOB, ratedNumber: '+12125550102' });
+  });
+
+  test('subscriber to subscriber: on-net, the caller pays', () => {
+    assert.deepEqual(classifyLeg(leg('+12125550101', '+12125550102'), ownerOf), { matched: true, direction: 'onnet', payer: ALICE, ratedNumber: '+12125550102' });
+  });
+
+  test('a call forwarded off-net by our subscriber: the forwarding subscriber pays the forwarded leg', () => {
+    assert.deepEqual(classifyLeg(leg('+442079460000', '+33123456789', '+12125550102'), ownerOf), { matched: true, direction: 'forwarded', payer: BOB, ratedNumber: '+33123456789' });
+    // Anonymous original caller: still the forwarder's leg.
+    assert.equal((classifyLeg(leg(null, '+33123456789', '+12125550101'), ownerOf) as { direction: string }).direction, 'forwarded');
+  });
+
+  test('a forward to another of our subscribers is on-net or inbound, not an off-net forwarded leg', () => {
+    const r = classifyLeg(leg('+442079460000', '+12125550101', '+12125550102'), ownerOf);
+    assert.deepEqual(r, { matched: true, direction: 'inbound', payer: ALICE, ratedNumber: '+12125550101' });
+  });
+
+  test('no number of ours, or no usable called number: not matched, with the reason', () => {
+    const none = classifyLeg(leg('+13055550100', '+442079460000'), ownerOf);
+    assert.deepEqual(none, { matched: false, reason: 'no subscriber has +13055550100 or +442079460000' });
+    const ext = classifyLeg(leg('+12125550101', null), ownerOf);
+    assert.equal(ext.matched, false);
+    assert.match((ext as { reason: string }).reason, /called number "1001" is not a phone number/);
+  });
+});
