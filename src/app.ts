@@ -112,6 +112,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(express.json({ limit: '1mb' }));
 
   const sessionPool = new pg.Pool({ connectionString: deps.databaseUrl, max: 3 });
+  // An idle connection dropped by the server (restart, failover) must not crash the process: the
+  // pool replaces it on the next checkout.
+  sessionPool.on('error', (err) => logger.warn({ err }, 'session store connection lost'));
   const PgStore = connectPgSimple(session);
   const store = new PgStore({ pool: sessionPool, tableName: 'sessions', createTableIfMissing: false, pruneSessionInterval: config.env === 'test' ? false : 15 * 60 });
   app.use(

@@ -63,8 +63,13 @@ export function listenForPlanChanges(
   let client: import('pg').Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
+  let attempt: Promise<void> | undefined;
 
-  const connect = async () => {
+  const connect = () => {
+    attempt = connectOnce();
+    return attempt;
+  };
+  const connectOnce = async () => {
     if (closed) return;
     const c = new Client({ connectionString: url, application_name: 'voip-billing plan-cache' });
     client = c;
@@ -93,6 +98,8 @@ export function listenForPlanChanges(
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);
+      // Let a connection attempt in flight settle first, so nothing is left open behind us.
+      await attempt?.catch(() => undefined);
       await client?.end().catch(() => undefined);
     },
   };
