@@ -48,7 +48,9 @@ async function instants(q: Promise<{ rows: Array<{ t: number }> }>): Promise<num
  * an exchange rate of the pair takes effect. So legs are keyed not by their exact start but by the
  * period between two such instants they fall in: every leg of one period gets the same answer, and
  * the look-up itself (same query, same rules) runs once per period. A batch whose legs all start at
- * the same instant (a single-record post) needs no periods and skips that query.
+ * the same instant (a single-record post) needs no periods and skips that query. Should the taxes
+ * that apply come to depend on another dated row (a jurisdiction's own dates, say), its instants
+ * must be added to the tax edges below.
  */
 class Lookups {
   private readonly taxes = new Map<string, Promise<TaxRule[]>>();

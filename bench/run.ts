@@ -1,0 +1,182 @@
+/**
+ * npm run bench [-- options]
+ *
+ * Against real Postgres: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+ * names a server and a database to connect to first; a fresh database bench_<timestamp> is created
+ * beside it, used, and dropped at the end. DATABASE_URL is never read.
+ *
+ * Measures (docs/PERFORMANCE.md has the latest results and their reading):
+ *   (a) batch intake of generic JSON through the real app, beside raw COPY of the same rows;
+ *   (b) single-record posts from many clients, open loop, latency percentiles;
+ *   (c) the pure rating engine on one core, beside findRate alone and a no-op loop.
+ *
+ * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
+ * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
+ * --concurrency=N, --no-doc (do not touch docs/PERFORMANCE.md), --json=FILE (also write the raw results).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import pino from 'pino';
+import { createApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { openDatabase } from '../src/server';
+import { benchEngine } from './engine';
+import { seed } from './fixture';
+import { benchBatchIntake, benchSinglePosts, closeClient } from './intake';
+import { describeMachine } from './machine';
+import { printTable, writeDoc, type BenchResults } from './report';
+
+function args() {
+  const a = new Map<string, string>();
+  for (const raw of process.argv.slice(2)) {
+    const m = /^--([\w-]+)(?:=(.*))?$/.exec(raw);
+    if (!m) throw new Error(`unknown argument ${raw}`);
+    a.set(m[1] as string, m[2] ?? 'true');
+  }
+  const quick = a.has('quick');
+  const num = (k: string, full: number, small: number) => (a.has(k) ? Number(a.get(k)) : quick ? small : full);
+  return {
+    quick,
+    only: new Set((a.get('only') ?? 'a,b,c').split(',')),
+    legs: num('legs', 50_000, 5_000),
+    perRequest: num('per-request', 1_000, 1_000),
+    concurrency: num('concurrency', 2, 2),
+    rate: num('rate', 1_000, 200),
+    lowRate: num('low-rate', 200, 0),
+    durationS: num('duration', 20, 3),
+    clients: num('clients', 50, 10),
+    resellers: num('resellers', 20, 4),
+    subscribers: num('subscribers', 10_000, 1_000),
+    prefixes: num('prefixes', 3_000, 500),
+    enginePrefixes: num('engine-prefixes', 50_000, 5_000),
+    engineLegs: num('engine-legs', 50_000, 10_000),
+    engineMs: num('engine-ms', 2_000, 300),
+    doc: !a.has('no-doc'),
+    json: a.get('json'),
+  };
+}
+
+const log = (msg: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
+
+async function main() {
+  const o = args();
+  const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const name = `bench_${stamp}_${crypto.randomBytes(2).toString('hex')}`;
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const dbUrl = url.toString();
+  const logFile = path.join(os.tmpdir(), `${name}.log`);
+
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}" TEMPLATE template0`);
+  log(`created database ${name} on ${url.host}; app log (level info) in ${logFile}`);
+
+  const cleanups: Array<() => Promise<void>> = [];
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const c of cleanups.reverse()) await c().catch((err) => log(`cleanup: ${(err as Error).message}`));
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch((err) => log(`could not drop ${name}: ${(err as Error).message}`));
+    await admin.end().catch(() => undefined);
+    fs.rmSync(logFile, { force: true });
+    log(`dropped database ${name}`);
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+  try {
+    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: dbUrl, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0' });
+    const { db } = await openDatabase(config);
+    cleanups.push(() => db.destroy());
+    const results: BenchResults = {
+      date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      machine: await describeMachine(db),
+      load: {},
+    };
+    const loadNow = (part: string) => (results.load[part] = os.loadavg()[0] as number);
+
+    if (o.only.has('c')) {
+      loadNow('c');
+      log(`(c) rating engine: ${o.enginePrefixes} prefixes, ${o.engineLegs} legs`);
+      results.engine = benchEngine({ prefixes: o.enginePrefixes, legs: o.engineLegs, minMs: o.engineMs });
+    }
+
+    if (o.only.has('a') || o.only.has('b')) {
+      log(`setting up ${o.resellers} resellers, ${o.subscribers} subscribers, decks of ${o.prefixes} prefixes`);
+      const t0 = performance.now();
+      const fixture = await seed(db, { resellers: o.resellers, subscribers: o.subscribers, prefixes: o.prefixes });
+      results.setup = { resellers: o.resellers, subscribers: o.subscribers, prefixes: o.prefixes, rateRows: fixture.rateRows, taxes: fixture.taxes, seconds: (performance.now() - t0) / 1000 };
+
+      // The real app, as src/server.ts builds it, on a loopback port; its log at info goes to a file.
+      const logger = pino({ level: 'info', base: { service: 'voip-billing' } }, pino.destination({ dest: logFile, sync: false }));
+      const built = createApp({ config, db, databaseUrl: dbUrl, instanceSecret: crypto.randomBytes(32).toString('hex'), logger });
+      const server = http.createServer(built.app);
+      // Requests still being handled: the app is closed only once they are done (a client that
+      // gave up does not stop the server's work).
+      let inFlight = 0;
+      server.on('request', (_req, res: http.ServerResponse) => {
+        inFlight++;
+        // Counted down when the handler answers, even to a client that has already gone.
+        const end = res.end.bind(res) as (...a: unknown[]) => http.ServerResponse;
+        let ended = false;
+        res.end = ((...a: unknown[]) => {
+          if (!ended) inFlight--;
+          ended = true;
+          return end(...a);
+        }) as typeof res.end;
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      cleanups.push(async () => {
+        for (let waited = 0; inFlight > 0 && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+        closeClient();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await built.close();
+        logger.flush();
+      });
+      log(`app listening on ${appUrl}`);
+
+      if (o.only.has('a')) {
+        loadNow('a');
+        log(`(a) batch intake of ${o.legs} legs beside COPY`);
+        results.batch = await benchBatchIntake({ url: appUrl, dbUrl, db, fixture, legs: o.legs, perRequest: o.perRequest, concurrency: o.concurrency, log });
+      }
+      if (o.only.has('b')) {
+        if (o.lowRate > 0) {
+          // First below saturation (what latency looks like when the box keeps up), then the target.
+          loadNow('b-low');
+          log(`(b) single-record posts at ${o.lowRate}/s`);
+          results.singleLow = await benchSinglePosts({ url: appUrl, db, fixture, clients: o.clients, rate: o.lowRate, durationS: o.durationS, timeoutMs: 10_000, tag: 'L', log });
+        }
+        loadNow('b');
+        log(`(b) single-record posts at ${o.rate}/s`);
+        results.single = await benchSinglePosts({ url: appUrl, db, fixture, clients: o.clients, rate: o.rate, durationS: o.durationS, timeoutMs: 10_000, tag: 'S', log });
+      }
+    }
+
+    printTable(results);
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify(results, null, 2));
+    if (o.doc) {
+      const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
+      writeDoc(doc, results);
+      log(`results written to ${path.relative(process.cwd(), doc)}`);
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
