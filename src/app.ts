@@ -1,13 +1,11 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import connectPgSimple from 'connect-pg-simple';
 import { csrfSync } from 'csrf-sync';
 import express from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import passport from 'passport';
 import multer from 'multer';
-import pg from 'pg';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
 import type { Db } from './db/knex';
@@ -31,13 +29,19 @@ import { configurePassport } from './web/passport';
 import { enforceAccountStatus, readOnlyGuard, requireLogin, requirePortal } from './web/guards';
 import { errorHandler, notFoundHandler } from './web/errors';
 import { homeFor, renderSetup } from './web/render';
+import { KnexSessionStore } from './web/session-store';
 import { LoginThrottle } from './web/throttle';
 
 export interface AppDeps {
   config: Config;
   db: Db;
-  /** The same database as db, for the session store's own small pool. */
+  /** The same database as db, for the plan-change listener's own connection. */
   databaseUrl: string;
+  /**
+   * The embedded PGlite: one session behind the socket, so the app keeps to one connection and
+   * listens for no notifications (it is the only process on that data folder anyway).
+   */
+  embedded?: boolean;
   /** Instance secret: signs session cookies and derives the key for secrets at rest. */
   instanceSecret: string;
   logger: Logger;
@@ -57,7 +61,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   const box = new SecretBox(deps.instanceSecret);
   const throttle = new LoginThrottle(config.loginThrottle);
   const planCache = deps.planCache ?? new PlanCache();
-  const planListener = listenForPlanChanges(deps.databaseUrl, planCache, logger);
+  const planListener = deps.embedded ? { close: async () => undefined } : listenForPlanChanges(deps.databaseUrl, planCache, logger);
 
   app.set('view engine', 'ejs');
   app.set('views', path.resolve(__dirname, '../views'));
@@ -111,12 +115,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '1mb' }));
 
-  const sessionPool = new pg.Pool({ connectionString: deps.databaseUrl, max: 3 });
-  // An idle connection dropped by the server (restart, failover) must not crash the process: the
-  // pool replaces it on the next checkout.
-  sessionPool.on('error', (err) => logger.warn({ err }, 'session store connection lost'));
-  const PgStore = connectPgSimple(session);
-  const store = new PgStore({ pool: sessionPool, tableName: 'sessions', createTableIfMissing: false, pruneSessionInterval: config.env === 'test' ? false : 15 * 60 });
+  const store = new KnexSessionStore(db, { pruneEveryMs: config.env === 'test' ? undefined : 15 * 60 * 1000 });
   app.use(
     session({
       name: 'vb.sid',
@@ -184,7 +183,6 @@ export function createApp(deps: AppDeps): BuiltApp {
     async close() {
       await planListener.close();
       store.close();
-      await sessionPool.end().catch(() => undefined);
     },
   };
 }

@@ -32,7 +32,9 @@ export async function openDatabase(config: Config, opts: { migrate?: boolean } =
     const where = new URL(url);
     throw new ConfigError(`Cannot reach the database at ${where.hostname}:${where.port || 5432}${where.pathname}: ${e.code ?? ''} ${e.message}`.trim());
   }
-  const db = createDb(url, { poolMax: embedded ? 4 : 10 });
+  // PGlite has one session behind its socket: more than one connection would interleave their
+  // protocol messages (a Parse of one with the Bind of another). One connection, queries queue.
+  const db = createDb(url, { poolMax: embedded ? 1 : 10 });
   if (opts.migrate !== false) await migrateLatest(db);
   return { db, url, embedded };
 }
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   }
 
   const instanceSecret = config.sessionSecret ?? (await getOrCreateSecret(db, 'instance_secret'));
-  const built = createApp({ config, db, databaseUrl: url, instanceSecret, logger });
+  const built = createApp({ config, db, databaseUrl: url, instanceSecret, logger, embedded: Boolean(embedded) });
   const server = config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) }, built.app)
     : http.createServer(built.app);

@@ -28,6 +28,8 @@ export function createDb(url: string, opts: { poolMax?: number } = {}): Db {
     client: 'pg',
     connection: { connectionString: url, application_name: 'voip-billing' },
     pool: { min: 0, max: opts.poolMax ?? 10 },
+    // A query waiting this long for a connection is a bug (a transaction waiting on the pool), not load.
+    acquireConnectionTimeout: 30_000,
     migrations: { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' },
   });
 }

@@ -18,7 +18,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const database = await createTestDatabase();
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
   const planCache = new PlanCache();
-  const built = createApp({ config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel), planCache });
+  const built = createApp({ config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel), planCache, embedded: database.embedded });
   return {
     ...database,
     app: built.app,

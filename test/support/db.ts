@@ -6,6 +6,8 @@ import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 export interface TestDatabase {
   db: Db;
   url: string;
+  /** The in-memory PGlite rather than a real server. */
+  embedded: boolean;
   close(): Promise<void>;
 }
 
@@ -18,11 +20,13 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
     const embedded = await startEmbeddedPostgres();
-    const db = createDb(embedded.url, { poolMax: 4 });
+    // One connection, as the server uses with the embedded database (see src/server.ts).
+    const db = createDb(embedded.url, { poolMax: 1 });
     if (opts.migrate !== false) await migrateLatest(db);
     return {
       db,
       url: embedded.url,
+      embedded: true,
       async close() {
         await db.destroy();
         await embedded.stop();
@@ -40,6 +44,7 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   return {
     db,
     url: url.toString(),
+    embedded: false,
     async close() {
       await db.destroy();
       await admin.raw(`DROP DATABASE IF EXISTS ?? WITH (FORCE)`, [name]);
