@@ -21,6 +21,7 @@ const OPERATOR_TABLES: Record<string, string> = {
   platforms: "the operator's switches; machine credentials, not tenant data",
   cdrs: 'records exactly as a platform sent them, before any leg is matched to a reseller',
   cdr_rejects: 'bodies that could not be parsed, so no reseller is known',
+  pending_records: 'half of a call waiting for its other half: no leg, so no reseller, yet',
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */

@@ -48,7 +48,18 @@ export interface AdapterContext {
 /** One record of a post: the legs it produced, or why it was refused. `raw` is that record's text. */
 export type RecordOutcome =
   | { ok: true; index: number; raw: string; legs: NormalisedLeg[] }
-  | { ok: false; index: number; raw: string; error: string };
+  | {
+      ok: false;
+      index: number;
+      raw: string;
+      error: string;
+      /**
+       * Set when the record is half of a call whose other half may come in another post (a
+       * Kamailio INVITE without its BYE): intake keeps it under `key` and parses it again, as a
+       * JSON object of its columns (`record`), together with the other half when that arrives.
+       */
+      awaiting?: { key: string; record: Record<string, string> };
+    };
 
 export interface AdapterResult {
   records: RecordOutcome[];

@@ -164,6 +164,7 @@ export function parseKamailioAcc(body: string, contentType: string | undefined, 
           `${row.where}: INVITE ${tx.code} of callid ${tx.callid} (from_tag ${tx.fromTag}, ${at(tx.timeMs)}) has no BYE 2xx in this post` +
           (failedByes.length ? ` (only ${failedByes.join(', ')})` : '') +
           '; the call cannot be closed here: pairing with a BYE from another post is left to intake',
+        ...(row.values ? { awaiting: { key: tx.callid, record: row.values } } : {}),
       };
       continue;
     }
@@ -183,6 +184,7 @@ export function parseKamailioAcc(body: string, contentType: string | undefined, 
         index: row.index,
         raw: row.raw,
         error: `${row.where}: BYE ${tx.code} of callid ${tx.callid} (tags ${tx.fromTag} / ${tx.toTag}, ${at(tx.timeMs)}) has no INVITE 2xx in this post; pairing with an INVITE from another post is left to intake`,
+        ...(row.values ? { awaiting: { key: tx.callid, record: row.values } } : {}),
       };
     } else {
       records[row.index] = { ok: true, index: row.index, raw: row.raw, legs: [] };

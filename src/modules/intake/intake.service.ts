@@ -19,7 +19,8 @@ export interface LegOutcome {
 
 export interface RecordResult {
   index: number;
-  status: 'accepted' | 'duplicate' | 'rejected';
+  /** pending: half of a call, stored until its other half arrives in a later post. */
+  status: 'accepted' | 'duplicate' | 'rejected' | 'pending';
   error?: string;
   reject_id?: number;
   legs: LegOutcome[];
@@ -28,7 +29,7 @@ export interface RecordResult {
 export interface PostResult {
   /** 200 when something was stored or already there; 400 unreadable body; 422 every record refused. */
   httpStatus: number;
-  body: { accepted: number; duplicates: number; rejected: number; records: RecordResult[]; error?: string; reject_id?: number };
+  body: { accepted: number; duplicates: number; rejected: number; pending?: number; records: RecordResult[]; error?: string; reject_id?: number };
 }
 
 export interface PostInput {
@@ -44,6 +45,8 @@ export interface PreparedPost {
   outcomes: RecordOutcome[];
   good: Array<Extract<RecordOutcome, { ok: true }>>;
   ratedByLeg: Map<NormalisedLeg, RatedLeg>;
+  /** Stored halves this post completes: deleted when the post is written. */
+  consumedPending: number[];
 }
 
 /**
@@ -68,11 +71,59 @@ export async function preparePost(db: Db, cache: PlanCache, input: PostInput): P
     const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
     return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
   }
+  const { outcomes: paired, consumedPending } = await pairWithPending(db, adapter.parse, input, outcomes);
+  outcomes = paired;
   const good = outcomes.filter((o): o is Extract<RecordOutcome, { ok: true }> => o.ok);
   const allLegs: NormalisedLeg[] = good.flatMap((o) => o.legs);
   const rated = await rateLegs(db, cache, allLegs);
   await ensurePartitions(db, allLegs.map((l) => l.startMs));
-  return { input, outcomes, good, ratedByLeg: new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg])) };
+  return { input, outcomes, good, ratedByLeg: new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg])), consumedPending };
+}
+
+type Awaiting = Extract<RecordOutcome, { ok: false }> & { awaiting: { key: string; record: Record<string, string> } };
+
+/**
+ * Halves of calls across posts (Kamailio acc: an INVITE now, its BYE in a later post). The halves
+ * this post leaves open are parsed again together with the halves stored from earlier posts under
+ * the same key; what pairs becomes legs of this post (on the record that completed the call), what
+ * does not stays awaiting and is stored by writePosts.
+ */
+async function pairWithPending(
+  db: Db,
+  parse: (body: string, contentType: string | undefined, ctx: { timeZone: string; countryCode: string }) => { records: RecordOutcome[] },
+  input: PostInput,
+  outcomes: RecordOutcome[],
+): Promise<{ outcomes: RecordOutcome[]; consumedPending: number[] }> {
+  const awaiting = outcomes.filter((o): o is Awaiting => !o.ok && o.awaiting !== undefined);
+  if (awaiting.length === 0) return { outcomes, consumedPending: [] };
+  const stored = (await db('pending_records')
+    .where('platform_id', input.platform.id)
+    .whereIn('correlation', [...new Set(awaiting.map((a) => a.awaiting.key))])
+    .orderBy('id')
+    .select('id', 'correlation', 'record')) as Array<{ id: number; correlation: string; record: Record<string, string> }>;
+  if (stored.length === 0) return { outcomes, consumedPending: [] };
+
+  const ctx = { timeZone: input.platform.timeZone, countryCode: input.platform.countryCode };
+  const merged = parse(JSON.stringify([...stored.map((s) => s.record), ...awaiting.map((a) => a.awaiting.record)]), 'application/json', ctx).records;
+  const consumed: number[] = [];
+  // Legs that came out on a stored half go to this post's record that completed the call.
+  const legsByKey = new Map<string, NormalisedLeg[]>();
+  stored.forEach((s, i) => {
+    const o = merged[i];
+    if (o?.ok) {
+      consumed.push(s.id);
+      legsByKey.set(s.correlation, [...(legsByKey.get(s.correlation) ?? []), ...o.legs]);
+    }
+  });
+  const replaced = new Map<RecordOutcome, RecordOutcome>();
+  awaiting.forEach((a, j) => {
+    const o = merged[stored.length + j];
+    if (!o || (!o.ok && o.awaiting)) return; // still waiting
+    const extra = legsByKey.get(a.awaiting.key) ?? [];
+    legsByKey.delete(a.awaiting.key);
+    replaced.set(a, o.ok ? { ok: true, index: a.index, raw: a.raw, legs: [...o.legs, ...extra] } : { ok: false, index: a.index, raw: a.raw, error: o.error });
+  });
+  return { outcomes: outcomes.map((o) => replaced.get(o) ?? o), consumedPending: consumed };
 }
 
 /** Phase two, inside a transaction (possibly shared with other posts): store records, legs, charges, rejects. */
@@ -151,6 +202,11 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
     const out: RecordResult[] = [];
     let k = 0;
     for (const o of p.outcomes) {
+      if (!o.ok && o.awaiting) {
+        await tx('pending_records').insert({ platform_id: platform.id, correlation: o.awaiting.key, record: JSON.stringify(o.awaiting.record), raw: o.raw });
+        out.push({ index: o.index, status: 'pending', error: o.error, legs: [] });
+        continue;
+      }
       if (!o.ok) {
         const rejectId = await insertReject(tx, { platformId: platform.id, sourceIp, contentType, body: o.raw, error: o.error, recordIndex: o.index });
         out.push({ index: o.index, status: 'rejected', error: o.error, reject_id: rejectId, legs: [] });
@@ -168,6 +224,8 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
     results.push(out);
   }
   await deleteCdrs(tx, duplicateCdrs);
+  const consumed = posts.flatMap((p) => p.consumedPending);
+  if (consumed.length) await tx('pending_records').whereIn('id', consumed).del();
   return results;
 }
 
@@ -175,7 +233,9 @@ export function summarise(results: RecordResult[]): PostResult {
   const accepted = results.filter((r) => r.status === 'accepted').length;
   const duplicates = results.filter((r) => r.status === 'duplicate').length;
   const rejected = results.filter((r) => r.status === 'rejected').length;
-  return { httpStatus: accepted + duplicates > 0 ? 200 : 422, body: { accepted, duplicates, rejected, records: results } };
+  const pending = results.filter((r) => r.status === 'pending').length;
+  // Stored, already there, or kept until its other half comes: acknowledged.
+  return { httpStatus: accepted + duplicates + pending > 0 ? 200 : 422, body: { accepted, duplicates, rejected, pending, records: results } };
 }
 
 /** One post, in its own transaction (the group committer batches concurrent ones instead). */
