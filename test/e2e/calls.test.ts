@@ -4,47 +4,29 @@
  * reseller's support person sees the unrated page without re-rate controls.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createTestApp, listen, type TestApp } from '../support/app';
+import type { Page } from 'playwright-core';
+import type { TestApp } from '../support/app';
+import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
 import { makePlan, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-const skip = fs.existsSync(CHROMIUM) ? false : 'chromium not installed (apt-get install chromium)';
-const SHOTS = process.env.E2E_SHOTS ?? '/tmp/e2e-shots';
+const skip = skipWithoutChromium;
 
 describe('calls in a browser', { skip }, () => {
+  const h = new BrowserHarness();
   let t: TestApp;
-  let server: { url: string; close(): Promise<void> };
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
 
   before(async () => {
-    fs.mkdirSync(SHOTS, { recursive: true });
-    t = await createTestApp();
-    server = await listen(t.app);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    await h.start();
+    t = h.t;
   });
 
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await t?.close();
-  });
+  after(() => h.close());
 
   async function loginAs(email: string): Promise<Page> {
-    const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
-    context.setDefaultTimeout(10_000);
-    contexts.push(context);
-    const page = await context.newPage();
+    const page = await h.newPage();
     await page.goto('/login');
     await page.getByLabel(/^Email( \*)?$/).fill(email);
     await page.getByLabel(/^Password( \*)?$/).fill(PASSWORD);

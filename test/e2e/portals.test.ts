@@ -6,16 +6,14 @@
  * Screenshots of the main pages go to /tmp/e2e-shots (E2E_SHOTS overrides), never into the repo.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { createTestApp, listen, type TestApp } from '../support/app';
+import type { Locator, Page } from 'playwright-core';
+import type { TestApp } from '../support/app';
+import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
 import { makeReseller, makeSubscriber, makeTenants, makeUser, PASSWORD } from '../support/factories';
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-const skip = fs.existsSync(CHROMIUM) ? false : 'chromium not installed (apt-get install chromium)';
-const SHOTS = process.env.E2E_SHOTS ?? '/tmp/e2e-shots';
+const skip = skipWithoutChromium;
 
 const SUSPENDED = 'This account is suspended. Please contact your service provider.';
 const VIEW_ONLY = 'Your role can view this information but not change it.';
@@ -23,38 +21,18 @@ const VIEW_ONLY = 'Your role can view this information but not change it.';
 const WRITE_CONTROL = /^\s*(New\b|Edit\b|Deactivate|Reactivate|Assign number|Assign plan|Create login|Set new password|Release|Save\b|Create\b|Import\b|Mark tax|Tax its|Re-rate)/;
 
 describe('portals in a browser', { skip }, () => {
+  const h = new BrowserHarness();
   let t: TestApp;
-  let server: { url: string; close(): Promise<void> };
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
 
   before(async () => {
-    fs.mkdirSync(SHOTS, { recursive: true });
-    t = await createTestApp();
-    server = await listen(t.app);
-    // A fresh profile: playwright's launch() makes a new temporary user-data dir and removes it on close
-    // (it refuses --user-data-dir in args; launchPersistentContext would give one shared cookie jar).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    await h.start();
+    t = h.t;
   });
 
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await t?.close();
-  });
+  after(() => h.close());
 
   /** A new browser window with its own cookies: one per person. */
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
-    context.setDefaultTimeout(10_000);
-    contexts.push(context);
-    return context.newPage();
-  }
+  const newPage = () => h.newPage();
 
   /** Clicks a link or a submit button and waits until the page it leads to has loaded. */
   async function go(page: Page, target: Locator): Promise<void> {
