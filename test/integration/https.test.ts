@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase } from '../support/db';
+import { freePort } from '../support/net';
 
 /**
  * The real server (src/server.ts) as an operator starts it: a child process configured by its
@@ -27,14 +28,6 @@ after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** Environment for one server's database: a DATA_DIR for the embedded default, or a fresh database. */
 async function serverDatabase(name: string): Promise<Record<string, string>> {

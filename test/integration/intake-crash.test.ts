@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
 import { makePlatform } from '../support/intake';
+import { freePort } from '../support/net';
 
 /**
  * Crash safety of the intake's promise: "acknowledged only after commit; re-posting is
@@ -36,14 +36,6 @@ const TOTAL = 400;
 const KILL_AFTER_ACKS = 60;
 
 const children = new Set<ChildProcess>();
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 interface Server {
   child: ChildProcess;
