@@ -149,8 +149,10 @@ function chargeRow(legId: number, startMs: number, resellerId: number, subscribe
     rate_effective_from: iso(c.rateEffectiveFrom),
     billable_seconds: c.billableSeconds,
     charged_seconds: c.chargedSeconds,
+    // Pieces and usage are the breakdown: 10 decimals, like the numeric columns; the amount itself
+    // was computed exactly and rounded once by the plan.
     pieces: JSON.stringify(
-      c.pieces.map((p) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: p.rate.toString(), rate_unit: p.rateUnit, amount: p.amount.toString() })),
+      c.pieces.map((p) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: p.rate.toString(), rate_unit: p.rateUnit, amount: p.amount.toDecimalPlaces(10).toString() })),
     ),
     currency: c.currency,
     connect_fee: c.connectFee.toString(),
