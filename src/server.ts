@@ -9,6 +9,7 @@ import { createDb, migrateLatest, type Db } from './db/knex';
 import { getOrCreateSecret } from './db/settings';
 import { createLogger } from './logger';
 import { ensureFirstAdmin } from './modules/auth/auth.service';
+import { scheduleStalePendingExpiry } from './modules/intake/pending.service';
 import { DEMO_PASSWORD, loadDemoData } from './cli/demo-data';
 
 /** Opens the configured database (or starts the embedded one) and brings its schema up to date. */
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     });
     server.listen(config.port, config.host, resolve);
   });
+  const pendingExpiry = scheduleStalePendingExpiry(db, 24, logger);
   const scheme = config.tls ? 'https' : 'http';
   const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
   logger.info({ port: config.port, tls: Boolean(config.tls) }, 'listening');
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    pendingExpiry.stop();
     server.close();
     server.closeAllConnections?.();
     await built.close();

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlatform, postCdrs } from '../support/intake';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
+import { expireStalePending } from '../../src/modules/intake/pending.service';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
 const fixture = (p: string) => fs.readFileSync(path.join(FIXTURES, p), 'utf8');
@@ -81,6 +82,21 @@ describe('CDR intake: every platform format over HTTP', () => {
     assert.equal(await t.db('pending_records').where({ platform_id: p.id }).first(), undefined, 'the stored half is consumed');
     // Every call of the dump, as if posted at once: dSIPRouter's 225 answered calls and 59 attempts.
     assert.equal(await countLegs(p.id), 225 + 59);
+  });
+
+  test('a half that never gets its other half is moved to the rejects after the waiting time, with the reason', async () => {
+    const p = await makePlatform(t.db, { format: 'kamailio-acc' });
+    const rows = dumpObjects(fixture('kamailio/dsiprouter-acc-cdrs-dump.sql'), 'acc');
+    const invite = rows.find((r) => r.method === 'INVITE' && r.sip_code === '200');
+    const res = await postCdrs(t, p.token, JSON.stringify([{ ...invite, callid: 'never-closed' }]));
+    assert.equal(res.body.pending, 1);
+    assert.equal(await expireStalePending(t.db, 24), 0, 'not yet: it has waited no time');
+    await t.db('pending_records').where({ platform_id: p.id }).update({ received_at: t.db.raw(`now() - interval '25 hours'`) });
+    assert.equal(await expireStalePending(t.db, 24), 1);
+    assert.equal(await t.db('pending_records').where({ platform_id: p.id }).first(), undefined);
+    const reject = await t.db('cdr_rejects').where({ platform_id: p.id }).orderBy('id', 'desc').first();
+    assert.match(reject.error, /half of call never-closed got no other half within 24 hours/);
+    assert.match(reject.body, /never-closed/);
   });
 
   test('generic CSV: header row, one leg per line', async () => {
