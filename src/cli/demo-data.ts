@@ -1,12 +1,33 @@
 import type { Db } from '../db/knex';
 import { SYSTEM_ACTOR } from '../domain/tenancy/actor';
 import { createReseller } from '../modules/resellers/resellers.service';
+import { processPost } from '../modules/intake/intake.service';
+import { createPlatform } from '../modules/platforms/platforms.service';
+import { assignRetailPlan, assignWholesalePlan } from '../modules/rate-plans/assignments.service';
+import { PlanCache } from '../modules/rate-plans/plan-cache';
+import { createPlan, importDeck } from '../modules/rate-plans/rate-plans.service';
 import { createSubscriber } from '../modules/subscribers/subscribers.service';
 import { createStaffUser } from '../modules/users/users.service';
 
 export const DEMO_PASSWORD = 'demo-password-2026';
 
 interface DemoLogin { role: string; email: string }
+
+const DECK_HEADER = 'prefix,description,direction,band,interval_start,rate,rate_unit,increment,connect_fee,min_charge,max_cost,effective_from';
+const DECKS = {
+  wholesale: [
+    '1,US/Canada,outbound,,0,0.0060,60,6,,,,2020-01-01', '44,UK,outbound,,0,0.0100,60,6,,,,2020-01-01', '447,UK mobile,outbound,,0,0.0300,60,6,,,,2020-01-01',
+    '49,Germany,outbound,,0,0.0120,60,6,,,,2020-01-01', '1800,US toll-free,inbound,,0,0.0200,60,6,,,,2020-01-01', '1,On-net,onnet,,0,0,60,1,,,,2020-01-01',
+    '49,On-net,onnet,,0,0,60,1,,,,2020-01-01', '1,Inbound,inbound,,0,0,60,1,,,,2020-01-01', '49,Inbound,inbound,,0,0,60,1,,,,2020-01-01',
+  ],
+  retail: [
+    '1,US/Canada,outbound,,0,0.0200,60,60,,,,2020-01-01', '44,UK,outbound,,0,0.0500,60,60,0.0100,,,2020-01-01', '447,UK mobile,outbound,,0,0.1200,60,60,0.0100,,,2020-01-01',
+    '49,Germany,outbound,,0,0.0500,60,30,,,,2020-01-01', '49,Germany,outbound,,30,0.0500,60,6,,,,2020-01-01', '1800,US toll-free,inbound,,0,0.0400,60,6,,,,2020-01-01',
+    '1,On-net,onnet,,0,0,60,1,,,,2020-01-01', '49,On-net,onnet,,0,0,60,1,,,,2020-01-01',
+    // Ordinary inbound calls are free: an explicit zero rate (a leg with no rate stays unrated).
+    '1,Inbound,inbound,,0,0,60,1,,,,2020-01-01', '49,Inbound,inbound,,0,0,60,1,,,,2020-01-01',
+  ],
+};
 
 const RESELLERS = [
   {
@@ -67,5 +88,54 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
       first = false;
     }
   }
+  await loadDemoRating(db);
   return logins;
+}
+
+/**
+ * Plans, an exchange rate, a platform and a few days of calls, so the calls and rating pages have
+ * something real to show: the calls go through the same intake as a switch's records.
+ */
+async function loadDemoRating(db: Db): Promise<void> {
+  const cache = new PlanCache();
+  const plan = async (owner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number }, name: string, currency: string, rows: string[]) => {
+    const p = await createPlan(db, SYSTEM_ACTOR, owner, {
+      name, description: 'Demo plan', currency, rounding_decimals: 4, rounding_method: 'half_up', time_zone: 'UTC', band_mode: 'split', connect_fee_on_unanswered: false,
+    });
+    await importDeck(db, cache, SYSTEM_ACTOR, owner, p.id, [DECK_HEADER, ...rows].join('\n'), 'replace');
+    return p;
+  };
+  await db('exchange_rates').insert({ from_currency: 'USD', to_currency: 'EUR', rate: '0.92', effective_from: '2020-01-01T00:00:00Z' });
+  const wholesale = await plan({ kind: 'operator' }, 'Wholesale Standard', 'USD', DECKS.wholesale);
+  for (const r of await db('resellers').orderBy('id')) {
+    await assignWholesalePlan(db, SYSTEM_ACTOR, r.id, wholesale.id);
+    const retail = await plan({ kind: 'reseller', resellerId: r.id }, `${r.name} Basic`, r.currency, DECKS.retail);
+    for (const sub of await db('subscribers').where({ reseller_id: r.id })) {
+      await assignRetailPlan(db, { ...SYSTEM_ACTOR, scope: { kind: 'reseller', resellerId: r.id } }, { kind: 'reseller', resellerId: r.id }, sub.id, retail.id);
+    }
+  }
+  const { platform } = await createPlatform(db, SYSTEM_ACTOR, {
+    name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, active: true,
+  });
+  const numbers = (await db('phone_numbers').whereNull('released_at').orderBy('id').pluck('number')) as string[];
+  const external = ['+442079460123', '+447911123456', '+4930123456789', '+13125550199', '+33123456789'];
+  const records = [];
+  const now = Date.now();
+  for (let i = 0; i < 48; i++) {
+    const ours = numbers[i % numbers.length] as string;
+    const other = external[i % external.length] as string;
+    const kind = i % 6; // 0,1,2: outbound; 3: inbound; 4: on-net; 5: outbound
+    const start = now - (i + 1) * 2 * 3600_000;
+    const seconds = i % 9 === 0 ? 0 : 20 + ((i * 37) % 600);
+    const [calling, called] = kind === 3 ? [other, ours] : kind === 4 ? [ours, numbers[(i + 5) % numbers.length] as string] : [ours, other];
+    records.push({
+      leg_id: `demo-${i}`,
+      calling,
+      called,
+      start: new Date(start).toISOString(),
+      ...(seconds ? { answer: new Date(start + 4000).toISOString(), end: new Date(start + 4000 + seconds * 1000).toISOString() } : { disposition: 'no_answer' }),
+      trunk: 'gw-1',
+    });
+  }
+  await processPost(db, cache, { platform, body: JSON.stringify({ records }), contentType: 'application/json', sourceIp: undefined });
 }
