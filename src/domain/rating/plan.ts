@@ -52,22 +52,25 @@ export interface RateVersion {
  */
 export interface CompiledPlan extends RatePlanSettings {
   bands: BandSchedule;
-  index: Map<string, RateVersion[]>;
+  /** direction -> prefix -> versions: no key string is built per look-up on the hot path. */
+  index: Map<string, Map<string, RateVersion[]>>;
   maxPrefixLength: number;
   rateCount: number;
 }
 
-const key = (direction: string, prefix: string) => `${direction}:${prefix}`;
-
 export function compilePlan(settings: RatePlanSettings, rates: Rate[], bands: BandStart[]): CompiledPlan {
-  const index = new Map<string, RateVersion[]>();
+  const index = new Map<string, Map<string, RateVersion[]>>();
   let maxPrefixLength = 0;
   for (const rate of rates) {
-    const k = key(rate.direction, rate.prefix);
-    let versions = index.get(k);
+    let byPrefix = index.get(rate.direction);
+    if (!byPrefix) {
+      byPrefix = new Map();
+      index.set(rate.direction, byPrefix);
+    }
+    let versions = byPrefix.get(rate.prefix);
     if (!versions) {
       versions = [];
-      index.set(k, versions);
+      byPrefix.set(rate.prefix, versions);
     }
     let version = versions.find((v) => v.effectiveFrom === rate.effectiveFrom);
     if (!version) {
@@ -77,7 +80,7 @@ export function compilePlan(settings: RatePlanSettings, rates: Rate[], bands: Ba
     version.byBand.set(rate.band, rate);
     if (rate.prefix.length > maxPrefixLength) maxPrefixLength = rate.prefix.length;
   }
-  for (const versions of index.values()) versions.sort((a, b) => b.effectiveFrom - a.effectiveFrom);
+  for (const byPrefix of index.values()) for (const versions of byPrefix.values()) versions.sort((a, b) => b.effectiveFrom - a.effectiveFrom);
   return { ...settings, bands: compileBands(settings.timeZone, bands), index, maxPrefixLength, rateCount: rates.length };
 }
 
@@ -91,10 +94,11 @@ export interface RateMatch {
  * later does not exist yet, so a shorter prefix answers instead.
  */
 export function findRate(plan: CompiledPlan, direction: Direction, digits: string, at: number): RateMatch | undefined {
-  const d = deckDirection(direction);
+  const byPrefix = plan.index.get(deckDirection(direction));
+  if (!byPrefix) return undefined;
   for (let len = Math.min(plan.maxPrefixLength, digits.length); len >= 1; len--) {
     const prefix = digits.slice(0, len);
-    const versions = plan.index.get(key(d, prefix));
+    const versions = byPrefix.get(prefix);
     if (!versions) continue;
     for (const v of versions) if (v.effectiveFrom <= at) return { prefix, version: v };
   }
