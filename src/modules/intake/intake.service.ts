@@ -3,7 +3,7 @@ import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
 import { getAdapter, MediationError } from '../../domain/mediation';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import type { Platform } from '../platforms/platforms.repository';
-import { deleteCdrs, insertCdrs, insertLegs, insertReject, replaceCharges, type StoredLeg } from './legs.repository';
+import { deleteCdrs, insertCdrs, insertLegs, insertReject, insertCharges, type StoredLeg } from './legs.repository';
 import { ensurePartitions } from './partitions';
 import { rateLegs, type RatedLeg } from './rating.service';
 
@@ -192,7 +192,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
       from += n;
     }
   }
-  await replaceCharges(tx, fresh);
+  await insertCharges(tx, fresh);
 
   const results: RecordResult[][] = [];
   const duplicateCdrs: number[] = [];

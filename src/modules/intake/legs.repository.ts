@@ -170,12 +170,17 @@ function chargeRow(legId: number, startMs: number, resellerId: number, subscribe
 
 /** Writes a leg's charges, replacing any from an earlier rating (re-rating never double-charges). */
 export async function replaceCharges(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg }>): Promise<void> {
+  for (const part of chunked(legs.map((l) => l.id))) await db('charges').whereIn('leg_id', part).del();
+  await insertCharges(db, legs);
+}
+
+/** Charges of legs inserted in this transaction: there is nothing earlier to replace. */
+export async function insertCharges(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg }>): Promise<void> {
   const rows = legs.flatMap((l) =>
     l.rated.resellerId === null || l.rated.direction === null
       ? []
       : l.rated.charges.map((c) => chargeRow(l.id, l.startMs, l.rated.resellerId as number, l.rated.subscriberId, l.rated.direction as string, c)),
   );
-  for (const part of chunked(legs.map((l) => l.id))) await db('charges').whereIn('leg_id', part).del();
   for (const part of chunked(rows)) await db('charges').insert(part);
 }
 
