@@ -109,7 +109,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   });
 
   // Machine intake first: no session, no CSRF, its own body parser and credential.
-  app.use(intakeRoutes({ db, cache: planCache, logger }));
+  app.use(intakeRoutes({ db, cache: planCache, logger, copy: !deps.embedded }));
 
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));

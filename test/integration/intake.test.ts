@@ -158,3 +158,54 @@ describe('CDR intake: concurrent single posts', () => {
     assert.ok(Number(commits.rows[0].n) < N, `expected grouped commits, got ${commits.rows[0].n} for ${N} posts`);
   });
 });
+
+describe('CDR intake: the same leg more than once in one write', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  const leg = (id: string) => ({ leg_id: id, calling: '+12125550100', called: '+442079460000', start: '2026-11-25T12:00:00Z', answer: '2026-11-25T12:00:05Z', end: '2026-11-25T12:01:05Z' });
+
+  test('a re-posted leg in a batch answers duplicate with the stored id; its record keeps no second body', async () => {
+    const p = await makePlatform(t.db);
+    const res = await postCdrs(t, p.token, [leg('D-1'), leg('D-2')]);
+    assert.deepEqual(res.body.records.map((r: { status: string }) => r.status), ['accepted', 'accepted']);
+    const again = await postCdrs(t, p.token, [leg('D-2'), leg('D-3'), leg('D-1')]);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body.records.map((r: { status: string }) => r.status), ['duplicate', 'accepted', 'duplicate']);
+    assert.equal(again.body.records[0].legs[0].id, res.body.records[1].legs[0].id);
+    assert.equal(again.body.records[2].legs[0].id, res.body.records[0].legs[0].id);
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id }).count('* as n').first())?.n), 3);
+    assert.equal(Number((await t.db('cdrs').where({ platform_id: p.id }).count('* as n').first())?.n), 3);
+  });
+
+  test('a leg that another transaction stores while a post is being written is answered as a duplicate, stored once', async (ctx) => {
+    // Needs two connections at once: the embedded database runs on one.
+    if (t.embedded) return ctx.skip('the embedded database serves one connection');
+    const p = await makePlatform(t.db);
+    await postCdrs(t, p.token, leg('R-0')); // the month's partitions exist before the race
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const other = t.db.transaction(async (tx) => {
+      await tx.raw(
+        `insert into call_legs (start_at, platform_id, cdr_id, leg_key, call_id, billable_seconds, answered, status) values ('2026-11-25T12:00:00Z', ?, 0, 'R-1', 'R-1', 60, true, 'unrated')`,
+        [p.id],
+      );
+      await held;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    let settled = false;
+    const post = postCdrs(t, p.token, leg('R-1')).then((r) => ((settled = true), r));
+    // The post's write waits on the other transaction's uncommitted row of the unique index.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(settled, false, 'the post should wait for the other transaction');
+    release();
+    await other;
+    const res = await post;
+    assert.equal(res.status, 200);
+    assert.equal(res.body.records[0].status, 'duplicate');
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id, leg_key: 'R-1' }).count('* as n').first())?.n), 1);
+  });
+});

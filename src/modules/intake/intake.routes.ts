@@ -4,8 +4,7 @@ import type { Logger } from '../../logger';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
 import { getPlatform, type Platform } from '../platforms/platforms.repository';
-import { GroupCommitter } from './group-commit';
-import { preparePost, summarise } from './intake.service';
+import { IntakePipeline } from './pipeline';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -25,9 +24,9 @@ function refuse(res: Response, status: number, error: string) {
  * CDR intake over HTTPS: platforms post their records with their machine credential. Mounted
  * before the portal's sessions and body parsers: the body is read raw, exactly as sent.
  */
-export function intakeRoutes({ db, cache, logger }: { db: Db; cache: PlanCache; logger: Logger }): Router {
+export function intakeRoutes({ db, cache, logger, copy }: { db: Db; cache: PlanCache; logger: Logger; copy: boolean }): Router {
   const r = Router();
-  const committer = new GroupCommitter(db);
+  const intake = new IntakePipeline(db, cache, copy);
 
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? '';
@@ -48,9 +47,8 @@ export function intakeRoutes({ db, cache, logger }: { db: Db; cache: PlanCache; 
     async (req, res) => {
       const platform = req.platform as Platform;
       const body = typeof req.body === 'string' ? req.body : '';
-      const prepared = await preparePost(db, cache, { platform, body, contentType: req.headers['content-type'], sourceIp: req.ip });
-      // Answered only after the commit that stored it (group commit with concurrent posts).
-      const result = 'httpStatus' in prepared ? prepared : summarise(await committer.write(prepared));
+      // Answered only after the commit that stored it (grouped with concurrent posts).
+      const result = await intake.submit({ platform, body, contentType: req.headers['content-type'], sourceIp: req.ip });
       logger.debug({ platform: platform.id, status: result.httpStatus, accepted: result.body.accepted, rejected: result.body.rejected }, 'cdr post');
       res.status(result.httpStatus).json(result.body);
     },

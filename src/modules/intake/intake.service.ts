@@ -3,7 +3,7 @@ import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
 import { getAdapter, MediationError } from '../../domain/mediation';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import type { Platform } from '../platforms/platforms.repository';
-import { deleteCdrs, insertCdrs, insertLegs, insertReject, insertCharges, type StoredLeg } from './legs.repository';
+import { copyCdrs, copyLegs, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertLegs, insertReject, legKeyOf, type StoredLeg } from './legs.repository';
 import { ensurePartitions } from './partitions';
 import { rateLegs, type RatedLeg } from './rating.service';
 
@@ -39,21 +39,32 @@ export interface PostInput {
   sourceIp: string | undefined;
 }
 
-/** A post parsed and rated, waiting for its write: everything but the transaction. */
-export interface PreparedPost {
+/** A post parsed, waiting for rating: halves of calls from earlier posts already paired in. */
+export interface ParsedPost {
   input: PostInput;
   outcomes: RecordOutcome[];
   good: Array<Extract<RecordOutcome, { ok: true }>>;
-  ratedByLeg: Map<NormalisedLeg, RatedLeg>;
   /** Stored halves this post completes: deleted when the post is written. */
   consumedPending: number[];
 }
 
+/** A post parsed and rated, waiting for its write: everything but the transaction. */
+export interface PreparedPost extends ParsedPost {
+  ratedByLeg: Map<NormalisedLeg, RatedLeg>;
+}
+
+/** How many legs a post carries (the size of its share of a group). */
+export function legCount(p: ParsedPost): number {
+  let n = 0;
+  for (const o of p.good) n += o.legs.length;
+  return n;
+}
+
 /**
- * Phase one of a post: parse (pure adapter) and rate every leg, reading only. An unreadable body
- * (or one with no records) is answered at once, after it is kept in the rejects.
+ * Phase one of a post: parse (pure adapter) and pair halves of calls with earlier posts. An
+ * unreadable body (or one with no records) is answered at once, after it is kept in the rejects.
  */
-export async function preparePost(db: Db, cache: PlanCache, input: PostInput): Promise<PreparedPost | PostResult> {
+export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | PostResult> {
   const { platform } = input;
   const adapter = getAdapter(platform.format);
   if (!adapter) throw new Error(`platform ${platform.id} has unknown format ${platform.format}`);
@@ -72,12 +83,28 @@ export async function preparePost(db: Db, cache: PlanCache, input: PostInput): P
     return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
   }
   const { outcomes: paired, consumedPending } = await pairWithPending(db, adapter.parse, input, outcomes);
-  outcomes = paired;
-  const good = outcomes.filter((o): o is Extract<RecordOutcome, { ok: true }> => o.ok);
-  const allLegs: NormalisedLeg[] = good.flatMap((o) => o.legs);
+  const good = paired.filter((o): o is Extract<RecordOutcome, { ok: true }> => o.ok);
+  return { input, outcomes: paired, good, consumedPending };
+}
+
+/**
+ * Phase two: classify and rate the legs of several posts at once (reading only), so that posts
+ * arriving together share one look-up of numbers and parties instead of a few queries each.
+ */
+export async function ratePosts(db: Db, cache: PlanCache, posts: ParsedPost[]): Promise<PreparedPost[]> {
+  const allLegs: NormalisedLeg[] = [];
+  for (const p of posts) for (const o of p.good) for (const l of o.legs) allLegs.push(l);
   const rated = await rateLegs(db, cache, allLegs);
   await ensurePartitions(db, allLegs.map((l) => l.startMs));
-  return { input, outcomes, good, ratedByLeg: new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg])), consumedPending };
+  const ratedByLeg = new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg]));
+  return posts.map((p) => ({ ...p, ratedByLeg }));
+}
+
+/** Phases one and two for one post. */
+export async function preparePost(db: Db, cache: PlanCache, input: PostInput): Promise<PreparedPost | PostResult> {
+  const parsed = await parsePost(db, input);
+  if ('httpStatus' in parsed) return parsed;
+  return (await ratePosts(db, cache, [parsed]))[0] as PreparedPost;
 }
 
 type Awaiting = Extract<RecordOutcome, { ok: false }> & { awaiting: { key: string; record: Record<string, string> } };
@@ -126,21 +153,41 @@ async function pairWithPending(
   return { outcomes: outcomes.map((o) => replaced.get(o) ?? o), consumedPending: consumed };
 }
 
-/** Phase two, inside a transaction (possibly shared with other posts): store records, legs, charges, rejects. */
-export async function writePost(tx: Queryable, p: PreparedPost): Promise<RecordResult[]> {
-  return (await writePosts(tx, [p]))[0] as RecordResult[];
+/** How the legs are written: multi-row INSERT ... ON CONFLICT (any Postgres, PGlite) or COPY (a real server). */
+export interface WriteOptions {
+  copy?: boolean;
+}
+
+/** Phase three, inside a transaction (possibly shared with other posts): store records, legs, charges, rejects. */
+export async function writePost(tx: Queryable, p: PreparedPost, opts: WriteOptions = {}): Promise<RecordResult[]> {
+  return (await writePosts(tx, [p], opts))[0] as RecordResult[];
+}
+
+type GoodRecord = Extract<RecordOutcome, { ok: true }>;
+type LegToStore = { cdrId: number; rated: RatedLeg; carrier: string | null };
+
+function carrierOf(p: PreparedPost, r: RatedLeg): string | null {
+  const trunk = r.leg.trunk;
+  if (!trunk || (r.direction !== 'outbound' && r.direction !== 'forwarded')) return null;
+  return p.input.platform.trunkCarriers[trunk] ?? null;
 }
 
 /**
- * Phase two for several posts in one transaction (a group commit): the records and legs of all
- * posts of one platform are written with one multi-row statement per table (chunked), and the
- * charges of all of them together, instead of a few statements per post; a group of a hundred
- * single-record posts costs a handful of round trips, not hundreds. Each post is answered exactly
- * as if it had been written alone. Posts of the group that carry the same leg (a retry racing its
- * original) are written one after the other, so that the later one sees the leg as a duplicate.
+ * Phase three for several posts in one transaction (a group commit): the records and legs of all
+ * posts of one platform are written with one statement per table, and the charges of all of them
+ * together, instead of a few statements per post; a group of a hundred single-record posts costs a
+ * handful of round trips, not hundreds. Each post is answered exactly as if it had been written
+ * alone, in the order of the group: a leg that an earlier post of the group (or an earlier record
+ * of the same post) carries is a duplicate of it.
+ *
+ * With `copy`, legs already stored are looked up first, ids allocated, and the new rows streamed
+ * with COPY; a leg that another transaction stores in between makes the COPY fail with a unique
+ * violation, and the caller retries without `copy`. Without it, INSERT ... ON CONFLICT DO NOTHING
+ * settles such races row by row.
  */
-export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<RecordResult[][]> {
-  if (posts.length > 1) {
+export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: WriteOptions = {}): Promise<RecordResult[][]> {
+  if (!opts.copy && posts.length > 1) {
+    // ON CONFLICT does not see a row inserted by the same statement: posts sharing a leg go one by one.
     const seen = new Set<string>();
     for (const p of posts) {
       for (const o of p.good) {
@@ -148,7 +195,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
           const key = `${p.input.platform.id}|${leg.startMs}|${leg.legKey}`;
           if (seen.has(key)) {
             const out: RecordResult[][] = [];
-            for (const one of posts) out.push((await writePosts(tx, [one]))[0] as RecordResult[]);
+            for (const one of posts) out.push((await writePosts(tx, [one], opts))[0] as RecordResult[]);
             return out;
           }
           seen.add(key);
@@ -165,34 +212,20 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
     list.push(p);
     buckets.set(key, list);
   }
-  const cdrOf = new Map<Extract<RecordOutcome, { ok: true }>, number>();
+  const cdrOf = new Map<GoodRecord, number>();
   const storedOf = new Map<PreparedPost, StoredLeg[]>();
   const fresh: Array<{ id: number; startMs: number; rated: RatedLeg }> = [];
   for (const bucket of buckets.values()) {
-    const { platform, contentType } = (bucket[0] as PreparedPost).input;
-    const good = bucket.flatMap((p) => p.good);
-    const cdrIds = await insertCdrs(tx, platform.id, contentType, good.map((o) => o.raw));
-    good.forEach((o, i) => cdrOf.set(o, cdrIds[i] as number));
-    const toStore = bucket.flatMap((p) =>
-      p.good.flatMap((o) =>
-        o.legs.map((leg) => {
-          const r = p.ratedByLeg.get(leg) as RatedLeg;
-          const carriers = p.input.platform.trunkCarriers;
-          const carrier = r.direction === 'outbound' || r.direction === 'forwarded' ? (leg.trunk ? (carriers[leg.trunk] ?? null) : null) : null;
-          return { cdrId: cdrOf.get(o) as number, rated: r, carrier };
-        }),
-      ),
-    );
-    const stored = await insertLegs(tx, platform.id, toStore);
-    stored.forEach((st, i) => st.inserted && fresh.push({ id: st.id, startMs: st.startAt, rated: toStore[i]!.rated }));
+    const stored = opts.copy ? await copyBucket(tx, bucket, cdrOf) : await insertBucket(tx, bucket, cdrOf);
+    stored.forEach((st, i) => st.inserted && fresh.push({ id: st.id, startMs: st.startAt, rated: st.rated }));
     let from = 0;
     for (const p of bucket) {
-      const n = p.good.reduce((sum, o) => sum + o.legs.length, 0);
+      const n = legCount(p);
       storedOf.set(p, stored.slice(from, from + n));
       from += n;
     }
   }
-  await insertCharges(tx, fresh);
+  await insertCharges(tx, fresh, opts);
 
   const results: RecordResult[][] = [];
   const duplicateCdrs: number[] = [];
@@ -218,7 +251,8 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
       });
       const allDuplicate = legs.length > 0 && legs.every((l) => l.duplicate);
       // A re-posted record is already stored once; keeping its body again would only add noise.
-      if (allDuplicate) duplicateCdrs.push(cdrOf.get(o) as number);
+      const cdrId = cdrOf.get(o);
+      if (allDuplicate && cdrId !== undefined) duplicateCdrs.push(cdrId);
       out.push({ index: o.index, status: allDuplicate ? 'duplicate' : 'accepted', legs });
     }
     results.push(out);
@@ -227,6 +261,64 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
   const consumed = posts.flatMap((p) => p.consumedPending);
   if (consumed.length) await tx('pending_records').whereIn('id', consumed).del();
   return results;
+}
+
+type Stored = StoredLeg & { rated: RatedLeg };
+
+/** INSERT path: every record's body, then its legs; a leg already there comes back as it is stored. */
+async function insertBucket(tx: Queryable, bucket: PreparedPost[], cdrOf: Map<GoodRecord, number>): Promise<Stored[]> {
+  const { platform, contentType } = (bucket[0] as PreparedPost).input;
+  const good = bucket.flatMap((p) => p.good);
+  const cdrIds = await insertCdrs(tx, platform.id, contentType, good.map((o) => o.raw));
+  good.forEach((o, i) => cdrOf.set(o, cdrIds[i] as number));
+  const toStore: LegToStore[] = bucket.flatMap((p) =>
+    p.good.flatMap((o) => o.legs.map((leg) => {
+      const rated = p.ratedByLeg.get(leg) as RatedLeg;
+      return { cdrId: cdrOf.get(o) as number, rated, carrier: carrierOf(p, rated) };
+    })),
+  );
+  const stored = await insertLegs(tx, platform.id, toStore);
+  return stored.map((st, i) => ({ ...st, rated: (toStore[i] as LegToStore).rated }));
+}
+
+/**
+ * COPY path: legs already stored, or carried earlier in this group, are duplicates and need no
+ * row; a record whose legs are all duplicates keeps no body either. The rest is streamed.
+ */
+async function copyBucket(tx: Queryable, bucket: PreparedPost[], cdrOf: Map<GoodRecord, number>): Promise<Stored[]> {
+  const { platform, contentType } = (bucket[0] as PreparedPost).input;
+  const legs = bucket.flatMap((p) => p.good.flatMap((o) => o.legs.map((leg) => ({ p, o, rated: p.ratedByLeg.get(leg) as RatedLeg }))));
+  const existing = await existingLegs(tx, platform.id, legs.map((l) => ({ legKey: l.rated.leg.legKey, startMs: l.rated.leg.startMs })));
+
+  // Each leg: an index into `fresh` (first in the group), or a stored leg it duplicates.
+  const firstOf = new Map<string, number>();
+  const fresh: typeof legs = [];
+  const plan = legs.map((l) => {
+    const key = legKeyOf(l.rated.leg.legKey, l.rated.leg.startMs);
+    const old = existing.get(key);
+    if (old) return old;
+    const seen = firstOf.get(key);
+    if (seen !== undefined) return seen;
+    firstOf.set(key, fresh.length);
+    fresh.push(l);
+    return fresh.length - 1;
+  });
+  const needBody = new Set(fresh.map((l) => l.o));
+  const bodies = bucket.flatMap((p) => p.good.filter((o) => o.legs.length === 0 || needBody.has(o)));
+  const cdrIds = await copyCdrs(tx, platform.id, contentType, bodies.map((o) => o.raw));
+  bodies.forEach((o, i) => cdrOf.set(o, cdrIds[i] as number));
+  const inserted = await copyLegs(tx, platform.id, fresh.map((l) => ({ cdrId: cdrOf.get(l.o) as number, rated: l.rated, carrier: carrierOf(l.p, l.rated) })));
+
+  const claimed = new Set<number>();
+  return plan.map((x, i) => {
+    const rated = (legs[i] as (typeof legs)[number]).rated;
+    if (typeof x !== 'number') return { ...x, rated };
+    const st = inserted[x] as StoredLeg;
+    // The first occurrence is the insert; later ones in the group are its duplicates.
+    const first = !claimed.has(x);
+    claimed.add(x);
+    return { ...st, inserted: first, rated };
+  });
 }
 
 export function summarise(results: RecordResult[]): PostResult {

@@ -6,6 +6,7 @@ import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { Scope } from '../../domain/tenancy/roles';
 import type { PricedCharge } from '../../domain/rating/charge';
 import type { RatedLeg } from './rating.service';
+import { copyLine, copyRows, nextIds } from './copy';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -51,7 +52,7 @@ export async function insertReject(
   return row.id as number;
 }
 
-function legRow(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null) {
+function legRow(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt = new Date().toISOString()) {
   const l = r.leg;
   return {
     start_at: iso(l.startMs),
@@ -77,9 +78,12 @@ function legRow(platformId: number, cdrId: number, r: RatedLeg, carrier: string 
     account_code: l.accountCode,
     status: r.status,
     unrated_reason: r.reason,
-    rated_at: r.status === 'rated' ? new Date().toISOString() : null,
+    rated_at: r.status === 'rated' ? ratedAt : null,
   };
 }
+
+/** A leg's identity within its platform: key and start (the start is part of the unique index, as the partition key). */
+export const legKeyOf = (legKey: string, startMs: number) => `${legKey}@${startMs}`;
 
 export interface StoredLeg {
   id: number;
@@ -110,12 +114,11 @@ export async function insertLegs(
     insertedRows.push(...inserted.rows);
   }
   const byKey = new Map<string, StoredLeg>();
-  const keyOf = (legKey: string, startMs: number) => `${legKey}@${startMs}`;
   for (const r of insertedRows) {
     const startAt = new Date(r.start_at).getTime();
-    byKey.set(keyOf(r.leg_key, startAt), { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: true });
+    byKey.set(legKeyOf(r.leg_key, startAt), { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: true });
   }
-  const missing = legs.filter((l) => !byKey.has(keyOf(l.rated.leg.legKey, l.rated.leg.startMs)));
+  const missing = legs.filter((l) => !byKey.has(legKeyOf(l.rated.leg.legKey, l.rated.leg.startMs)));
   for (const part of chunked(missing)) {
     const existing = await db('call_legs')
       .where('platform_id', platformId)
@@ -123,18 +126,18 @@ export async function insertLegs(
       .select('id', 'leg_key', 'start_at', 'status', 'unrated_reason', 'direction');
     for (const r of existing) {
       const startAt = new Date(r.start_at).getTime();
-      const k = keyOf(r.leg_key, startAt);
+      const k = legKeyOf(r.leg_key, startAt);
       if (!byKey.has(k)) byKey.set(k, { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: false });
     }
   }
   return legs.map((l) => {
-    const hit = byKey.get(keyOf(l.rated.leg.legKey, l.rated.leg.startMs));
+    const hit = byKey.get(legKeyOf(l.rated.leg.legKey, l.rated.leg.startMs));
     if (!hit) throw new Error(`leg ${l.rated.leg.legKey} was neither inserted nor found`);
     return hit;
   });
 }
 
-function chargeRow(legId: number, startMs: number, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge) {
+function chargeRow(legId: number, startMs: number, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge, ratedAt = new Date().toISOString()) {
   return {
     leg_id: legId,
     start_at: iso(startMs),
@@ -164,7 +167,7 @@ function chargeRow(legId: number, startMs: number, resellerId: number, subscribe
     billed_currency: c.billedCurrency,
     exchange_rate: c.exchangeRate.toString(),
     billed_total: c.billedTotal.toString(),
-    rated_at: new Date().toISOString(),
+    rated_at: ratedAt,
   };
 }
 
@@ -174,14 +177,70 @@ export async function replaceCharges(db: Queryable, legs: Array<{ id: number; st
   await insertCharges(db, legs);
 }
 
-/** Charges of legs inserted in this transaction: there is nothing earlier to replace. */
-export async function insertCharges(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg }>): Promise<void> {
-  const rows = legs.flatMap((l) =>
+function chargeRows(legs: Array<{ id: number; startMs: number; rated: RatedLeg }>) {
+  const ratedAt = new Date().toISOString();
+  return legs.flatMap((l) =>
     l.rated.resellerId === null || l.rated.direction === null
       ? []
-      : l.rated.charges.map((c) => chargeRow(l.id, l.startMs, l.rated.resellerId as number, l.rated.subscriberId, l.rated.direction as string, c)),
+      : l.rated.charges.map((c) => chargeRow(l.id, l.startMs, l.rated.resellerId as number, l.rated.subscriberId, l.rated.direction as string, c, ratedAt)),
   );
+}
+
+/** Charges of legs inserted in this transaction: there is nothing earlier to replace. */
+export async function insertCharges(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg }>, opts: { copy?: boolean } = {}): Promise<void> {
+  const rows = chargeRows(legs);
+  if (opts.copy) {
+    if (rows.length) await copyRows(db, 'charges', Object.keys(rows[0] as object), rows.map((r) => copyLine(Object.values(r))));
+    return;
+  }
   for (const part of chunked(rows)) await db('charges').insert(part);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The COPY path of the intake (real Postgres): duplicates are found first, ids allocated, then the
+// rows streamed. See copy.ts for why, and writePosts for the fallback when a race slips through.
+
+/** Legs of this platform already stored under these keys (leg key and start), by legKeyOf. */
+export async function existingLegs(db: Queryable, platformId: number, keys: Array<{ legKey: string; startMs: number }>): Promise<Map<string, StoredLeg>> {
+  const out = new Map<string, StoredLeg>();
+  for (const part of chunked(keys, 5000)) {
+    const res = (await db.raw(
+      `select id, leg_key, start_at, status, unrated_reason, direction from call_legs
+        where platform_id = ? and (leg_key, start_at) in (select k, s from json_to_recordset(?::json) as v(k text, s timestamptz))`,
+      [platformId, JSON.stringify(part.map((k) => ({ k: k.legKey, s: iso(k.startMs) })))],
+    )) as { rows: Array<Record<string, any>> };
+    for (const r of res.rows) {
+      const startAt = new Date(r.start_at).getTime();
+      out.set(legKeyOf(r.leg_key, startAt), { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: false });
+    }
+  }
+  return out;
+}
+
+/** Raw records by COPY, with ids allocated first (COPY returns none). */
+export async function copyCdrs(db: Queryable, platformId: number, contentType: string | undefined, bodies: string[]): Promise<number[]> {
+  const ids = await nextIds(db, 'cdrs_id_seq', bodies.length);
+  const lines = bodies.map((body, i) => copyLine([ids[i], platformId, contentType ?? null, body, sha256(body)]));
+  await copyRows(db, 'cdrs', ['id', 'platform_id', 'content_type', 'body', 'body_sha256'], lines);
+  return ids;
+}
+
+/** New legs (checked with existingLegs) by COPY. A leg stored meanwhile by another transaction fails the COPY (unique violation). */
+export async function copyLegs(db: Queryable, platformId: number, legs: Array<{ cdrId: number; rated: RatedLeg; carrier: string | null }>): Promise<StoredLeg[]> {
+  if (legs.length === 0) return [];
+  const ids = await nextIds(db, 'call_legs_id_seq', legs.length);
+  const ratedAt = new Date().toISOString();
+  const rows = legs.map((l, i) => ({ id: ids[i] as number, ...legRow(platformId, l.cdrId, l.rated, l.carrier, ratedAt) }));
+  await copyRows(db, 'call_legs', Object.keys(rows[0] as object), rows.map((r) => copyLine(Object.values(r))));
+  return legs.map((l, i) => ({
+    id: ids[i] as number,
+    legKey: l.rated.leg.legKey,
+    startAt: l.rated.leg.startMs,
+    status: l.rated.status,
+    reason: l.rated.reason,
+    direction: l.rated.direction,
+    inserted: true,
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Queryable } from '../../db/knex';
+
+/**
+ * Bulk writes with COPY FROM STDIN (text format) inside a knex transaction. A multi-row INSERT of
+ * a thousand legs makes Node build and bind tens of thousands of parameters and Postgres plan a
+ * statement as large; COPY streams rows Postgres parses at its own speed. COPY returns nothing,
+ * so callers allocate ids first (nextIds) and check for duplicates themselves: a unique violation
+ * aborts the whole transaction, and the caller's fallback is the INSERT ... ON CONFLICT path.
+ */
+
+/** A value in COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */
+export function copyField(v: string | number | boolean | null | undefined): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v !== 'string') return String(v);
+  // Most fields need no escaping; test before building a new string.
+  if (!/[\\\t\n\r]/.test(v)) return v;
+  return v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+export function copyLine(fields: Array<string | number | boolean | null | undefined>): string {
+  let line = '';
+  for (let i = 0; i < fields.length; i++) line += (i ? '\t' : '') + copyField(fields[i]);
+  return line + '\n';
+}
+
+/** The raw pg connection of a knex transaction (a transaction holds one connection throughout). */
+async function connectionOf(tx: Queryable): Promise<PoolClient> {
+  const client = (tx as unknown as { client: { acquireConnection(): Promise<PoolClient> } }).client;
+  return client.acquireConnection();
+}
+
+/** COPY lines (from copyLine) into table(columns). Column and table names are ours, never input. */
+export async function copyRows(tx: Queryable, table: string, columns: readonly string[], lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  if (!/^[a-z_]+$/.test(table) || !columns.every((c) => /^[a-z_0-9]+$/.test(c))) throw new Error('bad COPY target');
+  const conn = await connectionOf(tx);
+  const stream = conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  // Chunks of ~1 MB: one write per chunk, never one huge string held twice.
+  const chunks: string[] = [];
+  let chunk = '';
+  for (const l of lines) {
+    chunk += l;
+    if (chunk.length > 1 << 20) {
+      chunks.push(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk) chunks.push(chunk);
+  await pipeline(Readable.from(chunks), stream);
+}
+
+/** n fresh values of a sequence, in one round trip. */
+export async function nextIds(tx: Queryable, sequence: string, n: number): Promise<number[]> {
+  if (n === 0) return [];
+  const res = (await tx.raw(`select nextval(?::regclass) as id from generate_series(1, ?)`, [sequence, n])) as { rows: Array<{ id: number }> };
+  return res.rows.map((r) => r.id);
+}

@@ -1,0 +1,133 @@
+import type { Db } from '../../db/knex';
+import { uniqueViolation } from '../../db/knex';
+import type { PlanCache } from '../rate-plans/plan-cache';
+import {
+  legCount,
+  parsePost,
+  ratePosts,
+  summarise,
+  writePost,
+  writePosts,
+  type ParsedPost,
+  type PostInput,
+  type PostResult,
+  type PreparedPost,
+  type RecordResult,
+} from './intake.service';
+
+type Settled<T> = PromiseSettledResult<T>;
+
+/**
+ * One run at a time: items that arrive while a run is busy wait and form the next run, up to
+ * `maxWeight`. A lone item starts at once (no timer, no added latency); under load, runs grow by
+ * themselves. `run` answers each item of its group separately, so one bad item fails alone.
+ */
+export class Batcher<In, Out> {
+  private queue: Array<{ item: In; resolve(v: Out): void; reject(e: unknown): void }> = [];
+  private running = false;
+
+  constructor(
+    private readonly run: (items: In[]) => Promise<Array<Settled<Out>>>,
+    private readonly weight: (item: In) => number,
+    private readonly maxWeight: number,
+  ) {}
+
+  submit(item: In): Promise<Out> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        let n = 0;
+        let w = 0;
+        while (n < this.queue.length && (n === 0 || w + this.weight(this.queue[n]!.item) <= this.maxWeight)) w += this.weight(this.queue[n++]!.item);
+        const group = this.queue.splice(0, n);
+        let settled: Array<Settled<Out>>;
+        try {
+          settled = await this.run(group.map((g) => g.item));
+        } catch (err) {
+          settled = group.map(() => ({ status: 'rejected', reason: err }));
+        }
+        group.forEach((g, i) => {
+          const s = settled[i] as Settled<Out>;
+          if (s.status === 'fulfilled') g.resolve(s.value);
+          else g.reject(s.reason);
+        });
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+/** Each item alone, in order, for when its group failed as a whole. */
+async function oneByOne<In, Out>(items: In[], f: (item: In) => Promise<Out>): Promise<Array<Settled<Out>>> {
+  const out: Array<Settled<Out>> = [];
+  for (const item of items) {
+    try {
+      out.push({ status: 'fulfilled', value: await f(item) });
+    } catch (reason) {
+      out.push({ status: 'rejected', reason });
+    }
+  }
+  return out;
+}
+
+/** Legs per rating run and per commit: a few large posts, or hundreds of single-record ones. */
+const MAX_LEGS_PER_GROUP = 5000;
+
+/**
+ * The intake's pipeline for concurrent posts: parse (each request by itself), rate (posts that
+ * arrive together share one look-up of numbers and parties), write (group commit: one transaction
+ * and one WAL flush for all posts that were waiting). Rating of the next group overlaps the commit
+ * of the previous one. Each caller is answered only after the commit that stored its post.
+ */
+export class IntakePipeline {
+  private readonly rater: Batcher<ParsedPost, PreparedPost>;
+  private readonly committer: Batcher<PreparedPost, RecordResult[]>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly cache: PlanCache,
+    /** COPY for the writes (a real Postgres server; the embedded PGlite takes INSERTs). */
+    private readonly copy: boolean,
+  ) {
+    const weight = (p: ParsedPost) => Math.max(1, legCount(p));
+    this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
+    this.committer = new Batcher<PreparedPost, RecordResult[]>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP);
+  }
+
+  async submit(input: PostInput): Promise<PostResult> {
+    const parsed = await parsePost(this.db, input);
+    if ('httpStatus' in parsed) return parsed;
+    const prepared = await this.rater.submit(parsed);
+    return summarise(await this.committer.submit(prepared));
+  }
+
+  private async rate(posts: ParsedPost[]): Promise<Array<Settled<PreparedPost>>> {
+    try {
+      const prepared = await ratePosts(this.db, this.cache, posts);
+      return prepared.map((value) => ({ status: 'fulfilled', value }));
+    } catch (err) {
+      if (posts.length === 1) return [{ status: 'rejected', reason: err }];
+      return oneByOne(posts, async (p) => (await ratePosts(this.db, this.cache, [p]))[0] as PreparedPost);
+    }
+  }
+
+  private async write(posts: PreparedPost[]): Promise<Array<Settled<RecordResult[]>>> {
+    try {
+      const results = await this.db.transaction((tx) => writePosts(tx, posts, { copy: this.copy }));
+      return results.map((value) => ({ status: 'fulfilled', value }));
+    } catch (err) {
+      // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT, which
+      // also settles a leg that a concurrent transaction stored during a COPY (unique violation).
+      if (posts.length === 1 && !(this.copy && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
+      return oneByOne(posts, (p) => this.db.transaction((tx) => writePost(tx, p, { copy: false })));
+    }
+  }
+}
