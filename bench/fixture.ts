@@ -1,3 +1,4 @@
+import { announceReferenceChange, REFERENCE_KINDS } from '../src/db/change-notices';
 import type { Db } from '../src/db/knex';
 import { newCredential } from '../src/modules/platforms/credentials';
 import { writeRates, type RatePlan } from '../src/modules/rate-plans/rate-plans.repository';
@@ -103,6 +104,9 @@ export async function seed(db: Db, o: FixtureOptions): Promise<Fixture> {
     .returning('*');
   const { token, hash } = newCredential(platform.id);
   await db('platforms').where({ id: platform.id }).update({ credential_hash: hash });
+  // Written straight into the tables: any app already running on this database must drop its
+  // in-memory platforms, taxes and rates (the bench starts its app afterwards, so it reads these).
+  for (const kind of REFERENCE_KINDS) await announceReferenceChange(db, kind);
 
   await db.raw('ANALYZE');
   return { platformId: platform.id, token, numbers, deck, rateRows, taxes };

@@ -8,6 +8,7 @@ import passport from 'passport';
 import multer from 'multer';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
+import { listenForChanges } from './db/change-notices';
 import type { Db } from './db/knex';
 import type { Logger } from './logger';
 import { authRoutes } from './modules/auth/auth.routes';
@@ -18,7 +19,8 @@ import { rejectRoutes } from './modules/calls/rejects.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeRoutes } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
-import { listenForPlanChanges, PlanCache } from './modules/rate-plans/plan-cache';
+import { planChanges, PlanCache } from './modules/rate-plans/plan-cache';
+import { attachReferenceData, ReferenceData } from './modules/reference-data/reference-data';
 import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-plans.routes';
 import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
 import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
@@ -35,7 +37,7 @@ import { LoginThrottle } from './web/throttle';
 export interface AppDeps {
   config: Config;
   db: Db;
-  /** The same database as db, for the plan-change listener's own connection. */
+  /** The same database as db, for the change listener's own connection (plans and reference data). */
   databaseUrl: string;
   /**
    * The embedded PGlite: one session behind the socket, so the app keeps to one connection and
@@ -47,11 +49,14 @@ export interface AppDeps {
   logger: Logger;
   /** Compiled rate plans; one per process, shared with the CDR intake. */
   planCache?: PlanCache;
+  /** Platforms, usage taxes and exchange rates held in memory for the CDR intake; one per process. */
+  referenceData?: ReferenceData;
 }
 
 export interface BuiltApp {
   app: express.Express;
   planCache: PlanCache;
+  referenceData: ReferenceData;
   close(): Promise<void>;
 }
 
@@ -61,7 +66,11 @@ export function createApp(deps: AppDeps): BuiltApp {
   const box = new SecretBox(deps.instanceSecret);
   const throttle = new LoginThrottle(config.loginThrottle);
   const planCache = deps.planCache ?? new PlanCache();
-  const planListener = deps.embedded ? { close: async () => undefined } : listenForPlanChanges(deps.databaseUrl, planCache, logger);
+  const referenceData = deps.referenceData ?? new ReferenceData();
+  // The intake and re-rating find the reference data through the plan cache they are handed.
+  attachReferenceData(planCache, referenceData);
+  // One connection hears every other process's changes (none to hear with the embedded database).
+  const changeListener = deps.embedded ? { close: async () => undefined } : listenForChanges(deps.databaseUrl, [planChanges(planCache), referenceData], logger);
 
   app.set('view engine', 'ejs');
   app.set('views', path.resolve(__dirname, '../views'));
@@ -166,11 +175,11 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(auditRoutes({ db }));
   app.use(ratePlanRoutes({ db, cache: planCache }));
   app.use(planAssignmentRoutes({ db }));
-  app.use(taxRoutes({ db }));
-  app.use(jurisdictionRoutes({ db }));
+  app.use(taxRoutes({ db, refs: referenceData }));
+  app.use(jurisdictionRoutes({ db, refs: referenceData }));
   app.use(taxExemptionRoutes({ db }));
-  app.use(exchangeRateRoutes({ db }));
-  app.use(platformRoutes({ db }));
+  app.use(exchangeRateRoutes({ db, refs: referenceData }));
+  app.use(platformRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, cache: planCache }));
   app.use(rejectRoutes({ db }));
 
@@ -180,8 +189,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   return {
     app,
     planCache,
+    referenceData,
     async close() {
-      await planListener.close();
+      await changeListener.close();
       store.close();
     },
   };

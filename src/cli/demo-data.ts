@@ -1,11 +1,14 @@
 import type { Db } from '../db/knex';
+import { Decimal } from '../domain/money/decimal';
 import { SYSTEM_ACTOR } from '../domain/tenancy/actor';
 import { createReseller } from '../modules/resellers/resellers.service';
+import { addRate } from '../modules/exchange-rates/exchange-rates.service';
 import { processPost } from '../modules/intake/intake.service';
 import { createPlatform } from '../modules/platforms/platforms.service';
 import { assignRetailPlan, assignWholesalePlan } from '../modules/rate-plans/assignments.service';
 import { PlanCache } from '../modules/rate-plans/plan-cache';
 import { createPlan, importDeck } from '../modules/rate-plans/rate-plans.service';
+import { attachReferenceData, ReferenceData } from '../modules/reference-data/reference-data';
 import { createSubscriber } from '../modules/subscribers/subscribers.service';
 import { createStaffUser } from '../modules/users/users.service';
 
@@ -98,6 +101,10 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
  */
 async function loadDemoRating(db: Db): Promise<void> {
   const cache = new PlanCache();
+  // Through the services, so the exchange rate and the platform are announced like any change
+  // (the loader runs before the app starts, but other processes may already be serving).
+  const refs = new ReferenceData();
+  attachReferenceData(cache, refs);
   const plan = async (owner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number }, name: string, currency: string, rows: string[]) => {
     const p = await createPlan(db, SYSTEM_ACTOR, owner, {
       name, description: 'Demo plan', currency, rounding_decimals: 4, rounding_method: 'half_up', time_zone: 'UTC', band_mode: 'split', connect_fee_on_unanswered: false,
@@ -105,7 +112,7 @@ async function loadDemoRating(db: Db): Promise<void> {
     await importDeck(db, cache, SYSTEM_ACTOR, owner, p.id, [DECK_HEADER, ...rows].join('\n'), 'replace');
     return p;
   };
-  await db('exchange_rates').insert({ from_currency: 'USD', to_currency: 'EUR', rate: '0.92', effective_from: '2020-01-01T00:00:00Z' });
+  await addRate(db, refs, SYSTEM_ACTOR, { from_currency: 'USD', to_currency: 'EUR', rate: new Decimal('0.92'), effective_from: Date.parse('2020-01-01T00:00:00Z') });
   const wholesale = await plan({ kind: 'operator' }, 'Wholesale Standard', 'USD', DECKS.wholesale);
   for (const r of await db('resellers').orderBy('id')) {
     await assignWholesalePlan(db, SYSTEM_ACTOR, r.id, wholesale.id);
@@ -114,7 +121,7 @@ async function loadDemoRating(db: Db): Promise<void> {
       await assignRetailPlan(db, { ...SYSTEM_ACTOR, scope: { kind: 'reseller', resellerId: r.id } }, { kind: 'reseller', resellerId: r.id }, sub.id, retail.id);
     }
   }
-  const { platform } = await createPlatform(db, SYSTEM_ACTOR, {
+  const { platform } = await createPlatform(db, refs, SYSTEM_ACTOR, {
     name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, active: true,
   });
   const numbers = (await db('phone_numbers').whereNull('released_at').orderBy('id').pluck('number')) as string[];

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal } from '../../src/domain/money/decimal';
 import { convert } from '../../src/domain/money/fx';
-import { rateInForce } from '../../src/modules/exchange-rates/exchange-rates.repository';
+import { allRatesInOrder, rateInForce } from '../../src/modules/exchange-rates/exchange-rates.repository';
+import { RateTable } from '../../src/modules/exchange-rates/rate-cache';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeExchangeRate, makeReseller, makeUser } from '../support/factories';
 import { Client } from '../support/http';
@@ -136,6 +137,36 @@ describe('exchange rates: added by wholesale admins, never edited, looked up by 
       assert.ok(rate instanceof Decimal);
       // 0.1234 USD at 0.9301 = 0.11477434 -> 0.1148 EUR
       assert.equal(convert(new Decimal('0.1234'), rate, { decimals: 4, method: 'half_up' }).toFixed(4), '0.1148');
+    });
+
+    test('the intake’s in-memory copy (rate-cache) answers exactly as rateInForce, to the microsecond', async () => {
+      await makeExchangeRate(t.db, 'GBP', 'SEK', '13.1', '2026-02-01T00:00:00.000400Z');
+      await makeExchangeRate(t.db, 'GBP', 'SEK', '13.2', '2026-02-01T00:00:00.000900Z');
+      await makeExchangeRate(t.db, 'GBP', 'SEK', '13.3', '2026-02-01T00:00:00.001Z');
+      await makeExchangeRate(t.db, 'SEK', 'GBP', '0.076', '2026-01-01T00:00:00Z');
+
+      const cached = await t.referenceData.exchangeRates.get(t.db);
+      const fresh = new RateTable(await allRatesInOrder(t.db));
+      const rows = await t.db('exchange_rates');
+      const pairs = new Set<string>(['CHF|chf', 'EUR|USD', 'cad|jpy', 'JPY|CAD']);
+      const instants = new Set<number>([0, Date.parse('2030-01-01T00:00:00Z')]);
+      for (const r of rows) {
+        pairs.add(`${r.from_currency}|${r.to_currency}`);
+        for (const delta of [-1, 0, 1]) instants.add((r.effective_from as Date).getTime() + delta);
+      }
+      let compared = 0;
+      for (const pair of pairs) {
+        const [from, to] = pair.split('|') as [string, string];
+        for (const atMs of instants) {
+          const sql = (await rateInForce(t.db, from, to, atMs))?.toString();
+          assert.equal(cached.rateInForce(from, to, atMs)?.toString(), sql, `${pair} at ${new Date(atMs).toISOString()}`);
+          assert.equal(fresh.rateInForce(from, to, atMs)?.toString(), sql);
+          compared++;
+        }
+      }
+      assert.ok(compared > 100);
+      assert.equal(cached.rateInForce('GBP', 'SEK', at('2026-02-01T00:00:00.000Z')), undefined, 'both sub-millisecond rates start after .000');
+      assert.equal(cached.rateInForce('GBP', 'SEK', at('2026-02-01T00:00:00.001Z'))?.toString(), '13.3');
     });
   });
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Decimal } from '../../src/domain/money/decimal';
 import { computeTaxes } from '../../src/domain/tax/tax';
-import { taxesFor, usageTaxesFor } from '../../src/modules/taxes/taxes.repository';
+import { UsageTaxTable } from '../../src/modules/taxes/tax-cache';
+import { taxesFor, usageTaxesFor, usageTaxRows, type TaxOwner } from '../../src/modules/taxes/taxes.repository';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeJurisdiction, makeReseller, makeSubscriber, makeTax, makeUser } from '../support/factories';
 import { Client } from '../support/http';
@@ -396,6 +397,40 @@ describe('taxes: jurisdictions, taxes of both owners, exemptions, and the lookup
       // 10 + 0.05 + 0.50 = 1.0550; Old levy 1 % of 10 = 0.1000.
       assert.deepEqual(taxes.lines.map((l) => `${l.name} ${l.amount.toFixed(4)}`), ['NY 911 fee 0.0500', 'Federal 0.5000', 'NY state 1.0550', 'Old levy 0.1000']);
       assert.equal(taxes.total.toFixed(4), '1.7050');
+    });
+
+    test('the intake’s in-memory copy (tax-cache) answers exactly as usageTaxesFor: every bound, place and owner', async () => {
+      // Bounds stored to the microsecond, between two milliseconds, and a tax of one millisecond.
+      const odd = await makeJurisdiction(t.db, { country: 'ZW', region: 'Odd Region', name: 'Oddland' });
+      const zw = await makeJurisdiction(t.db, { country: 'ZW', region: null, name: 'Zwland' });
+      await makeTax(t.db, null, odd.id, { name: 'Micro', effective_from: '2026-03-01T12:00:00.000500Z', effective_to: '2026-03-01T13:00:00.000500Z' });
+      await makeTax(t.db, null, zw.id, { name: 'One ms', priority: 0, effective_from: '2026-03-01T12:00:00Z', effective_to: '2026-03-01T12:00:00.001Z' });
+      await makeTax(t.db, null, zw.id, { name: 'Same priority, later id', priority: 0, effective_from: '2026-03-01T12:00:00Z' });
+
+      const cached = await t.referenceData.usageTaxes.get(t.db);
+      const fresh = new UsageTaxTable(await usageTaxRows(t.db));
+      const rows = await t.db('taxes').where({ kind: 'usage' });
+      const instants = new Set<number>([Date.parse('2026-06-15T00:00:00Z')]);
+      for (const r of rows) for (const d of [r.effective_from, r.effective_to] as Array<Date | null>) if (d) for (const delta of [-1, 0, 1]) instants.add(d.getTime() + delta);
+      const owners: TaxOwner[] = [{ kind: 'operator' }, ...[...new Set(rows.flatMap((r) => (r.reseller_id ? [Number(r.reseller_id)] : [])))].map((id) => ({ kind: 'reseller' as const, resellerId: id }))];
+      const places = [['ZZ', 'NY'], ['ZZ', ' nY '], ['zz', null], ['ZZ', ''], ['ZZ', 'TX'], ['ZZ', 'NJ'], ['ZY', 'NY'], ['ZX', 'NY'], ['ZW', 'odd region'], ['ZW', null], ['US', 'NY'], ['US', null]] as const;
+      const shown = (rules: Awaited<ReturnType<typeof usageTaxesFor>>) => rules.map((r) => `${r.id} ${r.name} ${r.basis} ${r.rate.toString()} ${r.priority} ${r.compounding}`);
+      let compared = 0;
+      for (const owner of owners) {
+        for (const [country, region] of places) {
+          for (const atMs of instants) {
+            const address = { country, region };
+            const sql = shown(await usageTaxesFor(t.db, owner, address, atMs));
+            assert.deepEqual(shown(cached.rulesFor(owner, address, atMs)), sql, `${JSON.stringify(owner)} ${country}/${region} at ${new Date(atMs).toISOString()}`);
+            assert.deepEqual(shown(fresh.rulesFor(owner, address, atMs)), sql);
+            compared++;
+          }
+        }
+      }
+      assert.ok(compared > 300);
+      const micro = (atIso: string) => cached.rulesFor({ kind: 'operator' }, { country: 'ZW', region: 'ODD REGION' }, Date.parse(atIso)).map((r) => r.name);
+      assert.deepEqual(micro('2026-03-01T12:00:00.000Z'), ['One ms', 'Same priority, later id'], 'Micro starts half a millisecond later');
+      assert.deepEqual(micro('2026-03-01T13:00:00.000Z'), ['Same priority, later id', 'Micro'], 'and ends half a millisecond after 13:00');
     });
   });
 });

@@ -2,8 +2,11 @@ import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { createApp, type BuiltApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
+import type { ReferenceKind } from '../../src/db/change-notices';
+import { createDb, type Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { PlanCache } from '../../src/modules/rate-plans/plan-cache';
+import { ReferenceData } from '../../src/modules/reference-data/reference-data';
 import { createTestDatabase, type TestDatabase } from './db';
 
 export interface TestApp extends TestDatabase {
@@ -11,22 +14,69 @@ export interface TestApp extends TestDatabase {
   config: Config;
   /** The app's compiled-plan cache, as the intake uses it. */
   planCache: PlanCache;
+  /** The app's in-memory platforms, usage taxes and exchange rates, as the intake uses them. */
+  referenceData: ReferenceData;
+}
+
+const TABLE_KIND: Record<string, ReferenceKind> = { platforms: 'platforms', taxes: 'taxes', tax_jurisdictions: 'taxes', exchange_rates: 'exchange_rates' };
+const WRITE = /\b(?:insert\s+into|update|delete\s+from|truncate(?:\s+table)?)\s+(?:only\s+)?"?(platforms|taxes|tax_jurisdictions|exchange_rates)"?(?=[\s(,;]|$)/gi;
+
+/**
+ * Test data goes straight into the tables (factories, and tests that adjust a row), outside any
+ * transaction. A write of that kind to a reference table drops the app's in-memory copy at once,
+ * as a change through the services does: so fixtures never leave the intake with stale platforms,
+ * taxes or rates. Writes inside a transaction (every service's) are not watched: the services
+ * must invalidate on their own, and the invalidation tests prove that they do. Other processes
+ * hear of fixture writes through the factories' announceReferenceChange.
+ */
+function dropCopiesOnDirectWrites(db: Db, refs: ReferenceData): void {
+  db.on('query-response', (_response: unknown, q: { sql?: string; __knexTxId?: string }) => {
+    if (q.__knexTxId || typeof q.sql !== 'string') return;
+    for (const m of q.sql.matchAll(WRITE)) refs.invalidate(TABLE_KIND[(m[1] as string).toLowerCase()] as ReferenceKind);
+  });
+}
+
+function build(database: TestDatabase, env: Record<string, string>) {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
+  const planCache = new PlanCache();
+  const referenceData = new ReferenceData();
+  dropCopiesOnDirectWrites(database.db, referenceData);
+  const built = createApp({
+    config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel),
+    planCache, referenceData, embedded: database.embedded,
+  });
+  return { app: built.app, config, planCache, referenceData, built };
 }
 
 /** The real app on a fresh test database. Extra env values override the defaults (e.g. throttle limits). */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
-  const planCache = new PlanCache();
-  const built = createApp({ config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel), planCache, embedded: database.embedded });
+  const { built, ...parts } = build(database, env);
   return {
     ...database,
-    app: built.app,
-    config,
-    planCache,
+    ...parts,
     async close() {
       await built.close();
       await database.close();
+    },
+  };
+}
+
+/**
+ * A second app on the same real Postgres database, with its own connections and caches: another
+ * process, as far as the caches can tell. Closing it leaves the database to `t`. Not for the
+ * embedded database, which serves one process (it listens for no notifications).
+ */
+export async function createPeerApp(t: TestApp, env: Record<string, string> = {}): Promise<TestApp> {
+  if (t.embedded) throw new Error('a peer app needs a real Postgres server (TEST_DATABASE_URL)');
+  const db = createDb(t.url, { poolMax: 5 });
+  const { built, ...parts } = build({ db, url: t.url, embedded: false, close: async () => undefined }, env);
+  return {
+    db, url: t.url, embedded: false,
+    ...parts,
+    async close() {
+      await built.close();
+      await db.destroy();
     },
   };
 }

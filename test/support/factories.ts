@@ -1,10 +1,19 @@
 import crypto from 'node:crypto';
+import { announceReferenceChange } from '../../src/db/change-notices';
 import type { Db } from '../../src/db/knex';
 import type { Role } from '../../src/domain/tenancy/roles';
 import { hashPassword } from '../../src/modules/auth/passwords';
 import { ensurePartitions } from '../../src/modules/intake/partitions';
 
-/** Test data straight into the tables: fast, and independent of the services under test. */
+/**
+ * Test data straight into the tables: fast, and independent of the services under test.
+ *
+ * Platforms, taxes, jurisdictions and exchange rates are held in memory by every app (see
+ * modules/reference-data). Written here they are announced (announceReferenceChange) so that any
+ * app listening on the database drops its copy; the test's own app drops it at once as well (see
+ * test/support/app.ts). A test that writes those tables itself gets the second for free and calls
+ * announceReferenceChange for the first if another app reads the same database.
+ */
 
 export const PASSWORD = 'correct horse battery staple';
 let cachedHash: Promise<string> | undefined;
@@ -63,6 +72,7 @@ export async function makeTenants(db: Db) {
   const wholesaleSupport = await makeUser(db, 'wholesale_support');
   const operatorPlan = await makePlan(db, null);
   const [platform] = await db('platforms').insert({ name: `pbx-${uniq()}`, format: 'generic-json', credential_hash: '0'.repeat(64) }).returning('*');
+  await announceReferenceChange(db, 'platforms');
   const tenant = async () => {
     const reseller = await makeReseller(db);
     const plan = await makePlan(db, reseller.id);
@@ -86,6 +96,7 @@ export async function makeJurisdiction(db: Db, over: Partial<Record<string, unkn
   const [row] = await db('tax_jurisdictions')
     .insert({ country: 'US', region: `R${uniq()}`, name: `Jurisdiction ${uniq()}`, ...over })
     .returning('*');
+  await announceReferenceChange(db, 'taxes');
   return row as { id: number; country: string; region: string | null; name: string };
 }
 
@@ -97,12 +108,14 @@ export async function makeTax(db: Db, resellerId: number | null, jurisdictionId:
       priority: 1, compounding: false, effective_from: '2026-01-01T00:00:00Z', ...over,
     })
     .returning('*');
+  await announceReferenceChange(db, 'taxes');
   return row as { id: number; reseller_id: number | null; jurisdiction_id: number; name: string };
 }
 
 /** An exchange rate: 1 `from` is `rate` `to` from effective_from on. */
 export async function makeExchangeRate(db: Db, from: string, to: string, rate: string, effectiveFrom: string) {
   const [row] = await db('exchange_rates').insert({ from_currency: from, to_currency: to, rate, effective_from: effectiveFrom }).returning('*');
+  await announceReferenceChange(db, 'exchange_rates');
   return row as { id: number };
 }
 

@@ -34,7 +34,8 @@ export async function insertRate(db: Queryable, input: ExchangeRateInput): Promi
 /**
  * The rate that converts `from` into `to` at `atMs` (a call's start): the pair's row with the latest
  * effective_from at or before atMs. The same currency is 1; no such row is undefined (never 1,
- * never 0), and the reverse pair is not inverted. Same rule as pickRate in domain/money/fx.
+ * never 0), and the reverse pair is not inverted. Same rule as pickRate in domain/money/fx, and as
+ * RateTable (rate-cache.ts), which the intake answers from: changing one must change the other.
  */
 export async function rateInForce(db: Queryable, from: string, to: string, atMs: number): Promise<Decimal | undefined> {
   const f = from.trim().toUpperCase();
@@ -46,4 +47,21 @@ export async function rateInForce(db: Queryable, from: string, to: string, atMs:
     .orderBy([{ column: 'effective_from', order: 'desc' }, { column: 'id', order: 'desc' }])
     .first('rate');
   return row ? new Decimal(row.rate) : undefined;
+}
+
+/** A rate as rate-cache.ts holds it: effective_from in epoch ms rounded UP (see usageTaxRows in taxes). */
+export interface RateRow {
+  from: string;
+  to: string;
+  fromMs: number;
+  rate: Decimal;
+}
+
+/** Every rate, pair by pair, in effective_from order (ties by id): the order RateTable relies on. */
+export async function allRatesInOrder(db: Queryable): Promise<RateRow[]> {
+  const rows = (await db.raw(
+    `select from_currency, to_currency, rate, ceil(extract(epoch from effective_from) * 1000) as from_ms
+       from exchange_rates order by from_currency, to_currency, effective_from, id`,
+  )).rows as Array<Record<string, any>>;
+  return rows.map((r) => ({ from: r.from_currency, to: r.to_currency, fromMs: Number(r.from_ms), rate: new Decimal(r.rate) }));
 }

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { parseForm } from '../../web/forms';
@@ -35,7 +36,7 @@ function byPair(rows: repo.ExchangeRateRow[], nowMs: number): PairView[] {
 }
 
 /** Exchange rates: wholesale admins add them; nobody edits or deletes one. */
-export function exchangeRateRoutes({ db }: { db: Db }): Router {
+export function exchangeRateRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
   const r = Router();
   const base = '/wholesale/exchange-rates';
 
@@ -59,7 +60,7 @@ export function exchangeRateRoutes({ db }: { db: Db }): Router {
     };
     if (!form.ok) return again(form.errors);
     try {
-      const rate = await service.addRate(db, actor(req), form.data);
+      const rate = await service.addRate(db, refs, actor(req), form.data);
       flash(req, 'success', `1 ${rate.from} = ${rate.rate.toString()} ${rate.to} from ${momentText(rate.effectiveFrom)} UTC.`);
       res.redirect(303, base);
     } catch (err) {

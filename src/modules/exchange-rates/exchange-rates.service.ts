@@ -1,3 +1,4 @@
+import { changeReferenceData, type ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
 import { rethrowDuplicate } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
@@ -12,10 +13,11 @@ const UNIQUE = {
 /**
  * Adds a rate. Rates are never edited or deleted: charges keep the rate they were converted with,
  * and the history must show what was in force when. A correction is a new row from a later moment.
+ * The intake converts from memory (rate-cache.ts): the change is announced to every process.
  */
-export async function addRate(db: Db, actor: Actor, input: ExchangeRateInput): Promise<repo.ExchangeRateRow> {
+export async function addRate(db: Db, refs: ReferenceInvalidator, actor: Actor, input: ExchangeRateInput): Promise<repo.ExchangeRateRow> {
   try {
-    return await db.transaction(async (tx) => {
+    return await changeReferenceData(db, refs, 'exchange_rates', async (tx) => {
       const rate = await repo.insertRate(tx, input);
       await recordAudit(tx, actor, {
         resellerId: null,

@@ -5,9 +5,10 @@ import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { Decimal } from '../../domain/money/decimal';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
 import type { TaxRule } from '../../domain/tax/tax';
-import { rateInForce } from '../exchange-rates/exchange-rates.repository';
+import type { RateTable } from '../exchange-rates/rate-cache';
 import type { PlanCache } from '../rate-plans/plan-cache';
-import { usageTaxesFor } from '../taxes/taxes.repository';
+import { referenceDataOf, type ReferenceData } from '../reference-data/reference-data';
+import type { UsageTaxTable } from '../taxes/tax-cache';
 import { assignmentsOf, holderAt, partiesOf, type Party } from './parties.repository';
 
 export type LegStatus = 'rated' | 'unrated' | 'blocked';
@@ -23,92 +24,31 @@ export interface RatedLeg {
   charges: PricedCharge[];
 }
 
-/** How many of the sorted instants `edges` are at or before `atMs` (binary search). */
-function periodOf(edges: number[], atMs: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((edges[mid] as number) <= atMs) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Sorted distinct instants (epoch ms, sub-millisecond kept) of the rows the query yields in column t. */
-async function instants(q: Promise<{ rows: Array<{ t: number }> }>): Promise<number[]> {
-  return (await q).rows.map((r) => Number(r.t)).sort((a, b) => a - b);
-}
-
 /**
- * Per-batch memo of the slow look-ups (taxes, exchange rates), so a batch of a thousand legs of a
- * few subscribers costs a few queries, not thousands.
- *
- * The answer of a look-up changes only at the instants where a usage tax starts or ends, or where
- * an exchange rate of the pair takes effect. So legs are keyed not by their exact start but by the
- * period between two such instants they fall in: every leg of one period gets the same answer, and
- * the look-up itself (same query, same rules) runs once per period. A batch whose legs all start at
- * the same instant (a single-record post) needs no periods and skips that query. Should the taxes
- * that apply come to depend on another dated row (a jurisdiction's own dates, say), its instants
- * must be added to the tax edges below.
+ * The batch's view of usage taxes and exchange rates: the process's in-memory copies (see
+ * modules/reference-data), taken once so every leg of the batch reads the same snapshot. The
+ * tables answer exactly as the SQL look-ups they replace, per leg and instant, so there is no
+ * per-batch memo or grouping of legs by period any more: a look-up is a map read and a short scan.
  */
 class Lookups {
-  private readonly taxes = new Map<string, Promise<TaxRule[]>>();
-  private readonly fx = new Map<string, Promise<Decimal | undefined>>();
-  private taxEdges: Promise<number[]> | undefined;
-  private readonly fxEdges = new Map<string, Promise<number[]>>();
+  private tables: Promise<[UsageTaxTable, RateTable]> | undefined;
   constructor(
     private readonly db: Queryable,
-    /** Whether the batch's legs start at more than one instant. */
-    private readonly manyInstants: boolean,
+    private readonly refs: ReferenceData,
   ) {}
 
+  private load() {
+    return (this.tables ??= Promise.all([this.refs.usageTaxes.get(this.db), this.refs.exchangeRates.get(this.db)]));
+  }
+
   async usageTaxes(owner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number }, p: Party, atMs: number): Promise<TaxRule[]> {
-    let period = atMs;
-    if (this.manyInstants) {
-      this.taxEdges ??= instants(
-        this.db.raw(
-          `select distinct extract(epoch from t) * 1000 as t from (
-             select effective_from as t from taxes where kind = 'usage'
-             union all select effective_to from taxes where kind = 'usage' and effective_to is not null) e`,
-        ),
-      );
-      period = periodOf(await this.taxEdges, atMs);
-    }
-    const key = `${owner.kind === 'operator' ? 'op' : owner.resellerId}|${p.country}|${p.region ?? ''}|${period}`;
-    let hit = this.taxes.get(key);
-    if (!hit) {
-      hit = usageTaxesFor(this.db, owner, { country: p.country, region: p.region }, atMs);
-      this.taxes.set(key, hit);
-    }
-    return hit;
+    const [taxes] = await this.load();
+    return taxes.rulesFor(owner, { country: p.country, region: p.region }, atMs);
   }
 
   async rate(from: string, to: string, atMs: number): Promise<Decimal | undefined> {
-    let period = atMs;
-    // The same currency is 1 whenever: rateInForce answers without a query.
-    if (from.trim().toUpperCase() === to.trim().toUpperCase()) period = 0;
-    else if (this.manyInstants) {
-      const pair = `${from}|${to}`;
-      let edges = this.fxEdges.get(pair);
-      if (!edges) {
-        edges = instants(
-          this.db.raw(`select distinct extract(epoch from effective_from) * 1000 as t from exchange_rates where from_currency = ? and to_currency = ?`, [
-            from.trim().toUpperCase(),
-            to.trim().toUpperCase(),
-          ]),
-        );
-        this.fxEdges.set(pair, edges);
-      }
-      period = periodOf(await edges, atMs);
-    }
-    const key = `${from}|${to}|${period}`;
-    let hit = this.fx.get(key);
-    if (!hit) {
-      hit = rateInForce(this.db, from, to, atMs);
-      this.fx.set(key, hit);
-    }
-    return hit;
+    const [, fx] = await this.load();
+    return fx.rateInForce(from, to, atMs);
   }
 }
 
@@ -129,7 +69,7 @@ export async function rateLegs(db: Queryable, cache: PlanCache, legs: Normalised
     }),
   );
   const parties = await partiesOf(db, [...new Set(classified.flatMap((c) => (c.matched ? [c.payer.subscriberId] : [])))]);
-  const lookups = new Lookups(db, legs.some((l) => l.startMs !== legs[0]?.startMs));
+  const lookups = new Lookups(db, referenceDataOf(cache));
 
   return Promise.all(
     legs.map(async (leg, i): Promise<RatedLeg> => {

@@ -49,6 +49,11 @@ export async function listPlatforms(db: Queryable): Promise<Array<Platform & { l
   return rows.map((r) => ({ ...toPlatform(r), legsToday: Number(r.legs_today) }));
 }
 
+/** Every platform, for the intake's in-memory copy (platform-cache.ts). */
+export async function allPlatforms(db: Queryable): Promise<Platform[]> {
+  return ((await db('platforms').select('*')) as Array<Record<string, any>>).map(toPlatform);
+}
+
 export async function getPlatform(db: Queryable, id: number): Promise<Platform | undefined> {
   const row = await db('platforms').where('id', id).first();
   return row ? toPlatform(row) : undefined;

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
 import { FORMAT_NAMES } from '../../domain/mediation';
@@ -14,7 +15,7 @@ const BASE = '/wholesale/platforms';
 const FORMAT_OPTIONS = FORMAT_NAMES.map((f) => ({ value: f, label: f }));
 
 /** Wholesale portal: the switches that send call records, and their machine credentials. */
-export function platformRoutes({ db }: { db: Db }): Router {
+export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
   const r = Router();
   const common = { base: BASE, formatOptions: FORMAT_OPTIONS };
 
@@ -34,7 +35,7 @@ export function platformRoutes({ db }: { db: Db }): Router {
     };
     if (!form.ok) return again(form.errors);
     try {
-      const { platform, token } = await service.createPlatform(db, actor(req), form.data);
+      const { platform, token } = await service.createPlatform(db, refs, actor(req), form.data);
       res.status(201);
       res.page('platforms/credential', { title: platform.name, platform, token, created: true });
     } catch (err) {
@@ -76,7 +77,7 @@ export function platformRoutes({ db }: { db: Db }): Router {
     };
     if (!form.ok) return again(form.errors);
     try {
-      await service.updatePlatform(db, actor(req), id, form.data);
+      await service.updatePlatform(db, refs, actor(req), id, form.data);
     } catch (err) {
       if (err instanceof FieldErrors) return again(err.fields);
       throw err;
@@ -86,7 +87,7 @@ export function platformRoutes({ db }: { db: Db }): Router {
   });
 
   r.post(`${BASE}/:platformId/rotate`, async (req, res) => {
-    const { platform, token } = await service.rotateCredential(db, actor(req), idParam(req, 'platformId'));
+    const { platform, token } = await service.rotateCredential(db, refs, actor(req), idParam(req, 'platformId'));
     res.page('platforms/credential', { title: platform.name, platform, token, created: false });
   });
 

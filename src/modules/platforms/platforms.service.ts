@@ -1,3 +1,4 @@
+import { changeReferenceData, type ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
 import { rethrowDuplicate } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
@@ -14,10 +15,13 @@ function auditView(p: repo.Platform) {
   return rest;
 }
 
+// Every write below goes through changeReferenceData: the intake's credential check reads platforms
+// from memory (platform-cache.ts), in this process and every other.
+
 /** Registers a platform; the credential is returned once, to be shown once, and stored hashed. */
-export async function createPlatform(db: Db, actor: Actor, input: PlatformInput): Promise<{ platform: repo.Platform; token: string }> {
+export async function createPlatform(db: Db, refs: ReferenceInvalidator, actor: Actor, input: PlatformInput): Promise<{ platform: repo.Platform; token: string }> {
   try {
-    return await db.transaction(async (tx) => {
+    return await changeReferenceData(db, refs, 'platforms', async (tx) => {
       // The token embeds the id, so insert first with a placeholder hash that matches nothing.
       const platform = await repo.insertPlatform(tx, input, '0'.repeat(64));
       const { token, hash } = newCredential(platform.id);
@@ -30,9 +34,10 @@ export async function createPlatform(db: Db, actor: Actor, input: PlatformInput)
   }
 }
 
-export async function updatePlatform(db: Db, actor: Actor, id: number, input: PlatformInput): Promise<repo.Platform> {
+/** Settings, allow-list, trunk carriers, and activation (the active flag is one of the settings). */
+export async function updatePlatform(db: Db, refs: ReferenceInvalidator, actor: Actor, id: number, input: PlatformInput): Promise<repo.Platform> {
   try {
-    return await db.transaction(async (tx) => {
+    return await changeReferenceData(db, refs, 'platforms', async (tx) => {
       const before = await repo.getPlatform(tx, id);
       if (!before) throw new NotFoundError();
       const after = await repo.updatePlatform(tx, id, input);
@@ -46,8 +51,8 @@ export async function updatePlatform(db: Db, actor: Actor, id: number, input: Pl
 }
 
 /** A new credential; the old one stops working at once. */
-export async function rotateCredential(db: Db, actor: Actor, id: number): Promise<{ platform: repo.Platform; token: string }> {
-  return db.transaction(async (tx) => {
+export async function rotateCredential(db: Db, refs: ReferenceInvalidator, actor: Actor, id: number): Promise<{ platform: repo.Platform; token: string }> {
+  return changeReferenceData(db, refs, 'platforms', async (tx) => {
     const platform = await repo.getPlatform(tx, id);
     if (!platform) throw new NotFoundError();
     const { token, hash } = newCredential(id);

@@ -1,3 +1,4 @@
+import { listenForChanges, type ChangeSubscriber } from '../../db/change-notices';
 import type { Queryable } from '../../db/knex';
 import { compilePlan, type CompiledPlan } from '../../domain/rating/plan';
 import { getPlanById, loadBands, loadRates } from './rate-plans.repository';
@@ -48,59 +49,23 @@ export class PlanCache {
 export const PLAN_CHANGED_CHANNEL = 'rate_plan_changed';
 
 /**
- * Keeps the cache right when another process changes a plan: LISTEN on a dedicated connection and
- * drop the plan named in each notification. If the connection fails the cache is cleared (a stale
- * plan must never price a call) and the listener reconnects.
+ * The plan cache's part in the change notices (see db/change-notices): drop the plan named in each
+ * notification; drop every plan when notifications may have gone unheard (the listener's
+ * connection is down, or has just come back), since a stale plan must never price a call.
  */
-export function listenForPlanChanges(
-  url: string,
-  cache: PlanCache,
-  log: { warn(obj: object, msg: string): void },
-): { close(): Promise<void> } {
-  // Imported here so the cache itself stays free of the driver.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Client } = require('pg') as typeof import('pg');
-  let client: import('pg').Client | undefined;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  let attempt: Promise<void> | undefined;
-
-  const connect = () => {
-    attempt = connectOnce();
-    return attempt;
-  };
-  const connectOnce = async () => {
-    if (closed) return;
-    const c = new Client({ connectionString: url, application_name: 'voip-billing plan-cache' });
-    client = c;
-    c.on('notification', (msg) => {
-      const id = Number(msg.payload);
-      if (Number.isSafeInteger(id)) cache.invalidate(id);
-    });
-    c.on('error', (err) => {
-      log.warn({ err }, 'plan cache listener lost its connection; clearing the cache');
-      cache.clear();
-      c.end().catch(() => undefined);
-      if (!closed) retry = setTimeout(() => void connect(), 1000);
-    });
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${PLAN_CHANGED_CHANNEL}`);
-    } catch (err) {
-      log.warn({ err }, 'plan cache listener could not connect; retrying');
-      cache.clear();
-      await c.end().catch(() => undefined);
-      if (!closed) retry = setTimeout(() => void connect(), 1000);
-    }
-  };
-  void connect();
+export function planChanges(cache: PlanCache): ChangeSubscriber {
   return {
-    async close() {
-      closed = true;
-      if (retry) clearTimeout(retry);
-      // Let a connection attempt in flight settle first, so nothing is left open behind us.
-      await attempt?.catch(() => undefined);
-      await client?.end().catch(() => undefined);
+    channel: PLAN_CHANGED_CHANNEL,
+    onNotice(payload) {
+      const id = Number(payload);
+      if (Number.isSafeInteger(id)) cache.invalidate(id);
     },
+    onLost: () => cache.clear(),
+    onListening: () => cache.clear(),
   };
+}
+
+/** Keeps the cache right when another process changes a plan: a listener of its own (the app shares one; see app.ts). */
+export function listenForPlanChanges(url: string, cache: PlanCache, log: { warn(obj: object, msg: string): void }): { close(): Promise<void> } {
+  return listenForChanges(url, [planChanges(cache)], log, 'plan cache listener');
 }

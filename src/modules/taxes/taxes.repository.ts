@@ -51,7 +51,7 @@ function toRule(r: Record<string, any>): TaxRule {
 }
 
 /** The owner's key in the (coalesce(reseller_id, 0), kind, jurisdiction_id) index. */
-const ownerKey = (owner: TaxOwner): number => (owner.kind === 'reseller' ? owner.resellerId : 0);
+export const ownerKey = (owner: TaxOwner): number => (owner.kind === 'reseller' ? owner.resellerId : 0);
 
 /** Taxes an owner may reach, with their jurisdiction: an owner sees exactly its own taxes, never another's. */
 function owned(db: Queryable, owner: TaxOwner) {
@@ -114,6 +114,8 @@ export async function setEffectiveTo(db: Queryable, owner: TaxOwner, id: number,
  *
  * The operator's taxes ({ kind: 'operator' }) are for the wholesale charge, a reseller's for the
  * retail charge. Exemption is not looked at here: the caller skips an exempt reseller or subscriber.
+ * The intake answers the same question from memory (UsageTaxTable in tax-cache.ts): changing the
+ * rules here must change them there (test/integration/taxes.test.ts compares the two).
  */
 export async function usageTaxesFor(
   db: Queryable,
@@ -122,6 +124,43 @@ export async function usageTaxesFor(
   atMs: number,
 ): Promise<TaxRule[]> {
   return taxesFor(db, owner, 'usage', address, atMs);
+}
+
+/**
+ * Every usage tax with what usageTaxesFor matches it on, for the in-memory copy (tax-cache.ts).
+ * The instants are epoch milliseconds rounded UP: for a whole-millisecond instant `at` (all the
+ * lookup ever compares with), `from <= at` and `to > at` hold exactly when they hold for the
+ * stored microsecond values. The region is lowered by Postgres, as the query lowers it.
+ */
+export async function usageTaxRows(db: Queryable): Promise<UsageTaxRow[]> {
+  const rows = (await db.raw(
+    `select t.id, coalesce(t.reseller_id, 0) as owner_key, j.country, lower(j.region) as region_key,
+            ceil(extract(epoch from t.effective_from) * 1000) as from_ms, ceil(extract(epoch from t.effective_to) * 1000) as to_ms,
+            t.name, t.basis, t.rate, t.priority, t.compounding
+       from taxes t join tax_jurisdictions j on j.id = t.jurisdiction_id
+      where t.kind = 'usage'`,
+  )).rows as Array<Record<string, any>>;
+  return rows.map((r) => ({
+    ownerKey: Number(r.owner_key),
+    country: r.country,
+    regionKey: r.region_key,
+    fromMs: Number(r.from_ms),
+    toMs: r.to_ms === null ? null : Number(r.to_ms),
+    rule: toRule(r),
+  }));
+}
+
+/** A usage tax as tax-cache.ts holds it. */
+export interface UsageTaxRow {
+  /** coalesce(reseller_id, 0): 0 is the operator. */
+  ownerKey: number;
+  /** The jurisdiction's country and lower(region) (null: the whole country). */
+  country: string;
+  regionKey: string | null;
+  /** effective_from and effective_to (exclusive; null: no end) in epoch ms, rounded up. */
+  fromMs: number;
+  toMs: number | null;
+  rule: TaxRule;
 }
 
 /** The same lookup for either kind: 'recurring' is for monthly charges (package invoice lines). */

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { parseForm } from '../../web/forms';
@@ -75,7 +76,7 @@ function formValues(t: repo.Tax): Record<string, unknown> {
  * Taxes for both owners, like rate plans: the operator's on its wholesale charges (wholesale
  * portal) and each reseller's on its retail charges (reseller portal). Same pages, different owner.
  */
-export function taxRoutes({ db }: { db: Db }): Router {
+export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
   const r = Router();
 
   for (const portal of ['wholesale', 'reseller'] as const) {
@@ -108,7 +109,7 @@ export function taxRoutes({ db }: { db: Db }): Router {
       };
       if (!form.ok) return again(form.errors);
       try {
-        const tax = await service.createTax(db, actor(req), ownerOf(req), form.data);
+        const tax = await service.createTax(db, refs, actor(req), ownerOf(req), form.data);
         flash(req, 'success', `Tax ${tax.name} created.`);
         res.redirect(303, `${base}/${tax.id}`);
       } catch (err) {
@@ -143,7 +144,7 @@ export function taxRoutes({ db }: { db: Db }): Router {
       };
       if (!form.ok) return again(form.errors);
       try {
-        await service.updateTax(db, actor(req), ownerOf(req), id, form.data);
+        await service.updateTax(db, refs, actor(req), ownerOf(req), id, form.data);
       } catch (err) {
         if (err instanceof FieldErrors) return again(err.fields);
         throw err;
@@ -158,7 +159,7 @@ export function taxRoutes({ db }: { db: Db }): Router {
       const form = parseForm(endTaxFields, req.body);
       try {
         if (!form.ok) throw new FieldErrors(form.errors);
-        const tax = await service.endTax(db, actor(req), ownerOf(req), id, form.data.effective_to);
+        const tax = await service.endTax(db, refs, actor(req), ownerOf(req), id, form.data.effective_to);
         flash(req, 'success', `${tax.name} ends at ${momentText(tax.effectiveTo)} UTC: calls from then on are not taxed by it.`);
         res.redirect(303, `${base}/${id}`);
       } catch (err) {
@@ -173,7 +174,7 @@ export function taxRoutes({ db }: { db: Db }): Router {
 }
 
 /** The operator's list of jurisdictions: wholesale admins keep it; every reseller picks from it. */
-export function jurisdictionRoutes({ db }: { db: Db }): Router {
+export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
   const r = Router();
   const base = '/wholesale/tax-jurisdictions';
 
@@ -194,7 +195,7 @@ export function jurisdictionRoutes({ db }: { db: Db }): Router {
     };
     if (!form.ok) return again(form.errors);
     try {
-      const j = await service.createJurisdiction(db, actor(req), form.data);
+      const j = await service.createJurisdiction(db, refs, actor(req), form.data);
       flash(req, 'success', `Jurisdiction ${j.name} (${placeOf(j)}) created.`);
       res.redirect(303, base);
     } catch (err) {
@@ -218,7 +219,7 @@ export function jurisdictionRoutes({ db }: { db: Db }): Router {
     };
     if (!form.ok) return again(form.errors);
     try {
-      await service.updateJurisdiction(db, actor(req), id, form.data);
+      await service.updateJurisdiction(db, refs, actor(req), id, form.data);
     } catch (err) {
       if (err instanceof FieldErrors) return again(err.fields);
       throw err;

@@ -1,3 +1,4 @@
+import { changeReferenceData, type ReferenceInvalidator } from '../../db/change-notices';
 import type { Db, Queryable } from '../../db/knex';
 import { rethrowDuplicate } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
@@ -9,6 +10,9 @@ import type { JurisdictionInput, TaxInput } from './taxes.schemas';
 
 const tenantOf = (owner: repo.TaxOwner) => (owner.kind === 'reseller' ? owner.resellerId : null);
 
+// Every write below goes through changeReferenceData('taxes'): the intake reads usage taxes, and
+// the jurisdictions they match on, from memory (tax-cache.ts), in this process and every other.
+
 // ---- jurisdictions (operator-level, wholesale admins) ------------------------------------------
 
 const JURISDICTION_UNIQUE = { tax_jurisdictions_place_key: ['region', 'This country and region is already a jurisdiction'] as [string, string] };
@@ -19,9 +23,9 @@ export async function getJurisdictionOrThrow(db: Queryable, id: number): Promise
   return j;
 }
 
-export async function createJurisdiction(db: Db, actor: Actor, input: JurisdictionInput): Promise<jurisdictions.Jurisdiction> {
+export async function createJurisdiction(db: Db, refs: ReferenceInvalidator, actor: Actor, input: JurisdictionInput): Promise<jurisdictions.Jurisdiction> {
   try {
-    return await db.transaction(async (tx) => {
+    return await changeReferenceData(db, refs, 'taxes', async (tx) => {
       const j = await jurisdictions.insertJurisdiction(tx, input);
       await recordAudit(tx, actor, { resellerId: null, entityType: 'tax_jurisdiction', entityId: j.id, action: 'create', after: { ...input } });
       return j;
@@ -31,9 +35,9 @@ export async function createJurisdiction(db: Db, actor: Actor, input: Jurisdicti
   }
 }
 
-export async function updateJurisdiction(db: Db, actor: Actor, id: number, input: JurisdictionInput): Promise<jurisdictions.Jurisdiction> {
+export async function updateJurisdiction(db: Db, refs: ReferenceInvalidator, actor: Actor, id: number, input: JurisdictionInput): Promise<jurisdictions.Jurisdiction> {
   try {
-    return await db.transaction(async (tx) => {
+    return await changeReferenceData(db, refs, 'taxes', async (tx) => {
       const before = await jurisdictions.getJurisdiction(tx, id, { forUpdate: true });
       if (!before) throw new NotFoundError();
       const after = await jurisdictions.updateJurisdiction(tx, id, input);
@@ -60,8 +64,8 @@ async function checkJurisdiction(db: Queryable, id: number): Promise<void> {
   if (!(await jurisdictions.getJurisdiction(db, id))) throw new FieldErrors({ jurisdiction_id: 'Choose a jurisdiction from the list' });
 }
 
-export async function createTax(db: Db, actor: Actor, owner: repo.TaxOwner, input: TaxInput): Promise<repo.Tax> {
-  return db.transaction(async (tx) => {
+export async function createTax(db: Db, refs: ReferenceInvalidator, actor: Actor, owner: repo.TaxOwner, input: TaxInput): Promise<repo.Tax> {
+  return changeReferenceData(db, refs, 'taxes', async (tx) => {
     await checkJurisdiction(tx, input.jurisdiction_id);
     const id = await repo.insertTax(tx, owner, input);
     const tax = (await repo.getTax(tx, owner, id)) as repo.Tax;
@@ -70,8 +74,8 @@ export async function createTax(db: Db, actor: Actor, owner: repo.TaxOwner, inpu
   });
 }
 
-export async function updateTax(db: Db, actor: Actor, owner: repo.TaxOwner, id: number, input: TaxInput): Promise<repo.Tax> {
-  return db.transaction(async (tx) => {
+export async function updateTax(db: Db, refs: ReferenceInvalidator, actor: Actor, owner: repo.TaxOwner, id: number, input: TaxInput): Promise<repo.Tax> {
+  return changeReferenceData(db, refs, 'taxes', async (tx) => {
     const before = await repo.getTax(tx, owner, id, { forUpdate: true });
     if (!before) throw new NotFoundError();
     await checkJurisdiction(tx, input.jurisdiction_id);
@@ -83,8 +87,8 @@ export async function updateTax(db: Db, actor: Actor, owner: repo.TaxOwner, id: 
 }
 
 /** Ends a tax: it stops applying from `effectiveToMs` on (calls before keep it). */
-export async function endTax(db: Db, actor: Actor, owner: repo.TaxOwner, id: number, effectiveToMs: number): Promise<repo.Tax> {
-  return db.transaction(async (tx) => {
+export async function endTax(db: Db, refs: ReferenceInvalidator, actor: Actor, owner: repo.TaxOwner, id: number, effectiveToMs: number): Promise<repo.Tax> {
+  return changeReferenceData(db, refs, 'taxes', async (tx) => {
     const before = await repo.getTax(tx, owner, id, { forUpdate: true });
     if (!before) throw new NotFoundError();
     if (effectiveToMs <= before.effectiveFrom.getTime()) throw new FieldErrors({ effective_to: 'The end must be after the tax’s start' });
