@@ -4,6 +4,8 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
+import { IntakePipeline } from '../../src/modules/intake/pipeline';
+import { getPlatform } from '../../src/modules/platforms/platforms.repository';
 
 const DECK = (rows: string[]) => rows.map((r) => ({ r }));
 
@@ -196,8 +198,13 @@ describe('CDR intake: the same leg more than once in one write', () => {
       await held;
     });
     await new Promise((r) => setTimeout(r, 100));
+    // The pipeline itself, with COPY for every group (the app uses it for large groups only).
+    const pipeline = new IntakePipeline(t.db, t.planCache, { copy: true, copyFromLegs: 1 });
+    const platform = (await getPlatform(t.db, p.id))!;
     let settled = false;
-    const post = postCdrs(t, p.token, leg('R-1')).then((r) => ((settled = true), r));
+    const post = pipeline
+      .submit({ platform, body: JSON.stringify(leg('R-1')), contentType: 'application/json', sourceIp: undefined })
+      .then((r) => ((settled = true), { status: r.httpStatus, body: r.body }));
     // The post's write waits on the other transaction's uncommitted row of the unique index.
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(settled, false, 'the post should wait for the other transaction');
@@ -205,7 +212,26 @@ describe('CDR intake: the same leg more than once in one write', () => {
     await other;
     const res = await post;
     assert.equal(res.status, 200);
-    assert.equal(res.body.records[0].status, 'duplicate');
+    assert.equal(res.body.records[0]?.status, 'duplicate');
     assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id, leg_key: 'R-1' }).count('* as n').first())?.n), 1);
+  });
+
+  test('a large batch (written with COPY on a Postgres server) posted twice: stored once, the second time every record a duplicate', async () => {
+    const p = await makePlatform(t.db);
+    const records = Array.from({ length: 300 }, (_, i) => ({ ...leg(`B-${i}`), called: i % 3 ? '+442079460000' : '+33142000000' }));
+    const first = await postCdrs(t, p.token, records);
+    assert.equal(first.status, 200);
+    assert.equal(first.body.accepted, 300);
+    const again = await postCdrs(t, p.token, [...records.slice(0, 150), leg('B-new')]);
+    assert.equal(again.body.duplicates, 150);
+    assert.equal(again.body.accepted, 1);
+    const ids = new Map(first.body.records.map((r: { legs: Array<{ leg_key: string; id: number }> }) => [r.legs[0]!.leg_key, r.legs[0]!.id]));
+    for (const r of again.body.records.slice(0, 150)) assert.equal(r.legs[0].id, ids.get(r.legs[0].leg_key));
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id }).count('* as n').first())?.n), 301);
+    assert.equal(Number((await t.db('cdrs').where({ platform_id: p.id }).count('* as n').first())?.n), 301);
+    // Every stored leg answers with the status it was stored with.
+    const stored = await t.db('call_legs').where({ platform_id: p.id }).select('id', 'status', 'unrated_reason');
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    for (const r of first.body.records) assert.equal(byId.get(r.legs[0].id)?.status, r.legs[0].status);
   });
 });

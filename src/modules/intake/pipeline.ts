@@ -82,6 +82,19 @@ async function oneByOne<In, Out>(items: In[], f: (item: In) => Promise<Out>): Pr
 const MAX_LEGS_PER_GROUP = 5000;
 
 /**
+ * Below this many legs a group is written with INSERT: COPY needs a look-up of duplicates and of
+ * ids first, three more round trips, which only pay off when there are many rows to stream.
+ */
+const COPY_FROM_LEGS = 200;
+
+export interface PipelineOptions {
+  /** COPY for large groups (a real Postgres server; the embedded PGlite takes INSERTs only). */
+  copy: boolean;
+  /** Smallest group written with COPY (tests lower it to exercise COPY with single posts). */
+  copyFromLegs?: number;
+}
+
+/**
  * The intake's pipeline for concurrent posts: parse (each request by itself), rate (posts that
  * arrive together share one look-up of numbers and parties), write (group commit: one transaction
  * and one WAL flush for all posts that were waiting). Rating of the next group overlaps the commit
@@ -91,12 +104,16 @@ export class IntakePipeline {
   private readonly rater: Batcher<ParsedPost, PreparedPost>;
   private readonly committer: Batcher<PreparedPost, RecordResult[]>;
 
+  private readonly copy: boolean;
+  private readonly copyFromLegs: number;
+
   constructor(
     private readonly db: Db,
     private readonly cache: PlanCache,
-    /** COPY for the writes (a real Postgres server; the embedded PGlite takes INSERTs). */
-    private readonly copy: boolean,
+    opts: PipelineOptions,
   ) {
+    this.copy = opts.copy;
+    this.copyFromLegs = opts.copyFromLegs ?? COPY_FROM_LEGS;
     const weight = (p: ParsedPost) => Math.max(1, legCount(p));
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
     this.committer = new Batcher<PreparedPost, RecordResult[]>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP);
@@ -120,13 +137,14 @@ export class IntakePipeline {
   }
 
   private async write(posts: PreparedPost[]): Promise<Array<Settled<RecordResult[]>>> {
+    const copy = this.copy && posts.reduce((n, p) => n + legCount(p), 0) >= this.copyFromLegs;
     try {
-      const results = await this.db.transaction((tx) => writePosts(tx, posts, { copy: this.copy }));
+      const results = await this.db.transaction((tx) => writePosts(tx, posts, { copy }));
       return results.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT, which
       // also settles a leg that a concurrent transaction stored during a COPY (unique violation).
-      if (posts.length === 1 && !(this.copy && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
+      if (posts.length === 1 && !(copy && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
       return oneByOne(posts, (p) => this.db.transaction((tx) => writePost(tx, p, { copy: false })));
     }
   }
