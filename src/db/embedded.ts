@@ -46,25 +46,83 @@ export async function startEmbeddedPostgres(dataDir?: string): Promise<EmbeddedP
 /**
  * PGlite keeps its files for one process only: a second server (or `npm run demo`) on the same
  * folder would corrupt them. A pid file refuses the second one with a clear message.
+ *
+ * A server that is killed (SIGKILL, OOM, power loss) leaves its pid file behind, and after a reboot
+ * or a container restart its pid is soon another process's: judged by the pid alone, that stale lock
+ * would keep the folder closed for good. So the file also names the process itself where the system
+ * tells (Linux: the boot and the process's start time), and a lock whose pid now belongs to a
+ * different process is taken over.
  */
 function lockDataDir(dataDir: string): () => void {
   const lockFile = path.join(dataDir, 'embedded-postgres.pid');
-  try {
-    const holder = Number(fs.readFileSync(lockFile, 'utf8').trim());
-    if (holder && holder !== process.pid && isAlive(holder)) {
-      throw new ConfigError(`The embedded database in ${dataDir} is in use by process ${holder}; stop that server first, or set DATA_DIR or DATABASE_URL.`);
+  const mine = `${process.pid}\n${processIdentity(process.pid) ?? ''}\n`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Exclusive create: of two servers starting at once, only one gets the file.
+      fs.writeFileSync(lockFile, mine, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
     }
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
+    const holder = readLock(lockFile);
+    if (holder && holder.pid !== process.pid && holdsLock(holder)) {
+      throw new ConfigError(`The embedded database in ${dataDir} is in use by process ${holder.pid}; stop that server first, or set DATA_DIR or DATABASE_URL.`);
+    }
+    // Stale (its process is gone, or its pid is now another process's), or this process's own.
+    fs.rmSync(lockFile, { force: true });
   }
-  fs.writeFileSync(lockFile, String(process.pid));
   return () => {
     try {
-      if (fs.readFileSync(lockFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockFile);
+      if (readLock(lockFile)?.pid === process.pid) fs.unlinkSync(lockFile);
     } catch {
       // already gone
     }
   };
+}
+
+interface LockHolder {
+  pid: number;
+  /** processIdentity() of the holder when it took the lock; absent in older lock files and where unknown. */
+  identity?: string;
+}
+
+function readLock(lockFile: string): LockHolder | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [first, second] = text.split('\n');
+  const pid = Number(first?.trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  return { pid, identity: second?.trim() || undefined };
+}
+
+/** Whether the process that wrote the lock is still running. */
+function holdsLock(holder: LockHolder): boolean {
+  if (!isAlive(holder.pid)) return false;
+  // Alive, but the same process only if it still has the identity recorded in the lock. When either
+  // side cannot tell (an older lock file, another system), the pid alone decides, as before.
+  const now = processIdentity(holder.pid);
+  return !holder.identity || !now || holder.identity === now;
+}
+
+/**
+ * What tells one process from a later one with the same pid: on Linux the boot id and the start
+ * time (clock ticks since boot, field 22 of /proc/PID/stat). Undefined where /proc is not there.
+ */
+function processIdentity(pid: number): string | undefined {
+  try {
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = fields[19];
+    return boot && start && /^\d+$/.test(start) ? `boot ${boot} start ${start}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isAlive(pid: number): boolean {
