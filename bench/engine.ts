@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Decimal } from '../src/domain/money/decimal';
-import { priceCharge } from '../src/domain/rating/charge';
+import { chargeText, isPriced, priceCharge } from '../src/domain/rating/charge';
 import { isUnratable, rateLeg, type RatableLeg } from '../src/domain/rating/engine';
-import { compilePlan, findRate } from '../src/domain/rating/plan';
+import { compilePlan, findRate, type CompiledPlan } from '../src/domain/rating/plan';
 import type { TaxRule } from '../src/domain/tax/tax';
 import { BANDS, deckRates, makeDeck, numberUnder } from './decks';
 import { Rng } from './rng';
@@ -35,12 +35,22 @@ function measure(legs: RatableLeg[], minMs: number, fn: (leg: RatableLeg) => num
   return { perSecond: (n / elapsed) * 1000, check };
 }
 
+export interface EngineFixture {
+  plan: CompiledPlan;
+  prefixes: number;
+  rates: number;
+  compileMs: number;
+  legs: RatableLeg[];
+  taxes: TaxRule[];
+  fx: Decimal;
+}
+
 /**
- * The pure rating engine on one core: a deck of `prefixes` destinations, each with peak, offpeak
- * and band-less rates (30/6 steps, connect fee, minimum), bands in America/New_York split at their
- * boundaries; legs to random destinations, 80% answered for 1 s to 20 min, spread over a month.
+ * The engine's workload: a deck of `prefixes` destinations, each with peak, offpeak and band-less
+ * rates (30/6 steps, connect fee, minimum), bands in America/New_York split at their boundaries;
+ * legs to random destinations, 80% answered for 1 s to 20 min, spread over a month.
  */
-export function benchEngine(o: { prefixes: number; legs: number; minMs: number }): EngineResult {
+export function engineFixture(o: { prefixes: number; legs: number }): EngineFixture {
   const rng = new Rng(50_000);
   const deck = makeDeck(rng, o.prefixes);
   const rates = deckRates(deck, { bands: true });
@@ -65,23 +75,51 @@ export function benchEngine(o: { prefixes: number; legs: number; minMs: number }
     { id: 1, name: 'State', basis: 'percent', rate: new Decimal('8.875'), priority: 1, compounding: false },
     { id: 2, name: '911', basis: 'percent', rate: new Decimal('1'), priority: 2, compounding: true },
   ];
-  const fx = new Decimal('0.92');
+  return { plan, prefixes: deck.length, rates: rates.length, compileMs, legs, taxes, fx: new Decimal('0.92') };
+}
 
-  const noop = measure(legs, o.minMs, (l) => l.number.length + l.billableSeconds);
-  const lookup = measure(legs, o.minMs, (l) => (findRate(plan, l.direction, l.number.startsWith('+') ? l.number.slice(1) : l.number, l.startMs) ? 1 : 0));
-  let rated = 0;
-  for (const l of legs) if (!isUnratable(rateLeg(l, plan))) rated++;
-  const engine = measure(legs, o.minMs, (l) => (isUnratable(rateLeg(l, plan)) ? 0 : 1));
-  const priced = measure(legs, o.minMs, (l) => ('amount' in priceCharge({ kind: 'wholesale', plan, planRevision: 1, leg: l, taxes, billedCurrency: 'EUR', exchangeRate: fx }) ? 1 : 0));
+/** The loops measured, each a function of one leg (1 when it rated). */
+export function engineLoops(f: EngineFixture) {
+  const { plan, taxes, fx } = f;
+  const price = (l: RatableLeg) => priceCharge({ kind: 'wholesale', plan, planRevision: 1, leg: l, taxes, billedCurrency: 'EUR', exchangeRate: fx });
   return {
-    prefixes: deck.length,
-    rates: rates.length,
-    legs: legs.length,
-    compileMs,
+    noop: (l: RatableLeg) => l.number.length + l.billableSeconds,
+    findRate: (l: RatableLeg) => (findRate(plan, l.direction, l.number.startsWith('+') ? l.number.slice(1) : l.number, l.startMs) ? 1 : 0),
+    rateLeg: (l: RatableLeg) => (isUnratable(rateLeg(l, plan)) ? 0 : 1),
+    priceCharge: (l: RatableLeg) => ('amount' in price(l) ? 1 : 0),
+    /** priceCharge and the storage text of the charge, as the intake stores it. */
+    priceAndText: (l: RatableLeg) => {
+      const c = price(l);
+      return isPriced(c) ? chargeText(c).amount.length : 0;
+    },
+  };
+}
+
+/** The pure rating engine on one core (see engineFixture), beside findRate alone and a no-op loop. */
+export function benchEngine(o: { prefixes: number; legs: number; minMs: number }): EngineResult {
+  const f = engineFixture(o);
+  const loops = engineLoops(f);
+  const noop = measure(f.legs, o.minMs, loops.noop);
+  const lookup = measure(f.legs, o.minMs, loops.findRate);
+  let rated = 0;
+  for (const l of f.legs) rated += loops.rateLeg(l);
+  const engine = measure(f.legs, o.minMs, loops.rateLeg);
+  const priced = measure(f.legs, o.minMs, loops.priceCharge);
+  return {
+    prefixes: f.prefixes,
+    rates: f.rates,
+    legs: f.legs.length,
+    compileMs: f.compileMs,
     noop: noop.perSecond,
     findRate: lookup.perSecond,
     rateLeg: engine.perSecond,
     priceCharge: priced.perSecond,
     rated,
   };
+}
+
+/** One loop alone, for a CPU profile of just that loop (bench/profile-engine.ts). */
+export function runLoop(name: keyof ReturnType<typeof engineLoops>, o: { prefixes: number; legs: number; minMs: number }): number {
+  const f = engineFixture(o);
+  return measure(f.legs, o.minMs, engineLoops(f)[name]).perSecond;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal } from '../../src/domain/money/decimal';
-import { isPriced, priceCharge, type ChargeInputs } from '../../src/domain/rating/charge';
+import { chargeText, isPriced, priceCharge, type ChargeInputs } from '../../src/domain/rating/charge';
 import { answered, planFromCsv } from '../support/rating';
 
 const usdPlan = planFromCsv('44,UK,outbound,,0,0.10,60,60,,,,\n1800,US toll-free,inbound,,0,0.03,60,6,,,,', '', { currency: 'USD', rounding: { decimals: 4, method: 'half_up' } });
@@ -41,6 +41,33 @@ describe('a charge: rate, tax, currency', () => {
     const c = priceCharge(base({ billedCurrency: 'EUR', exchangeRate: undefined }));
     assert.ok(!isPriced(c));
     assert.match(c.reason, /retail: no exchange rate from USD to EUR/);
+  });
+
+  test('chargeText is the storage text of every amount, the same as the Decimal fields give', () => {
+    const plan = planFromCsv('44,UK,outbound,,0,0.0123456789,7,1,0.0050,,,\n44,UK,outbound,,30,0.5,60,6,,,,', '', { rounding: { decimals: 6, method: 'half_up' } });
+    const c = priceCharge(
+      base({
+        plan, kind: 'wholesale', billedCurrency: 'EUR', exchangeRate: new Decimal('0.921300000001'), leg: answered('+442079460000', '2026-11-25T12:00:00Z', 45),
+        taxes: [
+          { id: 1, name: 'Federal', basis: 'percent', rate: new Decimal('5.5'), priority: 1, compounding: false },
+          { id: 2, name: 'Fee', basis: 'fixed', rate: new Decimal('0.0100'), priority: 1, compounding: false },
+          { id: 3, name: 'State', basis: 'percent', rate: new Decimal('8.875'), priority: 2, compounding: true },
+        ],
+      }),
+    );
+    assert.ok(isPriced(c));
+    const text = chargeText(c);
+    assert.deepEqual(text, {
+      connectFee: c.connectFee.toString(), usage: c.usage.toDecimalPlaces(10).toString(), amount: c.amount.toString(), taxAmount: c.taxAmount.toString(),
+      total: c.total.toString(), exchangeRate: c.exchangeRate.toString(), billedTotal: c.billedTotal.toString(),
+      pieces: c.pieces.map((p) => ({ rate: p.rate.toString(), amount: p.amount.toDecimalPlaces(10).toString() })),
+      taxes: c.taxes.map((t) => ({ rate: t.rate.toString(), taxable: t.taxable.toString(), amount: t.amount.toString() })),
+    });
+    // 30 s at 0.0123456789 per 7 s, then 18 s at 0.5 per minute; the fee; 3 taxes; converted.
+    assert.deepEqual(text.pieces, [{ rate: '0.0123456789', amount: '0.0529100524' }, { rate: '0.5', amount: '0.15' }]);
+    assert.equal(text.amount, '0.20791'); // decimal.js text: no trailing zeros
+    assert.equal(text.usage, '0.2029100524');
+    assert.equal(text.exchangeRate, '0.921300000001');
   });
 
   test('a toll-free inbound leg is charged to the number’s owner at the inbound rates', () => {

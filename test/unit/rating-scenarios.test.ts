@@ -130,6 +130,19 @@ weekend,sat-sun,00:00`;
     assert.equal(third.amount.toFixed(6), '0.001167');
   });
 
+  test('pieces that do not terminate still add up exactly before the one rounding (51 s at 0.01/min, rounded up)', () => {
+    // Thirds of a cent: 10 s + 40 s + 1 s at 0.01 per minute is exactly 0.0085. Adding the pieces at
+    // 40 significant digits (as the engine once did) gave 0.0085000...001, which "up" billed as 0.0086.
+    const plan = planFromCsv(`
+1,US,outbound,,0,0.01,60,1,,,,
+1,US,outbound,,10,0.01,60,1,,,,
+1,US,outbound,,50,0.01,60,1,,,,`, '', { rounding: { decimals: 4, method: 'up' } });
+    const c = charge(rateLeg(answered('+12125550100', WED_NOON, 51), plan));
+    assert.deepEqual(c.pieces.map((p) => p.seconds), [10, 40, 1]);
+    assert.equal(c.amount.toFixed(4), '0.0085');
+    assert.equal(charge(rateLeg(answered('+12125550100', WED_NOON, 57), plan)).amount.toFixed(4), '0.0095');
+  });
+
   test('maximum cost caps a long call', () => {
     const plan = planFromCsv('1,US,outbound,,0,0.10,60,1,0.05,,2.50,');
     const c = charge(rateLeg(answered('+12125550100', WED_NOON, 3600), plan));

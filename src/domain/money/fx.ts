@@ -1,4 +1,5 @@
-import { Decimal, roundAmount, type Rounding } from './decimal';
+import { Decimal, type Rounding } from './decimal';
+import { decimalOf, methodCode, pow10, roundDiv, scaledOf, scaledOfInput, type MethodCode } from './fixed';
 
 /**
  * Currency conversion (DOMAIN.md, "Around the rate": Currencies). A rate says that 1 unit of
@@ -18,7 +19,19 @@ const ONE = new Decimal(1);
 
 /** amount x rate, rounded once with the target's rounding rule. */
 export function convert(amount: Decimal, rate: Decimal, rounding: Rounding): Decimal {
-  return roundAmount(amount.times(rate), rounding);
+  const a = scaledOf(amount);
+  return decimalOf(convertScaled(a.coef, a.scale, rate, rounding.decimals, methodCode(rounding.method)), rounding.decimals);
+}
+
+/**
+ * amount / 10^scale x rate, exactly, rounded once to `decimals`: the result in 10^-decimals.
+ * The hot path's form of convert (bigints in, bigints out).
+ */
+export function convertScaled(amount: bigint, scale: number, rate: Decimal, decimals: number, method: MethodCode): bigint {
+  const r = scaledOfInput(rate);
+  const shift = scale + r.scale - decimals;
+  const product = amount * r.coef;
+  return shift <= 0 ? product * pow10(-shift) : roundDiv(product, pow10(shift), method);
 }
 
 /**

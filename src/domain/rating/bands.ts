@@ -1,4 +1,4 @@
-import { DAY_MS, utcOfWallTime, wallTime } from './zoned-time';
+import { dateOfDay, DAY_MS, utcOfWallTime, zoneOffsetMs } from './zoned-time';
 
 /**
  * Time bands (DOMAIN.md): each definition says "from this local time on these days, band X"; a band
@@ -15,17 +15,40 @@ export interface BandStart {
   startMs: number;
 }
 
+/**
+ * One local day of the calendar: the band starts in force that day (by date, else by weekday), the
+ * band carried in from earlier days, and each start and the next midnight as UTC instants (DST
+ * applied once, here, instead of per call).
+ */
+export interface BandDay {
+  /** Milliseconds after local midnight, ascending. */
+  starts: number[];
+  /** Band id of each start (index into BandSchedule.names). */
+  ids: number[];
+  /** The band running at 00:00 before the first start: the last start of the nearest earlier day with any, at most a week back; -1 for none. */
+  carry: number;
+  startUtc: number[];
+  /** The next local midnight in UTC: a boundary even when the band goes on. */
+  endUtc: number;
+}
+
 export interface BandSchedule {
   timeZone: string;
   byWeekday: Array<Array<{ startMs: number; band: string }>>;
   byDate: Map<string, Array<{ startMs: number; band: string }>>;
   empty: boolean;
+  /** Band names; the calendar and the engine use their index, -1 meaning no band. */
+  names: string[];
+  /** The calendar by local day number (days since 1970-01-01), filled as days are asked for. */
+  days: Map<number, BandDay>;
 }
 
 export function compileBands(timeZone: string, starts: BandStart[]): BandSchedule {
   const byWeekday: Array<Array<{ startMs: number; band: string }>> = Array.from({ length: 7 }, () => []);
   const byDate = new Map<string, Array<{ startMs: number; band: string }>>();
+  const names: string[] = [];
   for (const s of starts) {
+    if (!names.includes(s.band)) names.push(s.band);
     for (const w of s.weekdays) byWeekday[w]?.push({ startMs: s.startMs, band: s.band });
     for (const d of s.dates) {
       const list = byDate.get(d) ?? [];
@@ -36,33 +59,54 @@ export function compileBands(timeZone: string, starts: BandStart[]): BandSchedul
   const sort = (l: Array<{ startMs: number }>) => l.sort((a, b) => a.startMs - b.startMs);
   byWeekday.forEach(sort);
   byDate.forEach(sort);
-  return { timeZone, byWeekday, byDate, empty: starts.length === 0 };
+  return { timeZone, byWeekday, byDate, empty: starts.length === 0, names, days: new Map() };
 }
 
-function dayStarts(s: BandSchedule, day: number, date: string, weekday: number) {
-  return s.byDate.get(date) ?? s.byWeekday[weekday] ?? [];
+function dayStarts(s: BandSchedule, day: number) {
+  return s.byDate.get(dateOfDay(day)) ?? s.byWeekday[(((day + 4) % 7) + 7) % 7] ?? [];
 }
 
-/** The band at a local day and time; undefined when the plan defines no bands. */
-function bandAt(s: BandSchedule, day: number, msOfDay: number): string | undefined {
+// A plan rates calls over a few months at most; a re-rating over years stays well under this.
+const MAX_DAYS = 20_000;
+
+/** The calendar entry of a local day, built on first use. */
+export function bandDay(s: BandSchedule, day: number): BandDay {
+  let d = s.days.get(day);
+  if (d !== undefined) return d;
+  const list = dayStarts(s, day);
+  const starts = list.map((st) => st.startMs);
+  const ids = list.map((st) => s.names.indexOf(st.band));
   // Walk back at most a week to find the band still running from an earlier day.
-  for (let back = 0; back <= 7; back++) {
-    const d = day - back;
-    const w = wallTime('UTC', d * DAY_MS);
-    const starts = dayStarts(s, d, w.date, w.weekday);
-    for (let i = starts.length - 1; i >= 0; i--) {
-      const st = starts[i] as { startMs: number; band: string };
-      if (back > 0 || st.startMs <= msOfDay) return st.band;
-    }
+  let carry = -1;
+  for (let back = 1; back <= 7 && carry < 0; back++) {
+    const earlier = dayStarts(s, day - back);
+    const last = earlier[earlier.length - 1];
+    if (last) carry = s.names.indexOf(last.band);
   }
-  return undefined;
+  const startUtc = starts.map((ms) => utcOfWallTime(s.timeZone, day, ms));
+  d = { starts, ids, carry, startUtc, endUtc: utcOfWallTime(s.timeZone, day + 1, 0) };
+  if (s.days.size >= MAX_DAYS) s.days.clear();
+  s.days.set(day, d);
+  return d;
 }
 
-/** Next band start strictly after (day, msOfDay), as [day, msOfDay]; midnight counts as a boundary. */
-function nextBoundary(s: BandSchedule, day: number, msOfDay: number): [number, number] {
-  const w = wallTime('UTC', day * DAY_MS);
-  for (const st of dayStarts(s, day, w.date, w.weekday)) if (st.startMs > msOfDay) return [day, st.startMs];
-  return [day + 1, 0];
+/**
+ * Where a UTC instant falls: its band id and the UTC instant of the next boundary (the next band
+ * start that local day, else the next local midnight). Written into `located` so the hot path
+ * allocates nothing.
+ */
+export const located = { band: -1, boundaryUtc: 0 };
+
+export function locate(s: BandSchedule, utcMs: number): void {
+  const local = utcMs + zoneOffsetMs(s.timeZone, utcMs);
+  const day = Math.floor(local / DAY_MS);
+  const msOfDay = local - day * DAY_MS;
+  const d = bandDay(s, day);
+  const starts = d.starts;
+  let i = starts.length - 1;
+  while (i >= 0 && (starts[i] as number) > msOfDay) i--;
+  located.band = i >= 0 ? (d.ids[i] as number) : d.carry;
+  located.boundaryUtc = i + 1 < starts.length ? (d.startUtc[i + 1] as number) : d.endUtc;
 }
 
 export interface BandSegment {
@@ -75,8 +119,17 @@ export interface BandSegment {
 /** The band in force at a UTC instant. */
 export function bandAtInstant(s: BandSchedule, utcMs: number): string | undefined {
   if (s.empty) return undefined;
-  const w = wallTime(s.timeZone, utcMs);
-  return bandAt(s, w.day, w.msOfDay);
+  locate(s, utcMs);
+  return located.band >= 0 ? s.names[located.band] : undefined;
+}
+
+/**
+ * The end, in whole seconds from `originMs`, of the part of a call that starts `from` seconds in
+ * and stays in the band just located: a second belongs to the band in which it starts, and every
+ * part lasts at least one second. Call after locate(s, originMs + from * 1000).
+ */
+export function partEnd(originMs: number, from: number, seconds: number): number {
+  return Math.min(seconds, Math.max(from + 1, Math.ceil((located.boundaryUtc - originMs) / 1000)));
 }
 
 /**
@@ -89,12 +142,9 @@ export function splitByBands(s: BandSchedule, originMs: number, seconds: number)
   const segments: BandSegment[] = [];
   let from = 0;
   while (from < seconds) {
-    const w = wallTime(s.timeZone, originMs + from * 1000);
-    const band = bandAt(s, w.day, w.msOfDay);
-    const [nDay, nMs] = nextBoundary(s, w.day, w.msOfDay);
-    const boundaryUtc = utcOfWallTime(s.timeZone, nDay, nMs);
-    // A second belongs to the band in which it starts.
-    const to = Math.min(seconds, Math.max(from + 1, Math.ceil((boundaryUtc - originMs) / 1000)));
+    locate(s, originMs + from * 1000);
+    const band = located.band >= 0 ? s.names[located.band] : undefined;
+    const to = partEnd(originMs, from, seconds);
     const last = segments[segments.length - 1];
     if (last && last.band === band) last.to = to;
     else segments.push({ band, from, to });

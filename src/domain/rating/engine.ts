@@ -1,7 +1,8 @@
-import { Decimal, roundAmount, ZERO } from '../money/decimal';
+import { Decimal, ZERO } from '../money/decimal';
+import { decimalOf, formatScaled, roundDiv, SCALE } from '../money/fixed';
 import type { Direction } from '../legs/direction';
-import { bandAtInstant, splitByBands } from './bands';
-import { findRate, type CompiledPlan, type Rate, type RateStep, type RateVersion } from './plan';
+import { locate, located, partEnd } from './bands';
+import { matched, matchVersion, rateFor, type CompiledPlan, type CompiledRate, type CompiledStep, type CompiledVersion } from './plan';
 
 /** What the engine needs to know about a leg. */
 export interface RatableLeg {
@@ -24,6 +25,7 @@ export interface ChargePiece {
   seconds: number;
   rate: Decimal;
   rateUnit: number;
+  /** rate x seconds / rateUnit, unrounded (40 significant digits when it does not terminate). */
   amount: Decimal;
 }
 
@@ -59,17 +61,229 @@ export function isUnratable(r: RatingResult): r is Unratable {
   return (r as Unratable).unratable !== undefined;
 }
 
+/** A piece of a charge. Its amount is a Decimal only when someone asks for it. */
+class Piece implements ChargePiece {
+  readonly #step: CompiledStep;
+  constructor(
+    public band: string | null,
+    public step: number,
+    public from: number,
+    public seconds: number,
+    public rate: Decimal,
+    public rateUnit: number,
+    compiled: CompiledStep,
+  ) {
+    this.#step = compiled;
+  }
+
+  get amount(): Decimal {
+    return this.rate.times(this.seconds).div(this.rateUnit);
+  }
+
+  /** The piece's storage text from its exact figures: the rate, and the amount to 10 decimals (half-up). */
+  static text(p: ChargePiece, scale: number): { rate: string; amount: string } | undefined {
+    if (!(p instanceof Piece)) return undefined;
+    const step = p.#step;
+    step.text ??= formatScaled(step.units, scale);
+    return { rate: step.text, amount: formatScaled(roundDiv(step.units * BigInt(p.seconds), step.tenDen, 0), SCALE) };
+  }
+}
+
+/** The exact figures behind a charge's Decimal fields. */
+export interface ChargeFigures {
+  /** The connect fee charged, as stored. */
+  feeText: string;
+  /** connect fee + usage after minimum and maximum, as a sum over the version's L (see CompiledVersion). */
+  subtotal: bigint;
+  usage: bigint;
+  version: CompiledVersion;
+  /** The rounded amount in 10^-10. */
+  amount: bigint;
+}
+
+/**
+ * A rated charge. The engine keeps its amounts as exact bigints; the Decimal fields are built only
+ * when read, so rating a leg allocates no Decimal. Getters live on the prototype: spreading a charge
+ * ({ ...c }) does not copy them.
+ */
+export class RatedCharge implements Charge {
+  planId = 0;
+  currency = '';
+  prefix = '';
+  description = '';
+  rateEffectiveFrom = 0;
+  billableSeconds = 0;
+  chargedSeconds = 0;
+  pieces: ChargePiece[] = [];
+  minChargeApplied = false;
+  maxCostApplied = false;
+  #fee: Decimal = ZERO;
+  #cap: Decimal | null = null;
+  #usage = 0n;
+  #subtotal = 0n;
+  #amount = 0n;
+  #version: CompiledVersion | undefined;
+  #lead: CompiledRate | undefined;
+
+  get connectFee(): Decimal {
+    return this.#fee;
+  }
+
+  /**
+   * The sum of the pieces' Decimal amounts, added as the breakdown shows them (each to 40
+   * significant digits when it does not terminate). The amount does not come from here: it is the
+   * exact sum, rounded once.
+   */
+  get usage(): Decimal {
+    let usage = ZERO;
+    for (const p of this.pieces) usage = usage.plus(p.amount);
+    return usage;
+  }
+
+  /** connect fee + usage as shown; a minimum or maximum that applied (or an unanswered call's fee) as given. */
+  get subtotal(): Decimal {
+    return this.#cap ?? this.#fee.plus(this.usage);
+  }
+
+  get amount(): Decimal {
+    return decimalOf(this.#amount, SCALE);
+  }
+
+  static figures(c: RatedCharge): ChargeFigures {
+    const lead = c.#lead;
+    let feeText = '0';
+    if (c.#fee !== ZERO && lead) feeText = lead.feeText ??= formatScaled(lead.feeUnits, (c.#version as CompiledVersion).scale);
+    return { feeText, subtotal: c.#subtotal, usage: c.#usage, version: c.#version as CompiledVersion, amount: c.#amount };
+  }
+
+  static amountUnits(c: RatedCharge): bigint {
+    return c.#amount;
+  }
+
+  /**
+   * Rates `leg` into `out` (a fresh charge). Pure: the same leg and plan always give the same
+   * charge, so re-rating is idempotent by construction. Undefined when rated.
+   */
+  static rateInto(leg: RatableLeg, plan: CompiledPlan, out: RatedCharge): Unratable | undefined {
+    const number = leg.number;
+    const version = matchVersion(plan, leg.direction, number, number.charCodeAt(0) === 43 ? 1 : 0, leg.startMs);
+    if (!version) return { unratable: 'no_rate', detail: `no ${leg.direction} rate for ${leg.number} in plan ${plan.name}` };
+    const prefix = matched.prefix;
+
+    const answered = leg.answerMs !== null && leg.billableSeconds > 0;
+    const origin = answered ? (leg.answerMs as number) : leg.startMs;
+    const bands = plan.bands;
+    let startBand = -1;
+    if (!bands.empty) {
+      locate(bands, origin);
+      startBand = located.band;
+    }
+    const lead = rateFor(version, startBand);
+    if (!lead) return noRateForBand(plan, prefix, startBand);
+
+    out.planId = plan.id;
+    out.currency = plan.currency;
+    out.prefix = prefix;
+    out.description = lead.description;
+    out.rateEffectiveFrom = version.effectiveFrom;
+    out.#version = version;
+    out.#lead = lead;
+    const rating = plan.rating;
+
+    if (!answered) {
+      const charged = plan.connectFeeOnUnanswered;
+      out.#fee = charged ? lead.connectFee : ZERO;
+      out.#cap = out.#fee;
+      out.#subtotal = charged ? lead.fee : 0n;
+      out.#amount = roundDiv(out.#subtotal, version.roundDen, rating.method) * rating.toTen;
+      return undefined;
+    }
+
+    const charged = chargedSeconds(lead.steps, leg.billableSeconds);
+    const pieces: ChargePiece[] = [];
+    usageSum = 0n;
+    if (plan.bandMode === 'start' || bands.empty) {
+      if (!addPieces(pieces, lead, startBand, bands.names, 0, charged)) return noRateForBand(plan, prefix, startBand);
+    } else {
+      // Parts of the call in one band, merged across boundaries where the band goes on (midnight).
+      let band = startBand;
+      let from = 0;
+      let to = partEnd(origin, 0, charged);
+      while (to < charged) {
+        locate(bands, origin + to * 1000);
+        const next = located.band;
+        const end = partEnd(origin, to, charged);
+        if (next !== band) {
+          if (!addPieces(pieces, rateFor(version, band), band, bands.names, from, to)) return noRateForBand(plan, prefix, band);
+          band = next;
+          from = to;
+        }
+        to = end;
+      }
+      if (!addPieces(pieces, rateFor(version, band), band, bands.names, from, to)) return noRateForBand(plan, prefix, band);
+    }
+
+    let subtotal = lead.fee + usageSum;
+    let cap: Decimal | null = null;
+    if (lead.min !== null && subtotal < lead.min) {
+      subtotal = lead.min;
+      cap = lead.minCharge;
+      out.minChargeApplied = true;
+    }
+    if (lead.max !== null && subtotal > lead.max) {
+      subtotal = lead.max;
+      cap = lead.maxCost;
+      out.maxCostApplied = true;
+    }
+    out.billableSeconds = leg.billableSeconds;
+    out.chargedSeconds = charged;
+    out.pieces = pieces;
+    out.#fee = lead.connectFee;
+    out.#cap = cap;
+    out.#usage = usageSum;
+    out.#subtotal = subtotal;
+    // The one rounding, of the exact sum.
+    out.#amount = roundDiv(subtotal, version.roundDen, rating.method) * rating.toTen;
+    return undefined;
+  }
+}
+
+// The usage of the charge being rated, as a sum over the version's L (a slot, not a closure).
+let usageSum = 0n;
+
+/** Prices [from, to) of the charged time in one band, cut at the step boundaries of the rate that prices it. */
+function addPieces(pieces: ChargePiece[], rate: CompiledRate | undefined, band: number, names: string[], from: number, to: number): boolean {
+  if (!rate) return false;
+  const name = band >= 0 ? (names[band] as string) : null;
+  const steps = rate.steps;
+  while (from < to) {
+    const idx = stepIndexAt(steps, from);
+    const step = steps[idx] as CompiledStep;
+    const end = to < step.next ? to : step.next;
+    const seconds = end - from;
+    pieces.push(new Piece(name, idx, from, seconds, step.rate, step.rateUnit, step));
+    usageSum += step.weight * BigInt(seconds);
+    from = end;
+  }
+  return true;
+}
+
+function noRateForBand(plan: CompiledPlan, prefix: string, band: number): Unratable {
+  const name = band >= 0 ? plan.bands.names[band] : undefined;
+  return { unratable: 'no_rate_for_band', detail: `prefix ${prefix} has no rate for band ${name ?? '(none)'} in plan ${plan.name}` };
+}
+
 /**
  * Charged seconds for `seconds` of talk under these steps. Billing advances in increments, each
  * as long as the increment of the step in force where it begins: "30/6" bills 0-30 as one block,
  * then 6 s blocks. Because the sequence of block ends does not depend on the call, a longer call
  * is never charged fewer seconds than a shorter one, even when an increment overhangs the next step.
  */
-export function chargedSeconds(steps: RateStep[], seconds: number): number {
+export function chargedSeconds(steps: ReadonlyArray<{ from: number; increment: number }>, seconds: number): number {
   let pos = 0;
   while (pos < seconds) {
     const idx = stepIndexAt(steps, pos);
-    const step = steps[idx] as RateStep;
+    const step = steps[idx] as { from: number; increment: number };
     const nextFrom = steps[idx + 1]?.from ?? Infinity;
     const target = Math.min(seconds, nextFrom);
     pos += Math.max(1, Math.ceil((target - pos) / step.increment)) * step.increment;
@@ -77,85 +291,22 @@ export function chargedSeconds(steps: RateStep[], seconds: number): number {
   return pos;
 }
 
-function stepIndexAt(steps: RateStep[], offset: number): number {
+function stepIndexAt(steps: ReadonlyArray<{ from: number }>, offset: number): number {
   let idx = 0;
-  for (let i = 1; i < steps.length; i++) if ((steps[i] as RateStep).from <= offset) idx = i;
+  for (let i = 1; i < steps.length; i++) if ((steps[i] as { from: number }).from <= offset) idx = i;
   return idx;
 }
 
-function rateForBand(version: RateVersion, band: string | undefined): Rate | undefined {
-  return (band !== undefined ? version.byBand.get(band) : undefined) ?? version.byBand.get(null);
-}
+/** A piece's storage text, when it is the engine's own piece. */
+export const pieceText = Piece.text;
 
 /**
  * Prices one leg with one compiled plan. Pure: the same leg and plan always give the same charge,
  * so re-rating is idempotent by construction.
  */
 export function rateLeg(leg: RatableLeg, plan: CompiledPlan): RatingResult {
-  const digits = leg.number.startsWith('+') ? leg.number.slice(1) : leg.number;
-  const match = findRate(plan, leg.direction, digits, leg.startMs);
-  if (!match) return { unratable: 'no_rate', detail: `no ${leg.direction} rate for ${leg.number} in plan ${plan.name}` };
-
-  const answered = leg.answerMs !== null && leg.billableSeconds > 0;
-  const origin = answered ? (leg.answerMs as number) : leg.startMs;
-  const startBand = bandAtInstant(plan.bands, origin);
-  const lead = rateForBand(match.version, startBand);
-  if (!lead) {
-    return { unratable: 'no_rate_for_band', detail: `prefix ${match.prefix} has no rate for band ${startBand ?? '(none)'} in plan ${plan.name}` };
-  }
-
-  const base = { planId: plan.id, currency: plan.currency, prefix: match.prefix, description: lead.description, rateEffectiveFrom: match.version.effectiveFrom };
-
-  if (!answered) {
-    const fee = plan.connectFeeOnUnanswered ? lead.connectFee : ZERO;
-    return {
-      ...base, billableSeconds: 0, chargedSeconds: 0, connectFee: fee, usage: ZERO, pieces: [],
-      minChargeApplied: false, maxCostApplied: false, subtotal: fee, amount: roundAmount(fee, plan.rounding),
-    };
-  }
-
-  const charged = chargedSeconds(lead.steps, leg.billableSeconds);
-  const segments = plan.bandMode === 'start' || plan.bands.empty
-    ? [{ band: startBand, from: 0, to: charged }]
-    : splitByBands(plan.bands, origin, charged);
-
-  const pieces: ChargePiece[] = [];
-  let usage = ZERO;
-  for (const seg of segments) {
-    const rate = rateForBand(match.version, seg.band);
-    if (!rate) {
-      return { unratable: 'no_rate_for_band', detail: `prefix ${match.prefix} has no rate for band ${seg.band ?? '(none)'} in plan ${plan.name}` };
-    }
-    // Within a band segment, cut at the step boundaries of the rate that prices it.
-    let from = seg.from;
-    while (from < seg.to) {
-      const idx = stepIndexAt(rate.steps, from);
-      const step = rate.steps[idx] as RateStep;
-      const nextFrom = rate.steps[idx + 1]?.from ?? Infinity;
-      const to = Math.min(seg.to, nextFrom);
-      const seconds = to - from;
-      const amount = step.rate.times(seconds).div(step.rateUnit);
-      pieces.push({ band: seg.band ?? null, step: idx, from, seconds, rate: step.rate, rateUnit: step.rateUnit, amount });
-      usage = usage.plus(amount);
-      from = to;
-    }
-  }
-
-  let subtotal = lead.connectFee.plus(usage);
-  let minChargeApplied = false;
-  let maxCostApplied = false;
-  if (lead.minCharge && subtotal.lt(lead.minCharge)) {
-    subtotal = lead.minCharge;
-    minChargeApplied = true;
-  }
-  if (lead.maxCost && subtotal.gt(lead.maxCost)) {
-    subtotal = lead.maxCost;
-    maxCostApplied = true;
-  }
-  return {
-    ...base, billableSeconds: leg.billableSeconds, chargedSeconds: charged, connectFee: lead.connectFee, usage, pieces,
-    minChargeApplied, maxCostApplied, subtotal, amount: roundAmount(subtotal, plan.rounding),
-  };
+  const out = new RatedCharge();
+  return RatedCharge.rateInto(leg, plan, out) ?? out;
 }
 
 export { Decimal };

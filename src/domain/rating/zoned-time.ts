@@ -8,6 +8,8 @@ const DAY_MS = 86_400_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const offsetCache = new Map<string, Map<number, number>>();
+let lastZone: string | undefined;
+let lastZoneCache: Map<number, number> | undefined;
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
@@ -33,11 +35,14 @@ export function isValidTimeZone(timeZone: string): boolean {
 export function zoneOffsetMs(timeZone: string, utcMs: number): number {
   if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 0;
   const bucket = Math.floor(utcMs / QUARTER_HOUR);
-  let zoneCache = offsetCache.get(timeZone);
+  // Rating asks for one plan's zone many times in a row: skip the look-up by name then.
+  let zoneCache = timeZone === lastZone ? lastZoneCache : offsetCache.get(timeZone);
   if (!zoneCache) {
     zoneCache = new Map();
     offsetCache.set(timeZone, zoneCache);
   }
+  lastZone = timeZone;
+  lastZoneCache = zoneCache;
   const cached = zoneCache.get(bucket);
   if (cached !== undefined) return cached;
   const at = bucket * QUARTER_HOUR;

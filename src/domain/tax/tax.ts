@@ -1,4 +1,5 @@
-import { Decimal, roundAmount, ZERO, type Rounding } from '../money/decimal';
+import { Decimal, type Rounding } from '../money/decimal';
+import { decimalOf, methodCode, pow10, roundDiv, scaledOf, scaledOfInput, SCALE, type MethodCode } from '../money/fixed';
 
 /**
  * Taxes on a charge (DOMAIN.md, "Around the rate": Taxes). Pure: the caller has already chosen the
@@ -37,7 +38,40 @@ export interface TaxResult {
   total: Decimal;
 }
 
-const HUNDRED = new Decimal(100);
+/** A tax line kept as exact bigints in 10^-scale; its Decimals are built when read. */
+class Line implements TaxLine {
+  readonly #taxable: bigint;
+  readonly #amount: bigint;
+  readonly #scale: number;
+  constructor(
+    public taxId: number,
+    public name: string,
+    public basis: TaxBasis,
+    public rate: Decimal,
+    taxable: bigint,
+    amount: bigint,
+    scale: number,
+  ) {
+    this.#taxable = taxable;
+    this.#amount = amount;
+    this.#scale = scale;
+  }
+
+  get taxable(): Decimal {
+    return decimalOf(this.#taxable, this.#scale);
+  }
+
+  get amount(): Decimal {
+    return decimalOf(this.#amount, this.#scale);
+  }
+
+  static figures(l: TaxLine): { taxable: bigint; amount: bigint; scale: number } | undefined {
+    return l instanceof Line ? { taxable: l.#taxable, amount: l.#amount, scale: l.#scale } : undefined;
+  }
+}
+
+/** The exact taxable and amount of a line computed here (undefined for any other TaxLine). */
+export const taxLineFigures = Line.figures;
 
 /** Ascending priority, ties by id: the order every process must agree on. */
 export function taxOrder(a: Pick<TaxRule, 'priority' | 'id'>, b: Pick<TaxRule, 'priority' | 'id'>): number {
@@ -61,33 +95,56 @@ export function taxOrder(a: Pick<TaxRule, 'priority' | 'id'>, b: Pick<TaxRule, '
  *   lines, and compounding builds on the rounded lines, so every figure shown adds up.
  */
 export function computeTaxes(base: Decimal, rules: TaxRule[], rounding: Rounding): TaxResult {
-  const ordered = [...rules].sort(taxOrder);
+  const b = scaledOf(base);
+  const scale = Math.max(SCALE, b.scale, rounding.decimals);
   const lines: TaxLine[] = [];
-  let total = ZERO;
+  const total = taxLines(b.coef * pow10(scale - b.scale), scale, rules, rounding.decimals, methodCode(rounding.method), lines);
+  return { lines, total: decimalOf(total, scale) };
+}
+
+/**
+ * computeTaxes on exact figures: `base` in 10^-scale (decimals <= scale); pushes the lines onto
+ * `lines` and answers their total in 10^-scale. Every line is exact until its one rounding.
+ */
+export function taxLines(base: bigint, scale: number, rules: TaxRule[], decimals: number, method: MethodCode, lines: TaxLine[]): bigint {
+  if (rules.length === 0) return 0n;
+  const ordered = inOrder(rules) ? rules : [...rules].sort(taxOrder);
+  // A rounded amount in 10^-decimals, times this, is in 10^-scale.
+  const up = pow10(scale - decimals);
+  let total = 0n;
   // Taxes of priorities already finished (strictly lower than the current rule's).
-  let lowerTaxes = ZERO;
+  let lowerTaxes = 0n;
   let currentPriority: number | undefined;
-  let currentPriorityTaxes = ZERO;
+  let currentPriorityTaxes = 0n;
 
   for (const rule of ordered) {
     if (rule.priority !== currentPriority) {
-      lowerTaxes = lowerTaxes.plus(currentPriorityTaxes);
-      currentPriorityTaxes = ZERO;
+      lowerTaxes += currentPriorityTaxes;
+      currentPriorityTaxes = 0n;
       currentPriority = rule.priority;
     }
-    let taxable: Decimal;
-    let amount: Decimal;
+    const r = scaledOfInput(rule.rate);
+    let taxable: bigint;
+    let amount: bigint;
     if (rule.basis === 'fixed') {
-      if (!base.greaterThan(0)) continue;
+      if (base <= 0n) continue;
       taxable = base;
-      amount = roundAmount(rule.rate, rounding);
+      // rate / 10^r.scale, rounded to decimals.
+      amount = (r.scale <= decimals ? r.coef * pow10(decimals - r.scale) : roundDiv(r.coef, pow10(r.scale - decimals), method)) * up;
     } else {
-      taxable = rule.compounding ? base.plus(lowerTaxes) : base;
-      amount = roundAmount(taxable.times(rule.rate).dividedBy(HUNDRED), rounding);
+      taxable = rule.compounding ? base + lowerTaxes : base;
+      // taxable / 10^scale x rate / 10^r.scale / 100, rounded to decimals.
+      amount = roundDiv(taxable * r.coef, pow10(scale - decimals + r.scale + 2), method) * up;
     }
-    lines.push({ taxId: rule.id, name: rule.name, basis: rule.basis, rate: rule.rate, taxable, amount });
-    currentPriorityTaxes = currentPriorityTaxes.plus(amount);
-    total = total.plus(amount);
+    lines.push(new Line(rule.id, rule.name, rule.basis, rule.rate, taxable, amount, scale));
+    currentPriorityTaxes += amount;
+    total += amount;
   }
-  return { lines, total };
+  return total;
 }
+
+function inOrder(rules: TaxRule[]): boolean {
+  for (let i = 1; i < rules.length; i++) if (taxOrder(rules[i - 1] as TaxRule, rules[i] as TaxRule) > 0) return false;
+  return true;
+}
+
