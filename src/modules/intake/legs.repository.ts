@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/knex';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { Scope } from '../../domain/tenancy/roles';
-import type { PricedCharge } from '../../domain/rating/charge';
+import { chargeText, type PricedCharge } from '../../domain/rating/charge';
 import type { RatedLeg } from './rating.service';
 import { copyLine, copyRows, nextIds } from './copy';
 
@@ -138,6 +138,7 @@ export async function insertLegs(
 }
 
 function chargeRow(legId: number, startMs: number, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge, ratedAt = new Date().toISOString()) {
+  const t = chargeText(c);
   return {
     leg_id: legId,
     start_at: iso(startMs),
@@ -153,20 +154,19 @@ function chargeRow(legId: number, startMs: number, resellerId: number, subscribe
     billable_seconds: c.billableSeconds,
     charged_seconds: c.chargedSeconds,
     // Pieces and usage are the breakdown: 10 decimals, like the numeric columns; the amount itself
-    // was computed exactly and rounded once by the plan.
-    pieces: JSON.stringify(
-      c.pieces.map((p) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: p.rate.toString(), rate_unit: p.rateUnit, amount: p.amount.toDecimalPlaces(10).toString() })),
-    ),
+    // was computed exactly and rounded once by the plan. chargeText gives the exact text without
+    // building a Decimal per figure.
+    pieces: JSON.stringify(c.pieces.map((p, i) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: t.pieces[i]!.rate, rate_unit: p.rateUnit, amount: t.pieces[i]!.amount }))),
     currency: c.currency,
-    connect_fee: c.connectFee.toString(),
-    usage: c.usage.toDecimalPlaces(10).toString(),
-    amount: c.amount.toString(),
-    taxes: JSON.stringify(c.taxes.map((t) => ({ tax_id: t.taxId, name: t.name, basis: t.basis, rate: t.rate.toString(), taxable: t.taxable.toString(), amount: t.amount.toString() }))),
-    tax_amount: c.taxAmount.toString(),
-    total: c.total.toString(),
+    connect_fee: t.connectFee,
+    usage: t.usage,
+    amount: t.amount,
+    taxes: JSON.stringify(c.taxes.map((x, i) => ({ tax_id: x.taxId, name: x.name, basis: x.basis, rate: t.taxes[i]!.rate, taxable: t.taxes[i]!.taxable, amount: t.taxes[i]!.amount }))),
+    tax_amount: t.taxAmount,
+    total: t.total,
     billed_currency: c.billedCurrency,
-    exchange_rate: c.exchangeRate.toString(),
-    billed_total: c.billedTotal.toString(),
+    exchange_rate: t.exchangeRate,
+    billed_total: t.billedTotal,
     rated_at: ratedAt,
   };
 }
