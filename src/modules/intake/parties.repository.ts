@@ -10,10 +10,16 @@ export interface Assignment {
   releasedAt: number | null;
 }
 
+/** A Postgres text[] literal: every element quoted, so no value can end the list or the string. */
+function pgTextArray(values: string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
 export async function assignmentsOf(db: Queryable, numbers: string[]): Promise<Map<string, Assignment[]>> {
   const out = new Map<string, Assignment[]>();
   if (numbers.length === 0) return out;
-  const rows = await db('phone_numbers').whereIn('number', numbers).select('number', 'subscriber_id', 'reseller_id', 'assigned_at', 'released_at');
+  // One array parameter, not a bind parameter per number: a batch asks for thousands.
+  const rows = await db('phone_numbers').whereRaw('number = any(?::text[])', [pgTextArray(numbers)]).select('number', 'subscriber_id', 'reseller_id', 'assigned_at', 'released_at');
   for (const r of rows) {
     const list = out.get(r.number) ?? [];
     list.push({
@@ -64,10 +70,13 @@ export async function partiesOf(db: Queryable, subscriberIds: number[]): Promise
   if (subscriberIds.length === 0) return out;
   const rows = await db('subscribers as s')
     .join('resellers as r', 'r.id', 's.reseller_id')
-    .whereIn('s.id', subscriberIds)
-    .select('s.*', 'r.name as reseller_name', 'r.status as reseller_status', 'r.currency as reseller_currency', 'r.billing_service', 'r.wholesale_plan_id', db.raw('to_jsonb(r) as r_json'));
+    .whereRaw('s.id = any(?::bigint[])', [`{${subscriberIds.map((id) => Math.trunc(id)).join(',')}}`])
+    .select(
+      's.id', 's.status', 's.country', 's.region', 's.retail_plan_id', 's.billing_currency', 's.tax_exempt', 's.reseller_id',
+      'r.name as reseller_name', 'r.status as reseller_status', 'r.currency as reseller_currency', 'r.billing_service', 'r.wholesale_plan_id',
+      'r.tax_exempt as reseller_tax_exempt',
+    );
   for (const row of rows) {
-    const r = row.r_json as Record<string, unknown>;
     out.set(row.id, {
       subscriberId: row.id,
       subscriberStatus: row.status,
@@ -82,8 +91,7 @@ export async function partiesOf(db: Queryable, subscriberIds: number[]): Promise
       resellerCurrency: row.reseller_currency,
       billingService: row.billing_service,
       wholesalePlanId: row.wholesale_plan_id,
-      // Read through to_jsonb so this works before and after the tax-exemption column exists.
-      resellerTaxExempt: r.tax_exempt === true,
+      resellerTaxExempt: row.reseller_tax_exempt === true,
     });
   }
   return out;

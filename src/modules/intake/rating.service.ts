@@ -2,14 +2,13 @@ import type { Queryable } from '../../db/knex';
 import { classifyLeg } from '../../domain/legs/classify';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
-import type { Decimal } from '../../domain/money/decimal';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
-import type { TaxRule } from '../../domain/tax/tax';
-import type { RateTable } from '../exchange-rates/rate-cache';
 import type { PlanCache } from '../rate-plans/plan-cache';
-import { referenceDataOf, type ReferenceData } from '../reference-data/reference-data';
-import type { UsageTaxTable } from '../taxes/tax-cache';
-import { assignmentsOf, holderAt, partiesOf, type Party } from './parties.repository';
+import { referenceDataOf } from '../reference-data/reference-data';
+import { assignmentsOf, holderAt, partiesOf } from './parties.repository';
+
+type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
+const OPERATOR: TaxOwner = { kind: 'operator' };
 
 export type LegStatus = 'rated' | 'unrated' | 'blocked';
 
@@ -22,34 +21,6 @@ export interface RatedLeg {
   status: LegStatus;
   reason: string | null;
   charges: PricedCharge[];
-}
-
-/**
- * The batch's view of usage taxes and exchange rates: the process's in-memory copies (see
- * modules/reference-data), taken once so every leg of the batch reads the same snapshot. The
- * tables answer exactly as the SQL look-ups they replace, per leg and instant, so there is no
- * per-batch memo or grouping of legs by period any more: a look-up is a map read and a short scan.
- */
-class Lookups {
-  private tables: Promise<[UsageTaxTable, RateTable]> | undefined;
-  constructor(
-    private readonly db: Queryable,
-    private readonly refs: ReferenceData,
-  ) {}
-
-  private load() {
-    return (this.tables ??= Promise.all([this.refs.usageTaxes.get(this.db), this.refs.exchangeRates.get(this.db)]));
-  }
-
-  async usageTaxes(owner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number }, p: Party, atMs: number): Promise<TaxRule[]> {
-    const [taxes] = await this.load();
-    return taxes.rulesFor(owner, { country: p.country, region: p.region }, atMs);
-  }
-
-  async rate(from: string, to: string, atMs: number): Promise<Decimal | undefined> {
-    const [, fx] = await this.load();
-    return fx.rateInForce(from, to, atMs);
-  }
 }
 
 /**
@@ -69,46 +40,57 @@ export async function rateLegs(db: Queryable, cache: PlanCache, legs: Normalised
     }),
   );
   const parties = await partiesOf(db, [...new Set(classified.flatMap((c) => (c.matched ? [c.payer.subscriberId] : [])))]);
-  const lookups = new Lookups(db, referenceDataOf(cache));
 
-  return Promise.all(
-    legs.map(async (leg, i): Promise<RatedLeg> => {
-      const c = classified[i]!;
-      if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
-      const party = parties.get(c.payer.subscriberId);
-      const base = { leg, direction: c.direction, resellerId: c.payer.resellerId, subscriberId: c.payer.subscriberId };
-      if (!party) return { ...base, status: 'unrated', reason: 'the subscriber was removed', charges: [] };
-      if (party.resellerStatus !== 'active') return { ...base, status: 'blocked', reason: `reseller ${party.resellerName} is inactive`, charges: [] };
-      if (party.subscriberStatus !== 'active') return { ...base, status: 'blocked', reason: 'the subscriber is inactive', charges: [] };
+  // Everything pricing reads, loaded once for the batch; the loop below is then plain computation.
+  // Taxes and exchange rates are the process's in-memory copies (modules/reference-data), which
+  // answer exactly as the SQL look-ups they replace; one snapshot serves every leg of the batch.
+  const refs = referenceDataOf(cache);
+  const planIds = new Set<number>();
+  for (const p of parties.values()) {
+    if (p.wholesalePlanId !== null) planIds.add(p.wholesalePlanId);
+    if (p.billingService && p.retailPlanId !== null) planIds.add(p.retailPlanId);
+  }
+  const [taxes, fx, plans] = await Promise.all([
+    refs.usageTaxes.get(db),
+    refs.exchangeRates.get(db),
+    Promise.all([...planIds].map(async (id) => [id, await cache.get(db, id)] as const)).then((entries) => new Map(entries)),
+  ]);
 
-      const ratable = { direction: c.direction, number: c.ratedNumber, startMs: leg.startMs, answerMs: leg.answered ? leg.answerMs : null, billableSeconds: leg.answered ? leg.billableSeconds : 0 };
-      const reasons: string[] = [];
-      const charges: PricedCharge[] = [];
+  return legs.map((leg, i): RatedLeg => {
+    const c = classified[i]!;
+    if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
+    const party = parties.get(c.payer.subscriberId);
+    const base = { leg, direction: c.direction, resellerId: c.payer.resellerId, subscriberId: c.payer.subscriberId };
+    if (!party) return { ...base, status: 'unrated', reason: 'the subscriber was removed', charges: [] };
+    if (party.resellerStatus !== 'active') return { ...base, status: 'blocked', reason: `reseller ${party.resellerName} is inactive`, charges: [] };
+    if (party.subscriberStatus !== 'active') return { ...base, status: 'blocked', reason: 'the subscriber is inactive', charges: [] };
 
-      const price = async (kind: 'wholesale' | 'retail', planId: number | null, taxOwner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number }, exempt: boolean, billedCurrency: string) => {
-        if (planId === null) {
-          reasons.push(kind === 'wholesale' ? `wholesale: reseller ${party.resellerName} has no wholesale rate plan` : 'retail: the subscriber has no retail rate plan');
-          return;
-        }
-        const plan = await cache.get(db, planId);
-        if (!plan) {
-          reasons.push(`${kind}: rate plan ${planId} is missing`);
-          return;
-        }
-        const [taxes, exchangeRate] = await Promise.all([
-          exempt ? Promise.resolve([]) : lookups.usageTaxes(taxOwner, party, leg.startMs),
-          lookups.rate(plan.currency, billedCurrency, leg.startMs),
-        ]);
-        const priced = priceCharge({ kind, plan, planRevision: plan.revision ?? 0, leg: ratable, taxes, billedCurrency, exchangeRate });
-        if (isPriced(priced)) charges.push(priced);
-        else reasons.push(priced.reason);
-      };
+    const ratable = { direction: c.direction, number: c.ratedNumber, startMs: leg.startMs, answerMs: leg.answered ? leg.answerMs : null, billableSeconds: leg.answered ? leg.billableSeconds : 0 };
+    const reasons: string[] = [];
+    const charges: PricedCharge[] = [];
+    const place = { country: party.country, region: party.region };
 
-      await price('wholesale', party.wholesalePlanId, { kind: 'operator' }, party.resellerTaxExempt, party.resellerCurrency);
-      if (party.billingService) {
-        await price('retail', party.retailPlanId, { kind: 'reseller', resellerId: party.resellerId }, party.subscriberTaxExempt, party.billingCurrency ?? party.resellerCurrency);
+    const price = (kind: 'wholesale' | 'retail', planId: number | null, taxOwner: TaxOwner, exempt: boolean, billedCurrency: string) => {
+      if (planId === null) {
+        reasons.push(kind === 'wholesale' ? `wholesale: reseller ${party.resellerName} has no wholesale rate plan` : 'retail: the subscriber has no retail rate plan');
+        return;
       }
-      return { ...base, status: reasons.length ? 'unrated' : 'rated', reason: reasons.length ? reasons.join('; ') : null, charges };
-    }),
-  );
+      const plan = plans.get(planId);
+      if (!plan) {
+        reasons.push(`${kind}: rate plan ${planId} is missing`);
+        return;
+      }
+      const rules = exempt ? [] : taxes.rulesFor(taxOwner, place, leg.startMs);
+      const exchangeRate = fx.rateInForce(plan.currency, billedCurrency, leg.startMs);
+      const priced = priceCharge({ kind, plan, planRevision: plan.revision ?? 0, leg: ratable, taxes: rules, billedCurrency, exchangeRate });
+      if (isPriced(priced)) charges.push(priced);
+      else reasons.push(priced.reason);
+    };
+
+    price('wholesale', party.wholesalePlanId, OPERATOR, party.resellerTaxExempt, party.resellerCurrency);
+    if (party.billingService) {
+      price('retail', party.retailPlanId, { kind: 'reseller', resellerId: party.resellerId }, party.subscriberTaxExempt, party.billingCurrency ?? party.resellerCurrency);
+    }
+    return { ...base, status: reasons.length ? 'unrated' : 'rated', reason: reasons.length ? reasons.join('; ') : null, charges };
+  });
 }
