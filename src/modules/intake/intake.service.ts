@@ -3,7 +3,7 @@ import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
 import { getAdapter, MediationError } from '../../domain/mediation';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import type { Platform } from '../platforms/platforms.repository';
-import { copyCdrs, copyLegs, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertLegs, insertReject, legKeyOf, type StoredLeg } from './legs.repository';
+import { allocateIds, copyPrepared, copyText, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertLegs, insertReject, legKeyOf, type StoredLeg } from './legs.repository';
 import { ensurePartitions } from './partitions';
 import { rateLegs, type RatedLeg } from './rating.service';
 
@@ -51,6 +51,24 @@ export interface ParsedPost {
 /** A post parsed and rated, waiting for its write: everything but the transaction. */
 export interface PreparedPost extends ParsedPost {
   ratedByLeg: Map<NormalisedLeg, RatedLeg>;
+  /** Its rows ready for COPY, when its group was large enough (see planCopies). */
+  copy?: CopyPlan;
+}
+
+/**
+ * A post's write by COPY, prepared beside its rating and outside any transaction, so that the
+ * transaction only streams rows: which legs are already stored (a re-post), ids for the new rows,
+ * and the rows in COPY text. A leg stored by someone else after this look-up makes the COPY fail
+ * with a unique violation; the post is then written again without its plan.
+ */
+export interface CopyPlan {
+  /** The stored leg each of the post's legs answers with, in order. */
+  stored: StoredLeg[];
+  /** Ids of the records whose body is kept (any record with a leg not stored before). */
+  cdrOf: Map<GoodRecord, number>;
+  cdrs: string[];
+  legs: string[];
+  charges: string[];
 }
 
 /** How many legs a post carries (the size of its share of a group). */
@@ -91,13 +109,66 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
  * Phase two: classify and rate the legs of several posts at once (reading only), so that posts
  * arriving together share one look-up of numbers and parties instead of a few queries each.
  */
-export async function ratePosts(db: Db, cache: PlanCache, posts: ParsedPost[]): Promise<PreparedPost[]> {
+export async function ratePosts(db: Db, cache: PlanCache, posts: ParsedPost[], opts: WriteOptions = {}): Promise<PreparedPost[]> {
   const allLegs: NormalisedLeg[] = [];
   for (const p of posts) for (const o of p.good) for (const l of o.legs) allLegs.push(l);
   const rated = await rateLegs(db, cache, allLegs);
   await ensurePartitions(db, allLegs.map((l) => l.startMs));
   const ratedByLeg = new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg]));
-  return posts.map((p) => ({ ...p, ratedByLeg }));
+  const prepared: PreparedPost[] = posts.map((p) => ({ ...p, ratedByLeg }));
+  if (opts.copy) await planCopies(db, prepared);
+  return prepared;
+}
+
+/**
+ * Prepares the COPY of each post (see CopyPlan): one look-up of stored legs per platform and one
+ * allocation of ids for all posts together. Legs shared by two posts of the group are not
+ * detected here: both COPYs would carry the leg, the unique index refuses the second, and the
+ * group is written again post by post with INSERT ... ON CONFLICT.
+ */
+async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
+  const existing = new Map<number, Map<string, StoredLeg>>();
+  for (const platformId of new Set(posts.map((p) => p.input.platform.id))) {
+    const keys = posts.filter((p) => p.input.platform.id === platformId).flatMap((p) => p.good.flatMap((o) => o.legs.map((l) => ({ legKey: l.legKey, startMs: l.startMs }))));
+    existing.set(platformId, await existingLegs(db, platformId, keys));
+  }
+  const isNew = (p: PreparedPost, l: NormalisedLeg) => !existing.get(p.input.platform.id)?.has(legKeyOf(l.legKey, l.startMs));
+  // A record keeps its body when it has a leg not stored before, or no legs at all.
+  const keepsBody = (p: PreparedPost, o: GoodRecord) => o.legs.length === 0 || o.legs.some((l) => isNew(p, l));
+  let bodies = 0;
+  let fresh = 0;
+  for (const p of posts) for (const o of p.good) {
+    if (keepsBody(p, o)) bodies++;
+    for (const l of o.legs) if (isNew(p, l)) fresh++;
+  }
+  const ids = await allocateIds(db, bodies, fresh);
+  let nextCdr = 0;
+  let nextLeg = 0;
+  const ratedAt = new Date().toISOString();
+  for (const p of posts) {
+    const { platform, contentType } = p.input;
+    const plan: CopyPlan = { stored: [], cdrOf: new Map(), cdrs: [], legs: [], charges: [] };
+    for (const o of p.good) {
+      if (keepsBody(p, o)) {
+        const cdrId = ids.cdrIds[nextCdr++] as number;
+        plan.cdrOf.set(o, cdrId);
+        plan.cdrs.push(copyText.cdr(cdrId, platform.id, contentType, o.raw));
+      }
+      for (const l of o.legs) {
+        const old = existing.get(platform.id)?.get(legKeyOf(l.legKey, l.startMs));
+        if (old) {
+          plan.stored.push(old);
+          continue;
+        }
+        const r = p.ratedByLeg.get(l) as RatedLeg;
+        const id = ids.legIds[nextLeg++] as number;
+        plan.legs.push(copyText.leg(id, platform.id, plan.cdrOf.get(o) as number, r, carrierOf(p, r), ratedAt));
+        plan.charges.push(copyText.charges({ id, startMs: l.startMs, rated: r }, ratedAt));
+        plan.stored.push({ id, legKey: l.legKey, startAt: l.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
+      }
+    }
+    p.copy = plan;
+  }
 }
 
 /** Phases one and two for one post. */
@@ -153,14 +224,14 @@ async function pairWithPending(
   return { outcomes: outcomes.map((o) => replaced.get(o) ?? o), consumedPending: consumed };
 }
 
-/** How the legs are written: multi-row INSERT ... ON CONFLICT (any Postgres, PGlite) or COPY (a real server). */
+/** Whether rating also prepares each post's COPY (a real Postgres server; see CopyPlan). */
 export interface WriteOptions {
   copy?: boolean;
 }
 
 /** Phase three, inside a transaction (possibly shared with other posts): store records, legs, charges, rejects. */
-export async function writePost(tx: Queryable, p: PreparedPost, opts: WriteOptions = {}): Promise<RecordResult[]> {
-  return (await writePosts(tx, [p], opts))[0] as RecordResult[];
+export async function writePost(tx: Queryable, p: PreparedPost): Promise<RecordResult[]> {
+  return (await writePosts(tx, [p]))[0] as RecordResult[];
 }
 
 type GoodRecord = Extract<RecordOutcome, { ok: true }>;
@@ -173,29 +244,25 @@ function carrierOf(p: PreparedPost, r: RatedLeg): string | null {
 }
 
 /**
- * Phase three for several posts in one transaction (a group commit): the records and legs of all
- * posts of one platform are written with one statement per table, and the charges of all of them
- * together, instead of a few statements per post; a group of a hundred single-record posts costs a
- * handful of round trips, not hundreds. Each post is answered exactly as if it had been written
- * alone, in the order of the group: a leg that an earlier post of the group (or an earlier record
- * of the same post) carries is a duplicate of it.
- *
- * With `copy`, legs already stored are looked up first, ids allocated, and the new rows streamed
- * with COPY; a leg that another transaction stores in between makes the COPY fail with a unique
- * violation, and the caller retries without `copy`. Without it, INSERT ... ON CONFLICT DO NOTHING
- * settles such races row by row.
+ * Phase three for several posts in one transaction (a group commit). Posts with a CopyPlan are
+ * streamed with three COPYs for all of them; the others are written with one multi-row INSERT per
+ * table (chunked) per platform, and the charges of all of them together: a group of a hundred
+ * single-record posts costs a handful of round trips, not hundreds. Each post is answered exactly
+ * as if it had been written alone; posts that share a leg (a retry racing its original) are
+ * written one after the other, so that the later one sees the leg as a duplicate.
  */
-export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: WriteOptions = {}): Promise<RecordResult[][]> {
-  if (!opts.copy && posts.length > 1) {
+export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<RecordResult[][]> {
+  const inserted = posts.filter((p) => !p.copy);
+  if (inserted.length > 1) {
     // ON CONFLICT does not see a row inserted by the same statement: posts sharing a leg go one by one.
     const seen = new Set<string>();
-    for (const p of posts) {
+    for (const p of inserted) {
       for (const o of p.good) {
         for (const leg of o.legs) {
           const key = `${p.input.platform.id}|${leg.startMs}|${leg.legKey}`;
           if (seen.has(key)) {
             const out: RecordResult[][] = [];
-            for (const one of posts) out.push((await writePosts(tx, [one], opts))[0] as RecordResult[]);
+            for (const one of posts) out.push((await writePosts(tx, [one]))[0] as RecordResult[]);
             return out;
           }
           seen.add(key);
@@ -204,20 +271,30 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: Wri
     }
   }
 
-  // One write per platform and content type (the cdrs rows carry both).
+  const cdrOf = new Map<GoodRecord, number>();
+  const storedOf = new Map<PreparedPost, StoredLeg[]>();
+  const copied = posts.filter((p) => p.copy);
+  if (copied.length) {
+    const plans = copied.map((p) => p.copy as CopyPlan);
+    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges) });
+    for (const p of copied) {
+      storedOf.set(p, (p.copy as CopyPlan).stored);
+      for (const [o, id] of (p.copy as CopyPlan).cdrOf) cdrOf.set(o, id);
+    }
+  }
+
+  // INSERT: one write per platform and content type (the cdrs rows carry both).
   const buckets = new Map<string, PreparedPost[]>();
-  for (const p of posts) {
+  for (const p of inserted) {
     const key = `${p.input.platform.id}|${p.input.contentType ?? ''}`;
     const list = buckets.get(key) ?? [];
     list.push(p);
     buckets.set(key, list);
   }
-  const cdrOf = new Map<GoodRecord, number>();
-  const storedOf = new Map<PreparedPost, StoredLeg[]>();
   const fresh: Array<{ id: number; startMs: number; rated: RatedLeg }> = [];
   for (const bucket of buckets.values()) {
-    const stored = opts.copy ? await copyBucket(tx, bucket, cdrOf) : await insertBucket(tx, bucket, cdrOf);
-    stored.forEach((st, i) => st.inserted && fresh.push({ id: st.id, startMs: st.startAt, rated: st.rated }));
+    const stored = await insertBucket(tx, bucket, cdrOf);
+    stored.forEach((st) => st.inserted && fresh.push({ id: st.id, startMs: st.startAt, rated: st.rated }));
     let from = 0;
     for (const p of bucket) {
       const n = legCount(p);
@@ -225,7 +302,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: Wri
       from += n;
     }
   }
-  await insertCharges(tx, fresh, opts);
+  await insertCharges(tx, fresh);
 
   const results: RecordResult[][] = [];
   const duplicateCdrs: number[] = [];
@@ -279,46 +356,6 @@ async function insertBucket(tx: Queryable, bucket: PreparedPost[], cdrOf: Map<Go
   );
   const stored = await insertLegs(tx, platform.id, toStore);
   return stored.map((st, i) => ({ ...st, rated: (toStore[i] as LegToStore).rated }));
-}
-
-/**
- * COPY path: legs already stored, or carried earlier in this group, are duplicates and need no
- * row; a record whose legs are all duplicates keeps no body either. The rest is streamed.
- */
-async function copyBucket(tx: Queryable, bucket: PreparedPost[], cdrOf: Map<GoodRecord, number>): Promise<Stored[]> {
-  const { platform, contentType } = (bucket[0] as PreparedPost).input;
-  const legs = bucket.flatMap((p) => p.good.flatMap((o) => o.legs.map((leg) => ({ p, o, rated: p.ratedByLeg.get(leg) as RatedLeg }))));
-  const existing = await existingLegs(tx, platform.id, legs.map((l) => ({ legKey: l.rated.leg.legKey, startMs: l.rated.leg.startMs })));
-
-  // Each leg: an index into `fresh` (first in the group), or a stored leg it duplicates.
-  const firstOf = new Map<string, number>();
-  const fresh: typeof legs = [];
-  const plan = legs.map((l) => {
-    const key = legKeyOf(l.rated.leg.legKey, l.rated.leg.startMs);
-    const old = existing.get(key);
-    if (old) return old;
-    const seen = firstOf.get(key);
-    if (seen !== undefined) return seen;
-    firstOf.set(key, fresh.length);
-    fresh.push(l);
-    return fresh.length - 1;
-  });
-  const needBody = new Set(fresh.map((l) => l.o));
-  const bodies = bucket.flatMap((p) => p.good.filter((o) => o.legs.length === 0 || needBody.has(o)));
-  const cdrIds = await copyCdrs(tx, platform.id, contentType, bodies.map((o) => o.raw));
-  bodies.forEach((o, i) => cdrOf.set(o, cdrIds[i] as number));
-  const inserted = await copyLegs(tx, platform.id, fresh.map((l) => ({ cdrId: cdrOf.get(l.o) as number, rated: l.rated, carrier: carrierOf(l.p, l.rated) })));
-
-  const claimed = new Set<number>();
-  return plan.map((x, i) => {
-    const rated = (legs[i] as (typeof legs)[number]).rated;
-    if (typeof x !== 'number') return { ...x, rated };
-    const st = inserted[x] as StoredLeg;
-    // The first occurrence is the insert; later ones in the group are its duplicates.
-    const first = !claimed.has(x);
-    claimed.add(x);
-    return { ...st, inserted: first, rated };
-  });
 }
 
 export function summarise(results: RecordResult[]): PostResult {

@@ -6,7 +6,7 @@ import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { Scope } from '../../domain/tenancy/roles';
 import { chargeText, type PricedCharge } from '../../domain/rating/charge';
 import type { RatedLeg } from './rating.service';
-import { copyLine, copyRows, nextIds } from './copy';
+import { copyLine, copyRows } from './copy';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -52,34 +52,32 @@ export async function insertReject(
   return row.id as number;
 }
 
-function legRow(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt = new Date().toISOString()) {
+/** call_legs columns the intake writes, in the order of legValues. */
+const LEG_COLUMNS = [
+  'start_at', 'platform_id', 'cdr_id', 'leg_key', 'call_id', 'reseller_id', 'subscriber_id', 'direction', 'calling_number', 'called_number',
+  'raw_calling', 'raw_called', 'answer_at', 'end_at', 'billable_seconds', 'answered', 'disposition', 'trunk', 'carrier', 'redirecting_number',
+  'account_code', 'status', 'unrated_reason', 'rated_at',
+] as const;
+
+type Value = string | number | boolean | null;
+
+function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string): Value[] {
   const l = r.leg;
-  return {
-    start_at: iso(l.startMs),
-    platform_id: platformId,
-    cdr_id: cdrId,
-    leg_key: l.legKey,
-    call_id: l.callId,
-    reseller_id: r.resellerId,
-    subscriber_id: r.subscriberId,
-    direction: r.direction,
-    calling_number: l.callingNumber,
-    called_number: l.calledNumber,
-    raw_calling: l.rawCalling,
-    raw_called: l.rawCalled,
-    answer_at: iso(l.answerMs),
-    end_at: iso(l.endMs),
-    billable_seconds: l.answered ? l.billableSeconds : 0,
-    answered: l.answered,
-    disposition: l.disposition,
-    trunk: l.trunk,
-    carrier,
-    redirecting_number: l.redirectingNumber,
-    account_code: l.accountCode,
-    status: r.status,
-    unrated_reason: r.reason,
-    rated_at: r.status === 'rated' ? ratedAt : null,
-  };
+  return [
+    iso(l.startMs), platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
+    l.rawCalling, l.rawCalled, iso(l.answerMs), iso(l.endMs), l.answered ? l.billableSeconds : 0, l.answered, l.disposition, l.trunk, carrier, l.redirectingNumber,
+    l.accountCode, r.status, r.reason, r.status === 'rated' ? ratedAt : null,
+  ];
+}
+
+function zip(columns: readonly string[], values: Value[]): Record<string, Value> {
+  const row: Record<string, Value> = {};
+  columns.forEach((c, i) => (row[c] = values[i] as Value));
+  return row;
+}
+
+function legRow(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt = new Date().toISOString()) {
+  return zip(LEG_COLUMNS, legValues(platformId, cdrId, r, carrier, ratedAt));
 }
 
 /** A leg's identity within its platform: key and start (the start is part of the unique index, as the partition key). */
@@ -137,38 +135,32 @@ export async function insertLegs(
   });
 }
 
-function chargeRow(legId: number, startMs: number, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge, ratedAt = new Date().toISOString()) {
+/** charges columns, in the order of chargeValues. */
+const CHARGE_COLUMNS = [
+  'leg_id', 'start_at', 'kind', 'reseller_id', 'subscriber_id', 'rate_plan_id', 'plan_revision', 'direction', 'prefix', 'description',
+  'rate_effective_from', 'billable_seconds', 'charged_seconds', 'pieces', 'currency', 'connect_fee', 'usage', 'amount', 'taxes', 'tax_amount',
+  'total', 'billed_currency', 'exchange_rate', 'billed_total', 'rated_at',
+] as const;
+
+function chargeValues(legId: number, startMs: number, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge, ratedAt: string): Value[] {
+  // Pieces and usage are the breakdown: 10 decimals, like the numeric columns; the amount itself
+  // was computed exactly and rounded once by the plan. chargeText gives the exact text without
+  // building a Decimal per figure.
   const t = chargeText(c);
-  return {
-    leg_id: legId,
-    start_at: iso(startMs),
-    kind: c.kind,
-    reseller_id: resellerId,
-    subscriber_id: subscriberId,
-    rate_plan_id: c.planId,
-    plan_revision: c.planRevision,
-    direction,
-    prefix: c.prefix,
-    description: c.description,
-    rate_effective_from: iso(c.rateEffectiveFrom),
-    billable_seconds: c.billableSeconds,
-    charged_seconds: c.chargedSeconds,
-    // Pieces and usage are the breakdown: 10 decimals, like the numeric columns; the amount itself
-    // was computed exactly and rounded once by the plan. chargeText gives the exact text without
-    // building a Decimal per figure.
-    pieces: JSON.stringify(c.pieces.map((p, i) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: t.pieces[i]!.rate, rate_unit: p.rateUnit, amount: t.pieces[i]!.amount }))),
-    currency: c.currency,
-    connect_fee: t.connectFee,
-    usage: t.usage,
-    amount: t.amount,
-    taxes: JSON.stringify(c.taxes.map((x, i) => ({ tax_id: x.taxId, name: x.name, basis: x.basis, rate: t.taxes[i]!.rate, taxable: t.taxes[i]!.taxable, amount: t.taxes[i]!.amount }))),
-    tax_amount: t.taxAmount,
-    total: t.total,
-    billed_currency: c.billedCurrency,
-    exchange_rate: t.exchangeRate,
-    billed_total: t.billedTotal,
-    rated_at: ratedAt,
-  };
+  const pieces = JSON.stringify(c.pieces.map((p, i) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: t.pieces[i]!.rate, rate_unit: p.rateUnit, amount: t.pieces[i]!.amount })));
+  const taxes = JSON.stringify(c.taxes.map((x, i) => ({ tax_id: x.taxId, name: x.name, basis: x.basis, rate: t.taxes[i]!.rate, taxable: t.taxes[i]!.taxable, amount: t.taxes[i]!.amount })));
+  return [
+    legId, iso(startMs), c.kind, resellerId, subscriberId, c.planId, c.planRevision, direction, c.prefix, c.description,
+    iso(c.rateEffectiveFrom), c.billableSeconds, c.chargedSeconds, pieces, c.currency, t.connectFee, t.usage, t.amount, taxes, t.taxAmount,
+    t.total, c.billedCurrency, t.exchangeRate, t.billedTotal, ratedAt,
+  ];
+}
+
+/** The charges of a rated leg as rows of values (none for a leg nobody pays for). */
+function chargeValuesOf(l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string): Value[][] {
+  const r = l.rated;
+  if (r.resellerId === null || r.direction === null) return [];
+  return r.charges.map((c) => chargeValues(l.id, l.startMs, r.resellerId as number, r.subscriberId, r.direction as string, c, ratedAt));
 }
 
 /** Writes a leg's charges, replacing any from an earlier rating (re-rating never double-charges). */
@@ -177,22 +169,10 @@ export async function replaceCharges(db: Queryable, legs: Array<{ id: number; st
   await insertCharges(db, legs);
 }
 
-function chargeRows(legs: Array<{ id: number; startMs: number; rated: RatedLeg }>) {
-  const ratedAt = new Date().toISOString();
-  return legs.flatMap((l) =>
-    l.rated.resellerId === null || l.rated.direction === null
-      ? []
-      : l.rated.charges.map((c) => chargeRow(l.id, l.startMs, l.rated.resellerId as number, l.rated.subscriberId, l.rated.direction as string, c, ratedAt)),
-  );
-}
-
 /** Charges of legs inserted in this transaction: there is nothing earlier to replace. */
-export async function insertCharges(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg }>, opts: { copy?: boolean } = {}): Promise<void> {
-  const rows = chargeRows(legs);
-  if (opts.copy) {
-    if (rows.length) await copyRows(db, 'charges', Object.keys(rows[0] as object), rows.map((r) => copyLine(Object.values(r))));
-    return;
-  }
+export async function insertCharges(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg }>): Promise<void> {
+  const ratedAt = new Date().toISOString();
+  const rows = legs.flatMap((l) => chargeValuesOf(l, ratedAt).map((v) => zip(CHARGE_COLUMNS, v)));
   for (const part of chunked(rows)) await db('charges').insert(part);
 }
 
@@ -217,30 +197,30 @@ export async function existingLegs(db: Queryable, platformId: number, keys: Arra
   return out;
 }
 
-/** Raw records by COPY, with ids allocated first (COPY returns none). */
-export async function copyCdrs(db: Queryable, platformId: number, contentType: string | undefined, bodies: string[]): Promise<number[]> {
-  const ids = await nextIds(db, 'cdrs_id_seq', bodies.length);
-  const lines = bodies.map((body, i) => copyLine([ids[i], platformId, contentType ?? null, body, sha256(body)]));
-  await copyRows(db, 'cdrs', ['id', 'platform_id', 'content_type', 'body', 'body_sha256'], lines);
-  return ids;
+/** Ids for `cdrs` raw records and `legs` legs, in one round trip (COPY returns none). Unused ones are harmless gaps. */
+export async function allocateIds(db: Queryable, cdrs: number, legs: number): Promise<{ cdrIds: number[]; legIds: number[] }> {
+  if (cdrs + legs === 0) return { cdrIds: [], legIds: [] };
+  const res = (await db.raw(
+    `select (select coalesce(array_agg(nextval('cdrs_id_seq')), '{}') from generate_series(1, ?)) as c,
+            (select coalesce(array_agg(nextval('call_legs_id_seq')), '{}') from generate_series(1, ?)) as l`,
+    [cdrs, legs],
+  )) as { rows: Array<{ c: string[]; l: string[] }> };
+  const row = res.rows[0] as { c: string[]; l: string[] };
+  return { cdrIds: row.c.map(Number), legIds: row.l.map(Number) };
 }
 
-/** New legs (checked with existingLegs) by COPY. A leg stored meanwhile by another transaction fails the COPY (unique violation). */
-export async function copyLegs(db: Queryable, platformId: number, legs: Array<{ cdrId: number; rated: RatedLeg; carrier: string | null }>): Promise<StoredLeg[]> {
-  if (legs.length === 0) return [];
-  const ids = await nextIds(db, 'call_legs_id_seq', legs.length);
-  const ratedAt = new Date().toISOString();
-  const rows = legs.map((l, i) => ({ id: ids[i] as number, ...legRow(platformId, l.cdrId, l.rated, l.carrier, ratedAt) }));
-  await copyRows(db, 'call_legs', Object.keys(rows[0] as object), rows.map((r) => copyLine(Object.values(r))));
-  return legs.map((l, i) => ({
-    id: ids[i] as number,
-    legKey: l.rated.leg.legKey,
-    startAt: l.rated.leg.startMs,
-    status: l.rated.status,
-    reason: l.rated.reason,
-    direction: l.rated.direction,
-    inserted: true,
-  }));
+/** Rows in COPY text, built ahead of the transaction that streams them (see CopyText). */
+export const copyText = {
+  cdr: (id: number, platformId: number, contentType: string | undefined, body: string) => copyLine([id, platformId, contentType ?? null, body, sha256(body)]),
+  leg: (id: number, platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string) => `${id}\t${copyLine(legValues(platformId, cdrId, r, carrier, ratedAt))}`,
+  charges: (l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string) => chargeValuesOf(l, ratedAt).map(copyLine).join(''),
+};
+
+/** Streams rows built with copyText into their tables, records first. */
+export async function copyPrepared(db: Queryable, text: { cdrs: string[]; legs: string[]; charges: string[] }): Promise<void> {
+  await copyRows(db, 'cdrs', ['id', 'platform_id', 'content_type', 'body', 'body_sha256'], text.cdrs);
+  await copyRows(db, 'call_legs', ['id', ...LEG_COLUMNS], text.legs);
+  await copyRows(db, 'charges', CHARGE_COLUMNS, text.charges);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -127,8 +127,10 @@ export class IntakePipeline {
   }
 
   private async rate(posts: ParsedPost[]): Promise<Array<Settled<PreparedPost>>> {
+    // Large groups also get their COPY prepared here, while the previous group commits.
+    const copy = this.copy && posts.reduce((n, p) => n + legCount(p), 0) >= this.copyFromLegs;
     try {
-      const prepared = await ratePosts(this.db, this.cache, posts);
+      const prepared = await ratePosts(this.db, this.cache, posts, { copy });
       return prepared.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       if (posts.length === 1) return [{ status: 'rejected', reason: err }];
@@ -137,15 +139,15 @@ export class IntakePipeline {
   }
 
   private async write(posts: PreparedPost[]): Promise<Array<Settled<RecordResult[]>>> {
-    const copy = this.copy && posts.reduce((n, p) => n + legCount(p), 0) >= this.copyFromLegs;
     try {
-      const results = await this.db.transaction((tx) => writePosts(tx, posts, { copy }));
+      const results = await this.db.transaction((tx) => writePosts(tx, posts));
       return results.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT, which
-      // also settles a leg that a concurrent transaction stored during a COPY (unique violation).
-      if (posts.length === 1 && !(copy && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
-      return oneByOne(posts, (p) => this.db.transaction((tx) => writePost(tx, p, { copy: false })));
+      // also settles a leg that someone stored after its COPY was planned (unique violation).
+      const copied = posts.some((p) => p.copy);
+      if (posts.length === 1 && !(copied && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
+      return oneByOne(posts, (p) => this.db.transaction((tx) => writePost(tx, { ...p, copy: undefined })));
     }
   }
 }
