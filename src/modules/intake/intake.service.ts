@@ -3,7 +3,7 @@ import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
 import { getAdapter, MediationError } from '../../domain/mediation';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import type { Platform } from '../platforms/platforms.repository';
-import { allocateIds, copyPrepared, copyText, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertLegs, insertReject, legKeyOf, type StoredLeg } from './legs.repository';
+import { allocateIds, copyPrepared, copyText, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, legKeyOf, type GroupRecord, type StoredLeg } from './legs.repository';
 import { ensurePartitions } from './partitions';
 import { rateLegs, type RatedLeg } from './rating.service';
 
@@ -338,6 +338,46 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
   const consumed = posts.flatMap((p) => p.consumedPending);
   if (consumed.length) await tx('pending_records').whereIn('id', consumed).del();
   return results;
+}
+
+/**
+ * The common case in one statement and no transaction of our own (insertGroup): posts whose records
+ * are all good, that complete no pending halves, share no leg and have no COPY plan. Undefined when
+ * the group is not such; the caller then uses writePosts in a transaction.
+ */
+export async function writeSimplePosts(db: Queryable, posts: PreparedPost[]): Promise<RecordResult[][] | undefined> {
+  const seen = new Set<string>();
+  for (const p of posts) {
+    if (p.copy || p.consumedPending.length || p.good.length !== p.outcomes.length) return undefined;
+    for (const o of p.good) for (const l of o.legs) {
+      const key = `${p.input.platform.id}|${legKeyOf(l.legKey, l.startMs)}`;
+      if (seen.has(key)) return undefined;
+      seen.add(key);
+    }
+  }
+  const records: GroupRecord[] = posts.flatMap((p) =>
+    p.good.map((o) => ({
+      platformId: p.input.platform.id,
+      contentType: p.input.contentType,
+      body: o.raw,
+      legs: o.legs.map((l) => {
+        const rated = p.ratedByLeg.get(l) as RatedLeg;
+        return { rated, carrier: carrierOf(p, rated) };
+      }),
+    })),
+  );
+  const stored = await insertGroup(db, records);
+  let r = 0;
+  return posts.map((p) =>
+    p.good.map((o) => {
+      const legs = (stored[r++] as StoredLeg[]).map((st, i) => {
+        const leg = o.legs[i] as NormalisedLeg;
+        return { leg_key: leg.legKey, id: st.id, call_id: leg.callId, status: st.status, reason: st.reason, direction: st.direction, duplicate: !st.inserted };
+      });
+      const allDuplicate = legs.length > 0 && legs.every((l) => l.duplicate);
+      return { index: o.index, status: allDuplicate ? 'duplicate' : 'accepted', legs };
+    }),
+  );
 }
 
 type Stored = StoredLeg & { rated: RatedLeg };

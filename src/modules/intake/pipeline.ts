@@ -8,6 +8,7 @@ import {
   summarise,
   writePost,
   writePosts,
+  writeSimplePosts,
   type ParsedPost,
   type PostInput,
   type PostResult,
@@ -18,29 +19,30 @@ import {
 type Settled<T> = PromiseSettledResult<T>;
 
 /**
- * One run at a time: items that arrive while a run is busy wait and form the next run, up to
- * `maxWeight`. A lone item starts at once (no timer, no added latency); under load, runs grow by
- * themselves. `run` answers each item of its group separately, so one bad item fails alone.
+ * At most `lanes` runs at a time: items that arrive while every lane is busy wait and form the next
+ * run, up to `maxWeight`. A lone item starts at once (no timer, no added latency); under load, runs
+ * grow by themselves. `run` answers each item of its group separately, so one bad item fails alone.
  */
 export class Batcher<In, Out> {
   private queue: Array<{ item: In; resolve(v: Out): void; reject(e: unknown): void }> = [];
-  private running = false;
+  private running = 0;
 
   constructor(
     private readonly run: (items: In[]) => Promise<Array<Settled<Out>>>,
     private readonly weight: (item: In) => number,
     private readonly maxWeight: number,
+    private readonly lanes = 1,
   ) {}
 
   submit(item: In): Promise<Out> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.running) void this.drain();
+      if (this.running < this.lanes) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
+    this.running++;
     try {
       while (this.queue.length) {
         let n = 0;
@@ -60,7 +62,7 @@ export class Batcher<In, Out> {
         });
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 }
@@ -80,6 +82,8 @@ async function oneByOne<In, Out>(items: In[], f: (item: In) => Promise<Out>): Pr
 
 /** Legs per rating run and per commit: a few large posts, or hundreds of single-record ones. */
 const MAX_LEGS_PER_GROUP = 5000;
+
+const WRITE_LANES = 2;
 
 /**
  * Below this many legs a group is written with INSERT: COPY needs a look-up of duplicates and of
@@ -116,7 +120,9 @@ export class IntakePipeline {
     this.copyFromLegs = opts.copyFromLegs ?? COPY_FROM_LEGS;
     const weight = (p: ParsedPost) => Math.max(1, legCount(p));
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
-    this.committer = new Batcher<PreparedPost, RecordResult[]>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP);
+    // Two transactions at a time: a large group's COPY keeps one Postgres backend busy, and the
+    // next group need not wait for it; small posts still share commits within each lane.
+    this.committer = new Batcher<PreparedPost, RecordResult[]>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP, WRITE_LANES);
   }
 
   async submit(input: PostInput): Promise<PostResult> {
@@ -140,7 +146,7 @@ export class IntakePipeline {
 
   private async write(posts: PreparedPost[]): Promise<Array<Settled<RecordResult[]>>> {
     try {
-      const results = await this.db.transaction((tx) => writePosts(tx, posts));
+      const results = (await writeSimplePosts(this.db, posts)) ?? (await this.db.transaction((tx) => writePosts(tx, posts)));
       return results.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT, which
