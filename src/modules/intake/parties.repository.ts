@@ -15,25 +15,6 @@ function pgTextArray(values: string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
-export async function assignmentsOf(db: Queryable, numbers: string[]): Promise<Map<string, Assignment[]>> {
-  const out = new Map<string, Assignment[]>();
-  if (numbers.length === 0) return out;
-  // One array parameter, not a bind parameter per number: a batch asks for thousands.
-  const rows = await db('phone_numbers').whereRaw('number = any(?::text[])', [pgTextArray(numbers)]).select('number', 'subscriber_id', 'reseller_id', 'assigned_at', 'released_at');
-  for (const r of rows) {
-    const list = out.get(r.number) ?? [];
-    list.push({
-      number: r.number,
-      subscriberId: r.subscriber_id,
-      resellerId: r.reseller_id,
-      assignedAt: new Date(r.assigned_at).getTime(),
-      releasedAt: r.released_at ? new Date(r.released_at).getTime() : null,
-    });
-    out.set(r.number, list);
-  }
-  return out;
-}
-
 /**
  * The holder of a number at a moment: the assignment covering it. A call older than the number's
  * first assignment (records replayed after the subscriber was set up) goes to its first holder;
@@ -65,19 +46,38 @@ export interface Party {
   resellerTaxExempt: boolean;
 }
 
-export async function partiesOf(db: Queryable, subscriberIds: number[]): Promise<Map<number, Party>> {
-  const out = new Map<number, Party>();
-  if (subscriberIds.length === 0) return out;
-  const rows = await db('subscribers as s')
-    .join('resellers as r', 'r.id', 's.reseller_id')
-    .whereRaw('s.id = any(?::bigint[])', [`{${subscriberIds.map((id) => Math.trunc(id)).join(',')}}`])
+/**
+ * Who held these numbers when (every assignment, current and released), with what rating needs
+ * to know of each holder and its reseller: one query for a whole batch.
+ */
+export async function holdersOf(db: Queryable, numbers: string[]): Promise<{ assignments: Map<string, Assignment[]>; parties: Map<number, Party> }> {
+  const assignments = new Map<string, Assignment[]>();
+  const parties = new Map<number, Party>();
+  if (numbers.length === 0) return { assignments, parties };
+  // One array parameter, not a bind parameter per number: a batch asks for thousands. A holder
+  // whose subscriber row is gone still counts as the holder (the leg is then "removed", not nobody's).
+  const rows = await db('phone_numbers as n')
+    .leftJoin('subscribers as s', 's.id', 'n.subscriber_id')
+    .leftJoin('resellers as r', 'r.id', 's.reseller_id')
+    .whereRaw('n.number = any(?::text[])', [pgTextArray(numbers)])
     .select(
+      'n.number', 'n.subscriber_id', 'n.reseller_id as number_reseller_id', 'n.assigned_at', 'n.released_at',
       's.id', 's.status', 's.country', 's.region', 's.retail_plan_id', 's.billing_currency', 's.tax_exempt', 's.reseller_id',
       'r.name as reseller_name', 'r.status as reseller_status', 'r.currency as reseller_currency', 'r.billing_service', 'r.wholesale_plan_id',
       'r.tax_exempt as reseller_tax_exempt',
     );
   for (const row of rows) {
-    out.set(row.id, {
+    const list = assignments.get(row.number) ?? [];
+    list.push({
+      number: row.number,
+      subscriberId: row.subscriber_id,
+      resellerId: row.number_reseller_id,
+      assignedAt: new Date(row.assigned_at).getTime(),
+      releasedAt: row.released_at ? new Date(row.released_at).getTime() : null,
+    });
+    assignments.set(row.number, list);
+    if (row.id === null || row.reseller_name === null || parties.has(row.id)) continue;
+    parties.set(row.id, {
       subscriberId: row.id,
       subscriberStatus: row.status,
       country: row.country,
@@ -94,5 +94,5 @@ export async function partiesOf(db: Queryable, subscriberIds: number[]): Promise
       resellerTaxExempt: row.reseller_tax_exempt === true,
     });
   }
-  return out;
+  return { assignments, parties };
 }

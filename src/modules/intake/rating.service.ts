@@ -5,7 +5,7 @@ import type { NormalisedLeg } from '../../domain/legs/leg';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import { referenceDataOf } from '../reference-data/reference-data';
-import { assignmentsOf, holderAt, partiesOf } from './parties.repository';
+import { holderAt, holdersOf } from './parties.repository';
 
 type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
 const OPERATOR: TaxOwner = { kind: 'operator' };
@@ -31,7 +31,7 @@ export interface RatedLeg {
 export async function rateLegs(db: Queryable, cache: PlanCache, legs: NormalisedLeg[]): Promise<RatedLeg[]> {
   const numbers = new Set<string>();
   for (const l of legs) for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber]) if (n) numbers.add(n);
-  const assignments = await assignmentsOf(db, [...numbers]);
+  const { assignments, parties } = await holdersOf(db, [...numbers]);
 
   const classified = legs.map((leg) =>
     classifyLeg(leg, (n) => {
@@ -39,7 +39,6 @@ export async function rateLegs(db: Queryable, cache: PlanCache, legs: Normalised
       return a ? { subscriberId: a.subscriberId, resellerId: a.resellerId } : undefined;
     }),
   );
-  const parties = await partiesOf(db, [...new Set(classified.flatMap((c) => (c.matched ? [c.payer.subscriberId] : [])))]);
 
   // Everything pricing reads, loaded once for the batch; the loop below is then plain computation.
   // Taxes and exchange rates are the process's in-memory copies (modules/reference-data), which
