@@ -268,6 +268,14 @@ export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixtur
   const bodies = single(o.tag, Math.round(o.rate * o.durationS), 31);
   const r = await runLoad({ url: o.url, token: f.token, bodies, clients: o.clients, rate: o.rate, durationMs: o.durationS * 1000, timeoutMs: o.timeoutMs });
   const lat = [...r.latencies].sort((a, b) => a - b);
+  // Where in the run the slow answers were: p99 of the posts due in each second.
+  const bySecond = new Map<number, number[]>();
+  r.latencies.forEach((ms, i) => {
+    const s = Math.floor((r.dueAtMs[i] as number) / 1000);
+    bySecond.set(s, [...(bySecond.get(s) ?? []), ms]);
+  });
+  const perSecond = [...bySecond].sort((a, b) => a[0] - b[0]).map(([, l]) => percentile(l.sort((a, b) => a - b), 99).toFixed(0));
+  o.log(`  p99 (ms) of the posts due in each second: ${perSecond.join(' ')}`);
   // Every acknowledged leg is in the table.
   const stored = await o.db('call_legs').where('platform_id', f.platformId).where('leg_key', 'like', `${o.tag}-%`).count('* as n').first();
   return {

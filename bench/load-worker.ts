@@ -26,6 +26,8 @@ export interface LoadOutput {
   errors: Record<string, number>;
   /** Latencies of 2xx answers, ms from due time. */
   latencies: number[];
+  /** When each of those posts was due, ms from the start (same order as latencies). */
+  dueAtMs: number[];
   /** Latest send behind its due time, ms. */
   maxSendLagMs: number;
   firstSendMs: number;
@@ -39,7 +41,7 @@ function run(input: LoadInput): Promise<LoadOutput> {
   const target = new URL('/api/v1/cdrs', input.url);
   const agents = Array.from({ length: input.clients }, () => new http.Agent({ keepAlive: true, maxSockets: 16 }));
   const total = Math.min(input.bodies.length, Math.floor((input.rate * input.durationMs) / 1000));
-  const out: LoadOutput = { due: total, sent: 0, ok: 0, errors: {}, latencies: [], maxSendLagMs: 0, firstSendMs: 0, lastSendMs: 0, lastDoneMs: 0, okIds: [] };
+  const out: LoadOutput = { due: total, sent: 0, ok: 0, errors: {}, latencies: [], dueAtMs: [], maxSendLagMs: 0, firstSendMs: 0, lastSendMs: 0, lastDoneMs: 0, okIds: [] };
   const err = (kind: string) => (out.errors[kind] = (out.errors[kind] ?? 0) + 1);
   let done = 0;
   let next = 0;
@@ -88,6 +90,7 @@ function run(input: LoadInput): Promise<LoadOutput> {
               if (status >= 200 && status < 300) {
                 out.ok++;
                 out.latencies.push(performance.now() - dueAt);
+                out.dueAtMs.push(dueAt - t0);
                 out.okIds.push(k);
               } else err(`HTTP ${status}`);
             }),
