@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -266,6 +267,10 @@ export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixtur
 
   o.log(`  measured: ${o.clients} clients, ${o.rate} posts/s for ${o.durationS} s (open loop)`);
   const bodies = single(o.tag, Math.round(o.rate * o.durationS), 31);
+  // How long the server's event loop (this thread) was ever blocked: tells a stall in our own code
+  // from a wait on Postgres or the network.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const r = await runLoad({ url: o.url, token: f.token, bodies, clients: o.clients, rate: o.rate, durationMs: o.durationS * 1000, timeoutMs: o.timeoutMs });
   const lat = [...r.latencies].sort((a, b) => a - b);
   // Where in the run the slow answers were: p99 of the posts due in each second.
@@ -275,7 +280,9 @@ export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixtur
     bySecond.set(s, [...(bySecond.get(s) ?? []), ms]);
   });
   const perSecond = [...bySecond].sort((a, b) => a[0] - b[0]).map(([, l]) => percentile(l.sort((a, b) => a - b), 99).toFixed(0));
+  loop.disable();
   o.log(`  p99 (ms) of the posts due in each second: ${perSecond.join(' ')}`);
+  o.log(`  server event loop delay: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
   // Every acknowledged leg is in the table.
   const stored = await o.db('call_legs').where('platform_id', f.platformId).where('leg_key', 'like', `${o.tag}-%`).count('* as n').first();
   return {

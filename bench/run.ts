@@ -87,7 +87,7 @@ async function main() {
     for (const c of cleanups.reverse()) await c().catch((err) => log(`cleanup: ${(err as Error).message}`));
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch((err) => log(`could not drop ${name}: ${(err as Error).message}`));
     await admin.end().catch(() => undefined);
-    fs.rmSync(logFile, { force: true });
+    if (!process.env.BENCH_KEEP_LOG) fs.rmSync(logFile, { force: true });
     log(`dropped database ${name}`);
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));

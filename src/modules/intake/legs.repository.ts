@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Queryable } from '../../db/knex';
+import { preparedQuery, type Queryable } from '../../db/knex';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -466,13 +466,15 @@ export async function insertGroup(db: Queryable, records: GroupRecord[]): Promis
   });
   const legCols = LEG_COLUMNS.filter((c) => c !== 'cdr_id');
   const chargeCols = CHARGE_COLUMNS.filter((c) => c !== 'leg_id');
-  const res = (await db.raw(
+  const res = await preparedQuery<{ leg: number; id: number; inserted: boolean }>(
+    db,
+    'intake-insert-group',
     `WITH rec AS MATERIALIZED (
        SELECT (e.j->>'rec')::int AS rec, (e.j->>'legs')::int AS legs, nextval('cdrs_id_seq') AS id, r AS rw
-         FROM json_array_elements(?::json) AS e(j), json_populate_record(null::cdrs, e.j) AS r
+         FROM json_array_elements($1::json) AS e(j), json_populate_record(null::cdrs, e.j) AS r
      ), leg AS MATERIALIZED (
        SELECT (e.j->>'leg')::int AS leg, nextval('call_legs_id_seq') AS id, rec.id AS cdr_id, r AS rw
-         FROM json_array_elements(?::json) AS e(j) JOIN rec ON rec.rec = (e.j->>'rec')::int, json_populate_record(null::call_legs, e.j) AS r
+         FROM json_array_elements($2::json) AS e(j) JOIN rec ON rec.rec = (e.j->>'rec')::int, json_populate_record(null::call_legs, e.j) AS r
      ), ins AS (
        INSERT INTO call_legs (id, cdr_id, ${legCols.join(', ')})
        SELECT id, cdr_id, ${legCols.map((c) => `(rw).${c}`).join(', ')} FROM leg
@@ -481,7 +483,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[]): Promis
      ), chg AS (
        INSERT INTO charges (leg_id, ${chargeCols.join(', ')})
        SELECT ins.id, ${chargeCols.map((c) => `c.${c}`).join(', ')}
-         FROM json_array_elements(?::json) AS e(j), json_populate_record(null::charges, e.j) AS c, leg, ins
+         FROM json_array_elements($3::json) AS e(j), json_populate_record(null::charges, e.j) AS c, leg, ins
         WHERE leg.leg = c.leg_id AND ins.id = leg.id
      ), body AS (
        INSERT INTO cdrs (id, platform_id, content_type, body, body_sha256)
@@ -490,7 +492,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[]): Promis
      )
      SELECT leg.leg, leg.id, ins.id IS NOT NULL AS inserted FROM leg LEFT JOIN ins ON ins.id = leg.id`,
     [`[${rec.join(',')}]`, `[${leg.join(',')}]`, `[${chg.join(',')}]`],
-  )) as { rows: Array<{ leg: number; id: number; inserted: boolean }> };
+  );
 
   const byLeg = new Map(res.rows.map((r) => [r.leg, r]));
   const flat = records.flatMap((r) => r.legs);

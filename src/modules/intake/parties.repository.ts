@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/knex';
+import { preparedQuery, type Queryable } from '../../db/knex';
 import type { Status } from '../../domain/tenancy/status';
 
 /** Who held a number when: phone_numbers keeps every assignment, current and released. */
@@ -10,10 +10,6 @@ export interface Assignment {
   releasedAt: number | null;
 }
 
-/** A Postgres text[] literal: every element quoted, so no value can end the list or the string. */
-function pgTextArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
-}
 
 /**
  * The holder of a number at a moment: the assignment covering it. A call older than the number's
@@ -54,18 +50,22 @@ export async function holdersOf(db: Queryable, numbers: string[]): Promise<{ ass
   const assignments = new Map<string, Assignment[]>();
   const parties = new Map<number, Party>();
   if (numbers.length === 0) return { assignments, parties };
-  // One array parameter, not a bind parameter per number: a batch asks for thousands. A holder
-  // whose subscriber row is gone still counts as the holder (the leg is then "removed", not nobody's).
-  const rows = await db('phone_numbers as n')
-    .leftJoin('subscribers as s', 's.id', 'n.subscriber_id')
-    .leftJoin('resellers as r', 'r.id', 's.reseller_id')
-    .whereRaw('n.number = any(?::text[])', [pgTextArray(numbers)])
-    .select(
-      'n.number', 'n.subscriber_id', 'n.reseller_id as number_reseller_id', 'n.assigned_at', 'n.released_at',
-      's.id', 's.status', 's.country', 's.region', 's.retail_plan_id', 's.billing_currency', 's.tax_exempt', 's.reseller_id',
-      'r.name as reseller_name', 'r.status as reseller_status', 'r.currency as reseller_currency', 'r.billing_service', 'r.wholesale_plan_id',
-      'r.tax_exempt as reseller_tax_exempt',
-    );
+  // One array parameter, not a bind parameter per number: a batch asks for thousands; and a
+  // prepared statement, planned once per connection. A holder whose subscriber row is gone still
+  // counts as the holder (the leg is then "removed", not nobody's).
+  const { rows } = await preparedQuery<Record<string, any>>(
+    db,
+    'intake-holders',
+    `SELECT n.number, n.subscriber_id, n.reseller_id AS number_reseller_id, n.assigned_at, n.released_at,
+            s.id, s.status, s.country, s.region, s.retail_plan_id, s.billing_currency, s.tax_exempt, s.reseller_id,
+            r.name AS reseller_name, r.status AS reseller_status, r.currency AS reseller_currency, r.billing_service, r.wholesale_plan_id,
+            r.tax_exempt AS reseller_tax_exempt
+       FROM phone_numbers n
+       LEFT JOIN subscribers s ON s.id = n.subscriber_id
+       LEFT JOIN resellers r ON r.id = s.reseller_id
+      WHERE n.number = any($1::text[])`,
+    [numbers],
+  );
   for (const row of rows) {
     const list = assignments.get(row.number) ?? [];
     list.push({
