@@ -216,6 +216,22 @@ describe('CDR intake: the same leg more than once in one write', () => {
     assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id, leg_key: 'R-1' }).count('* as n').first())?.n), 1);
   });
 
+  test('text from the platform with tabs, backslashes, newlines and quotes is stored exactly, in large and small posts', async () => {
+    const p = await makePlatform(t.db);
+    const odd = ['tab\there', 'back\\slash\\N', 'new\nline\r\nend', 'quote"and\'', 'ünïcødé ☎', '\\.'];
+    const large = Array.from({ length: 240 }, (_, i) => ({ ...leg(`${odd[i % odd.length]}#${i}`), trunk: odd[(i + 1) % odd.length] }));
+    const small = [{ ...leg(`${odd[0]}#small`), trunk: odd[1] }];
+    for (const body of [large, small]) {
+      const res = await postCdrs(t, p.token, body);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.accepted, body.length);
+    }
+    const stored = await t.db('call_legs').where({ platform_id: p.id }).select('leg_key', 'trunk');
+    const want = new Map([...large, ...small].map((r) => [r.leg_id, r.trunk]));
+    assert.equal(stored.length, want.size);
+    for (const r of stored) assert.equal(r.trunk, want.get(r.leg_key), `trunk of ${JSON.stringify(r.leg_key)}`);
+  });
+
   test('a large batch (written with COPY on a Postgres server) posted twice: stored once, the second time every record a duplicate', async () => {
     const p = await makePlatform(t.db);
     const records = Array.from({ length: 300 }, (_, i) => ({ ...leg(`B-${i}`), called: i % 3 ? '+442079460000' : '+33142000000' }));

@@ -21,10 +21,23 @@ export function copyField(v: string | number | boolean | null | undefined): stri
   return v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-export function copyLine(fields: Array<string | number | boolean | null | undefined>): string {
+/**
+ * One row in COPY text. `escape` (by column) says which fields may hold text from outside (leg keys,
+ * numbers as sent, names, JSON); the others are our own numbers, timestamps and enums, written as
+ * they are without looking for characters to escape.
+ */
+export function copyLine(fields: ReadonlyArray<string | number | boolean | null | undefined>, escape?: readonly boolean[]): string {
   let line = '';
-  for (let i = 0; i < fields.length; i++) line += (i ? '\t' : '') + copyField(fields[i]);
+  for (let i = 0; i < fields.length; i++) {
+    const v = fields[i];
+    line += (i ? '\t' : '') + (escape && !escape[i] ? (v === null || v === undefined ? '\\N' : String(v)) : copyField(v));
+  }
   return line + '\n';
+}
+
+/** The escape argument of copyLine for these columns: true for the ones named in `freeText`. */
+export function escapeMask(columns: readonly string[], freeText: readonly string[]): boolean[] {
+  return columns.map((c) => freeText.includes(c));
 }
 
 /** The raw pg connection of a knex transaction (a transaction holds one connection throughout). */

@@ -6,7 +6,7 @@ import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { Scope } from '../../domain/tenancy/roles';
 import { chargeText, type ChargeText, type PricedCharge } from '../../domain/rating/charge';
 import type { RatedLeg } from './rating.service';
-import { copyLine, copyRows } from './copy';
+import { copyLine, copyRows, escapeMask } from './copy';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -61,10 +61,15 @@ const LEG_COLUMNS = [
 
 type Value = string | number | boolean | null;
 
-function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string): Value[] {
+/** Columns whose text comes from the platform (or names people typed): escaped in COPY text. */
+const LEG_ESCAPE = escapeMask(LEG_COLUMNS, [
+  'leg_key', 'call_id', 'calling_number', 'called_number', 'raw_calling', 'raw_called', 'disposition', 'trunk', 'carrier', 'redirecting_number', 'account_code', 'unrated_reason',
+]);
+
+function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string, startIso = iso(r.leg.startMs) as string): Value[] {
   const l = r.leg;
   return [
-    iso(l.startMs), platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
+    startIso, platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
     l.rawCalling, l.rawCalled, iso(l.answerMs), iso(l.endMs), l.answered ? l.billableSeconds : 0, l.answered, l.disposition, l.trunk, carrier, l.redirectingNumber,
     l.accountCode, r.status, r.reason, r.status === 'rated' ? ratedAt : null,
   ];
@@ -142,14 +147,28 @@ const CHARGE_COLUMNS = [
   'total', 'billed_currency', 'exchange_rate', 'billed_total', 'rated_at',
 ] as const;
 
-function chargeValues(legId: number, startMs: number, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge, ratedAt: string): Value[] {
+const CHARGE_ESCAPE = escapeMask(CHARGE_COLUMNS, ['prefix', 'description', 'pieces', 'taxes']);
+
+// Many charges share the instant their rate took effect: its text is made once.
+const effectiveText = new Map<number, string>();
+function isoOfEffective(ms: number): string {
+  let t = effectiveText.get(ms);
+  if (t === undefined) {
+    if (effectiveText.size > 10_000) effectiveText.clear();
+    t = new Date(ms).toISOString();
+    effectiveText.set(ms, t);
+  }
+  return t;
+}
+
+function chargeValues(legId: number, startIso: string, resellerId: number, subscriberId: number | null, direction: string, c: PricedCharge, ratedAt: string): Value[] {
   // Pieces and usage are the breakdown: 10 decimals, like the numeric columns; the amount itself
   // was computed exactly and rounded once by the plan. chargeText gives the exact text without
   // building a Decimal per figure.
   const t = chargeText(c);
   return [
-    legId, iso(startMs), c.kind, resellerId, subscriberId, c.planId, c.planRevision, direction, c.prefix, c.description,
-    iso(c.rateEffectiveFrom), c.billableSeconds, c.chargedSeconds, piecesJson(c, t), c.currency, t.connectFee, t.usage, t.amount, taxesJson(c, t), t.taxAmount,
+    legId, startIso, c.kind, resellerId, subscriberId, c.planId, c.planRevision, direction, c.prefix, c.description,
+    isoOfEffective(c.rateEffectiveFrom), c.billableSeconds, c.chargedSeconds, piecesJson(c, t), c.currency, t.connectFee, t.usage, t.amount, taxesJson(c, t), t.taxAmount,
     t.total, c.billedCurrency, t.exchangeRate, t.billedTotal, ratedAt,
   ];
 }
@@ -183,10 +202,10 @@ export function taxesJson(c: PricedCharge, t: ChargeText): string {
 
 
 /** The charges of a rated leg as rows of values (none for a leg nobody pays for). */
-function chargeValuesOf(l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string): Value[][] {
+function chargeValuesOf(l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string, startIso = iso(l.startMs) as string): Value[][] {
   const r = l.rated;
   if (r.resellerId === null || r.direction === null) return [];
-  return r.charges.map((c) => chargeValues(l.id, l.startMs, r.resellerId as number, r.subscriberId, r.direction as string, c, ratedAt));
+  return r.charges.map((c) => chargeValues(l.id, startIso, r.resellerId as number, r.subscriberId, r.direction as string, c, ratedAt));
 }
 
 /** Writes a leg's charges, replacing any from an earlier rating (re-rating never double-charges). */
@@ -238,8 +257,12 @@ export async function allocateIds(db: Queryable, cdrs: number, legs: number): Pr
 /** Rows in COPY text, built ahead of the transaction that streams them (see CopyText). */
 export const copyText = {
   cdr: (id: number, platformId: number, contentType: string | undefined, body: string) => copyLine([id, platformId, contentType ?? null, body, sha256(body)]),
-  leg: (id: number, platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string) => `${id}\t${copyLine(legValues(platformId, cdrId, r, carrier, ratedAt))}`,
-  charges: (l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string) => chargeValuesOf(l, ratedAt).map(copyLine).join(''),
+  leg: (id: number, platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string) => `${id}\t${copyLine(legValues(platformId, cdrId, r, carrier, ratedAt), LEG_ESCAPE)}`,
+  charges: (l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string) => {
+    let text = '';
+    for (const v of chargeValuesOf(l, ratedAt)) text += copyLine(v, CHARGE_ESCAPE);
+    return text;
+  },
 };
 
 /** Streams rows built with copyText into their tables, records first. */
