@@ -251,3 +251,59 @@ describe('CDR intake: the same leg more than once in one write', () => {
     for (const r of first.body.records) assert.equal(byId.get(r.legs[0].id)?.status, r.legs[0].status);
   });
 });
+
+describe('CDR intake: records that cannot be stored', () => {
+  let t: TestApp;
+  let token: string;
+  let platformId: number;
+  before(async () => {
+    t = await createTestApp();
+    const p = await makePlatform(t.db);
+    token = p.token;
+    platformId = p.id;
+    // An absurd deck rate: a long call at it overflows the charges' amount column.
+    const plan = await makePlan(t.db, null, { name: 'Absurd', currency: 'USD', rounding_decimals: 4 });
+    const reseller = await makeReseller(t.db, { currency: 'USD', wholesale_plan_id: plan.id, billing_service: false });
+    await makeSubscriber(t.db, reseller.id, {}, ['+12125550177']);
+    await t.db('rates').insert({
+      rate_plan_id: plan.id, reseller_id: null, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
+      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '9999999999', rate_unit: 1, increment: 1 }]),
+    });
+  });
+  after(() => t.close());
+
+  const leg = (id: string, over: Record<string, unknown> = {}) => ({
+    leg_id: id, calling: '+12125550177', called: '+442079460000', start: '2026-11-25T12:00:00Z', answer: '2026-11-25T12:00:05Z', end: '2026-11-25T12:01:05Z', ...over,
+  });
+
+  test('a leg longer than a week (a clock gone wrong) is refused with the reason and kept; posts beside it are stored', async () => {
+    const answers = await Promise.all([
+      postCdrs(t, token, leg('L-ok-1')),
+      postCdrs(t, token, leg('L-century', { end: '2126-11-25T12:00:00Z' })),
+      postCdrs(t, token, leg('L-ok-2')),
+    ]);
+    assert.deepEqual(answers.map((a) => a.status), [200, 422, 200]);
+    assert.match(answers[1]!.body.records[0].error, /leg L-century lasts 3155673595 s, more than a call can \(604800 s, 7 days\)/);
+    const reject = await t.db('cdr_rejects').where({ id: answers[1]!.body.records[0].reject_id }).first();
+    assert.match(reject.body, /L-century/);
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: platformId }).count('* as n').first())?.n), 2);
+  });
+
+  test('a post the database refuses (an amount beyond the columns) answers 422 with the reason, kept in the rejects; the others of its group are stored', async () => {
+    const week = { answer: '2026-11-25T12:00:00Z', end: '2026-12-02T11:00:00Z' };
+    const answers = await Promise.all([postCdrs(t, token, leg('X-ok-1', { called: '+12125550100' })), postCdrs(t, token, leg('X-huge', week)), postCdrs(t, token, leg('X-ok-2', { called: '+12125550100' }))]);
+    assert.deepEqual(answers.map((a) => a.status), [200, 422, 200]);
+    assert.match(answers[1]!.body.error, /the database refused a value of this post: .*overflow/);
+    const reject = await t.db('cdr_rejects').where({ id: answers[1]!.body.reject_id }).first();
+    assert.match(reject.body, /X-huge/);
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: platformId, leg_key: 'X-huge' }).count('* as n').first())?.n), 0);
+    // Sent again, it is refused again, not half stored.
+    assert.equal((await postCdrs(t, token, leg('X-huge', week))).status, 422);
+  });
+
+  test('a body over the size limit answers 413 in JSON', async () => {
+    const res = await postCdrs(t, token, `[${'"x",'.repeat(7_000_000)}"x"]`);
+    assert.equal(res.status, 413);
+    assert.match(res.body.error, /larger than/);
+  });
+});

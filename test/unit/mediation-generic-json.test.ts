@@ -109,4 +109,11 @@ describe('generic-json', () => {
     assert.deepEqual(keys(), keys());
     assert.deepEqual(keys(), ['a1f3-01', 'a1f4-01']);
   });
+  test('a leg longer than a week is refused with the reason (a week exactly is billed)', () => {
+    const week = { ...answeredOut, answer: '2024-05-01T09:30:00-04:00', end: '2024-05-08T09:30:00-04:00' };
+    const more = { ...week, leg_id: 'long-1', end: '2024-05-08T09:30:01-04:00' };
+    const [ok, refused] = outcomes([week, more]);
+    assert.equal((ok as NormalisedLeg[])[0]?.billableSeconds, 604800);
+    assert.match(refused as string, /leg long-1 lasts 604801 s, more than a call can \(604800 s, 7 days\)/);
+  });
 });

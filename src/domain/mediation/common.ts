@@ -36,11 +36,26 @@ export function fail(message: string): never {
  */
 export function outcome(index: number, raw: string, build: () => NormalisedLeg[], where?: string): RecordOutcome {
   try {
-    return { ok: true, index, raw, legs: build() };
+    const legs = build();
+    for (const leg of legs) checkPlausible(leg);
+    return { ok: true, index, raw, legs };
   } catch (err) {
     if (err instanceof MediationError) throw err;
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, index, raw, error: where ? `${where}: ${message}` : message };
+  }
+}
+
+/**
+ * The longest leg we bill: a week. Anything longer is a switch's clock or counter gone wrong (an end
+ * a century after the start, a billsec of billions), and storing it would bill nonsense or fail in
+ * the database; it is refused like any unreadable record and kept in the rejects.
+ */
+export const MAX_LEG_SECONDS = 7 * 86_400;
+
+function checkPlausible(leg: NormalisedLeg): void {
+  if (leg.billableSeconds > MAX_LEG_SECONDS) {
+    fail(`leg ${leg.legKey} lasts ${leg.billableSeconds} s, more than a call can (${MAX_LEG_SECONDS} s, 7 days): check the switch's clock or duration fields`);
   }
 }
 

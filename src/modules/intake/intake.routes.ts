@@ -56,5 +56,15 @@ export function intakeRoutes({ db, cache, logger, copy }: { db: Db; cache: PlanC
     },
   );
 
+  // A machine client gets JSON it can act on, never the portal's HTML error page.
+  r.use('/api/v1/cdrs', (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = err as { type?: string; limit?: number };
+    if (e?.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${e.limit ?? '25 MB'} bytes: send fewer records per post`);
+    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return refuse(res, 415, (err as Error).message);
+    req.log?.error({ err }, 'cdr post failed');
+    refuse(res, 503, 'the post could not be stored and nothing of it was acknowledged; send it again');
+  });
+
   return r;
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/knex';
 import { uniqueViolation } from '../../db/knex';
+import { insertReject } from './legs.repository';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import {
   legCount,
@@ -67,6 +68,12 @@ export class Batcher<In, Out> {
   }
 }
 
+/** A value Postgres refused (SQLSTATE class 22 "data exception", or a CHECK or NOT NULL violation). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '23514' || code === '23502');
+}
+
 /** Each item alone, in order, for when its group failed as a whole. */
 async function oneByOne<In, Out>(items: In[], f: (item: In) => Promise<Out>): Promise<Array<Settled<Out>>> {
   const out: Array<Settled<Out>> = [];
@@ -129,7 +136,17 @@ export class IntakePipeline {
     const parsed = await parsePost(this.db, input);
     if ('httpStatus' in parsed) return parsed;
     const prepared = await this.rater.submit(parsed);
-    return summarise(await this.committer.submit(prepared));
+    try {
+      return summarise(await this.committer.submit(prepared));
+    } catch (err) {
+      // The post failed alone (its group was retried post by post). If the database refused a
+      // value (out of range, a check), the post is bad input: keep it in the rejects and say why.
+      // Anything else (the database unreachable, a bug) is the caller's 5xx: nothing was stored.
+      if (!isDataError(err)) throw err;
+      const error = `the database refused a value of this post: ${(err as Error).message}`;
+      const rejectId = await insertReject(this.db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
+      return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
+    }
   }
 
   private async rate(posts: ParsedPost[]): Promise<Array<Settled<PreparedPost>>> {
