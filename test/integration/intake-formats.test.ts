@@ -84,6 +84,23 @@ describe('CDR intake: every platform format over HTTP', () => {
     assert.equal(await countLegs(p.id), 225 + 59);
   });
 
+  test('Kamailio acc: the two halves of calls posted at the same moment, each alone, still pair into legs', async () => {
+    const p = await makePlatform(t.db, { format: 'kamailio-acc' });
+    const rows = dumpObjects(fixture('kamailio/dsiprouter-acc-cdrs-dump.sql'), 'acc');
+    const invite = rows.find((r) => r.method === 'INVITE' && r.sip_code === '200') as Record<string, string>;
+    const bye = rows.find((r) => r.method === 'BYE' && r.callid === invite.callid) as Record<string, string>;
+    assert.ok(bye, 'the fixture has the BYE of that call');
+    // Ten calls, each half in its own post, all posts at once: no post sees the other half stored.
+    const calls = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+    const answers = await Promise.all(calls.flatMap((c) => [postCdrs(t, p.token, JSON.stringify([{ ...invite, callid: c }])), postCdrs(t, p.token, JSON.stringify([{ ...bye, callid: c }]))]));
+    assert.ok(answers.every((a) => a.status === 200));
+    // Halves that missed each other are paired right after their commit.
+    for (let tries = 0; tries < 50 && (await t.db('pending_records').where({ platform_id: p.id }).first()); tries++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await t.db('pending_records').where({ platform_id: p.id }).first(), undefined, 'no half left waiting');
+    const legs = await t.db('call_legs').where({ platform_id: p.id }).select('call_id');
+    assert.deepEqual(legs.map((l) => l.call_id).sort(), [...calls].sort());
+  });
+
   test('a half that never gets its other half is moved to the rejects after the waiting time, with the reason', async () => {
     const p = await makePlatform(t.db, { format: 'kamailio-acc' });
     const rows = dumpObjects(fixture('kamailio/dsiprouter-acc-cdrs-dump.sql'), 'acc');

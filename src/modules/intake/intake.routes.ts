@@ -27,7 +27,7 @@ function refuse(res: Response, status: number, error: string) {
  */
 export function intakeRoutes({ db, cache, logger, copy }: { db: Db; cache: PlanCache; logger: Logger; copy: boolean }): Router {
   const r = Router();
-  const intake = new IntakePipeline(db, cache, { copy });
+  const intake = new IntakePipeline(db, cache, { copy, log: logger });
 
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? '';

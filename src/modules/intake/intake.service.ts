@@ -46,6 +46,11 @@ export interface ParsedPost {
   good: Array<Extract<RecordOutcome, { ok: true }>>;
   /** Stored halves this post completes: deleted when the post is written. */
   consumedPending: number[];
+  /**
+   * Correlation keys of halves this post stored while another half of the same call was already
+   * waiting (both posts arrived before either was stored): pair them once this post is committed.
+   */
+  strandedHalves?: string[];
 }
 
 /** A post parsed and rated, waiting for its write: everything but the transaction. */
@@ -176,6 +181,33 @@ export async function preparePost(db: Db, cache: PlanCache, input: PostInput): P
   const parsed = await parsePost(db, input);
   if ('httpStatus' in parsed) return parsed;
   return (await ratePosts(db, cache, [parsed]))[0] as PreparedPost;
+}
+
+/**
+ * The stored halves of one call, parsed together, as a post of their own: what pairs becomes legs
+ * (each half keeps its own raw record), what still waits stays stored. Undefined when nothing pairs.
+ */
+export async function pairStoredHalves(db: Db, platform: Platform, key: string): Promise<ParsedPost | undefined> {
+  const adapter = getAdapter(platform.format);
+  if (!adapter) return undefined;
+  const stored = (await db('pending_records').where({ platform_id: platform.id, correlation: key }).orderBy('id').select('id', 'record', 'raw')) as Array<{
+    id: number;
+    record: Record<string, string>;
+    raw: string;
+  }>;
+  if (stored.length < 2) return undefined;
+  const merged = adapter.parse(JSON.stringify(stored.map((s) => s.record)), 'application/json', { timeZone: platform.timeZone, countryCode: platform.countryCode }).records;
+  const good: Array<Extract<RecordOutcome, { ok: true }>> = [];
+  const consumed: number[] = [];
+  merged.forEach((o, i) => {
+    const s = stored[i];
+    if (!o.ok || !s) return;
+    good.push({ ...o, index: good.length, raw: s.raw });
+    consumed.push(s.id);
+  });
+  if (!good.some((o) => o.legs.length > 0)) return undefined;
+  const input: PostInput = { platform, body: stored.map((s) => s.raw).join('\n'), contentType: 'application/json', sourceIp: undefined };
+  return { input, outcomes: good, good, consumedPending: consumed };
 }
 
 type Awaiting = Extract<RecordOutcome, { ok: false }> & { awaiting: { key: string; record: Record<string, string> } };
@@ -313,6 +345,11 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
     let k = 0;
     for (const o of p.outcomes) {
       if (!o.ok && o.awaiting) {
+        // Two halves of a call in concurrent posts each find nothing stored when parsed. The lock
+        // makes the second writer wait for the first's commit, so it sees that half and says so.
+        await tx.raw('select pg_advisory_xact_lock(?::int, hashtext(?))', [platform.id, o.awaiting.key]);
+        const other = await tx('pending_records').where({ platform_id: platform.id, correlation: o.awaiting.key }).first('id');
+        if (other) (p.strandedHalves ??= []).push(o.awaiting.key);
         await tx('pending_records').insert({ platform_id: platform.id, correlation: o.awaiting.key, record: JSON.stringify(o.awaiting.record), raw: o.raw });
         out.push({ index: o.index, status: 'pending', error: o.error, legs: [] });
         continue;

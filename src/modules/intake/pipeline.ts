@@ -4,6 +4,7 @@ import { insertReject } from './legs.repository';
 import type { PlanCache } from '../rate-plans/plan-cache';
 import {
   legCount,
+  pairStoredHalves,
   parsePost,
   ratePosts,
   summarise,
@@ -103,6 +104,7 @@ export interface PipelineOptions {
   copy: boolean;
   /** Smallest group written with COPY (tests lower it to exercise COPY with single posts). */
   copyFromLegs?: number;
+  log?: { warn(obj: object, msg: string): void };
 }
 
 /**
@@ -117,6 +119,7 @@ export class IntakePipeline {
 
   private readonly copy: boolean;
   private readonly copyFromLegs: number;
+  private readonly log: PipelineOptions['log'];
 
   constructor(
     private readonly db: Db,
@@ -125,6 +128,7 @@ export class IntakePipeline {
   ) {
     this.copy = opts.copy;
     this.copyFromLegs = opts.copyFromLegs ?? COPY_FROM_LEGS;
+    this.log = opts.log;
     const weight = (p: ParsedPost) => Math.max(1, legCount(p));
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
     // Two transactions at a time: a large group's COPY keeps one Postgres backend busy, and the
@@ -137,7 +141,9 @@ export class IntakePipeline {
     if ('httpStatus' in parsed) return parsed;
     const prepared = await this.rater.submit(parsed);
     try {
-      return summarise(await this.committer.submit(prepared));
+      const result = summarise(await this.committer.submit(prepared));
+      for (const key of prepared.strandedHalves ?? []) void this.pairStranded(input.platform, key);
+      return result;
     } catch (err) {
       // The post failed alone (its group was retried post by post). If the database refused a
       // value (out of range, a check), the post is bad input: keep it in the rejects and say why.
@@ -146,6 +152,17 @@ export class IntakePipeline {
       const error = `the database refused a value of this post: ${(err as Error).message}`;
       const rejectId = await insertReject(this.db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
       return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
+    }
+  }
+
+  /** Halves of a call that missed each other (see ParsedPost.strandedHalves), as a post of their own. */
+  private async pairStranded(platform: PostInput['platform'], key: string): Promise<void> {
+    try {
+      const parsed = await pairStoredHalves(this.db, platform, key);
+      if (parsed) await this.committer.submit(await this.rater.submit(parsed));
+    } catch (err) {
+      // They stay stored; the next half of the call or the stale-halves sweep deals with them.
+      this.log?.warn({ err, platform: platform.id, key }, 'could not pair stored halves');
     }
   }
 
