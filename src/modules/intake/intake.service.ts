@@ -262,8 +262,8 @@ export interface WriteOptions {
 }
 
 /** Phase three, inside a transaction (possibly shared with other posts): store records, legs, charges, rejects. */
-export async function writePost(tx: Queryable, p: PreparedPost): Promise<RecordResult[]> {
-  return (await writePosts(tx, [p]))[0] as RecordResult[];
+export async function writePost(tx: Queryable, p: PreparedPost, opts: { ignoreCopyPlan?: boolean } = {}): Promise<RecordResult[]> {
+  return (await writePosts(tx, [p], opts))[0] as RecordResult[];
 }
 
 type GoodRecord = Extract<RecordOutcome, { ok: true }>;
@@ -283,8 +283,10 @@ function carrierOf(p: PreparedPost, r: RatedLeg): string | null {
  * as if it had been written alone; posts that share a leg (a retry racing its original) are
  * written one after the other, so that the later one sees the leg as a duplicate.
  */
-export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<RecordResult[][]> {
-  const inserted = posts.filter((p) => !p.copy);
+export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: { ignoreCopyPlan?: boolean } = {}): Promise<RecordResult[][]> {
+  // A plan is ignored when it may be stale: a retry after its COPY met a leg stored meanwhile.
+  const planOf = (p: PreparedPost) => (opts.ignoreCopyPlan ? undefined : p.copy);
+  const inserted = posts.filter((p) => !planOf(p));
   if (inserted.length > 1) {
     // ON CONFLICT does not see a row inserted by the same statement: posts sharing a leg go one by one.
     const seen = new Set<string>();
@@ -294,7 +296,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
           const key = `${p.input.platform.id}|${leg.startMs}|${leg.legKey}`;
           if (seen.has(key)) {
             const out: RecordResult[][] = [];
-            for (const one of posts) out.push((await writePosts(tx, [one]))[0] as RecordResult[]);
+            for (const one of posts) out.push((await writePosts(tx, [one], opts))[0] as RecordResult[]);
             return out;
           }
           seen.add(key);
@@ -305,9 +307,9 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[]): Promise<
 
   const cdrOf = new Map<GoodRecord, number>();
   const storedOf = new Map<PreparedPost, StoredLeg[]>();
-  const copied = posts.filter((p) => p.copy);
+  const copied = posts.filter((p) => planOf(p));
   if (copied.length) {
-    const plans = copied.map((p) => p.copy as CopyPlan);
+    const plans = copied.map((p) => planOf(p) as CopyPlan);
     await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges) });
     for (const p of copied) {
       storedOf.set(p, (p.copy as CopyPlan).stored);

@@ -94,8 +94,9 @@ const MAX_LEGS_PER_GROUP = 5000;
 const WRITE_LANES = 2;
 
 /**
- * Below this many legs a group is written with INSERT: COPY needs a look-up of duplicates and of
- * ids first, three more round trips, which only pay off when there are many rows to stream.
+ * Below this many legs a group is written with one INSERT statement (insertGroup). COPY needs a
+ * look-up of stored legs and of ids first, then three COPYs in a transaction: it pays off only
+ * when there are many rows to stream.
  */
 const COPY_FROM_LEGS = 200;
 
@@ -187,7 +188,7 @@ export class IntakePipeline {
       // also settles a leg that someone stored after its COPY was planned (unique violation).
       const copied = posts.some((p) => p.copy);
       if (posts.length === 1 && !(copied && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
-      return oneByOne(posts, (p) => this.db.transaction((tx) => writePost(tx, { ...p, copy: undefined })));
+      return oneByOne(posts, (p) => this.db.transaction((tx) => writePost(tx, p, { ignoreCopyPlan: true })));
     }
   }
 }
