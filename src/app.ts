@@ -20,7 +20,7 @@ import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeRoutes } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
 import { planChanges, PlanCache } from './modules/rate-plans/plan-cache';
-import { attachReferenceData, ReferenceData } from './modules/reference-data/reference-data';
+import { ReferenceData } from './modules/reference-data/reference-data';
 import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-plans.routes';
 import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
 import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
@@ -67,8 +67,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   const throttle = new LoginThrottle(config.loginThrottle);
   const planCache = deps.planCache ?? new PlanCache();
   const referenceData = deps.referenceData ?? new ReferenceData();
-  // The intake and re-rating find the reference data through the plan cache they are handed.
-  attachReferenceData(planCache, referenceData);
+  // What rating reads from memory; the intake and re-rating are handed both.
+  const caches = { plans: planCache, refs: referenceData };
   // One connection hears every other process's changes (none to hear with the embedded database).
   const changeListener = deps.embedded ? { close: async () => undefined } : listenForChanges(deps.databaseUrl, [planChanges(planCache), referenceData], logger);
 
@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   });
 
   // Machine intake first: no session, no CSRF, its own body parser and credential.
-  app.use(intakeRoutes({ db, cache: planCache, logger, copy: !deps.embedded }));
+  app.use(intakeRoutes({ db, caches, logger, copy: !deps.embedded }));
 
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
@@ -180,7 +180,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(taxExemptionRoutes({ db }));
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
-  app.use(callRoutes({ db, cache: planCache }));
+  app.use(callRoutes({ db, caches }));
   app.use(rejectRoutes({ db }));
 
   app.use(notFoundHandler);

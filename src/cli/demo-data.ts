@@ -8,7 +8,7 @@ import { createPlatform } from '../modules/platforms/platforms.service';
 import { assignRetailPlan, assignWholesalePlan } from '../modules/rate-plans/assignments.service';
 import { PlanCache } from '../modules/rate-plans/plan-cache';
 import { createPlan, importDeck } from '../modules/rate-plans/rate-plans.service';
-import { attachReferenceData, ReferenceData } from '../modules/reference-data/reference-data';
+import { ReferenceData } from '../modules/reference-data/reference-data';
 import { createSubscriber } from '../modules/subscribers/subscribers.service';
 import { createStaffUser } from '../modules/users/users.service';
 
@@ -104,7 +104,6 @@ async function loadDemoRating(db: Db): Promise<void> {
   // Through the services, so the exchange rate and the platform are announced like any change
   // (the loader runs before the app starts, but other processes may already be serving).
   const refs = new ReferenceData();
-  attachReferenceData(cache, refs);
   const plan = async (owner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number }, name: string, currency: string, rows: string[]) => {
     const p = await createPlan(db, SYSTEM_ACTOR, owner, {
       name, description: 'Demo plan', currency, rounding_decimals: 4, rounding_method: 'half_up', time_zone: 'UTC', band_mode: 'split', connect_fee_on_unanswered: false,
@@ -144,5 +143,5 @@ async function loadDemoRating(db: Db): Promise<void> {
       trunk: 'gw-1',
     });
   }
-  await processPost(db, cache, { platform, body: JSON.stringify({ records }), contentType: 'application/json', sourceIp: undefined });
+  await processPost(db, { plans: cache, refs }, { platform, body: JSON.stringify({ records }), contentType: 'application/json', sourceIp: undefined });
 }

@@ -199,7 +199,7 @@ describe('CDR intake: the same leg more than once in one write', () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     // The pipeline itself, with COPY for every group (the app uses it for large groups only).
-    const pipeline = new IntakePipeline(t.db, t.planCache, { copy: true, copyFromLegs: 1 });
+    const pipeline = new IntakePipeline(t.db, { plans: t.planCache, refs: t.referenceData }, { copy: true, copyFromLegs: 1 });
     const platform = (await getPlatform(t.db, p.id))!;
     let settled = false;
     const post = pipeline

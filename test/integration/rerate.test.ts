@@ -154,8 +154,8 @@ describe('unrated calls and re-rating', () => {
     const legsOnce = await t.db('call_legs').whereIn('id', ids).orderBy('id').select('id', 'status', 'reseller_id', 'subscriber_id', 'direction', 'unrated_reason');
 
     // Everything of reseller A, twice more, rated calls included.
-    await rerateLegs(t.db, t.planCache, { kind: 'reseller', resellerId: resA.id }, { ids });
-    await rerateLegs(t.db, t.planCache, { kind: 'reseller', resellerId: resA.id }, { ids }, { batchSize: 1 });
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'reseller', resellerId: resA.id }, { ids });
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'reseller', resellerId: resA.id }, { ids }, { batchSize: 1 });
     assert.deepEqual(await chargeRows(ids), once);
     assert.deepEqual(await t.db('call_legs').whereIn('id', ids).orderBy('id').select('id', 'status', 'reseller_id', 'subscriber_id', 'direction', 'unrated_reason'), legsOnce);
     const perLeg = await t.db('charges').whereIn('leg_id', ids).groupBy('leg_id', 'kind').select('leg_id', 'kind').count('* as n');
@@ -180,8 +180,8 @@ describe('unrated calls and re-rating', () => {
     assert.equal(await flashAfter(adminB, byFilter), 'No calls matched: nothing was re-rated.');
     assert.deepEqual(await legRow(de.id), before);
     assert.equal((await chargeRows([de.id])).length, 0);
-    await assert.rejects(rerateLegs(t.db, t.planCache, { kind: 'reseller', resellerId: resB.id }, { ids: [de.id] }), NotFoundError);
-    await assert.rejects(rerateLegs(t.db, t.planCache, { kind: 'subscriber', resellerId: resA.id, subscriberId: subA.id }, { ids: [de.id] }), ForbiddenError);
+    await assert.rejects(rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'reseller', resellerId: resB.id }, { ids: [de.id] }), NotFoundError);
+    await assert.rejects(rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'subscriber', resellerId: resA.id, subscriberId: subA.id }, { ids: [de.id] }), ForbiddenError);
 
     // Its own admin can.
     await adminA.refreshCsrf('/reseller/unrated');
@@ -285,7 +285,7 @@ describe('unrated calls and re-rating', () => {
     const tres = await postCdrs(t, token, { records: tied });
     const ids = [...posted.map((p) => p.id), ...tres.body.records.map((r: { legs: Array<{ id: number }> }) => r.legs[0]!.id)];
     const before = await chargeRows(ids);
-    const outcome = await rerateLegs(t.db, t.planCache, { kind: 'wholesale' }, { filter: { number: '339876543', fromMs: Date.now() - 4 * HOUR } }, { batchSize: 2 });
+    const outcome = await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'wholesale' }, { filter: { number: '339876543', fromMs: Date.now() - 4 * HOUR } }, { batchSize: 2 });
     assert.equal(outcome.total, 7);
     assert.equal(outcome.rated, 7);
     assert.deepEqual(await chargeRows(ids), before);

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
 import { actor, scope } from '../../web/principal';
 import { flash, viewHelpers } from '../../web/render';
-import type { PlanCache } from '../rate-plans/plan-cache';
+import type { RatingCaches } from '../reference-data/reference-data';
 import { callListQuery, callsRerateForm, unratedListQuery, unratedRerateForm } from './calls.schemas';
 import * as service from './calls.service';
 
@@ -17,7 +17,7 @@ const bodyOf = (req: Request): unknown => (req.body && typeof req.body === 'obje
  * Call pages of the three portals: a subscriber's own calls, a reseller's calls with both charges,
  * the operator's view of all of them; the unrated calls and re-rating; CSV exports.
  */
-export function callRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router {
+export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Router {
   const r = Router();
 
   r.get('/me/calls', async (req, res) => {
@@ -82,7 +82,7 @@ export function callRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router 
         flash(req, 'error', 'Choose what to re-rate: the ticked calls, or every call matching the filter.');
         return res.redirect(303, back);
       }
-      const outcome = await service.rerate(db, cache, actor(req), scope(req), target);
+      const outcome = await service.rerate(db, caches, actor(req), scope(req), target);
       flash(req, outcome.total > 0 && outcome.rated === outcome.total ? 'success' : 'info', service.outcomeMessage(outcome));
       res.redirect(303, back);
     });
@@ -97,7 +97,7 @@ export function callRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router 
       flash(req, 'error', 'Tick the confirmation to re-rate every call matching the filter.');
       return res.redirect(303, back);
     }
-    const outcome = await service.rerate(db, cache, actor(req), scope(req), { filter: selection });
+    const outcome = await service.rerate(db, caches, actor(req), scope(req), { filter: selection });
     flash(req, outcome.total > 0 && outcome.rated === outcome.total ? 'success' : 'info', service.outcomeMessage(outcome));
     res.redirect(303, back);
   });

@@ -9,7 +9,7 @@ import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
 import type { LegSelection, StoredLegStatus } from '../intake/legs.repository';
 import { rerateLegs, type RerateOutcome, type RerateTarget } from '../intake/rerate.service';
-import type { PlanCache } from '../rate-plans/plan-cache';
+import type { RatingCaches } from '../reference-data/reference-data';
 import * as repo from './calls.repository';
 import type { CallListQuery, UnratedListQuery } from './calls.schemas';
 import { DAY_MS, dateMs, displayAmount, isoDate, isZeroAmount, minutesSeconds } from './format';
@@ -342,6 +342,6 @@ export function outcomeMessage(o: RerateOutcome): string {
   return `${head}, ${parts}${why ? ` — ${why}` : ''}${o.reasons.length > 5 ? '; …' : ''}.`;
 }
 
-export async function rerate(db: Db, cache: PlanCache, actor: Actor, scope: Scope, target: RerateTarget): Promise<RerateOutcome> {
-  return rerateLegs(db, cache, scope, target, { actor });
+export async function rerate(db: Db, caches: RatingCaches, actor: Actor, scope: Scope, target: RerateTarget): Promise<RerateOutcome> {
+  return rerateLegs(db, caches, scope, target, { actor });
 }

@@ -1,10 +1,9 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Db } from '../../db/knex';
 import type { Logger } from '../../logger';
-import type { PlanCache } from '../rate-plans/plan-cache';
 import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
 import type { Platform } from '../platforms/platforms.repository';
-import { referenceDataOf } from '../reference-data/reference-data';
+import type { RatingCaches } from '../reference-data/reference-data';
 import { IntakePipeline } from './pipeline';
 
 declare global {
@@ -25,16 +24,16 @@ function refuse(res: Response, status: number, error: string) {
  * CDR intake over HTTPS: platforms post their records with their machine credential. Mounted
  * before the portal's sessions and body parsers: the body is read raw, exactly as sent.
  */
-export function intakeRoutes({ db, cache, logger, copy }: { db: Db; cache: PlanCache; logger: Logger; copy: boolean }): Router {
+export function intakeRoutes({ db, caches, logger, copy }: { db: Db; caches: RatingCaches; logger: Logger; copy: boolean }): Router {
   const r = Router();
-  const intake = new IntakePipeline(db, cache, { copy, log: logger });
+  const intake = new IntakePipeline(db, caches, { copy, log: logger });
 
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const id = token ? platformIdOf(token) : undefined;
     // From memory: platforms are cached per process and dropped on every change (reference-data).
-    const platform = id ? (await referenceDataOf(cache).platforms.get(db)).get(id) : undefined;
+    const platform = id ? (await caches.refs.platforms.get(db)).get(id) : undefined;
     if (!token || !platform || !credentialMatches(token, platform.credentialHash)) return refuse(res, 401, 'a valid platform credential is required (Authorization: Bearer ...)');
     if (!platform.active) return refuse(res, 403, `platform ${platform.name} is not active`);
     if (!sourceAllowed(platform.allowedSources, req.ip)) return refuse(res, 403, `address ${req.ip} is not allowed for platform ${platform.name}`);

@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../../db/knex';
 import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
 import { getAdapter, MediationError } from '../../domain/mediation';
-import type { PlanCache } from '../rate-plans/plan-cache';
+import type { RatingCaches } from '../reference-data/reference-data';
 import type { Platform } from '../platforms/platforms.repository';
 import { allocateIds, copyPrepared, copyText, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, legKeyOf, type GroupRecord, type StoredLeg } from './legs.repository';
 import { ensurePartitions } from './partitions';
@@ -114,10 +114,10 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
  * Phase two: classify and rate the legs of several posts at once (reading only), so that posts
  * arriving together share one look-up of numbers and parties instead of a few queries each.
  */
-export async function ratePosts(db: Db, cache: PlanCache, posts: ParsedPost[], opts: WriteOptions = {}): Promise<PreparedPost[]> {
+export async function ratePosts(db: Db, caches: RatingCaches, posts: ParsedPost[], opts: WriteOptions = {}): Promise<PreparedPost[]> {
   const allLegs: NormalisedLeg[] = [];
   for (const p of posts) for (const o of p.good) for (const l of o.legs) allLegs.push(l);
-  const rated = await rateLegs(db, cache, allLegs);
+  const rated = await rateLegs(db, caches, allLegs);
   await ensurePartitions(db, allLegs.map((l) => l.startMs));
   const ratedByLeg = new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg]));
   const prepared: PreparedPost[] = posts.map((p) => ({ ...p, ratedByLeg }));
@@ -177,10 +177,10 @@ async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
 }
 
 /** Phases one and two for one post. */
-export async function preparePost(db: Db, cache: PlanCache, input: PostInput): Promise<PreparedPost | PostResult> {
+export async function preparePost(db: Db, caches: RatingCaches, input: PostInput): Promise<PreparedPost | PostResult> {
   const parsed = await parsePost(db, input);
   if ('httpStatus' in parsed) return parsed;
-  return (await ratePosts(db, cache, [parsed]))[0] as PreparedPost;
+  return (await ratePosts(db, caches, [parsed]))[0] as PreparedPost;
 }
 
 /**
@@ -447,8 +447,8 @@ export function summarise(results: RecordResult[]): PostResult {
 }
 
 /** One post, in its own transaction (the group committer batches concurrent ones instead). */
-export async function processPost(db: Db, cache: PlanCache, input: PostInput): Promise<PostResult> {
-  const prepared = await preparePost(db, cache, input);
+export async function processPost(db: Db, caches: RatingCaches, input: PostInput): Promise<PostResult> {
+  const prepared = await preparePost(db, caches, input);
   if ('httpStatus' in prepared) return prepared;
   return summarise(await db.transaction((tx) => writePost(tx, prepared)));
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/knex';
 import { uniqueViolation } from '../../db/knex';
 import { insertReject } from './legs.repository';
-import type { PlanCache } from '../rate-plans/plan-cache';
+import type { RatingCaches } from '../reference-data/reference-data';
 import {
   legCount,
   pairStoredHalves,
@@ -124,7 +124,7 @@ export class IntakePipeline {
 
   constructor(
     private readonly db: Db,
-    private readonly cache: PlanCache,
+    private readonly caches: RatingCaches,
     opts: PipelineOptions,
   ) {
     this.copy = opts.copy;
@@ -171,11 +171,11 @@ export class IntakePipeline {
     // Large groups also get their COPY prepared here, while the previous group commits.
     const copy = this.copy && posts.reduce((n, p) => n + legCount(p), 0) >= this.copyFromLegs;
     try {
-      const prepared = await ratePosts(this.db, this.cache, posts, { copy });
+      const prepared = await ratePosts(this.db, this.caches, posts, { copy });
       return prepared.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       if (posts.length === 1) return [{ status: 'rejected', reason: err }];
-      return oneByOne(posts, async (p) => (await ratePosts(this.db, this.cache, [p]))[0] as PreparedPost);
+      return oneByOne(posts, async (p) => (await ratePosts(this.db, this.caches, [p]))[0] as PreparedPost);
     }
   }
 

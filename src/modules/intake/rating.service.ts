@@ -3,8 +3,7 @@ import { classifyLeg } from '../../domain/legs/classify';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
-import type { PlanCache } from '../rate-plans/plan-cache';
-import { referenceDataOf } from '../reference-data/reference-data';
+import type { RatingCaches } from '../reference-data/reference-data';
 import { holderAt, holdersOf } from './parties.repository';
 
 type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
@@ -28,7 +27,7 @@ export interface RatedLeg {
  * with the reseller's plan, and the retail charge with the subscriber's plan when the reseller uses
  * the billing service. Reads only; the caller stores the result in its own transaction.
  */
-export async function rateLegs(db: Queryable, cache: PlanCache, legs: NormalisedLeg[]): Promise<RatedLeg[]> {
+export async function rateLegs(db: Queryable, caches: RatingCaches, legs: NormalisedLeg[]): Promise<RatedLeg[]> {
   const numbers = new Set<string>();
   for (const l of legs) for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber]) if (n) numbers.add(n);
   const { assignments, parties } = await holdersOf(db, [...numbers]);
@@ -43,7 +42,7 @@ export async function rateLegs(db: Queryable, cache: PlanCache, legs: Normalised
   // Everything pricing reads, loaded once for the batch; the loop below is then plain computation.
   // Taxes and exchange rates are the process's in-memory copies (modules/reference-data), which
   // answer exactly as the SQL look-ups they replace; one snapshot serves every leg of the batch.
-  const refs = referenceDataOf(cache);
+  const { plans: planCache, refs } = caches;
   const planIds = new Set<number>();
   for (const p of parties.values()) {
     if (p.wholesalePlanId !== null) planIds.add(p.wholesalePlanId);
@@ -52,7 +51,7 @@ export async function rateLegs(db: Queryable, cache: PlanCache, legs: Normalised
   const [taxes, fx, plans] = await Promise.all([
     refs.usageTaxes.get(db),
     refs.exchangeRates.get(db),
-    Promise.all([...planIds].map(async (id) => [id, await cache.get(db, id)] as const)).then((entries) => new Map(entries)),
+    Promise.all([...planIds].map(async (id) => [id, await planCache.get(db, id)] as const)).then((entries) => new Map(entries)),
   ]);
 
   return legs.map((leg, i): RatedLeg => {

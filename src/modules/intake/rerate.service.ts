@@ -3,7 +3,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../../domain/error
 import { SYSTEM_ACTOR, type Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
 import { recordAudit } from '../audit/audit.repository';
-import type { PlanCache } from '../rate-plans/plan-cache';
+import type { RatingCaches } from '../reference-data/reference-data';
 import {
   countReachableLegs,
   loadLegsForRating,
@@ -55,7 +55,7 @@ function carrierFor(r: RatedLeg, trunkCarriers: Record<string, string> | undefin
  * Rating reads run outside the write transaction, which uses only its own connection (the embedded
  * server runs one transaction at a time).
  */
-export async function rerateLegs(db: Db, cache: PlanCache, scope: Scope, target: RerateTarget, opts: RerateOptions = {}): Promise<RerateOutcome> {
+export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, target: RerateTarget, opts: RerateOptions = {}): Promise<RerateOutcome> {
   if (scope.kind === 'subscriber') throw new ForbiddenError('Subscribers cannot re-rate calls');
   const batchSize = Math.max(1, opts.batchSize ?? 500);
   const outcome: RerateOutcome = { total: 0, rated: 0, unrated: 0, blocked: 0, reasons: [] };
@@ -63,7 +63,7 @@ export async function rerateLegs(db: Db, cache: PlanCache, scope: Scope, target:
 
   const rateBatch = async (batch: StoredLegForRating[]) => {
     if (batch.length === 0) return;
-    const rated = await rateLegs(db, cache, batch.map((b) => b.leg));
+    const rated = await rateLegs(db, caches, batch.map((b) => b.leg));
     const carriers = await trunkCarriersOf(db, [...new Set(batch.map((b) => b.platformId))]);
     const rows = batch.map((b, i) => {
       const r = rated[i] as RatedLeg;

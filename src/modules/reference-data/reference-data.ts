@@ -40,18 +40,8 @@ export class ReferenceData implements ChangeSubscriber, ReferenceInvalidator {
   }
 }
 
-// The intake and re-rating are handed only the process's plan cache (their signatures predate
-// this), so the reference data travels with it: the app attaches its own to its plan cache.
-const attached = new WeakMap<PlanCache, ReferenceData>();
-
-export function attachReferenceData(planCache: PlanCache, refs: ReferenceData): void {
-  attached.set(planCache, refs);
-}
-
-/**
- * The reference data that goes with `planCache`. A plan cache no app attached any to (a tool
- * that builds its own) gets a fresh set per call: read from the database each time, never stale.
- */
-export function referenceDataOf(planCache: PlanCache): ReferenceData {
-  return attached.get(planCache) ?? new ReferenceData();
+/** What rating reads from memory, one of each per process: compiled rate plans and reference data. */
+export interface RatingCaches {
+  plans: PlanCache;
+  refs: ReferenceData;
 }
