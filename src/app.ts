@@ -86,7 +86,10 @@ export function createApp(deps: AppDeps): BuiltApp {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // A switch posts a record per call: its accepted posts are logged at debug (LOG_LEVEL=debug
+      // shows them), refusals and failures like any request.
+      customLogLevel: (req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.url === '/api/v1/cdrs' ? 'debug' : 'info',
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
   );
