@@ -16,6 +16,7 @@ import { SecretBox } from './modules/auth/secret-box';
 import { auditRoutes } from './modules/audit/audit.routes';
 import { callRoutes } from './modules/calls/calls.routes';
 import { rejectRoutes } from './modules/calls/rejects.routes';
+import { jobRoutes } from './modules/jobs/jobs.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeRoutes } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
@@ -185,6 +186,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(platformRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches }));
   app.use(rejectRoutes({ db }));
+  app.use(jobRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ForbiddenError, NotFoundError } from '../../src/domain/errors';
+import { INLINE_RERATE_MAX, rerateOrStart } from '../../src/modules/calls/calls.service';
 import { rerateLegs } from '../../src/modules/intake/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeUser, randomNumber } from '../support/factories';
@@ -289,5 +290,86 @@ describe('unrated calls and re-rating', () => {
     assert.equal(outcome.total, 7);
     assert.equal(outcome.rated, 7);
     assert.deepEqual(await chargeRows(ids), before);
+  });
+});
+
+describe('re-rating a large selection runs as a job with a progress page', () => {
+  let t: TestApp;
+  let token: string;
+  let plan: { id: number };
+  let reseller: { id: number };
+  let admin: Client;
+  let resellerAdmin: Client;
+  let otherAdmin: Client;
+  const num = randomNumber();
+  const N = INLINE_RERATE_MAX + 50;
+
+  before(async () => {
+    t = await createTestApp();
+    token = (await makePlatform(t.db)).token;
+    plan = await makePlan(t.db, null, { name: 'WS', currency: 'USD', rounding_decimals: 4 });
+    reseller = await makeReseller(t.db, { currency: 'USD', wholesale_plan_id: plan.id, billing_service: false });
+    await makeSubscriber(t.db, reseller.id, {}, [num]);
+    await t.db('rates').insert({
+      rate_plan_id: plan.id, reseller_id: null, prefix: '44', description: 'UK', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
+      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '0.0200', rate_unit: 60, increment: 1 }]),
+    });
+    admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    resellerAdmin = await Client.login(t.app, (await makeUser(t.db, 'reseller_admin', { resellerId: reseller.id })).email);
+    otherAdmin = await Client.login(t.app, (await makeUser(t.db, 'reseller_admin', { resellerId: (await makeReseller(t.db)).id })).email);
+    const records = Array.from({ length: N }, (_, i) => leg(`J-${i}`, num, '+442079460000', { agoMs: HOUR + i * 1000 }));
+    const res = await postCdrs(t, token, records);
+    assert.equal(res.body.accepted, N);
+  });
+  after(() => t.close());
+
+  test('the operator re-rates a period of more calls than a request takes: a job page shows progress, then the outcome', async () => {
+    await t.db('rates').where({ rate_plan_id: plan.id }).update({ steps: JSON.stringify([{ from: 0, rate: '0.0400', rate_unit: 60, increment: 1 }]) });
+    t.planCache.invalidate(plan.id);
+    await admin.refreshCsrf('/wholesale/calls');
+    const today = new Date().toISOString().slice(0, 10);
+    const from = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
+    const res = await postForm(admin, '/wholesale/calls/rerate', [['from', from], ['to', today], ['reseller', String(reseller.id)], ['confirm', 'yes']]);
+    assert.equal(res.status, 303);
+    const jobPath = res.headers.location as string;
+    assert.match(jobPath, /^\/wholesale\/jobs\/\d+$/);
+
+    let page = await admin.get(jobPath);
+    assert.equal(page.status, 200);
+    assert.match(page.text, new RegExp(`Re-rating ${N} calls`));
+    for (let i = 0; i < 300 && /data-status="running"/.test(page.text); i++) {
+      assert.match(page.text, /<meta http-equiv="refresh" content="1">/, 'a running job refreshes its page');
+      assert.match(page.text, new RegExp(`data-testid="job-progress">\\d+ of ${N}<`));
+      await new Promise((r) => setTimeout(r, 100));
+      page = await admin.get(jobPath);
+    }
+    assert.match(page.text, /data-status="done"/);
+    assert.match(page.text, new RegExp(`data-testid="job-outcome">Re-rated ${N} calls: ${N} rated\\.<`));
+    assert.doesNotMatch(page.text, /http-equiv="refresh"/);
+    assert.match(page.text, /href="\/wholesale\/calls\?from=/, 'a link back to the calls page it came from');
+    const amounts = await t.db('charges').where({ reseller_id: reseller.id, kind: 'wholesale' }).distinct('amount').pluck('amount');
+    assert.deepEqual(amounts, ['0.0600000000'], 'every call at the corrected rate: 90 s at 0.04/min');
+    assert.equal(Number((await t.db('charges').where({ reseller_id: reseller.id }).count('* as n').first())?.n), N, 'replaced, not added');
+    // The operator's job is the operator's: a reseller's people do not reach it.
+    assert.equal((await resellerAdmin.get(jobPath.replace('/wholesale/', '/reseller/'))).status, 404);
+  });
+
+  test("a reseller's job is its own; a job whose server stopped says so instead of running for ever", async () => {
+    const actor = { userId: null, email: null, role: 'reseller_admin' as const, scope: { kind: 'reseller' as const, resellerId: reseller.id } };
+    const started = await rerateOrStart(t.db, { plans: t.planCache, refs: t.referenceData }, actor, actor.scope, { filter: {} }, '/reseller/calls', { inlineMax: 10 });
+    assert.ok('jobId' in started);
+    const path = `/reseller/jobs/${started.jobId}`;
+    let page = await resellerAdmin.get(path);
+    for (let i = 0; i < 300 && /data-status="running"/.test(page.text); i++) page = await new Promise((r) => setTimeout(r, 100)).then(() => resellerAdmin.get(path));
+    assert.match(page.text, new RegExp(`Re-rated ${N} calls: ${N} rated\\.`));
+    assert.equal((await otherAdmin.get(path)).status, 404);
+
+    // A job left running by a process that stopped (nobody touches it any more).
+    const [stale] = await t.db('jobs')
+      .insert({ reseller_id: reseller.id, kind: 'rerate', title: 'Re-rating 5 calls', total: 5, done: 2, return_to: '/reseller/calls', heartbeat_at: t.db.raw(`now() - interval '2 minutes'`) })
+      .returning('id');
+    const stopped = await resellerAdmin.get(`/reseller/jobs/${stale.id}`);
+    assert.match(stopped.text, /data-status="failed"/);
+    assert.match(stopped.text, /The job stopped: the server stopped while this job ran; start it again \(repeating it is safe\)/);
   });
 });

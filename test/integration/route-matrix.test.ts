@@ -37,7 +37,11 @@ async function makeTenants(db: Db) {
     leg: await makeCallLeg(db, { platformId: fx.platform.id, resellerId: x.reseller.id, subscriberId: x.subscriber.id, calling: x.number.number }),
   });
   const reject = await makeCdrReject(db, { platformId: fx.platform.id });
-  return { ...fx, jurisdictions, operatorTax, reject, a: await withLeg(await withTax(fx.a)), b: await withLeg(await withTax(fx.b)) };
+  // A finished job of the operator's and of each reseller.
+  const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
+  const withJob = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, job: await job(x.reseller.id) });
+  const operatorJob = await job(null);
+  return { ...fx, jurisdictions, operatorTax, operatorJob, reject, a: await withJob(await withLeg(await withTax(fx.a))), b: await withJob(await withLeg(await withTax(fx.b))) };
 }
 
 type Fixture = Awaited<ReturnType<typeof makeTenants>>;
@@ -104,6 +108,9 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   jurisdictionId: (fx, t) => fx.jurisdictions[t].id,
   // Call legs: under /reseller that reseller's; operator staff reach every tenant's (see OPERATOR_REACHES_EVERY_TENANT).
   legId: (fx, t) => fx[t].leg.id,
+  // Jobs: under /wholesale the operator's own ("foreign": a reseller's, which its page does not
+  // show to the operator); under /reseller that reseller's.
+  jobId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorJob.id : fx.b.job.id) : fx[t].job.id),
   // Rejected records are the operator's alone, like platforms: "foreign" is one that does not exist.
   rejectId: (fx, t) => (t === 'a' ? fx.reject.id : 999_999),
   // /wholesale/users/:userId edits operator staff: "foreign" there is a reseller's login, which the

@@ -28,6 +28,7 @@ const OPERATOR_TABLES: Record<string, string> = {
 const NULLABLE_TENANT: Record<string, string> = {
   users: 'operator staff (wholesale_admin, wholesale_support) belong to no reseller',
   audit_log: 'changes to operator-level entities (wholesale users, settings) belong to no reseller',
+  jobs: 'a job the operator\'s staff started (re-rating across resellers) belongs to no reseller',
   rate_plans: "the operator's own plans (sold to resellers) belong to no reseller",
   rate_plan_bands: "bands of the operator's own plans",
   rates: "rates of the operator's own plans",

@@ -29,6 +29,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
   for (const portal of ['reseller', 'wholesale'] as const) {
     const base = `/${portal}/calls`;
     const unratedBase = `/${portal}/unrated`;
+    const jobsBase = `/${portal}/jobs`;
     const operator = portal === 'wholesale';
 
     r.get(base, async (req, res) => {
@@ -82,8 +83,9 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
         flash(req, 'error', 'Choose what to re-rate: the ticked calls, or every call matching the filter.');
         return res.redirect(303, back);
       }
-      const outcome = await service.rerate(db, caches, actor(req), scope(req), target);
-      flash(req, outcome.total > 0 && outcome.rated === outcome.total ? 'success' : 'info', service.outcomeMessage(outcome));
+      const started = await service.rerateOrStart(db, caches, actor(req), scope(req), target, back, { log: req.log });
+      if ('jobId' in started) return res.redirect(303, `${jobsBase}/${started.jobId}`);
+      flash(req, started.outcome.total > 0 && started.outcome.rated === started.outcome.total ? 'success' : 'info', service.outcomeMessage(started.outcome));
       res.redirect(303, back);
     });
   }
@@ -97,8 +99,9 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
       flash(req, 'error', 'Tick the confirmation to re-rate every call matching the filter.');
       return res.redirect(303, back);
     }
-    const outcome = await service.rerate(db, caches, actor(req), scope(req), { filter: selection });
-    flash(req, outcome.total > 0 && outcome.rated === outcome.total ? 'success' : 'info', service.outcomeMessage(outcome));
+    const started = await service.rerateOrStart(db, caches, actor(req), scope(req), { filter: selection }, back, { log: req.log });
+    if ('jobId' in started) return res.redirect(303, `/wholesale/jobs/${started.jobId}`);
+    flash(req, started.outcome.total > 0 && started.outcome.rated === started.outcome.total ? 'success' : 'info', service.outcomeMessage(started.outcome));
     res.redirect(303, back);
   });
 

@@ -7,8 +7,9 @@ import { NotFoundError } from '../../domain/errors';
 import type { Direction } from '../../domain/legs/direction';
 import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
-import type { LegSelection, StoredLegStatus } from '../intake/legs.repository';
+import { countSelectedLegs, type LegSelection, type StoredLegStatus } from '../intake/legs.repository';
 import { rerateLegs, type RerateOutcome, type RerateTarget } from '../intake/rerate.service';
+import { startJob } from '../jobs/jobs.service';
 import type { RatingCaches } from '../reference-data/reference-data';
 import * as repo from './calls.repository';
 import type { CallListQuery, UnratedListQuery } from './calls.schemas';
@@ -344,4 +345,42 @@ export function outcomeMessage(o: RerateOutcome): string {
 
 export async function rerate(db: Db, caches: RatingCaches, actor: Actor, scope: Scope, target: RerateTarget): Promise<RerateOutcome> {
   return rerateLegs(db, caches, scope, target, { actor });
+}
+
+/** Above this many legs a re-rating by filter runs as a background job with a progress page. */
+export const INLINE_RERATE_MAX = 2000;
+
+/**
+ * Re-rates a selection: small ones within the request (the answer says how it went), large ones
+ * (a period after a rate correction) as a job whose page shows progress and, at the end, the same
+ * message. Ticked calls are at most MAX_RERATE_IDS and always run within the request.
+ */
+export async function rerateOrStart(
+  db: Db,
+  caches: RatingCaches,
+  actor: Actor,
+  scope: Scope,
+  target: RerateTarget,
+  returnTo: string,
+  opts: { inlineMax?: number; log?: { error(obj: object, msg: string): void } } = {},
+): Promise<{ outcome: RerateOutcome } | { jobId: number }> {
+  if ('ids' in target) return { outcome: await rerate(db, caches, actor, scope, target) };
+  const total = await countSelectedLegs(db, scope, target.filter);
+  if (total <= (opts.inlineMax ?? INLINE_RERATE_MAX)) return { outcome: await rerate(db, caches, actor, scope, target) };
+  const jobId = await startJob(
+    db,
+    actor,
+    {
+      kind: 'rerate',
+      title: `Re-rating ${total} calls`,
+      total,
+      returnTo,
+      run: async (progress) => {
+        const outcome = await rerateLegs(db, caches, scope, target, { actor, onProgress: progress });
+        return { message: outcomeMessage(outcome), ...outcome };
+      },
+    },
+    opts.log,
+  );
+  return { jobId };
 }

@@ -373,6 +373,12 @@ function toNormalisedLeg(r: Record<string, any>): NormalisedLeg {
   };
 }
 
+/** How many legs of the scope a selection matches (to size a re-rating before it runs). */
+export async function countSelectedLegs(db: Queryable, scope: Scope, sel: LegSelection): Promise<number> {
+  const row = await applyLegSelection(confineLegs(db('call_legs as l'), scope), sel).count('* as n').first();
+  return Number(row?.n ?? 0);
+}
+
 /** How many of these leg ids the scope reaches. */
 export async function countReachableLegs(db: Queryable, scope: Scope, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;

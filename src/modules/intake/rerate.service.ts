@@ -34,6 +34,8 @@ export interface RerateOptions {
   actor?: Actor;
   /** Legs per transaction. */
   batchSize?: number;
+  /** Told the number of legs re-rated so far after each batch (a job's progress). */
+  onProgress?: (done: number) => Promise<void>;
 }
 
 /** The largest selection of ids one request may name. */
@@ -81,6 +83,7 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
         reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
       }
     }
+    await opts.onProgress?.(outcome.total);
   };
 
   let audited: Record<string, unknown>;
