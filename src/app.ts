@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import path from 'node:path';
 import { csrfSync } from 'csrf-sync';
 import express from 'express';
@@ -7,6 +6,7 @@ import helmet from 'helmet';
 import passport from 'passport';
 import multer from 'multer';
 import { pinoHttp } from 'pino-http';
+import { requestIdOf } from './web/request-id';
 import type { Config } from './config';
 import { listenForChanges } from './db/change-notices';
 import type { Db } from './db/knex';
@@ -78,19 +78,20 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.disable('x-powered-by');
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
+  // Machine intake first: no session, no CSRF, its own body parser, credential and request log
+  // (at a thousand posts a second, the portal's per-request logger and headers cost more than the
+  // post itself).
+  app.use(intakeRoutes({ db, caches, logger, copy: !deps.embedded }));
+
   app.use(
     pinoHttp({
       logger,
       genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+        const id = requestIdOf(req);
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      // A switch posts a record per call: its accepted posts are logged at debug (LOG_LEVEL=debug
-      // shows them), refusals and failures like any request.
-      customLogLevel: (req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.url === '/api/v1/cdrs' ? 'debug' : 'info',
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
   );
@@ -121,8 +122,6 @@ export function createApp(deps: AppDeps): BuiltApp {
     }
   });
 
-  // Machine intake first: no session, no CSRF, its own body parser and credential.
-  app.use(intakeRoutes({ db, caches, logger, copy: !deps.embedded }));
 
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));

@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Db } from '../../db/knex';
 import type { Logger } from '../../logger';
+import { requestIdOf } from '../../web/request-id';
 import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
 import type { Platform } from '../platforms/platforms.repository';
 import type { RatingCaches } from '../reference-data/reference-data';
@@ -41,8 +42,25 @@ export function intakeRoutes({ db, caches, logger, copy }: { db: Db; caches: Rat
     next();
   };
 
+  // Its own request log: the post's id, outcome and time; accepted posts at debug (a switch posts
+  // one per call), refusals at warn, failures at error.
+  const requestLog = (req: Request, res: Response, next: NextFunction) => {
+    const id = requestIdOf(req);
+    res.setHeader('X-Request-Id', id);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    const started = performance.now();
+    res.on('finish', () => {
+      const status = res.statusCode;
+      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug';
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level]({ reqId: id, platform: req.platform?.id, remoteAddress: req.ip, statusCode: status, responseTime: Math.round(performance.now() - started) }, 'cdr post');
+    });
+    next();
+  };
+
   r.post(
     '/api/v1/cdrs',
+    requestLog,
     authenticate,
     express.text({ type: () => true, limit: '25mb', defaultCharset: 'utf-8' }),
     async (req, res) => {
@@ -50,7 +68,6 @@ export function intakeRoutes({ db, caches, logger, copy }: { db: Db; caches: Rat
       const body = typeof req.body === 'string' ? req.body : '';
       // Answered only after the commit that stored it (grouped with concurrent posts).
       const result = await intake.submit({ platform, body, contentType: req.headers['content-type'], sourceIp: req.ip });
-      logger.debug({ platform: platform.id, status: result.httpStatus, accepted: result.body.accepted, rejected: result.body.rejected }, 'cdr post');
       res.status(result.httpStatus).json(result.body);
     },
   );
@@ -61,7 +78,7 @@ export function intakeRoutes({ db, caches, logger, copy }: { db: Db; caches: Rat
     const e = err as { type?: string; limit?: number };
     if (e?.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${e.limit ?? '25 MB'} bytes: send fewer records per post`);
     if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return refuse(res, 415, (err as Error).message);
-    req.log?.error({ err }, 'cdr post failed');
+    logger.error({ err, reqId: res.getHeader('X-Request-Id') }, 'cdr post failed');
     refuse(res, 503, 'the post could not be stored and nothing of it was acknowledged; send it again');
   });
 
