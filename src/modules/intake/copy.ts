@@ -8,7 +8,7 @@ import type { Queryable } from '../../db/knex';
  * Bulk writes with COPY FROM STDIN (text format) inside a knex transaction. A multi-row INSERT of
  * a thousand legs makes Node build and bind tens of thousands of parameters and Postgres plan a
  * statement as large; COPY streams rows Postgres parses at its own speed. COPY returns nothing,
- * so callers allocate ids first (nextIds) and check for duplicates themselves: a unique violation
+ * so callers allocate ids first (allocateIds in legs.repository.ts) and check for duplicates themselves: a unique violation
  * aborts the whole transaction, and the caller's fallback is the INSERT ... ON CONFLICT path.
  */
 
@@ -64,11 +64,4 @@ export async function copyRows(tx: Queryable, table: string, columns: readonly s
   }
   if (chunk) chunks.push(chunk);
   await pipeline(Readable.from(chunks), stream);
-}
-
-/** n fresh values of a sequence, in one round trip. */
-export async function nextIds(tx: Queryable, sequence: string, n: number): Promise<number[]> {
-  if (n === 0) return [];
-  const res = (await tx.raw(`select nextval(?::regclass) as id from generate_series(1, ?)`, [sequence, n])) as { rows: Array<{ id: number }> };
-  return res.rows.map((r) => r.id);
 }

@@ -137,15 +137,21 @@ async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
     const keys = posts.filter((p) => p.input.platform.id === platformId).flatMap((p) => p.good.flatMap((o) => o.legs.map((l) => ({ legKey: l.legKey, startMs: l.startMs }))));
     existing.set(platformId, await existingLegs(db, platformId, keys));
   }
-  const isNew = (p: PreparedPost, l: NormalisedLeg) => !existing.get(p.input.platform.id)?.has(legKeyOf(l.legKey, l.startMs));
-  // A record keeps its body when it has a leg not stored before, or no legs at all.
-  const keepsBody = (p: PreparedPost, o: GoodRecord) => o.legs.length === 0 || o.legs.some((l) => isNew(p, l));
+  // Each leg's stored twin, looked up once.
+  const twin = new Map<NormalisedLeg, StoredLeg>();
   let bodies = 0;
   let fresh = 0;
-  for (const p of posts) for (const o of p.good) {
-    if (keepsBody(p, o)) bodies++;
-    for (const l of o.legs) if (isNew(p, l)) fresh++;
+  for (const p of posts) {
+    const stored = existing.get(p.input.platform.id);
+    for (const o of p.good) for (const l of o.legs) {
+      const old = stored?.get(legKeyOf(l.legKey, l.startMs));
+      if (old) twin.set(l, old);
+      else fresh++;
+    }
   }
+  // A record keeps its body when it has a leg not stored before, or no legs at all.
+  const keepsBody = (o: GoodRecord) => o.legs.length === 0 || o.legs.some((l) => !twin.has(l));
+  for (const p of posts) for (const o of p.good) if (keepsBody(o)) bodies++;
   const ids = await allocateIds(db, bodies, fresh);
   let nextCdr = 0;
   let nextLeg = 0;
@@ -154,13 +160,13 @@ async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
     const { platform, contentType } = p.input;
     const plan: CopyPlan = { stored: [], cdrOf: new Map(), cdrs: [], legs: [], charges: [] };
     for (const o of p.good) {
-      if (keepsBody(p, o)) {
+      if (keepsBody(o)) {
         const cdrId = ids.cdrIds[nextCdr++] as number;
         plan.cdrOf.set(o, cdrId);
         plan.cdrs.push(copyText.cdr(cdrId, platform.id, contentType, o.raw));
       }
       for (const l of o.legs) {
-        const old = existing.get(platform.id)?.get(legKeyOf(l.legKey, l.startMs));
+        const old = twin.get(l);
         if (old) {
           plan.stored.push(old);
           continue;
@@ -361,15 +367,11 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: { i
         out.push({ index: o.index, status: 'rejected', error: o.error, reject_id: rejectId, legs: [] });
         continue;
       }
-      const legs = o.legs.map((leg) => {
-        const st = stored[k++] as StoredLeg;
-        return { leg_key: leg.legKey, id: st.id, call_id: leg.callId, status: st.status, reason: st.reason, direction: st.direction, duplicate: !st.inserted };
-      });
-      const allDuplicate = legs.length > 0 && legs.every((l) => l.duplicate);
+      const result = recordResult(o, stored.slice(k, (k += o.legs.length)));
       // A re-posted record is already stored once; keeping its body again would only add noise.
       const cdrId = cdrOf.get(o);
-      if (allDuplicate && cdrId !== undefined) duplicateCdrs.push(cdrId);
-      out.push({ index: o.index, status: allDuplicate ? 'duplicate' : 'accepted', legs });
+      if (result.status === 'duplicate' && cdrId !== undefined) duplicateCdrs.push(cdrId);
+      out.push(result);
     }
     results.push(out);
   }
@@ -407,16 +409,17 @@ export async function writeSimplePosts(db: Queryable, posts: PreparedPost[]): Pr
   );
   const stored = await insertGroup(db, records);
   let r = 0;
-  return posts.map((p) =>
-    p.good.map((o) => {
-      const legs = (stored[r++] as StoredLeg[]).map((st, i) => {
-        const leg = o.legs[i] as NormalisedLeg;
-        return { leg_key: leg.legKey, id: st.id, call_id: leg.callId, status: st.status, reason: st.reason, direction: st.direction, duplicate: !st.inserted };
-      });
-      const allDuplicate = legs.length > 0 && legs.every((l) => l.duplicate);
-      return { index: o.index, status: allDuplicate ? 'duplicate' : 'accepted', legs };
-    }),
-  );
+  return posts.map((p) => p.good.map((o) => recordResult(o, stored[r++] as StoredLeg[])));
+}
+
+/** A stored record's answer: each leg as stored; a duplicate when every leg was there already. */
+function recordResult(o: GoodRecord, stored: StoredLeg[]): RecordResult {
+  const legs = o.legs.map((leg, i) => {
+    const st = stored[i] as StoredLeg;
+    return { leg_key: leg.legKey, id: st.id, call_id: leg.callId, status: st.status, reason: st.reason, direction: st.direction, duplicate: !st.inserted };
+  });
+  const allDuplicate = legs.length > 0 && legs.every((l) => l.duplicate);
+  return { index: o.index, status: allDuplicate ? 'duplicate' : 'accepted', legs };
 }
 
 type Stored = StoredLeg & { rated: RatedLeg };
