@@ -6,7 +6,7 @@ import { convert } from '../../src/domain/money/fx';
 import type { BandStart } from '../../src/domain/rating/bands';
 import { chargeText, isPriced, priceCharge, type PricedCharge } from '../../src/domain/rating/charge';
 import { isUnratable, rateLeg, type Charge, type RatableLeg } from '../../src/domain/rating/engine';
-import { compilePlan, findRate, type Rate, type RatePlanSettings } from '../../src/domain/rating/plan';
+import { compilePlan, findRate, ratesOf, type Rate, type RatePlanSettings } from '../../src/domain/rating/plan';
 import { computeTaxes, type TaxRule } from '../../src/domain/tax/tax';
 import * as ref from '../support/reference-rating';
 
@@ -351,7 +351,7 @@ describe('the fixed-point engine gives what the decimal.js engine gave', () => {
         const want = ref.findRate(ref.compilePlan(settings, rates, []), direction, digits, day * DAY);
         assert.equal(got?.prefix, want?.prefix);
         assert.equal(got?.version.effectiveFrom, want?.version.effectiveFrom);
-        assert.deepEqual(got && [...got.version.byBand.values()], want && [...want.version.byBand.values()]);
+        assert.deepEqual(got && ratesOf(got.version), want && [...want.version.byBand.values()]);
       }),
       { numRuns: runs(1000) },
     );

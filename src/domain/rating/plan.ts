@@ -69,7 +69,7 @@ export interface CompiledStep {
 }
 
 export interface CompiledRate {
-  rate: Rate;
+  band: string | null;
   description: string;
   connectFee: Decimal;
   minCharge: Decimal | null;
@@ -91,8 +91,12 @@ export interface CompiledRate {
  * the rates by band are fields of the version itself (not a Map, not an array), with the
  * all-times fallback already applied.
  */
-export interface CompiledVersion extends RateVersion {
+export interface CompiledVersion {
+  effectiveFrom: number;
   prefix: string;
+  direction: Rate['direction'];
+  /** Its rates as imported, one per band (ratesOf). */
+  rates: CompiledRate[];
   /** The plan's scale (CompiledRating.scale). */
   scale: number;
   /** The next older version of the same prefix and direction. */
@@ -161,8 +165,11 @@ const NODE = 11;
  */
 export interface CompiledPlan extends RatePlanSettings {
   bands: BandSchedule;
-  /** direction -> prefix -> versions, newest first (each a CompiledVersion). Rating walks `rating.trie`; this is its fallback when a prefix is not all digits. */
-  index: Map<string, Map<string, RateVersion[]>>;
+  /**
+   * direction -> prefix -> versions, newest first, when some prefix is not all digits; rating then
+   * walks this instead of `rating.trie`. Null when the trie serves (it holds the same versions).
+   */
+  index: Map<string, Map<string, CompiledVersion[]>> | null;
   maxPrefixLength: number;
   rateCount: number;
   rating: CompiledRating;
@@ -202,21 +209,28 @@ export function compilePlan(settings: RatePlanSettings, rates: Rate[], bands: Ba
   if (!Number.isInteger(decimals) || decimals < 0 || decimals > SCALE) throw new Error(`rounding decimals must be 0-${SCALE}, not ${decimals}`);
   const schedule = compileBands(settings.timeZone, bands);
   const shared = new Shared(scale);
-  for (const byPrefix of index.values()) {
+  const compiled = new Map<string, Map<string, CompiledVersion[]>>();
+  for (const [direction, byPrefix] of index) {
+    const out = new Map<string, CompiledVersion[]>();
+    compiled.set(direction, out);
     for (const [prefix, versions] of byPrefix) {
       versions.sort((a, b) => b.effectiveFrom - a.effectiveFrom);
       // Oldest first, so that each knows the next older one.
+      const list: CompiledVersion[] = new Array(versions.length);
       let older: CompiledVersion | undefined;
       for (let i = versions.length - 1; i >= 0; i--) {
-        older = compileVersion(versions[i] as RateVersion, prefix, older, schedule.names, scale, decimals, shared);
-        versions[i] = older;
+        older = compileVersion(versions[i] as RateVersion, prefix, direction as Rate['direction'], older, schedule.names, scale, decimals, shared);
+        list[i] = older;
       }
+      out.set(prefix, list);
     }
   }
-  const rating: CompiledRating = {
-    scale, method: methodCode(settings.rounding.method), toTen: pow10(SCALE - decimals), trie: allDigits ? buildTrie(index as Map<string, Map<string, CompiledVersion[]>>) : null,
-  };
-  return { ...settings, bands: schedule, index, maxPrefixLength, rateCount: rates.length, rating };
+  // The rates as imported (their Decimals, maps and arrays) are not kept: a compiled plan holds
+  // only what rating reads, with equal values shared. A process holds every plan in use, and the
+  // garbage collector walks all of it in every major collection.
+  const trie = allDigits ? buildTrie(compiled) : null;
+  const rating: CompiledRating = { scale, method: methodCode(settings.rounding.method), toTen: pow10(SCALE - decimals), trie };
+  return { ...settings, bands: schedule, index: trie ? null : compiled, maxPrefixLength, rateCount: rates.length, rating };
 }
 
 const NONE: Array<CompiledRate | undefined> = [];
@@ -227,6 +241,8 @@ const NONE: Array<CompiledRate | undefined> = [];
  */
 class Shared {
   private readonly bigints = new Map<bigint, bigint>();
+  private readonly decimals = new Map<bigint, Decimal>();
+  private readonly texts = new Map<string, string>();
   // Candidates by weight, then by first step: compared field by field, no key strings built.
   private readonly steps = new Map<bigint, CompiledStep[]>();
   private readonly lists = new Map<CompiledStep, CompiledStep[][]>();
@@ -243,6 +259,22 @@ class Shared {
   // Most fees and rates have at most 7 significant digits (one base-10^7 limb of the Decimal): their
   // units by limb and exponent, so each distinct value is converted once per plan.
   private readonly short = new Map<number, bigint>();
+
+  /** One Decimal per value (`units` is its value in 10^-scale). */
+  decimal(d: Decimal, units: bigint): Decimal {
+    const hit = this.decimals.get(units);
+    if (hit !== undefined) return hit;
+    this.decimals.set(units, d);
+    return d;
+  }
+
+  /** One string per text (descriptions repeat across prefixes, bands and versions). */
+  text(s: string): string {
+    const hit = this.texts.get(s);
+    if (hit !== undefined) return hit;
+    this.texts.set(s, s);
+    return s;
+  }
 
   /** A Decimal in 10^-scale. */
   units(d: Decimal): bigint {
@@ -269,7 +301,7 @@ class Shared {
     }
     for (const c of candidates) if (c.from === s.from && c.next === next && c.increment === s.increment && c.rateUnit === s.rateUnit && c.units === units) return c;
     const step: CompiledStep = {
-      from: s.from, next, increment: s.increment, rateUnit: s.rateUnit, rate: s.rate, units: this.bigint(units), weight, tenDen: this.bigint(unit * pow10(this.scale - SCALE)), text: undefined,
+      from: s.from, next, increment: s.increment, rateUnit: s.rateUnit, rate: this.decimal(s.rate, units), units: this.bigint(units), weight, tenDen: this.bigint(unit * pow10(this.scale - SCALE)), text: undefined,
     };
     candidates.push(step);
     return step;
@@ -297,7 +329,7 @@ class Shared {
  * A version ready for rating. Its rates are compiled right after it, so that what one leg reads
  * (the version and its rates) tends to sit together in memory.
  */
-function compileVersion(group: RateVersion, prefix: string, older: CompiledVersion | undefined, names: string[], scale: number, decimals: number, shared: Shared): CompiledVersion {
+function compileVersion(group: RateVersion, prefix: string, direction: Rate['direction'], older: CompiledVersion | undefined, names: string[], scale: number, decimals: number, shared: Shared): CompiledVersion {
   // One denominator for the whole version: pieces priced by different bands' rates add up exactly.
   let l = 1n;
   for (const rate of group.byBand.values()) {
@@ -310,19 +342,27 @@ function compileVersion(group: RateVersion, prefix: string, older: CompiledVersi
   const v: CompiledVersion = {
     effectiveFrom: group.effectiveFrom, older, r0: undefined, r1: undefined, r2: undefined, r3: undefined,
     roundDen: shared.bigint(l * pow10(scale - decimals)), prefix, more: NONE,
-    den: shared.bigint(l * pow10(scale)), tenDen: shared.bigint(l * pow10(scale - SCALE)), scale, byBand: group.byBand,
+    den: shared.bigint(l * pow10(scale)), tenDen: shared.bigint(l * pow10(scale - SCALE)), scale, direction,
+    // Sized up front: an array grown by push keeps room for 16 more.
+    rates: new Array<CompiledRate>(group.byBand.size),
   };
+  let n = 0;
   let allTimes: CompiledRate | undefined;
   const byId: Array<CompiledRate | undefined> = names.map(() => undefined);
   for (const [band, rate] of group.byBand) {
     const fee = shared.units(rate.connectFee);
+    const min = rate.minCharge ? shared.units(rate.minCharge) : null;
+    const max = rate.maxCost ? shared.units(rate.maxCost) : null;
     const compiled: CompiledRate = {
-      connectFee: rate.connectFee, description: rate.description, steps: shared.stepList(rate, l),
+      connectFee: shared.decimal(rate.connectFee, fee), description: shared.text(rate.description), steps: shared.stepList(rate, l),
       fee: shared.bigint(fee * l),
-      min: rate.minCharge ? shared.bigint(shared.units(rate.minCharge) * l) : null,
-      max: rate.maxCost ? shared.bigint(shared.units(rate.maxCost) * l) : null,
-      minCharge: rate.minCharge, maxCost: rate.maxCost, feeUnits: fee, feeText: undefined, rate,
+      min: min === null ? null : shared.bigint(min * l),
+      max: max === null ? null : shared.bigint(max * l),
+      minCharge: min === null ? null : shared.decimal(rate.minCharge as Decimal, min),
+      maxCost: max === null ? null : shared.decimal(rate.maxCost as Decimal, max),
+      feeUnits: fee, feeText: undefined, band,
     };
+    v.rates[n++] = compiled;
     if (band === null) allTimes = compiled;
     else if (names.includes(band)) byId[names.indexOf(band)] = compiled;
   }
@@ -376,7 +416,22 @@ function buildTrie(index: Map<string, Map<string, CompiledVersion[]>>): PrefixTr
 
 export interface RateMatch {
   prefix: string;
-  version: RateVersion;
+  version: CompiledVersion;
+}
+
+/** A compiled version's rates as imported (for display and tests; rating reads the compiled form). */
+export function ratesOf(v: CompiledVersion): Rate[] {
+  return v.rates.map((r) => ({
+    prefix: v.prefix,
+    description: r.description,
+    direction: v.direction,
+    band: r.band,
+    effectiveFrom: v.effectiveFrom,
+    connectFee: r.connectFee,
+    minCharge: r.minCharge,
+    maxCost: r.maxCost,
+    steps: r.steps.map((s) => ({ from: s.from, rate: s.rate, rateUnit: s.rateUnit, increment: s.increment })),
+  }));
 }
 
 // Nodes with a prefix passed on the way down, deepest last: reused (E.164 numbers have at most 15 digits).
@@ -425,7 +480,7 @@ export function matchVersion(plan: CompiledPlan, direction: Direction, number: s
 }
 
 function matchByIndex(plan: CompiledPlan, direction: Direction, digits: string, at: number): CompiledVersion | undefined {
-  const byPrefix = plan.index.get(deckDirection(direction));
+  const byPrefix = plan.index?.get(deckDirection(direction));
   if (!byPrefix) return undefined;
   for (let len = Math.min(plan.maxPrefixLength, digits.length); len >= 1; len--) {
     const prefix = digits.slice(0, len);
@@ -434,7 +489,7 @@ function matchByIndex(plan: CompiledPlan, direction: Direction, digits: string, 
     for (const v of versions) {
       if (v.effectiveFrom <= at) {
         matched.prefix = prefix;
-        return v as CompiledVersion;
+        return v;
       }
     }
   }
