@@ -4,8 +4,10 @@ import { getAdapter, MediationError } from '../../domain/mediation';
 import type { RatingCaches } from '../reference-data/reference-data';
 import type { Platform } from '../platforms/platforms.repository';
 import { allocateIds, copyPrepared, copyText, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, legKeyOf, type GroupRecord, type StoredLeg } from './legs.repository';
+import { StaleHoldersError } from './holders-cache';
+import { currentPartyVersion } from './parties.repository';
 import { ensurePartitions } from './partitions';
-import { rateLegs, type RatedLeg } from './rating.service';
+import { rateLegs, type HoldersSource, type RatedLeg } from './rating.service';
 
 export interface LegOutcome {
   leg_key: string;
@@ -56,6 +58,11 @@ export interface ParsedPost {
 /** A post parsed and rated, waiting for its write: everything but the transaction. */
 export interface PreparedPost extends ParsedPost {
   ratedByLeg: Map<NormalisedLeg, RatedLeg>;
+  /**
+   * The party version of the holders it was rated with, when they came from a cache: its write
+   * then checks that the version is still the one committed (StaleHoldersError if not).
+   */
+  partyVersion?: string;
   /** Its rows ready for COPY, when its group was large enough (see planCopies). */
   copy?: CopyPlan;
 }
@@ -114,13 +121,16 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
  * Phase two: classify and rate the legs of several posts at once (reading only), so that posts
  * arriving together share one look-up of numbers and parties instead of a few queries each.
  */
-export async function ratePosts(db: Db, caches: RatingCaches, posts: ParsedPost[], opts: WriteOptions = {}): Promise<PreparedPost[]> {
+export async function ratePosts(db: Db, caches: RatingCaches, posts: ParsedPost[], opts: RateOptions = {}): Promise<PreparedPost[]> {
   const allLegs: NormalisedLeg[] = [];
   for (const p of posts) for (const o of p.good) for (const l of o.legs) allLegs.push(l);
-  const rated = await rateLegs(db, caches, allLegs);
+  const { legs: rated, partyVersion } = await rateLegs(db, caches, allLegs, opts.holders);
   await ensurePartitions(db, allLegs.map((l) => l.startMs));
   const ratedByLeg = new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg]));
-  const prepared: PreparedPost[] = posts.map((p) => ({ ...p, ratedByLeg }));
+  // Only the parsed post is carried over: a rating (or COPY plan) of an earlier attempt is replaced.
+  const prepared: PreparedPost[] = posts.map(({ input, outcomes, good, consumedPending, strandedHalves }) => ({
+    input, outcomes, good, consumedPending, strandedHalves, ratedByLeg, partyVersion: opts.holders ? partyVersion : undefined,
+  }));
   if (opts.copy) await planCopies(db, prepared);
   return prepared;
 }
@@ -263,12 +273,34 @@ async function pairWithPending(
 }
 
 /** Whether rating also prepares each post's COPY (a real Postgres server; see CopyPlan). */
-export interface WriteOptions {
+export interface RateOptions {
+  /** Prepare a COPY of the rows (see planCopies). */
   copy?: boolean;
+  /** Holders from here (the intake's HoldersCache) instead of the database: the write then checks their version. */
+  holders?: HoldersSource;
+}
+
+export interface WriteOptions {
+  /** Write without the posts' COPY plans (a retry after a COPY met a leg stored meanwhile). */
+  ignoreCopyPlan?: boolean;
+}
+
+/**
+ * The one party version that posts rated from a cache were rated at (undefined when none was);
+ * StaleHoldersError when they were rated at different versions, since one of them is then old.
+ */
+export function partyVersionOf(posts: PreparedPost[]): string | undefined {
+  let version: string | undefined;
+  for (const p of posts) {
+    if (p.partyVersion === undefined) continue;
+    if (version !== undefined && version !== p.partyVersion) throw new StaleHoldersError(p.partyVersion, version);
+    version = p.partyVersion;
+  }
+  return version;
 }
 
 /** Phase three, inside a transaction (possibly shared with other posts): store records, legs, charges, rejects. */
-export async function writePost(tx: Queryable, p: PreparedPost, opts: { ignoreCopyPlan?: boolean } = {}): Promise<RecordResult[]> {
+export async function writePost(tx: Queryable, p: PreparedPost, opts: WriteOptions = {}): Promise<RecordResult[]> {
   return (await writePosts(tx, [p], opts))[0] as RecordResult[];
 }
 
@@ -289,7 +321,13 @@ function carrierOf(p: PreparedPost, r: RatedLeg): string | null {
  * as if it had been written alone; posts that share a leg (a retry racing its original) are
  * written one after the other, so that the later one sees the leg as a duplicate.
  */
-export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: { ignoreCopyPlan?: boolean } = {}): Promise<RecordResult[][]> {
+export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: WriteOptions = {}): Promise<RecordResult[][]> {
+  // Holders from a cache: the first statement of the transaction checks they are still current.
+  const partyVersion = partyVersionOf(posts);
+  if (partyVersion !== undefined) {
+    const current = await currentPartyVersion(tx);
+    if (current !== partyVersion) throw new StaleHoldersError(partyVersion, current);
+  }
   // A plan is ignored when it may be stale: a retry after its COPY met a leg stored meanwhile.
   const planOf = (p: PreparedPost) => (opts.ignoreCopyPlan ? undefined : p.copy);
   const inserted = posts.filter((p) => !planOf(p));
@@ -407,7 +445,7 @@ export async function writeSimplePosts(db: Queryable, posts: PreparedPost[]): Pr
       }),
     })),
   );
-  const stored = await insertGroup(db, records);
+  const stored = await insertGroup(db, records, partyVersionOf(posts));
   let r = 0;
   return posts.map((p) => p.good.map((o) => recordResult(o, stored[r++] as StoredLeg[])));
 }

@@ -1,3 +1,4 @@
+import { StaleHoldersError } from './holders-cache';
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { preparedQuery, type Queryable } from '../../db/knex';
@@ -478,8 +479,10 @@ export interface GroupRecord {
  * Stores records with their legs and charges in one statement. Legs already stored (same platform,
  * key and start) are left alone, with no charges and no second copy of a record whose legs are all
  * such; they come back with inserted: false and their stored status. Answers per record, per leg.
+ * With `partyVersion` (holders read from a cache), nothing is stored unless that is still the
+ * committed party version: StaleHoldersError.
  */
-export async function insertGroup(db: Queryable, records: GroupRecord[]): Promise<StoredLeg[][]> {
+export async function insertGroup(db: Queryable, records: GroupRecord[], partyVersion?: string): Promise<StoredLeg[][]> {
   const ratedAt = new Date().toISOString();
   const rec: string[] = [];
   const leg: string[] = [];
@@ -495,12 +498,15 @@ export async function insertGroup(db: Queryable, records: GroupRecord[]): Promis
   });
   const legCols = LEG_COLUMNS.filter((c) => c !== 'cdr_id');
   const chargeCols = CHARGE_COLUMNS.filter((c) => c !== 'leg_id');
-  const res = await preparedQuery<{ leg: number; id: number; inserted: boolean }>(
+  const res = await preparedQuery<{ leg: number; id: number; inserted: boolean; stale: string | null }>(
     db,
     'intake-insert-group',
-    `WITH rec AS MATERIALIZED (
+    `WITH pv AS MATERIALIZED (
+       SELECT coalesce((SELECT version FROM party_version), 0) AS current
+     ), rec AS MATERIALIZED (
        SELECT (e.j->>'rec')::int AS rec, (e.j->>'legs')::int AS legs, nextval('cdrs_id_seq') AS id, r AS rw
          FROM json_array_elements($1::json) AS e(j), json_populate_record(null::cdrs, e.j) AS r
+        WHERE $4::bigint IS NULL OR (SELECT current FROM pv) = $4::bigint
      ), leg AS MATERIALIZED (
        SELECT (e.j->>'leg')::int AS leg, nextval('call_legs_id_seq') AS id, rec.id AS cdr_id, r AS rw
          FROM json_array_elements($2::json) AS e(j) JOIN rec ON rec.rec = (e.j->>'rec')::int, json_populate_record(null::call_legs, e.j) AS r
@@ -519,9 +525,13 @@ export async function insertGroup(db: Queryable, records: GroupRecord[]): Promis
        SELECT id, (rw).platform_id, (rw).content_type, (rw).body, (rw).body_sha256 FROM rec
         WHERE rec.legs = 0 OR EXISTS (SELECT 1 FROM leg JOIN ins ON ins.id = leg.id WHERE leg.cdr_id = rec.id)
      )
-     SELECT leg.leg, leg.id, ins.id IS NOT NULL AS inserted FROM leg LEFT JOIN ins ON ins.id = leg.id`,
-    [`[${rec.join(',')}]`, `[${leg.join(',')}]`, `[${chg.join(',')}]`],
+     SELECT leg.leg, leg.id, ins.id IS NOT NULL AS inserted, NULL AS stale FROM leg LEFT JOIN ins ON ins.id = leg.id
+     UNION ALL
+     SELECT NULL, NULL, false, current::text FROM pv WHERE current <> $4::bigint`,
+    [`[${rec.join(',')}]`, `[${leg.join(',')}]`, `[${chg.join(',')}]`, partyVersion ?? null],
   );
+  const stale = res.rows.find((r) => r.stale !== null);
+  if (stale && partyVersion !== undefined) throw new StaleHoldersError(partyVersion, stale.stale as string);
 
   const byLeg = new Map(res.rows.map((r) => [r.leg, r]));
   const flat = records.flatMap((r) => r.legs);

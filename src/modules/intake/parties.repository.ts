@@ -42,31 +42,46 @@ export interface Party {
   resellerTaxExempt: boolean;
 }
 
+/** Numbers' holders and their parties as of one snapshot, with the party version of that snapshot. */
+export interface Holders {
+  assignments: Map<string, Assignment[]>;
+  parties: Map<number, Party>;
+  /** party_version.version when they were read (see migrations/20261126000700_party_version.ts). */
+  version: string;
+}
+
 /**
  * Who held these numbers when (every assignment, current and released), with what rating needs
- * to know of each holder and its reseller: one query for a whole batch.
+ * to know of each holder and its reseller, and the party version they were read at: one query for
+ * a whole batch.
  */
-export async function holdersOf(db: Queryable, numbers: string[]): Promise<{ assignments: Map<string, Assignment[]>; parties: Map<number, Party> }> {
+export async function holdersOf(db: Queryable, numbers: string[]): Promise<Holders> {
   const assignments = new Map<string, Assignment[]>();
   const parties = new Map<number, Party>();
-  if (numbers.length === 0) return { assignments, parties };
   // One array parameter, not a bind parameter per number: a batch asks for thousands. Not a named
   // prepared statement: after five runs Postgres would plan it once for any array, and that generic
   // plan scans far more than the index look-ups a plan for the actual array does (a 1,000-leg post
   // went from 20 to 280 ms). A holder whose subscriber row is gone still counts as the holder (the
-  // leg is then "removed", not nobody's).
+  // leg is then "removed", not nobody's). The version comes from the same snapshot: on every row,
+  // and on a row of its own when none of the numbers is ours.
   const { rows } = (await db.raw(
-    `SELECT n.number, n.subscriber_id, n.reseller_id AS number_reseller_id, n.assigned_at, n.released_at,
-            s.id, s.status, s.country, s.region, s.retail_plan_id, s.billing_currency, s.tax_exempt, s.reseller_id,
-            r.name AS reseller_name, r.status AS reseller_status, r.currency AS reseller_currency, r.billing_service, r.wholesale_plan_id,
-            r.tax_exempt AS reseller_tax_exempt
-       FROM phone_numbers n
-       LEFT JOIN subscribers s ON s.id = n.subscriber_id
-       LEFT JOIN resellers r ON r.id = s.reseller_id
-      WHERE n.number = any(?::text[])`,
+    `SELECT v.version::text AS party_version, h.*
+       FROM (SELECT coalesce((SELECT version FROM party_version), 0) AS version) v
+       LEFT JOIN LATERAL (
+         SELECT n.number, n.subscriber_id, n.reseller_id AS number_reseller_id, n.assigned_at, n.released_at,
+                s.id, s.status, s.country, s.region, s.retail_plan_id, s.billing_currency, s.tax_exempt, s.reseller_id,
+                r.name AS reseller_name, r.status AS reseller_status, r.currency AS reseller_currency, r.billing_service, r.wholesale_plan_id,
+                r.tax_exempt AS reseller_tax_exempt
+           FROM phone_numbers n
+           LEFT JOIN subscribers s ON s.id = n.subscriber_id
+           LEFT JOIN resellers r ON r.id = s.reseller_id
+          WHERE n.number = any(?::text[])
+       ) h ON true`,
     [numbers],
   )) as { rows: Array<Record<string, any>> };
+  const version = (rows[0]?.party_version as string | undefined) ?? '0';
   for (const row of rows) {
+    if (row.number === null) continue;
     const list = assignments.get(row.number) ?? [];
     list.push({
       number: row.number,
@@ -94,5 +109,11 @@ export async function holdersOf(db: Queryable, numbers: string[]): Promise<{ ass
       resellerTaxExempt: row.reseller_tax_exempt === true,
     });
   }
-  return { assignments, parties };
+  return { assignments, parties, version };
+}
+
+/** The party version now (what a write compares its holders' version with). */
+export async function currentPartyVersion(db: Queryable): Promise<string> {
+  const { rows } = (await db.raw('SELECT coalesce((SELECT version FROM party_version), 0)::text AS v')) as { rows: Array<{ v: string }> };
+  return rows[0]?.v ?? '0';
 }

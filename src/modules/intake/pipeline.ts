@@ -2,6 +2,7 @@ import type { Db } from '../../db/knex';
 import { uniqueViolation } from '../../db/knex';
 import { insertReject } from './legs.repository';
 import type { RatingCaches } from '../reference-data/reference-data';
+import { HoldersCache, StaleHoldersError } from './holders-cache';
 import {
   legCount,
   pairStoredHalves,
@@ -118,6 +119,8 @@ export class IntakePipeline {
   private readonly rater: Batcher<ParsedPost, PreparedPost>;
   private readonly committer: Batcher<PreparedPost, RecordResult[]>;
 
+  /** Who holds which number, so that rating a small post needs no query (checked at write). */
+  private readonly holders = new HoldersCache();
   private readonly copy: boolean;
   private readonly copyFromLegs: number;
   private readonly log: PipelineOptions['log'];
@@ -171,7 +174,7 @@ export class IntakePipeline {
     // Large groups also get their COPY prepared here, while the previous group commits.
     const copy = this.copy && posts.reduce((n, p) => n + legCount(p), 0) >= this.copyFromLegs;
     try {
-      const prepared = await ratePosts(this.db, this.caches, posts, { copy });
+      const prepared = await ratePosts(this.db, this.caches, posts, { copy, holders: (db, numbers) => this.holders.get(db, numbers) });
       return prepared.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       if (posts.length === 1) return [{ status: 'rejected', reason: err }];
@@ -184,11 +187,30 @@ export class IntakePipeline {
       const results = (await writeSimplePosts(this.db, posts)) ?? (await this.db.transaction((tx) => writePosts(tx, posts)));
       return results.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
+      // Rated with holders that changed since: rate again from the database (no cache, so no
+      // check and no second round), and write that.
+      if (err instanceof StaleHoldersError) return this.write(await this.rateAfresh(posts));
       // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT, which
       // also settles a leg that someone stored after its COPY was planned (unique violation).
       const copied = posts.some((p) => p.copy);
       if (posts.length === 1 && !(copied && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
-      return oneByOne(posts, (p) => this.db.transaction((tx) => writePost(tx, p, { ignoreCopyPlan: true })));
+      return oneByOne(posts, (p) => this.writeAlone(p));
     }
+  }
+
+  private async writeAlone(p: PreparedPost): Promise<RecordResult[]> {
+    try {
+      return await this.db.transaction((tx) => writePost(tx, p, { ignoreCopyPlan: true }));
+    } catch (err) {
+      if (!(err instanceof StaleHoldersError)) throw err;
+      const [again] = await this.rateAfresh([p]);
+      return this.db.transaction((tx) => writePost(tx, again as PreparedPost, { ignoreCopyPlan: true }));
+    }
+  }
+
+  private async rateAfresh(posts: PreparedPost[]): Promise<PreparedPost[]> {
+    this.holders.invalidate();
+    const copy = this.copy && posts.some((p) => p.copy);
+    return ratePosts(this.db, this.caches, posts, { copy });
   }
 }

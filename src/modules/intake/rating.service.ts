@@ -4,7 +4,7 @@ import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { holderAt, holdersOf } from './parties.repository';
+import { holderAt, holdersOf, type Holders } from './parties.repository';
 
 type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
 const OPERATOR: TaxOwner = { kind: 'operator' };
@@ -22,15 +22,24 @@ export interface RatedLeg {
   charges: PricedCharge[];
 }
 
+/** Where rating learns who holds the numbers: the database (default), or the intake's HoldersCache. */
+export type HoldersSource = (db: Queryable, numbers: string[]) => Promise<Holders>;
+
+/** Rated legs, and the party version their holders were read at (a write of them checks it). */
+export interface RatedBatch {
+  legs: RatedLeg[];
+  partyVersion: string;
+}
+
 /**
  * Classifies and rates legs: who pays (by our numbers at the call's time), the wholesale charge
  * with the reseller's plan, and the retail charge with the subscriber's plan when the reseller uses
  * the billing service. Reads only; the caller stores the result in its own transaction.
  */
-export async function rateLegs(db: Queryable, caches: RatingCaches, legs: NormalisedLeg[]): Promise<RatedLeg[]> {
+export async function rateLegs(db: Queryable, caches: RatingCaches, legs: NormalisedLeg[], holders: HoldersSource = holdersOf): Promise<RatedBatch> {
   const numbers = new Set<string>();
   for (const l of legs) for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber]) if (n) numbers.add(n);
-  const { assignments, parties } = await holdersOf(db, [...numbers]);
+  const { assignments, parties, version: partyVersion } = await holders(db, [...numbers]);
 
   const classified = legs.map((leg) =>
     classifyLeg(leg, (n) => {
@@ -54,7 +63,7 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
     Promise.all([...planIds].map(async (id) => [id, await planCache.get(db, id)] as const)).then((entries) => new Map(entries)),
   ]);
 
-  return legs.map((leg, i): RatedLeg => {
+  const rated = legs.map((leg, i): RatedLeg => {
     const c = classified[i]!;
     if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
     const party = parties.get(c.payer.subscriberId);
@@ -91,4 +100,5 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
     }
     return { ...base, status: reasons.length ? 'unrated' : 'rated', reason: reasons.length ? reasons.join('; ') : null, charges };
   });
+  return { legs: rated, partyVersion };
 }

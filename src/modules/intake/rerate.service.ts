@@ -65,7 +65,7 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
 
   const rateBatch = async (batch: StoredLegForRating[]) => {
     if (batch.length === 0) return;
-    const rated = await rateLegs(db, caches, batch.map((b) => b.leg));
+    const { legs: rated } = await rateLegs(db, caches, batch.map((b) => b.leg));
     const carriers = await trunkCarriersOf(db, [...new Set(batch.map((b) => b.platformId))]);
     const rows = batch.map((b, i) => {
       const r = rated[i] as RatedLeg;

@@ -1,0 +1,137 @@
+/**
+ * The intake rates small posts with holders of numbers from memory (HoldersCache) and checks, in
+ * the statement that stores the legs, that no number, subscriber or reseller has changed since
+ * (party_version). These tests change holders between posts, by direct SQL as another process
+ * would, and find every post charged to the holder of its time.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestApp, type TestApp } from '../support/app';
+import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlatform, postCdrs } from '../support/intake';
+import { HoldersCache, StaleHoldersError } from '../../src/modules/intake/holders-cache';
+import { parsePost, ratePosts, writePosts, writeSimplePosts, type ParsedPost } from '../../src/modules/intake/intake.service';
+import { getPlatform } from '../../src/modules/platforms/platforms.repository';
+
+describe('CDR intake: holders of numbers from memory, never stale', () => {
+  let t: TestApp;
+  let token: string;
+  let platformId: number;
+  let reseller: { id: number; name: string };
+  let a: { id: number };
+  let b: { id: number };
+  // Queries that read phone_numbers (the holders look-up and the cache's load).
+  let numberQueries = 0;
+
+  before(async () => {
+    t = await createTestApp();
+    ({ token, id: platformId } = await makePlatform(t.db));
+    const wholesale = await makePlan(t.db, null, { name: 'WS', currency: 'USD', rounding_decimals: 4 });
+    reseller = await makeReseller(t.db, { wholesale_plan_id: wholesale.id, billing_service: false });
+    a = await makeSubscriber(t.db, reseller.id, {}, ['+12125550100']);
+    b = await makeSubscriber(t.db, reseller.id);
+    await t.db('phone_numbers').where({ number: '+12125550100' }).update({ assigned_at: '2026-01-01T00:00:00Z' });
+    await t.db('rates').insert({
+      rate_plan_id: wholesale.id, reseller_id: null, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
+      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '0.0600', rate_unit: 60, increment: 1 }]),
+    });
+    t.db.on('query', (q: { sql?: string }) => {
+      if (typeof q.sql === 'string' && q.sql.includes('phone_numbers')) numberQueries++;
+    });
+  });
+  after(() => t.close());
+
+  const leg = (id: string, calling: string, at: string) => ({
+    leg_id: id, calling, called: '+442079460000', start: at, answer: at, end: new Date(Date.parse(at) + 60_000).toISOString(),
+  });
+  const storedLeg = (id: number) => t.db('call_legs').where({ id }).first();
+
+  test('a post whose numbers are known is rated without a query; a change of holder between posts is seen at once', async () => {
+    const first = await postCdrs(t, token, leg('H-1', '+12125550100', '2026-11-25T12:00:00Z'));
+    assert.equal(first.body.records[0].legs[0].status, 'rated', JSON.stringify(first.body));
+    assert.equal((await storedLeg(first.body.records[0].legs[0].id)).subscriber_id, a.id);
+
+    const before = numberQueries;
+    const second = await postCdrs(t, token, leg('H-2', '+12125550100', '2026-11-25T12:10:00Z'));
+    assert.equal((await storedLeg(second.body.records[0].legs[0].id)).subscriber_id, a.id);
+    // The called number is nobody's and the calling one is remembered: nothing was read.
+    assert.equal(numberQueries, before, 'the second post read phone_numbers');
+
+    // The number moves from A to B at 13:00, written as another process would.
+    await t.db.transaction(async (tx) => {
+      await tx('phone_numbers').where({ number: '+12125550100' }).update({ released_at: '2026-11-25T13:00:00Z' });
+      await tx('phone_numbers').insert({ reseller_id: reseller.id, subscriber_id: b.id, number: '+12125550100', assigned_at: '2026-11-25T13:00:00Z' });
+    });
+    const moved = await postCdrs(t, token, leg('H-3', '+12125550100', '2026-11-25T14:00:00Z'));
+    const l = moved.body.records[0].legs[0];
+    assert.equal(l.status, 'rated', JSON.stringify(moved.body));
+    assert.equal((await storedLeg(l.id)).subscriber_id, b.id);
+    // A call of before the move still goes to A.
+    const earlier = await postCdrs(t, token, leg('H-4', '+12125550100', '2026-11-25T12:30:00Z'));
+    assert.equal((await storedLeg(earlier.body.records[0].legs[0].id)).subscriber_id, a.id);
+  });
+
+  test('a number that becomes ours, and a subscriber or reseller that is deactivated, count from the next post', async () => {
+    const before = await postCdrs(t, token, leg('N-1', '+13055550199', '2026-11-25T15:00:00Z'));
+    assert.equal(before.body.records[0].legs[0].status, 'unrated');
+    assert.match(before.body.records[0].legs[0].reason, /no subscriber has/);
+
+    await t.db('phone_numbers').insert({ reseller_id: reseller.id, subscriber_id: b.id, number: '+13055550199', assigned_at: '2026-01-01T00:00:00Z' });
+    const after = await postCdrs(t, token, leg('N-2', '+13055550199', '2026-11-25T15:05:00Z'));
+    assert.equal(after.body.records[0].legs[0].status, 'rated', JSON.stringify(after.body));
+    assert.equal((await storedLeg(after.body.records[0].legs[0].id)).subscriber_id, b.id);
+
+    await t.db('subscribers').where({ id: b.id }).update({ status: 'inactive' });
+    const inactive = await postCdrs(t, token, leg('N-3', '+13055550199', '2026-11-25T15:10:00Z'));
+    await t.db('subscribers').where({ id: b.id }).update({ status: 'active' });
+    assert.equal(inactive.body.records[0].legs[0].status, 'blocked');
+
+    await t.db('resellers').where({ id: reseller.id }).update({ status: 'inactive' });
+    const blocked = await postCdrs(t, token, leg('N-4', '+13055550199', '2026-11-25T15:15:00Z'));
+    await t.db('resellers').where({ id: reseller.id }).update({ status: 'active' });
+    assert.equal(blocked.body.records[0].legs[0].status, 'blocked');
+    assert.match(blocked.body.records[0].legs[0].reason, new RegExp(`${reseller.name} is inactive`));
+
+    const again = await postCdrs(t, token, leg('N-5', '+13055550199', '2026-11-25T15:20:00Z'));
+    assert.equal(again.body.records[0].legs[0].status, 'rated');
+  });
+
+  test('a write of legs rated at an older party version stores nothing, on both write paths', async () => {
+    const platform = (await getPlatform(t.db, platformId))!;
+    const caches = { plans: t.planCache, refs: t.referenceData };
+    const holders = new HoldersCache();
+    const parse = async (id: string) =>
+      (await parsePost(t.db, { platform, body: JSON.stringify(leg(id, '+12125550100', '2026-11-25T16:00:00Z')), contentType: 'application/json', sourceIp: '127.0.0.1' })) as ParsedPost;
+    const [one, two] = await ratePosts(t.db, caches, [await parse('S-1'), await parse('S-2')], { holders: (db, n) => holders.get(db, n) });
+    assert.ok(one?.partyVersion && two?.partyVersion === one.partyVersion);
+
+    // Any change to a subscriber as rating sees it moves the version on.
+    await t.db('subscribers').where({ id: a.id }).update({ region: 'NJ' });
+    await assert.rejects(writeSimplePosts(t.db, [one!]), StaleHoldersError);
+    await assert.rejects(t.db.transaction((tx) => writePosts(tx, [two!])), StaleHoldersError);
+    assert.equal(await t.db('call_legs').whereIn('leg_key', ['S-1', 'S-2']).first(), undefined);
+
+    // Memory alone cannot tell (the change was elsewhere): the refused write is what tells. Rated
+    // again after that, as the pipeline does, the cache reloads at the new version.
+    holders.invalidate();
+    const [again] = await ratePosts(t.db, caches, [await parse('S-1')], { holders: (db, n) => holders.get(db, n) });
+    assert.notEqual(again!.partyVersion, one!.partyVersion);
+    const [written] = (await writeSimplePosts(t.db, [again!]))!;
+    assert.equal(written![0]!.status, 'accepted');
+  });
+
+  test('posts rated at two versions in one group are refused together', async () => {
+    const platform = (await getPlatform(t.db, platformId))!;
+    const caches = { plans: t.planCache, refs: t.referenceData };
+    const holders = new HoldersCache();
+    const parse = async (id: string) =>
+      (await parsePost(t.db, { platform, body: JSON.stringify(leg(id, '+12125550100', '2026-11-25T17:00:00Z')), contentType: 'application/json', sourceIp: '127.0.0.1' })) as ParsedPost;
+    const [older] = await ratePosts(t.db, caches, [await parse('V-1')], { holders: (db, n) => holders.get(db, n) });
+    await t.db('resellers').where({ id: reseller.id }).update({ tax_exempt: true });
+    holders.invalidate();
+    const [newer] = await ratePosts(t.db, caches, [await parse('V-2')], { holders: (db, n) => holders.get(db, n) });
+    assert.notEqual(older!.partyVersion, newer!.partyVersion);
+    await assert.rejects(writeSimplePosts(t.db, [older!, newer!]), StaleHoldersError);
+    await t.db('resellers').where({ id: reseller.id }).update({ tax_exempt: false });
+  });
+});
