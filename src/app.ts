@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { csrfSync } from 'csrf-sync';
 import express from 'express';
@@ -18,7 +19,7 @@ import { callRoutes } from './modules/calls/calls.routes';
 import { rejectRoutes } from './modules/calls/rejects.routes';
 import { jobRoutes } from './modules/jobs/jobs.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
-import { intakeRoutes } from './modules/intake/intake.routes';
+import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
 import { planChanges, PlanCache } from './modules/rate-plans/plan-cache';
 import { ReferenceData } from './modules/reference-data/reference-data';
@@ -55,7 +56,10 @@ export interface AppDeps {
 }
 
 export interface BuiltApp {
-  app: express.Express;
+  /** The request listener for an HTTP(S) server: the CDR intake, and the portal's Express app for everything else. */
+  app: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The portal's Express app alone. */
+  portal: express.Express;
   planCache: PlanCache;
   referenceData: ReferenceData;
   close(): Promise<void>;
@@ -78,10 +82,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.disable('x-powered-by');
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
-  // Machine intake first: no session, no CSRF, its own body parser, credential and request log
-  // (at a thousand posts a second, the portal's per-request logger and headers cost more than the
-  // post itself).
-  app.use(intakeRoutes({ db, caches, logger, copy: !deps.embedded }));
+  // Machine intake in front of the portal (see intakeHandler): no session, no CSRF, its own body
+  // parser, credential and request log.
+  const intake = intakeHandler({ db, caches, logger, copy: !deps.embedded, trustProxy: () => app.get('trust proxy fn') });
 
   app.use(
     pinoHttp({
@@ -191,7 +194,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(errorHandler);
 
   return {
-    app,
+    app: (req, res) => intake(req, res, () => app(req, res)),
+    portal: app,
     planCache,
     referenceData,
     async close() {

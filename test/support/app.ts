@@ -11,6 +11,8 @@ import { createTestDatabase, type TestDatabase } from './db';
 
 export interface TestApp extends TestDatabase {
   app: BuiltApp['app'];
+  /** The portal's Express app alone (its routes, for the route matrix). */
+  portal: BuiltApp['portal'];
   config: Config;
   /** The app's compiled-plan cache, as the intake uses it. */
   planCache: PlanCache;
@@ -45,7 +47,7 @@ function build(database: TestDatabase, env: Record<string, string>) {
     config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel),
     planCache, referenceData, embedded: database.embedded,
   });
-  return { app: built.app, config, planCache, referenceData, built };
+  return { app: built.app, portal: built.portal, config, planCache, referenceData, built };
 }
 
 /** The real app on a fresh test database. Extra env values override the defaults (e.g. throttle limits). */

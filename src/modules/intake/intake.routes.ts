@@ -1,86 +1,101 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
+import proxyaddr from 'proxy-addr';
 import type { Db } from '../../db/knex';
 import type { Logger } from '../../logger';
 import { requestIdOf } from '../../web/request-id';
 import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
-import type { Platform } from '../platforms/platforms.repository';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { IntakePipeline } from './pipeline';
 
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      platform?: Platform;
-    }
-  }
+export const INTAKE_PATH = '/api/v1/cdrs';
+
+/** A plain Node request handler; `next` hands the request on (to the portal's Express app). */
+export type IntakeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+function answer(res: ServerResponse, status: number, body: object): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
 }
 
-function refuse(res: Response, status: number, error: string) {
+function refuse(res: ServerResponse, status: number, error: string): void {
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="cdr-intake"');
-  res.status(status).json({ error });
+  answer(res, status, { error });
 }
+
+const readText = express.text({ type: () => true, limit: '25mb', defaultCharset: 'utf-8' });
 
 /**
- * CDR intake over HTTPS: platforms post their records with their machine credential. Mounted
- * before the portal's sessions and body parsers: the body is read raw, exactly as sent.
+ * CDR intake over HTTPS: platforms post their records with their machine credential. Served in
+ * front of the portal's Express app, not through it: no session, CSRF or portal headers, and none
+ * of Express's per-request work, whose objects (a few kilobytes a request) outlive the request in
+ * V8's young generation and were promoted by the tens of megabytes a second at a thousand posts a
+ * second, which made the major collections that stalled the intake (docs/PERFORMANCE.md). The
+ * body is read raw, exactly as sent. `trustProxy` is the portal's compiled 'trust proxy' setting,
+ * so the source address is the one the portal would see.
  */
-export function intakeRoutes({ db, caches, logger, copy }: { db: Db; caches: RatingCaches; logger: Logger; copy: boolean }): Router {
-  const r = Router();
+export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db; caches: RatingCaches; logger: Logger; copy: boolean; trustProxy: () => (addr: string, i: number) => boolean }): IntakeHandler {
   const intake = new IntakePipeline(db, caches, { copy, log: logger });
 
-  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+  /** What the request log says of a post. */
+  interface Post {
+    id: string;
+    started: number;
+    platform?: number;
+    sourceIp?: string;
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, post: Post): Promise<void> => {
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    const id = token ? platformIdOf(token) : undefined;
+    const platformId = token ? platformIdOf(token) : undefined;
     // From memory: platforms are cached per process and dropped on every change (reference-data).
-    const platform = id ? (await caches.refs.platforms.get(db)).get(id) : undefined;
+    const platform = platformId ? (await caches.refs.platforms.get(db)).get(platformId) : undefined;
     if (!token || !platform || !credentialMatches(token, platform.credentialHash)) return refuse(res, 401, 'a valid platform credential is required (Authorization: Bearer ...)');
+    const sourceIp = proxyaddr(req, trustProxy());
+    post.platform = platform.id;
+    post.sourceIp = sourceIp;
     if (!platform.active) return refuse(res, 403, `platform ${platform.name} is not active`);
-    if (!sourceAllowed(platform.allowedSources, req.ip)) return refuse(res, 403, `address ${req.ip} is not allowed for platform ${platform.name}`);
-    req.platform = platform;
-    next();
+    if (!sourceAllowed(platform.allowedSources, sourceIp)) return refuse(res, 403, `address ${sourceIp} is not allowed for platform ${platform.name}`);
+    const readErr = await new Promise<unknown>((resolve) => readText(req as express.Request, res as express.Response, resolve));
+    if (readErr) return bodyError(res, post.id, readErr);
+    const body = (req as { body?: unknown }).body;
+    // Answered only after the commit that stored it (grouped with concurrent posts).
+    const result = await intake.submit({ platform, body: typeof body === 'string' ? body : '', contentType: req.headers['content-type'], sourceIp });
+    answer(res, result.httpStatus, result.body);
   };
 
   // Its own request log: the post's id, outcome and time; accepted posts at debug (a switch posts
   // one per call), refusals at warn, failures at error.
-  const requestLog = (req: Request, res: Response, next: NextFunction) => {
-    const id = requestIdOf(req);
-    res.setHeader('X-Request-Id', id);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    const started = performance.now();
-    res.on('finish', () => {
-      const status = res.statusCode;
-      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug';
-      if (!logger.isLevelEnabled(level)) return;
-      logger[level]({ reqId: id, platform: req.platform?.id, remoteAddress: req.ip, statusCode: status, responseTime: Math.round(performance.now() - started) }, 'cdr post');
-    });
-    next();
+  const logPost = (post: Post, status: number) => {
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'debug';
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level]({ reqId: post.id, platform: post.platform, remoteAddress: post.sourceIp, statusCode: status, responseTime: Math.round(performance.now() - post.started) }, 'cdr post');
   };
 
-  r.post(
-    '/api/v1/cdrs',
-    requestLog,
-    authenticate,
-    express.text({ type: () => true, limit: '25mb', defaultCharset: 'utf-8' }),
-    async (req, res) => {
-      const platform = req.platform as Platform;
-      const body = typeof req.body === 'string' ? req.body : '';
-      // Answered only after the commit that stored it (grouped with concurrent posts).
-      const result = await intake.submit({ platform, body, contentType: req.headers['content-type'], sourceIp: req.ip });
-      res.status(result.httpStatus).json(result.body);
-    },
-  );
-
   // A machine client gets JSON it can act on, never the portal's HTML error page.
-  r.use('/api/v1/cdrs', (err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
+  const bodyError = (res: ServerResponse, id: string, err: unknown) => {
     const e = err as { type?: string; limit?: number };
     if (e?.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${e.limit ?? '25 MB'} bytes: send fewer records per post`);
     if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return refuse(res, 415, (err as Error).message);
-    logger.error({ err, reqId: res.getHeader('X-Request-Id') }, 'cdr post failed');
+    return failed(res, id, err);
+  };
+  const failed = (res: ServerResponse, id: string, err: unknown) => {
+    logger.error({ err, reqId: id }, 'cdr post failed');
+    if (res.headersSent) return void res.destroy();
     refuse(res, 503, 'the post could not be stored and nothing of it was acknowledged; send it again');
-  });
+  };
 
-  return r;
+  return (req, res, next) => {
+    // Only POST to the path itself; anything else is the portal's (a 404 or 405 there).
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    if (req.method !== 'POST' || (q < 0 ? url : url.slice(0, q)) !== INTAKE_PATH) return next();
+    const post: Post = { id: requestIdOf(req), started: performance.now() };
+    res.setHeader('X-Request-Id', post.id);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.once('finish', () => logPost(post, res.statusCode));
+    handle(req, res, post).catch((err) => failed(res, post.id, err));
+  };
 }
