@@ -1,7 +1,9 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import fs from 'node:fs';
 import http from 'node:http';
+import inspector from 'node:inspector';
+import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -257,21 +259,65 @@ function runLoad(input: LoadInput): Promise<LoadOutput> {
   });
 }
 
+const WARM_UP_S = 3;
+
+/**
+ * BENCH_PROFILE=cpu: a CPU profile of this thread (the app) over the measured run, for Chrome
+ * DevTools. BENCH_PROFILE=promoted: a sampling heap profile of what survived the young generation
+ * (objects a minor collection freed are left out), by allocation site: what fills the old
+ * generation and brings on the major collections. Written to the system's temporary folder.
+ */
+async function startProfile(kind: string): Promise<{ stop(tag: string): Promise<string> }> {
+  if (kind !== 'cpu' && kind !== 'promoted') throw new Error(`BENCH_PROFILE is cpu or promoted, not ${kind}`);
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res as Record<string, unknown>))));
+  if (kind === 'cpu') {
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+  } else {
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  }
+  return {
+    async stop(tag) {
+      const { profile } = await post(kind === 'cpu' ? 'Profiler.stop' : 'HeapProfiler.stopSampling');
+      session.disconnect();
+      const file = path.join(os.tmpdir(), `bench-${tag}-${kind}.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
+      fs.writeFileSync(file, JSON.stringify(profile));
+      return file;
+    },
+  };
+}
+
 export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixture; clients: number; rate: number; durationS: number; timeoutMs: number; tag: string; log(msg: string): void }): Promise<LoadResult> {
   const { fixture: f } = o;
   const single = (tag: string, count: number, seed: number) => makeRecords(f, count, { tag, seed }).map((r) => JSON.stringify(r));
-  o.log(`  warm-up: 2 s at ${Math.round(o.rate / 5)} posts/s`);
-  const warm = await runLoad({ url: o.url, token: f.token, bodies: single(`${o.tag}W`, Math.round((o.rate / 5) * 2), 21), clients: o.clients, rate: o.rate / 5, durationMs: 2000, timeoutMs: o.timeoutMs });
-  if (warm.ok !== warm.due) throw new Error(`warm-up: ${warm.ok} of ${warm.due} posts answered 2xx: ${JSON.stringify(warm.errors)}`);
+  // A checkpoint first, then a warm-up at the measured rate: the pages the posts touch get their
+  // first write after the checkpoint (a full page image in the WAL each) in the warm-up, the
+  // clients open their connections, and the measured run starts in the steady state.
   await o.db.raw('CHECKPOINT');
+  o.log(`  warm-up: ${WARM_UP_S} s at ${o.rate} posts/s`);
+  const warm = await runLoad({ url: o.url, token: f.token, bodies: single(`${o.tag}W`, Math.round(o.rate * WARM_UP_S), 21), clients: o.clients, rate: o.rate, durationMs: WARM_UP_S * 1000, timeoutMs: o.timeoutMs });
+  if (warm.ok !== warm.due) throw new Error(`warm-up: ${warm.ok} of ${warm.due} posts answered 2xx: ${JSON.stringify(warm.errors)}`);
 
   o.log(`  measured: ${o.clients} clients, ${o.rate} posts/s for ${o.durationS} s (open loop)`);
   const bodies = single(o.tag, Math.round(o.rate * o.durationS), 31);
   // How long the server's event loop (this thread) was ever blocked: tells a stall in our own code
-  // from a wait on Postgres or the network.
+  // from a wait on Postgres or the network. And the major garbage collections of the run: each
+  // marks the whole heap, on this thread and a helper that takes the second core from Postgres.
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  const majors: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const profile = process.env.BENCH_PROFILE ? await startProfile(process.env.BENCH_PROFILE) : undefined;
   const r = await runLoad({ url: o.url, token: f.token, bodies, clients: o.clients, rate: o.rate, durationMs: o.durationS * 1000, timeoutMs: o.timeoutMs });
+  if (profile) o.log(`  profile of the measured run: ${await profile.stop(o.tag)}`);
+  gc.disconnect();
   const lat = [...r.latencies].sort((a, b) => a - b);
   // Where in the run the slow answers were: p99 of the posts due in each second.
   const bySecond = new Map<number, number[]>();
@@ -283,6 +329,7 @@ export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixtur
   loop.disable();
   o.log(`  p99 (ms) of the posts due in each second: ${perSecond.join(' ')}`);
   o.log(`  server event loop delay: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
+  o.log(`  major garbage collections: ${majors.length}${majors.length ? ` (pauses ${majors.map((d) => d.toFixed(1)).join(', ')} ms)` : ''}`);
   // Every acknowledged leg is in the table.
   const stored = await o.db('call_legs').where('platform_id', f.platformId).where('leg_key', 'like', `${o.tag}-%`).count('* as n').first();
   return {
