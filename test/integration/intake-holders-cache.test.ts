@@ -10,6 +10,7 @@ import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 import { HoldersCache, StaleHoldersError } from '../../src/modules/intake/holders-cache';
+import { IntakePipeline } from '../../src/modules/intake/pipeline';
 import { parsePost, ratePosts, writePosts, writeSimplePosts, type ParsedPost } from '../../src/modules/intake/intake.service';
 import { getPlatform } from '../../src/modules/platforms/platforms.repository';
 
@@ -118,6 +119,19 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
     assert.notEqual(again!.partyVersion, one!.partyVersion);
     const [written] = (await writeSimplePosts(t.db, [again!]))!;
     assert.equal(written![0]!.status, 'accepted');
+  });
+
+  test('on the COPY path too, a post rated with a holder that changed is rated again before it is stored', async () => {
+    const platform = (await getPlatform(t.db, platformId))!;
+    const pipeline = new IntakePipeline(t.db, { plans: t.planCache, refs: t.referenceData }, { copy: !t.embedded, copyFromLegs: 1 });
+    const submit = (id: string, at: string) => pipeline.submit({ platform, body: JSON.stringify(leg(id, '+13055550188', at)), contentType: 'application/json', sourceIp: '127.0.0.1' });
+    await t.db('phone_numbers').insert({ reseller_id: reseller.id, subscriber_id: a.id, number: '+13055550188', assigned_at: '2026-01-01T00:00:00Z' });
+    const first = await submit('K-1', '2026-11-25T18:00:00Z');
+    assert.equal((await storedLeg(first.body.records[0]!.legs[0]!.id)).subscriber_id, a.id);
+    await t.db('phone_numbers').where({ number: '+13055550188' }).update({ subscriber_id: b.id });
+    const second = await submit('K-2', '2026-11-25T18:05:00Z');
+    assert.equal(second.httpStatus, 200);
+    assert.equal((await storedLeg(second.body.records[0]!.legs[0]!.id)).subscriber_id, b.id);
   });
 
   test('posts rated at two versions in one group are refused together', async () => {
