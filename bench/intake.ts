@@ -83,6 +83,41 @@ export interface BatchResult {
   copyLegsPerSecond: number;
   copyWithCdrsSeconds: number;
   copyWithCdrsLegsPerSecond: number;
+  /**
+   * CPU time per 1,000 legs: of this process (the app, and the client posting) during the intake,
+   * and of the Postgres server's processes during the intake and during the COPY baseline (null
+   * when the server is not on this host). Tells where the time goes and what the two cores allow.
+   */
+  cpuPer1000: { app: number; postgres: number | null; copyPostgres: number | null };
+}
+
+/** CPU time used so far, in ms: this process (all threads), and every process named postgres on this host. */
+function cpuNow(): { app: number; postgres: number | null } {
+  const u = process.cpuUsage();
+  let ticks = 0;
+  let seen = false;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+      seen = true;
+    } catch {
+      // A process that ended meanwhile, or no /proc: nothing to add.
+    }
+  }
+  // Linux reports these in USER_HZ, 100 a second on every architecture Node runs on.
+  return { app: (u.user + u.system) / 1000, postgres: seen ? ticks * 10 : null };
+}
+
+function cpuSince(before: { app: number; postgres: number | null }, legs: number) {
+  const now = cpuNow();
+  return {
+    app: ((now.app - before.app) * 1000) / legs,
+    postgres: now.postgres === null || before.postgres === null ? null : ((now.postgres - before.postgres) * 1000) / legs,
+  };
 }
 
 interface CopyBatch {
@@ -106,7 +141,7 @@ async function copyIn(client: pg.Client, table: string, lines: string[]): Promis
 }
 
 /** Writes each batch in its own transaction (COPY legs, COPY charges[, COPY cdrs], COMMIT), `concurrency` connections. */
-async function copyBatches(url: string, batches: CopyBatch[], concurrency: number, withCdrs: boolean): Promise<number> {
+async function copyBatches(url: string, batches: CopyBatch[], concurrency: number, withCdrs: boolean): Promise<{ seconds: number; postgresMs: number | null }> {
   const clients = await Promise.all(
     Array.from({ length: concurrency }, async () => {
       const c = new pg.Client({ connectionString: url, application_name: 'bench copy' });
@@ -115,6 +150,7 @@ async function copyBatches(url: string, batches: CopyBatch[], concurrency: numbe
     }),
   );
   const free = [...clients];
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   await pool(batches, concurrency, async (b) => {
     const c = free.pop() as pg.Client;
@@ -129,8 +165,11 @@ async function copyBatches(url: string, batches: CopyBatch[], concurrency: numbe
     }
   });
   const seconds = (performance.now() - t0) / 1000;
+  // Before the connections close: their backends' time goes with them.
+  const cpu1 = cpuNow();
+  const postgresMs = cpu0.postgres === null || cpu1.postgres === null ? null : cpu1.postgres - cpu0.postgres;
   await Promise.all(clients.map((c) => c.end()));
-  return seconds;
+  return { seconds, postgresMs };
 }
 
 export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; fixture: Fixture; legs: number; perRequest: number; concurrency: number; log(msg: string): void }): Promise<BatchResult> {
@@ -152,6 +191,7 @@ export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; 
   o.log(`  intake: ${measured.length} posts of ${o.perRequest} legs, ${o.concurrency} in flight`);
   const latencies: number[] = [];
   let rated = 0;
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   await pool(measured, o.concurrency, async (body) => {
     const s = performance.now();
@@ -161,6 +201,7 @@ export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; 
     for (const rec of r.json.records) for (const leg of rec.legs) if (leg.status === 'rated') rated++;
   });
   const intakeSeconds = (performance.now() - t0) / 1000;
+  const intakeCpu = cpuSince(cpu0, o.legs);
   latencies.sort((a, b) => a - b);
 
   // The rows the intake stored, as COPY text, grouped into the same batches.
@@ -202,10 +243,11 @@ export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; 
   };
   await reset();
   o.log('  baseline: COPY of the same leg and charge rows');
-  const copySeconds = await copyBatches(o.dbUrl, batches, o.concurrency, false);
+  const copy = await copyBatches(o.dbUrl, batches, o.concurrency, false);
+  const copySeconds = copy.seconds;
   await reset();
   o.log('  baseline: COPY of the same legs, charges and raw records');
-  const copyWithCdrsSeconds = await copyBatches(o.dbUrl, batches, o.concurrency, true);
+  const copyWithCdrsSeconds = (await copyBatches(o.dbUrl, batches, o.concurrency, true)).seconds;
   await admin.end();
 
   return {
@@ -223,6 +265,7 @@ export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; 
     copyLegsPerSecond: o.legs / copySeconds,
     copyWithCdrsSeconds,
     copyWithCdrsLegsPerSecond: o.legs / copyWithCdrsSeconds,
+    cpuPer1000: { app: intakeCpu.app, postgres: intakeCpu.postgres, copyPostgres: copy.postgresMs === null ? null : (copy.postgresMs * 1000) / o.legs },
   };
 }
 

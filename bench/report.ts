@@ -48,6 +48,11 @@ export function markdown(r: BenchResults): string {
     lines.push(
       `| | | COPY of the same legs + charges + raw records (cdrs): ${n0(b.copyWithCdrsLegsPerSecond)} legs/s | ${ratio(b.intakeLegsPerSecond, b.copyWithCdrsLegsPerSecond)} | | |`,
     );
+    const c = b.cpuPer1000;
+    if (c) {
+      const pg = (v: number | null) => (v === null ? 'n/a (server elsewhere)' : `${v.toFixed(0)} ms`);
+      lines.push(`| | CPU per 1,000 legs: app process ${c.app.toFixed(0)} ms, Postgres ${pg(c.postgres)} | COPY: Postgres ${pg(c.copyPostgres)} | | | |`);
+    }
   }
   for (const s of [r.singleLow, r.single]) {
     if (!s) continue;
@@ -73,6 +78,11 @@ export function printTable(r: BenchResults): void {
   if (r.batch) {
     const b = r.batch;
     rows.push(['(a) batch intake legs/s', n0(b.intakeLegsPerSecond), `COPY ${n0(b.copyLegsPerSecond)} (+cdrs ${n0(b.copyWithCdrsLegsPerSecond)})`, `${ratio(b.intakeLegsPerSecond, b.copyLegsPerSecond)} (target ≥ ${TARGETS.batchRatio})`]);
+    if (b.cpuPer1000) {
+      const c = b.cpuPer1000;
+      const pg = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(0)} ms`);
+      rows.push(['(a) CPU per 1,000 legs', `app ${c.app.toFixed(0)} ms, pg ${pg(c.postgres)}`, `COPY: pg ${pg(c.copyPostgres)}`, '']);
+    }
   }
   for (const s of [r.singleLow, r.single]) {
     if (!s) continue;
