@@ -322,3 +322,36 @@ describe('CDR intake: records that cannot be stored', () => {
     assert.equal(get.headers['www-authenticate'], undefined);
   });
 });
+
+describe('CDR intake: source allow-list behind a proxy', () => {
+  // The intake reads the source address itself (it is served in front of the portal's Express
+  // app), with the portal's trust proxy setting: a forwarded address counts only from a trusted hop.
+  const body = { leg_id: 'TP-1', calling: '+12125550100', called: '+442079460000', start: '2026-11-25T12:00:00Z', answer: '2026-11-25T12:00:05Z', end: '2026-11-25T12:01:05Z' };
+  const post = (t: TestApp, token: string, forwardedFor: string, id: string) =>
+    request(t.app).post('/api/v1/cdrs').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').set('X-Forwarded-For', forwardedFor).send(JSON.stringify({ ...body, leg_id: id }));
+
+  test('with TRUST_PROXY=loopback, the forwarded address is checked against the allow-list', async () => {
+    const t = await createTestApp({ TRUST_PROXY: 'loopback' });
+    try {
+      const p = await makePlatform(t.db, { allowed_sources: t.db.raw(`'{192.0.2.0/24}'::cidr[]`) });
+      assert.equal((await post(t, p.token, '192.0.2.7', 'TP-1')).status, 200);
+      const refused = await post(t, p.token, '198.51.100.9', 'TP-2');
+      assert.equal(refused.status, 403);
+      assert.match(refused.body.error, /198\.51\.100\.9 is not allowed/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('without a trusted proxy, X-Forwarded-For is ignored: the connection\'s address is checked', async () => {
+    const t = await createTestApp();
+    try {
+      const p = await makePlatform(t.db, { allowed_sources: t.db.raw(`'{192.0.2.0/24}'::cidr[]`) });
+      const refused = await post(t, p.token, '192.0.2.7', 'TP-3');
+      assert.equal(refused.status, 403);
+      assert.match(refused.body.error, /127\.0\.0\.1|::ffff:127\.0\.0\.1|::1/);
+    } finally {
+      await t.close();
+    }
+  });
+});
