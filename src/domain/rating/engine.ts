@@ -2,7 +2,7 @@ import { Decimal, ZERO } from '../money/decimal';
 import { decimalOf, formatScaled, roundDiv, SCALE } from '../money/fixed';
 import type { Direction } from '../legs/direction';
 import { locate, located, partEnd } from './bands';
-import { matched, matchVersion, rateFor, type CompiledPlan, type CompiledRate, type CompiledStep, type CompiledVersion } from './plan';
+import { matched, matchVersion, rateFor, stepRate, type CompiledPlan, type CompiledRate, type CompiledStep, type CompiledVersion } from './plan';
 
 /** What the engine needs to know about a leg. */
 export interface RatableLeg {
@@ -61,7 +61,7 @@ export function isUnratable(r: RatingResult): r is Unratable {
   return (r as Unratable).unratable !== undefined;
 }
 
-/** A piece of a charge. Its amount is a Decimal only when someone asks for it. */
+/** A piece of a charge. Its rate and amount are Decimals only when someone asks for them. */
 class Piece implements ChargePiece {
   readonly #step: CompiledStep;
   constructor(
@@ -69,11 +69,14 @@ class Piece implements ChargePiece {
     public step: number,
     public from: number,
     public seconds: number,
-    public rate: Decimal,
     public rateUnit: number,
     compiled: CompiledStep,
   ) {
     this.#step = compiled;
+  }
+
+  get rate(): Decimal {
+    return stepRate(this.#step);
   }
 
   get amount(): Decimal {
@@ -117,8 +120,10 @@ export class RatedCharge implements Charge {
   pieces: ChargePiece[] = [];
   minChargeApplied = false;
   maxCostApplied = false;
-  #fee: Decimal = ZERO;
-  #cap: Decimal | null = null;
+  /** Whether the connect fee is charged (an unanswered call pays it only if the plan says so). */
+  #feeCharged = false;
+  /** What replaced fee + usage: none, the fee alone (unanswered), the minimum charge, the maximum cost. */
+  #cap: 'none' | 'fee' | 'min' | 'max' = 'none';
   #usage = 0n;
   #subtotal = 0n;
   #amount = 0n;
@@ -126,7 +131,8 @@ export class RatedCharge implements Charge {
   #lead: CompiledRate | undefined;
 
   get connectFee(): Decimal {
-    return this.#fee;
+    const lead = this.#lead;
+    return this.#feeCharged && lead ? decimalOf(lead.feeUnits, (this.#version as CompiledVersion).scale) : ZERO;
   }
 
   /**
@@ -142,7 +148,17 @@ export class RatedCharge implements Charge {
 
   /** connect fee + usage as shown; a minimum or maximum that applied (or an unanswered call's fee) as given. */
   get subtotal(): Decimal {
-    return this.#cap ?? this.#fee.plus(this.usage);
+    const scale = this.#version?.scale ?? SCALE;
+    switch (this.#cap) {
+      case 'fee':
+        return this.connectFee;
+      case 'min':
+        return decimalOf(this.#lead?.minUnits as bigint, scale);
+      case 'max':
+        return decimalOf(this.#lead?.maxUnits as bigint, scale);
+      default:
+        return this.connectFee.plus(this.usage);
+    }
   }
 
   get amount(): Decimal {
@@ -152,7 +168,7 @@ export class RatedCharge implements Charge {
   static figures(c: RatedCharge): ChargeFigures {
     const lead = c.#lead;
     let feeText = '0';
-    if (c.#fee !== ZERO && lead) feeText = lead.feeText ??= formatScaled(lead.feeUnits, (c.#version as CompiledVersion).scale);
+    if (c.#feeCharged && lead && lead.feeUnits !== 0n) feeText = lead.feeText ??= formatScaled(lead.feeUnits, (c.#version as CompiledVersion).scale);
     return { feeText, subtotal: c.#subtotal, usage: c.#usage, version: c.#version as CompiledVersion, amount: c.#amount };
   }
 
@@ -192,8 +208,8 @@ export class RatedCharge implements Charge {
 
     if (!answered) {
       const charged = plan.connectFeeOnUnanswered;
-      out.#fee = charged ? lead.connectFee : ZERO;
-      out.#cap = out.#fee;
+      out.#feeCharged = charged;
+      out.#cap = 'fee';
       out.#subtotal = charged ? lead.fee : 0n;
       out.#amount = roundDiv(out.#subtotal, version.roundDen, rating.method) * rating.toTen;
       return undefined;
@@ -224,21 +240,21 @@ export class RatedCharge implements Charge {
     }
 
     let subtotal = lead.fee + usageSum;
-    let cap: Decimal | null = null;
+    let cap: 'none' | 'min' | 'max' = 'none';
     if (lead.min !== null && subtotal < lead.min) {
       subtotal = lead.min;
-      cap = lead.minCharge;
+      cap = 'min';
       out.minChargeApplied = true;
     }
     if (lead.max !== null && subtotal > lead.max) {
       subtotal = lead.max;
-      cap = lead.maxCost;
+      cap = 'max';
       out.maxCostApplied = true;
     }
     out.billableSeconds = leg.billableSeconds;
     out.chargedSeconds = charged;
     out.pieces = pieces;
-    out.#fee = lead.connectFee;
+    out.#feeCharged = true;
     out.#cap = cap;
     out.#usage = usageSum;
     out.#subtotal = subtotal;
@@ -261,7 +277,7 @@ function addPieces(pieces: ChargePiece[], rate: CompiledRate | undefined, band: 
     const step = steps[idx] as CompiledStep;
     const end = to < step.next ? to : step.next;
     const seconds = end - from;
-    pieces.push(new Piece(name, idx, from, seconds, step.rate, step.rateUnit, step));
+    pieces.push(new Piece(name, idx, from, seconds, step.rateUnit, step));
     usageSum += step.weight * BigInt(seconds);
     from = end;
   }

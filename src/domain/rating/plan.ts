@@ -1,5 +1,5 @@
 import type { Decimal, Rounding } from '../money/decimal';
-import { decimalsOf, lcm, methodCode, pow10, scaledOf, SCALE, type MethodCode } from '../money/fixed';
+import { decimalOf, decimalsOf, lcm, methodCode, pow10, scaledOf, SCALE, type MethodCode } from '../money/fixed';
 import type { Direction } from '../legs/direction';
 import { deckDirection } from '../legs/direction';
 import { compileBands, type BandSchedule, type BandStart } from './bands';
@@ -49,7 +49,9 @@ export interface RateVersion {
 
 /**
  * A step ready for the hot path. Amounts of one version are summed exactly as fractions over L,
- * the least common multiple of its rate units, at the plan's scale (see CompiledRating).
+ * the least common multiple of its rate units, at the plan's scale (see CompiledRating). Compiled
+ * plans hold no Decimal (a Decimal and its digit array weigh more than the step): a process holds
+ * every plan in use. Decimals are made from `units` when asked for (stepRate, ratesOf).
  */
 export interface CompiledStep {
   from: number;
@@ -57,7 +59,8 @@ export interface CompiledStep {
   next: number;
   increment: number;
   rateUnit: number;
-  rate: Decimal;
+  /** The plan's scale: `units` is the rate in 10^-scale. */
+  scale: number;
   /** The rate in 10^-scale. */
   units: bigint;
   /** units x L / rateUnit: `seconds` of this step add weight x seconds to the sum over L. */
@@ -71,12 +74,11 @@ export interface CompiledStep {
 export interface CompiledRate {
   band: string | null;
   description: string;
-  connectFee: Decimal;
-  minCharge: Decimal | null;
-  maxCost: Decimal | null;
   steps: CompiledStep[];
-  /** The connect fee in 10^-scale. */
+  /** The connect fee, minimum charge and maximum cost in 10^-scale (null: none). */
   feeUnits: bigint;
+  minUnits: bigint | null;
+  maxUnits: bigint | null;
   /** The connect fee's storage text, once asked for (chargeText). */
   feeText: string | undefined;
   /** Connect fee, minimum charge and maximum cost as sums over L (null: none). */
@@ -241,7 +243,6 @@ const NONE: Array<CompiledRate | undefined> = [];
  */
 class Shared {
   private readonly bigints = new Map<bigint, bigint>();
-  private readonly decimals = new Map<bigint, Decimal>();
   private readonly texts = new Map<string, string>();
   // Candidates by weight, then by first step: compared field by field, no key strings built.
   private readonly steps = new Map<bigint, CompiledStep[]>();
@@ -259,14 +260,6 @@ class Shared {
   // Most fees and rates have at most 7 significant digits (one base-10^7 limb of the Decimal): their
   // units by limb and exponent, so each distinct value is converted once per plan.
   private readonly short = new Map<number, bigint>();
-
-  /** One Decimal per value (`units` is its value in 10^-scale). */
-  decimal(d: Decimal, units: bigint): Decimal {
-    const hit = this.decimals.get(units);
-    if (hit !== undefined) return hit;
-    this.decimals.set(units, d);
-    return d;
-  }
 
   /** One string per text (descriptions repeat across prefixes, bands and versions). */
   text(s: string): string {
@@ -301,7 +294,7 @@ class Shared {
     }
     for (const c of candidates) if (c.from === s.from && c.next === next && c.increment === s.increment && c.rateUnit === s.rateUnit && c.units === units) return c;
     const step: CompiledStep = {
-      from: s.from, next, increment: s.increment, rateUnit: s.rateUnit, rate: this.decimal(s.rate, units), units: this.bigint(units), weight, tenDen: this.bigint(unit * pow10(this.scale - SCALE)), text: undefined,
+      from: s.from, next, increment: s.increment, rateUnit: s.rateUnit, scale: this.scale, units: this.bigint(units), weight, tenDen: this.bigint(unit * pow10(this.scale - SCALE)), text: undefined,
     };
     candidates.push(step);
     return step;
@@ -354,13 +347,11 @@ function compileVersion(group: RateVersion, prefix: string, direction: Rate['dir
     const min = rate.minCharge ? shared.units(rate.minCharge) : null;
     const max = rate.maxCost ? shared.units(rate.maxCost) : null;
     const compiled: CompiledRate = {
-      connectFee: shared.decimal(rate.connectFee, fee), description: shared.text(rate.description), steps: shared.stepList(rate, l),
+      description: shared.text(rate.description), steps: shared.stepList(rate, l),
       fee: shared.bigint(fee * l),
       min: min === null ? null : shared.bigint(min * l),
       max: max === null ? null : shared.bigint(max * l),
-      minCharge: min === null ? null : shared.decimal(rate.minCharge as Decimal, min),
-      maxCost: max === null ? null : shared.decimal(rate.maxCost as Decimal, max),
-      feeUnits: fee, feeText: undefined, band,
+      feeUnits: fee, minUnits: min, maxUnits: max, feeText: undefined, band,
     };
     v.rates[n++] = compiled;
     if (band === null) allTimes = compiled;
@@ -427,11 +418,16 @@ export function ratesOf(v: CompiledVersion): Rate[] {
     direction: v.direction,
     band: r.band,
     effectiveFrom: v.effectiveFrom,
-    connectFee: r.connectFee,
-    minCharge: r.minCharge,
-    maxCost: r.maxCost,
-    steps: r.steps.map((s) => ({ from: s.from, rate: s.rate, rateUnit: s.rateUnit, increment: s.increment })),
+    connectFee: decimalOf(r.feeUnits, v.scale),
+    minCharge: r.minUnits === null ? null : decimalOf(r.minUnits, v.scale),
+    maxCost: r.maxUnits === null ? null : decimalOf(r.maxUnits, v.scale),
+    steps: r.steps.map((s) => ({ from: s.from, rate: stepRate(s), rateUnit: s.rateUnit, increment: s.increment })),
   }));
+}
+
+/** A compiled step's rate as a Decimal (made on each call: rating itself never needs one). */
+export function stepRate(s: CompiledStep): Decimal {
+  return decimalOf(s.units, s.scale);
 }
 
 // Nodes with a prefix passed on the way down, deepest last: reused (E.164 numbers have at most 15 digits).
