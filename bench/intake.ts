@@ -191,6 +191,7 @@ export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; 
   o.log(`  intake: ${measured.length} posts of ${o.perRequest} legs, ${o.concurrency} in flight`);
   const latencies: number[] = [];
   let rated = 0;
+  const profile = process.env.BENCH_PROFILE ? await startProfile(process.env.BENCH_PROFILE) : undefined;
   const cpu0 = cpuNow();
   const t0 = performance.now();
   await pool(measured, o.concurrency, async (body) => {
@@ -202,6 +203,7 @@ export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; 
   });
   const intakeSeconds = (performance.now() - t0) / 1000;
   const intakeCpu = cpuSince(cpu0, o.legs);
+  if (profile) o.log(`  profile of the intake: ${await profile.stop('A')}`);
   latencies.sort((a, b) => a - b);
 
   // The rows the intake stored, as COPY text, grouped into the same batches.

@@ -3,7 +3,7 @@ import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
 import { getAdapter, MediationError } from '../../domain/mediation';
 import type { RatingCaches } from '../reference-data/reference-data';
 import type { Platform } from '../platforms/platforms.repository';
-import { allocateIds, copyPrepared, copyText, deleteCdrs, existingLegs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, legKeyOf, type GroupRecord, type StoredLeg } from './legs.repository';
+import { allocateIds, copyPrepared, copyText, deleteCdrs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, legKeyOf, type GroupRecord, type StoredLeg } from './legs.repository';
 import { StaleHoldersError } from './holders-cache';
 import { currentPartyVersion } from './parties.repository';
 import { ensurePartitions } from './partitions';
@@ -69,14 +69,14 @@ export interface PreparedPost extends ParsedPost {
 
 /**
  * A post's write by COPY, prepared beside its rating and outside any transaction, so that the
- * transaction only streams rows: which legs are already stored (a re-post), ids for the new rows,
- * and the rows in COPY text. A leg stored by someone else after this look-up makes the COPY fail
- * with a unique violation; the post is then written again without its plan.
+ * transaction only streams rows: ids for the new rows, and the rows in COPY text. It assumes every
+ * leg is new; one that is stored already makes the COPY fail with a unique violation, and the post
+ * is then written again without its plan (see planCopies).
  */
 export interface CopyPlan {
-  /** The stored leg each of the post's legs answers with, in order. */
+  /** The stored leg each of the post's legs answers with, in order (all new). */
   stored: StoredLeg[];
-  /** Ids of the records whose body is kept (any record with a leg not stored before). */
+  /** Ids of the records' raw bodies. */
   cdrOf: Map<GoodRecord, number>;
   cdrs: string[];
   legs: string[];
@@ -136,33 +136,22 @@ export async function ratePosts(db: Db, caches: RatingCaches, posts: ParsedPost[
 }
 
 /**
- * Prepares the COPY of each post (see CopyPlan): one look-up of stored legs per platform and one
- * allocation of ids for all posts together. Legs shared by two posts of the group are not
- * detected here: both COPYs would carry the leg, the unique index refuses the second, and the
- * group is written again post by post with INSERT ... ON CONFLICT.
+ * Prepares the COPY of each post (see CopyPlan): ids for all posts together, and the rows as COPY
+ * text. Optimistic: no look-up of stored legs first (a large post is almost always new). A leg that
+ * is stored already (a batch sent again, or a leg shared by two posts of the group) makes the COPY
+ * fail on the unique index, and the pipeline writes the group again post by post with INSERT ...
+ * ON CONFLICT, which answers such legs as duplicates.
  */
 async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
-  const existing = new Map<number, Map<string, StoredLeg>>();
-  for (const platformId of new Set(posts.map((p) => p.input.platform.id))) {
-    const keys = posts.filter((p) => p.input.platform.id === platformId).flatMap((p) => p.good.flatMap((o) => o.legs.map((l) => ({ legKey: l.legKey, startMs: l.startMs }))));
-    existing.set(platformId, await existingLegs(db, platformId, keys));
-  }
-  // Each leg's stored twin, looked up once.
-  const twin = new Map<NormalisedLeg, StoredLeg>();
   let bodies = 0;
-  let fresh = 0;
+  let legs = 0;
   for (const p of posts) {
-    const stored = existing.get(p.input.platform.id);
-    for (const o of p.good) for (const l of o.legs) {
-      const old = stored?.get(legKeyOf(l.legKey, l.startMs));
-      if (old) twin.set(l, old);
-      else fresh++;
+    for (const o of p.good) {
+      bodies++;
+      legs += o.legs.length;
     }
   }
-  // A record keeps its body when it has a leg not stored before, or no legs at all.
-  const keepsBody = (o: GoodRecord) => o.legs.length === 0 || o.legs.some((l) => !twin.has(l));
-  for (const p of posts) for (const o of p.good) if (keepsBody(o)) bodies++;
-  const ids = await allocateIds(db, bodies, fresh);
+  const ids = await allocateIds(db, bodies, legs);
   let nextCdr = 0;
   let nextLeg = 0;
   const ratedAt = new Date().toISOString();
@@ -170,20 +159,13 @@ async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
     const { platform, contentType } = p.input;
     const plan: CopyPlan = { stored: [], cdrOf: new Map(), cdrs: [], legs: [], charges: [] };
     for (const o of p.good) {
-      if (keepsBody(o)) {
-        const cdrId = ids.cdrIds[nextCdr++] as number;
-        plan.cdrOf.set(o, cdrId);
-        plan.cdrs.push(copyText.cdr(cdrId, platform.id, contentType, o.raw));
-      }
+      const cdrId = ids.cdrIds[nextCdr++] as number;
+      plan.cdrOf.set(o, cdrId);
+      plan.cdrs.push(copyText.cdr(cdrId, platform.id, contentType, o.raw));
       for (const l of o.legs) {
-        const old = twin.get(l);
-        if (old) {
-          plan.stored.push(old);
-          continue;
-        }
         const r = p.ratedByLeg.get(l) as RatedLeg;
         const id = ids.legIds[nextLeg++] as number;
-        plan.legs.push(copyText.leg(id, platform.id, plan.cdrOf.get(o) as number, r, carrierOf(p, r), ratedAt));
+        plan.legs.push(copyText.leg(id, platform.id, cdrId, r, carrierOf(p, r), ratedAt));
         plan.charges.push(copyText.charges({ id, startMs: l.startMs, rated: r }, ratedAt));
         plan.stored.push({ id, legKey: l.legKey, startAt: l.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
       }
