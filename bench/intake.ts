@@ -310,10 +310,11 @@ const WARM_UP_S = 3;
  * BENCH_PROFILE=cpu: a CPU profile of this thread (the app) over the measured run, for Chrome
  * DevTools. BENCH_PROFILE=promoted: a sampling heap profile of what survived the young generation
  * (objects a minor collection freed are left out), by allocation site: what fills the old
- * generation and brings on the major collections. Written to the system's temporary folder.
+ * generation and brings on the major collections. BENCH_PROFILE=alloc: everything allocated, by
+ * site. Written to the system's temporary folder.
  */
 async function startProfile(kind: string): Promise<{ stop(tag: string): Promise<string> }> {
-  if (kind !== 'cpu' && kind !== 'promoted') throw new Error(`BENCH_PROFILE is cpu or promoted, not ${kind}`);
+  if (kind !== 'cpu' && kind !== 'promoted' && kind !== 'alloc') throw new Error(`BENCH_PROFILE is cpu, promoted or alloc, not ${kind}`);
   const session = new inspector.Session();
   session.connect();
   const post = (method: string, params: object = {}) =>
@@ -323,7 +324,7 @@ async function startProfile(kind: string): Promise<{ stop(tag: string): Promise<
     await post('Profiler.setSamplingInterval', { interval: 200 });
     await post('Profiler.start');
   } else {
-    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: kind === 'alloc' });
   }
   return {
     async stop(tag) {

@@ -66,6 +66,8 @@ type Value = string | number | boolean | null;
 const LEG_ESCAPE = escapeMask(LEG_COLUMNS, [
   'leg_key', 'call_id', 'calling_number', 'called_number', 'raw_calling', 'raw_called', 'disposition', 'trunk', 'carrier', 'redirecting_number', 'account_code', 'unrated_reason',
 ]);
+/** The same with the id first (the COPY of call_legs names it). */
+const LEG_ID_ESCAPE = [false, ...LEG_ESCAPE];
 
 function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string, startIso = iso(r.leg.startMs) as string): Value[] {
   const l = r.leg;
@@ -258,11 +260,15 @@ export async function allocateIds(db: Queryable, cdrs: number, legs: number): Pr
 /** Rows in COPY text, built ahead of the transaction that streams them (see CopyText). */
 export const copyText = {
   cdr: (id: number, platformId: number, contentType: string | undefined, body: string) => copyLine([id, platformId, contentType ?? null, body, sha256(body)]),
-  leg: (id: number, platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string) => `${id}\t${copyLine(legValues(platformId, cdrId, r, carrier, ratedAt), LEG_ESCAPE)}`,
+  leg: (id: number, platformId: number, cdrId: number, r: RatedLeg, carrier: string | null, ratedAt: string) => {
+    const values: Value[] = legValues(platformId, cdrId, r, carrier, ratedAt);
+    values.unshift(id);
+    return copyLine(values, LEG_ID_ESCAPE);
+  },
   charges: (l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string) => {
-    let text = '';
-    for (const v of chargeValuesOf(l, ratedAt)) text += copyLine(v, CHARGE_ESCAPE);
-    return text;
+    const rows = chargeValuesOf(l, ratedAt);
+    if (rows.length === 1) return copyLine(rows[0] as Value[], CHARGE_ESCAPE);
+    return rows.map((v) => copyLine(v, CHARGE_ESCAPE)).join('');
   },
 };
 
