@@ -183,24 +183,28 @@ function chargeValues(legId: number, startIso: string, resellerId: number, subsc
 
 /** [{band, step, from, seconds, rate, rate_unit, amount}] of a charge, as JSON. */
 export function piecesJson(c: PricedCharge, t: ChargeText): string {
-  let out = '[';
-  for (let i = 0; i < c.pieces.length; i++) {
+  const n = c.pieces.length;
+  if (n === 0) return '[]';
+  const parts = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
     const p = c.pieces[i]!;
     const x = t.pieces[i]!;
-    out += `${i ? ',' : ''}{"band":${p.band === null ? 'null' : JSON.stringify(p.band)},"step":${p.step},"from":${p.from},"seconds":${p.seconds},"rate":"${x.rate}","rate_unit":${p.rateUnit},"amount":"${x.amount}"}`;
+    parts[i] = `{"band":${p.band === null ? 'null' : JSON.stringify(p.band)},"step":${p.step},"from":${p.from},"seconds":${p.seconds},"rate":"${x.rate}","rate_unit":${p.rateUnit},"amount":"${x.amount}"}`;
   }
-  return out + ']';
+  return n === 1 ? `[${parts[0]}]` : `[${parts.join(',')}]`;
 }
 
 /** [{tax_id, name, basis, rate, taxable, amount}] of a charge, as JSON. */
 export function taxesJson(c: PricedCharge, t: ChargeText): string {
-  let out = '[';
-  for (let i = 0; i < c.taxes.length; i++) {
+  const n = c.taxes.length;
+  if (n === 0) return '[]';
+  const parts = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
     const l = c.taxes[i]!;
     const x = t.taxes[i]!;
-    out += `${i ? ',' : ''}{"tax_id":${l.taxId},"name":${JSON.stringify(l.name)},"basis":${JSON.stringify(l.basis)},"rate":"${x.rate}","taxable":"${x.taxable}","amount":"${x.amount}"}`;
+    parts[i] = `{"tax_id":${l.taxId},"name":${JSON.stringify(l.name)},"basis":${JSON.stringify(l.basis)},"rate":"${x.rate}","taxable":"${x.taxable}","amount":"${x.amount}"}`;
   }
-  return out + ']';
+  return n === 1 ? `[${parts[0]}]` : `[${parts.join(',')}]`;
 }
 
 

@@ -23,7 +23,13 @@ export async function ensurePartitions(db: Db, startTimes: Iterable<number>): Pr
     ensured.set(db, known);
   }
   const months = new Map<string, { from: string; to: string }>();
+  // A thousand legs fall in a month or two: the month's bounds are worked out once per month.
+  const seen = new Set<number>();
   for (const ms of startTimes) {
+    const d = new Date(ms);
+    const month = d.getUTCFullYear() * 12 + d.getUTCMonth();
+    if (seen.has(month)) continue;
+    seen.add(month);
     const m = monthOf(ms);
     if (!known.has(m.key)) months.set(m.key, m);
   }
