@@ -467,13 +467,15 @@ export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; 
 
 /** A JSON object from columns and values; `raw` columns hold JSON text to embed as it is (jsonb). */
 function jsonObject(columns: readonly string[], values: Value[], raw: ReadonlySet<string> = NO_RAW): string {
-  let out = '{';
-  for (let i = 0; i < columns.length; i++) {
+  // Members written over the values, then one join (see copyLine).
+  const n = columns.length;
+  const members = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
     const c = columns[i] as string;
     const v = values[i] as Value;
-    out += `${i ? ',' : ''}"${c}":${raw.has(c) ? v : JSON.stringify(v)}`;
+    members[i] = `"${c}":${raw.has(c) ? v : JSON.stringify(v)}`;
   }
-  return out + '}';
+  return `{${members.join(',')}}`;
 }
 const NO_RAW: ReadonlySet<string> = new Set();
 const CHARGE_JSON_COLUMNS: ReadonlySet<string> = new Set(['pieces', 'taxes']);
