@@ -47,6 +47,14 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
   });
   const storedLeg = (id: number) => t.db('call_legs').where({ id }).first();
 
+  /** Parses and rates posts as the pipeline's rating stage does, with holders from `holders`. */
+  const rateWith = async (holders: HoldersCache, at: string, ids: string[]) => {
+    const platform = (await getPlatform(t.db, platformId))!;
+    const parsed: ParsedPost[] = [];
+    for (const id of ids) parsed.push((await parsePost(t.db, { platform, body: JSON.stringify(leg(id, '+12125550100', at)), contentType: 'application/json', sourceIp: '127.0.0.1' })) as ParsedPost);
+    return ratePosts(t.db, { plans: t.planCache, refs: t.referenceData }, parsed, { holders: (db, n) => holders.get(db, n) });
+  };
+
   test('a post whose numbers are known is rated without a query; a change of holder between posts is seen at once', async () => {
     const first = await postCdrs(t, token, leg('H-1', '+12125550100', '2026-11-25T12:00:00Z'));
     assert.equal(first.body.records[0].legs[0].status, 'rated', JSON.stringify(first.body));
@@ -98,12 +106,8 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
   });
 
   test('a write of legs rated at an older party version stores nothing, on both write paths', async () => {
-    const platform = (await getPlatform(t.db, platformId))!;
-    const caches = { plans: t.planCache, refs: t.referenceData };
     const holders = new HoldersCache();
-    const parse = async (id: string) =>
-      (await parsePost(t.db, { platform, body: JSON.stringify(leg(id, '+12125550100', '2026-11-25T16:00:00Z')), contentType: 'application/json', sourceIp: '127.0.0.1' })) as ParsedPost;
-    const [one, two] = await ratePosts(t.db, caches, [await parse('S-1'), await parse('S-2')], { holders: (db, n) => holders.get(db, n) });
+    const [one, two] = await rateWith(holders, '2026-11-25T16:00:00Z', ['S-1', 'S-2']);
     assert.ok(one?.partyVersion && two?.partyVersion === one.partyVersion);
 
     // Any change to a subscriber as rating sees it moves the version on.
@@ -115,7 +119,7 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
     // Memory alone cannot tell (the change was elsewhere): the refused write is what tells. Rated
     // again after that, as the pipeline does, the cache reloads at the new version.
     holders.invalidate();
-    const [again] = await ratePosts(t.db, caches, [await parse('S-1')], { holders: (db, n) => holders.get(db, n) });
+    const [again] = await rateWith(holders, '2026-11-25T16:00:00Z', ['S-1']);
     assert.notEqual(again!.partyVersion, one!.partyVersion);
     const [written] = (await writeSimplePosts(t.db, [again!]))!;
     assert.equal(written![0]!.status, 'accepted');
@@ -135,15 +139,11 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
   });
 
   test('posts rated at two versions in one group are refused together', async () => {
-    const platform = (await getPlatform(t.db, platformId))!;
-    const caches = { plans: t.planCache, refs: t.referenceData };
     const holders = new HoldersCache();
-    const parse = async (id: string) =>
-      (await parsePost(t.db, { platform, body: JSON.stringify(leg(id, '+12125550100', '2026-11-25T17:00:00Z')), contentType: 'application/json', sourceIp: '127.0.0.1' })) as ParsedPost;
-    const [older] = await ratePosts(t.db, caches, [await parse('V-1')], { holders: (db, n) => holders.get(db, n) });
+    const [older] = await rateWith(holders, '2026-11-25T17:00:00Z', ['V-1']);
     await t.db('resellers').where({ id: reseller.id }).update({ tax_exempt: true });
     holders.invalidate();
-    const [newer] = await ratePosts(t.db, caches, [await parse('V-2')], { holders: (db, n) => holders.get(db, n) });
+    const [newer] = await rateWith(holders, '2026-11-25T17:00:00Z', ['V-2']);
     assert.notEqual(older!.partyVersion, newer!.partyVersion);
     await assert.rejects(writeSimplePosts(t.db, [older!, newer!]), StaleHoldersError);
     await t.db('resellers').where({ id: reseller.id }).update({ tax_exempt: false });
