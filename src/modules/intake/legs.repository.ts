@@ -11,8 +11,11 @@ import { copyLine, copyRows, escapeMask } from './copy';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+// crypto.hash (Node 20.12 and later) hashes in one call, at about half the cost of a Hash object.
+const hashOnce = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 export function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
+  return hashOnce ? hashOnce('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 /**

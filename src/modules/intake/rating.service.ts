@@ -3,8 +3,10 @@ import { classifyLeg } from '../../domain/legs/classify';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
+import type { RatableLeg } from '../../domain/rating/engine';
+import type { CompiledPlan } from '../../domain/rating/plan';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { holderAt, holdersOf, type Holders } from './parties.repository';
+import { holderAt, holdersOf, type Holders, type Party } from './parties.repository';
 
 type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
 const OPERATOR: TaxOwner = { kind: 'operator' };
@@ -73,32 +75,49 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
     if (party.subscriberStatus !== 'active') return { ...base, status: 'blocked', reason: 'the subscriber is inactive', charges: [] };
 
     const ratable = { direction: c.direction, number: c.ratedNumber, startMs: leg.startMs, answerMs: leg.answered ? leg.answerMs : null, billableSeconds: leg.answered ? leg.billableSeconds : 0 };
-    const reasons: string[] = [];
-    const charges: PricedCharge[] = [];
+    const out: Priced = { charges: [], reasons: [] };
     const place = { country: party.country, region: party.region };
-
-    const price = (kind: 'wholesale' | 'retail', planId: number | null, taxOwner: TaxOwner, exempt: boolean, billedCurrency: string) => {
-      if (planId === null) {
-        reasons.push(kind === 'wholesale' ? `wholesale: reseller ${party.resellerName} has no wholesale rate plan` : 'retail: the subscriber has no retail rate plan');
-        return;
-      }
-      const plan = plans.get(planId);
-      if (!plan) {
-        reasons.push(`${kind}: rate plan ${planId} is missing`);
-        return;
-      }
-      const rules = exempt ? [] : taxes.rulesFor(taxOwner, place, leg.startMs);
-      const exchangeRate = fx.rateInForce(plan.currency, billedCurrency, leg.startMs);
-      const priced = priceCharge({ kind, plan, planRevision: plan.revision ?? 0, leg: ratable, taxes: rules, billedCurrency, exchangeRate });
-      if (isPriced(priced)) charges.push(priced);
-      else reasons.push(priced.reason);
-    };
-
-    price('wholesale', party.wholesalePlanId, OPERATOR, party.resellerTaxExempt, party.resellerCurrency);
+    const batch: Pricing = { plans, taxes, fx, ratable, place, startMs: leg.startMs };
+    priceOne(batch, out, 'wholesale', party.wholesalePlanId, OPERATOR, party.resellerTaxExempt, party.resellerCurrency, party);
     if (party.billingService) {
-      price('retail', party.retailPlanId, { kind: 'reseller', resellerId: party.resellerId }, party.subscriberTaxExempt, party.billingCurrency ?? party.resellerCurrency);
+      priceOne(batch, out, 'retail', party.retailPlanId, { kind: 'reseller', resellerId: party.resellerId }, party.subscriberTaxExempt, party.billingCurrency ?? party.resellerCurrency, party);
     }
+    const { reasons, charges } = out;
     return { ...base, status: reasons.length ? 'unrated' : 'rated', reason: reasons.length ? reasons.join('; ') : null, charges };
   });
   return { legs: rated, partyVersion };
+}
+
+/** One leg's charges and the reasons it could not be priced, as pricing goes. */
+interface Priced {
+  charges: PricedCharge[];
+  reasons: string[];
+}
+
+/** What pricing one leg reads: the batch's plans, taxes and rates, and the leg itself. */
+interface Pricing {
+  plans: Map<number, CompiledPlan | undefined>;
+  taxes: Awaited<ReturnType<RatingCaches['refs']['usageTaxes']['get']>>;
+  fx: Awaited<ReturnType<RatingCaches['refs']['exchangeRates']['get']>>;
+  ratable: RatableLeg;
+  place: { country: string; region: string | null };
+  startMs: number;
+}
+
+/** One charge of a leg (a function of its own, not a closure made per leg). */
+function priceOne(p: Pricing, out: Priced, kind: 'wholesale' | 'retail', planId: number | null, taxOwner: TaxOwner, exempt: boolean, billedCurrency: string, party: Party): void {
+  if (planId === null) {
+    out.reasons.push(kind === 'wholesale' ? `wholesale: reseller ${party.resellerName} has no wholesale rate plan` : 'retail: the subscriber has no retail rate plan');
+    return;
+  }
+  const plan = p.plans.get(planId);
+  if (!plan) {
+    out.reasons.push(`${kind}: rate plan ${planId} is missing`);
+    return;
+  }
+  const rules = exempt ? [] : p.taxes.rulesFor(taxOwner, p.place, p.startMs);
+  const exchangeRate = p.fx.rateInForce(plan.currency, billedCurrency, p.startMs);
+  const priced = priceCharge({ kind, plan, planRevision: plan.revision ?? 0, leg: p.ratable, taxes: rules, billedCurrency, exchangeRate });
+  if (isPriced(priced)) out.charges.push(priced);
+  else out.reasons.push(priced.reason);
 }
