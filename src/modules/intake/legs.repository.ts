@@ -184,30 +184,31 @@ function chargeValues(legId: number, startIso: string, resellerId: number, subsc
 // integers, figures are decimal text (never needing escapes); names go through JSON.stringify.
 // test/unit/charge-json.test.ts holds them equal to JSON.stringify of the same objects.
 
+/** A JSON array of `n` members written by `member`: one join, not a string added to per member. */
+function jsonArray(n: number, member: (i: number) => string): string {
+  if (n === 0) return '[]';
+  if (n === 1) return `[${member(0)}]`;
+  const parts = new Array<string>(n);
+  for (let i = 0; i < n; i++) parts[i] = member(i);
+  return `[${parts.join(',')}]`;
+}
+
 /** [{band, step, from, seconds, rate, rate_unit, amount}] of a charge, as JSON. */
 export function piecesJson(c: PricedCharge, t: ChargeText): string {
-  const n = c.pieces.length;
-  if (n === 0) return '[]';
-  const parts = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
+  return jsonArray(c.pieces.length, (i) => {
     const p = c.pieces[i]!;
     const x = t.pieces[i]!;
-    parts[i] = `{"band":${p.band === null ? 'null' : JSON.stringify(p.band)},"step":${p.step},"from":${p.from},"seconds":${p.seconds},"rate":"${x.rate}","rate_unit":${p.rateUnit},"amount":"${x.amount}"}`;
-  }
-  return n === 1 ? `[${parts[0]}]` : `[${parts.join(',')}]`;
+    return `{"band":${p.band === null ? 'null' : JSON.stringify(p.band)},"step":${p.step},"from":${p.from},"seconds":${p.seconds},"rate":"${x.rate}","rate_unit":${p.rateUnit},"amount":"${x.amount}"}`;
+  });
 }
 
 /** [{tax_id, name, basis, rate, taxable, amount}] of a charge, as JSON. */
 export function taxesJson(c: PricedCharge, t: ChargeText): string {
-  const n = c.taxes.length;
-  if (n === 0) return '[]';
-  const parts = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
+  return jsonArray(c.taxes.length, (i) => {
     const l = c.taxes[i]!;
     const x = t.taxes[i]!;
-    parts[i] = `{"tax_id":${l.taxId},"name":${JSON.stringify(l.name)},"basis":${JSON.stringify(l.basis)},"rate":"${x.rate}","taxable":"${x.taxable}","amount":"${x.amount}"}`;
-  }
-  return n === 1 ? `[${parts[0]}]` : `[${parts.join(',')}]`;
+    return `{"tax_id":${l.taxId},"name":${JSON.stringify(l.name)},"basis":${JSON.stringify(l.basis)},"rate":"${x.rate}","taxable":"${x.taxable}","amount":"${x.amount}"}`;
+  });
 }
 
 
