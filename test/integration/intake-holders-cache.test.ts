@@ -10,6 +10,7 @@ import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 import { HoldersCache, StaleHoldersError } from '../../src/modules/intake/holders-cache';
+import { holdersOf } from '../../src/modules/intake/parties.repository';
 import { IntakePipeline } from '../../src/modules/intake/pipeline';
 import { parsePost, ratePosts, writePosts, writeSimplePosts, type ParsedPost } from '../../src/modules/intake/intake.service';
 import { getPlatform } from '../../src/modules/platforms/platforms.repository';
@@ -136,6 +137,41 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
     const second = await submit('K-2', '2026-11-25T18:05:00Z');
     assert.equal(second.httpStatus, 200);
     assert.equal((await storedLeg(second.body.records[0]!.legs[0]!.id)).subscriber_id, b.id);
+  });
+
+  test('party_version moves on with what rating reads of numbers, subscribers and resellers, and only with that', async () => {
+    const version = async () => String((await t.db('party_version').first('version'))?.version);
+    const before = await version();
+    // A subscriber's name or email is not read by rating: holders stay as they are.
+    await t.db('subscribers').where({ id: a.id }).update({ name: 'Renamed', email: 'renamed@example.com' });
+    await t.db('resellers').where({ id: reseller.id }).update({ contact_email: 'ops@example.com' });
+    assert.equal(await version(), before);
+    for (const change of [
+      () => t.db('subscribers').where({ id: a.id }).update({ retail_plan_id: null }),
+      () => t.db('resellers').where({ id: reseller.id }).update({ currency: 'USD' }),
+      () => t.db('phone_numbers').insert({ reseller_id: reseller.id, subscriber_id: b.id, number: '+13055550177' }),
+      () => t.db('phone_numbers').where({ number: '+13055550177' }).del(),
+    ]) {
+      const was = await version();
+      await change();
+      assert.notEqual(await version(), was);
+    }
+  });
+
+  test('the cache answers the same as the database, also when it starts again for want of room', async () => {
+    const holders = new HoldersCache(2);
+    const numbers = ['+12125550100', '+13055550199', '+13055550188', '+442079460000', 'anonymous', '+0123', '+1212555010'];
+    for (let round = 0; round < 3; round++) {
+      const got = await holders.get(t.db, numbers);
+      const want = await holdersOf(t.db, numbers);
+      assert.equal(got.version, want.version);
+      assert.deepEqual([...got.assignments.entries()].sort(), [...want.assignments.entries()].sort());
+      assert.deepEqual([...got.parties.keys()].sort(), [...want.parties.keys()].sort());
+      assert.ok(holders.size <= 3, `remembers ${holders.size} numbers, room for 2 (+1 read)`);
+    }
+    assert.equal(holders.isOurs('+0123'), false);
+    assert.equal(holders.isOurs('+12125550100'), true);
+    assert.equal(holders.isOurs('+1212555010'), false);
   });
 
   test('posts rated at two versions in one group are refused together', async () => {

@@ -55,6 +55,11 @@ export class HoldersCache {
     this.forgetHolders();
   }
 
+  /** How many numbers' holders are remembered. */
+  get size(): number {
+    return this.numbers.size;
+  }
+
   /** Whether `number` has ever been one of ours, as of the loaded version. */
   isOurs(number: string): boolean {
     if (!E164.test(number)) return false;
