@@ -15,13 +15,16 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
  * Most numbers on a leg are nobody's (the called number of an outbound call), so the cache knows
  * every number that has ever been ours, as a sorted array of their digits (8 bytes each, nothing
  * for the garbage collector to walk): a number not in it is nobody's without a query. Holders of
- * our numbers are read on first use. A new version (a change anywhere) reloads the numbers and
- * forgets the holders.
+ * our numbers are read on first use. A new version (a change anywhere) forgets it all and reloads
+ * the numbers in the background (44 ms at 100,000 numbers, half a second at a million), while
+ * batches are read from the database as they were without a cache.
  */
 export class HoldersCache {
   private version: string | undefined;
   private ours = new Float64Array(0);
   private loading: Promise<void> | undefined;
+  /** Moves on with every invalidate(): a load begun before it is not kept. */
+  private generation = 0;
   private readonly numbers = new Map<string, Assignment[]>();
   private readonly parties = new Map<number, Party>();
 
@@ -29,30 +32,37 @@ export class HoldersCache {
   constructor(private readonly maxNumbers = 200_000) {}
 
   async get(db: Queryable, numbers: string[]): Promise<Holders> {
-    if (this.version === undefined) await this.load(db);
-    // Bounded: each round follows a change committed meanwhile; then the database answers alone.
-    for (let round = 0; round < 3; round++) {
-      const missing = numbers.filter((n) => !this.numbers.has(n) && this.isOurs(n));
-      if (missing.length === 0) return this.answer(numbers);
-      const read = await holdersOf(db, missing);
-      if (read.version === this.version) {
-        if (this.numbers.size + missing.length > this.maxNumbers) this.forgetHolders();
-        for (const n of missing) this.numbers.set(n, read.assignments.get(n) ?? []);
-        for (const [id, party] of read.parties) this.parties.set(id, party);
-        return this.answer(numbers);
-      }
-      // Something changed since the numbers were loaded: load them again, and ask again.
-      this.invalidate();
-      await this.load(db);
+    if (this.version === undefined) {
+      // Not loaded yet (or forgotten after a change): this batch from the database meanwhile.
+      this.startLoad(db);
+      return holdersOf(db, numbers);
     }
+    const missing = numbers.filter((n) => !this.numbers.has(n) && this.isOurs(n));
+    if (missing.length === 0) return this.answer(numbers);
+    const read = await holdersOf(db, missing);
+    if (read.version === this.version) {
+      if (this.numbers.size + missing.length > this.maxNumbers) this.forgetHolders();
+      for (const n of missing) this.numbers.set(n, read.assignments.get(n) ?? []);
+      for (const [id, party] of read.parties) this.parties.set(id, party);
+      return this.answer(numbers);
+    }
+    // Something changed since the numbers were loaded: start again, and read this batch whole.
+    this.invalidate();
+    this.startLoad(db);
     return holdersOf(db, numbers);
   }
 
   /** Forget everything (a write found a newer version). */
   invalidate(): void {
+    this.generation++;
     this.version = undefined;
     this.ours = new Float64Array(0);
     this.forgetHolders();
+  }
+
+  /** The numbers of the current version, loaded in the background (a failed load is tried again by the next batch). */
+  loaded(): Promise<void> {
+    return this.loading ?? Promise.resolve();
   }
 
   /** How many numbers' holders are remembered. */
@@ -92,14 +102,17 @@ export class HoldersCache {
     return { assignments, parties, version: this.version as string };
   }
 
-  private load(db: Queryable): Promise<void> {
-    this.loading ??= (async () => {
+  private startLoad(db: Queryable): void {
+    if (this.loading) return;
+    const generation = this.generation;
+    this.loading = (async () => {
       try {
         // The numbers and the version from one snapshot.
         const { rows } = (await db.raw(
           `SELECT coalesce((SELECT version FROM party_version), 0)::text AS version,
                   (SELECT string_agg(DISTINCT substr(number, 2), ',') FROM phone_numbers) AS numbers`,
         )) as { rows: Array<{ version: string; numbers: string | null }> };
+        if (generation !== this.generation) return;
         const row = rows[0] as { version: string; numbers: string | null };
         const digits = row.numbers ? row.numbers.split(',') : [];
         const ours = new Float64Array(digits.length);
@@ -108,11 +121,12 @@ export class HoldersCache {
         this.forgetHolders();
         this.ours = ours;
         this.version = row.version;
+      } catch {
+        // Nothing is kept; batches go on being read from the database, and the next one tries again.
       } finally {
         this.loading = undefined;
       }
     })();
-    return this.loading;
   }
 
   private forgetHolders(): void {
