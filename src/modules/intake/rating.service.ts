@@ -64,6 +64,7 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
     refs.exchangeRates.get(db),
     Promise.all([...planIds].map(async (id) => [id, await planCache.get(db, id)] as const)).then((entries) => new Map(entries)),
   ]);
+  const batch: Batch = { plans, taxes, fx };
 
   const rated = legs.map((leg, i): RatedLeg => {
     const c = classified[i]!;
@@ -75,9 +76,7 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
     if (party.subscriberStatus !== 'active') return { ...base, status: 'blocked', reason: 'the subscriber is inactive', charges: [] };
 
     const ratable = { direction: c.direction, number: c.ratedNumber, startMs: leg.startMs, answerMs: leg.answered ? leg.answerMs : null, billableSeconds: leg.answered ? leg.billableSeconds : 0 };
-    const out: Priced = { charges: [], reasons: [] };
-    const place = { country: party.country, region: party.region };
-    const batch: Pricing = { plans, taxes, fx, ratable, place, startMs: leg.startMs };
+    const out: LegPricing = { ratable, place: { country: party.country, region: party.region }, charges: [], reasons: [] };
     priceOne(batch, out, 'wholesale', party.wholesalePlanId, OPERATOR, party.resellerTaxExempt, party.resellerCurrency, party);
     if (party.billingService) {
       priceOne(batch, out, 'retail', party.retailPlanId, { kind: 'reseller', resellerId: party.resellerId }, party.subscriberTaxExempt, party.billingCurrency ?? party.resellerCurrency, party);
@@ -88,36 +87,36 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
   return { legs: rated, partyVersion };
 }
 
-/** One leg's charges and the reasons it could not be priced, as pricing goes. */
-interface Priced {
+/** What pricing reads, loaded once for a batch. */
+interface Batch {
+  plans: Map<number, CompiledPlan | undefined>;
+  taxes: Awaited<ReturnType<RatingCaches['refs']['usageTaxes']['get']>>;
+  fx: Awaited<ReturnType<RatingCaches['refs']['exchangeRates']['get']>>;
+}
+
+/** One leg being priced: what it is and where, and its charges and the reasons it could not be priced so far. */
+interface LegPricing {
+  ratable: RatableLeg;
+  place: { country: string; region: string | null };
   charges: PricedCharge[];
   reasons: string[];
 }
 
-/** What pricing one leg reads: the batch's plans, taxes and rates, and the leg itself. */
-interface Pricing {
-  plans: Map<number, CompiledPlan | undefined>;
-  taxes: Awaited<ReturnType<RatingCaches['refs']['usageTaxes']['get']>>;
-  fx: Awaited<ReturnType<RatingCaches['refs']['exchangeRates']['get']>>;
-  ratable: RatableLeg;
-  place: { country: string; region: string | null };
-  startMs: number;
-}
-
 /** One charge of a leg (a function of its own, not a closure made per leg). */
-function priceOne(p: Pricing, out: Priced, kind: 'wholesale' | 'retail', planId: number | null, taxOwner: TaxOwner, exempt: boolean, billedCurrency: string, party: Party): void {
+function priceOne(b: Batch, out: LegPricing, kind: 'wholesale' | 'retail', planId: number | null, taxOwner: TaxOwner, exempt: boolean, billedCurrency: string, party: Party): void {
   if (planId === null) {
     out.reasons.push(kind === 'wholesale' ? `wholesale: reseller ${party.resellerName} has no wholesale rate plan` : 'retail: the subscriber has no retail rate plan');
     return;
   }
-  const plan = p.plans.get(planId);
+  const plan = b.plans.get(planId);
   if (!plan) {
     out.reasons.push(`${kind}: rate plan ${planId} is missing`);
     return;
   }
-  const rules = exempt ? [] : p.taxes.rulesFor(taxOwner, p.place, p.startMs);
-  const exchangeRate = p.fx.rateInForce(plan.currency, billedCurrency, p.startMs);
-  const priced = priceCharge({ kind, plan, planRevision: plan.revision ?? 0, leg: p.ratable, taxes: rules, billedCurrency, exchangeRate });
+  const startMs = out.ratable.startMs;
+  const rules = exempt ? [] : b.taxes.rulesFor(taxOwner, out.place, startMs);
+  const exchangeRate = b.fx.rateInForce(plan.currency, billedCurrency, startMs);
+  const priced = priceCharge({ kind, plan, planRevision: plan.revision ?? 0, leg: out.ratable, taxes: rules, billedCurrency, exchangeRate });
   if (isPriced(priced)) out.charges.push(priced);
   else out.reasons.push(priced.reason);
 }
