@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/knex';
-import { holdersOf, type Assignment, type Holders, type Party } from './parties.repository';
+import { holdersOf, ourNumbers, type Assignment, type Holders, type Party } from './parties.repository';
 
 /** A digit string of an E.164 number as phone_numbers allows it, without the '+'. */
 const E164 = /^\+[1-9][0-9]{0,14}$/;
@@ -107,20 +107,14 @@ export class HoldersCache {
     const generation = this.generation;
     this.loading = (async () => {
       try {
-        // The numbers and the version from one snapshot.
-        const { rows } = (await db.raw(
-          `SELECT coalesce((SELECT version FROM party_version), 0)::text AS version,
-                  (SELECT string_agg(DISTINCT substr(number, 2), ',') FROM phone_numbers) AS numbers`,
-        )) as { rows: Array<{ version: string; numbers: string | null }> };
+        const { version, digits } = await ourNumbers(db);
         if (generation !== this.generation) return;
-        const row = rows[0] as { version: string; numbers: string | null };
-        const digits = row.numbers ? row.numbers.split(',') : [];
         const ours = new Float64Array(digits.length);
         for (let i = 0; i < digits.length; i++) ours[i] = Number(digits[i]);
         ours.sort();
         this.forgetHolders();
         this.ours = ours;
-        this.version = row.version;
+        this.version = version;
       } catch {
         // Nothing is kept; batches go on being read from the database, and the next one tries again.
       } finally {

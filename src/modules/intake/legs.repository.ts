@@ -1,4 +1,3 @@
-import { StaleHoldersError } from './holders-cache';
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { preparedQuery, type Queryable } from '../../db/knex';
@@ -8,6 +7,8 @@ import type { Scope } from '../../domain/tenancy/roles';
 import { chargeText, type ChargeText, type PricedCharge } from '../../domain/rating/charge';
 import type { RatedLeg } from './rating.service';
 import { copyLine, copyRows, escapeMask } from './copy';
+import { StaleHoldersError } from './holders-cache';
+import { PARTY_VERSION_SQL } from './parties.repository';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -518,7 +519,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], partyVe
     db,
     'intake-insert-group',
     `WITH pv AS MATERIALIZED (
-       SELECT coalesce((SELECT version FROM party_version), 0) AS current
+       SELECT ${PARTY_VERSION_SQL} AS current
      ), rec AS MATERIALIZED (
        SELECT (e.j->>'rec')::int AS rec, (e.j->>'legs')::int AS legs, nextval('cdrs_id_seq') AS id, r AS rw
          FROM json_array_elements($1::json) AS e(j), json_populate_record(null::cdrs, e.j) AS r

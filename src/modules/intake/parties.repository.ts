@@ -42,6 +42,12 @@ export interface Party {
   resellerTaxExempt: boolean;
 }
 
+/**
+ * The committed party version, as SQL (0 if its row is gone: the triggers put it back on the next
+ * change). The writes that check it (insertGroup) use the same expression.
+ */
+export const PARTY_VERSION_SQL = 'coalesce((SELECT version FROM party_version), 0)';
+
 /** Numbers' holders and their parties as of one snapshot, with the party version of that snapshot. */
 export interface Holders {
   assignments: Map<string, Assignment[]>;
@@ -66,7 +72,7 @@ export async function holdersOf(db: Queryable, numbers: string[]): Promise<Holde
   // and on a row of its own when none of the numbers is ours.
   const { rows } = (await db.raw(
     `SELECT v.version::text AS party_version, h.*
-       FROM (SELECT coalesce((SELECT version FROM party_version), 0) AS version) v
+       FROM (SELECT ${PARTY_VERSION_SQL} AS version) v
        LEFT JOIN LATERAL (
          SELECT n.number, n.subscriber_id, n.reseller_id AS number_reseller_id, n.assigned_at, n.released_at,
                 s.id, s.status, s.country, s.region, s.retail_plan_id, s.billing_currency, s.tax_exempt, s.reseller_id,
@@ -114,6 +120,15 @@ export async function holdersOf(db: Queryable, numbers: string[]): Promise<Holde
 
 /** The party version now (what a write compares its holders' version with). */
 export async function currentPartyVersion(db: Queryable): Promise<string> {
-  const { rows } = (await db.raw('SELECT coalesce((SELECT version FROM party_version), 0)::text AS v')) as { rows: Array<{ v: string }> };
+  const { rows } = (await db.raw(`SELECT ${PARTY_VERSION_SQL}::text AS v`)) as { rows: Array<{ v: string }> };
   return rows[0]?.v ?? '0';
+}
+
+/** Every number ever ours (any assignment, current or released), as digits without the '+', with the party version, from one snapshot. */
+export async function ourNumbers(db: Queryable): Promise<{ version: string; digits: string[] }> {
+  const { rows } = (await db.raw(
+    `SELECT ${PARTY_VERSION_SQL}::text AS version, (SELECT string_agg(DISTINCT substr(number, 2), ',') FROM phone_numbers) AS numbers`,
+  )) as { rows: Array<{ version: string; numbers: string | null }> };
+  const row = rows[0] as { version: string; numbers: string | null };
+  return { version: row.version, digits: row.numbers ? row.numbers.split(',') : [] };
 }
