@@ -115,13 +115,21 @@ export function createApp(deps: AppDeps): BuiltApp {
     }),
   );
 
+  // Healthy means reachable and able to store a post: a monitor or load balancer must not keep
+  // sending switches to an instance whose intake answers every post with 503.
   app.get('/healthz', async (_req, res) => {
     try {
       await db.raw('select 1');
-      res.json({ status: 'ok', database: 'ok' });
     } catch (err) {
-      logger.error({ err }, 'health check failed');
-      res.status(503).json({ status: 'error', database: 'unreachable' });
+      logger.error({ err }, 'health check failed: database');
+      return void res.status(503).json({ status: 'error', database: 'unreachable', intake: 'unknown' });
+    }
+    try {
+      await intake.probe();
+      res.json({ status: 'ok', database: 'ok', intake: 'ok' });
+    } catch (err) {
+      logger.error({ err }, 'health check failed: intake');
+      res.status(503).json({ status: 'error', database: 'ok', intake: 'failing' });
     }
   });
 

@@ -33,9 +33,7 @@ export async function openDatabase(config: Config, opts: { migrate?: boolean } =
     const where = new URL(url);
     throw new ConfigError(`Cannot reach the database at ${where.hostname}:${where.port || 5432}${where.pathname}: ${e.code ?? ''} ${e.message}`.trim());
   }
-  // PGlite has one session behind its socket: more than one connection would interleave their
-  // protocol messages (a Parse of one with the Bind of another). One connection, queries queue.
-  const db = createDb(url, { poolMax: embedded ? 1 : 10 });
+  const db = createDb(url, { embedded: Boolean(embedded) });
   if (opts.migrate !== false) await migrateLatest(db);
   return { db, url, embedded };
 }

@@ -23,15 +23,44 @@ export type Queryable = Knex | Knex.Transaction;
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 
-export function createDb(url: string, opts: { poolMax?: number } = {}): Db {
+export interface DbOptions {
+  poolMax?: number;
+  /** How long an unused connection stays open (the pool's default: 30 s). */
+  idleTimeoutMs?: number;
+  /** The embedded PGlite (see db/embedded.ts): one connection, and a clean session on each. */
+  embedded?: boolean;
+}
+
+export function createDb(url: string, opts: DbOptions = {}): Db {
   return knexFactory({
     client: 'pg',
     connection: { connectionString: url, application_name: 'voip-billing' },
-    pool: { min: 0, max: opts.poolMax ?? 10 },
+    pool: {
+      min: 0,
+      // PGlite has one session behind its socket: more than one connection would interleave their
+      // protocol messages (a Parse of one with the Bind of another). One connection, queries queue.
+      max: opts.embedded ? 1 : (opts.poolMax ?? 10),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMillis: opts.idleTimeoutMs } : {}),
+      ...(opts.embedded ? { afterCreate: freshSession } : {}),
+    },
     // A query waiting this long for a connection is a bug (a transaction waiting on the pool), not load.
     acquireConnectionTimeout: 30_000,
     migrations: { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' },
   });
+}
+
+/**
+ * PGlite keeps its one session when a connection to it closes (the pool drops idle ones after
+ * 30 s): whatever the old connection left in the session would meet the new one, which knows
+ * nothing of it. A named statement prepared again failed with 42P05 "already exists" and stopped
+ * the intake until a restart. DISCARD ALL gives each new connection the session a server would:
+ * no prepared statements, settings, temporary tables, advisory locks or LISTENs.
+ */
+function freshSession(conn: pg.Client, done: (err: Error | undefined, conn: pg.Client) => void): void {
+  conn.query('DISCARD ALL').then(
+    () => done(undefined, conn),
+    (err: Error) => done(err, conn),
+  );
 }
 
 export async function migrateLatest(db: Db): Promise<string[]> {

@@ -50,9 +50,12 @@ function build(database: TestDatabase, env: Record<string, string>) {
   return { app: built.app, portal: built.portal, config, planCache, referenceData, built };
 }
 
-/** The real app on a fresh test database. Extra env values override the defaults (e.g. throttle limits). */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+/**
+ * The real app on a fresh test database. Extra env values override the defaults (e.g. throttle
+ * limits); `db` options go to the database's pool (e.g. a short idle timeout).
+ */
+export async function createTestApp(env: Record<string, string> = {}, db: { idleTimeoutMs?: number } = {}): Promise<TestApp> {
+  const database = await createTestDatabase(db);
   const { built, ...parts } = build(database, env);
   return {
     ...database,

@@ -16,12 +16,12 @@ export interface TestDatabase {
  * new database created beside the one named there and dropped afterwards; without it, an in-memory
  * embedded Postgres. Either way test files never see each other's rows.
  */
-export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { migrate?: boolean; idleTimeoutMs?: number } = {}): Promise<TestDatabase> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
     const embedded = await startEmbeddedPostgres();
     // One connection, as the server uses with the embedded database (see src/server.ts).
-    const db = createDb(embedded.url, { poolMax: 1 });
+    const db = createDb(embedded.url, { embedded: true, idleTimeoutMs: opts.idleTimeoutMs });
     if (opts.migrate !== false) await migrateLatest(db);
     return {
       db,
@@ -39,7 +39,7 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   await admin.raw(`CREATE DATABASE ?? TEMPLATE template0`, [name]);
   const url = new URL(base);
   url.pathname = `/${name}`;
-  const db = createDb(url.toString(), { poolMax: 10 });
+  const db = createDb(url.toString(), { poolMax: 10, idleTimeoutMs: opts.idleTimeoutMs });
   if (opts.migrate !== false) await migrateLatest(db);
   return {
     db,

@@ -11,7 +11,10 @@ import { IntakePipeline } from './pipeline';
 export const INTAKE_PATH = '/api/v1/cdrs';
 
 /** A plain Node request handler; `next` hands the request on (to the portal's Express app). */
-export type IntakeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+export type IntakeHandler = ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) & {
+  /** Rejects when the intake cannot store a post now (see IntakePipeline.probe). */
+  probe(): Promise<void>;
+};
 
 function answer(res: ServerResponse, status: number, body: object): void {
   res.statusCode = status;
@@ -87,7 +90,7 @@ export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db
     refuse(res, 503, 'the post could not be stored and nothing of it was acknowledged; send it again');
   };
 
-  return (req, res, next) => {
+  const handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
     // Only POST to the path itself; anything else is the portal's (a 404 or 405 there).
     const url = req.url ?? '';
     const q = url.indexOf('?');
@@ -98,4 +101,5 @@ export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db
     res.once('finish', () => logPost(post, res.statusCode));
     handle(req, res, post).catch((err) => failed(res, post.id, err));
   };
+  return Object.assign(handler, { probe: () => intake.probe() });
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/knex';
 import { uniqueViolation } from '../../db/knex';
-import { insertReject } from './legs.repository';
+import { insertGroup, insertReject } from './legs.repository';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { HoldersCache, StaleHoldersError } from './holders-cache';
 import {
@@ -157,6 +157,15 @@ export class IntakePipeline {
       const rejectId = await insertReject(this.db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
       return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
     }
+  }
+
+  /**
+   * Whether the intake can store now: its own write statement run on the pool with no rows, so a
+   * fault that only the intake's statements meet (a named statement the session refuses, a
+   * permission, a missing table) shows in the health check, not only in the switches' retries.
+   */
+  async probe(): Promise<void> {
+    await insertGroup(this.db, []);
   }
 
   /** Halves of a call that missed each other (see ParsedPost.strandedHalves), as a post of their own. */
