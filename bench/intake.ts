@@ -240,7 +240,7 @@ export async function benchBatchIntake(o: { url: string; dbUrl: string; db: Db; 
   }
 
   const reset = async () => {
-    await admin.query('TRUNCATE call_legs, charges, cdrs');
+    await admin.query('TRUNCATE call_legs, charges, cdrs, leg_keys');
     await admin.query('CHECKPOINT');
   };
   await reset();

@@ -191,8 +191,11 @@ describe('CDR intake: the same leg more than once in one write', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const other = t.db.transaction(async (tx) => {
+      // As every write path does: the key claimed, then the leg stored, in one transaction.
+      await tx.raw(`insert into leg_keys (platform_id, leg_key, leg_id, start_at) values (?, 'R-1', nextval('call_legs_id_seq'), '2026-11-25T12:00:00Z')`, [p.id]);
       await tx.raw(
-        `insert into call_legs (start_at, platform_id, cdr_id, leg_key, call_id, billable_seconds, answered, status) values ('2026-11-25T12:00:00Z', ?, 0, 'R-1', 'R-1', 60, true, 'unrated')`,
+        `insert into call_legs (id, start_at, platform_id, cdr_id, leg_key, call_id, billable_seconds, answered, status)
+         select leg_id, start_at, platform_id, 0, leg_key, 'R-1', 60, true, 'unrated' from leg_keys where platform_id = ? and leg_key = 'R-1'`,
         [p.id],
       );
       await held;
@@ -205,7 +208,7 @@ describe('CDR intake: the same leg more than once in one write', () => {
     const post = pipeline
       .submit({ platform, body: JSON.stringify(leg('R-1')), contentType: 'application/json', sourceIp: undefined })
       .then((r) => ((settled = true), { status: r.httpStatus, body: r.body }));
-    // The post's write waits on the other transaction's uncommitted row of the unique index.
+    // The post's write waits on the other transaction's uncommitted claim of the key (leg_keys).
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(settled, false, 'the post should wait for the other transaction');
     release();

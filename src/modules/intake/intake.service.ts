@@ -3,7 +3,8 @@ import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
 import { getAdapter, MediationError } from '../../domain/mediation';
 import type { RatingCaches } from '../reference-data/reference-data';
 import type { Platform } from '../platforms/platforms.repository';
-import { allocateIds, copyPrepared, copyText, deleteCdrs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, legKeyOf, type GroupRecord, type StoredLeg } from './legs.repository';
+import { legDifferences } from '../../domain/legs/repost';
+import { allocateIds, copyPrepared, copyText, deleteCdrs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, type GroupRecord, type StoredLeg } from './legs.repository';
 import { StaleHoldersError } from './holders-cache';
 import { currentPartyVersion } from './parties.repository';
 import { ensurePartitions } from './partitions';
@@ -17,6 +18,8 @@ export interface LegOutcome {
   reason: string | null;
   direction: string | null;
   duplicate: boolean;
+  /** A duplicate that says something else than the stored leg: how (the record is kept in the rejects for review). */
+  differs?: string[];
 }
 
 export interface RecordResult {
@@ -79,6 +82,7 @@ export interface CopyPlan {
   /** Ids of the records' raw bodies. */
   cdrOf: Map<GoodRecord, number>;
   cdrs: string[];
+  legKeys: string[];
   legs: string[];
   charges: string[];
 }
@@ -157,7 +161,7 @@ async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
   const ratedAt = new Date().toISOString();
   for (const p of posts) {
     const { platform, contentType } = p.input;
-    const plan: CopyPlan = { stored: [], cdrOf: new Map(), cdrs: [], legs: [], charges: [] };
+    const plan: CopyPlan = { stored: [], cdrOf: new Map(), cdrs: [], legKeys: [], legs: [], charges: [] };
     for (const o of p.good) {
       const cdrId = ids.cdrIds[nextCdr++] as number;
       plan.cdrOf.set(o, cdrId);
@@ -165,6 +169,7 @@ async function planCopies(db: Db, posts: PreparedPost[]): Promise<void> {
       for (const l of o.legs) {
         const r = p.ratedByLeg.get(l) as RatedLeg;
         const id = ids.legIds[nextLeg++] as number;
+        plan.legKeys.push(copyText.legKey(id, platform.id, r));
         plan.legs.push(copyText.leg(id, platform.id, cdrId, r, carrierOf(p, r), ratedAt));
         plan.charges.push(copyText.charges({ id, startMs: l.startMs, rated: r }, ratedAt));
         plan.stored.push({ id, legKey: l.legKey, startAt: l.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
@@ -319,7 +324,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: Wri
     for (const p of inserted) {
       for (const o of p.good) {
         for (const leg of o.legs) {
-          const key = `${p.input.platform.id}|${leg.startMs}|${leg.legKey}`;
+          const key = `${p.input.platform.id}|${leg.legKey}`;
           if (seen.has(key)) {
             const out: RecordResult[][] = [];
             for (const one of posts) out.push((await writePosts(tx, [one], opts))[0] as RecordResult[]);
@@ -336,7 +341,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: Wri
   const copied = posts.filter((p) => planOf(p));
   if (copied.length) {
     const plans = copied.map((p) => planOf(p) as CopyPlan);
-    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges) });
+    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legKeys: plans.flatMap((c) => c.legKeys), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges) });
     for (const p of copied) {
       storedOf.set(p, (p.copy as CopyPlan).stored);
       for (const [o, id] of (p.copy as CopyPlan).cdrOf) cdrOf.set(o, id);
@@ -388,6 +393,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: Wri
         continue;
       }
       const result = recordResult(o, stored.slice(k, (k += o.legs.length)));
+      await keepIfDiffering(tx, p.input, o, result);
       // A re-posted record is already stored once; keeping its body again would only add noise.
       const cdrId = cdrOf.get(o);
       if (result.status === 'duplicate' && cdrId !== undefined) duplicateCdrs.push(cdrId);
@@ -411,7 +417,7 @@ export async function writeSimplePosts(db: Queryable, posts: PreparedPost[]): Pr
   for (const p of posts) {
     if (p.copy || p.consumedPending.length || p.good.length !== p.outcomes.length) return undefined;
     for (const o of p.good) for (const l of o.legs) {
-      const key = `${p.input.platform.id}|${legKeyOf(l.legKey, l.startMs)}`;
+      const key = `${p.input.platform.id}|${l.legKey}`;
       if (seen.has(key)) return undefined;
       seen.add(key);
     }
@@ -429,14 +435,37 @@ export async function writeSimplePosts(db: Queryable, posts: PreparedPost[]): Pr
   );
   const stored = await insertGroup(db, records, partyVersionOf(posts));
   let r = 0;
-  return posts.map((p) => p.good.map((o) => recordResult(o, stored[r++] as StoredLeg[])));
+  const results = posts.map((p) => p.good.map((o) => recordResult(o, stored[r++] as StoredLeg[])));
+  // Re-posts that differ from what is stored (rare): their records are kept for review.
+  for (let i = 0; i < posts.length; i++) {
+    const p = posts[i] as PreparedPost;
+    for (let j = 0; j < p.good.length; j++) await keepIfDiffering(db, p.input, p.good[j] as GoodRecord, (results[i] as RecordResult[])[j] as RecordResult);
+  }
+  return results;
+}
+
+/**
+ * A record whose legs were stored already but say something else (another start, duration or
+ * number): it is answered as a duplicate and nothing of it is stored, since a leg key names one leg;
+ * its body goes to the rejects with the differences, for someone to decide which one is right.
+ */
+async function keepIfDiffering(db: Queryable, input: PostInput, o: GoodRecord, result: RecordResult): Promise<void> {
+  const differing = result.legs.filter((l) => l.differs);
+  if (differing.length === 0) return;
+  const error = `a re-post of ${differing.length === 1 ? 'a stored leg' : 'stored legs'} that says something else; answered as a duplicate, nothing of it stored: ${differing
+    .map((l) => `leg ${l.leg_key}: ${(l.differs as string[]).join('; ')}`)
+    .join(' | ')}`;
+  result.reject_id = await insertReject(db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: o.raw, error, recordIndex: o.index });
 }
 
 /** A stored record's answer: each leg as stored; a duplicate when every leg was there already. */
 function recordResult(o: GoodRecord, stored: StoredLeg[]): RecordResult {
-  const legs = o.legs.map((leg, i) => {
+  const legs = o.legs.map((leg, i): LegOutcome => {
     const st = stored[i] as StoredLeg;
-    return { leg_key: leg.legKey, id: st.id, call_id: leg.callId, status: st.status, reason: st.reason, direction: st.direction, duplicate: !st.inserted };
+    const out: LegOutcome = { leg_key: leg.legKey, id: st.id, call_id: leg.callId, status: st.status, reason: st.reason, direction: st.direction, duplicate: !st.inserted };
+    const differs = !st.inserted && st.facts ? legDifferences(st.facts, leg) : [];
+    if (differs.length) out.differs = differs;
+    return out;
   });
   const allDuplicate = legs.length > 0 && legs.every((l) => l.duplicate);
   return { index: o.index, status: allDuplicate ? 'duplicate' : 'accepted', legs };

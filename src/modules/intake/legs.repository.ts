@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { preparedQuery, type Queryable } from '../../db/knex';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
+import type { LegFacts } from '../../domain/legs/repost';
 import type { Scope } from '../../domain/tenancy/roles';
 import { chargeText, type ChargeText, type PricedCharge } from '../../domain/rating/charge';
 import type { RatedLeg } from './rating.service';
@@ -92,9 +93,6 @@ function legRow(platformId: number, cdrId: number, r: RatedLeg, carrier: string 
   return zip(LEG_COLUMNS, legValues(platformId, cdrId, r, carrier, ratedAt));
 }
 
-/** A leg's identity within its platform: key and start (the start is part of the unique index, as the partition key). */
-export const legKeyOf = (legKey: string, startMs: number) => `${legKey}@${startMs}`;
-
 export interface StoredLeg {
   id: number;
   legKey: string;
@@ -103,11 +101,14 @@ export interface StoredLeg {
   reason: string | null;
   direction: string | null;
   inserted: boolean;
+  /** For a leg that was stored already: what it says, to compare a re-post with (legDifferences). */
+  facts?: LegFacts;
 }
 
 /**
- * Inserts legs; a leg already stored (same platform, key and start) is left as it is and reported
- * as a duplicate with its stored status, so a re-post answers as before.
+ * Inserts legs; a leg whose key the platform has used already is left as it is (whatever the
+ * re-post says of its start) and comes back with inserted: false and what is stored. Each key is
+ * claimed in leg_keys first (see migrations/20261207000100_leg_keys.ts), in the transaction.
  */
 export async function insertLegs(
   db: Queryable,
@@ -115,34 +116,40 @@ export async function insertLegs(
   legs: Array<{ cdrId: number; rated: RatedLeg; carrier: string | null }>,
 ): Promise<StoredLeg[]> {
   if (legs.length === 0) return [];
-  const rows = legs.map((l) => legRow(platformId, l.cdrId, l.rated, l.carrier));
-  const insertedRows: Array<Record<string, any>> = [];
-  for (const part of chunked(rows)) {
-    const inserted = (await db.raw(`? ON CONFLICT (platform_id, leg_key, start_at) DO NOTHING RETURNING id, leg_key, start_at, status, unrated_reason, direction`, [
-      db('call_legs').insert(part),
-    ])) as { rows: Array<Record<string, any>> };
-    insertedRows.push(...inserted.rows);
-  }
+  const ratedAt = new Date().toISOString();
   const byKey = new Map<string, StoredLeg>();
-  for (const r of insertedRows) {
-    const startAt = new Date(r.start_at).getTime();
-    byKey.set(legKeyOf(r.leg_key, startAt), { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: true });
-  }
-  const missing = legs.filter((l) => !byKey.has(legKeyOf(l.rated.leg.legKey, l.rated.leg.startMs)));
-  for (const part of chunked(missing)) {
-    const existing = await db('call_legs')
-      .where('platform_id', platformId)
-      .whereIn('leg_key', part.map((l) => l.rated.leg.legKey))
-      .select('id', 'leg_key', 'start_at', 'status', 'unrated_reason', 'direction');
-    for (const r of existing) {
-      const startAt = new Date(r.start_at).getTime();
-      const k = legKeyOf(r.leg_key, startAt);
-      if (!byKey.has(k)) byKey.set(k, { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: false });
+  for (const part of chunked(legs)) {
+    // Claim the keys, with a new leg id each; a key claimed already (a re-post) is skipped.
+    const claimed = (await db.raw(
+      `INSERT INTO leg_keys (platform_id, leg_key, leg_id, start_at)
+       SELECT ?, k, nextval('call_legs_id_seq'), s FROM unnest(?::text[], ?::timestamptz[]) AS u(k, s)
+       ON CONFLICT (platform_id, leg_key) DO NOTHING
+       RETURNING leg_key, leg_id`,
+      [platformId, part.map((l) => l.rated.leg.legKey), part.map((l) => iso(l.rated.leg.startMs) as string)],
+    )) as { rows: Array<{ leg_key: string; leg_id: number }> };
+    const idOf = new Map(claimed.rows.map((r) => [r.leg_key, r.leg_id]));
+    const rows: Array<Record<string, Value>> = [];
+    for (const l of part) {
+      const id = idOf.get(l.rated.leg.legKey);
+      if (id === undefined) continue;
+      // The first leg of the key in this chunk takes it; a second one is its duplicate.
+      idOf.delete(l.rated.leg.legKey);
+      rows.push({ id, ...legRow(platformId, l.cdrId, l.rated, l.carrier, ratedAt) });
+      const r = l.rated;
+      byKey.set(r.leg.legKey, { id, legKey: r.leg.legKey, startAt: r.leg.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
     }
+    if (rows.length) await db('call_legs').insert(rows);
   }
+  const missing = [...new Set(legs.map((l) => l.rated.leg.legKey).filter((k) => !byKey.has(k)))];
+  for (const [k, v] of await storedLegs(db, platformId, missing)) byKey.set(k, v);
+  // A key twice in one post (the same record sent twice in it): the second is the first's duplicate.
+  const answered = new Set<string>();
   return legs.map((l) => {
-    const hit = byKey.get(legKeyOf(l.rated.leg.legKey, l.rated.leg.startMs));
-    if (!hit) throw new Error(`leg ${l.rated.leg.legKey} was neither inserted nor found`);
+    const leg = l.rated.leg;
+    const hit = byKey.get(leg.legKey);
+    if (!hit) throw new Error(`leg ${leg.legKey} was neither inserted nor found`);
+    if (answered.has(leg.legKey) && hit.inserted) return { ...hit, inserted: false, facts: legs.find((x) => x.rated.leg.legKey === leg.legKey)?.rated.leg };
+    answered.add(leg.legKey);
     return hit;
   });
 }
@@ -237,18 +244,26 @@ export async function insertCharges(db: Queryable, legs: Array<{ id: number; sta
 // The COPY path of the intake (real Postgres): duplicates are found first, ids allocated, then the
 // rows streamed. See copy.ts for why, and writePosts for the fallback when a race slips through.
 
-/** Legs of this platform already stored under these keys (leg key and start), by legKeyOf. */
-export async function existingLegs(db: Queryable, platformId: number, keys: Array<{ legKey: string; startMs: number }>): Promise<Map<string, StoredLeg>> {
+/** The legs this platform stored under these keys, by key, with what they say (StoredLeg.facts). */
+export async function storedLegs(db: Queryable, platformId: number, legKeys: string[]): Promise<Map<string, StoredLeg>> {
   const out = new Map<string, StoredLeg>();
-  for (const part of chunked(keys, 5000)) {
+  const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
+  for (const part of chunked(legKeys, 5000)) {
+    if (part.length === 0) continue;
     const res = (await db.raw(
-      `select id, leg_key, start_at, status, unrated_reason, direction from call_legs
-        where platform_id = ? and (leg_key, start_at) in (select k, s from json_to_recordset(?::json) as v(k text, s timestamptz))`,
-      [platformId, JSON.stringify(part.map((k) => ({ k: k.legKey, s: iso(k.startMs) })))],
+      `SELECT l.id, k.leg_key, l.start_at, l.status, l.unrated_reason, l.direction, l.answer_at, l.end_at, l.billable_seconds, l.answered,
+              l.calling_number, l.called_number, l.disposition, l.trunk, l.redirecting_number
+         FROM leg_keys k JOIN call_legs l ON l.id = k.leg_id AND l.start_at = k.start_at
+        WHERE k.platform_id = ? AND k.leg_key = any(?::text[])`,
+      [platformId, part],
     )) as { rows: Array<Record<string, any>> };
     for (const r of res.rows) {
       const startAt = new Date(r.start_at).getTime();
-      out.set(legKeyOf(r.leg_key, startAt), { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: false });
+      const facts: LegFacts = {
+        startMs: startAt, answerMs: ms(r.answer_at), endMs: ms(r.end_at), billableSeconds: r.billable_seconds, answered: r.answered,
+        callingNumber: r.calling_number, calledNumber: r.called_number, disposition: r.disposition, trunk: r.trunk, redirectingNumber: r.redirecting_number,
+      };
+      out.set(r.leg_key, { id: r.id, legKey: r.leg_key, startAt, status: r.status, reason: r.unrated_reason, direction: r.direction, inserted: false, facts });
     }
   }
   return out;
@@ -274,6 +289,8 @@ export const copyText = {
     values.unshift(id);
     return copyLine(values, LEG_ID_ESCAPE);
   },
+  /** The leg's claim on its key (leg_keys): a key stored already fails the COPY (unique violation). */
+  legKey: (id: number, platformId: number, r: RatedLeg) => copyLine([platformId, r.leg.legKey, id, iso(r.leg.startMs)], LEG_KEY_ESCAPE),
   charges: (l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string) => {
     const rows = chargeValuesOf(l, ratedAt);
     if (rows.length === 1) return copyLine(rows[0] as Value[], CHARGE_ESCAPE);
@@ -281,8 +298,11 @@ export const copyText = {
   },
 };
 
-/** Streams rows built with copyText into their tables, records first. */
-export async function copyPrepared(db: Queryable, text: { cdrs: string[]; legs: string[]; charges: string[] }): Promise<void> {
+const LEG_KEY_ESCAPE = [false, true, false, false];
+
+/** Streams rows built with copyText into their tables, the legs' keys first (the one check a re-post meets). */
+export async function copyPrepared(db: Queryable, text: { cdrs: string[]; legKeys: string[]; legs: string[]; charges: string[] }): Promise<void> {
+  await copyRows(db, 'leg_keys', ['platform_id', 'leg_key', 'leg_id', 'start_at'], text.legKeys);
   await copyRows(db, 'cdrs', ['id', 'platform_id', 'content_type', 'body', 'body_sha256'], text.cdrs);
   await copyRows(db, 'call_legs', ['id', ...LEG_COLUMNS], text.legs);
   await copyRows(db, 'charges', CHARGE_COLUMNS, text.charges);
@@ -493,8 +513,8 @@ export interface GroupRecord {
 }
 
 /**
- * Stores records with their legs and charges in one statement. Legs already stored (same platform,
- * key and start) are left alone, with no charges and no second copy of a record whose legs are all
+ * Stores records with their legs and charges in one statement. Legs already stored (same platform
+ * and key, in leg_keys) are left alone, with no charges and no second copy of a record whose legs are all
  * such; they come back with inserted: false and their stored status. Answers per record, per leg.
  * With `partyVersion` (holders read from a cache), nothing is stored unless that is still the
  * committed party version: StaleHoldersError.
@@ -527,10 +547,14 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], partyVe
      ), leg AS MATERIALIZED (
        SELECT (e.j->>'leg')::int AS leg, nextval('call_legs_id_seq') AS id, rec.id AS cdr_id, r AS rw
          FROM json_array_elements($2::json) AS e(j) JOIN rec ON rec.rec = (e.j->>'rec')::int, json_populate_record(null::call_legs, e.j) AS r
+     ), key AS (
+       INSERT INTO leg_keys (platform_id, leg_key, leg_id, start_at)
+       SELECT (rw).platform_id, (rw).leg_key, id, (rw).start_at FROM leg
+       ON CONFLICT (platform_id, leg_key) DO NOTHING
+       RETURNING leg_id
      ), ins AS (
        INSERT INTO call_legs (id, cdr_id, ${legCols.join(', ')})
-       SELECT id, cdr_id, ${legCols.map((c) => `(rw).${c}`).join(', ')} FROM leg
-       ON CONFLICT (platform_id, leg_key, start_at) DO NOTHING
+       SELECT id, cdr_id, ${legCols.map((c) => `(rw).${c}`).join(', ')} FROM leg WHERE id IN (SELECT leg_id FROM key)
        RETURNING id
      ), chg AS (
        INSERT INTO charges (leg_id, ${chargeCols.join(', ')})
@@ -556,8 +580,8 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], partyVe
   const missing = new Set(flat.filter((_, i) => !byLeg.get(i + 1)?.inserted));
   const stored = new Map<string, StoredLeg>();
   for (const platformId of new Set(records.map((r) => r.platformId))) {
-    const keys = records.filter((r) => r.platformId === platformId).flatMap((r) => r.legs).filter((l) => missing.has(l)).map((l) => ({ legKey: l.rated.leg.legKey, startMs: l.rated.leg.startMs }));
-    if (keys.length) for (const [k, v] of await existingLegs(db, platformId, keys)) stored.set(`${platformId}|${k}`, v);
+    const keys = records.filter((r) => r.platformId === platformId).flatMap((r) => r.legs).filter((l) => missing.has(l)).map((l) => l.rated.leg.legKey);
+    if (keys.length) for (const [k, v] of await storedLegs(db, platformId, keys)) stored.set(`${platformId}|${k}`, v);
   }
   let n = 0;
   return records.map((r) =>
@@ -565,7 +589,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], partyVe
       const row = byLeg.get(++n);
       const leg = l.rated.leg;
       if (row?.inserted) return { id: row.id, legKey: leg.legKey, startAt: leg.startMs, status: l.rated.status, reason: l.rated.reason, direction: l.rated.direction, inserted: true };
-      const old = stored.get(`${r.platformId}|${legKeyOf(leg.legKey, leg.startMs)}`);
+      const old = stored.get(`${r.platformId}|${leg.legKey}`);
       if (!old) throw new Error(`leg ${leg.legKey} was neither inserted nor found`);
       return old;
     }),
