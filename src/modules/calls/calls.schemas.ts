@@ -46,7 +46,7 @@ export const unratedListQuery = z.object({
   from: dateText,
   to: dateText,
   reason: text(200),
-  status: z.enum(['unrated', 'blocked']).optional().catch(undefined),
+  status: z.enum(['partial', 'unrated', 'blocked']).optional().catch(undefined),
   reseller: idText,
   platform: idText,
   cursor,

@@ -71,7 +71,7 @@ export function unratedSelection(scope: Scope, q: Omit<UnratedListQuery, 'cursor
   const selection: LegSelection = {
     fromMs: p.fromMs,
     toMs: p.toMs,
-    statuses: q.status ? [q.status] : ['unrated', 'blocked'],
+    statuses: q.status ? [q.status] : ['partial', 'unrated', 'blocked'],
     reason: q.reason,
     platformId: idOf(q.platform),
     resellerId: operator ? idOf(q.reseller) : undefined,
@@ -119,7 +119,7 @@ function money(c: repo.ChargeSummary | null): MoneyView | null {
 
 function subscriberCost(row: repo.CallRow): string {
   if (row.status === 'blocked') return 'blocked';
-  if (row.status === 'unrated') return 'not rated yet';
+  if (row.status === 'unrated' || (row.status === 'partial' && !row.retail)) return 'not rated yet';
   return row.retail ? `${displayAmount(row.retail.billedTotal)} ${row.retail.billedCurrency}` : '—';
 }
 
@@ -335,10 +335,10 @@ export async function unratedPage(db: Db, scope: Scope, q: UnratedListQuery) {
 /** The flash message after a re-rate. */
 export function outcomeMessage(o: RerateOutcome): string {
   if (o.total === 0) return 'No calls matched: nothing was re-rated.';
-  const notRated = o.unrated + o.blocked;
+  const notRated = o.partial + o.unrated + o.blocked;
   const head = `Re-rated ${o.total} call${o.total === 1 ? '' : 's'}: ${o.rated} rated`;
   if (notRated === 0) return `${head}.`;
-  const parts = [o.unrated ? `${o.unrated} still unrated` : '', o.blocked ? `${o.blocked} blocked` : ''].filter(Boolean).join(', ');
+  const parts = [o.partial ? `${o.partial} partly rated` : '', o.unrated ? `${o.unrated} still unrated` : '', o.blocked ? `${o.blocked} blocked` : ''].filter(Boolean).join(', ');
   const why = o.reasons.slice(0, 5).map((r) => `${r.reason} (${r.count})`).join('; ');
   return `${head}, ${parts}${why ? ` — ${why}` : ''}${o.reasons.length > 5 ? '; …' : ''}.`;
 }

@@ -79,9 +79,12 @@ function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: stri
   return [
     startIso, platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
     l.rawCalling, l.rawCalled, iso(l.answerMs), iso(l.endMs), l.answered ? l.billableSeconds : 0, l.answered, l.disposition, l.trunk, carrier, l.redirectingNumber,
-    l.accountCode, r.status, r.reason, r.status === 'rated' ? ratedAt : null,
+    l.accountCode, r.status, r.reason, isPriced(r.status) ? ratedAt : null,
   ];
 }
+
+/** Whether a leg of this status has charges, and so a time it was rated. */
+const isPriced = (status: string) => status === 'rated' || status === 'partial';
 
 function zip(columns: readonly string[], values: Value[]): Record<string, Value> {
   const row: Record<string, Value> = {};
@@ -312,7 +315,7 @@ export async function copyPrepared(db: Queryable, text: { cdrs: string[]; legKey
 // Reading legs back: the scope a person may reach, the filters of the call pages, and what
 // re-rating needs to rebuild a leg and store its new rating.
 
-export const LEG_STATUSES = ['rated', 'unrated', 'blocked'] as const;
+export const LEG_STATUSES = ['rated', 'partial', 'unrated', 'blocked'] as const;
 export type StoredLegStatus = (typeof LEG_STATUSES)[number];
 
 /** Which legs: every field optional; times are UTC ms, `toMs` exclusive. */
@@ -469,7 +472,7 @@ export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; 
     direction: l.rated.direction,
     status: l.rated.status,
     unrated_reason: l.rated.reason,
-    rated_at: l.rated.status === 'rated' ? now : null,
+    rated_at: isPriced(l.rated.status) ? now : null,
     carrier: l.carrier,
   }));
   const res = (await db.raw(

@@ -11,7 +11,11 @@ import { holderAt, holdersOf, type Holders, type Party } from './parties.reposit
 type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
 const OPERATOR: TaxOwner = { kind: 'operator' };
 
-export type LegStatus = 'rated' | 'unrated' | 'blocked';
+/**
+ * rated: every charge the leg owes is priced; partial: one is and one is not (the reason names the
+ * side that is missing); unrated: none is; blocked: an inactive account, nothing priced.
+ */
+export type LegStatus = 'rated' | 'partial' | 'unrated' | 'blocked';
 
 /** A leg with who pays, how it was classified, and its charges. */
 export interface RatedLeg {
@@ -82,7 +86,9 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
       priceOne(batch, out, 'retail', party.retailPlanId, { kind: 'reseller', resellerId: party.resellerId }, party.subscriberTaxExempt, party.billingCurrency ?? party.resellerCurrency, party);
     }
     const { reasons, charges } = out;
-    return { ...base, status: reasons.length ? 'unrated' : 'rated', reason: reasons.length ? reasons.join('; ') : null, charges };
+    // A status that agrees with the charges stored beside it: some priced and some not is partial.
+    const status = reasons.length === 0 ? 'rated' : charges.length ? 'partial' : 'unrated';
+    return { ...base, status, reason: reasons.length ? reasons.join('; ') : null, charges };
   });
   return { legs: rated, partyVersion };
 }

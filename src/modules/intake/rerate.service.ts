@@ -23,6 +23,8 @@ export interface RerateOutcome {
   /** Legs re-rated. */
   total: number;
   rated: number;
+  /** One charge priced, the other not (see LegStatus). */
+  partial: number;
   unrated: number;
   blocked: number;
   /** Why the legs that are still not rated are not, by kind of reason (numbers elided), most frequent first. */
@@ -60,7 +62,7 @@ function carrierFor(r: RatedLeg, trunkCarriers: Record<string, string> | undefin
 export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, target: RerateTarget, opts: RerateOptions = {}): Promise<RerateOutcome> {
   if (scope.kind === 'subscriber') throw new ForbiddenError('Subscribers cannot re-rate calls');
   const batchSize = Math.max(1, opts.batchSize ?? 500);
-  const outcome: RerateOutcome = { total: 0, rated: 0, unrated: 0, blocked: 0, reasons: [] };
+  const outcome: RerateOutcome = { total: 0, rated: 0, partial: 0, unrated: 0, blocked: 0, reasons: [] };
   const reasons = new Map<string, number>();
 
   const rateBatch = async (batch: StoredLegForRating[]) => {
@@ -126,7 +128,7 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     entityType: 'call_legs',
     entityId: null,
     action: 'rerate',
-    after: { ...audited, total: outcome.total, rated: outcome.rated, unrated: outcome.unrated, blocked: outcome.blocked, reasons: outcome.reasons.slice(0, 20) },
+    after: { ...audited, total: outcome.total, rated: outcome.rated, partial: outcome.partial, unrated: outcome.unrated, blocked: outcome.blocked, reasons: outcome.reasons.slice(0, 20) },
   });
   return outcome;
 }
