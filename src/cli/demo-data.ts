@@ -121,7 +121,7 @@ async function loadDemoRating(db: Db): Promise<void> {
     }
   }
   const { platform } = await createPlatform(db, refs, SYSTEM_ACTOR, {
-    name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, active: true,
+    name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, active: true, accept_calls_from: undefined,
   });
   const numbers = (await db('phone_numbers').whereNull('released_at').orderBy('id').pluck('number')) as string[];
   const external = ['+442079460123', '+447911123456', '+4930123456789', '+13125550199', '+33123456789'];

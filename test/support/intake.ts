@@ -7,7 +7,8 @@ import type { TestApp } from './app';
 /** A platform with a known credential, straight into the table (announced: see factories.ts). */
 export async function makePlatform(db: Db, over: Partial<Record<string, unknown>> = {}) {
   const [row] = await db('platforms')
-    .insert({ name: `pbx-${Math.random().toString(36).slice(2, 8)}`, format: 'generic-json', time_zone: 'UTC', country_code: '1', credential_hash: '0'.repeat(64), ...over })
+    // Tests post calls of any date since 2000 (fixtures from real switches are years old).
+    .insert({ name: `pbx-${Math.random().toString(36).slice(2, 8)}`, format: 'generic-json', time_zone: 'UTC', country_code: '1', credential_hash: '0'.repeat(64), accept_calls_from: '2000-01-01T00:00:00Z', ...over })
     .returning('*');
   const { token, hash } = newCredential(row.id);
   await db('platforms').where({ id: row.id }).update({ credential_hash: hash });

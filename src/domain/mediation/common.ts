@@ -204,10 +204,35 @@ function lineColumnAt(text: string, position: number): { line: number; column: n
   return { line, column: position - lastBreak };
 }
 
+/** No call record nests deeper; a body that does is refused before anything walks it. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Where `text` (JSON) first nests deeper than `max` arrays and objects, or -1 (strings skipped). */
+export function jsonTooDeepAt(text: string, max = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: the next character is escaped
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return -1;
+}
+
 /** JSON.parse with a MediationError naming the line and column where the parser stopped. */
 export function parseJsonBody(text: string, what: string): unknown {
   const body = text.replace(/^\uFEFF/, '');
   if (body.trim() === '') throw new MediationError(`${what}: the body is empty`);
+  const deep = jsonTooDeepAt(body);
+  if (deep >= 0) {
+    const { line, column } = lineColumnAt(body, deep);
+    throw new MediationError(`${what}: nested deeper than ${MAX_JSON_DEPTH} levels at line ${line}, column ${column}: no call record is`, line, column);
+  }
   try {
     return JSON.parse(body) as unknown;
   } catch (err) {

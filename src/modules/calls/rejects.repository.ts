@@ -20,6 +20,8 @@ export interface CdrReject {
 
 export interface CdrRejectDetail extends CdrReject {
   body: string;
+  /** Bytes kept as they arrived, when text could not hold them (then `body` is a readable rendering). */
+  bytesLength: number | null;
 }
 
 const RECEIVED_KEY = `to_char(x.received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -69,6 +71,14 @@ export async function listRejects(db: Queryable, scope: Scope, f: RejectFilter):
 
 export async function getReject(db: Queryable, scope: Scope, id: number): Promise<CdrRejectDetail | undefined> {
   if (scope.kind !== 'wholesale') return undefined;
-  const row = await base(db).select('x.body').where('x.id', id).first();
-  return row ? { ...toReject(row), body: row.body } : undefined;
+  const row = await base(db).select('x.body', db.raw('length(x.body_bytes) as bytes_length')).where('x.id', id).first();
+  return row ? { ...toReject(row), body: row.body, bytesLength: row.bytes_length === null ? null : Number(row.bytes_length) } : undefined;
+}
+
+/** What was posted, exactly: the kept bytes, or the body's text as UTF-8. */
+export async function rejectBytes(db: Queryable, scope: Scope, id: number): Promise<Buffer | undefined> {
+  if (scope.kind !== 'wholesale') return undefined;
+  const row = await db('cdr_rejects').where({ id }).first('body', 'body_bytes');
+  if (!row) return undefined;
+  return row.body_bytes ? Buffer.from(row.body_bytes) : Buffer.from(row.body as string, 'utf8');
 }

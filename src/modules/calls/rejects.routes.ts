@@ -28,5 +28,14 @@ export function rejectRoutes({ db }: { db: Db }): Router {
     res.page('rejects/show', { title: `Reject ${reject.id}`, base: BASE, reject });
   });
 
+  // The body exactly as it arrived, for the switch's people to see what their switch sent.
+  r.get(`${BASE}/:rejectId/body`, async (req, res) => {
+    const id = idParam(req, 'rejectId');
+    const bytes = await repo.rejectBytes(db, scope(req), id);
+    if (!bytes) throw new NotFoundError();
+    res.set({ 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="reject-${id}.bin"`, 'Cache-Control': 'no-store' });
+    res.send(bytes);
+  });
+
   return r;
 }

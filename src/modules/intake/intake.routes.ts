@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express from 'express';
 import proxyaddr from 'proxy-addr';
 import type { Db } from '../../db/knex';
 import type { Logger } from '../../logger';
 import { requestIdOf } from '../../web/request-id';
 import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
 import type { RatingCaches } from '../reference-data/reference-data';
+import { BodyError, readPostBody, type PostBody } from './body';
+import { insertReject, readableBytes } from './legs.repository';
 import { IntakePipeline } from './pipeline';
 
 export const INTAKE_PATH = '/api/v1/cdrs';
@@ -27,7 +28,6 @@ function refuse(res: ServerResponse, status: number, error: string): void {
   answer(res, status, { error });
 }
 
-const readText = express.text({ type: () => true, limit: '25mb', defaultCharset: 'utf-8' });
 
 /**
  * CDR intake over HTTPS: platforms post their records with their machine credential. Served in
@@ -61,11 +61,18 @@ export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db
     post.sourceIp = sourceIp;
     if (!platform.active) return refuse(res, 403, `platform ${platform.name} is not active`);
     if (!sourceAllowed(platform.allowedSources, sourceIp)) return refuse(res, 403, `address ${sourceIp} is not allowed for platform ${platform.name}`);
-    const readErr = await new Promise<unknown>((resolve) => readText(req as express.Request, res as express.Response, resolve));
-    if (readErr) return bodyError(res, post.id, readErr);
-    const body = (req as { body?: unknown }).body;
+    let body: PostBody;
+    try {
+      body = await readPostBody(req);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      // It can never become a record: refused with the reason and kept as it arrived.
+      const encoding = req.headers['content-encoding'];
+      const rejectId = await insertReject(db, { platformId: platform.id, sourceIp, contentType: req.headers['content-type'], body: readableBytes(err.bytes, encoding), bytes: err.bytes, error: err.message });
+      return answer(res, err.status, { accepted: 0, duplicates: 0, rejected: 1, records: [], error: err.message, reject_id: rejectId });
+    }
     // Answered only after the commit that stored it (grouped with concurrent posts).
-    const result = await intake.submit({ platform, body: typeof body === 'string' ? body : '', contentType: req.headers['content-type'], sourceIp });
+    const result = await intake.submit({ platform, body: body.text, contentType: req.headers['content-type'], sourceIp });
     answer(res, result.httpStatus, result.body);
   };
 
@@ -77,14 +84,14 @@ export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db
     logger[level]({ reqId: post.id, platform: post.platform, remoteAddress: post.sourceIp, statusCode: status, responseTime: Math.round(performance.now() - post.started) }, 'cdr post');
   };
 
-  // A machine client gets JSON it can act on, never the portal's HTML error page.
-  const bodyError = (res: ServerResponse, id: string, err: unknown) => {
-    const e = err as { type?: string; limit?: number };
-    if (e?.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${e.limit ?? '25 MB'} bytes: send fewer records per post`);
-    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return refuse(res, 415, (err as Error).message);
-    return failed(res, id, err);
-  };
+  // A machine client gets JSON it can act on, never the portal's HTML error page. Only a passing
+  // fault (the database out of reach) answers 503: what the content causes is refused with a 4xx.
   const failed = (res: ServerResponse, id: string, err: unknown) => {
+    if ((err as { code?: string }).code === 'ECONNABORTED') {
+      // The switch gave up on its post: nothing was stored, and there is no one to answer.
+      logger.info({ reqId: id }, 'cdr post aborted by the client');
+      return void res.destroy();
+    }
     logger.error({ err, reqId: id }, 'cdr post failed');
     if (res.headersSent) return void res.destroy();
     refuse(res, 503, 'the post could not be stored and nothing of it was acknowledged; send it again');

@@ -107,9 +107,12 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
   try {
     outcomes = adapter.parse(input.body, input.contentType, { timeZone: platform.timeZone, countryCode: platform.countryCode }).records;
   } catch (err) {
-    if (!(err instanceof MediationError)) throw err;
-    const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error: err.message });
-    return { httpStatus: 400, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error: err.message, reject_id: rejectId } };
+    // Whatever the adapter cannot read is the content's doing, never a passing fault: refused and
+    // kept, not answered "send it again" (a switch would retry it for ever). An error other than
+    // MediationError is also an adapter that should have said why: its message is the reason.
+    const error = err instanceof MediationError ? err.message : `the body could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
+    return { httpStatus: 400, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
   }
   if (outcomes.length === 0) {
     const error = 'the body holds no records';
@@ -117,8 +120,36 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
     return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
   }
   const { outcomes: paired, consumedPending } = await pairWithPending(db, adapter.parse, input, outcomes);
-  const good = paired.filter((o): o is Extract<RecordOutcome, { ok: true }> => o.ok);
-  return { input, outcomes: paired, good, consumedPending };
+  const screened = paired.map((o) => screenRecord(o, platform, Date.now()));
+  const good = screened.filter((o): o is Extract<RecordOutcome, { ok: true }> => o.ok);
+  return { input, outcomes: screened, good, consumedPending };
+}
+
+/** How far ahead of the clock a call may start (switch clocks drift; a day is generous). */
+const FUTURE_MS = 24 * 3600_000;
+const LEG_TEXT: Array<keyof NormalisedLeg> = ['legKey', 'callId', 'rawCalling', 'rawCalled', 'disposition', 'trunk', 'accountCode'];
+
+/**
+ * What no adapter can judge alone: a leg must start inside the platform's window (from its
+ * accept-calls-from date to a day ahead of now: a start in the year 9999 or 0050 is a broken
+ * record, and every month named makes partitions), and its text must be storable (Postgres text
+ * refuses NUL, which JSON can carry as \u0000). A record with such a leg is refused with the reason.
+ */
+export function screenRecord(o: RecordOutcome, platform: Pick<Platform, 'name' | 'acceptCallsFrom'>, nowMs: number): RecordOutcome {
+  if (!o.ok) return o;
+  const from = new Date(platform.acceptCallsFrom).getTime();
+  for (const leg of o.legs) {
+    let error: string | undefined;
+    if (!(leg.startMs >= from && leg.startMs <= nowMs + FUTURE_MS)) {
+      const start = Number.isFinite(leg.startMs) && Math.abs(leg.startMs) < 8.64e15 ? new Date(leg.startMs).toISOString() : String(leg.startMs);
+      error = `record ${o.index}: leg ${leg.legKey} starts ${start}, outside what platform ${platform.name} accepts (calls from ${new Date(from).toISOString().slice(0, 10)} to a day ahead of now); an older call is accepted once the platform's "accept calls from" date is set before it`;
+    } else {
+      const field = LEG_TEXT.find((k) => typeof leg[k] === 'string' && (leg[k] as string).includes('\0'));
+      if (field) error = `record ${o.index}: leg ${JSON.stringify(leg.legKey.replace(/\0/g, '\\0'))}: ${field} holds a NUL character, which no call record has`;
+    }
+    if (error) return { ok: false, index: o.index, raw: o.raw, error };
+  }
+  return o;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface Platform {
   allowedSources: string[] | null;
   trunkCarriers: Record<string, string>;
   active: boolean;
+  /** The earliest call start its records may carry (see the window in intake.service). */
+  acceptCallsFrom: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -37,6 +39,7 @@ function toPlatform(r: Record<string, any>): Platform {
     allowedSources: parseCidrArray(r.allowed_sources),
     trunkCarriers: r.trunk_carriers ?? {},
     active: r.active,
+    acceptCallsFrom: r.accept_calls_from,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -68,6 +71,8 @@ function columns(input: PlatformInput) {
     allowed_sources: input.allowed_sources ? input.allowed_sources : null,
     trunk_carriers: JSON.stringify(input.trunk_carriers),
     active: input.active,
+    // A form left empty keeps the column's default (new) or what is stored (edit).
+    ...(input.accept_calls_from ? { accept_calls_from: `${input.accept_calls_from}T00:00:00Z` } : {}),
   };
 }
 

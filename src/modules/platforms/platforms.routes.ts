@@ -61,6 +61,7 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
       title: `Edit ${p.name}`, ...common, platform: p,
       values: {
         name: p.name, format: p.format, time_zone: p.timeZone, country_code: p.countryCode, active: p.active ? 'on' : '',
+        accept_calls_from: new Date(p.acceptCallsFrom).toISOString().slice(0, 10),
         allowed_sources: (p.allowedSources ?? []).join('\n'),
         trunk_carriers: Object.entries(p.trunkCarriers).map(([k, v]) => `${k} = ${v}`).join('\n'),
       },

@@ -49,5 +49,11 @@ export const platformFields = z.object({
   allowed_sources: cidrList,
   trunk_carriers: trunkMap,
   active: checkbox,
+  accept_calls_from: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => !v || (/^\d{4}-\d{2}-\d{2}$/.test(v) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v) && v >= '1970-01-01'), 'A date such as 2025-01-01')
+    .transform((v) => v || undefined),
 });
 export type PlatformInput = z.infer<typeof platformFields>;
