@@ -7,7 +7,7 @@ import { makePlatform, postCdrs } from '../support/intake';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
 import { expireStalePending } from '../../src/modules/intake/pending.service';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const fixture = (p: string) => fs.readFileSync(path.join(FIXTURES, p), 'utf8');
 
 /** The real switch records, posted through intake as each platform would, end to end. */

@@ -6,7 +6,7 @@ import type { AdapterContext, AdapterResult, NormalisedLeg } from '../../src/dom
 import { asteriskTrunk } from '../../src/domain/mediation/asterisk-csv';
 import { ADAPTERS, MediationError, parseAsteriskCsv } from '../../src/domain/mediation';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const read = (name: string) => fs.readFileSync(path.join(FIXTURES, 'asterisk', name), 'utf8');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

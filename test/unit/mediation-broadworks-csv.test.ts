@@ -6,7 +6,7 @@ import type { AdapterContext, NormalisedLeg } from '../../src/domain/legs/leg';
 import { splitBroadworksLine } from '../../src/domain/mediation/broadworks-csv';
 import { ADAPTERS, parseBroadworksCsv } from '../../src/domain/mediation';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const ctx: AdapterContext = { timeZone: 'America/New_York', countryCode: '1' };
 

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import type { AdapterContext, AdapterResult, NormalisedLeg } from '../../src/domain/legs/leg';
 import { ADAPTERS, MediationError, parseFreeswitchJson } from '../../src/domain/mediation';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const read = (name: string) => fs.readFileSync(path.join(FIXTURES, 'freeswitch', name), 'utf8');
 
 // The somleng switch wrote its *_stamp values equal to UTC (start_stamp 08:50:03 = start_epoch), so

@@ -7,7 +7,7 @@ import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from
 import { ADAPTERS, MediationError, parseKamailioAcc } from '../../src/domain/mediation';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const sql = fs.readFileSync(path.join(FIXTURES, 'kamailio', 'dsiprouter-acc-cdrs-dump.sql'), 'utf8');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
