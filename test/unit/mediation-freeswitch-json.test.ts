@@ -45,7 +45,8 @@ describe('freeswitch-json: the somleng fixtures', () => {
       endMs: '2022-07-06T08:50:07.610Z',
       billableSeconds: 3,
       answered: true,
-      disposition: 'NORMAL_UNSPECIFIED',
+      disposition: 'answered',
+      switchCause: 'NORMAL_UNSPECIFIED',
       platformDirection: 'inbound',
       trunk: null,
       redirectingNumber: null,
@@ -68,7 +69,8 @@ describe('freeswitch-json: the somleng fixtures', () => {
       endMs: '2022-07-06T09:23:50.149Z',
       billableSeconds: 0,
       answered: false,
-      disposition: 'NO_USER_RESPONSE',
+      disposition: 'no_answer',
+      switchCause: 'NO_USER_RESPONSE',
       platformDirection: 'outbound',
       trunk: null,
       redirectingNumber: null,
@@ -91,7 +93,8 @@ describe('freeswitch-json: the somleng fixtures', () => {
       endMs: '2016-09-20T09:15:24.396Z',
       billableSeconds: 0,
       answered: false,
-      disposition: 'ORIGINATOR_CANCEL',
+      disposition: 'cancelled',
+      switchCause: 'ORIGINATOR_CANCEL',
       platformDirection: 'inbound',
       trunk: null,
       redirectingNumber: null,
@@ -109,10 +112,10 @@ describe('freeswitch-json: the somleng fixtures', () => {
     assert.equal(a.callId, b.callId);
     assert.equal(a.callId, '21bc47f2-250c-4d98-a157-0ad756d54027');
     assert.deepEqual(
-      [view(a), view(b)].map((l) => [l.callingNumber, l.calledNumber, l.rawCalled, l.startMs, l.answerMs, l.endMs, l.billableSeconds, l.answered, l.platformDirection, l.disposition]),
+      [view(a), view(b)].map((l) => [l.callingNumber, l.calledNumber, l.rawCalled, l.startMs, l.answerMs, l.endMs, l.billableSeconds, l.answered, l.platformDirection, l.disposition, l.switchCause]),
       [
-        [null, '+855715100860', '0715100860', '2021-06-27T11:33:51.053Z', '2021-06-27T11:34:00.273Z', '2021-06-27T11:34:08.693Z', 8, true, 'outbound', 'NORMAL_CLEARING'],
-        [null, null, '1234', '2021-06-27T11:34:02.833Z', '2021-06-27T11:34:03.193Z', '2021-06-27T11:34:08.713Z', 5, true, 'outbound', 'NORMAL_CLEARING'],
+        [null, '+855715100860', '0715100860', '2021-06-27T11:33:51.053Z', '2021-06-27T11:34:00.273Z', '2021-06-27T11:34:08.693Z', 8, true, 'outbound', 'answered', 'NORMAL_CLEARING'],
+        [null, null, '1234', '2021-06-27T11:34:02.833Z', '2021-06-27T11:34:03.193Z', '2021-06-27T11:34:08.713Z', 5, true, 'outbound', 'answered', 'NORMAL_CLEARING'],
       ],
     );
   });

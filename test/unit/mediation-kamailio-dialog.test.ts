@@ -59,7 +59,8 @@ describe('kamailio-dialog', () => {
       endMs: '2026-03-11T21:45:32.000Z',
       billableSeconds: 7,
       answered: true,
-      disposition: '200',
+      disposition: 'answered',
+      switchCause: null, // the dialog row has no sip_code: the switch said nothing of its own
       platformDirection: 'outbound',
       trunk: '3',
       redirectingNumber: null,

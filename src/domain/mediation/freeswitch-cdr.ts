@@ -4,6 +4,7 @@
  * syntax into an FsCdr; this file turns an FsCdr into a NormalisedLeg.
  */
 import type { AdapterContext, NormalisedLeg } from '../legs/leg';
+import { freeswitchDisposition } from './disposition';
 import { ceilSeconds, fail, isFormContentType, isPlainObject, MediationError, parseCount, parseLocalDateTime, party, urlDecode } from './common';
 
 export interface FsCallflow {
@@ -225,7 +226,8 @@ export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
     endMs,
     billableSeconds,
     answered,
-    disposition: nonEmpty(v['hangup_cause']) ?? 'UNKNOWN',
+    disposition: answered ? 'answered' : freeswitchDisposition(v['hangup_cause'], v['hangup_cause_q850']),
+    switchCause: nonEmpty(v['hangup_cause'], v['hangup_cause_q850'])?.trim() ?? null,
     ...(direction ? { platformDirection: direction } : {}),
     trunk: gatewayOf(v),
     redirectingNumber: rdnis ? party(rdnis, ctx).e164 : null,

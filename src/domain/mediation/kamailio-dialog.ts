@@ -15,6 +15,7 @@
  */
 import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from '../legs/leg';
 import type { MediationAdapter } from './adapter';
+import { sipDisposition } from './disposition';
 import { assertTimeZone, ceilSeconds, fail, outcome, party } from './common';
 import { col, kamailioDirection, kamailioTime, readKamailioRows } from './kamailio-rows';
 
@@ -52,7 +53,8 @@ function dialogLeg(v: Record<string, string>, ctx: AdapterContext): NormalisedLe
     endMs,
     billableSeconds: answered ? ceilSeconds(durationMs ?? endMs - startMs) : 0,
     answered,
-    disposition: codeText || '200',
+    disposition: answered ? 'answered' : sipDisposition(Number(codeText)),
+    switchCause: codeText || null,
     ...(direction ? { platformDirection: direction } : {}),
     trunk: col(v, 'dst_gwgroupid') || null,
     redirectingNumber: null,

@@ -61,7 +61,7 @@ export async function insertReject(
 const LEG_COLUMNS = [
   'start_at', 'platform_id', 'cdr_id', 'leg_key', 'call_id', 'reseller_id', 'subscriber_id', 'direction', 'calling_number', 'called_number',
   'raw_calling', 'raw_called', 'answer_at', 'end_at', 'billable_seconds', 'answered', 'disposition', 'trunk', 'carrier', 'redirecting_number',
-  'account_code', 'status', 'unrated_reason', 'rated_at',
+  'account_code', 'status', 'unrated_reason', 'rated_at', 'switch_cause', 'switch_direction',
 ] as const;
 
 type Value = string | number | boolean | null;
@@ -69,6 +69,7 @@ type Value = string | number | boolean | null;
 /** Columns whose text comes from the platform (or names people typed): escaped in COPY text. */
 const LEG_ESCAPE = escapeMask(LEG_COLUMNS, [
   'leg_key', 'call_id', 'calling_number', 'called_number', 'raw_calling', 'raw_called', 'disposition', 'trunk', 'carrier', 'redirecting_number', 'account_code', 'unrated_reason',
+  'switch_cause',
 ]);
 /** The same with the id first (the COPY of call_legs names it). */
 const LEG_ID_ESCAPE = [false, ...LEG_ESCAPE];
@@ -78,7 +79,7 @@ function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: stri
   return [
     startIso, platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
     l.rawCalling, l.rawCalled, iso(l.answerMs), iso(l.endMs), l.answered ? l.billableSeconds : 0, l.answered, l.disposition, l.trunk, carrier, l.redirectingNumber,
-    l.accountCode, r.status, r.reason, r.status === 'rated' ? ratedAt : null,
+    l.accountCode, r.status, r.reason, r.status === 'rated' ? ratedAt : null, l.switchCause, l.platformDirection ?? null,
   ];
 }
 
@@ -383,6 +384,8 @@ function toNormalisedLeg(r: Record<string, any>): NormalisedLeg {
     billableSeconds: r.billable_seconds,
     answered: r.answered,
     disposition: r.disposition,
+    switchCause: r.switch_cause,
+    ...(r.switch_direction ? { platformDirection: r.switch_direction } : {}),
     trunk: r.trunk,
     redirectingNumber: r.redirecting_number,
     accountCode: r.account_code,
