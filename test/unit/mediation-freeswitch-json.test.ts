@@ -257,3 +257,42 @@ describe('freeswitch-json: rules on synthetic CDRs', () => {
     assert.equal(a3.legs[0]!.callId, A);
   });
 });
+
+describe('freeswitch-json: the calling number when caller_id_number is a user name', () => {
+  const us: AdapterContext = { timeZone: 'UTC', countryCode: '1' };
+  const times = { start_epoch: '1714570200', answer_epoch: '1714570207', end_epoch: '1714570452', billsec: '245', hangup_cause: 'NORMAL_CLEARING' };
+  const leg = (direction: 'inbound' | 'outbound', variables: Record<string, string>, profile: Record<string, string> = {}) => {
+    const doc = { channel_data: { direction }, variables: { uuid: 'u-dan', ...times, ...variables }, callflow: [{ profile_index: '1', caller_profile: { destination_number: '+442071234567', ...profile } }] };
+    const r = parseFreeswitchJson(JSON.stringify(doc), undefined, us).records[0];
+    assert.ok(r?.ok, r && !r.ok ? r.error : 'no record');
+    return r.legs[0] as NormalisedLeg;
+  };
+  const calling = (l: NormalisedLeg) => [l.callingNumber, l.rawCalling];
+
+  test('inbound "dan": the number is taken from effective_caller_id_number', () => {
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', effective_caller_id_number: '+12125550100', sip_from_user: 'dan' }, { caller_id_number: 'dan', ani: 'dan' })), ['+12125550100', '+12125550100']);
+  });
+
+  test('inbound "dan" with no effective caller id: the From user, then the ANI, in that order', () => {
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', sip_from_user: '2125550111' }, { caller_id_number: 'dan', ani: '2125550122' })), ['+12125550111', '2125550111']);
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', sip_from_user: 'dan' }, { caller_id_number: 'dan', ani: '2125550122' })), ['+12125550122', '2125550122']);
+  });
+
+  test('a caller_id_number that is a number is used as before, even when later fields hold another', () => {
+    assert.deepEqual(calling(leg('inbound', { effective_caller_id_number: '+12125550199' }, { caller_id_number: '2125550100' })), ['+12125550100', '2125550100']);
+  });
+
+  test('an extension (short digits) is not a number either: the search goes on', () => {
+    assert.deepEqual(calling(leg('inbound', { effective_caller_id_number: '+12125550100' }, { caller_id_number: '1001' })), ['+12125550100', '+12125550100']);
+  });
+
+  test('no field is a number: the user name is kept as sent, with no E.164 number', () => {
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', sip_from_user: 'dan' }, { caller_id_number: 'dan', ani: 'dan' })), [null, 'dan']);
+  });
+
+  test('outbound "dan" in the From user: origination caller id, ANI, effective caller id; never caller_id_number (the callee)', () => {
+    assert.deepEqual(calling(leg('outbound', { sip_from_user: 'dan', effective_caller_id_number: '+12125550100' }, { caller_id_number: '+442071234567' })), ['+12125550100', '+12125550100']);
+    assert.deepEqual(calling(leg('outbound', { sip_from_user: 'dan', origination_caller_id_number: '2125550133', effective_caller_id_number: '+12125550100' })), ['+12125550133', '2125550133']);
+    assert.deepEqual(calling(leg('outbound', { sip_from_user: 'dan' }, { caller_id_number: '+442071234567' })), [null, 'dan']);
+  });
+});
