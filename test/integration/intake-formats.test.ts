@@ -160,4 +160,32 @@ describe('CDR intake: every platform format over HTTP', () => {
     const [again] = await loadLegsForRating(t.db, { kind: 'wholesale' }, { ids: [id] });
     assert.deepEqual([again?.leg.disposition, again?.leg.switchCause, again?.leg.platformDirection], ['busy', 'USER_BUSY', 'outbound']);
   });
+
+  test('Cisco CUCM: the operator picks cucm-csv in the platform form; the CDR file is posted as it is (header row, type row, records)', async () => {
+    const admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    const form = await admin.get('/wholesale/platforms/new');
+    assert.match(form.text, /<option value="cucm-csv"/);
+    const created = await admin.submit('/wholesale/platforms', { name: 'cucm-cluster', format: 'cucm-csv', time_zone: 'UTC', country_code: '1', allowed_sources: '', trunk_carriers: '', active: 'on' }, '/wholesale/platforms/new');
+    assert.equal(created.status, 201);
+    const token = /data-testid="platform-credential">([^<]+)</.exec(created.text)?.[1] as string;
+    const platform = await t.db('platforms').where({ name: 'cucm-cluster' }).first();
+    assert.equal(platform.format, 'cucm-csv');
+
+    const res = await postCdrs(t, token, fixture('cucm/cdr.txt'), 'text/csv');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepted, 3);
+    const legs = await t.db('call_legs').where({ platform_id: platform.id }).orderBy('leg_key');
+    assert.deepEqual(
+      legs.map((l) => [l.leg_key, l.call_id, l.answered, l.billable_seconds, l.disposition, l.switch_cause, l.switch_direction, l.calling_number, l.called_number]),
+      [
+        ['2-25447-47874239-47874240', '2-25447', true, 11, 'answered', 'orig 16, dest 0', null, '+15033466594', '+15033466593'],
+        ['2-25448-47874243-47874250', '2-25448', false, 0, 'failed', 'orig 0, dest 1459617833', null, null, '+15030079981'],
+        ['2-25449-47874246-47874248', '2-25449', false, 0, 'failed', 'orig 0, dest 1459617833', null, null, '+15030079981'],
+      ],
+    );
+    assert.equal(new Date(legs[0].start_at).toISOString(), '2025-04-18T16:32:08.000Z');
+    const again = await postCdrs(t, token, fixture('cucm/cdr.txt'), 'text/csv');
+    assert.deepEqual(again.body.records.map((r: { status: string }) => r.status), ['duplicate', 'duplicate', 'duplicate']);
+    assert.equal(await countLegs(platform.id), 3);
+  });
 });

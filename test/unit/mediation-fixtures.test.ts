@@ -22,7 +22,7 @@ function planFor(file: string): Plan {
   if (file === 'SOURCES.md') return { notCdr: 'provenance notes' };
   if (file === 'LICENSES.md') return { notCdr: 'licence notes' };
   if (file === 'sql-dump.ts') return { notCdr: 'our test helper that reads rows out of the Kamailio dump' };
-  if (file === 'cucm/cdr.txt') return { notCdr: 'Cisco CUCM: no adapter yet' };
+  if (file === 'cucm/cdr.txt') return { format: 'cucm-csv', body: (t) => t, ctx: utc1, expect: 'legs' };
   if (file === 'freeswitch/not-well-formed_xmlcdr.xml') return { format: 'freeswitch-xml', body: (t) => t, ctx: { timeZone: 'Asia/Kolkata', countryCode: '91' }, expect: 'refused' };
   if (/^freeswitch\/.*\.json$/.test(file)) return { format: 'freeswitch-json', body: (t) => t, ctx: utc855, expect: 'legs' };
   if (/^freeswitch\/.*\.xml$/.test(file)) return { format: 'freeswitch-xml', body: (t) => t, ctx: utc855, expect: 'legs' };
