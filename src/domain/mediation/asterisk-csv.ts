@@ -1,5 +1,5 @@
 /**
- * `asterisk-csv`: cdr_csv Master.csv rows (CDR-FORMATS.md section 2). No header; one CDR per line:
+ * `asterisk-csv`: cdr_csv Master.csv rows (docs/CDR-FORMATS.md section 2). No header; one CDR per line:
  *
  *   1 accountcode, 2 src, 3 dst, 4 dcontext, 5 clid, 6 channel, 7 dstchannel, 8 lastapp,
  *   9 lastdata, 10 start, 11 answer, 12 end, 13 duration, 14 billsec, 15 disposition, 16 amaflags

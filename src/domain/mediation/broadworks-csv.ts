@@ -1,5 +1,5 @@
 /**
- * `broadworks-csv`: BroadWorks accounting CDR files (CDR-FORMATS.md section 4), one record per line,
+ * `broadworks-csv`: BroadWorks accounting CDR files (docs/CDR-FORMATS.md section 4), one record per line,
  * fields separated by commas, a comma inside a value written `\,` (and a backslash `\\`) - not CSV
  * quoting. Field numbers are 1-based and equal the RADIUS attribute numbers of vendor 6431:
  *

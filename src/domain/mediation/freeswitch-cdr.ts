@@ -1,6 +1,6 @@
 /**
  * What mod_json_cdr and mod_xml_cdr have in common: one document per channel (leg), the same
- * variables and callflow profiles (CDR-FORMATS.md section 1). The two format files turn their
+ * variables and callflow profiles (docs/CDR-FORMATS.md section 1). The two format files turn their
  * syntax into an FsCdr; this file turns an FsCdr into a NormalisedLeg.
  */
 import type { AdapterContext, NormalisedLeg } from '../legs/leg';
@@ -132,7 +132,7 @@ function callflowTime(flows: FsCallflow[], name: string, pick: 'oldest' | 'newes
 /**
  * The call a leg belongs to, the same for the A-leg and every B-leg when each CDR is read alone:
  * the uuid of the leg that originated the bridge (the A-leg). call_uuid is not used: after
- * uuid_bridge it names the other leg (CDR-FORMATS.md section 1).
+ * uuid_bridge it names the other leg (docs/CDR-FORMATS.md section 1).
  *  1. the newest callflow profile that names a partner decides: `originator` profiles -> this leg
  *     was originated by that uuid; `originatee` profiles -> this leg is the originator.
  *  2. last_bridge_role originatee -> the partner (last_bridge_to / bridge_uuid / signal_bond);

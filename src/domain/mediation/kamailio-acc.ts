@@ -1,5 +1,5 @@
 /**
- * `kamailio-acc`: rows of Kamailio's acc table (CDR-FORMATS.md section 3), one per SIP transaction:
+ * `kamailio-acc`: rows of Kamailio's acc table (docs/CDR-FORMATS.md section 3), one per SIP transaction:
  * method, from_tag, to_tag, callid (or call_id), sip_code (or code), sip_reason (or reason),
  * time (or timestamp), plus dSIPRouter's extras src_user, dst_ouser, dst_user, src_ip, calltype,
  * src_gwgroupid, dst_gwgroupid. CSV with a header row, or a JSON array of objects.
