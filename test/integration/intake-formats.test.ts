@@ -93,6 +93,10 @@ describe('CDR intake: every platform format over HTTP', () => {
     assert.equal(await t.db('pending_records').where({ platform_id: p.id }).first(), undefined, 'the stored half is consumed');
     // Every call of the dump, as if posted at once: dSIPRouter's 225 answered calls and 59 attempts.
     assert.equal(await countLegs(p.id), 225 + 59);
+    // The first post is large enough for the COPY path on a Postgres server: the cause and the
+    // vocabulary are stored by it too (403 Forbidden and 488 failed, 487 the caller's CANCEL).
+    const kinds = await t.db('call_legs').where({ platform_id: p.id }).select('disposition', 'switch_cause').count('* as n').groupBy('disposition', 'switch_cause').orderBy(['disposition', 'switch_cause']);
+    assert.deepEqual(kinds.map((k) => [k.disposition, k.switch_cause, Number(k.n)]), [['answered', '200', 225], ['cancelled', '487', 31], ['failed', '403', 24], ['failed', '488', 4]]);
   });
 
   test('Kamailio acc: the two halves of calls posted at the same moment, each alone, still pair into legs', async () => {
