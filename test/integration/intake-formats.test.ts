@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
 import { createTestApp, type TestApp } from '../support/app';
+import { makeUser } from '../support/factories';
+import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
 import { expireStalePending } from '../../src/modules/intake/pending.service';
+import { loadLegsForRating } from '../../src/modules/intake/legs.repository';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const fixture = (p: string) => fs.readFileSync(path.join(FIXTURES, p), 'utf8');
 
 /** The real switch records, posted through intake as each platform would, end to end. */
@@ -34,6 +38,9 @@ describe('CDR intake: every platform format over HTTP', () => {
     // No subscriber has these numbers here: kept as unrated with the reason, not dropped.
     const legs = await t.db('call_legs').where({ platform_id: p.id });
     assert.ok(legs.every((l) => l.status === 'unrated' && l.unrated_reason));
+    // One vocabulary, with the switch's own cause and direction kept beside ours.
+    const inbound = legs.find((l) => l.leg_key === '77e3b4f2-cac1-4724-81f6-f1cd5e01770c');
+    assert.deepEqual([inbound.disposition, inbound.switch_cause, inbound.switch_direction], ['answered', 'NORMAL_UNSPECIFIED', 'inbound']);
   });
 
   test('FreeSWITCH mod_xml_cdr: the not-well-formed sample is refused with a clear error and kept', async () => {
@@ -54,6 +61,10 @@ describe('CDR intake: every platform format over HTTP', () => {
     assert.equal(legs.length, 5);
     assert.equal(new Set(legs.map((l) => l.call_id)).size, 1);
     assert.deepEqual(legs.map((l) => l.answered), [true, true, false, false, false]);
+    assert.deepEqual(
+      legs.map((l) => [l.disposition, l.switch_cause, l.switch_direction]),
+      [['answered', 'ANSWERED', null], ['answered', 'ANSWERED', null], ['failed', 'FAILED', null], ['no_answer', 'NO ANSWER', null], ['busy', 'BUSY', null]],
+    );
     const master = await postCdrs(t, p.token, fixture('asterisk/testsuite__lib_python_asterisk_self_test_Master.csv'), 'text/csv');
     assert.equal(master.body.accepted, 2);
   });
@@ -82,6 +93,10 @@ describe('CDR intake: every platform format over HTTP', () => {
     assert.equal(await t.db('pending_records').where({ platform_id: p.id }).first(), undefined, 'the stored half is consumed');
     // Every call of the dump, as if posted at once: dSIPRouter's 225 answered calls and 59 attempts.
     assert.equal(await countLegs(p.id), 225 + 59);
+    // The first post is large enough for the COPY path on a Postgres server: the cause and the
+    // vocabulary are stored by it too (403 Forbidden and 488 failed, 487 the caller's CANCEL).
+    const kinds = await t.db('call_legs').where({ platform_id: p.id }).select('disposition', 'switch_cause').count('* as n').groupBy('disposition', 'switch_cause').orderBy(['disposition', 'switch_cause']);
+    assert.deepEqual(kinds.map((k) => [k.disposition, k.switch_cause, Number(k.n)]), [['answered', '200', 225], ['cancelled', '487', 31], ['failed', '403', 24], ['failed', '488', 4]]);
   });
 
   test('Kamailio acc: the two halves of calls posted at the same moment, each alone, still pair into legs', async () => {
@@ -124,5 +139,57 @@ describe('CDR intake: every platform format over HTTP', () => {
     assert.equal(res.body.accepted, 2);
     const legs = await t.db('call_legs').where({ platform_id: p.id }).orderBy('leg_key');
     assert.deepEqual(legs.map((l) => [l.leg_key, l.billable_seconds, l.answered]), [['g-1', 60, true], ['g-2', 0, false]]);
+  });
+
+  test("the call page and the CSV export show the switch's cause beside the disposition; re-rating reads both back", async () => {
+    const p = await makePlatform(t.db, { format: 'freeswitch-json', name: 'fs-causes' });
+    const cdr = {
+      channel_data: { direction: 'outbound' },
+      variables: { uuid: 'busy-leg-1', sip_from_user: '+12125550100', sip_to_user: '+13125550199', start_epoch: String(Math.floor(Date.now() / 1000) - 600), answer_epoch: '0', end_epoch: String(Math.floor(Date.now() / 1000) - 590), billsec: '0', hangup_cause: 'USER_BUSY' },
+    };
+    const res = await postCdrs(t, p.token, JSON.stringify(cdr));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const id = res.body.records[0].legs[0].id as number;
+    const stored = await t.db('call_legs').where({ id }).first();
+    assert.deepEqual([stored.disposition, stored.switch_cause, stored.switch_direction], ['busy', 'USER_BUSY', 'outbound']);
+
+    const admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    const page = await admin.get(`/wholesale/calls/${id}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<dt>Disposition<\/dt><dd>busy <small class="muted">switch cause <code>USER_BUSY<\/code><\/small><\/dd>/);
+    assert.match(page.text, /<dt>Direction<\/dt><dd>[^<]*<small class="muted">switch said <code>outbound<\/code><\/small><\/dd>/);
+    const rows = parse((await admin.get(`/wholesale/calls.csv?platform=${p.id}`)).text, { columns: true }) as Array<Record<string, string>>;
+    assert.deepEqual(rows.map((r) => [r.disposition, r.switch_cause]), [['busy', 'USER_BUSY']]);
+
+    const [again] = await loadLegsForRating(t.db, { kind: 'wholesale' }, { ids: [id] });
+    assert.deepEqual([again?.leg.disposition, again?.leg.switchCause, again?.leg.platformDirection], ['busy', 'USER_BUSY', 'outbound']);
+  });
+
+  test('Cisco CUCM: the operator picks cucm-csv in the platform form; the CDR file is posted as it is (header row, type row, records)', async () => {
+    const admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    const form = await admin.get('/wholesale/platforms/new');
+    assert.match(form.text, /<option value="cucm-csv"/);
+    const created = await admin.submit('/wholesale/platforms', { name: 'cucm-cluster', format: 'cucm-csv', time_zone: 'UTC', country_code: '1', allowed_sources: '', trunk_carriers: '', active: 'on', accept_calls_from: '2000-01-01' }, '/wholesale/platforms/new');
+    assert.equal(created.status, 201);
+    const token = /data-testid="platform-credential">([^<]+)</.exec(created.text)?.[1] as string;
+    const platform = await t.db('platforms').where({ name: 'cucm-cluster' }).first();
+    assert.equal(platform.format, 'cucm-csv');
+
+    const res = await postCdrs(t, token, fixture('cucm/cdr.txt'), 'text/csv');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepted, 3);
+    const legs = await t.db('call_legs').where({ platform_id: platform.id }).orderBy('leg_key');
+    assert.deepEqual(
+      legs.map((l) => [l.leg_key, l.call_id, l.answered, l.billable_seconds, l.disposition, l.switch_cause, l.switch_direction, l.calling_number, l.called_number]),
+      [
+        ['2-25447-47874239-47874240', '2-25447', true, 11, 'answered', 'orig 16, dest 0', null, '+15033466594', '+15033466593'],
+        ['2-25448-47874243-47874250', '2-25448', false, 0, 'failed', 'orig 0, dest 1459617833', null, null, '+15030079981'],
+        ['2-25449-47874246-47874248', '2-25449', false, 0, 'failed', 'orig 0, dest 1459617833', null, null, '+15030079981'],
+      ],
+    );
+    assert.equal(new Date(legs[0].start_at).toISOString(), '2025-04-18T16:32:08.000Z');
+    const again = await postCdrs(t, token, fixture('cucm/cdr.txt'), 'text/csv');
+    assert.deepEqual(again.body.records.map((r: { status: string }) => r.status), ['duplicate', 'duplicate', 'duplicate']);
+    assert.equal(await countLegs(platform.id), 3);
   });
 });

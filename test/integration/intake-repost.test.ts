@@ -61,7 +61,7 @@ describe('CDR intake: a re-post with another start is the same leg', () => {
   test('the start shifted by hours, or into another month: duplicate, one leg and one pair of charges', async () => {
     const p = await makePlatform(t.db);
     assert.equal((await postCdrs(t, p.token, leg('S-1', '2026-11-30T23:30:00Z'))).body.records[0].status, 'accepted');
-    for (const start of ['2026-11-30T20:30:00Z', '2026-12-01T00:30:00Z', '2027-01-15T09:00:00Z']) {
+    for (const start of ['2026-11-30T20:30:00Z', '2026-12-01T00:30:00Z', '2026-10-15T09:00:00Z']) {
       const res = await postCdrs(t, p.token, leg('S-1', start));
       assert.equal(res.status, 200);
       assert.equal(res.body.records[0].status, 'duplicate', start);
@@ -85,7 +85,7 @@ describe('CDR intake: a re-post with another start is the same leg', () => {
 
   test('concurrent re-posts of one leg with different starts (across months) store exactly one leg', async () => {
     const p = await makePlatform(t.db);
-    const starts = Array.from({ length: 24 }, (_, i) => new Date(Date.UTC(2026, 9 + (i % 3), 10 + i, i % 24, 0, i)).toISOString());
+    const starts = Array.from({ length: 24 }, (_, i) => new Date(Date.UTC(2026, 8 + (i % 3), 2 + i, i % 24, 0, i)).toISOString());
     const answers = await Promise.all(starts.map((s) => postCdrs(t, p.token, leg('C-1', s))));
     assert.ok(answers.every((a) => a.status === 200), answers.map((a) => a.status).join());
     assert.equal(answers.filter((a) => a.body.records[0].status === 'accepted').length, 1);

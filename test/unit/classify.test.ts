@@ -10,7 +10,7 @@ const ownerOf = (n: string | null) => (n ? OURS[n] : undefined);
 
 const leg = (calling: string | null, called: string | null, redirecting: string | null = null): NormalisedLeg => ({
   legKey: 'k', callId: 'c', callingNumber: calling, calledNumber: called, rawCalling: calling ?? 'anonymous', rawCalled: called ?? '1001',
-  startMs: 0, answerMs: 0, endMs: 60_000, billableSeconds: 60, answered: true, disposition: 'ANSWERED', trunk: null, redirectingNumber: redirecting, accountCode: null,
+  startMs: 0, answerMs: 0, endMs: 60_000, billableSeconds: 60, answered: true, disposition: 'answered', switchCause: 'ANSWERED', trunk: null, redirectingNumber: redirecting, accountCode: null,
 });
 
 describe('who pays: leg classification by our numbers', () => {

@@ -6,7 +6,7 @@ import type { AdapterContext, AdapterResult, NormalisedLeg } from '../../src/dom
 import { asteriskTrunk } from '../../src/domain/mediation/asterisk-csv';
 import { ADAPTERS, MediationError, parseAsteriskCsv } from '../../src/domain/mediation';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const read = (name: string) => fs.readFileSync(path.join(FIXTURES, 'asterisk', name), 'utf8');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -40,7 +40,8 @@ describe('asterisk-csv: the testsuite Master.csv files', () => {
       endMs: '2010-04-02T00:26:39.000Z',
       billableSeconds: 7,
       answered: true,
-      disposition: 'ANSWERED',
+      disposition: 'answered',
+      switchCause: 'ANSWERED',
       trunk: null,
       redirectingNumber: null,
       accountCode: null,
@@ -62,13 +63,13 @@ describe('asterisk-csv: the testsuite Master.csv files', () => {
     const result = parseAsteriskCsv(read('testsuite__asttest_self-tests_cdrlib_good.csv'), undefined, ctx);
     const legs = legsOf(result);
     assert.deepEqual(
-      legs.map((l) => [l.disposition, l.answered, l.billableSeconds, iso(l.answerMs)]),
+      legs.map((l) => [l.disposition, l.switchCause, l.answered, l.billableSeconds, iso(l.answerMs)]),
       [
-        ['ANSWERED', true, 5, '2009-01-14T23:51:15.000Z'],
-        ['ANSWERED', true, 7, '2009-01-14T23:51:15.000Z'], // billsec 7 > duration 5 in the sample; billsec is what we bill
-        ['FAILED', false, 0, null],
-        ['NO ANSWER', false, 0, null],
-        ['BUSY', false, 0, null],
+        ['answered', 'ANSWERED', true, 5, '2009-01-14T23:51:15.000Z'],
+        ['answered', 'ANSWERED', true, 7, '2009-01-14T23:51:15.000Z'], // billsec 7 > duration 5 in the sample; billsec is what we bill
+        ['failed', 'FAILED', false, 0, null],
+        ['no_answer', 'NO ANSWER', false, 0, null],
+        ['busy', 'BUSY', false, 0, null],
       ],
     );
     for (const l of legs) {
@@ -131,7 +132,8 @@ describe('asterisk-csv: layouts and rules', () => {
       endMs: '2024-07-01T13:34:12.000Z',
       billableSeconds: 245,
       answered: true,
-      disposition: 'ANSWERED',
+      disposition: 'answered',
+      switchCause: 'ANSWERED',
       trunk: 'carrier-uk',
       redirectingNumber: null,
       accountCode: 'acct7',

@@ -6,7 +6,7 @@ import type { AdapterContext, NormalisedLeg } from '../../src/domain/legs/leg';
 import { splitBroadworksLine } from '../../src/domain/mediation/broadworks-csv';
 import { ADAPTERS, parseBroadworksCsv } from '../../src/domain/mediation';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const ctx: AdapterContext = { timeZone: 'America/New_York', countryCode: '1' };
 
@@ -200,7 +200,8 @@ describe('broadworks-csv', () => {
       endMs: '2024-05-01T13:34:12.789Z',
       billableSeconds: 246, // 245.333 s
       answered: true,
-      disposition: '016',
+      disposition: 'answered',
+      switchCause: '016',
       platformDirection: 'originating',
       trunk: '198.51.100.20:5060',
       redirectingNumber: null,
@@ -219,7 +220,7 @@ describe('broadworks-csv', () => {
 
   test('unanswered Terminating record: no answer time, 0 billable seconds', () => {
     const l = legOf(4);
-    assert.deepEqual([l.answered, l.answerMs, l.billableSeconds, l.endMs, l.disposition, l.platformDirection, l.callId], [false, null, 0, '2024-05-01T15:00:30.250Z', '019', 'terminating', 'pstn-in-778899@203.0.113.9']);
+    assert.deepEqual([l.answered, l.answerMs, l.billableSeconds, l.endMs, l.disposition, l.switchCause, l.platformDirection, l.callId], [false, null, 0, '2024-05-01T15:00:30.250Z', 'no_answer', '019', 'terminating', 'pstn-in-778899@203.0.113.9']);
   });
 
   test('Yes-PostRedirection: answered, with the redirecting number; the forwarded leg carries it too', () => {

@@ -6,7 +6,7 @@ import type { AdapterContext } from '../../src/domain/legs/leg';
 import { ADAPTERS, FORMAT_NAMES, getAdapter, isFormatName, MediationError, type FormatName } from '../../src/domain/mediation';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const SRC = path.resolve(__dirname, '../../src/domain/mediation');
 
 function walk(dir: string): string[] {
@@ -20,6 +20,9 @@ function planFor(file: string): Plan {
   const utc855: AdapterContext = { timeZone: 'UTC', countryCode: '855' };
   const utc1: AdapterContext = { timeZone: 'UTC', countryCode: '1' };
   if (file === 'SOURCES.md') return { notCdr: 'provenance notes' };
+  if (file === 'LICENSES.md') return { notCdr: 'licence notes' };
+  if (file === 'sql-dump.ts') return { notCdr: 'our test helper that reads rows out of the Kamailio dump' };
+  if (file === 'cucm/cdr.txt') return { format: 'cucm-csv', body: (t) => t, ctx: utc1, expect: 'legs' };
   if (file === 'freeswitch/not-well-formed_xmlcdr.xml') return { format: 'freeswitch-xml', body: (t) => t, ctx: { timeZone: 'Asia/Kolkata', countryCode: '91' }, expect: 'refused' };
   if (/^freeswitch\/.*\.json$/.test(file)) return { format: 'freeswitch-json', body: (t) => t, ctx: utc855, expect: 'legs' };
   if (/^freeswitch\/.*\.xml$/.test(file)) return { format: 'freeswitch-xml', body: (t) => t, ctx: utc855, expect: 'legs' };

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import type { AdapterContext, AdapterResult, NormalisedLeg } from '../../src/domain/legs/leg';
 import { ADAPTERS, MediationError, parseFreeswitchJson } from '../../src/domain/mediation';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const read = (name: string) => fs.readFileSync(path.join(FIXTURES, 'freeswitch', name), 'utf8');
 
 // The somleng switch wrote its *_stamp values equal to UTC (start_stamp 08:50:03 = start_epoch), so
@@ -45,7 +45,8 @@ describe('freeswitch-json: the somleng fixtures', () => {
       endMs: '2022-07-06T08:50:07.610Z',
       billableSeconds: 3,
       answered: true,
-      disposition: 'NORMAL_UNSPECIFIED',
+      disposition: 'answered',
+      switchCause: 'NORMAL_UNSPECIFIED',
       platformDirection: 'inbound',
       trunk: null,
       redirectingNumber: null,
@@ -68,7 +69,8 @@ describe('freeswitch-json: the somleng fixtures', () => {
       endMs: '2022-07-06T09:23:50.149Z',
       billableSeconds: 0,
       answered: false,
-      disposition: 'NO_USER_RESPONSE',
+      disposition: 'no_answer',
+      switchCause: 'NO_USER_RESPONSE',
       platformDirection: 'outbound',
       trunk: null,
       redirectingNumber: null,
@@ -91,7 +93,8 @@ describe('freeswitch-json: the somleng fixtures', () => {
       endMs: '2016-09-20T09:15:24.396Z',
       billableSeconds: 0,
       answered: false,
-      disposition: 'ORIGINATOR_CANCEL',
+      disposition: 'cancelled',
+      switchCause: 'ORIGINATOR_CANCEL',
       platformDirection: 'inbound',
       trunk: null,
       redirectingNumber: null,
@@ -109,10 +112,10 @@ describe('freeswitch-json: the somleng fixtures', () => {
     assert.equal(a.callId, b.callId);
     assert.equal(a.callId, '21bc47f2-250c-4d98-a157-0ad756d54027');
     assert.deepEqual(
-      [view(a), view(b)].map((l) => [l.callingNumber, l.calledNumber, l.rawCalled, l.startMs, l.answerMs, l.endMs, l.billableSeconds, l.answered, l.platformDirection, l.disposition]),
+      [view(a), view(b)].map((l) => [l.callingNumber, l.calledNumber, l.rawCalled, l.startMs, l.answerMs, l.endMs, l.billableSeconds, l.answered, l.platformDirection, l.disposition, l.switchCause]),
       [
-        [null, '+855715100860', '0715100860', '2021-06-27T11:33:51.053Z', '2021-06-27T11:34:00.273Z', '2021-06-27T11:34:08.693Z', 8, true, 'outbound', 'NORMAL_CLEARING'],
-        [null, null, '1234', '2021-06-27T11:34:02.833Z', '2021-06-27T11:34:03.193Z', '2021-06-27T11:34:08.713Z', 5, true, 'outbound', 'NORMAL_CLEARING'],
+        [null, '+855715100860', '0715100860', '2021-06-27T11:33:51.053Z', '2021-06-27T11:34:00.273Z', '2021-06-27T11:34:08.693Z', 8, true, 'outbound', 'answered', 'NORMAL_CLEARING'],
+        [null, null, '1234', '2021-06-27T11:34:02.833Z', '2021-06-27T11:34:03.193Z', '2021-06-27T11:34:08.713Z', 5, true, 'outbound', 'answered', 'NORMAL_CLEARING'],
       ],
     );
   });
@@ -252,5 +255,44 @@ describe('freeswitch-json: rules on synthetic CDRs', () => {
     assert.ok(b3.ok && a3.ok);
     assert.equal(b3.legs[0]!.callId, A);
     assert.equal(a3.legs[0]!.callId, A);
+  });
+});
+
+describe('freeswitch-json: the calling number when caller_id_number is a user name', () => {
+  const us: AdapterContext = { timeZone: 'UTC', countryCode: '1' };
+  const times = { start_epoch: '1714570200', answer_epoch: '1714570207', end_epoch: '1714570452', billsec: '245', hangup_cause: 'NORMAL_CLEARING' };
+  const leg = (direction: 'inbound' | 'outbound', variables: Record<string, string>, profile: Record<string, string> = {}) => {
+    const doc = { channel_data: { direction }, variables: { uuid: 'u-dan', ...times, ...variables }, callflow: [{ profile_index: '1', caller_profile: { destination_number: '+442071234567', ...profile } }] };
+    const r = parseFreeswitchJson(JSON.stringify(doc), undefined, us).records[0];
+    assert.ok(r?.ok, r && !r.ok ? r.error : 'no record');
+    return r.legs[0] as NormalisedLeg;
+  };
+  const calling = (l: NormalisedLeg) => [l.callingNumber, l.rawCalling];
+
+  test('inbound "dan": the number is taken from effective_caller_id_number', () => {
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', effective_caller_id_number: '+12125550100', sip_from_user: 'dan' }, { caller_id_number: 'dan', ani: 'dan' })), ['+12125550100', '+12125550100']);
+  });
+
+  test('inbound "dan" with no effective caller id: the From user, then the ANI, in that order', () => {
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', sip_from_user: '2125550111' }, { caller_id_number: 'dan', ani: '2125550122' })), ['+12125550111', '2125550111']);
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', sip_from_user: 'dan' }, { caller_id_number: 'dan', ani: '2125550122' })), ['+12125550122', '2125550122']);
+  });
+
+  test('a caller_id_number that is a number is used as before, even when later fields hold another', () => {
+    assert.deepEqual(calling(leg('inbound', { effective_caller_id_number: '+12125550199' }, { caller_id_number: '2125550100' })), ['+12125550100', '2125550100']);
+  });
+
+  test('an extension (short digits) is not a number either: the search goes on', () => {
+    assert.deepEqual(calling(leg('inbound', { effective_caller_id_number: '+12125550100' }, { caller_id_number: '1001' })), ['+12125550100', '+12125550100']);
+  });
+
+  test('no field is a number: the user name is kept as sent, with no E.164 number', () => {
+    assert.deepEqual(calling(leg('inbound', { caller_id_number: 'dan', sip_from_user: 'dan' }, { caller_id_number: 'dan', ani: 'dan' })), [null, 'dan']);
+  });
+
+  test('outbound "dan" in the From user: origination caller id, ANI, effective caller id; never caller_id_number (the callee)', () => {
+    assert.deepEqual(calling(leg('outbound', { sip_from_user: 'dan', effective_caller_id_number: '+12125550100' }, { caller_id_number: '+442071234567' })), ['+12125550100', '+12125550100']);
+    assert.deepEqual(calling(leg('outbound', { sip_from_user: 'dan', origination_caller_id_number: '2125550133', effective_caller_id_number: '+12125550100' })), ['+12125550133', '2125550133']);
+    assert.deepEqual(calling(leg('outbound', { sip_from_user: 'dan' }, { caller_id_number: '+442071234567' })), [null, 'dan']);
   });
 });

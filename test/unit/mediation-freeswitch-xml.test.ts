@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import type { AdapterContext, AdapterResult, NormalisedLeg } from '../../src/domain/legs/leg';
 import { ADAPTERS, MediationError, parseFreeswitchJson, parseFreeswitchXml } from '../../src/domain/mediation';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const read = (name: string) => fs.readFileSync(path.join(FIXTURES, 'freeswitch', name), 'utf8');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -90,7 +90,8 @@ describe('freeswitch-xml', () => {
       endMs: '2015-05-15T16:27:17.871Z',
       billableSeconds: 8,
       answered: true,
-      disposition: 'NORMAL_CLEARING',
+      disposition: 'answered',
+      switchCause: 'NORMAL_CLEARING',
       platformDirection: 'inbound',
       trunk: null,
       redirectingNumber: null,

@@ -40,6 +40,7 @@ describe('generic-json', () => {
       billableSeconds: 246, // 245.4 s rounded up
       answered: true,
       disposition: 'answered',
+      switchCause: null, // the generic formats speak our vocabulary: no word of a switch's own
       platformDirection: 'outbound',
       trunk: 'carrier-a',
       redirectingNumber: null,

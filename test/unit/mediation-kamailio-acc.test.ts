@@ -7,7 +7,7 @@ import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from
 import { ADAPTERS, MediationError, parseKamailioAcc } from '../../src/domain/mediation';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const sql = fs.readFileSync(path.join(FIXTURES, 'kamailio', 'dsiprouter-acc-cdrs-dump.sql'), 'utf8');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -37,7 +37,9 @@ describe('kamailio-acc: the dSIPRouter dump', () => {
     // 31 × 487, 24 × 403, 4 × 488; the 37 × 401 challenges are noise.
     const unanswered = legs.filter((l) => !l.answered);
     assert.equal(unanswered.length, 59);
-    assert.deepEqual(Object.fromEntries(['403', '487', '488'].map((c) => [c, unanswered.filter((l) => l.disposition === c).length])), { '403': 24, '487': 31, '488': 4 });
+    assert.deepEqual(Object.fromEntries(['403', '487', '488'].map((c) => [c, unanswered.filter((l) => l.switchCause === c).length])), { '403': 24, '487': 31, '488': 4 });
+    // 487 (the caller's CANCEL) is cancelled; 403 Forbidden and 488 Not Acceptable Here failed.
+    assert.deepEqual(Object.fromEntries(['cancelled', 'failed'].map((d) => [d, unanswered.filter((l) => l.disposition === d).length])), { cancelled: 31, failed: 28 });
     assert.ok(unanswered.every((l) => l.billableSeconds === 0 && l.answerMs === null && l.endMs === l.startMs));
     assert.equal(errorsOf(result).length, 0);
     // Every other row (BYEs paired or failed, 401 challenges) produced no leg and no error.
@@ -82,7 +84,8 @@ describe('kamailio-acc: the dSIPRouter dump', () => {
       endMs: '2025-07-18T00:57:57.000Z',
       billableSeconds: 15,
       answered: true,
-      disposition: '200',
+      disposition: 'answered',
+      switchCause: '200',
       trunk: null,
       redirectingNumber: null,
       accountCode: null,
@@ -109,7 +112,7 @@ describe('kamailio-acc: the dSIPRouter dump', () => {
     const r = result.records[1];
     assert.ok(r?.ok);
     const l = r.legs[0] as NormalisedLeg;
-    assert.deepEqual([l.legKey, l.callId, l.answered, l.billableSeconds, l.disposition, iso(l.startMs), l.trunk], ['6gctvgn638rp4ffo6hg3|gj5nvj520l', '6gctvgn638rp4ffo6hg3', false, 0, '487', '2025-07-18T00:36:39.000Z', '1']);
+    assert.deepEqual([l.legKey, l.callId, l.answered, l.billableSeconds, l.disposition, l.switchCause, iso(l.startMs), l.trunk], ['6gctvgn638rp4ffo6hg3|gj5nvj520l', '6gctvgn638rp4ffo6hg3', false, 0, 'cancelled', '487', '2025-07-18T00:36:39.000Z', '1']);
   });
 
   test('CSV with a header row gives the same legs as the JSON array; keys are stable and unique', () => {
@@ -155,13 +158,13 @@ describe('kamailio-acc: rules', () => {
       tx({ callid: 'c3', from_tag: 'f3', sip_code: '407' }),
     ];
     const r = parseKamailioAcc(JSON.stringify(rows), 'application/json', ctx);
-    assert.deepEqual(r.records.map((x) => (x.ok ? x.legs.map((l) => `${l.legKey} ${l.answered} ${l.billableSeconds} ${l.disposition}`) : x.error)), [
-      ['c1|f1 true 120 200'],
+    assert.deepEqual(r.records.map((x) => (x.ok ? x.legs.map((l) => `${l.legKey} ${l.answered} ${l.billableSeconds} ${l.disposition} ${l.switchCause}`) : x.error)), [
+      ['c1|f1 true 120 answered 200'],
       [],
       [],
       [],
       [],
-      ['c2|f2 false 0 486'],
+      ['c2|f2 false 0 busy 486'],
       [],
     ]);
     const leg = legsOf(r)[0] as NormalisedLeg;

@@ -7,7 +7,7 @@ import type { AdapterContext, AdapterResult, NormalisedLeg } from '../../src/dom
 import { ADAPTERS, MediationError, parseKamailioAcc, parseKamailioDialog } from '../../src/domain/mediation';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/cdr');
+const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const sql = fs.readFileSync(path.join(FIXTURES, 'kamailio', 'dsiprouter-acc-cdrs-dump.sql'), 'utf8');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const ctx: AdapterContext = { timeZone: 'UTC', countryCode: '1' };
@@ -59,7 +59,8 @@ describe('kamailio-dialog', () => {
       endMs: '2026-03-11T21:45:32.000Z',
       billableSeconds: 7,
       answered: true,
-      disposition: '200',
+      disposition: 'answered',
+      switchCause: null, // the dialog row has no sip_code: the switch said nothing of its own
       platformDirection: 'outbound',
       trunk: '3',
       redirectingNumber: null,

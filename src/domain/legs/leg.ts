@@ -1,4 +1,14 @@
 /**
+ * How a leg ended, in one vocabulary for every format (docs/CDR-FORMATS.md, "Disposition"): each
+ * adapter maps its switch's own word onto it and keeps that word in `switchCause`.
+ */
+export const DISPOSITIONS = ['answered', 'no_answer', 'busy', 'failed', 'cancelled'] as const;
+export type Disposition = (typeof DISPOSITIONS)[number];
+
+/** The switch's own direction words, as the adapters keep them (stored as call_legs.switch_direction). */
+export type PlatformDirection = 'inbound' | 'outbound' | 'originating' | 'terminating';
+
+/**
  * A call leg as the mediation adapters hand it to intake: one normalised leg derived from what a
  * platform sent (DOMAIN.md, "Call records"). Adapters fill what the record says; classification
  * (direction as DOMAIN.md defines it, the subscriber who pays) happens after, against our numbers.
@@ -21,14 +31,19 @@ export interface NormalisedLeg {
   /** Answered (talk) seconds, not ringing time; 0 when unanswered. */
   billableSeconds: number;
   answered: boolean;
-  /** The platform's own word for how the leg ended (ANSWERED, NO ANSWER, NORMAL_CLEARING, 487, ...). */
-  disposition: string;
+  /** How the leg ended, in our vocabulary: `answered` exactly when `answered` is true. */
+  disposition: Disposition;
+  /**
+   * The switch's own word for how the leg ended, as it sent it (NORMAL_CLEARING, NO ANSWER, 487,
+   * "016", "orig 16, dest 0"); null when the format has none of its own (the generic formats).
+   */
+  switchCause: string | null;
   /**
    * Direction as the platform reports it, relative to itself or to its user: FreeSWITCH
    * inbound/outbound (channel), BroadWorks originating/terminating (user). Undefined when the
    * format has none (Asterisk, Kamailio): classification then goes by numbers and trunk.
    */
-  platformDirection?: 'inbound' | 'outbound' | 'originating' | 'terminating';
+  platformDirection?: PlatformDirection;
   /** Trunk, gateway or route the leg used, for the trunk-to-carrier map of outbound legs. */
   trunk: string | null;
   /** For a forwarded or redirected leg: the subscriber number that forwarded it (E.164), else null. */

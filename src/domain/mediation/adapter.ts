@@ -1,6 +1,6 @@
 import type { AdapterContext, AdapterResult } from '../legs/leg';
 
-/** The record formats a platform can be configured to send (CDR-FORMATS.md, docs/CDR-GENERIC.md). */
+/** The record formats a platform can be configured to send (docs/CDR-FORMATS.md, docs/CDR-GENERIC.md). */
 export const FORMAT_NAMES = [
   'freeswitch-json',
   'freeswitch-xml',
@@ -8,6 +8,7 @@ export const FORMAT_NAMES = [
   'kamailio-acc',
   'kamailio-dialog',
   'broadworks-csv',
+  'cucm-csv',
   'generic-json',
   'generic-csv',
 ] as const;

@@ -1,5 +1,5 @@
 /**
- * `asterisk-csv`: cdr_csv Master.csv rows (CDR-FORMATS.md section 2). No header; one CDR per line:
+ * `asterisk-csv`: cdr_csv Master.csv rows (docs/CDR-FORMATS.md section 2). No header; one CDR per line:
  *
  *   1 accountcode, 2 src, 3 dst, 4 dcontext, 5 clid, 6 channel, 7 dstchannel, 8 lastapp,
  *   9 lastdata, 10 start, 11 answer, 12 end, 13 duration, 14 billsec, 15 disposition, 16 amaflags
@@ -19,11 +19,13 @@
  * The hash is over the parsed fields (joined by U+001F), so re-posting the same row gives the same
  * key whatever its quoting or line ending. callId = linkedid, else uniqueid, else the row hash.
  *
- * Answered ⇔ disposition ANSWERED; billable seconds = billsec (0 when not answered).
+ * Answered ⇔ disposition ANSWERED; billable seconds = billsec (0 when not answered). The disposition
+ * word is kept as the switch cause and mapped by asteriskDisposition (disposition.ts).
  * Trunk: the peer of dstchannel (`SIP/carrier-0000001a` -> `carrier`); Local/Console channels are not trunks.
  */
 import type { AdapterContext, AdapterResult, NormalisedLeg } from '../legs/leg';
 import type { MediationAdapter } from './adapter';
+import { asteriskDisposition } from './disposition';
 import { assertTimeZone, fail, fnv1a64, outcome, parseCount, parseLocalDateTime, party, readCsvRows } from './common';
 
 const NOT_TRUNKS = new Set(['local', 'console', 'agent', 'parked', 'bridge', 'recorder', 'announcer', 'cbanc', 'cbrec', 'multicastrtp', 'snoop']);
@@ -65,9 +67,10 @@ function rowLeg(f: string[], ctx: AdapterContext): NormalisedLeg {
   const startText = col(10);
   if (startText === '') fail('start (column 10) is empty');
   const startMs = localTime(startText, 'start (column 10)', ctx) as number;
-  const disposition = col(15);
-  if (disposition === '') fail('disposition (column 15) is empty');
-  const answered = disposition.toUpperCase() === 'ANSWERED';
+  const word = col(15);
+  if (word === '') fail('disposition (column 15) is empty');
+  const disposition = asteriskDisposition(word);
+  const answered = disposition === 'answered';
   const answerParsed = localTime(col(11), 'answer (column 11)', ctx);
   const endMs = localTime(col(12), 'end (column 12)', ctx);
   const billsec = parseCount(col(14));
@@ -96,6 +99,7 @@ function rowLeg(f: string[], ctx: AdapterContext): NormalisedLeg {
     billableSeconds: answered ? billsec : 0,
     answered,
     disposition,
+    switchCause: word,
     trunk: asteriskTrunk(col(7)),
     redirectingNumber: null,
     accountCode: col(1) || null,

@@ -1,5 +1,5 @@
 /**
- * `broadworks-csv`: BroadWorks accounting CDR files (CDR-FORMATS.md section 4), one record per line,
+ * `broadworks-csv`: BroadWorks accounting CDR files (docs/CDR-FORMATS.md section 4), one record per line,
  * fields separated by commas, a comma inside a value written `\,` (and a backslash `\\`) - not CSV
  * quoting. Field numbers are 1-based and equal the RADIUS attribute numbers of vendor 6431:
  *
@@ -12,7 +12,8 @@
  * Only records whose type (field 3) is `Normal` are call records; any other type (file Start/End,
  * Long Duration, Intermediate, Failover, ...) gives `{ ok: true, legs: [] }`.
  * Times `YYYYMMDDhhmmss.mmm` are UTC. Answered ⇔ answerIndicator starts with `Yes`; billable =
- * releaseTime − answerTime rounded up to whole seconds. platformDirection = originating /
+ * releaseTime − answerTime rounded up to whole seconds. An unanswered record's disposition comes from
+ * terminationCause (15, Q.850: q850Disposition), kept as the switch cause. platformDirection = originating /
  * terminating (relative to userNumber).
  * legKey = localCallId, else recordId. callId = networkCallID; without one (on-net calls), the
  * smaller of localCallId and remoteCallId, so the Originating and the Terminating record of one
@@ -23,6 +24,7 @@
  */
 import type { AdapterContext, AdapterResult, NormalisedLeg } from '../legs/leg';
 import type { MediationAdapter } from './adapter';
+import { q850Disposition, q850Value } from './disposition';
 import { ceilSeconds, fail, outcome, parseCompactUtc, party } from './common';
 
 /** Splits one line on commas that are not escaped by a backslash; `\,` -> `,`, `\\` -> `\`. */
@@ -108,7 +110,8 @@ function recordLegs(fields: string[], ctx: AdapterContext): NormalisedLeg[] {
       endMs: releaseMs,
       billableSeconds: answered ? ceilSeconds((releaseMs as number) - (answerMs as number)) : 0,
       answered,
-      disposition: f(15) || indicator || 'unknown',
+      disposition: answered ? 'answered' : q850Disposition(q850Value(f(15))),
+      switchCause: f(15) || null,
       ...(platformDirection ? { platformDirection } : {}),
       trunk: f(24) || f(135) || null,
       redirectingNumber: redirecting ? party(redirecting, ctx).e164 : null,

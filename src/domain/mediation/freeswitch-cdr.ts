@@ -1,10 +1,11 @@
 /**
  * What mod_json_cdr and mod_xml_cdr have in common: one document per channel (leg), the same
- * variables and callflow profiles (CDR-FORMATS.md section 1). The two format files turn their
+ * variables and callflow profiles (docs/CDR-FORMATS.md section 1). The two format files turn their
  * syntax into an FsCdr; this file turns an FsCdr into a NormalisedLeg.
  */
 import type { AdapterContext, NormalisedLeg } from '../legs/leg';
-import { ceilSeconds, fail, isFormContentType, isPlainObject, MediationError, parseCount, parseLocalDateTime, party, urlDecode } from './common';
+import { freeswitchDisposition } from './disposition';
+import { ceilSeconds, fail, isFormContentType, isPlainObject, MediationError, parseCount, parseLocalDateTime, party, type Party, urlDecode } from './common';
 
 export interface FsCallflow {
   profileIndex: number | null;
@@ -131,7 +132,7 @@ function callflowTime(flows: FsCallflow[], name: string, pick: 'oldest' | 'newes
 /**
  * The call a leg belongs to, the same for the A-leg and every B-leg when each CDR is read alone:
  * the uuid of the leg that originated the bridge (the A-leg). call_uuid is not used: after
- * uuid_bridge it names the other leg (CDR-FORMATS.md section 1).
+ * uuid_bridge it names the other leg (docs/CDR-FORMATS.md section 1).
  *  1. the newest callflow profile that names a partner decides: `originator` profiles -> this leg
  *     was originated by that uuid; `originatee` profiles -> this leg is the originator.
  *  2. last_bridge_role originatee -> the partner (last_bridge_to / bridge_uuid / signal_bond);
@@ -166,6 +167,47 @@ function gatewayOf(v: Record<string, string>): string | null {
   return m?.[1] ?? null;
 }
 
+/**
+ * Where the calling number is looked for, in this order (docs/CDR-FORMATS.md, section 1). The first
+ * field that is a telephone number wins: a caller_id_number that is a SIP user name ("dan") or an
+ * extension does not stop the search, since the same record usually carries the user's number in
+ * effective_caller_id_number (set by the dialplan for calls out) or in the From user.
+ *  - inbound channel (what the caller sent): caller_profile.caller_id_number,
+ *    caller_id_number, effective_caller_id_number, sip_from_user, caller_profile.ani;
+ *  - outbound channel: sip_from_user, origination_caller_id_number, caller_profile.ani,
+ *    effective_caller_id_number. Never its caller_id_number: FreeSWITCH rewrites an outbound
+ *    channel's caller_id_* to the callee ("Outbound Call" <dialled number>).
+ * When no field is a number, the first non-empty one is kept as sent (rawCalling), with no
+ * E.164 number: such a leg cannot be matched by number and is stored unrated with the reason.
+ */
+export function fsCallingFields(v: Record<string, string>, profile: Record<string, string>, direction: string | undefined): Array<[string, string | undefined]> {
+  return direction === 'outbound'
+    ? [
+        ['sip_from_user', v['sip_from_user']],
+        ['origination_caller_id_number', v['origination_caller_id_number']],
+        ['caller_profile.ani', profile['ani']],
+        ['effective_caller_id_number', v['effective_caller_id_number']],
+      ]
+    : [
+        ['caller_profile.caller_id_number', profile['caller_id_number']],
+        ['caller_id_number', v['caller_id_number']],
+        ['effective_caller_id_number', v['effective_caller_id_number']],
+        ['sip_from_user', v['sip_from_user']],
+        ['caller_profile.ani', profile['ani']],
+      ];
+}
+
+function firstNumber(fields: Array<[string, string | undefined]>, ctx: AdapterContext): Party {
+  let first: Party | null = null;
+  for (const [, value] of fields) {
+    if (value === undefined || value.trim() === '') continue;
+    const p = party(value, ctx);
+    if (p.e164 !== null) return p;
+    first ??= p;
+  }
+  return first ?? party('', ctx);
+}
+
 export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
   const v = cdr.variables;
   const newest = cdr.callflows[0];
@@ -196,20 +238,14 @@ export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
     else if (billsec === null && endMs !== null && answerMs !== null) billableSeconds = ceilSeconds(endMs - answerMs);
   }
 
-  // Parties. An inbound channel's caller profile is what the caller sent; on an outbound channel
-  // FreeSWITCH rewrites caller_id_* to the callee ("Outbound Call" <dialled number>), so the number
-  // presented to the far end is the From user (or the origination caller id).
+  // Parties: the calling number from the first of its fields that is a number (fsCallingFields).
   const p = oldest?.profile ?? {};
   const pNew = newest?.profile ?? {};
-  const calling =
-    direction === 'outbound'
-      ? nonEmpty(v['sip_from_user'], v['origination_caller_id_number'], p['ani'], v['effective_caller_id_number'], p['caller_id_number'])
-      : nonEmpty(p['caller_id_number'], v['caller_id_number'], v['sip_from_user'], p['ani']);
+  const callingParty = firstNumber(fsCallingFields(v, p, direction), ctx);
   const called =
     direction === 'outbound'
       ? nonEmpty(p['destination_number'], v['sip_to_user'], v['sip_req_user'], v['destination_number'])
       : nonEmpty(p['destination_number'], v['destination_number'], v['sip_req_user'], v['sip_to_user']);
-  const callingParty = party(calling, ctx);
   const calledParty = party(called, ctx);
   const rdnis = nonEmpty(pNew['rdnis'], ...cdr.callflows.map((f) => f.profile['rdnis']), v['rdnis'], v['sip_rdnis']);
 
@@ -225,7 +261,8 @@ export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
     endMs,
     billableSeconds,
     answered,
-    disposition: nonEmpty(v['hangup_cause']) ?? 'UNKNOWN',
+    disposition: answered ? 'answered' : freeswitchDisposition(v['hangup_cause'], v['hangup_cause_q850']),
+    switchCause: nonEmpty(v['hangup_cause'], v['hangup_cause_q850'])?.trim() ?? null,
     ...(direction ? { platformDirection: direction } : {}),
     trunk: gatewayOf(v),
     redirectingNumber: rdnis ? party(rdnis, ctx).e164 : null,

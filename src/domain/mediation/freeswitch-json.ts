@@ -1,5 +1,5 @@
 /**
- * `freeswitch-json`: mod_json_cdr (CDR-FORMATS.md section 1). One CDR per channel (leg).
+ * `freeswitch-json`: mod_json_cdr (docs/CDR-FORMATS.md section 1). One CDR per channel (leg).
  *
  * Body: the CDR object as raw JSON (encode=false), or a JSON array of CDR objects (a batch), or a
  * form `cdr=<url-encoded JSON>` (encode=true, content type application/x-www-form-urlencoded).

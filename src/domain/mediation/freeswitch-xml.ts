@@ -1,5 +1,5 @@
 /**
- * `freeswitch-xml`: mod_xml_cdr (CDR-FORMATS.md section 1). The same content as mod_json_cdr in
+ * `freeswitch-xml`: mod_xml_cdr (docs/CDR-FORMATS.md section 1). The same content as mod_json_cdr in
  * an XML document `<cdr core-uuid=".." switchname=".."><channel_data/><variables/>
  * <callflow profile_index="n"><caller_profile>..<originator><originator_caller_profile>..`.
  *

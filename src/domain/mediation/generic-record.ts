@@ -24,7 +24,7 @@
  * `billsec` or `end`; billsec may not exceed end − answer (rounded up); leg_id appears once per post.
  */
 import { z } from 'zod';
-import type { AdapterContext, NormalisedLeg } from '../legs/leg';
+import { DISPOSITIONS, type AdapterContext, type NormalisedLeg } from '../legs/leg';
 import { ceilSeconds, parseIsoInstant, party, RecordError } from './common';
 
 export const GENERIC_FIELDS = [
@@ -45,7 +45,8 @@ export const GENERIC_FIELDS = [
 
 export const GENERIC_REQUIRED = ['leg_id', 'called', 'start'] as const;
 
-export const GENERIC_DISPOSITIONS = ['answered', 'no_answer', 'busy', 'failed', 'cancelled'] as const;
+/** The generic formats speak our vocabulary itself: their disposition is ours, with no switch cause. */
+export const GENERIC_DISPOSITIONS = DISPOSITIONS;
 
 const text = (field: string, max: number) =>
   z
@@ -158,6 +159,7 @@ export function genericLeg(input: Record<string, unknown>, ctx: AdapterContext):
     billableSeconds,
     answered,
     disposition,
+    switchCause: null,
     ...(r.direction ? { platformDirection: r.direction } : {}),
     trunk: r.trunk ?? null,
     redirectingNumber: r.redirecting ? party(r.redirecting, ctx).e164 : null,

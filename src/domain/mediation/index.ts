@@ -10,6 +10,7 @@
 import type { FormatName, MediationAdapter } from './adapter';
 import { asteriskCsv } from './asterisk-csv';
 import { broadworksCsv } from './broadworks-csv';
+import { cucmCsv } from './cucm-csv';
 import { freeswitchJson } from './freeswitch-json';
 import { freeswitchXml } from './freeswitch-xml';
 import { genericCsv } from './generic-csv';
@@ -24,6 +25,7 @@ export const ADAPTERS: Readonly<Record<FormatName, MediationAdapter>> = Object.f
   'kamailio-acc': kamailioAcc,
   'kamailio-dialog': kamailioDialog,
   'broadworks-csv': broadworksCsv,
+  'cucm-csv': cucmCsv,
   'generic-json': genericJson,
   'generic-csv': genericCsv,
 });
@@ -37,6 +39,7 @@ export { FORMAT_NAMES, isFormatName, type FormatName, type MediationAdapter, typ
 export { MediationError } from './common';
 export { parseAsteriskCsv } from './asterisk-csv';
 export { parseBroadworksCsv } from './broadworks-csv';
+export { parseCucmCsv } from './cucm-csv';
 export { parseFreeswitchJson } from './freeswitch-json';
 export { parseFreeswitchXml } from './freeswitch-xml';
 export { parseGenericCsv } from './generic-csv';

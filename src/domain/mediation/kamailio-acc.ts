@@ -1,5 +1,5 @@
 /**
- * `kamailio-acc`: rows of Kamailio's acc table (CDR-FORMATS.md section 3), one per SIP transaction:
+ * `kamailio-acc`: rows of Kamailio's acc table (docs/CDR-FORMATS.md section 3), one per SIP transaction:
  * method, from_tag, to_tag, callid (or call_id), sip_code (or code), sip_reason (or reason),
  * time (or timestamp), plus dSIPRouter's extras src_user, dst_ouser, dst_user, src_ip, calltype,
  * src_gwgroupid, dst_gwgroupid. CSV with a header row, or a JSON array of objects.
@@ -24,6 +24,7 @@
  */
 import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from '../legs/leg';
 import type { MediationAdapter } from './adapter';
+import { sipDisposition } from './disposition';
 import { assertTimeZone, ceilSeconds, outcome, party, RecordError } from './common';
 import { col, kamailioDirection, kamailioTime, type KamRow, readKamailioRows } from './kamailio-rows';
 
@@ -94,7 +95,8 @@ function leg(invite: Tx, end: Tx | null, ctx: AdapterContext): NormalisedLeg {
     endMs: answered ? end.timeMs : invite.timeMs,
     billableSeconds: answered ? ceilSeconds(end.timeMs - invite.timeMs) : 0,
     answered,
-    disposition: String(invite.code),
+    disposition: answered ? 'answered' : sipDisposition(invite.code),
+    switchCause: String(invite.code),
     ...(direction ? { platformDirection: direction } : {}),
     trunk: col(v, 'dst_gwgroupid') || null,
     redirectingNumber: null,

@@ -1,6 +1,6 @@
 /**
  * `kamailio-dialog`: dialog-based CDRs of Kamailio's acc module (`cdr_enable=1` with the dialog
- * module; table acc_cdrs or syslog), one row per dialog (CDR-FORMATS.md section 3):
+ * module; table acc_cdrs or syslog), one row per dialog (docs/CDR-FORMATS.md section 3):
  * start_time, end_time, duration (float seconds) and the cdr_extra columns - callid (or call_id),
  * from_tag, to_tag, src_user, dst_ouser / dst_user, src_ip, calltype, src_gwgroupid,
  * dst_gwgroupid, optionally sip_code. CSV with a header row, or a JSON array of objects.
@@ -15,6 +15,7 @@
  */
 import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from '../legs/leg';
 import type { MediationAdapter } from './adapter';
+import { sipDisposition } from './disposition';
 import { assertTimeZone, ceilSeconds, fail, outcome, party } from './common';
 import { col, kamailioDirection, kamailioTime, readKamailioRows } from './kamailio-rows';
 
@@ -52,7 +53,8 @@ function dialogLeg(v: Record<string, string>, ctx: AdapterContext): NormalisedLe
     endMs,
     billableSeconds: answered ? ceilSeconds(durationMs ?? endMs - startMs) : 0,
     answered,
-    disposition: codeText || '200',
+    disposition: answered ? 'answered' : sipDisposition(Number(codeText)),
+    switchCause: codeText || null,
     ...(direction ? { platformDirection: direction } : {}),
     trunk: col(v, 'dst_gwgroupid') || null,
     redirectingNumber: null,

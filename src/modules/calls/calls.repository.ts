@@ -38,7 +38,11 @@ export interface CallRow {
   rawCalled: string;
   billableSeconds: number;
   answered: boolean;
+  /** One vocabulary (answered, no_answer, busy, failed, cancelled); the switch's own word beside it. */
   disposition: string;
+  switchCause: string | null;
+  /** The direction the switch reported (its own word), beside ours. */
+  switchDirection: string | null;
   status: StoredLegStatus;
   reason: string | null;
   /** Never loaded for a subscriber's scope. */
@@ -83,7 +87,7 @@ function callsQuery(db: Queryable, scope: Scope): Knex.QueryBuilder {
     .leftJoin('resellers as r', 'r.id', 'l.reseller_id')
     .select(
       'l.id', 'l.start_at', 'l.answer_at', 'l.end_at', 'l.call_id', 'l.platform_id', 'l.reseller_id', 'l.subscriber_id', 'l.direction',
-      'l.calling_number', 'l.called_number', 'l.raw_calling', 'l.raw_called', 'l.billable_seconds', 'l.answered', 'l.disposition', 'l.status', 'l.unrated_reason',
+      'l.calling_number', 'l.called_number', 'l.raw_calling', 'l.raw_called', 'l.billable_seconds', 'l.answered', 'l.disposition', 'l.switch_cause', 'l.switch_direction', 'l.status', 'l.unrated_reason',
       'p.name as platform_name', 's.account_number', 's.name as subscriber_name', 'r.name as reseller_name', 'r.code as reseller_code',
       db.raw(`${startKeySql()} as start_key`),
     );
@@ -120,6 +124,8 @@ function toCallRow(r: Record<string, any>): CallRow {
     billableSeconds: r.billable_seconds,
     answered: r.answered,
     disposition: r.disposition,
+    switchCause: r.switch_cause ?? null,
+    switchDirection: r.switch_direction ?? null,
     status: r.status,
     reason: r.unrated_reason,
     wholesale: chargeOf(r, 'w'),

@@ -248,7 +248,7 @@ export function csvColumns(scope: Scope): string[] {
   const operator = scope.kind === 'wholesale';
   return [
     'leg_id', ...(operator ? ['platform', 'reseller_code', 'reseller_name'] : []), 'call_id', 'start_utc', 'answer_utc', 'end_utc', 'calling_number', 'called_number',
-    'direction', 'billable_seconds', 'disposition', 'status', 'unrated_reason', 'subscriber_account', 'subscriber_name',
+    'direction', 'billable_seconds', 'disposition', 'switch_cause', 'status', 'unrated_reason', 'subscriber_account', 'subscriber_name',
     ...CHARGE_CSV.map((k) => `wholesale_${k}`), ...CHARGE_CSV.map((k) => `retail_${k}`),
   ];
 }
@@ -270,6 +270,7 @@ function csvRecord(row: repo.CallRow): Record<string, string | number> {
     direction: row.direction ?? '',
     billable_seconds: row.billableSeconds,
     disposition: row.disposition,
+    switch_cause: row.switchCause ?? '',
     status: row.status,
     unrated_reason: row.reason ?? '',
     subscriber_account: row.accountNumber ?? '',
