@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +22,7 @@ describe('CDR intake: poison posts are refused and kept, never answered 503', ()
 
   before(async () => {
     t = await createTestApp();
-    for (const format of ['generic-json', 'freeswitch-xml', 'generic-csv', 'asterisk-csv', 'freeswitch-json']) {
+    for (const format of ['generic-json', 'freeswitch-xml', 'generic-csv', 'asterisk-csv', 'freeswitch-json', 'cucm-csv']) {
       const p = await makePlatform(t.db, { format });
       tokens[format] = p.token;
       ids[format] = p.id;
@@ -85,6 +87,14 @@ describe('CDR intake: poison posts are refused and kept, never answered 503', ()
     ['freeswitch-xml', 'application/xml', '<cdr><variables><uuid>u-1</uuid><caller_id_number>2125550100</caller_id_number><destination_number>442079460000</destination_number><start_epoch>1764061200</start_epoch><answer_epoch>1764061205</answer_epoch><end_epoch>1764061260</end_epoch><billsec>55</billsec><hangup_cause>NORMAL_CLEARING</hangup_cause></variables></cdr>'],
     ['freeswitch-json', 'application/json', JSON.stringify({ variables: { uuid: 'u-2', caller_id_number: '2125550100', destination_number: '442079460000', start_epoch: '1764061200', answer_epoch: '1764061205', end_epoch: '1764061260', billsec: '55', hangup_cause: 'NORMAL_CLEARING' } })],
   ];
+
+  // And real switches' files.
+  const fixture = (...p: string[]) => fs.readFileSync(path.resolve(__dirname, '../fixtures/cdr', ...p), 'utf8');
+  SEEDS.push(
+    ['asterisk-csv', 'text/csv', fixture('asterisk', 'testsuite__lib_python_asterisk_self_test_Master.csv')],
+    ['freeswitch-json', 'application/json', fixture('freeswitch', 'somleng_freeswitch_cdr_outbound.json')],
+    ['cucm-csv', 'text/csv', fixture('cucm', 'cdr.txt')],
+  );
 
   /** A seed with bytes flipped, inserted, deleted, truncated or repeated. */
   const mutation = fc.record({
