@@ -10,6 +10,7 @@ import { getOrCreateSecret } from './db/settings';
 import { createLogger } from './logger';
 import { ensureFirstAdmin } from './modules/auth/auth.service';
 import { scheduleStalePendingExpiry } from './modules/intake/pending.service';
+import { pruneRejects } from './modules/intake/rejects.repository';
 import { DEMO_PASSWORD, loadDemoData } from './cli/demo-data';
 
 /** Opens the configured database (or starts the embedded one) and brings its schema up to date. */
@@ -76,6 +77,14 @@ async function main(): Promise<void> {
     server.listen(config.port, config.host, resolve);
   });
   const pendingExpiry = scheduleStalePendingExpiry(db, 24, logger);
+  // Rejects older than the operator's retention go, at start and every hour after.
+  const prune = () =>
+    pruneRejects(db)
+      .then((n) => n > 0 && logger.info({ deleted: n }, 'old rejects deleted'))
+      .catch((err) => logger.warn({ err }, 'deleting old rejects failed'));
+  void prune();
+  const rejectPruning = setInterval(prune, 3_600_000);
+  rejectPruning.unref();
   const scheme = config.tls ? 'https' : 'http';
   const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
   logger.info({ port: config.port, tls: Boolean(config.tls) }, 'listening');
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     pendingExpiry.stop();
+    clearInterval(rejectPruning);
     server.close();
     server.closeAllConnections?.();
     await built.close();

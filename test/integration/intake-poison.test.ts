@@ -128,7 +128,7 @@ describe('CDR intake: poison posts are refused and kept, never answered 503', ()
         assert.ok(res.status < 500, `${format} answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         // Refused as a whole: the body is kept; refused record by record: each record is.
         const records = (res.body as { records?: Array<{ status: string; reject_id?: number }> }).records ?? [];
-        const kept = [res.body.reject_id, ...records.filter((r) => r.status === 'rejected').map((r) => r.reject_id)].filter((id) => id !== undefined);
+        const kept = [...new Set([res.body.reject_id, ...records.filter((r) => r.status === 'rejected').map((r) => r.reject_id)].filter((id) => id !== undefined))];
         if (res.status >= 400) assert.ok(kept.length > 0, `refused without a reject: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         assert.ok(records.every((r) => r.status !== 'rejected' || r.reject_id), 'a refused record without a reject');
         if (kept.length) assert.equal(Number((await t.db('cdr_rejects').whereIn('id', kept as number[]).count('* as n').first())?.n), kept.length);

@@ -22,6 +22,7 @@ const OPERATOR_TABLES: Record<string, string> = {
   cdrs: 'records exactly as a platform sent them, before any leg is matched to a reseller',
   cdr_rejects: 'bodies that could not be parsed, so no reseller is known',
   pending_records: 'half of a call waiting for its other half: no leg, so no reseller, yet',
+  reject_quota: "each platform's bytes of rejects kept per day, so a broken switch cannot fill the database",
   leg_keys: "each platform's leg keys, claimed once whatever partition the leg is in; read only by the intake, never shown",
   party_version: 'one counter of changes to numbers, subscribers and resellers, for the intake\'s holders cache',
 };

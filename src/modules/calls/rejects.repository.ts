@@ -22,6 +22,10 @@ export interface CdrRejectDetail extends CdrReject {
   body: string;
   /** Bytes kept as they arrived, when text could not hold them (then `body` is a readable rendering). */
   bytesLength: number | null;
+  /** The size of what was refused, when only its start is kept (a cap). */
+  originalBytes: number | null;
+  /** The errors of the refused records of a post, each with its index (at most a thousand listed). */
+  errors: Array<{ index: number; error: string }>;
 }
 
 const RECEIVED_KEY = `to_char(x.received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -71,8 +75,15 @@ export async function listRejects(db: Queryable, scope: Scope, f: RejectFilter):
 
 export async function getReject(db: Queryable, scope: Scope, id: number): Promise<CdrRejectDetail | undefined> {
   if (scope.kind !== 'wholesale') return undefined;
-  const row = await base(db).select('x.body', db.raw('length(x.body_bytes) as bytes_length')).where('x.id', id).first();
-  return row ? { ...toReject(row), body: row.body, bytesLength: row.bytes_length === null ? null : Number(row.bytes_length) } : undefined;
+  const row = await base(db).select('x.body', 'x.errors', 'x.original_bytes', db.raw('length(x.body_bytes) as bytes_length')).where('x.id', id).first();
+  if (!row) return undefined;
+  return {
+    ...toReject(row),
+    body: row.body,
+    bytesLength: row.bytes_length === null ? null : Number(row.bytes_length),
+    originalBytes: row.original_bytes === null ? null : Number(row.original_bytes),
+    errors: (row.errors ?? []) as Array<{ index: number; error: string }>,
+  };
 }
 
 /** What was posted, exactly: the kept bytes, or the body's text as UTF-8. */

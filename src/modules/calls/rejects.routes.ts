@@ -1,6 +1,11 @@
 import { Router } from 'express';
 import type { Db } from '../../db/knex';
+import { z } from 'zod';
 import { NotFoundError } from '../../domain/errors';
+import { recordAudit } from '../audit/audit.repository';
+import { rejectRetentionDays, setRejectRetentionDays } from '../intake/rejects.repository';
+import { flash } from '../../web/render';
+import { actor } from '../../web/principal';
 import { idParam } from '../../web/params';
 import { scope } from '../../web/principal';
 import { platformOptions } from './calls.repository';
@@ -15,11 +20,28 @@ export function rejectRoutes({ db }: { db: Db }): Router {
 
   r.get(BASE, async (req, res) => {
     const filter = rejectListQuery.parse(req.query);
-    const [page, platforms] = await Promise.all([
+    const [page, platforms, retentionDays] = await Promise.all([
       repo.listRejects(db, scope(req), { platformId: filter.platform ? Number(filter.platform) : undefined, cursor: filter.cursor }),
       platformOptions(db),
+      rejectRetentionDays(db),
     ]);
-    res.page('rejects/list', { title: 'Rejected records', base: BASE, page, filter, platforms });
+    res.page('rejects/list', { title: 'Rejected records', base: BASE, page, filter, platforms, retentionDays });
+  });
+
+  // How long rejects are kept: the operator's choice, audited; older ones are deleted every hour.
+  r.post(`${BASE}/retention`, async (req, res) => {
+    const parsed = z.coerce.number().int().min(1).max(3650).safeParse(req.body?.days);
+    if (!parsed.success) {
+      flash(req, 'error', 'Keep rejects for 1 to 3650 days.');
+      return res.redirect(303, BASE);
+    }
+    const before = await rejectRetentionDays(db);
+    await db.transaction(async (tx) => {
+      await setRejectRetentionDays(tx, parsed.data);
+      await recordAudit(tx, actor(req), { resellerId: null, entityType: 'setting', entityId: null, action: 'update', before: { reject_retention_days: before }, after: { reject_retention_days: parsed.data } });
+    });
+    flash(req, 'success', `Rejects are now kept for ${parsed.data} days.`);
+    res.redirect(303, BASE);
   });
 
   r.get(`${BASE}/:rejectId`, async (req, res) => {

@@ -6,7 +6,7 @@ import { requestIdOf } from '../../web/request-id';
 import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { BodyError, readPostBody, type PostBody } from './body';
-import { insertReject, readableBytes } from './legs.repository';
+import { insertReject, readableBytes } from './rejects.repository';
 import { IntakePipeline } from './pipeline';
 
 export const INTAKE_PATH = '/api/v1/cdrs';

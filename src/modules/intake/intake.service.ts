@@ -4,7 +4,8 @@ import { getAdapter, MediationError } from '../../domain/mediation';
 import type { RatingCaches } from '../reference-data/reference-data';
 import type { Platform } from '../platforms/platforms.repository';
 import { legDifferences } from '../../domain/legs/repost';
-import { allocateIds, copyPrepared, copyText, deleteCdrs, insertCdrs, insertCharges, insertGroup, insertLegs, insertReject, type GroupRecord, type StoredLeg } from './legs.repository';
+import { insertReject, recordErrorsSummary } from './rejects.repository';
+import { allocateIds, copyPrepared, copyText, deleteCdrs, insertCdrs, insertCharges, insertGroup, insertLegs, type GroupRecord, type StoredLeg } from './legs.repository';
 import { StaleHoldersError } from './holders-cache';
 import { currentPartyVersion } from './parties.repository';
 import { ensurePartitions } from './partitions';
@@ -419,8 +420,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: Wri
         continue;
       }
       if (!o.ok) {
-        const rejectId = await insertReject(tx, { platformId: platform.id, sourceIp, contentType, body: o.raw, error: o.error, recordIndex: o.index });
-        out.push({ index: o.index, status: 'rejected', error: o.error, reject_id: rejectId, legs: [] });
+        out.push({ index: o.index, status: 'rejected', error: o.error, legs: [] });
         continue;
       }
       const result = recordResult(o, stored.slice(k, (k += o.legs.length)));
@@ -430,6 +430,7 @@ export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: Wri
       if (result.status === 'duplicate' && cdrId !== undefined) duplicateCdrs.push(cdrId);
       out.push(result);
     }
+    await keepRefusedRecords(tx, p, out);
     results.push(out);
   }
   await deleteCdrs(tx, duplicateCdrs);
@@ -473,6 +474,22 @@ export async function writeSimplePosts(db: Queryable, posts: PreparedPost[]): Pr
     for (let j = 0; j < p.good.length; j++) await keepIfDiffering(db, p.input, p.good[j] as GoodRecord, (results[i] as RecordResult[])[j] as RecordResult);
   }
   return results;
+}
+
+/**
+ * The records a post refused, kept as one reject: their text (in order) and each one's error
+ * inside it. A post of 100,000 bad records is one row, not 100,000.
+ */
+async function keepRefusedRecords(tx: Queryable, p: PreparedPost, out: RecordResult[]): Promise<void> {
+  const refused = p.outcomes.filter((o): o is Extract<RecordOutcome, { ok: false }> => !o.ok && !o.awaiting);
+  if (refused.length === 0) return;
+  const { platform, contentType, sourceIp } = p.input;
+  const errors = refused.map((o) => ({ index: o.index, error: o.error }));
+  const rejectId = await insertReject(tx, {
+    platformId: platform.id, sourceIp, contentType, body: refused.map((o) => o.raw).join('\n'), error: recordErrorsSummary(errors, p.outcomes.length),
+    errors, recordIndex: refused.length === 1 ? (refused[0] as { index: number }).index : undefined,
+  });
+  for (const r of out) if (r.status === 'rejected') r.reject_id = rejectId;
 }
 
 /**

@@ -48,33 +48,6 @@ export async function deleteCdrs(db: Queryable, ids: number[]): Promise<void> {
   for (const part of chunked(ids)) await db('cdrs').whereIn('id', part).del();
 }
 
-/**
- * Keeps what the intake refused. `bytes`: the post as it arrived, when its text cannot be stored
- * as it is (not UTF-8, a NUL byte, not decompressible); `body` is then a readable rendering. Text
- * with a NUL (from a JSON \u0000 escape) is kept as bytes too: Postgres text refuses NUL.
- */
-export async function insertReject(
-  db: Queryable,
-  r: { platformId: number | null; sourceIp?: string; contentType?: string; body: string; bytes?: Buffer; error: string; recordIndex?: number },
-): Promise<number> {
-  let body = r.body;
-  let bytes = r.bytes ?? null;
-  if (body.includes('\0')) {
-    bytes ??= Buffer.from(body, 'utf8');
-    body = body.replace(/\0/g, '\u2400');
-  }
-  const [row] = await db('cdr_rejects')
-    .insert({ platform_id: r.platformId, source_ip: r.sourceIp ?? null, content_type: r.contentType ?? null, body, body_bytes: bytes, error: r.error, record_index: r.recordIndex ?? null })
-    .returning('id');
-  return row.id as number;
-}
-
-/** Something readable of bytes that are kept as they are (a refused body). */
-export function readableBytes(bytes: Buffer, contentEncoding: string | undefined): string {
-  if (contentEncoding && contentEncoding !== 'identity') return `(${bytes.length} bytes with Content-Encoding ${contentEncoding}, kept as they arrived)`;
-  return bytes.toString('utf8').replace(/\0/g, '\u2400');
-}
-
 /** call_legs columns the intake writes, in the order of legValues. */
 const LEG_COLUMNS = [
   'start_at', 'platform_id', 'cdr_id', 'leg_key', 'call_id', 'reseller_id', 'subscriber_id', 'direction', 'calling_number', 'called_number',

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/knex';
 import { uniqueViolation } from '../../db/knex';
-import { insertGroup, insertReject } from './legs.repository';
+import { insertGroup } from './legs.repository';
+import { insertReject } from './rejects.repository';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { HoldersCache, StaleHoldersError } from './holders-cache';
 import {
