@@ -109,7 +109,7 @@ export function parseCompactUtc(text: string): number | null {
 }
 
 // ISO 8601 instants with their offset: the one date rule of src/domain/time.
-export { parseIsoInstant } from '../time/date-time';
+export { parseIsoInstant, readIsoInstant } from '../time/date-time';
 
 /** Whole seconds, rounded up: 8.02 s of talk is 9 billable seconds. */
 export function ceilSeconds(ms: number): number {
