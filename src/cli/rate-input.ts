@@ -1,4 +1,3 @@
-import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { isDirection, type Direction } from '../domain/legs/direction';
 import { MAX_LEG_SECONDS } from '../domain/mediation/common';
@@ -7,6 +6,7 @@ import { normaliseE164 } from '../domain/numbers/e164';
 import type { Parsed, RowError } from '../domain/rating/deck';
 import { isValidTimeZone } from '../domain/rating/zoned-time';
 import { readIsoInstant } from '../domain/time/date-time';
+import { readCsvTable } from '../modules/rate-plans/deck-csv';
 
 /** The offline rater's inputs besides the deck and bands: the plan file and the calls file. */
 
@@ -74,18 +74,9 @@ export interface OfflineCall {
  *   "2125550100" read as international is Morocco (+212), not New York.
  */
 export function readCallsCsv(text: string, countryCode?: string): Parsed<OfflineCall[]> {
-  let rows: Array<{ record: string[]; info: { lines: number } }>;
-  try {
-    rows = parse(text.replace(/^\uFEFF/, ''), { skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof rows;
-  } catch (err) {
-    const e = err as { lines?: number; message: string };
-    return { ok: false, errors: [{ line: e.lines ?? 1, message: `not valid CSV: ${e.message}` }] };
-  }
-  // info.lines is where a record ends; a quoted field may span lines.
-  const lineOf = (r: { record: string[]; info: { lines: number } }) => r.info.lines - r.record.join('').split('\n').length + 1;
-  const [head, ...body] = rows;
-  if (!head) return { ok: false, errors: [{ line: 1, message: 'the file is empty' }] };
-  const header = head.record.map((h) => h.toLowerCase());
+  const table = readCsvTable(text);
+  if (Array.isArray(table)) return { ok: false, errors: table };
+  const { header, headerLine } = table;
   const unknown = header.filter((h) => !(CALL_COLUMNS as readonly string[]).includes(h));
   const missing = REQUIRED_CALL_COLUMNS.filter((c) => !header.includes(c));
   const headerErrs = [
@@ -93,18 +84,14 @@ export function readCallsCsv(text: string, countryCode?: string): Parsed<Offline
     ...(unknown.length ? [`unknown column${unknown.length > 1 ? 's' : ''}: ${unknown.map((u) => `"${u}"`).join(', ')} (the columns are ${CALL_COLUMNS.join(', ')})`] : []),
     ...(new Set(header).size !== header.length ? ['a column is named twice'] : []),
   ];
-  if (headerErrs.length) return { ok: false, errors: [{ line: lineOf(head), message: headerErrs.join('; ') }] };
-  if (body.length === 0) return { ok: false, errors: [{ line: lineOf(head), message: 'the file has no calls' }] };
+  if (headerErrs.length) return { ok: false, errors: [{ line: headerLine, message: headerErrs.join('; ') }] };
+  if (table.records.length === 0 && table.errors.length === 0) return { ok: false, errors: [{ line: headerLine, message: 'the file has no calls' }] };
 
-  const errors: RowError[] = [];
+  const errors: RowError[] = [...table.errors];
   const calls: OfflineCall[] = [];
-  for (const row of body) {
-    const line = lineOf(row);
-    if (row.record.length !== header.length) {
-      errors.push({ line, message: `${row.record.length} fields where the header has ${header.length} (${header.join(',')})` });
-      continue;
-    }
-    const get = (c: string) => row.record[header.indexOf(c)] ?? '';
+  table.records.forEach((record, i) => {
+    const line = table.lines[i] as number;
+    const get = (c: string) => record[c] ?? '';
     const destination = get('destination');
     const start = get('start');
     const duration = get('duration');
@@ -138,6 +125,6 @@ export function readCallsCsv(text: string, countryCode?: string): Parsed<Offline
 
     if (errs.length) errors.push({ line, message: errs.join('; ') });
     else calls.push({ line, destination, start, duration, direction: dir as Direction, number, startMs: at.ok ? at.ms : 0, seconds });
-  }
-  return errors.length ? { ok: false, errors } : { ok: true, value: calls };
+  });
+  return errors.length ? { ok: false, errors: errors.sort((a, b) => a.line - b.line) } : { ok: true, value: calls };
 }

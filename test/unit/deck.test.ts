@@ -40,4 +40,13 @@ describe('deck rows: prefixes and effective dates', () => {
     assert.ok(!r.ok);
     assert.deepEqual(r.errors, [{ line: 2, message: '"2026-11-31" is not a real date: November 2026 has 30 days' }]);
   });
+
+  test('a row with a field too many is listed with every other bad row, by the line it is on past blank lines', () => {
+    assert.deepEqual(errorsOf('1,US,outbound,,0,0.01,60,60,,,,,extra\n\n44,UK,outbound,,0,abc,60,60,,,,\n33,FR,outbound,,0,0.02,60\n"1\n2",X,outbound,,0,0.01,60,60,,,,\n'), [
+      'line 2: 13 fields where the header has 12 (prefix,description,direction,band,interval_start,rate,rate_unit,increment,connect_fee,min_charge,max_cost,effective_from)',
+      'line 4: rate "abc" is not a non-negative decimal number',
+      'line 5: 7 fields where the header has 12 (prefix,description,direction,band,interval_start,rate,rate_unit,increment,connect_fee,min_charge,max_cost,effective_from)',
+      'line 6: prefix "1\n2" must be 1-15 digits',
+    ]);
+  });
 });

@@ -82,13 +82,14 @@ export function parsePrefix(text: string | undefined): { ok: true; prefix: strin
   return { ok: true, prefix };
 }
 
-export function parseDeck(header: string[], records: Rec[], opts: { timeZone: string; bands?: Set<string> }): Parsed<Rate[]> {
+/** @param lines each record's line in the file (default: the header on line 1, no blank lines). */
+export function parseDeck(header: string[], records: Rec[], opts: { timeZone: string; bands?: Set<string> }, lines?: number[]): Parsed<Rate[]> {
   const missing = missingColumns(header, DECK_COLUMNS);
   if (missing.length) return { ok: false, errors: [{ line: 1, message: `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}` }] };
   const errors: RowError[] = [];
   const groups = new Map<string, { rate: Rate; line: number; stepLines: Map<number, number> }>();
   records.forEach((r, i) => {
-    const line = i + 2;
+    const line = lines?.[i] ?? i + 2;
     const errs: string[] = [];
     const parsedPrefix = parsePrefix(r.prefix);
     if (!parsedPrefix.ok) errs.push(parsedPrefix.message);
@@ -190,14 +191,14 @@ function parseDays(text: string): { weekdays: number[]; dates: string[] } | stri
   return { weekdays: [...weekdays].sort(), dates };
 }
 
-export function parseBands(header: string[], records: Rec[]): Parsed<BandStart[]> {
+export function parseBands(header: string[], records: Rec[], lines?: number[]): Parsed<BandStart[]> {
   const missing = missingColumns(header, BAND_COLUMNS);
   if (missing.length) return { ok: false, errors: [{ line: 1, message: `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}` }] };
   const errors: RowError[] = [];
   const out: BandStart[] = [];
   const seen = new Map<string, number>();
   records.forEach((r, i) => {
-    const line = i + 2;
+    const line = lines?.[i] ?? i + 2;
     const errs: string[] = [];
     const band = (r.band ?? '').trim();
     if (!/^[A-Za-z][\w-]{0,31}$/.test(band)) errs.push(`band "${band}" must be a name of letters, digits, - or _`);
