@@ -66,6 +66,20 @@ describe('rate plans: create, import, export, assign, cache', () => {
     assert.match(missingColumn.text, /Line 1: missing columns: description, direction/);
   });
 
+  test('a deck prefix written with 00 is refused at import (it could never match an E.164 number), with an impossible effective date and a row too wide, each by its line', async () => {
+    const id = await newPlan('Access codes');
+    await admin.refreshCsrf(`/wholesale/rate-plans/${id}`);
+    const bad = await upload(admin, `/wholesale/rate-plans/${id}/deck`, `${DECK_HEADER}\n0044,UK,outbound,,0,0.05,60,60,,,,\n+44,UK,outbound,,0,0.05,60,60,,,,2026-02-30T00:00:00Z\n\n1,US,outbound,,0,0.01,60,60,,,,,extra\n`, { mode: 'merge' });
+    assert.equal(bad.status, 422);
+    assert.match(bad.text, /Line 2: prefix &#34;0044&#34; starts with 0: write the country code without 00 or another access code \(write 44\)/);
+    assert.match(bad.text, /Line 3: effective_from &#34;2026-02-30T00:00:00Z&#34; is not a real date: February 2026 has 28 days/);
+    assert.match(bad.text, /Line 5: 13 fields where the header has 12/, 'a row of the wrong width is listed with the others, by its own line');
+    assert.equal(Number((await t.db('rates').where({ rate_plan_id: id }).count('* as n').first())?.n), 0);
+    const good = await upload(admin, `/wholesale/rate-plans/${id}/deck`, `${DECK_HEADER}\n+44,UK,outbound,,0,0.05,60,60,,,,\n`, { mode: 'merge' });
+    assert.equal(good.status, 303);
+    assert.deepEqual(await t.db('rates').where({ rate_plan_id: id }).pluck('prefix'), ['44']);
+  });
+
   test('bands then a deck import; merge adds a version; replace swaps the deck; export round-trips', async () => {
     const id = await newPlan('Banded');
     await admin.refreshCsrf(`/wholesale/rate-plans/${id}`);

@@ -109,7 +109,7 @@ describe('taxes: jurisdictions, taxes of both owners, exemptions, and the lookup
       assert.equal(bad.status, 422);
       assert.equal(fieldError(bad.text, 'rate'), 'Rate must be a decimal number such as 8.875');
       assert.equal(fieldError(bad.text, 'priority'), 'Priority must be a whole number from 0 to 999999');
-      assert.match(fieldError(bad.text, 'effective_from') ?? '', /Effective from must be a date/);
+      assert.equal(fieldError(bad.text, 'effective_from'), 'Effective from is not a real date: February 2026 has 28 days');
       assert.match(fieldError(bad.text, 'effective_to') ?? '', /Effective to must be a date/);
       assert.match(bad.text, /value="8,875"/);
 

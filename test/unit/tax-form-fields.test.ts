@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decimalText, momentText, parseMoment } from '../../src/modules/taxes/form-fields';
+import { decimalText, momentField, momentText, optionalMomentField, parseMoment } from '../../src/modules/taxes/form-fields';
 
 describe('tax and exchange-rate form fields', () => {
   test('moments: a date is its midnight UTC; a date and time without offset is UTC; an offset is honoured', () => {
@@ -15,6 +15,17 @@ describe('tax and exchange-rate form fields', () => {
     for (const bad of ['2026-02-30', '2026-13-01', '2026-01-01 24:00', '2026-01-01 12:60', 'tomorrow', '', '01/02/2026', '2026-01-01T00:00:00+25:00']) {
       assert.equal(parseMoment(bad), undefined, bad);
     }
+  });
+
+  test('a date-time with an offset on a day or at a time that does not exist is refused, not rolled over to the next', () => {
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-02-29 10:00+01:00', '2026-01-01T24:00:00Z', '2026-01-31T23:61:00-05:00']) {
+      assert.equal(parseMoment(bad), undefined, bad);
+    }
+    const messages = (v: string) => momentField('Effective from').safeParse(v).error?.issues.map((i) => i.message);
+    assert.deepEqual(messages('2026-02-30T00:00:00Z'), ['Effective from is not a real date: February 2026 has 28 days']);
+    assert.deepEqual(messages('2026-01-01 24:61'), ['Effective from is not a real time: 24:61:00 (hours go to 23, minutes and seconds to 59)']);
+    assert.deepEqual(messages('soon'), ['Effective from must be a date (2026-01-01) or a date and time in UTC (2026-01-01 08:00)']);
+    assert.deepEqual(optionalMomentField('End').safeParse('2026-04-31').error?.issues.map((i) => i.message), ['End is not a real date: April 2026 has 30 days']);
   });
 
   test('a moment shown in a form reads back as the same moment', () => {

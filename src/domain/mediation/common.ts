@@ -6,6 +6,7 @@ import { parse as parseCsvSync } from 'csv-parse/sync';
 import type { AdapterContext, NormalisedLeg, RecordOutcome } from '../legs/leg';
 import { normaliseE164 } from '../numbers/e164';
 import { DAY_MS, isValidTimeZone, utcOfWallTime } from '../rating/zoned-time';
+import { dateTimeProblem, fieldsMs, readWallDateTime } from '../time/date-time';
 
 /**
  * The whole body could not be read (not-well-formed XML, invalid JSON, broken CSV quoting, a
@@ -84,32 +85,16 @@ export function assertTimeZone(ctx: AdapterContext): void {
   }
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function validDate(y: number, mo: number, d: number): boolean {
-  if (mo < 1 || mo > 12 || d < 1) return false;
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  const max = mo === 2 && leap ? 29 : (DAYS_IN_MONTH[mo - 1] as number);
-  return d <= max;
-}
-
-function fractionMs(frac: string | undefined): number {
-  if (!frac) return 0;
-  return Math.floor(Number(`0.${frac}`) * 1000 + 1e-9);
-}
-
 /**
  * Wall-clock date and time without a zone, as Asterisk, Kamailio and FreeSWITCH *_stamp write
  * them ("2024-03-31 02:30:00", optional ".fff"), read in `timeZone` (DST-correct). Null when the
  * text is not such a time.
  */
 export function parseLocalDateTime(text: string, timeZone: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/.exec(text.trim());
-  if (!m) return null;
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return null;
-  const day = Date.UTC(y, mo - 1, d) / DAY_MS;
-  return utcOfWallTime(timeZone, day, ((h * 60 + mi) * 60 + s) * 1000 + fractionMs(m[7]));
+  const wall = readWallDateTime(text, { seconds: 'required' });
+  if (!wall.ok) return null;
+  const day = Math.floor(wall.ms / DAY_MS);
+  return utcOfWallTime(timeZone, day, wall.ms - day * DAY_MS);
 }
 
 /**
@@ -119,29 +104,12 @@ export function parseCompactUtc(text: string): number | null {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?$/.exec(text.trim());
   if (!m) return null;
   const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return null;
-  return Date.UTC(y, mo - 1, d, h, mi, s) + fractionMs(m[7]);
+  if (dateTimeProblem(y, mo, d, h, mi, s)) return null;
+  return fieldsMs(y, mo, d, h, mi, s, m[7]);
 }
 
-/**
- * ISO 8601 / RFC 3339 instant that carries its offset ("Z" or ±hh:mm): "2024-05-01T09:30:00+02:00".
- * Fractions beyond milliseconds are truncated. Null when malformed or without an offset.
- */
-export function parseIsoInstant(text: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/.exec(text.trim());
-  if (!m) return null;
-  const [y, mo, d, h, mi] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
-  const s = m[6] ? Number(m[6]) : 0;
-  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return null;
-  let offsetMin = 0;
-  if (!m[8]) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return null;
-    offsetMin = (oh * 60 + om) * (m[9] === '-' ? -1 : 1);
-  }
-  return Date.UTC(y, mo - 1, d, h, mi, s) + fractionMs(m[7]) - offsetMin * 60_000;
-}
+// ISO 8601 instants with their offset: the one date rule of src/domain/time.
+export { parseIsoInstant, readIsoInstant } from '../time/date-time';
 
 /** Whole seconds, rounded up: 8.02 s of talk is 9 billable seconds. */
 export function ceilSeconds(ms: number): number {

@@ -25,7 +25,7 @@
  */
 import { z } from 'zod';
 import { DISPOSITIONS, type AdapterContext, type NormalisedLeg } from '../legs/leg';
-import { ceilSeconds, parseIsoInstant, party, RecordError } from './common';
+import { ceilSeconds, party, readIsoInstant, RecordError } from './common';
 
 export const GENERIC_FIELDS = [
   'leg_id',
@@ -57,12 +57,12 @@ const instant = (field: string) =>
   z
     .string({ error: (iss) => (iss.input === undefined ? `${field} is required` : `${field} must be a string such as "2024-05-01T09:30:00+02:00"`) })
     .transform((s, ctx) => {
-      const ms = parseIsoInstant(s);
-      if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: `${field} "${s}" is not an ISO 8601 time with a UTC offset, e.g. 2024-05-01T09:30:00+02:00 or 2024-05-01T07:30:00Z` });
+      const at = readIsoInstant(s);
+      if (!at.ok) {
+        ctx.addIssue({ code: 'custom', message: at.impossible ? `${field} "${s}" ${at.reason}` : `${field} "${s}" is not an ISO 8601 time with a UTC offset, e.g. 2024-05-01T09:30:00+02:00 or 2024-05-01T07:30:00Z` });
         return z.NEVER;
       }
-      return ms;
+      return at.ms;
     });
 
 const billsec = z

@@ -1,5 +1,6 @@
 import { Decimal, parseDecimal } from '../money/decimal';
 import { DIRECTIONS, type Direction } from '../legs/direction';
+import { readIsoDate, readIsoInstant } from '../time/date-time';
 import type { BandStart } from './bands';
 import type { Rate, RateStep } from './plan';
 import { utcOfWallTime } from './zoned-time';
@@ -55,29 +56,44 @@ function positiveInt(text: string | undefined, field: string, errs: string[], al
 export function parseEffectiveFrom(text: string | undefined, timeZone: string): number | string {
   const t = (text ?? '').trim();
   if (t === '') return 0;
-  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t);
-  if (date) {
-    const ms = Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]));
-    if (new Date(ms).toISOString().slice(0, 10) !== t) return `effective_from "${t}" is not a real date`;
-    return utcOfWallTime(timeZone, ms / 86_400_000, 0);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(t)) {
+    const date = readIsoDate(t);
+    return date.ok ? utcOfWallTime(timeZone, date.ms / 86_400_000, 0) : `effective_from "${t}" ${date.reason}`;
   }
-  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(t)) {
-    const ms = Date.parse(t.replace(' ', 'T'));
-    if (!Number.isNaN(ms)) return ms;
-  }
+  const at = readIsoInstant(t);
+  if (at.ok) return at.ms;
+  if (at.impossible) return `effective_from "${t}" ${at.reason}`;
   return `effective_from "${t}" must be a date (YYYY-MM-DD) or a date-time with offset (2026-01-01T00:00:00Z)`;
 }
 
-export function parseDeck(header: string[], records: Rec[], opts: { timeZone: string; bands?: Set<string> }): Parsed<Rate[]> {
+/**
+ * A prefix is matched against E.164 numbers, whose country code never starts with 0: a prefix
+ * written with the international access code (0044, 011) could never match, so it is refused
+ * rather than stored. A leading + is the E.164 sign and is dropped.
+ */
+export function parsePrefix(text: string | undefined): { ok: true; prefix: string } | { ok: false; message: string } {
+  const raw = (text ?? '').trim();
+  const prefix = raw.replace(/^\+/, '');
+  if (!/^\d{1,15}$/.test(prefix)) return { ok: false, message: `prefix "${raw}" must be 1-15 digits` };
+  if (prefix.startsWith('0')) {
+    const hint = prefix.startsWith('00') && prefix.length > 2 ? ` (write ${prefix.slice(2)})` : '';
+    return { ok: false, message: `prefix "${raw}" starts with 0: write the country code without 00 or another access code${hint}, as E.164 numbers are matched` };
+  }
+  return { ok: true, prefix };
+}
+
+/** @param lines each record's line in the file (default: the header on line 1, no blank lines). */
+export function parseDeck(header: string[], records: Rec[], opts: { timeZone: string; bands?: Set<string> }, lines?: number[]): Parsed<Rate[]> {
   const missing = missingColumns(header, DECK_COLUMNS);
   if (missing.length) return { ok: false, errors: [{ line: 1, message: `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}` }] };
   const errors: RowError[] = [];
   const groups = new Map<string, { rate: Rate; line: number; stepLines: Map<number, number> }>();
   records.forEach((r, i) => {
-    const line = i + 2;
+    const line = lines?.[i] ?? i + 2;
     const errs: string[] = [];
-    const prefix = (r.prefix ?? '').trim().replace(/^\+/, '');
-    if (!/^\d{1,15}$/.test(prefix)) errs.push(`prefix "${r.prefix ?? ''}" must be 1-15 digits`);
+    const parsedPrefix = parsePrefix(r.prefix);
+    if (!parsedPrefix.ok) errs.push(parsedPrefix.message);
+    const prefix = parsedPrefix.ok ? parsedPrefix.prefix : '';
     const direction = (r.direction ?? '').trim().toLowerCase();
     if (!(DIRECTIONS as readonly string[]).includes(direction) || direction === 'forwarded') {
       errs.push(`direction "${r.direction ?? ''}" must be outbound, inbound or onnet`);
@@ -151,8 +167,8 @@ function parseDays(text: string): { weekdays: number[]; dates: string[] } | stri
   const dates: string[] = [];
   for (const tok of tokens) {
     if (/^\d{4}-\d{2}-\d{2}$/.test(tok)) {
-      const ms = Date.parse(`${tok}T00:00:00Z`);
-      if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== tok) return `"${tok}" is not a real date`;
+      const date = readIsoDate(tok);
+      if (!date.ok) return `"${tok}" ${date.reason}`;
       dates.push(tok);
       continue;
     }
@@ -175,14 +191,14 @@ function parseDays(text: string): { weekdays: number[]; dates: string[] } | stri
   return { weekdays: [...weekdays].sort(), dates };
 }
 
-export function parseBands(header: string[], records: Rec[]): Parsed<BandStart[]> {
+export function parseBands(header: string[], records: Rec[], lines?: number[]): Parsed<BandStart[]> {
   const missing = missingColumns(header, BAND_COLUMNS);
   if (missing.length) return { ok: false, errors: [{ line: 1, message: `missing column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}` }] };
   const errors: RowError[] = [];
   const out: BandStart[] = [];
   const seen = new Map<string, number>();
   records.forEach((r, i) => {
-    const line = i + 2;
+    const line = lines?.[i] ?? i + 2;
     const errs: string[] = [];
     const band = (r.band ?? '').trim();
     if (!/^[A-Za-z][\w-]{0,31}$/.test(band)) errs.push(`band "${band}" must be a name of letters, digits, - or _`);

@@ -48,12 +48,17 @@ export function zoneOffsetMs(timeZone: string, utcMs: number): number {
   const at = bucket * QUARTER_HOUR;
   const parts = formatterFor(timeZone).formatToParts(new Date(at));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const year = get('year');
+  // Date.UTC reads years 0-99 as 1900-1999: such a year is counted 400 (Gregorian) years on, and back.
+  const early = year < 100;
+  const asUtc = Date.UTC(early ? year + 400 : year, get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - (early ? YEARS_400_MS : 0);
   const offset = asUtc - at;
   if (zoneCache.size > 200_000) zoneCache.clear();
   zoneCache.set(bucket, offset);
   return offset;
 }
+
+const YEARS_400_MS = 146_097 * 86_400_000;
 
 export interface WallTime {
   /** Days since 1970-01-01 of the local date. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DIRECTIONS } from '../../domain/legs/direction';
+import { readIsoDate } from '../../domain/time/date-time';
 import { LEG_STATUSES } from '../intake/legs.repository';
 
 /** A calendar date (UTC) as typed in a date input; anything else is dropped (the default applies). */
@@ -7,10 +8,7 @@ const dateText = z
   .string()
   .trim()
   .regex(/^\d{4}-\d{2}-\d{2}$/)
-  .refine((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-  })
+  .refine((s) => readIsoDate(s).ok)
   .optional()
   .catch(undefined);
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Decimal, parseDecimal } from '../../domain/money/decimal';
+import { type DateTimeResult, readIsoDate, readIsoInstant, readWallDateTime } from '../../domain/time/date-time';
 
 /**
  * Form fields shared by the tax and exchange-rate pages. Decimal text goes straight to a Decimal
@@ -32,35 +33,29 @@ export function decimalText(label: string, opts: { precision: number; scale: num
     });
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const LOCAL = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/;
-const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-
 /**
  * A moment typed in a form, as UTC milliseconds: a date (its midnight UTC), a date and time without
- * an offset (UTC), or an ISO 8601 date-time with its offset. Undefined when it is none of these.
+ * an offset (UTC), or an ISO 8601 date-time with its offset. Undefined when it is none of these, or
+ * names a day or time that does not exist (2026-02-30, 24:00): never rolled over.
  */
 export function parseMoment(text: string): number | undefined {
-  const t = text.trim();
-  const date = DATE.exec(t);
-  if (date) {
-    const ms = Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]));
-    return new Date(ms).toISOString().slice(0, 10) === t ? ms : undefined;
-  }
-  const local = LOCAL.exec(t);
-  if (local) {
-    const [, y, mo, d, h, mi, s] = local.map(Number) as number[];
-    const ms = Date.UTC(y as number, (mo as number) - 1, d, h, mi, s || 0);
-    const back = new Date(ms);
-    const same = back.getUTCFullYear() === y && back.getUTCMonth() === (mo as number) - 1 && back.getUTCDate() === d && back.getUTCHours() === h && back.getUTCMinutes() === mi;
-    return same ? ms : undefined;
-  }
-  if (WITH_OFFSET.test(t)) {
-    const ms = Date.parse(t.replace(' ', 'T'));
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
+  const r = readMoment(text);
+  return r.ok ? r.ms : undefined;
 }
+
+/** parseMoment, or why not: a day or time that does not exist is said so, not "wrong format". */
+function readMoment(text: string): DateTimeResult {
+  let fail: DateTimeResult | undefined;
+  for (const read of [readIsoDate, readWallDateTime, readIsoInstant]) {
+    const r = read(text);
+    if (r.ok) return r;
+    if (r.impossible || !fail) fail = r;
+  }
+  return fail as DateTimeResult;
+}
+
+const momentIssue = (label: string, r: DateTimeResult, orEmpty = '') =>
+  !r.ok && r.impossible ? `${label} ${r.reason}` : `${label} must be ${MOMENT_HELP}${orEmpty}`;
 
 const MOMENT_HELP = 'a date (2026-01-01) or a date and time in UTC (2026-01-01 08:00)';
 
@@ -70,12 +65,12 @@ export function momentField(label: string) {
     .trim()
     .min(1, `${label} is required`)
     .transform((text, ctx): number => {
-      const ms = parseMoment(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${label} must be ${MOMENT_HELP}` });
+      const r = readMoment(text);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: momentIssue(label, r) });
         return z.NEVER;
       }
-      return ms;
+      return r.ms;
     });
 }
 
@@ -86,12 +81,12 @@ export function optionalMomentField(label: string) {
     .optional()
     .transform((text, ctx): number | null => {
       if (text === undefined || text === '') return null;
-      const ms = parseMoment(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${label} must be ${MOMENT_HELP}, or empty` });
+      const r = readMoment(text);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: momentIssue(label, r, ', or empty') });
         return z.NEVER;
       }
-      return ms;
+      return r.ms;
     });
 }
 
