@@ -79,6 +79,12 @@ describe('CDR intake: poison posts are refused and kept, never answered 503', ()
     });
   }
 
+  test('a start in the year 0050 is read as 0050 (not moved 1,900 years to 1950) and refused as outside the window', async () => {
+    const res = await post('generic-json', JSON.stringify(leg({ leg_id: 'Y-50b', start: '0050-06-15T12:00:00Z', answer: '0050-06-15T12:00:05Z', end: '0050-06-15T12:01:35Z' })));
+    assert.equal(res.status, 422);
+    assert.match(JSON.stringify(res.body), /starts 0050-06-15T12:00:00.000Z, outside what platform/);
+  });
+
   // Records of each format as a switch sends them, to mutate.
   const SEEDS: Array<[string, string, string]> = [
     ['generic-json', 'application/json', JSON.stringify([leg({ leg_id: 'F-1' }), leg({ leg_id: 'F-2', disposition: 'busy', answer: undefined, end: undefined })])],
