@@ -123,6 +123,10 @@ async function loadDemoRating(db: Db): Promise<void> {
   const { platform } = await createPlatform(db, refs, SYSTEM_ACTOR, {
     name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, active: true,
   });
+  // The demo's subscribers have had their numbers for a month: its calls (the last four days) are
+  // billed to the holder at the call's time, and a number assigned just now held nothing then.
+  const demoResellers = db('resellers').whereIn('code', RESELLERS.map((r) => r.code)).select('id');
+  await db('phone_numbers').whereIn('reseller_id', demoResellers).update({ assigned_at: db.raw("now() - interval '30 days'") });
   const numbers = (await db('phone_numbers').whereNull('released_at').orderBy('id').pluck('number')) as string[];
   const external = ['+442079460123', '+447911123456', '+4930123456789', '+13125550199', '+33123456789'];
   const records = [];

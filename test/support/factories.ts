@@ -29,12 +29,16 @@ export async function makeReseller(db: Db, over: Partial<Record<string, unknown>
   return row as { id: number; name: string; code: string; status: string };
 }
 
+/** When the factories' numbers were assigned: before every call the tests post. */
+export const NUMBERS_ASSIGNED_AT = '2000-01-01T00:00:00Z';
+
 export async function makeSubscriber(db: Db, resellerId: number, over: Partial<Record<string, unknown>> = {}, numbers: string[] = []) {
   const u = uniq();
   const [row] = await db('subscribers')
     .insert({ reseller_id: resellerId, account_number: `ACC-${u}`, name: `Subscriber ${u}`, country: 'US', region: 'NY', city: 'New York', ...over })
     .returning('*');
-  for (const n of numbers) await db('phone_numbers').insert({ reseller_id: resellerId, subscriber_id: row.id, number: n });
+  // Held since long before any test's calls (a call is billed to the holder at its time only).
+  for (const n of numbers) await db('phone_numbers').insert({ reseller_id: resellerId, subscriber_id: row.id, number: n, assigned_at: NUMBERS_ASSIGNED_AT });
   return row as { id: number; reseller_id: number; account_number: string; name: string };
 }
 

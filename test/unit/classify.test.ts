@@ -44,4 +44,11 @@ describe('who pays: leg classification by our numbers', () => {
     assert.equal(ext.matched, false);
     assert.match((ext as { reason: string }).reason, /called number "1001" is not a phone number/);
   });
+
+  test('a number of ours that nobody held at the call\'s time: not matched, saying so (the other number still decides when it is ours)', () => {
+    const vacancy = (n: string) => (n === '+12125550199' ? 'nobody held +12125550199 at the call\'s time (first assigned 2026-12-01T00:00:00.000Z)' : undefined);
+    const r = classifyLeg(leg('+12125550199', '+442079460000'), ownerOf, vacancy);
+    assert.deepEqual(r, { matched: false, reason: "nobody held +12125550199 at the call's time (first assigned 2026-12-01T00:00:00.000Z)" });
+    assert.deepEqual(classifyLeg(leg('+12125550199', '+12125550102'), ownerOf, vacancy), { matched: true, direction: 'inbound', payer: BOB, ratedNumber: '+12125550102' });
+  });
 });

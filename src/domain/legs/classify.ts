@@ -25,7 +25,12 @@ export type Classification =
  * - both ours: on-net, the caller pays (at the on-net rates);
  * - callee ours, caller not: inbound, the callee (the DID's owner) is charged at the inbound rates.
  */
-export function classifyLeg(leg: NormalisedLeg, ownerOf: (number: string | null) => NumberOwner | undefined): Classification {
+export function classifyLeg(
+  leg: NormalisedLeg,
+  ownerOf: (number: string | null) => NumberOwner | undefined,
+  /** Why a number that has been ours was nobody's at the call's time (see holders.ts vacancyOf). */
+  vacancy: (number: string) => string | undefined = () => undefined,
+): Classification {
   const caller = ownerOf(leg.callingNumber);
   const callee = ownerOf(leg.calledNumber);
   const forwarder = leg.redirectingNumber ? ownerOf(leg.redirectingNumber) : undefined;
@@ -37,6 +42,9 @@ export function classifyLeg(leg: NormalisedLeg, ownerOf: (number: string | null)
   if (caller && callee) return { matched: true, direction: 'onnet', payer: caller, ratedNumber: leg.calledNumber };
   if (caller) return { matched: true, direction: 'outbound', payer: caller, ratedNumber: leg.calledNumber };
   if (callee) return { matched: true, direction: 'inbound', payer: callee, ratedNumber: leg.calledNumber };
+  // A number of ours that nobody held then says so (the leg is not billed to a later holder).
+  const vacant = [leg.callingNumber, leg.calledNumber].map((n) => (n ? vacancy(n) : undefined)).filter((v): v is string => v !== undefined);
+  if (vacant.length) return { matched: false, reason: vacant.join('; ') };
   return {
     matched: false,
     reason: `no subscriber has ${[leg.callingNumber ?? leg.rawCalling, leg.calledNumber].filter(Boolean).join(' or ')}`,

@@ -1,28 +1,8 @@
 import type { Queryable } from '../../db/knex';
+import type { Assignment } from '../../domain/legs/holders';
 import type { Status } from '../../domain/tenancy/status';
 
-/** Who held a number when: phone_numbers keeps every assignment, current and released. */
-export interface Assignment {
-  number: string;
-  subscriberId: number;
-  resellerId: number;
-  assignedAt: number;
-  releasedAt: number | null;
-}
-
-
-/**
- * The holder of a number at a moment: the assignment covering it. A call older than the number's
- * first assignment (records replayed after the subscriber was set up) goes to its first holder;
- * a call between two holders belongs to nobody.
- */
-export function holderAt(list: Assignment[] | undefined, atMs: number): Assignment | undefined {
-  if (!list || list.length === 0) return undefined;
-  const covering = list.find((a) => a.assignedAt <= atMs && (a.releasedAt === null || a.releasedAt > atMs));
-  if (covering) return covering;
-  const first = list.reduce((a, b) => (b.assignedAt < a.assignedAt ? b : a));
-  return atMs < first.assignedAt ? first : undefined;
-}
+export type { Assignment } from '../../domain/legs/holders';
 
 /** What rating needs to know about the paying subscriber and its reseller. */
 export interface Party {

@@ -6,7 +6,8 @@ import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/ch
 import type { RatableLeg } from '../../domain/rating/engine';
 import type { CompiledPlan } from '../../domain/rating/plan';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { holderAt, holdersOf, type Holders, type Party } from './parties.repository';
+import { holderAt, vacancyOf } from '../../domain/legs/holders';
+import { holdersOf, type Holders, type Party } from './parties.repository';
 
 type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
 const OPERATOR: TaxOwner = { kind: 'operator' };
@@ -43,11 +44,16 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
   for (const l of legs) for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber]) if (n) numbers.add(n);
   const { assignments, parties, version: partyVersion } = await holders(db, [...numbers]);
 
+  // Each number's holder at the call's start; nobody's before its first assignment or between holders.
   const classified = legs.map((leg) =>
-    classifyLeg(leg, (n) => {
-      const a = n ? holderAt(assignments.get(n), leg.startMs) : undefined;
-      return a ? { subscriberId: a.subscriberId, resellerId: a.resellerId } : undefined;
-    }),
+    classifyLeg(
+      leg,
+      (n) => {
+        const a = n ? holderAt(assignments.get(n), leg.startMs) : undefined;
+        return a ? { subscriberId: a.subscriberId, resellerId: a.resellerId } : undefined;
+      },
+      (n) => vacancyOf(n, assignments.get(n), leg.startMs),
+    ),
   );
 
   // Everything pricing reads, loaded once for the batch; the loop below is then plain computation.
