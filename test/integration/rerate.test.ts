@@ -226,6 +226,17 @@ describe('unrated calls and re-rating', () => {
     assert.match(l.unrated_reason, new RegExp(`^nobody held \\${late} at the call's time \\(first assigned \\d{4}-`));
   });
 
+  test('re-rating stores who received the call as well as who pays', async () => {
+    const onnet = await post(leg('C-1', numA, numA2, { agoMs: 4 * HOUR }));
+    assert.equal(onnet.direction, 'onnet');
+    assert.deepEqual(Object.values(await t.db('call_legs').where({ id: onnet.id }).first('callee_reseller_id', 'callee_subscriber_id')), [resA.id, subA2.id]);
+    // As a leg stored before callees were kept.
+    await t.db('call_legs').where({ id: onnet.id }).update({ callee_reseller_id: null, callee_subscriber_id: null });
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'reseller', resellerId: resA.id }, { ids: [onnet.id] });
+    const l = await legRow(onnet.id);
+    assert.deepEqual([l.subscriber_id, l.callee_reseller_id, l.callee_subscriber_id], [subA.id, resA.id, subA2.id]);
+  });
+
   test('a blocked leg (inactive account) is listed as blocked and rated once the account is active again', async () => {
     await t.db('subscribers').where({ id: subA.id }).update({ status: 'inactive' });
     const blocked = await post(leg('BL-1', numA, '+442079460000'));

@@ -19,7 +19,7 @@ import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/d
 import { isWriteForm, SELF_SERVICE_WRITES } from '../../src/web/guards';
 import { INTAKE_PATH } from '../../src/modules/intake/intake.routes';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeCallLeg, makeCdrReject, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, randomNumber } from '../support/factories';
+import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
 
 /**
@@ -37,13 +37,28 @@ async function makeTenants(db: Db) {
     ...x,
     leg: await makeCallLeg(db, { platformId: fx.platform.id, resellerId: x.reseller.id, subscriberId: x.subscriber.id, calling: x.number.number }),
   });
+  // An on-net call that b's subscriber paid for (b's charges) and a's subscriber received: a's
+  // people see it, their own side only. Made from a number of b's kept for it, the caller id that
+  // a's subscriber's phone showed (see refreshMarkers).
+  const callerId = randomNumber();
+  await db('phone_numbers').insert({ reseller_id: fx.b.reseller.id, subscriber_id: fx.b.subscriber.id, number: callerId });
+  const received = await makeCallLeg(db, {
+    platformId: fx.platform.id, resellerId: fx.b.reseller.id, subscriberId: fx.b.subscriber.id, calling: callerId, called: fx.a.number.number, direction: 'onnet',
+    calleeResellerId: fx.a.reseller.id, calleeSubscriberId: fx.a.subscriber.id,
+  });
+  for (const kind of ['wholesale', 'retail'] as const) {
+    await makeCharge(db, received, { kind, resellerId: fx.b.reseller.id, subscriberId: fx.b.subscriber.id, ratePlanId: fx.b.plan.id, amount: RECEIVED_CHARGE, direction: 'onnet' });
+  }
   const reject = await makeCdrReject(db, { platformId: fx.platform.id });
   // A finished job of the operator's and of each reseller.
   const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
   const withJob = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, job: await job(x.reseller.id) });
   const operatorJob = await job(null);
-  return { ...fx, jurisdictions, operatorTax, operatorJob, reject, a: await withJob(await withLeg(await withTax(fx.a))), b: await withJob(await withLeg(await withTax(fx.b))) };
+  return { ...fx, jurisdictions, operatorTax, operatorJob, reject, received: { ...received, callerId }, a: await withJob(await withLeg(await withTax(fx.a))), b: await withJob(await withLeg(await withTax(fx.b))) };
 }
+
+/** The amount of b's charges on the call a's subscriber received: never on a page of a's people. */
+const RECEIVED_CHARGE = '0.9876000000';
 
 type Fixture = Awaited<ReturnType<typeof makeTenants>>;
 type Who = Role | 'anonymous';
@@ -334,7 +349,10 @@ describe('route matrix: every route x every role x own/foreign tenant', async ()
     const otherAccount: string[] = [];
     for (const r of resellers) otherTenant.push(r.name, r.code);
     for (const x of subs) (x.reseller_id === a ? (x.id === own ? [] : otherAccount) : otherTenant).push(x.name, x.account_number);
-    for (const x of numbers) (x.reseller_id === a ? (x.subscriber_id === own ? [] : otherAccount) : otherTenant).push(x.number);
+    // The caller id of the call a's subscriber received is shown to it and its reseller, as the phone showed it.
+    for (const x of numbers) if (x.number !== fx.received.callerId) (x.reseller_id === a ? (x.subscriber_id === own ? [] : otherAccount) : otherTenant).push(x.number);
+    // b's charges on that call, as stored and as the pages print amounts.
+    otherTenant.push(RECEIVED_CHARGE, RECEIVED_CHARGE.replace(/0+$/, ''));
     for (const x of users) {
       if (x.reseller_id !== a) otherTenant.push(x.email);
       else if (x.subscriber_id != null && x.subscriber_id !== own) otherAccount.push(x.email);

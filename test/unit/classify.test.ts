@@ -19,11 +19,11 @@ describe('who pays: leg classification by our numbers', () => {
   });
 
   test('off-net calls our subscriber: inbound, the number’s owner is charged (at the inbound rates, by the DID)', () => {
-    assert.deepEqual(classifyLeg(leg('+442079460000', '+12125550102'), ownerOf), { matched: true, direction: 'inbound', payer: BOB, ratedNumber: '+12125550102' });
+    assert.deepEqual(classifyLeg(leg('+442079460000', '+12125550102'), ownerOf), { matched: true, direction: 'inbound', payer: BOB, callee: BOB, ratedNumber: '+12125550102' });
   });
 
-  test('subscriber to subscriber: on-net, the caller pays', () => {
-    assert.deepEqual(classifyLeg(leg('+12125550101', '+12125550102'), ownerOf), { matched: true, direction: 'onnet', payer: ALICE, ratedNumber: '+12125550102' });
+  test('subscriber to subscriber: on-net, the caller pays, the callee is kept as who received it', () => {
+    assert.deepEqual(classifyLeg(leg('+12125550101', '+12125550102'), ownerOf), { matched: true, direction: 'onnet', payer: ALICE, callee: BOB, ratedNumber: '+12125550102' });
   });
 
   test('a call forwarded off-net by our subscriber: the forwarding subscriber pays the forwarded leg', () => {
@@ -34,7 +34,7 @@ describe('who pays: leg classification by our numbers', () => {
 
   test('a forward to another of our subscribers is on-net or inbound, not an off-net forwarded leg', () => {
     const r = classifyLeg(leg('+442079460000', '+12125550101', '+12125550102'), ownerOf);
-    assert.deepEqual(r, { matched: true, direction: 'inbound', payer: ALICE, ratedNumber: '+12125550101' });
+    assert.deepEqual(r, { matched: true, direction: 'inbound', payer: ALICE, callee: ALICE, ratedNumber: '+12125550101' });
   });
 
   test('no number of ours, or no usable called number: not matched, with the reason', () => {
@@ -49,6 +49,6 @@ describe('who pays: leg classification by our numbers', () => {
     const vacancy = (n: string) => (n === '+12125550199' ? 'nobody held +12125550199 at the call\'s time (first assigned 2026-12-01T00:00:00.000Z)' : undefined);
     const r = classifyLeg(leg('+12125550199', '+442079460000'), ownerOf, vacancy);
     assert.deepEqual(r, { matched: false, reason: "nobody held +12125550199 at the call's time (first assigned 2026-12-01T00:00:00.000Z)" });
-    assert.deepEqual(classifyLeg(leg('+12125550199', '+12125550102'), ownerOf, vacancy), { matched: true, direction: 'inbound', payer: BOB, ratedNumber: '+12125550102' });
+    assert.deepEqual(classifyLeg(leg('+12125550199', '+12125550102'), ownerOf, vacancy), { matched: true, direction: 'inbound', payer: BOB, callee: BOB, ratedNumber: '+12125550102' });
   });
 });

@@ -13,6 +13,8 @@ export type Classification =
       direction: Direction;
       /** The subscriber who pays for this leg (DOMAIN.md, "Direction decides who pays"). */
       payer: NumberOwner;
+      /** The subscriber who received it (the holder of the called number), when that is ours. */
+      callee?: NumberOwner;
       /** The number whose prefix picks the rate: the called number (for inbound, the dialled DID). */
       ratedNumber: string;
     }
@@ -31,19 +33,22 @@ export function classifyLeg(
   /** Why a number that has been ours was nobody's at the call's time (see holders.ts vacancyOf). */
   vacancy: (number: string) => string | undefined = () => undefined,
 ): Classification {
-  const caller = ownerOf(leg.callingNumber);
-  const callee = ownerOf(leg.calledNumber);
+  const calling = leg.callingNumber;
+  const called = leg.calledNumber;
+  const caller = ownerOf(calling);
+  const callee = ownerOf(called);
   const forwarder = leg.redirectingNumber ? ownerOf(leg.redirectingNumber) : undefined;
 
-  if (!leg.calledNumber) return { matched: false, reason: `called number "${leg.rawCalled}" is not a phone number` };
+  if (!called) return { matched: false, reason: `called number "${leg.rawCalled}" is not a phone number` };
+  const ratedNumber = called;
   if (forwarder && !callee && (!caller || caller.subscriberId !== forwarder.subscriberId)) {
-    return { matched: true, direction: 'forwarded', payer: forwarder, ratedNumber: leg.calledNumber };
+    return { matched: true, direction: 'forwarded', payer: forwarder, ratedNumber };
   }
-  if (caller && callee) return { matched: true, direction: 'onnet', payer: caller, ratedNumber: leg.calledNumber };
-  if (caller) return { matched: true, direction: 'outbound', payer: caller, ratedNumber: leg.calledNumber };
-  if (callee) return { matched: true, direction: 'inbound', payer: callee, ratedNumber: leg.calledNumber };
+  if (caller && callee) return { matched: true, direction: 'onnet', payer: caller, callee, ratedNumber };
+  if (caller) return { matched: true, direction: 'outbound', payer: caller, ratedNumber };
+  if (callee) return { matched: true, direction: 'inbound', payer: callee, callee, ratedNumber };
   // A number of ours that nobody held then says so (the leg is not billed to a later holder).
-  const vacant = [leg.callingNumber, leg.calledNumber].map((n) => (n ? vacancy(n) : undefined)).filter((v): v is string => v !== undefined);
+  const vacant = [calling, called].map((n) => (n ? vacancy(n) : undefined)).filter((v): v is string => v !== undefined);
   if (vacant.length) return { matched: false, reason: vacant.join('; ') };
   return {
     matched: false,

@@ -20,6 +20,9 @@ export interface RatedLeg {
   direction: Direction | null;
   resellerId: number | null;
   subscriberId: number | null;
+  /** Who received the leg (the called number's holder at the call's time), when ours; it pays only for inbound legs. */
+  calleeResellerId: number | null;
+  calleeSubscriberId: number | null;
   status: LegStatus;
   reason: string | null;
   charges: PricedCharge[];
@@ -74,9 +77,12 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
 
   const rated = legs.map((leg, i): RatedLeg => {
     const c = classified[i]!;
-    if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
+    if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, calleeResellerId: null, calleeSubscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
     const party = parties.get(c.payer.subscriberId);
-    const base = { leg, direction: c.direction, resellerId: c.payer.resellerId, subscriberId: c.payer.subscriberId };
+    const base = {
+      leg, direction: c.direction, resellerId: c.payer.resellerId, subscriberId: c.payer.subscriberId,
+      calleeResellerId: c.callee?.resellerId ?? null, calleeSubscriberId: c.callee?.subscriberId ?? null,
+    };
     if (!party) return { ...base, status: 'unrated', reason: 'the subscriber was removed', charges: [] };
     if (party.resellerStatus !== 'active') return { ...base, status: 'blocked', reason: `reseller ${party.resellerName} is inactive`, charges: [] };
     if (party.subscriberStatus !== 'active') return { ...base, status: 'blocked', reason: 'the subscriber is inactive', charges: [] };
