@@ -1,6 +1,14 @@
 import type { Direction } from './direction';
 import type { NormalisedLeg } from './leg';
 
+/** A leg's parties as short identities ("1002@pbx.example"), where they are not E.164 numbers. */
+export interface ShortIdentities {
+  calling: string | null;
+  called: string | null;
+  /** What a call to a short identity is rated by: "+" and the platform's country code. */
+  ratedNumber: string;
+}
+
 /** Whose number it is, as far as intake is concerned. */
 export interface NumberOwner {
   subscriberId: number;
@@ -32,15 +40,22 @@ export function classifyLeg(
   ownerOf: (number: string | null) => NumberOwner | undefined,
   /** Why a number that has been ours was nobody's at the call's time (see holders.ts vacancyOf). */
   vacancy: (number: string) => string | undefined = () => undefined,
+  short?: ShortIdentities,
 ): Classification {
-  const calling = leg.callingNumber;
-  const called = leg.calledNumber;
+  // A party is found by its E.164 number, else by its short identity (identity.ts).
+  const calling = leg.callingNumber ?? short?.calling ?? null;
+  const called = leg.calledNumber ?? short?.called ?? null;
   const caller = ownerOf(calling);
   const callee = ownerOf(called);
   const forwarder = leg.redirectingNumber ? ownerOf(leg.redirectingNumber) : undefined;
 
-  if (!called) return { matched: false, reason: `called number "${leg.rawCalled}" is not a phone number` };
-  const ratedNumber = called;
+  if (!called || (!leg.calledNumber && !callee)) {
+    const vacant = called ? vacancy(called) : undefined;
+    return { matched: false, reason: vacant ?? `called number "${leg.rawCalled}" is not a phone number${called ? ', nor an extension or SIP user name of ours' : ''}` };
+  }
+  // A call to a short identity (ours) is rated by the platform's country code: the on-net (or
+  // inbound) rate for that prefix is the deck's catch-all for calls inside a hosted PBX.
+  const ratedNumber = leg.calledNumber ?? (short?.ratedNumber as string);
   if (forwarder && !callee && (!caller || caller.subscriberId !== forwarder.subscriberId)) {
     return { matched: true, direction: 'forwarded', payer: forwarder, ratedNumber };
   }

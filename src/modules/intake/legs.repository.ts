@@ -21,7 +21,7 @@ export function sha256(text: string): string {
 
 /**
  * Rows per multi-row statement. A statement carries at most 65,535 bind parameters (call_legs has
- * 26 columns, charges 28): a 3,000-leg post in one INSERT fails with "bind message has N parameter
+ * 27 columns, charges 28): a 3,000-leg post in one INSERT fails with "bind message has N parameter
  * formats but 0 parameters". Chunks keep every statement well below that.
  */
 const CHUNK = 1000;
@@ -61,7 +61,7 @@ export async function insertReject(
 const LEG_COLUMNS = [
   'start_at', 'platform_id', 'cdr_id', 'leg_key', 'call_id', 'reseller_id', 'subscriber_id', 'direction', 'calling_number', 'called_number',
   'raw_calling', 'raw_called', 'answer_at', 'end_at', 'billable_seconds', 'answered', 'disposition', 'trunk', 'carrier', 'redirecting_number',
-  'account_code', 'status', 'unrated_reason', 'rated_at', 'callee_reseller_id', 'callee_subscriber_id',
+  'account_code', 'status', 'unrated_reason', 'rated_at', 'callee_reseller_id', 'callee_subscriber_id', 'sip_domain',
 ] as const;
 
 type Value = string | number | boolean | null;
@@ -69,6 +69,7 @@ type Value = string | number | boolean | null;
 /** Columns whose text comes from the platform (or names people typed): escaped in COPY text. */
 const LEG_ESCAPE = escapeMask(LEG_COLUMNS, [
   'leg_key', 'call_id', 'calling_number', 'called_number', 'raw_calling', 'raw_called', 'disposition', 'trunk', 'carrier', 'redirecting_number', 'account_code', 'unrated_reason',
+  'sip_domain',
 ]);
 /** The same with the id first (the COPY of call_legs names it). */
 const LEG_ID_ESCAPE = [false, ...LEG_ESCAPE];
@@ -78,7 +79,7 @@ function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: stri
   return [
     startIso, platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
     l.rawCalling, l.rawCalled, iso(l.answerMs), iso(l.endMs), l.answered ? l.billableSeconds : 0, l.answered, l.disposition, l.trunk, carrier, l.redirectingNumber,
-    l.accountCode, r.status, r.reason, r.status === 'rated' ? ratedAt : null, r.calleeResellerId, r.calleeSubscriberId,
+    l.accountCode, r.status, r.reason, r.status === 'rated' ? ratedAt : null, r.calleeResellerId, r.calleeSubscriberId, l.domain ?? null,
   ];
 }
 
@@ -386,6 +387,7 @@ function toNormalisedLeg(r: Record<string, any>): NormalisedLeg {
     trunk: r.trunk,
     redirectingNumber: r.redirecting_number,
     accountCode: r.account_code,
+    domain: r.sip_domain ?? null,
   };
 }
 

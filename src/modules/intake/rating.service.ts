@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/knex';
-import { classifyLeg } from '../../domain/legs/classify';
+import { classifyLeg, type ShortIdentities } from '../../domain/legs/classify';
+import { identityKeyOf, type ShortNumberRule } from '../../domain/legs/identity';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
@@ -42,13 +43,30 @@ export interface RatedBatch {
  * with the reseller's plan, and the retail charge with the subscriber's plan when the reseller uses
  * the billing service. Reads only; the caller stores the result in its own transaction.
  */
-export async function rateLegs(db: Queryable, caches: RatingCaches, legs: NormalisedLeg[], holders: HoldersSource = holdersOf): Promise<RatedBatch> {
+export async function rateLegs(
+  db: Queryable,
+  caches: RatingCaches,
+  legs: NormalisedLeg[],
+  holders: HoldersSource = holdersOf,
+  /** Each leg's platform's rule for short identities (none: E.164 numbers only). */
+  rules?: ReadonlyArray<ShortNumberRule | undefined>,
+): Promise<RatedBatch> {
   const numbers = new Set<string>();
-  for (const l of legs) for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber]) if (n) numbers.add(n);
+  // Parties that are not E.164 numbers may be extensions or SIP user names of ours (identity.ts).
+  const shorts = legs.map((l, i): ShortIdentities | undefined => {
+    const rule = rules?.[i];
+    if (!rule || (l.callingNumber && l.calledNumber)) return undefined;
+    const calling = identityKeyOf(l.rawCalling, l.callingNumber, l.domain, rule);
+    const called = identityKeyOf(l.rawCalled, l.calledNumber, l.domain, rule);
+    return calling || called ? { calling, called, ratedNumber: `+${rule.countryCode}` } : undefined;
+  });
+  legs.forEach((l, i) => {
+    for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber, shorts[i]?.calling, shorts[i]?.called]) if (n) numbers.add(n);
+  });
   const { assignments, parties, version: partyVersion } = await holders(db, [...numbers]);
 
   // Each number's holder at the call's start; nobody's before its first assignment or between holders.
-  const classified = legs.map((leg) =>
+  const classified = legs.map((leg, i) =>
     classifyLeg(
       leg,
       (n) => {
@@ -56,6 +74,7 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
         return a ? { subscriberId: a.subscriberId, resellerId: a.resellerId } : undefined;
       },
       (n) => vacancyOf(n, assignments.get(n), leg.startMs),
+      shorts[i],
     ),
   );
 

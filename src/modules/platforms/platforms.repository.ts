@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/knex';
+import type { ShortNumberMode } from '../../domain/legs/identity';
 import type { FormatName } from '../../domain/mediation';
 import type { PlatformInput } from './platforms.schemas';
 
@@ -13,6 +14,9 @@ export interface Platform {
   credentialRotatedAt: Date;
   allowedSources: string[] | null;
   trunkCarriers: Record<string, string>;
+  /** How short digit strings on its records are read, and the SIP domain of records that name none (hosted PBX). */
+  shortNumbers: ShortNumberMode;
+  sipDomain: string | null;
   active: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -36,6 +40,8 @@ function toPlatform(r: Record<string, any>): Platform {
     credentialRotatedAt: r.credential_rotated_at,
     allowedSources: parseCidrArray(r.allowed_sources),
     trunkCarriers: r.trunk_carriers ?? {},
+    shortNumbers: r.short_numbers ?? 'national',
+    sipDomain: r.sip_domain ?? null,
     active: r.active,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

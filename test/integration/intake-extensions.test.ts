@@ -1,0 +1,91 @@
+/**
+ * Hosted PBX: extensions and SIP user names held by subscribers within a SIP domain, matched on
+ * the legs of a platform that writes short numbers as extensions; ext-to-ext calls are on-net and
+ * priced by the on-net rate for the platform's country code. The intake's holders cache sees a
+ * new extension at once (party_version moves with subscriber_identities).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestApp, type TestApp } from '../support/app';
+import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlatform, postCdrs } from '../support/intake';
+
+const DOMAIN = 'pbx.acme.example';
+
+describe('CDR intake: extensions and SIP user names', () => {
+  let t: TestApp;
+  let pbx: string;
+  let national: string;
+  let reseller: { id: number };
+  let a: { id: number };
+  let b: { id: number };
+
+  const identity = (subscriberId: number, id: string, domain = DOMAIN) =>
+    t.db('subscriber_identities').insert({ reseller_id: reseller.id, subscriber_id: subscriberId, domain, identity: id, assigned_at: '2000-01-01T00:00:00Z' });
+  const leg = (id: string, calling: string, called: string) => ({
+    leg_id: id, calling, called, start: '2026-11-25T12:00:00Z', answer: '2026-11-25T12:00:05Z', end: '2026-11-25T12:01:05Z',
+  });
+  const post = async (token: string, l: object) => {
+    const res = await postCdrs(t, token, l);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const out = res.body.records[0].legs[0] as { id: number; status: string; reason: string | null; direction: string | null };
+    return { ...out, row: await t.db('call_legs').where({ id: out.id }).first() };
+  };
+
+  before(async () => {
+    t = await createTestApp();
+    pbx = (await makePlatform(t.db, { short_numbers: 'extension', sip_domain: DOMAIN })).token;
+    national = (await makePlatform(t.db)).token;
+    const wholesale = await makePlan(t.db, null, { name: 'WS', currency: 'USD', rounding_decimals: 4 });
+    reseller = await makeReseller(t.db, { wholesale_plan_id: wholesale.id, billing_service: false });
+    a = await makeSubscriber(t.db, reseller.id);
+    b = await makeSubscriber(t.db, reseller.id, {}, ['+12125550142']);
+    await identity(a.id, '1001');
+    await identity(b.id, '1002');
+    await identity(b.id, 'alice');
+    // The on-net catch-all of the platform's country code prices calls inside the PBX.
+    await t.db('rates').insert({
+      rate_plan_id: wholesale.id, reseller_id: null, prefix: '1', description: 'On-net', direction: 'onnet', effective_from: '2020-01-01T00:00:00Z',
+      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '0.0100', rate_unit: 60, increment: 60 }]),
+    });
+  });
+  after(() => t.close());
+
+  test('an extension calls another: on-net, the caller pays at the on-net rate of the country code, the callee is kept', async () => {
+    const l = await post(pbx, leg('X-1', '1001', '1002'));
+    assert.deepEqual([l.direction, l.status], ['onnet', 'rated'], JSON.stringify(l));
+    assert.deepEqual([l.row.subscriber_id, l.row.callee_subscriber_id, l.row.calling_number, l.row.called_number], [a.id, b.id, null, null]);
+    const [charge] = await t.db('charges').where({ leg_id: l.id });
+    assert.deepEqual([charge.kind, charge.prefix, charge.billed_total], ['wholesale', '1', '0.0100000000']);
+  });
+
+  test('SIP user names (any case, with their domain) and E.164 numbers match on the same leg', async () => {
+    const byName = await post(pbx, leg('X-2', `sip:1001@${DOMAIN}`, 'sip:Alice@PBX.acme.example'));
+    assert.deepEqual([byName.direction, byName.row.subscriber_id, byName.row.callee_subscriber_id], ['onnet', a.id, b.id]);
+    const toNumber = await post(pbx, leg('X-3', '1001', '+12125550142'));
+    assert.deepEqual([toNumber.direction, toNumber.row.callee_subscriber_id, toNumber.row.called_number], ['onnet', b.id, '+12125550142']);
+  });
+
+  test('an extension of another domain, or of nobody, is not ours; on a platform reading short numbers as national, 1002 is not a phone number', async () => {
+    const elsewhere = await post(pbx, leg('X-4', '1001', `1002@other.example`));
+    assert.equal(elsewhere.status, 'unrated');
+    assert.match(elsewhere.reason ?? '', /called number "1002@other.example" is not a phone number, nor an extension or SIP user name of ours/);
+    const nat = await post(national, leg('X-5', '1001', '1002'));
+    assert.deepEqual([nat.status, nat.reason], ['unrated', 'called number "1002" is not a phone number']);
+  });
+
+  test('a new extension is matched on the next post (the holders cache moves with subscriber_identities), and only from its assignment on', async () => {
+    const before = await post(pbx, leg('X-6', '1001', '1003'));
+    assert.equal(before.status, 'unrated');
+    await t.db('subscriber_identities').insert({ reseller_id: reseller.id, subscriber_id: a.id, domain: DOMAIN, identity: '1003', assigned_at: '2026-11-25T12:30:00Z' });
+    const early = await post(pbx, leg('X-7', '1001', '1003'));
+    assert.deepEqual([early.status, early.reason], ['unrated', "nobody held 1003@pbx.acme.example at the call's time (first assigned 2026-11-25T12:30:00.000Z)"]);
+    const later = await post(pbx, { ...leg('X-8', '1002', '1003'), start: '2026-11-25T13:00:00Z', answer: '2026-11-25T13:00:05Z', end: '2026-11-25T13:01:05Z' });
+    assert.deepEqual([later.direction, later.status, later.row.subscriber_id, later.row.callee_subscriber_id], ['onnet', 'rated', b.id, a.id]);
+  });
+
+  test('an extension is held by one subscriber at a time within its domain', async () => {
+    await assert.rejects(identity(b.id, '1001'), /subscriber_identities_active_key/);
+    await identity(b.id, '1001', 'other.example');
+  });
+});
