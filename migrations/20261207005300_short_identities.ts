@@ -11,7 +11,8 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`ALTER TABLE resellers ADD COLUMN sip_domain text`);
-  await knex.raw(`ALTER TABLE resellers ADD CONSTRAINT resellers_sip_domain_check CHECK (sip_domain = lower(sip_domain) AND sip_domain ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$')`);
+  // ({0,1}, not ?: knex.raw reads ? as a binding.)
+  await knex.raw(`ALTER TABLE resellers ADD CONSTRAINT resellers_sip_domain_check CHECK (sip_domain = lower(sip_domain) AND sip_domain ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9]){0,1}(\\.[a-z0-9]([a-z0-9-]*[a-z0-9]){0,1})*$')`);
   await knex.raw(`CREATE UNIQUE INDEX resellers_sip_domain_key ON resellers (sip_domain) WHERE sip_domain IS NOT NULL`);
 
   await knex.raw(`ALTER TABLE platforms ADD COLUMN short_numbers text NOT NULL DEFAULT 'national', ADD COLUMN sip_domain text`);

@@ -74,7 +74,7 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
   for (const r of RESELLERS) {
     const reseller = await createReseller(db, SYSTEM_ACTOR, {
       name: r.name, code: r.code, currency: r.currency, billing_service: true,
-      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller',
+      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller', sip_domain: `pbx.${r.domain}`,
       admin_name: `${r.name} admin`, admin_email: `admin@${r.domain}`, admin_password: DEMO_PASSWORD,
     });
     logins.push({ role: 'reseller_admin', email: `admin@${r.domain}` });
@@ -121,7 +121,7 @@ async function loadDemoRating(db: Db): Promise<void> {
     }
   }
   const { platform } = await createPlatform(db, refs, SYSTEM_ACTOR, {
-    name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, active: true,
+    name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, short_numbers: 'national', sip_domain: null, active: true,
   });
   // The demo's subscribers have had their numbers for a month: its calls (the last four days) are
   // billed to the holder at the call's time, and a number assigned just now held nothing then.

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
+import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 
 const DOMAIN = 'pbx.acme.example';
@@ -82,6 +83,31 @@ describe('CDR intake: extensions and SIP user names', () => {
     assert.deepEqual([early.status, early.reason], ['unrated', "nobody held 1003@pbx.acme.example at the call's time (first assigned 2026-11-25T12:30:00.000Z)"]);
     const later = await post(pbx, { ...leg('X-8', '1002', '1003'), start: '2026-11-25T13:00:00Z', answer: '2026-11-25T13:00:05Z', end: '2026-11-25T13:01:05Z' });
     assert.deepEqual([later.direction, later.status, later.row.subscriber_id, later.row.callee_subscriber_id], ['onnet', 'rated', b.id, a.id]);
+  });
+
+  test('the operator sets a platform to read extensions with its default SIP domain, and a reseller\'s SIP domain (unique), through their forms', async () => {
+    const admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    const platform = { name: 'pbx-form', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: '', trunk_carriers: '', active: 'on' };
+    const bad = await admin.submit('/wholesale/platforms', { ...platform, short_numbers: 'extension', sip_domain: 'not a domain' }, '/wholesale/platforms/new');
+    assert.equal(bad.status, 422);
+    assert.match(bad.text, /A SIP domain name such as pbx\.example\.com/);
+    const created = await admin.submit('/wholesale/platforms', { ...platform, short_numbers: 'extension', sip_domain: 'PBX.Tenant.example' }, '/wholesale/platforms/new');
+    assert.ok(created.status < 400, created.text.slice(0, 200));
+    const row = await t.db('platforms').where({ name: 'pbx-form' }).first();
+    assert.deepEqual([row.short_numbers, row.sip_domain], ['extension', 'pbx.tenant.example']);
+    const edit = await admin.get(`/wholesale/platforms/${row.id}/edit`);
+    assert.match(edit.text, /value="pbx\.tenant\.example"/);
+    assert.match(edit.text, /<option value="extension" selected>/);
+
+    const other = await makeReseller(t.db, { sip_domain: 'taken.example' });
+    const r = await t.db('resellers').where({ id: reseller.id }).first();
+    const form = { name: r.name, code: r.code, currency: r.currency, billing_service: '', contact_name: '', contact_email: r.contact_email ?? '', contact_phone: '', notes: '' };
+    const dup = await admin.submit(`/wholesale/resellers/${reseller.id}`, { ...form, sip_domain: 'Taken.example' }, `/wholesale/resellers/${reseller.id}/edit`);
+    assert.equal(dup.status, 422);
+    assert.match(dup.text, /Another reseller already has this SIP domain/);
+    assert.ok(other.id);
+    assert.equal((await admin.submit(`/wholesale/resellers/${reseller.id}`, { ...form, sip_domain: DOMAIN }, `/wholesale/resellers/${reseller.id}/edit`)).status, 303);
+    assert.equal((await t.db('resellers').where({ id: reseller.id }).first()).sip_domain, DOMAIN);
   });
 
   test('an extension is held by one subscriber at a time within its domain', async () => {

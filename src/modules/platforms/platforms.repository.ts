@@ -73,6 +73,8 @@ function columns(input: PlatformInput) {
     country_code: input.country_code,
     allowed_sources: input.allowed_sources ? input.allowed_sources : null,
     trunk_carriers: JSON.stringify(input.trunk_carriers),
+    short_numbers: input.short_numbers,
+    sip_domain: input.sip_domain,
     active: input.active,
   };
 }
