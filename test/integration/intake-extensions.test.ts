@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
 import { Client } from '../support/http';
+import { rerateLegs } from '../../src/modules/intake/rerate.service';
 import { makePlatform, postCdrs } from '../support/intake';
 
 const DOMAIN = 'pbx.acme.example';
@@ -83,6 +84,23 @@ describe('CDR intake: extensions and SIP user names', () => {
     assert.deepEqual([early.status, early.reason], ['unrated', "nobody held 1003@pbx.acme.example at the call's time (first assigned 2026-11-25T12:30:00.000Z)"]);
     const later = await post(pbx, { ...leg('X-8', '1002', '1003'), start: '2026-11-25T13:00:00Z', answer: '2026-11-25T13:00:05Z', end: '2026-11-25T13:01:05Z' });
     assert.deepEqual([later.direction, later.status, later.row.subscriber_id, later.row.callee_subscriber_id], ['onnet', 'rated', b.id, a.id]);
+  });
+
+  test('a FreeSWITCH record names its domain (domain_name): matched there with no platform default, and re-rated the same from the stored leg', async () => {
+    const fs = await makePlatform(t.db, { format: 'freeswitch-json', short_numbers: 'extension', sip_domain: null });
+    const cdr = {
+      variables: {
+        uuid: 'fs-ext-1', direction: 'inbound', start_epoch: '1764072000', answer_epoch: '1764072002', end_epoch: '1764072062', billsec: '60',
+        caller_id_number: '1001', destination_number: '1002', hangup_cause: 'NORMAL_CLEARING', domain_name: DOMAIN,
+      },
+      callflow: [],
+    };
+    const l = await post(fs.token, cdr);
+    assert.deepEqual([l.direction, l.status, l.row.subscriber_id, l.row.callee_subscriber_id, l.row.sip_domain], ['onnet', 'rated', a.id, b.id, DOMAIN], JSON.stringify(l));
+    await t.db('call_legs').where({ id: l.id }).update({ subscriber_id: null, callee_subscriber_id: null, status: 'unrated' });
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'wholesale' }, { ids: [l.id] });
+    const again = await t.db('call_legs').where({ id: l.id }).first();
+    assert.deepEqual([again.direction, again.status, again.subscriber_id, again.callee_subscriber_id], ['onnet', 'rated', a.id, b.id]);
   });
 
   test('the operator sets a platform to read extensions with its default SIP domain, and a reseller\'s SIP domain (unique), through their forms', async () => {

@@ -21,6 +21,7 @@ export interface ShortNumberRule {
 
 const IDENTITY = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const IPV4 = /^\d+(\.\d+){3}$/;
 
 /** The user and host parts of a party as a platform wrote it (sip:1002@pbx.example;user=phone). */
 function split(raw: string): { user: string; host: string | null } {
@@ -44,13 +45,9 @@ export function identityKeyOf(raw: string, e164: string | null, recordDomain: st
   if (!IDENTITY.test(id)) return null;
   const digits = /^\d+$/.test(id);
   if (digits && rule.shortNumbers !== 'extension') return null;
-  const domain = (host ?? recordDomain ?? rule.sipDomain ?? '').toLowerCase();
-  if (!DOMAIN.test(domain) || /^\d+(\.\d+){3}$/.test(domain)) {
-    // An address is where the switch is, not whose domain it is: fall back to the record's or the platform's.
-    const fallback = (recordDomain ?? rule.sipDomain ?? '').toLowerCase();
-    return DOMAIN.test(fallback) && !/^\d+(\.\d+){3}$/.test(fallback) ? `${id}@${fallback}` : null;
-  }
-  return `${id}@${domain}`;
+  // An address is where the switch is, not whose domain it is: the next candidate then.
+  const domain = [host, recordDomain, rule.sipDomain].map((d) => (d ?? '').toLowerCase()).find((d) => DOMAIN.test(d) && !IPV4.test(d));
+  return domain ? `${id}@${domain}` : null;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { AdapterContext, NormalisedLeg } from '../legs/leg';
 import { ceilSeconds, fail, isFormContentType, isPlainObject, MediationError, parseCount, parseLocalDateTime, party, urlDecode } from './common';
+import { domainName } from './kamailio-rows';
 
 export interface FsCallflow {
   profileIndex: number | null;
@@ -212,6 +213,8 @@ export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
   const callingParty = party(calling, ctx);
   const calledParty = party(called, ctx);
   const rdnis = nonEmpty(pNew['rdnis'], ...cdr.callflows.map((f) => f.profile['rdnis']), v['rdnis'], v['sip_rdnis']);
+  // The SIP domain of a hosted PBX's extensions and user names (its directory domain, else the From host).
+  const domain = domainName(nonEmpty(v['domain_name'], v['sip_from_host']));
 
   return {
     legKey: uuid,
@@ -230,6 +233,7 @@ export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
     trunk: gatewayOf(v),
     redirectingNumber: rdnis ? party(rdnis, ctx).e164 : null,
     accountCode: nonEmpty(v['accountcode'])?.trim() ?? null,
+    ...(domain ? { domain } : {}),
   };
 }
 

@@ -25,7 +25,7 @@
 import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from '../legs/leg';
 import type { MediationAdapter } from './adapter';
 import { assertTimeZone, ceilSeconds, outcome, party, RecordError } from './common';
-import { col, kamailioDirection, kamailioTime, type KamRow, readKamailioRows } from './kamailio-rows';
+import { col, kamailioDirection, kamailioTime, type KamRow, readKamailioRows, sipDomainOf } from './kamailio-rows';
 
 interface Tx {
   row: KamRow;
@@ -99,6 +99,7 @@ function leg(invite: Tx, end: Tx | null, ctx: AdapterContext): NormalisedLeg {
     trunk: col(v, 'dst_gwgroupid') || null,
     redirectingNumber: null,
     accountCode: null,
+    ...sipDomainOf(v),
   };
 }
 
