@@ -45,6 +45,18 @@ describe('who pays: leg classification by our numbers', () => {
     assert.match((ext as { reason: string }).reason, /called number "1001" is not a phone number/);
   });
 
+  test('hosted PBX: extension to extension is on-net, rated by the platform\'s country code; an extension not ours is not a phone number', () => {
+    const EXT: Record<string, NumberOwner> = { '1001@pbx.example': ALICE, '1002@pbx.example': BOB };
+    const owner = (n: string | null) => (n ? (OURS[n] ?? EXT[n]) : undefined);
+    const extLeg = { ...leg(null, null), rawCalling: '1001', rawCalled: '1002' };
+    const short = { calling: '1001@pbx.example', called: '1002@pbx.example', ratedNumber: '+1' };
+    assert.deepEqual(classifyLeg(extLeg, owner, undefined, short), { matched: true, direction: 'onnet', payer: ALICE, callee: BOB, ratedNumber: '+1' });
+    // An extension calling out: outbound, rated by the E.164 number dialled.
+    assert.deepEqual(classifyLeg({ ...extLeg, calledNumber: '+442079460000' }, owner, undefined, { ...short, called: null }), { matched: true, direction: 'outbound', payer: ALICE, ratedNumber: '+442079460000' });
+    const stranger = classifyLeg({ ...extLeg, rawCalled: '1009' }, owner, undefined, { ...short, called: '1009@pbx.example' });
+    assert.deepEqual(stranger, { matched: false, reason: 'called number "1009" is not a phone number, nor an extension or SIP user name of ours' });
+  });
+
   test('a number of ours that nobody held at the call\'s time: not matched, saying so (the other number still decides when it is ours)', () => {
     const vacancy = (n: string) => (n === '+12125550199' ? 'nobody held +12125550199 at the call\'s time (first assigned 2026-12-01T00:00:00.000Z)' : undefined);
     const r = classifyLeg(leg('+12125550199', '+442079460000'), ownerOf, vacancy);
