@@ -72,8 +72,8 @@ export async function seed(db: Db, o: FixtureOptions): Promise<Fixture> {
     }));
     for (const part of chunks(rows, 1000)) {
       const ids = (await db('subscribers').insert(part).returning('id')) as Array<{ id: number }>;
-      // Numbers are sequential: +12125000000, +12125000001, ...
-      const nums = ids.map(({ id }, k) => ({ reseller_id: r.id, subscriber_id: id, number: `+1212${String(5_000_000 + numbers.length + k).padStart(7, '0')}` }));
+      // Numbers are sequential: +12125000000, +12125000001, ... held since before the calls (November 2026).
+      const nums = ids.map(({ id }, k) => ({ reseller_id: r.id, subscriber_id: id, number: `+1212${String(5_000_000 + numbers.length + k).padStart(7, '0')}`, assigned_at: new Date(effectiveFrom).toISOString() }));
       await db('phone_numbers').insert(nums);
       numbers.push(...nums.map((n) => n.number));
     }

@@ -74,7 +74,7 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
   for (const r of RESELLERS) {
     const reseller = await createReseller(db, SYSTEM_ACTOR, {
       name: r.name, code: r.code, currency: r.currency, billing_service: true,
-      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller',
+      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller', sip_domain: `pbx.${r.domain}`,
       admin_name: `${r.name} admin`, admin_email: `admin@${r.domain}`, admin_password: DEMO_PASSWORD,
     });
     logins.push({ role: 'reseller_admin', email: `admin@${r.domain}` });
@@ -121,8 +121,12 @@ async function loadDemoRating(db: Db): Promise<void> {
     }
   }
   const { platform } = await createPlatform(db, refs, SYSTEM_ACTOR, {
-    name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, active: true, accept_calls_from: undefined,
+    name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, short_numbers: 'national', sip_domain: null, active: true, accept_calls_from: undefined,
   });
+  // The demo's subscribers have had their numbers for a month: its calls (the last four days) are
+  // billed to the holder at the call's time, and a number assigned just now held nothing then.
+  const demoResellers = db('resellers').whereIn('code', RESELLERS.map((r) => r.code)).select('id');
+  await db('phone_numbers').whereIn('reseller_id', demoResellers).update({ assigned_at: db.raw("now() - interval '30 days'") });
   const numbers = (await db('phone_numbers').whereNull('released_at').orderBy('id').pluck('number')) as string[];
   const external = ['+442079460123', '+447911123456', '+4930123456789', '+13125550199', '+33123456789'];
   const records = [];

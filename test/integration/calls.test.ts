@@ -12,6 +12,7 @@ import { makeJurisdiction, makePlan, makeReseller, makeSubscriber, makeTax, make
 import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 import { exportCallsCsv } from '../../src/modules/calls/calls.service';
+import { listCalls as listCallRows } from '../../src/modules/calls/calls.repository';
 
 const HOUR = 3_600_000;
 
@@ -307,6 +308,110 @@ describe('call pages', () => {
     assert.match((await wholesaleAdmin.get('/wholesale/calls')).text, /Re-rate matching calls/);
     assert.equal((await wholesaleSupport.submit('/wholesale/unrated/rerate', { mode: 'filter' }, '/wholesale/unrated')).status, 403);
     assert.equal((await supportA.submit('/reseller/unrated/rerate', { mode: 'filter' }, '/reseller/unrated')).status, 403);
+  });
+
+  /** On-net rates, so that on-net calls carry charges whose amounts no other party may see. */
+  const onnetRates = async () => {
+    if (await t.db('rates').where({ direction: 'onnet' }).first()) return;
+    const plans = await t.db('rate_plans').whereIn('name', ['WS Standard', 'Retail A', 'Retail B']).select('id', 'name', 'reseller_id');
+    const byName = new Map(plans.map((p) => [p.name as string, p as { id: number; reseller_id: number | null }]));
+    const onnet = (name: string, r: string) => ({
+      rate_plan_id: byName.get(name)!.id, reseller_id: byName.get(name)!.reseller_id, prefix: '1', description: 'On-net', direction: 'onnet',
+      effective_from: '2020-01-01T00:00:00Z', connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: 60 }]),
+    });
+    // Wholesale 0.0777 USD a minute; retail 0.0734 USD (B, 0.07 at two decimals) and 0.0444 EUR (A).
+    await t.db('rates').insert([onnet('WS Standard', '0.0777'), onnet('Retail B', '0.0734'), onnet('Retail A', '0.0444')]);
+    t.planCache.clear();
+  };
+
+  test('the callee of an on-net call sees it on its calls page and CSV, received, with what it paid (nothing); the caller sees its own cost', async () => {
+    await onnetRates();
+    const res = await postCdrs(t, token, leg('ON-1', numA, numA2, { agoMs: 2 * HOUR, seconds: 30 }));
+    const l = res.body.records[0].legs[0];
+    assert.deepEqual([l.direction, l.status], ['onnet', 'rated'], JSON.stringify(res.body));
+    const stored = await t.db('call_legs').where({ id: l.id }).first();
+    assert.deepEqual([stored.subscriber_id, stored.reseller_id, stored.callee_subscriber_id, stored.callee_reseller_id], [subA.id, resA.id, subA2.id, resA.id]);
+
+    // Found by the caller's number (the callee has many calls of the tests before).
+    const calleePage = await subscriberA2.get(`/me/calls?q=${numA.slice(1)}`);
+    const row = new RegExp(`<tr data-leg="${l.id}">[\\s\\S]*?</tr>`).exec(calleePage.text)?.[0] ?? '';
+    assert.ok(row, 'the received call is on the callee\'s page');
+    assert.match(row, /data-testid="received"/);
+    assert.match(row, /data-testid="cost">nothing</);
+    assert.doesNotMatch(row, /0\.0[456]/, 'never the caller\'s charge');
+    const callerRow = new RegExp(`<tr data-leg="${l.id}">[\\s\\S]*?</tr>`).exec((await subscriberA.get(`/me/calls?q=${numA2.slice(1)}`)).text)?.[0] ?? '';
+    assert.match(callerRow, /data-testid="cost">0\.06 EUR</, 'the caller pays 0.0444 rounded up to 0.05, plus 10 % tax rounded up');
+    assert.doesNotMatch(callerRow, /data-testid="received"/);
+
+    const csv = await subscriberA2.get('/me/calls.csv');
+    assert.equal(csv.status, 200);
+    assert.match(csv.headers['content-type'] as string, /text\/csv/);
+    const rows = parse(csv.text, { columns: true }) as Array<Record<string, string>>;
+    assert.ok(!Object.keys(rows[0] ?? {}).some((k) => k.startsWith('wholesale')), 'no wholesale columns for a subscriber');
+    const received = rows.find((r) => r.leg_id === String(l.id));
+    assert.deepEqual([received?.status, received?.direction, received?.retail_billed_total, received?.billable_seconds], ['received', 'onnet', '', '30']);
+    const mine = parse((await subscriberA.get(`/me/calls.csv?q=${numA2.slice(1)}`)).text, { columns: true }) as Array<Record<string, string>>;
+    assert.deepEqual(mine.filter((r) => r.leg_id === String(l.id)).map((r) => [r.status, r.retail_billed_total, r.retail_billed_currency]), [['rated', '0.0600000000', 'EUR']]);
+    // The same filter as the page: a number neither party has finds nothing.
+    assert.equal(parse((await subscriberA2.get('/me/calls.csv?q=999999999')).text, { columns: true }).length, 0);
+    assert.match((await subscriberA2.get('/me/calls?q=2125')).text, /href="\/me\/calls\.csv\?[^"]*q=2125/, 'the page links its CSV, with its filter');
+  });
+
+  test("a call another reseller's subscriber pays for is on the callee's reseller's pages with its own side only: never the payer's account, charges or reason", async () => {
+    await onnetRates();
+    const res = await postCdrs(t, token, leg('ON-2', numB, numA, { agoMs: 3 * HOUR, seconds: 60 }));
+    const l = res.body.records[0].legs[0];
+    assert.deepEqual([l.direction, l.status], ['onnet', 'rated'], JSON.stringify(res.body));
+    const charges = await t.db('charges').where({ leg_id: l.id }).orderBy('kind');
+    assert.deepEqual(charges.map((c) => [c.kind, c.reseller_id, c.billed_total]), [['retail', resB.id, '0.0700000000'], ['wholesale', resB.id, '0.0777000000']]);
+
+    const secret = [/0\.0777/, /0\.07 USD/, /0\.0734/, new RegExp(subB.account_number), new RegExp(resB.name)];
+    // Found by the caller's number (many calls of the tests before fill the first page).
+    const list = await adminA.get(`/reseller/calls?q=${numB.slice(1)}`);
+    const row = new RegExp(`<tr data-leg="${l.id}">[\\s\\S]*?</tr>`).exec(list.text)?.[0] ?? '';
+    assert.ok(row, "listed on the callee's reseller's calls page");
+    assert.match(row, /status-received/);
+    assert.match(row, new RegExp(subA.account_number), 'its own subscriber, the callee');
+    for (const re of secret) assert.doesNotMatch(row, re);
+    const detail = await adminA.get(`/reseller/calls/${l.id}`);
+    assert.equal(detail.status, 200);
+    assert.match(detail.text, /Received by your subscriber/);
+    for (const re of secret) assert.doesNotMatch(detail.text, re);
+    assert.doesNotMatch(detail.text, /data-kind=/, 'no charge of the other reseller');
+    const csv = parse((await adminA.get('/reseller/calls.csv')).text, { columns: true }) as Array<Record<string, string>>;
+    const csvRow = csv.find((r) => r.leg_id === String(l.id));
+    assert.deepEqual([csvRow?.status, csvRow?.subscriber_account, csvRow?.wholesale_billed_total, csvRow?.retail_billed_total], ['received', subA.account_number, '', '']);
+    // Received, not paid: not on the unrated pages, not re-ratable by the callee's reseller.
+    await t.db('call_legs').where({ id: l.id }).update({ status: 'unrated', unrated_reason: `reseller ${resB.name} is inactive` });
+    assert.doesNotMatch((await adminA.get('/reseller/unrated')).text, new RegExp(`data-leg="${l.id}"`));
+    for (const re of secret) assert.doesNotMatch((await adminA.get(`/reseller/calls/${l.id}`)).text, re);
+    assert.equal((await adminA.submit('/reseller/unrated/rerate', { mode: 'selected', ids: String(l.id) }, '/reseller/unrated')).status, 404);
+    // The callee sees it; the payer's reseller sees its own charges as before.
+    assert.match((await subscriberA.get(`/me/calls?q=${numB.slice(1)}`)).text, new RegExp(`data-leg="${l.id}"`));
+    assert.match((await adminB.get(`/reseller/calls/${l.id}`)).text, /data-testid="billed-wholesale">0\.0777 USD/);
+    assert.doesNotMatch((await subscriberA2.get(`/me/calls?q=${numB.slice(1)}`)).text, new RegExp(`data-leg="${l.id}"`), 'not another account\'s');
+  });
+
+  test('a subscriber\'s calls made and received, interleaved in time, page by keyset with none lost or repeated', async () => {
+    const base = 30 * HOUR;
+    const posted: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      // Even: A2 calls A (A2 pays); odd: A calls A2 (A2 receives). Newest first is i = 0.
+      const [from, to] = i % 2 === 0 ? [numA2, numA] : [numA, numA2];
+      const res = await postCdrs(t, token, leg(`KS-${i}`, from, to, { agoMs: base + i * 60_000, seconds: 10 }));
+      posted.push(res.body.records[0].legs[0].id);
+    }
+    const scope = { kind: 'subscriber' as const, resellerId: resA.id, subscriberId: subA2.id };
+    const window = { fromMs: Date.now() - base - HOUR, toMs: Date.now() - base + 60_000 };
+    const seen: Array<{ id: number; received: boolean }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listCallRows(t.db, scope, { ...window, cursor, limit: 3 });
+      seen.push(...page.rows.map((r) => ({ id: r.id, received: r.received })));
+      cursor = page.nextCursor;
+    } while (cursor);
+    assert.deepEqual(seen.map((r) => r.id), posted);
+    assert.deepEqual(seen.map((r) => r.received), posted.map((_, i) => i % 2 === 1));
   });
 });
 

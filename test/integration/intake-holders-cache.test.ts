@@ -177,6 +177,33 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
     assert.equal(holders.isOurs('+1212555010'), false);
   });
 
+  test('short identities: party_version moves with subscriber_identities, and the cache knows them and answers as the database does', async () => {
+    const version = async () => String((await t.db('party_version').first('version'))?.version);
+    const holders = new HoldersCache();
+    const keys = ['1001@pbx.cache.example', '1002@pbx.cache.example', 'alice@pbx.cache.example', '+12125550100'];
+    await holders.get(t.db, keys);
+    await holders.loaded();
+    assert.equal(holders.isOurs('1001@pbx.cache.example'), false);
+    const was = await version();
+    await t.db('subscriber_identities').insert({ reseller_id: reseller.id, subscriber_id: a.id, domain: 'pbx.cache.example', identity: '1001', assigned_at: '2026-01-01T00:00:00Z' });
+    assert.notEqual(await version(), was, 'a new extension moves the version');
+    // The cache read at the old version is not trusted: it starts again, and answers as the database does.
+    const got = await holders.get(t.db, keys);
+    await holders.loaded();
+    const again = await holders.get(t.db, keys);
+    const want = await holdersOf(t.db, keys);
+    for (const g of [got, again]) {
+      assert.equal(g.version, want.version);
+      assert.deepEqual([...g.assignments.entries()].sort(), [...want.assignments.entries()].sort());
+    }
+    assert.deepEqual(want.assignments.get('1001@pbx.cache.example')?.map((x) => x.subscriberId), [a.id]);
+    assert.equal(holders.isOurs('1001@pbx.cache.example'), true);
+    assert.equal(holders.isOurs('1002@pbx.cache.example'), false);
+    const moved = await version();
+    await t.db('subscriber_identities').where({ identity: '1001', domain: 'pbx.cache.example' }).update({ released_at: '2026-06-01T00:00:00Z' });
+    assert.notEqual(await version(), moved, 'a release moves it too');
+  });
+
   test('posts rated at two versions in one group are refused together', async () => {
     const holders = new HoldersCache();
     const [older] = await rateWith(holders, '2026-11-25T17:00:00Z', ['V-1']);

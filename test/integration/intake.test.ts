@@ -117,6 +117,27 @@ describe('CDR intake: generic JSON, two charges, idempotency, rejects', () => {
     assert.match(l.reason, /no outbound rate|no exchange rate/);
   });
 
+  test('holder at the call\'s time: a call from before the number was first assigned is nobody\'s (not today\'s holder\'s), a call between two holders too; the other number still matches', async () => {
+    const late = await makeSubscriber(t.db, reseller.id);
+    const earlier = await makeSubscriber(t.db, reseller.id);
+    await t.db('phone_numbers').insert([
+      { reseller_id: reseller.id, subscriber_id: earlier.id, number: '+12125550177', assigned_at: '2026-11-01T00:00:00Z', released_at: '2026-11-10T00:00:00Z' },
+      { reseller_id: reseller.id, subscriber_id: late.id, number: '+12125550177', assigned_at: '2026-11-20T00:00:00Z' },
+    ]);
+    const at = (day: string) => ({ calling: '+12125550177', start: `${day}T12:00:00Z`, answer: `${day}T12:00:05Z`, end: `${day}T12:01:35Z` });
+    const res = await postCdrs(t, token, [leg('V-1', at('2026-10-25')), leg('V-2', at('2026-11-15')), leg('V-3', at('2026-11-05')), leg('V-4', at('2026-11-25'))]);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [before, between, first, now] = res.body.records.map((r: { legs: Array<{ id: number; status: string; reason: string | null }> }) => r.legs[0]);
+    assert.deepEqual([before.status, before.reason], ['unrated', "nobody held +12125550177 at the call's time (first assigned 2026-11-01T00:00:00.000Z)"]);
+    assert.deepEqual([between.status, between.reason], ['unrated', "nobody held +12125550177 at the call's time"]);
+    const holder = async (id: number) => (await t.db('call_legs').where({ id }).first()).subscriber_id;
+    assert.deepEqual([await holder(before.id), await holder(between.id), await holder(first.id), await holder(now.id)], [null, null, earlier.id, late.id]);
+
+    // Called by someone nobody held then: the callee's number decides (inbound to our subscriber).
+    const inbound = await postCdrs(t, token, leg('V-5', { calling: '+12125550177', called: '+12125550100', start: '2026-10-25T12:00:00Z', answer: '2026-10-25T12:00:05Z', end: '2026-10-25T12:01:35Z' }));
+    assert.deepEqual([inbound.body.records[0].legs[0].direction, (await t.db('call_legs').where({ id: inbound.body.records[0].legs[0].id }).first()).subscriber_id], ['inbound', sub.id]);
+  });
+
   test('inbound to our subscriber with no inbound rate is unrated (not free by accident); the platform credential is required', async () => {
     const inbound = await postCdrs(t, token, leg('I-1', { calling: '+442079460000', called: '+12125550100' }));
     assert.equal(inbound.body.records[0].legs[0].direction, 'inbound');

@@ -10,7 +10,7 @@ import { ForbiddenError, NotFoundError } from '../../src/domain/errors';
 import { INLINE_RERATE_MAX, rerateOrStart } from '../../src/modules/calls/calls.service';
 import { rerateLegs } from '../../src/modules/intake/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber, makeUser, randomNumber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeUser, NUMBERS_ASSIGNED_AT, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 
@@ -198,7 +198,7 @@ describe('unrated calls and re-rating', () => {
     assert.ok((await wholesaleAdmin.get('/wholesale/unrated')).text.includes(`data-leg="${lost.id}"`));
     assert.ok(!(await adminA.get('/reseller/unrated')).text.includes(`data-leg="${lost.id}"`));
 
-    await t.db('phone_numbers').insert({ reseller_id: resA.id, subscriber_id: subA2.id, number: stranger });
+    await t.db('phone_numbers').insert({ reseller_id: resA.id, subscriber_id: subA2.id, number: stranger, assigned_at: NUMBERS_ASSIGNED_AT });
     await adminA.refreshCsrf('/reseller/unrated');
     assert.equal((await postForm(adminA, '/reseller/unrated/rerate', [['mode', 'selected'], ['ids', String(lost.id)]])).status, 404);
 
@@ -213,6 +213,28 @@ describe('unrated calls and re-rating', () => {
     ]);
     // Now it is A's, on A's pages.
     assert.equal((await adminA.get(`/reseller/calls/${lost.id}`)).status, 200);
+  });
+
+  test('re-rating never bills a call to a holder who got the number after it: it stays unrated, saying when the number was first assigned', async () => {
+    const late = randomNumber();
+    const early = await post(leg('E-1', late, '+442079460000', { agoMs: 3 * HOUR }));
+    assert.match(early.reason ?? '', /no subscriber has/);
+    await t.db('phone_numbers').insert({ reseller_id: resA.id, subscriber_id: subA2.id, number: late, assigned_at: new Date(Date.now() - 2 * HOUR).toISOString() });
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'wholesale' }, { ids: [early.id] });
+    const l = await legRow(early.id);
+    assert.deepEqual([l.status, l.subscriber_id, l.reseller_id], ['unrated', null, null]);
+    assert.match(l.unrated_reason, new RegExp(`^nobody held \\${late} at the call's time \\(first assigned \\d{4}-`));
+  });
+
+  test('re-rating stores who received the call as well as who pays', async () => {
+    const onnet = await post(leg('C-1', numA, numA2, { agoMs: 4 * HOUR }));
+    assert.equal(onnet.direction, 'onnet');
+    assert.deepEqual(Object.values(await t.db('call_legs').where({ id: onnet.id }).first('callee_reseller_id', 'callee_subscriber_id')), [resA.id, subA2.id]);
+    // As a leg stored before callees were kept.
+    await t.db('call_legs').where({ id: onnet.id }).update({ callee_reseller_id: null, callee_subscriber_id: null });
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'reseller', resellerId: resA.id }, { ids: [onnet.id] });
+    const l = await legRow(onnet.id);
+    assert.deepEqual([l.subscriber_id, l.callee_reseller_id, l.callee_subscriber_id], [subA.id, resA.id, subA2.id]);
   });
 
   test('a blocked leg (inactive account) is listed as blocked and rated once the account is active again', async () => {

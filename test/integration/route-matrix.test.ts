@@ -19,7 +19,7 @@ import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/d
 import { isWriteForm, SELF_SERVICE_WRITES } from '../../src/web/guards';
 import { INTAKE_PATH } from '../../src/modules/intake/intake.routes';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeCallLeg, makeCdrReject, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, randomNumber } from '../support/factories';
+import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
 
 /**
@@ -32,18 +32,38 @@ async function makeTenants(db: Db) {
   const jurisdictions = { a: await makeJurisdiction(db), b: await makeJurisdiction(db) };
   const operatorTax = await makeTax(db, null, jurisdictions.a.id);
   const withTax = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, tax: await makeTax(db, x.reseller.id, jurisdictions.a.id) });
+  // An extension of each tenant's subscriber, in a SIP domain of that tenant's own.
+  const withIdentity = async <T extends { reseller: { id: number; code: string }; subscriber: { id: number } }>(x: T) => {
+    const [identity] = await db('subscriber_identities').insert({ reseller_id: x.reseller.id, subscriber_id: x.subscriber.id, identity: '1001', domain: `${x.reseller.code}.pbx.example` }).returning('*');
+    return { ...x, identity: identity as { id: number; identity: string; domain: string } };
+  };
   // A call leg of each tenant's subscriber (from its own number), and a record the intake refused.
   const withLeg = async <T extends { reseller: { id: number }; subscriber: { id: number }; number: { number: string } }>(x: T) => ({
     ...x,
     leg: await makeCallLeg(db, { platformId: fx.platform.id, resellerId: x.reseller.id, subscriberId: x.subscriber.id, calling: x.number.number }),
   });
+  // An on-net call that b's subscriber paid for (b's charges) and a's subscriber received: a's
+  // people see it, their own side only. Made from a number of b's kept for it, the caller id that
+  // a's subscriber's phone showed (see refreshMarkers).
+  const callerId = randomNumber();
+  await db('phone_numbers').insert({ reseller_id: fx.b.reseller.id, subscriber_id: fx.b.subscriber.id, number: callerId });
+  const received = await makeCallLeg(db, {
+    platformId: fx.platform.id, resellerId: fx.b.reseller.id, subscriberId: fx.b.subscriber.id, calling: callerId, called: fx.a.number.number, direction: 'onnet',
+    calleeResellerId: fx.a.reseller.id, calleeSubscriberId: fx.a.subscriber.id,
+  });
+  for (const kind of ['wholesale', 'retail'] as const) {
+    await makeCharge(db, received, { kind, resellerId: fx.b.reseller.id, subscriberId: fx.b.subscriber.id, ratePlanId: fx.b.plan.id, amount: RECEIVED_CHARGE, direction: 'onnet' });
+  }
   const reject = await makeCdrReject(db, { platformId: fx.platform.id });
   // A finished job of the operator's and of each reseller.
   const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
   const withJob = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, job: await job(x.reseller.id) });
   const operatorJob = await job(null);
-  return { ...fx, jurisdictions, operatorTax, operatorJob, reject, a: await withJob(await withLeg(await withTax(fx.a))), b: await withJob(await withLeg(await withTax(fx.b))) };
+  return { ...fx, jurisdictions, operatorTax, operatorJob, reject, received: { ...received, callerId }, a: await withIdentity(await withJob(await withLeg(await withTax(fx.a)))), b: await withIdentity(await withJob(await withLeg(await withTax(fx.b)))) };
 }
+
+/** The amount of b's charges on the call a's subscriber received: never on a page of a's people. */
+const RECEIVED_CHARGE = '0.9876000000';
 
 type Fixture = Awaited<ReturnType<typeof makeTenants>>;
 type Who = Role | 'anonymous';
@@ -97,6 +117,7 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   resellerId: (fx, t) => fx[t].reseller.id,
   subscriberId: (fx, t) => fx[t].subscriber.id,
   numberId: (fx, t) => fx[t].number.id,
+  identityId: (fx, t) => fx[t].identity.id,
   // Under /wholesale a plan is the operator's own; "foreign" there is a reseller's plan, which the
   // operator's plan pages must not reach. Under /reseller it is that reseller's plan.
   // Platforms are the operator's alone: there is no other tenant's platform, so "foreign" is one that does not exist.
@@ -121,7 +142,7 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'jurisdictionId', 'legId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'jurisdictionId', 'legId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
@@ -324,17 +345,22 @@ describe('route matrix: every route x every role x own/foreign tenant', async ()
     const a = fx.a.reseller.id;
     const own = fx.a.subscriber.id;
     const db = t.db;
-    const [resellers, subs, numbers, users] = await Promise.all([
+    const [resellers, subs, numbers, users, identities] = await Promise.all([
       db('resellers').whereNot('id', a).select('id', 'name', 'code'),
       db('subscribers').select('id', 'reseller_id', 'name', 'account_number'),
       db('phone_numbers').select('reseller_id', 'subscriber_id', 'number'),
       db('users').whereNotNull('reseller_id').select('reseller_id', 'subscriber_id', 'email'),
+      db('subscriber_identities').select('reseller_id', 'subscriber_id', 'identity', 'domain'),
     ]);
     const otherTenant: string[] = [];
     const otherAccount: string[] = [];
     for (const r of resellers) otherTenant.push(r.name, r.code);
     for (const x of subs) (x.reseller_id === a ? (x.id === own ? [] : otherAccount) : otherTenant).push(x.name, x.account_number);
-    for (const x of numbers) (x.reseller_id === a ? (x.subscriber_id === own ? [] : otherAccount) : otherTenant).push(x.number);
+    // The caller id of the call a's subscriber received is shown to it and its reseller, as the phone showed it.
+    for (const x of numbers) if (x.number !== fx.received.callerId) (x.reseller_id === a ? (x.subscriber_id === own ? [] : otherAccount) : otherTenant).push(x.number);
+    // b's charges on that call, as stored and as the pages print amounts.
+    otherTenant.push(RECEIVED_CHARGE, RECEIVED_CHARGE.replace(/0+$/, ''));
+    for (const x of identities) (x.reseller_id === a ? (x.subscriber_id === own ? [] : otherAccount) : otherTenant).push(`${x.identity}@${x.domain}`);
     for (const x of users) {
       if (x.reseller_id !== a) otherTenant.push(x.email);
       else if (x.subscriber_id != null && x.subscriber_id !== own) otherAccount.push(x.email);

@@ -144,6 +144,47 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     assert.deepEqual(await activeNumbers(sub.id), []);
   });
 
+  test('extensions and SIP user names are accepted beside numbers, in the reseller\'s SIP domain or their own; one held in its domain is refused; they are released like numbers', async () => {
+    const { reseller, admin } = await tenant();
+    // Without a SIP domain, an extension must name its own; the number's reason comes first.
+    const none = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-0', numbers: '1001' }));
+    assert.equal(none.status, 422);
+    assert.match(text(none.text), /"1001" is not a 10-digit North American number; as an extension, "1001" needs its SIP domain \(1001@pbx\.example\): the reseller has no default SIP domain/);
+
+    await t.db('resellers').where({ id: reseller.id }).update({ sip_domain: `${reseller.code}.pbx.example` });
+    const domain = `${reseller.code}.pbx.example`;
+    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-1', numbers: '2125550161\n1001\nAlice\n2002@Other.Example' }));
+    assert.equal(res.status, 303, text(res.text));
+    const sub = await t.db('subscribers').where({ reseller_id: reseller.id, account_number: 'PBX-1' }).first();
+    assert.deepEqual(await activeNumbers(sub.id), ['+12125550161']);
+    const held = async (id: number) => (await t.db('subscriber_identities').where({ subscriber_id: id }).whereNull('released_at').orderBy(['domain', 'identity'])).map((r) => `${r.identity}@${r.domain}`);
+    assert.deepEqual(await held(sub.id), ['2002@other.example', `1001@${domain}`, `alice@${domain}`]);
+    const page = await admin.get(`/reseller/subscribers/${sub.id}`);
+    assert.match(page.text, new RegExp(`1001@${domain.replace(/\./g, '\\.')}</code> <small class="muted">extension`));
+
+    const other = await makeSubscriber(t.db, reseller.id);
+    const taken = await admin.submit(`/reseller/subscribers/${other.id}/numbers`, { number: '1001', label: '' });
+    assert.equal(taken.status, 422);
+    assert.match(text(taken.text), new RegExp(`1001@${domain} is already held by another subscriber`));
+    const bad = await admin.submit(`/reseller/subscribers/${other.id}/numbers`, { number: '1234567', label: '' });
+    assert.match(text(bad.text), /"1234567" is not a 10-digit North American number \(an extension has at most 6 digits\)/);
+    const odd = await admin.submit(`/reseller/subscribers/${other.id}/numbers`, { number: 'bob@not a domain', label: '' });
+    assert.match(text(odd.text), /"not a domain" is not a SIP domain name/);
+
+    const ext = await t.db('subscriber_identities').where({ subscriber_id: sub.id, identity: '1001' }).first();
+    const rel = await admin.submit(`/reseller/subscribers/${sub.id}/identities/${ext.id}/release`);
+    assert.equal(rel.status, 303);
+    const add = await admin.submit(`/reseller/subscribers/${other.id}/numbers`, { number: '1001', label: 'Front desk' });
+    assert.equal(add.status, 303, text(add.text));
+    assert.deepEqual(await held(other.id), [`1001@${domain}`]);
+    assert.ok((await t.db('subscriber_identities').where({ id: ext.id }).first()).released_at, 'the history keeps the release');
+    const audit = await t.db('audit_log').where({ entity_type: 'subscriber_identity', reseller_id: reseller.id }).orderBy('id').pluck('action');
+    assert.deepEqual(audit, ['assign', 'assign', 'assign', 'release', 'assign'], 'three at creation, the release, the new holder');
+    // Another reseller's admin reaches neither the subscriber nor its extension.
+    const stranger = await tenant();
+    assert.equal((await stranger.admin.submit(`/reseller/subscribers/${other.id}/identities/${ext.id}/release`)).status, 404);
+  });
+
   test('a duplicate account number is refused within a reseller (any case), but another reseller may use it', async () => {
     const a = await tenant();
     const b = await tenant();

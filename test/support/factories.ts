@@ -29,12 +29,16 @@ export async function makeReseller(db: Db, over: Partial<Record<string, unknown>
   return row as { id: number; name: string; code: string; status: string };
 }
 
+/** When the factories' numbers were assigned: before every call the tests post. */
+export const NUMBERS_ASSIGNED_AT = '2000-01-01T00:00:00Z';
+
 export async function makeSubscriber(db: Db, resellerId: number, over: Partial<Record<string, unknown>> = {}, numbers: string[] = []) {
   const u = uniq();
   const [row] = await db('subscribers')
     .insert({ reseller_id: resellerId, account_number: `ACC-${u}`, name: `Subscriber ${u}`, country: 'US', region: 'NY', city: 'New York', ...over })
     .returning('*');
-  for (const n of numbers) await db('phone_numbers').insert({ reseller_id: resellerId, subscriber_id: row.id, number: n });
+  // Held since long before any test's calls (a call is billed to the holder at its time only).
+  for (const n of numbers) await db('phone_numbers').insert({ reseller_id: resellerId, subscriber_id: row.id, number: n, assigned_at: NUMBERS_ASSIGNED_AT });
   return row as { id: number; reseller_id: number; account_number: string; name: string };
 }
 
@@ -125,7 +129,11 @@ export async function makeExchangeRate(db: Db, from: string, to: string, rate: s
  */
 export async function makeCallLeg(
   db: Db,
-  opts: { platformId: number; resellerId?: number | null; subscriberId?: number | null; calling?: string; called?: string; startAt?: Date; status?: 'rated' | 'unrated' | 'blocked'; reason?: string | null; direction?: string | null },
+  opts: {
+    platformId: number; resellerId?: number | null; subscriberId?: number | null; calling?: string; called?: string; startAt?: Date; status?: 'rated' | 'unrated' | 'blocked'; reason?: string | null; direction?: string | null;
+    /** Who received it (an on-net or inbound call), when that is one of ours. */
+    calleeResellerId?: number | null; calleeSubscriberId?: number | null;
+  },
 ) {
   const start = opts.startAt ?? new Date(Date.now() - 3_600_000);
   await ensurePartitions(db, [start.getTime()]);
@@ -142,9 +150,24 @@ export async function makeCallLeg(
       calling_number: calling, called_number: called, raw_calling: calling, raw_called: called, answer_at: start.toISOString(),
       end_at: new Date(start.getTime() + 60_000).toISOString(), billable_seconds: 60, answered: true, disposition: 'answered',
       status, unrated_reason: status === 'rated' ? null : (opts.reason ?? 'no outbound rate'), rated_at: status === 'rated' ? start.toISOString() : null,
+      callee_reseller_id: opts.calleeResellerId ?? null, callee_subscriber_id: opts.calleeSubscriberId ?? null,
     })
     .returning(['id', 'start_at']);
   return row as { id: number; start_at: Date };
+}
+
+/** A charge of a leg made with makeCallLeg: `amount` is every amount of it (no tax, no conversion). */
+export async function makeCharge(
+  db: Db,
+  leg: { id: number; start_at: Date },
+  opts: { kind: 'wholesale' | 'retail'; resellerId: number; subscriberId: number; ratePlanId: number; amount: string; direction?: string },
+) {
+  await db('charges').insert({
+    leg_id: leg.id, start_at: leg.start_at, kind: opts.kind, reseller_id: opts.resellerId, subscriber_id: opts.subscriberId, rate_plan_id: opts.ratePlanId,
+    plan_revision: 1, direction: opts.direction ?? 'outbound', prefix: '1', description: 'test', rate_effective_from: '2020-01-01T00:00:00Z',
+    billable_seconds: 60, charged_seconds: 60, pieces: JSON.stringify([]), currency: 'USD', connect_fee: '0', usage: opts.amount, amount: opts.amount,
+    taxes: JSON.stringify([]), tax_amount: '0', total: opts.amount, billed_currency: 'USD', exchange_rate: '1', billed_total: opts.amount,
+  });
 }
 
 /** A body the intake refused, kept in cdr_rejects. */

@@ -19,11 +19,11 @@ describe('who pays: leg classification by our numbers', () => {
   });
 
   test('off-net calls our subscriber: inbound, the number’s owner is charged (at the inbound rates, by the DID)', () => {
-    assert.deepEqual(classifyLeg(leg('+442079460000', '+12125550102'), ownerOf), { matched: true, direction: 'inbound', payer: BOB, ratedNumber: '+12125550102' });
+    assert.deepEqual(classifyLeg(leg('+442079460000', '+12125550102'), ownerOf), { matched: true, direction: 'inbound', payer: BOB, callee: BOB, ratedNumber: '+12125550102' });
   });
 
-  test('subscriber to subscriber: on-net, the caller pays', () => {
-    assert.deepEqual(classifyLeg(leg('+12125550101', '+12125550102'), ownerOf), { matched: true, direction: 'onnet', payer: ALICE, ratedNumber: '+12125550102' });
+  test('subscriber to subscriber: on-net, the caller pays, the callee is kept as who received it', () => {
+    assert.deepEqual(classifyLeg(leg('+12125550101', '+12125550102'), ownerOf), { matched: true, direction: 'onnet', payer: ALICE, callee: BOB, ratedNumber: '+12125550102' });
   });
 
   test('a call forwarded off-net by our subscriber: the forwarding subscriber pays the forwarded leg', () => {
@@ -34,7 +34,7 @@ describe('who pays: leg classification by our numbers', () => {
 
   test('a forward to another of our subscribers is on-net or inbound, not an off-net forwarded leg', () => {
     const r = classifyLeg(leg('+442079460000', '+12125550101', '+12125550102'), ownerOf);
-    assert.deepEqual(r, { matched: true, direction: 'inbound', payer: ALICE, ratedNumber: '+12125550101' });
+    assert.deepEqual(r, { matched: true, direction: 'inbound', payer: ALICE, callee: ALICE, ratedNumber: '+12125550101' });
   });
 
   test('no number of ours, or no usable called number: not matched, with the reason', () => {
@@ -43,5 +43,24 @@ describe('who pays: leg classification by our numbers', () => {
     const ext = classifyLeg(leg('+12125550101', null), ownerOf);
     assert.equal(ext.matched, false);
     assert.match((ext as { reason: string }).reason, /called number "1001" is not a phone number/);
+  });
+
+  test('hosted PBX: extension to extension is on-net, rated by the platform\'s country code; an extension not ours is not a phone number', () => {
+    const EXT: Record<string, NumberOwner> = { '1001@pbx.example': ALICE, '1002@pbx.example': BOB };
+    const owner = (n: string | null) => (n ? (OURS[n] ?? EXT[n]) : undefined);
+    const extLeg = { ...leg(null, null), rawCalling: '1001', rawCalled: '1002' };
+    const short = { calling: '1001@pbx.example', called: '1002@pbx.example', ratedNumber: '+1' };
+    assert.deepEqual(classifyLeg(extLeg, owner, undefined, short), { matched: true, direction: 'onnet', payer: ALICE, callee: BOB, ratedNumber: '+1' });
+    // An extension calling out: outbound, rated by the E.164 number dialled.
+    assert.deepEqual(classifyLeg({ ...extLeg, calledNumber: '+442079460000' }, owner, undefined, { ...short, called: null }), { matched: true, direction: 'outbound', payer: ALICE, ratedNumber: '+442079460000' });
+    const stranger = classifyLeg({ ...extLeg, rawCalled: '1009' }, owner, undefined, { ...short, called: '1009@pbx.example' });
+    assert.deepEqual(stranger, { matched: false, reason: 'called number "1009" is not a phone number, nor an extension or SIP user name of ours' });
+  });
+
+  test('a number of ours that nobody held at the call\'s time: not matched, saying so (the other number still decides when it is ours)', () => {
+    const vacancy = (n: string) => (n === '+12125550199' ? 'nobody held +12125550199 at the call\'s time (first assigned 2026-12-01T00:00:00.000Z)' : undefined);
+    const r = classifyLeg(leg('+12125550199', '+442079460000'), ownerOf, vacancy);
+    assert.deepEqual(r, { matched: false, reason: "nobody held +12125550199 at the call's time (first assigned 2026-12-01T00:00:00.000Z)" });
+    assert.deepEqual(classifyLeg(leg('+12125550199', '+12125550102'), ownerOf, vacancy), { matched: true, direction: 'inbound', payer: BOB, callee: BOB, ratedNumber: '+12125550102' });
   });
 });

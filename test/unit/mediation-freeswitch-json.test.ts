@@ -184,6 +184,25 @@ describe('freeswitch-json: rules on synthetic CDRs', () => {
     return r;
   };
 
+  test('the directory domain (domain_name, else the From host) goes with the leg for extensions and user names; an address is not a domain', () => {
+    // A hosted PBX's extension-to-extension call, written inline.
+    const cdr = (over: Record<string, string>) => ({
+      variables: {
+        uuid: 'ext-1', direction: 'inbound', start_epoch: '1735725600', answer_epoch: '1735725602', end_epoch: '1735725662', billsec: '60',
+        caller_id_number: '1001', destination_number: '1002', hangup_cause: 'NORMAL_CLEARING', ...over,
+      },
+      callflow: [],
+    });
+    const domainOf = (over: Record<string, string>) => {
+      const r = one(cdr(over));
+      assert.ok(r.ok, r.ok ? '' : r.error);
+      return [r.legs[0]?.rawCalling, r.legs[0]?.rawCalled, r.legs[0]?.domain];
+    };
+    assert.deepEqual(domainOf({ domain_name: 'PBX.Tenant.example', sip_from_host: 'other.example' }), ['1001', '1002', 'pbx.tenant.example']);
+    assert.deepEqual(domainOf({ sip_from_host: 'pbx.tenant.example:5060' }), ['1001', '1002', 'pbx.tenant.example']);
+    assert.deepEqual(domainOf({ sip_from_host: '192.0.2.10' }), ['1001', '1002', undefined]);
+  });
+
   test('billsec 0 with billmsec > 0 is rounded up to whole seconds', () => {
     const doc = base();
     Object.assign(doc.variables, { billsec: '0', billmsec: '420' });

@@ -171,6 +171,17 @@ describe('kamailio-acc: rules', () => {
     assert.deepEqual([leg.callingNumber, leg.calledNumber], ['+12125550100', '+13125550199']);
   });
 
+  test('the record\'s SIP domain (From, else To) goes with the leg for extensions and user names; an address is not a domain', () => {
+    // Each call answered (INVITE 200) and hung up (BYE) in the same post.
+    const call = (callid: string, over: Partial<Record<string, string>>) => [
+      tx({ callid, from_tag: `f-${callid}`, src_user: '1001', dst_user: '1002', ...over }),
+      tx({ method: 'BYE', callid, from_tag: 't1', to_tag: `f-${callid}`, time: '2025-01-01 10:01:00' }),
+    ];
+    const rows = [...call('d1', { src_domain: 'PBX.Acme.example:5060' }), ...call('d2', { dst_domain: 'pbx.acme.example' }), ...call('d3', { src_domain: '192.0.2.10' })];
+    const legs = legsOf(parseKamailioAcc(JSON.stringify(rows), 'application/json', ctx));
+    assert.deepEqual(legs.map((l) => [l.rawCalling, l.rawCalled, l.domain]), [['1001', '1002', 'pbx.acme.example'], ['1001', '1002', 'pbx.acme.example'], ['1001', '1002', undefined]]);
+  });
+
   test('dst_ouser (as dialled) is preferred to dst_user (after routing); syslog-style names are accepted', () => {
     const rows = [
       { method: 'INVITE', from_tag: 'a', to_tag: 'b', call_id: 'x', code: '200', reason: 'OK', timestamp: '1735725600', src_user: '+12125550100', dst_ouser: '3125550199', dst_user: '99#3125550199', dst_gwgroupid: '7', calltype: 'outbound' },

@@ -50,6 +50,12 @@ export interface NormalisedLeg {
   redirectingNumber: string | null;
   /** The platform's account code, when it sends one. */
   accountCode: string | null;
+  /**
+   * The SIP domain the record names (FreeSWITCH domain_name or sip_from_host, Kamailio from/to
+   * domain), for short identities (extensions, SIP user names) of hosted PBX platforms; when
+   * absent the platform's own default domain applies.
+   */
+  domain?: string | null;
 }
 
 /** Per-platform settings an adapter needs to read local times and national numbers. */

@@ -6,6 +6,7 @@
 import type { AdapterContext, NormalisedLeg } from '../legs/leg';
 import { freeswitchDisposition } from './disposition';
 import { ceilSeconds, fail, isFormContentType, isPlainObject, MediationError, parseCount, parseLocalDateTime, party, type Party, urlDecode } from './common';
+import { domainName } from './kamailio-rows';
 
 export interface FsCallflow {
   profileIndex: number | null;
@@ -248,6 +249,8 @@ export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
       : nonEmpty(p['destination_number'], v['destination_number'], v['sip_req_user'], v['sip_to_user']);
   const calledParty = party(called, ctx);
   const rdnis = nonEmpty(pNew['rdnis'], ...cdr.callflows.map((f) => f.profile['rdnis']), v['rdnis'], v['sip_rdnis']);
+  // The SIP domain of a hosted PBX's extensions and user names (its directory domain, else the From host).
+  const domain = domainName(nonEmpty(v['domain_name'], v['sip_from_host']));
 
   return {
     legKey: uuid,
@@ -267,6 +270,7 @@ export function fsLeg(cdr: FsCdr, ctx: AdapterContext): NormalisedLeg {
     trunk: gatewayOf(v),
     redirectingNumber: rdnis ? party(rdnis, ctx).e164 : null,
     accountCode: nonEmpty(v['accountcode'])?.trim() ?? null,
+    ...(domain ? { domain } : {}),
   };
 }
 

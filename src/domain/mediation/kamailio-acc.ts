@@ -26,7 +26,7 @@ import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from
 import type { MediationAdapter } from './adapter';
 import { sipDisposition } from './disposition';
 import { assertTimeZone, ceilSeconds, outcome, party, RecordError } from './common';
-import { col, kamailioDirection, kamailioTime, type KamRow, readKamailioRows } from './kamailio-rows';
+import { col, kamailioDirection, kamailioTime, type KamRow, readKamailioRows, sipDomainOf } from './kamailio-rows';
 
 interface Tx {
   row: KamRow;
@@ -101,6 +101,7 @@ function leg(invite: Tx, end: Tx | null, ctx: AdapterContext): NormalisedLeg {
     trunk: col(v, 'dst_gwgroupid') || null,
     redirectingNumber: null,
     accountCode: null,
+    ...sipDomainOf(v),
   };
 }
 

@@ -17,7 +17,7 @@ import type { AdapterContext, AdapterResult, NormalisedLeg, RecordOutcome } from
 import type { MediationAdapter } from './adapter';
 import { sipDisposition } from './disposition';
 import { assertTimeZone, ceilSeconds, fail, outcome, party } from './common';
-import { col, kamailioDirection, kamailioTime, readKamailioRows } from './kamailio-rows';
+import { col, kamailioDirection, kamailioTime, readKamailioRows, sipDomainOf } from './kamailio-rows';
 
 function dialogLeg(v: Record<string, string>, ctx: AdapterContext): NormalisedLeg {
   const callid = col(v, 'callid', 'call_id', 'sip_call_id');
@@ -59,6 +59,7 @@ function dialogLeg(v: Record<string, string>, ctx: AdapterContext): NormalisedLe
     trunk: col(v, 'dst_gwgroupid') || null,
     redirectingNumber: null,
     accountCode: null,
+    ...sipDomainOf(v),
   };
 }
 

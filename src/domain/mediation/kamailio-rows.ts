@@ -65,6 +65,22 @@ export function readKamailioRows(body: string, contentType: string | undefined, 
 }
 
 /** The first non-empty value among the names given. */
+/**
+ * The SIP domain of the record (the From domain, else the To domain), for hosted PBX extensions
+ * and user names. An address (192.0.2.10, [2001:db8::1]) names a host, not a domain: none then.
+ */
+export function sipDomainOf(values: Record<string, string>): { domain?: string } {
+  const d = domainName(col(values, 'src_domain', 'from_domain', 'dst_domain', 'to_domain'));
+  return d ? { domain: d } : {};
+}
+
+/** A SIP domain in lower case without its port, or undefined for an address or nothing. */
+export function domainName(text: string | undefined): string | undefined {
+  const d = (text ?? '').trim().toLowerCase().replace(/:\d+$/, '');
+  if (d === '' || /^\d+(\.\d+){3}$/.test(d) || d.includes(':') || d.startsWith('[')) return undefined;
+  return d;
+}
+
 export function col(values: Record<string, string>, ...names: string[]): string {
   for (const n of names) {
     const v = values[n];

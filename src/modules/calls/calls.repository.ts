@@ -45,6 +45,11 @@ export interface CallRow {
   switchDirection: string | null;
   status: StoredLegStatus;
   reason: string | null;
+  /**
+   * The scope reaches this leg only as who received it (an on-net call another subscriber paid
+   * for): its subscriber is the callee, and nothing of the payer's side (reason, charges) is read.
+   */
+  received: boolean;
   /** Never loaded for a subscriber's scope. */
   wholesale: ChargeSummary | null;
   retail: ChargeSummary | null;
@@ -53,6 +58,28 @@ export interface CallRow {
 export interface CallFilter extends LegSelection {
   cursor?: string;
   limit?: number;
+  /** Leave out the legs the scope only received (the unrated pages: what the scope pays for and can re-rate). */
+  paidOnly?: boolean;
+}
+
+/**
+ * The legs a scope sees on its calls pages: those it pays for (confineLegs) and those it received,
+ * as the callee subscriber or the callee's reseller. `side` picks one of the two, the received
+ * ones without those also paid for, so that the two never overlap.
+ */
+function confineSide(q: Knex.QueryBuilder, scope: Scope, side: 'paid' | 'received', alias = 'l'): Knex.QueryBuilder {
+  if (side === 'paid' || scope.kind === 'wholesale') return confineLegs(q, scope, alias);
+  q.whereRaw(`NOT ${paidSql(scope, alias)}`);
+  if (scope.kind === 'reseller') return q.where(`${alias}.callee_reseller_id`, scope.resellerId);
+  return q.where(`${alias}.callee_reseller_id`, scope.resellerId).where(`${alias}.callee_subscriber_id`, scope.subscriberId);
+}
+
+/** Whether the scope pays for the leg, as SQL with the scope's ids inlined (they are numbers from the session). */
+function paidSql(scope: Scope, alias = 'l'): string {
+  if (scope.kind === 'wholesale') return 'true';
+  const r = Math.trunc(Number(scope.resellerId));
+  if (scope.kind === 'reseller') return `coalesce(${alias}.reseller_id = ${r}, false)`;
+  return `coalesce(${alias}.reseller_id = ${r} AND ${alias}.subscriber_id = ${Math.trunc(Number(scope.subscriberId))}, false)`;
 }
 
 const CHARGE_COLUMNS = ['currency', 'amount', 'tax_amount', 'total', 'billed_currency', 'exchange_rate', 'billed_total'] as const;
@@ -79,15 +106,26 @@ function chargeOf(r: Record<string, any>, prefix: string): ChargeSummary | null 
   };
 }
 
-/** The call list query for a scope, without paging: who sees which charges is decided here. */
-function callsQuery(db: Queryable, scope: Scope): Knex.QueryBuilder {
-  const q = confineLegs(db('call_legs as l'), scope)
-    .join('platforms as p', 'p.id', 'l.platform_id')
-    .leftJoin('subscribers as s', 's.id', 'l.subscriber_id')
-    .leftJoin('resellers as r', 'r.id', 'l.reseller_id')
+/**
+ * The call list query for a scope, without paging: who sees which legs and charges is decided here.
+ * A leg the scope only received shows its callee (not the payer, who may be another tenant's), no
+ * unrated reason, and only the scope's own charges, as every leg does (usually none).
+ * `confined: false` when the caller has already picked the legs (listCalls' keys).
+ */
+function callsQuery(db: Queryable, scope: Scope, opts: { confined?: boolean } = {}): Knex.QueryBuilder {
+  const paid = paidSql(scope);
+  const q = db('call_legs as l');
+  if (opts.confined !== false && scope.kind !== 'wholesale') q.where((w) => confineSide(w, scope, 'paid').orWhere((o) => confineSide(o, scope, 'received')));
+  q.join('platforms as p', 'p.id', 'l.platform_id')
+    .leftJoin('subscribers as s', 's.id', db.raw(`CASE WHEN ${paid} THEN l.subscriber_id ELSE l.callee_subscriber_id END`))
+    .leftJoin('resellers as r', 'r.id', db.raw(`CASE WHEN ${paid} THEN l.reseller_id ELSE l.callee_reseller_id END`))
     .select(
-      'l.id', 'l.start_at', 'l.answer_at', 'l.end_at', 'l.call_id', 'l.platform_id', 'l.reseller_id', 'l.subscriber_id', 'l.direction',
-      'l.calling_number', 'l.called_number', 'l.raw_calling', 'l.raw_called', 'l.billable_seconds', 'l.answered', 'l.disposition', 'l.switch_cause', 'l.switch_direction', 'l.status', 'l.unrated_reason',
+      'l.id', 'l.start_at', 'l.answer_at', 'l.end_at', 'l.call_id', 'l.platform_id', 'l.direction',
+      'l.calling_number', 'l.called_number', 'l.raw_calling', 'l.raw_called', 'l.billable_seconds', 'l.answered', 'l.disposition', 'l.switch_cause', 'l.switch_direction', 'l.status',
+      db.raw(`NOT ${paid} AS received`),
+      db.raw(`CASE WHEN ${paid} THEN l.reseller_id ELSE l.callee_reseller_id END AS reseller_id`),
+      db.raw(`CASE WHEN ${paid} THEN l.subscriber_id ELSE l.callee_subscriber_id END AS subscriber_id`),
+      db.raw(`CASE WHEN ${paid} THEN l.unrated_reason END AS unrated_reason`),
       'p.name as platform_name', 's.account_number', 's.name as subscriber_name', 'r.name as reseller_name', 'r.code as reseller_code',
       db.raw(`${startKeySql()} as start_key`),
     );
@@ -128,20 +166,32 @@ function toCallRow(r: Record<string, any>): CallRow {
     switchDirection: r.switch_direction ?? null,
     status: r.status,
     reason: r.unrated_reason,
+    received: r.received === true,
     wholesale: chargeOf(r, 'w'),
     retail: chargeOf(r, 'rt'),
   };
 }
 
-/** One page of legs, newest first, by keyset on (start_at, id): never OFFSET. */
+/**
+ * One page of legs, newest first, by keyset on (start_at, id): never OFFSET. A reseller's or
+ * subscriber's page merges the legs it pays for and those it received, each read newest first by
+ * its own index (an OR of the two would read and sort every leg of the period for each page).
+ */
 export async function listCalls(db: Queryable, scope: Scope, f: CallFilter): Promise<Page<CallRow>> {
   const limit = f.limit ?? PAGE_SIZE;
-  const q = applyLegSelection(callsQuery(db, scope), f)
-    .orderBy([{ column: 'l.start_at', order: 'desc' }, { column: 'l.id', order: 'desc' }])
-    .limit(limit + 1);
-  const after = decodeCursor(f.cursor, 2);
-  if (after && typeof after[0] === 'string' && typeof after[1] === 'number' && !Number.isNaN(Date.parse(after[0]))) {
-    q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', [after[0], after[1]]);
+  const cursor = decodeCursor(f.cursor, 2);
+  const after = cursor && typeof cursor[0] === 'string' && typeof cursor[1] === 'number' && !Number.isNaN(Date.parse(cursor[0])) ? [cursor[0], cursor[1]] : undefined;
+  const keyset = (q: Knex.QueryBuilder) => {
+    if (after) q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', after);
+    return q.orderBy([{ column: 'l.start_at', order: 'desc' }, { column: 'l.id', order: 'desc' }]).limit(limit + 1);
+  };
+  let q: Knex.QueryBuilder;
+  if (scope.kind === 'wholesale' || f.paidOnly) {
+    q = keyset(applyLegSelection(callsQuery(db, scope, { confined: false }), f));
+    confineLegs(q, scope);
+  } else {
+    const side = (which: 'paid' | 'received') => keyset(applyLegSelection(confineSide(db('call_legs as l').select('l.id', 'l.start_at'), scope, which), f));
+    q = keyset(callsQuery(db, scope, { confined: false })).whereRaw('(l.id, l.start_at) IN (SELECT id, start_at FROM ((?) UNION ALL (?)) AS k)', [side('paid'), side('received')]);
   }
   const rows = ((await q) as Array<Record<string, any>>).map(toCallRow);
   return toPage(rows, limit, (c) => [c.startKey, c.id]);
@@ -164,16 +214,19 @@ export async function getCall(db: Queryable, scope: Scope, id: number): Promise<
     .where('l.id', id)
     .first();
   if (!row) return undefined;
+  const call = toCallRow(row);
+  // A received leg: how the payer's call left the switch and when it was rated are the payer's.
+  const own = !call.received;
   return {
-    ...toCallRow(row),
+    ...call,
     legKey: row.leg_key,
     cdrId: row.cdr_id,
-    trunk: row.trunk,
-    carrier: row.carrier,
-    redirectingNumber: row.redirecting_number,
-    accountCode: row.account_code,
+    trunk: own ? row.trunk : null,
+    carrier: own ? row.carrier : null,
+    redirectingNumber: own ? row.redirecting_number : null,
+    accountCode: own ? row.account_code : null,
     receivedAt: row.received_at,
-    ratedAt: row.rated_at,
+    ratedAt: own ? row.rated_at : null,
   };
 }
 

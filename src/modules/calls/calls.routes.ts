@@ -20,11 +20,27 @@ const bodyOf = (req: Request): unknown => (req.body && typeof req.body === 'obje
 export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Router {
   const r = Router();
 
+  /** The calls of a filter as a CSV download, streamed (the subscriber's, reseller's and operator's alike). */
+  const csvExport = async (req: Request, res: Response) => {
+    const q = callListQuery.parse(req.query);
+    const { view } = service.callSelection(scope(req), q);
+    res.type('text/csv').attachment(`calls-${view.from}-to-${view.to}.csv`);
+    try {
+      await service.exportCallsCsv(db, scope(req), q, res);
+    } catch (err) {
+      // Headers (and perhaps rows) are out: all that is left is to cut the download short.
+      req.log?.error({ err }, 'calls CSV export failed');
+      res.destroy(err as Error);
+    }
+  };
+
   r.get('/me/calls', async (req, res) => {
     const q = callListQuery.parse(req.query);
     const data = await service.listCalls(db, scope(req), q);
-    res.page('calls/mine', { title: 'My calls', base: '/me/calls', ...data });
+    res.page('calls/mine', { title: 'My calls', base: '/me/calls', ...data, csvHref: `/me/calls.csv${viewHelpers.query(withoutCursor(data.filter))}` });
   });
+
+  r.get('/me/calls.csv', csvExport);
 
   for (const portal of ['reseller', 'wholesale'] as const) {
     const base = `/${portal}/calls`;
@@ -41,18 +57,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
       });
     });
 
-    r.get(`${base}.csv`, async (req, res) => {
-      const q = callListQuery.parse(req.query);
-      const { view } = service.callSelection(scope(req), q);
-      res.type('text/csv').attachment(`calls-${view.from}-to-${view.to}.csv`);
-      try {
-        await service.exportCallsCsv(db, scope(req), q, res);
-      } catch (err) {
-        // Headers (and perhaps rows) are out: all that is left is to cut the download short.
-        req.log?.error({ err }, 'calls CSV export failed');
-        res.destroy(err as Error);
-      }
-    });
+    r.get(`${base}.csv`, csvExport);
 
     r.get(`${base}/:legId`, async (req, res) => {
       const data = await service.callDetails(db, scope(req), idParam(req, 'legId'));

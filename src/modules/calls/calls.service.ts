@@ -110,6 +110,8 @@ export interface CallView {
   retail: MoneyView | null;
   /** What a subscriber reads in the cost column. */
   retailText: string;
+  /** Reached only as who received it: the subscriber is the callee, the charges only the scope's own. */
+  received: boolean;
 }
 
 function money(c: repo.ChargeSummary | null): MoneyView | null {
@@ -118,6 +120,8 @@ function money(c: repo.ChargeSummary | null): MoneyView | null {
 }
 
 function subscriberCost(row: repo.CallRow): string {
+  // A call received and paid by someone else: what the callee paid, which is usually nothing.
+  if (row.received) return row.retail ? `${displayAmount(row.retail.billedTotal)} ${row.retail.billedCurrency}` : 'nothing';
   if (row.status === 'blocked') return 'blocked';
   if (row.status === 'unrated' || (row.status === 'partial' && !row.retail)) return 'not rated yet';
   return row.retail ? `${displayAmount(row.retail.billedTotal)} ${row.retail.billedCurrency}` : '—';
@@ -142,6 +146,7 @@ export function presentCall(row: repo.CallRow): CallView {
     wholesale: money(row.wholesale),
     retail: money(row.retail),
     retailText: subscriberCost(row),
+    received: row.received,
   };
 }
 
@@ -246,6 +251,13 @@ function chargeCells(prefix: string, c: repo.ChargeSummary | null): Record<strin
 
 export function csvColumns(scope: Scope): string[] {
   const operator = scope.kind === 'wholesale';
+  // A subscriber's own calls: no wholesale charge, no reason text meant for its reseller's staff.
+  if (scope.kind === 'subscriber') {
+    return [
+      'leg_id', 'call_id', 'start_utc', 'answer_utc', 'end_utc', 'calling_number', 'called_number', 'direction', 'billable_seconds', 'disposition', 'status',
+      ...CHARGE_CSV.map((k) => `retail_${k}`),
+    ];
+  }
   return [
     'leg_id', ...(operator ? ['platform', 'reseller_code', 'reseller_name'] : []), 'call_id', 'start_utc', 'answer_utc', 'end_utc', 'calling_number', 'called_number',
     'direction', 'billable_seconds', 'disposition', 'switch_cause', 'status', 'unrated_reason', 'subscriber_account', 'subscriber_name',
@@ -271,7 +283,8 @@ function csvRecord(row: repo.CallRow): Record<string, string | number> {
     billable_seconds: row.billableSeconds,
     disposition: row.disposition,
     switch_cause: row.switchCause ?? '',
-    status: row.status,
+    // A call received and paid by someone else: its rating status is the payer's business.
+    status: row.received ? 'received' : row.status,
     unrated_reason: row.reason ?? '',
     subscriber_account: row.accountNumber ?? '',
     subscriber_name: row.subscriberName ?? '',
@@ -283,11 +296,11 @@ function csvRecord(row: repo.CallRow): Record<string, string | number> {
 export const CSV_PAGE_SIZE = 1000;
 
 /**
- * Writes the calls of a filter as CSV to `out`, one keyset page at a time, waiting for the reader
+ * Writes the calls of a filter as CSV to `out` (the same calls as the scope's calls page: a
+ * subscriber's made, paid for and received), one keyset page at a time, waiting for the reader
  * when it falls behind. Stops early when `out` is closed (the browser went away).
  */
 export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number } = {}): Promise<number> {
-  if (scope.kind === 'subscriber') throw new NotFoundError();
   const { selection } = callSelection(scope, q);
   const csv = stringify({ header: true, columns: csvColumns(scope) });
   csv.pipe(out);
@@ -329,7 +342,7 @@ export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery
 
 export async function unratedPage(db: Db, scope: Scope, q: UnratedListQuery) {
   const { selection, view } = unratedSelection(scope, q);
-  const [page, reasons] = await Promise.all([repo.listCalls(db, scope, { ...selection, cursor: q.cursor }), repo.reasonCounts(db, scope, selection)]);
+  const [page, reasons] = await Promise.all([repo.listCalls(db, scope, { ...selection, cursor: q.cursor, paidOnly: true }), repo.reasonCounts(db, scope, selection)]);
   return { page: presentPage(page), reasons, filter: { ...view, cursor: q.cursor } };
 }
 

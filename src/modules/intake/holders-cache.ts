@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/knex';
+import { isIdentityKey } from '../../domain/legs/identity';
 import { holdersOf, ourNumbers, type Assignment, type Holders, type Party } from './parties.repository';
 
 /** A digit string of an E.164 number as phone_numbers allows it, without the '+'. */
@@ -14,7 +15,9 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
  *
  * Most numbers on a leg are nobody's (the called number of an outbound call), so the cache knows
  * every number that has ever been ours, as a sorted array of their digits (8 bytes each, nothing
- * for the garbage collector to walk): a number not in it is nobody's without a query. Holders of
+ * for the garbage collector to walk): a number not in it is nobody's without a query. Short
+ * identities of hosted PBX platforms ("1002@pbx.example", subscriber_identities, whose trigger
+ * moves party_version like phone_numbers') are kept as a set of every one ever ours. Holders of
  * our numbers are read on first use. A new version (a change anywhere) forgets it all and reloads
  * the numbers in the background (44 ms at 100,000 numbers, half a second at a million), while
  * batches are read from the database as they were without a cache.
@@ -22,6 +25,8 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
 export class HoldersCache {
   private version: string | undefined;
   private ours = new Float64Array(0);
+  /** Every short identity ever ours ("1002@pbx.example"): few next to numbers, so a plain set. */
+  private identities: ReadonlySet<string> = new Set();
   private loading: Promise<void> | undefined;
   /** Moves on with every invalidate(): a load begun before it is not kept. */
   private generation = 0;
@@ -57,6 +62,7 @@ export class HoldersCache {
     this.generation++;
     this.version = undefined;
     this.ours = new Float64Array(0);
+    this.identities = new Set();
     this.forgetHolders();
   }
 
@@ -70,8 +76,9 @@ export class HoldersCache {
     return this.numbers.size;
   }
 
-  /** Whether `number` has ever been one of ours, as of the loaded version. */
+  /** Whether `number` (or short identity) has ever been one of ours, as of the loaded version. */
   isOurs(number: string): boolean {
+    if (isIdentityKey(number)) return this.identities.has(number);
     if (!E164.test(number)) return false;
     const v = Number(number.slice(1));
     const a = this.ours;
@@ -107,13 +114,14 @@ export class HoldersCache {
     const generation = this.generation;
     this.loading = (async () => {
       try {
-        const { version, digits } = await ourNumbers(db);
+        const { version, digits, identities } = await ourNumbers(db);
         if (generation !== this.generation) return;
         const ours = new Float64Array(digits.length);
         for (let i = 0; i < digits.length; i++) ours[i] = Number(digits[i]);
         ours.sort();
         this.forgetHolders();
         this.ours = ours;
+        this.identities = new Set(identities);
         this.version = version;
       } catch {
         // Nothing is kept; batches go on being read from the database, and the next one tries again.

@@ -9,6 +9,7 @@ import { allocateIds, copyPrepared, copyText, deleteCdrs, insertCdrs, insertChar
 import { StaleHoldersError } from './holders-cache';
 import { currentPartyVersion } from './parties.repository';
 import { ensurePartitions } from './partitions';
+import type { ShortNumberRule } from '../../domain/legs/identity';
 import { rateLegs, type HoldersSource, type RatedLeg } from './rating.service';
 
 export interface LegOutcome {
@@ -159,8 +160,12 @@ export function screenRecord(o: RecordOutcome, platform: Pick<Platform, 'name' |
  */
 export async function ratePosts(db: Db, caches: RatingCaches, posts: ParsedPost[], opts: RateOptions = {}): Promise<PreparedPost[]> {
   const allLegs: NormalisedLeg[] = [];
-  for (const p of posts) for (const o of p.good) for (const l of o.legs) allLegs.push(l);
-  const { legs: rated, partyVersion } = await rateLegs(db, caches, allLegs, opts.holders);
+  const rules: ShortNumberRule[] = [];
+  for (const p of posts) {
+    const { shortNumbers, sipDomain, countryCode } = p.input.platform;
+    for (const o of p.good) for (const l of o.legs) allLegs.push(l), rules.push({ shortNumbers, sipDomain, countryCode });
+  }
+  const { legs: rated, partyVersion } = await rateLegs(db, caches, allLegs, opts.holders, rules);
   await ensurePartitions(db, allLegs.map((l) => l.startMs));
   const ratedByLeg = new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg]));
   // Only the parsed post is carried over: a rating (or COPY plan) of an earlier attempt is replaced.

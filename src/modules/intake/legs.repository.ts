@@ -22,7 +22,7 @@ export function sha256(text: string): string {
 
 /**
  * Rows per multi-row statement. A statement carries at most 65,535 bind parameters (call_legs has
- * 26 columns, charges 28): a 3,000-leg post in one INSERT fails with "bind message has N parameter
+ * 29 columns, charges 28): a 3,000-leg post in one INSERT fails with "bind message has N parameter
  * formats but 0 parameters". Chunks keep every statement well below that.
  */
 const CHUNK = 1000;
@@ -52,7 +52,7 @@ export async function deleteCdrs(db: Queryable, ids: number[]): Promise<void> {
 const LEG_COLUMNS = [
   'start_at', 'platform_id', 'cdr_id', 'leg_key', 'call_id', 'reseller_id', 'subscriber_id', 'direction', 'calling_number', 'called_number',
   'raw_calling', 'raw_called', 'answer_at', 'end_at', 'billable_seconds', 'answered', 'disposition', 'trunk', 'carrier', 'redirecting_number',
-  'account_code', 'status', 'unrated_reason', 'rated_at', 'switch_cause', 'switch_direction',
+  'account_code', 'status', 'unrated_reason', 'rated_at', 'switch_cause', 'switch_direction', 'callee_reseller_id', 'callee_subscriber_id', 'sip_domain',
 ] as const;
 
 type Value = string | number | boolean | null;
@@ -60,7 +60,7 @@ type Value = string | number | boolean | null;
 /** Columns whose text comes from the platform (or names people typed): escaped in COPY text. */
 const LEG_ESCAPE = escapeMask(LEG_COLUMNS, [
   'leg_key', 'call_id', 'calling_number', 'called_number', 'raw_calling', 'raw_called', 'disposition', 'trunk', 'carrier', 'redirecting_number', 'account_code', 'unrated_reason',
-  'switch_cause',
+  'switch_cause', 'sip_domain',
 ]);
 /** The same with the id first (the COPY of call_legs names it). */
 const LEG_ID_ESCAPE = [false, ...LEG_ESCAPE];
@@ -70,7 +70,7 @@ function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: stri
   return [
     startIso, platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
     l.rawCalling, l.rawCalled, iso(l.answerMs), iso(l.endMs), l.answered ? l.billableSeconds : 0, l.answered, l.disposition, l.trunk, carrier, l.redirectingNumber,
-    l.accountCode, r.status, r.reason, isPriced(r.status) ? ratedAt : null, l.switchCause, l.platformDirection ?? null,
+    l.accountCode, r.status, r.reason, isPriced(r.status) ? ratedAt : null, l.switchCause, l.platformDirection ?? null, r.calleeResellerId, r.calleeSubscriberId, l.domain ?? null,
   ];
 }
 
@@ -402,6 +402,7 @@ function toNormalisedLeg(r: Record<string, any>): NormalisedLeg {
     trunk: r.trunk,
     redirectingNumber: r.redirecting_number,
     accountCode: r.account_code,
+    domain: r.sip_domain ?? null,
   };
 }
 
@@ -450,8 +451,8 @@ export async function trunkCarriersOf(db: Queryable, platformIds: number[]): Pro
 }
 
 /**
- * Stores a new rating of existing legs in one statement: who pays, direction, status, reason,
- * when rated, and the carrier (which follows from the direction). Pair it with replaceCharges in
+ * Stores a new rating of existing legs in one statement: who pays and who received, direction,
+ * status, reason, when rated, and the carrier (which follows from the direction). Pair it with replaceCharges in
  * the same transaction.
  */
 export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg; carrier: string | null }>): Promise<number> {
@@ -467,13 +468,17 @@ export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; 
     unrated_reason: l.rated.reason,
     rated_at: isPriced(l.rated.status) ? now : null,
     carrier: l.carrier,
+    callee_reseller_id: l.rated.calleeResellerId,
+    callee_subscriber_id: l.rated.calleeSubscriberId,
   }));
   const res = (await db.raw(
     `UPDATE call_legs AS l
         SET reseller_id = v.reseller_id, subscriber_id = v.subscriber_id, direction = v.direction, status = v.status,
-            unrated_reason = v.unrated_reason, rated_at = v.rated_at, carrier = v.carrier
+            unrated_reason = v.unrated_reason, rated_at = v.rated_at, carrier = v.carrier,
+            callee_reseller_id = v.callee_reseller_id, callee_subscriber_id = v.callee_subscriber_id
        FROM json_to_recordset(?::json) AS v(id bigint, start_at timestamptz, reseller_id bigint, subscriber_id bigint, direction text,
-                                           status text, unrated_reason text, rated_at timestamptz, carrier text)
+                                           status text, unrated_reason text, rated_at timestamptz, carrier text,
+                                           callee_reseller_id bigint, callee_subscriber_id bigint)
       WHERE l.id = v.id AND l.start_at = v.start_at`,
     [JSON.stringify(values)],
   )) as { rowCount?: number };

@@ -1,28 +1,9 @@
 import type { Queryable } from '../../db/knex';
+import type { Assignment } from '../../domain/legs/holders';
+import { isIdentityKey } from '../../domain/legs/identity';
 import type { Status } from '../../domain/tenancy/status';
 
-/** Who held a number when: phone_numbers keeps every assignment, current and released. */
-export interface Assignment {
-  number: string;
-  subscriberId: number;
-  resellerId: number;
-  assignedAt: number;
-  releasedAt: number | null;
-}
-
-
-/**
- * The holder of a number at a moment: the assignment covering it. A call older than the number's
- * first assignment (records replayed after the subscriber was set up) goes to its first holder;
- * a call between two holders belongs to nobody.
- */
-export function holderAt(list: Assignment[] | undefined, atMs: number): Assignment | undefined {
-  if (!list || list.length === 0) return undefined;
-  const covering = list.find((a) => a.assignedAt <= atMs && (a.releasedAt === null || a.releasedAt > atMs));
-  if (covering) return covering;
-  const first = list.reduce((a, b) => (b.assignedAt < a.assignedAt ? b : a));
-  return atMs < first.assignedAt ? first : undefined;
-}
+export type { Assignment } from '../../domain/legs/holders';
 
 /** What rating needs to know about the paying subscriber and its reseller. */
 export interface Party {
@@ -57,7 +38,7 @@ export interface Holders {
 }
 
 /**
- * Who held these numbers when (every assignment, current and released), with what rating needs
+ * Who held these numbers (E.164) and short identities ("1002@pbx.example") when (every assignment, current and released), with what rating needs
  * to know of each holder and its reseller, and the party version they were read at: one query for
  * a whole batch.
  */
@@ -78,12 +59,14 @@ export async function holdersOf(db: Queryable, numbers: string[]): Promise<Holde
                 s.id, s.status, s.country, s.region, s.retail_plan_id, s.billing_currency, s.tax_exempt, s.reseller_id,
                 r.name AS reseller_name, r.status AS reseller_status, r.currency AS reseller_currency, r.billing_service, r.wholesale_plan_id,
                 r.tax_exempt AS reseller_tax_exempt
-           FROM phone_numbers n
+           FROM (SELECT number, subscriber_id, reseller_id, assigned_at, released_at FROM phone_numbers WHERE number = any(?::text[])
+                 UNION ALL
+                 SELECT identity || '@' || domain, subscriber_id, reseller_id, assigned_at, released_at
+                   FROM subscriber_identities WHERE identity || '@' || domain = any(?::text[])) n
            LEFT JOIN subscribers s ON s.id = n.subscriber_id
            LEFT JOIN resellers r ON r.id = s.reseller_id
-          WHERE n.number = any(?::text[])
        ) h ON true`,
-    [numbers],
+    [numbers.filter((n) => !isIdentityKey(n)), numbers.filter(isIdentityKey)],
   )) as { rows: Array<Record<string, any>> };
   const version = (rows[0]?.party_version as string | undefined) ?? '0';
   for (const row of rows) {
@@ -124,11 +107,15 @@ export async function currentPartyVersion(db: Queryable): Promise<string> {
   return rows[0]?.v ?? '0';
 }
 
-/** Every number ever ours (any assignment, current or released), as digits without the '+', with the party version, from one snapshot. */
-export async function ourNumbers(db: Queryable): Promise<{ version: string; digits: string[] }> {
+/**
+ * Every number ever ours (any assignment, current or released), as digits without the '+', and
+ * every short identity ever ours ("1002@pbx.example"), with the party version, from one snapshot.
+ */
+export async function ourNumbers(db: Queryable): Promise<{ version: string; digits: string[]; identities: string[] }> {
   const { rows } = (await db.raw(
-    `SELECT ${PARTY_VERSION_SQL}::text AS version, (SELECT string_agg(DISTINCT substr(number, 2), ',') FROM phone_numbers) AS numbers`,
-  )) as { rows: Array<{ version: string; numbers: string | null }> };
-  const row = rows[0] as { version: string; numbers: string | null };
-  return { version: row.version, digits: row.numbers ? row.numbers.split(',') : [] };
+    `SELECT ${PARTY_VERSION_SQL}::text AS version, (SELECT string_agg(DISTINCT substr(number, 2), ',') FROM phone_numbers) AS numbers,
+            (SELECT string_agg(DISTINCT identity || '@' || domain, ',') FROM subscriber_identities) AS identities`,
+  )) as { rows: Array<{ version: string; numbers: string | null; identities: string | null }> };
+  const row = rows[0] as { version: string; numbers: string | null; identities: string | null };
+  return { version: row.version, digits: row.numbers ? row.numbers.split(',') : [], identities: row.identities ? row.identities.split(',') : [] };
 }

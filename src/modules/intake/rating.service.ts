@@ -1,12 +1,14 @@
 import type { Queryable } from '../../db/knex';
-import { classifyLeg } from '../../domain/legs/classify';
+import { classifyLeg, type ShortIdentities } from '../../domain/legs/classify';
+import { identityKeyOf, type ShortNumberRule } from '../../domain/legs/identity';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
 import type { RatableLeg } from '../../domain/rating/engine';
 import type { CompiledPlan } from '../../domain/rating/plan';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { holderAt, holdersOf, type Holders, type Party } from './parties.repository';
+import { holderAt, vacancyOf } from '../../domain/legs/holders';
+import { holdersOf, type Holders, type Party } from './parties.repository';
 
 type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
 const OPERATOR: TaxOwner = { kind: 'operator' };
@@ -23,6 +25,9 @@ export interface RatedLeg {
   direction: Direction | null;
   resellerId: number | null;
   subscriberId: number | null;
+  /** Who received the leg (the called number's holder at the call's time), when ours; it pays only for inbound legs. */
+  calleeResellerId: number | null;
+  calleeSubscriberId: number | null;
   status: LegStatus;
   reason: string | null;
   charges: PricedCharge[];
@@ -42,16 +47,39 @@ export interface RatedBatch {
  * with the reseller's plan, and the retail charge with the subscriber's plan when the reseller uses
  * the billing service. Reads only; the caller stores the result in its own transaction.
  */
-export async function rateLegs(db: Queryable, caches: RatingCaches, legs: NormalisedLeg[], holders: HoldersSource = holdersOf): Promise<RatedBatch> {
+export async function rateLegs(
+  db: Queryable,
+  caches: RatingCaches,
+  legs: NormalisedLeg[],
+  holders: HoldersSource = holdersOf,
+  /** Each leg's platform's rule for short identities (none: E.164 numbers only). */
+  rules?: ReadonlyArray<ShortNumberRule | undefined>,
+): Promise<RatedBatch> {
   const numbers = new Set<string>();
-  for (const l of legs) for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber]) if (n) numbers.add(n);
+  // Parties that are not E.164 numbers may be extensions or SIP user names of ours (identity.ts).
+  const shorts = legs.map((l, i): ShortIdentities | undefined => {
+    const rule = rules?.[i];
+    if (!rule || (l.callingNumber && l.calledNumber)) return undefined;
+    const calling = identityKeyOf(l.rawCalling, l.callingNumber, l.domain, rule);
+    const called = identityKeyOf(l.rawCalled, l.calledNumber, l.domain, rule);
+    return calling || called ? { calling, called, ratedNumber: `+${rule.countryCode}` } : undefined;
+  });
+  legs.forEach((l, i) => {
+    for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber, shorts[i]?.calling, shorts[i]?.called]) if (n) numbers.add(n);
+  });
   const { assignments, parties, version: partyVersion } = await holders(db, [...numbers]);
 
-  const classified = legs.map((leg) =>
-    classifyLeg(leg, (n) => {
-      const a = n ? holderAt(assignments.get(n), leg.startMs) : undefined;
-      return a ? { subscriberId: a.subscriberId, resellerId: a.resellerId } : undefined;
-    }),
+  // Each number's holder at the call's start; nobody's before its first assignment or between holders.
+  const classified = legs.map((leg, i) =>
+    classifyLeg(
+      leg,
+      (n) => {
+        const a = n ? holderAt(assignments.get(n), leg.startMs) : undefined;
+        return a ? { subscriberId: a.subscriberId, resellerId: a.resellerId } : undefined;
+      },
+      (n) => vacancyOf(n, assignments.get(n), leg.startMs),
+      shorts[i],
+    ),
   );
 
   // Everything pricing reads, loaded once for the batch; the loop below is then plain computation.
@@ -72,9 +100,12 @@ export async function rateLegs(db: Queryable, caches: RatingCaches, legs: Normal
 
   const rated = legs.map((leg, i): RatedLeg => {
     const c = classified[i]!;
-    if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
+    if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, calleeResellerId: null, calleeSubscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
     const party = parties.get(c.payer.subscriberId);
-    const base = { leg, direction: c.direction, resellerId: c.payer.resellerId, subscriberId: c.payer.subscriberId };
+    const base = {
+      leg, direction: c.direction, resellerId: c.payer.resellerId, subscriberId: c.payer.subscriberId,
+      calleeResellerId: c.callee?.resellerId ?? null, calleeSubscriberId: c.callee?.subscriberId ?? null,
+    };
     if (!party) return { ...base, status: 'unrated', reason: 'the subscriber was removed', charges: [] };
     if (party.resellerStatus !== 'active') return { ...base, status: 'blocked', reason: `reseller ${party.resellerName} is inactive`, charges: [] };
     if (party.subscriberStatus !== 'active') return { ...base, status: 'blocked', reason: 'the subscriber is inactive', charges: [] };

@@ -14,6 +14,7 @@ import {
   type LegSelection,
   type StoredLegForRating,
 } from './legs.repository';
+import { holdersOf } from './parties.repository';
 import { rateLegs, type RatedLeg } from './rating.service';
 
 /** Legs picked one by one (checkboxes), or every leg a selection (filter, period) matches. */
@@ -67,7 +68,9 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
 
   const rateBatch = async (batch: StoredLegForRating[]) => {
     if (batch.length === 0) return;
-    const { legs: rated } = await rateLegs(db, caches, batch.map((b) => b.leg));
+    const platforms = await caches.refs.platforms.get(db);
+    const rules = batch.map((b) => platforms.get(b.platformId)).map((p) => (p ? { shortNumbers: p.shortNumbers, sipDomain: p.sipDomain, countryCode: p.countryCode } : undefined));
+    const { legs: rated } = await rateLegs(db, caches, batch.map((b) => b.leg), holdersOf, rules);
     const carriers = await trunkCarriersOf(db, [...new Set(batch.map((b) => b.platformId))]);
     const rows = batch.map((b, i) => {
       const r = rated[i] as RatedLeg;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/knex';
+import type { ShortNumberMode } from '../../domain/legs/identity';
 import type { FormatName } from '../../domain/mediation';
 import type { PlatformInput } from './platforms.schemas';
 
@@ -13,6 +14,9 @@ export interface Platform {
   credentialRotatedAt: Date;
   allowedSources: string[] | null;
   trunkCarriers: Record<string, string>;
+  /** How short digit strings on its records are read, and the SIP domain of records that name none (hosted PBX). */
+  shortNumbers: ShortNumberMode;
+  sipDomain: string | null;
   active: boolean;
   /** The earliest call start its records may carry (see the window in intake.service). */
   acceptCallsFrom: Date;
@@ -38,6 +42,8 @@ function toPlatform(r: Record<string, any>): Platform {
     credentialRotatedAt: r.credential_rotated_at,
     allowedSources: parseCidrArray(r.allowed_sources),
     trunkCarriers: r.trunk_carriers ?? {},
+    shortNumbers: r.short_numbers ?? 'national',
+    sipDomain: r.sip_domain ?? null,
     active: r.active,
     acceptCallsFrom: r.accept_calls_from,
     createdAt: r.created_at,
@@ -70,6 +76,8 @@ function columns(input: PlatformInput) {
     country_code: input.country_code,
     allowed_sources: input.allowed_sources ? input.allowed_sources : null,
     trunk_carriers: JSON.stringify(input.trunk_carriers),
+    short_numbers: input.short_numbers,
+    sip_domain: input.sip_domain,
     active: input.active,
     // A form left empty keeps the column's default (new) or what is stored (edit).
     ...(input.accept_calls_from ? { accept_calls_from: `${input.accept_calls_from}T00:00:00Z` } : {}),

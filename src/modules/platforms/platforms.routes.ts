@@ -24,7 +24,7 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
   });
 
   r.get(`${BASE}/new`, (_req, res) => {
-    res.page('platforms/new', { title: 'New platform', ...common, values: { format: 'generic-json', time_zone: 'UTC', country_code: '1', active: 'on' } });
+    res.page('platforms/new', { title: 'New platform', ...common, values: { format: 'generic-json', time_zone: 'UTC', country_code: '1', short_numbers: 'national', active: 'on' } });
   });
 
   r.post(BASE, async (req, res) => {
@@ -62,6 +62,7 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
       values: {
         name: p.name, format: p.format, time_zone: p.timeZone, country_code: p.countryCode, active: p.active ? 'on' : '',
         accept_calls_from: new Date(p.acceptCallsFrom).toISOString().slice(0, 10),
+        short_numbers: p.shortNumbers, sip_domain: p.sipDomain ?? '',
         allowed_sources: (p.allowedSources ?? []).join('\n'),
         trunk_carriers: Object.entries(p.trunkCarriers).map(([k, v]) => `${k} = ${v}`).join('\n'),
       },

@@ -14,6 +14,14 @@ export const resellerFields = z.object({
   contact_email: optionalEmail,
   contact_phone: optionalText('Contact phone', 40),
   notes: optionalText('Notes', 2000),
+  // Hosted PBX: the domain of the extensions and SIP user names its staff type without one.
+  sip_domain: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v) => (v ? v : null))
+    .refine((v) => v === null || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v), 'A SIP domain name such as pbx.acme.example'),
 });
 export type ResellerInput = z.infer<typeof resellerFields>;
 

@@ -67,6 +67,53 @@ function toSubscriber(r: Record<string, any>): Subscriber {
   };
 }
 
+/** An extension or SIP user name held within a SIP domain (hosted PBX), with its history like a number's. */
+export interface ShortIdentity {
+  id: number;
+  resellerId: number;
+  subscriberId: number;
+  identity: string;
+  domain: string;
+  label: string | null;
+  assignedAt: Date;
+  releasedAt: Date | null;
+}
+
+function toIdentity(r: Record<string, any>): ShortIdentity {
+  return {
+    id: r.id,
+    resellerId: r.reseller_id,
+    subscriberId: r.subscriber_id,
+    identity: r.identity,
+    domain: r.domain,
+    label: r.label,
+    assignedAt: r.assigned_at,
+    releasedAt: r.released_at,
+  };
+}
+
+export async function listIdentities(db: Queryable, resellerId: number, subscriberId: number): Promise<ShortIdentity[]> {
+  const rows = await db('subscriber_identities')
+    .where({ reseller_id: resellerId, subscriber_id: subscriberId })
+    .orderBy([{ column: 'released_at', order: 'desc', nulls: 'first' }, 'domain', 'identity']);
+  return rows.map(toIdentity);
+}
+
+export async function insertIdentity(db: Queryable, resellerId: number, subscriberId: number, v: { identity: string; domain: string; label: string | null }): Promise<ShortIdentity> {
+  const [row] = await db('subscriber_identities').insert({ reseller_id: resellerId, subscriber_id: subscriberId, ...v }).returning('*');
+  return toIdentity(row);
+}
+
+export async function getIdentity(db: Queryable, resellerId: number, subscriberId: number, id: number): Promise<ShortIdentity | undefined> {
+  const row = await db('subscriber_identities').where({ reseller_id: resellerId, subscriber_id: subscriberId, id }).first();
+  return row ? toIdentity(row) : undefined;
+}
+
+export async function releaseIdentity(db: Queryable, resellerId: number, id: number): Promise<ShortIdentity> {
+  const [row] = await db('subscriber_identities').where({ reseller_id: resellerId, id }).whereNull('released_at').update({ released_at: db.fn.now() }).returning('*');
+  return toIdentity(row);
+}
+
 function toNumber(r: Record<string, any>): PhoneNumber {
   return {
     id: r.id,

@@ -115,6 +115,13 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     res.redirect(303, `${BASE}/${id}`);
   });
 
+  r.post(`${BASE}/:subscriberId/identities/:identityId/release`, async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    const i = await service.releaseIdentity(db, actor(req), scope(req), id, idParam(req, 'identityId'));
+    flash(req, 'success', `${i.identity}@${i.domain} released; it can now be assigned again.`);
+    res.redirect(303, `${BASE}/${id}`);
+  });
+
   r.post(`${BASE}/:subscriberId/login`, async (req, res) => {
     const id = idParam(req, 'subscriberId');
     await service.getOrThrow(db, scope(req), id);

@@ -2,6 +2,7 @@ import { getCountryCallingCode, isSupportedCountry } from 'libphonenumber-js';
 import type { Db, Tx } from '../../db/knex';
 import { rethrowDuplicate, uniqueViolation } from '../../db/knex';
 import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
+import { parseTypedIdentity } from '../../domain/legs/identity';
 import { normaliseE164 } from '../../domain/numbers/e164';
 import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -27,19 +28,59 @@ function checkCountry(country: string): void {
   if (!callingCodeFor(country)) throw new FieldErrors({ country: `Unknown country code ${country}` });
 }
 
-/** Normalises typed numbers to E.164, or names every bad one. */
-function normaliseAll(raw: string[], country: string, field: string): string[] {
+/** What a subscriber holds: E.164 numbers, and extensions or SIP user names within a SIP domain. */
+interface Typed {
+  numbers: string[];
+  identities: Array<{ identity: string; domain: string }>;
+}
+
+/**
+ * Reads what was typed: a phone number (international, or national for the subscriber's country)
+ * is normalised to E.164; else an extension (at most 6 digits) or a SIP user name, in its own
+ * domain (1001@pbx.example) or the reseller's. Names every bad entry.
+ */
+function normaliseAll(raw: string[], country: string, field: string, defaultDomain: string | null): Typed {
   const cc = callingCodeFor(country);
-  const out: string[] = [];
+  const out: Typed = { numbers: [], identities: [] };
   const bad: string[] = [];
   for (const n of raw) {
     const r = normaliseE164(n, cc);
     if (r.ok) {
-      if (!out.includes(r.number)) out.push(r.number);
-    } else bad.push(r.reason);
+      if (!out.numbers.includes(r.number)) out.numbers.push(r.number);
+      continue;
+    }
+    // Typed as an extension (digits only, at most 6) or a SIP user name (starting with a letter),
+    // else it was meant as a phone number and the number's own reason is the clearer one.
+    const user = n.trim().replace(/^sips?:/i, '').split('@')[0] as string;
+    const extension = /^\d{1,6}$/.test(user);
+    if (!extension && !/^[a-z][a-z0-9._-]*$/i.test(user)) {
+      bad.push(/^\d{7,}$/.test(user) && !user.startsWith('0') ? `${r.reason} (an extension has at most 6 digits)` : r.reason);
+      continue;
+    }
+    const id = parseTypedIdentity(n, defaultDomain);
+    if (!id.ok) bad.push(extension ? `${r.reason}; as an extension, ${id.reason}` : id.reason);
+    else if (!out.identities.some((x) => x.identity === id.identity && x.domain === id.domain)) out.identities.push({ identity: id.identity, domain: id.domain });
   }
   if (bad.length) throw new FieldErrors({ [field]: bad.join('; ') });
   return out;
+}
+
+/** The reseller's default SIP domain, for extensions typed without one. */
+async function defaultDomainOf(db: Db | Tx, resellerId: number): Promise<string | null> {
+  return (await getReseller(db, { kind: 'wholesale' }, resellerId))?.sipDomain ?? null;
+}
+
+/** Assigns an extension or SIP user name, naming it when someone else holds it in that domain. */
+async function assignIdentity(tx: Tx, actor: Actor, sub: repo.Subscriber, v: { identity: string; domain: string }, label: string | null, field: string) {
+  const name = `${v.identity}@${v.domain}`;
+  try {
+    const added = await tx.transaction((sp) => repo.insertIdentity(sp, sub.resellerId, sub.id, { ...v, label }));
+    await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'subscriber_identity', entityId: added.id, action: 'assign', after: { identity: v.identity, domain: v.domain, subscriber_id: sub.id, account_number: sub.accountNumber, label } });
+    return added;
+  } catch (err) {
+    if (uniqueViolation(err) === 'subscriber_identities_active_key') throw new FieldErrors({ [field]: `${name} is already held by another subscriber` });
+    throw err;
+  }
 }
 
 /** Assigns a number, naming it when it is already active elsewhere (without saying where). */
@@ -66,8 +107,9 @@ export async function getOrThrow(db: Db, scope: Scope, id: number): Promise<repo
 /** Everything the subscriber page shows. */
 export async function details(db: Db, scope: Scope, id: number) {
   const subscriber = await getOrThrow(db, scope, id);
-  const [numbers, login, reseller] = await Promise.all([
+  const [numbers, identities, login, reseller] = await Promise.all([
     repo.listNumbers(db, subscriber.resellerId, id, { includeReleased: true }),
+    repo.listIdentities(db, subscriber.resellerId, id),
     users.findUserBySubscriber(db, scope, id),
     getReseller(db, { kind: 'wholesale' }, subscriber.resellerId),
   ]);
@@ -78,6 +120,8 @@ export async function details(db: Db, scope: Scope, id: number) {
     effectiveStatus: subscriberEffectiveStatus(reseller.status, subscriber.status),
     activeNumbers: numbers.filter((n) => !n.releasedAt),
     releasedNumbers: numbers.filter((n) => n.releasedAt),
+    activeIdentities: identities.filter((i) => !i.releasedAt),
+    releasedIdentities: identities.filter((i) => i.releasedAt),
     login,
   };
 }
@@ -85,13 +129,14 @@ export async function details(db: Db, scope: Scope, id: number) {
 /** A subscriber with its numbers and optional portal login, all or nothing. */
 export async function createSubscriber(db: Db, actor: Actor, resellerId: number, input: NewSubscriberInput): Promise<repo.Subscriber> {
   checkCountry(input.country);
-  const numbers = normaliseAll(input.numbers, input.country, 'numbers');
+  const { numbers, identities } = normaliseAll(input.numbers, input.country, 'numbers', await defaultDomainOf(db, resellerId));
   const passwordHash = input.login_password ? await hashPassword(input.login_password) : undefined;
   try {
     return await db.transaction(async (tx) => {
       const sub = await repo.insertSubscriber(tx, resellerId, input);
-      await recordAudit(tx, actor, { resellerId, entityType: 'subscriber', entityId: sub.id, action: 'create', after: { ...sub, numbers } });
+      await recordAudit(tx, actor, { resellerId, entityType: 'subscriber', entityId: sub.id, action: 'create', after: { ...sub, numbers, identities: identities.map((i) => `${i.identity}@${i.domain}`) } });
       for (const n of numbers) await assignNumber(tx, actor, sub, n, null, 'numbers');
+      for (const i of identities) await assignIdentity(tx, actor, sub, i, null, 'numbers');
       if (input.login_email && passwordHash) {
         const login = await users.insertUser(tx, { email: input.login_email, name: input.name, role: 'subscriber', resellerId, subscriberId: sub.id, passwordHash });
         await recordAudit(tx, actor, { resellerId, entityType: 'user', entityId: login.id, action: 'create', after: { ...login } });
@@ -138,12 +183,29 @@ export async function setStatus(db: Db, actor: Actor, scope: Scope, id: number, 
   });
 }
 
-export async function addNumber(db: Db, actor: Actor, scope: Scope, id: number, raw: string, label: string | null): Promise<repo.PhoneNumber> {
+/** Assigns a number, extension or SIP user name; answers what was assigned, as the page names it. */
+export async function addNumber(db: Db, actor: Actor, scope: Scope, id: number, raw: string, label: string | null): Promise<{ number: string }> {
   return db.transaction(async (tx) => {
     const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
     if (!sub) throw new NotFoundError();
-    const [number] = normaliseAll([raw], sub.country, 'number');
-    return assignNumber(tx, actor, sub, number as string, label, 'number');
+    const { numbers, identities } = normaliseAll([raw], sub.country, 'number', await defaultDomainOf(tx, sub.resellerId));
+    if (numbers[0]) return assignNumber(tx, actor, sub, numbers[0], label, 'number');
+    const i = await assignIdentity(tx, actor, sub, identities[0] as { identity: string; domain: string }, label, 'number');
+    return { number: `${i.identity}@${i.domain}` };
+  });
+}
+
+export async function releaseIdentity(db: Db, actor: Actor, scope: Scope, id: number, identityId: number): Promise<repo.ShortIdentity> {
+  return db.transaction(async (tx) => {
+    const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
+    if (!sub) throw new NotFoundError();
+    const i = await repo.getIdentity(tx, sub.resellerId, id, identityId);
+    if (!i) throw new NotFoundError();
+    const name = `${i.identity}@${i.domain}`;
+    if (i.releasedAt) throw new ConflictError(`${name} was already released.`);
+    const released = await repo.releaseIdentity(tx, sub.resellerId, identityId);
+    await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'subscriber_identity', entityId: identityId, action: 'release', before: { identity: name, subscriber_id: id }, after: { identity: name, released_at: released.releasedAt } });
+    return released;
   });
 }
 
