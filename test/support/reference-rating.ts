@@ -7,8 +7,9 @@
  * Since then only the rating rules of issue 8 have changed here, each in the plainest form of the
  * rule that docs/RATE-DECKS.md states: blocks are walked one by one, each priced in full at the
  * band and step in force at its first second; a band start is the first instant at which the
- * plan's clock reads its time or later, and the band in force is the one started last. Nothing
- * else is to change here: it is the reference, not a second engine.
+ * plan's clock reads its time or later, and the band in force is the one started last; the
+ * maximum cost caps an unanswered call's connect fee too. Nothing else is to change here: it is
+ * the reference, not a second engine.
  */
 import { Decimal, roundAmount, ZERO, type Rounding } from '../../src/domain/money/decimal';
 import type { Direction } from '../../src/domain/legs/direction';
@@ -343,9 +344,12 @@ export function rateLeg(leg: RatableLeg, plan: CompiledPlan): RatingResult {
 
   if (!answered) {
     const fee = plan.connectFeeOnUnanswered ? lead.connectFee : ZERO;
+    // The maximum cost caps this call too.
+    const capped = lead.maxCost !== null && fee.gt(lead.maxCost);
+    const subtotal = capped ? (lead.maxCost as Decimal) : fee;
     return {
       ...base, billableSeconds: 0, chargedSeconds: 0, connectFee: fee, usage: ZERO, pieces: [],
-      minChargeApplied: false, maxCostApplied: false, subtotal: fee, amount: roundAmount(fee, plan.rounding),
+      minChargeApplied: false, maxCostApplied: capped, subtotal, amount: roundAmount(subtotal, plan.rounding),
     };
   }
 

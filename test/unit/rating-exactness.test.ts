@@ -13,7 +13,7 @@ import * as ref from '../support/reference-rating';
 /**
  * The fixed-point engine against the plain decimal.js reference (test/support/reference-rating: the
  * engine it replaced, with the documented rules of issue 8 written plainly: blocks walked one by
- * one, band starts as instants): random plans, legs, taxes and
+ * one, band starts as instants, max_cost on unanswered calls): random plans, legs, taxes and
  * exchange rates must give the same charge, field by field, and chargeText must be the text of the
  * Decimal fields.
  */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Decimal } from '../../src/domain/money/decimal';
 import { isUnratable, rateLeg, type Charge, type RatingResult } from '../../src/domain/rating/engine';
+import { compilePlan } from '../../src/domain/rating/plan';
 import { answered, planFromCsv } from '../support/rating';
 
 function charge(r: RatingResult): Charge {
@@ -261,6 +263,25 @@ peak,mon,08:00`;
     assert.equal(charge(rateLeg(unanswered, planFromCsv(deck))).amount.toFixed(4), '0.0000');
     // Answered calls always pay it.
     assert.equal(charge(rateLeg(answered('+12125550100', WED_NOON, 60), planFromCsv(deck))).amount.toFixed(4), '0.0750');
+  });
+
+  test('maximum cost caps the connect fee of an unanswered call that pays it', () => {
+    // A deck can no longer say this (a fee above max_cost is refused), but one stored before could.
+    const rate = {
+      prefix: '1', description: 'US', direction: 'outbound' as const, band: null, effectiveFrom: 0,
+      connectFee: new Decimal('0.05'), minCharge: null, maxCost: new Decimal('0.02'),
+      steps: [{ from: 0, rate: new Decimal('0.06'), rateUnit: 60, increment: 1 }],
+    };
+    const settings = { id: 1, name: 'Old', currency: 'USD', rounding: { decimals: 4, method: 'half_up' as const }, timeZone: 'UTC', bandMode: 'split' as const, connectFeeOnUnanswered: true };
+    const unanswered = { direction: 'outbound' as const, number: '+12125550100', startMs: Date.parse(WED_NOON), answerMs: null, billableSeconds: 0 };
+    const c = charge(rateLeg(unanswered, compilePlan(settings, [rate], [])));
+    assert.equal(c.connectFee.toString(), '0.05');
+    assert.equal(c.subtotal.toString(), '0.02');
+    assert.equal(c.maxCostApplied, true);
+    assert.equal(c.amount.toFixed(4), '0.0200');
+    // Below the cap nothing changes.
+    const cheap = charge(rateLeg(unanswered, compilePlan(settings, [{ ...rate, maxCost: new Decimal('0.10') }], [])));
+    assert.deepEqual([cheap.subtotal.toString(), cheap.maxCostApplied], ['0.05', false]);
   });
 
   test('a toll-free inbound leg is priced from the inbound rates by the dialled DID', () => {

@@ -211,6 +211,13 @@ export class RatedCharge implements Charge {
       out.#feeCharged = charged;
       out.#cap = 'fee';
       out.#subtotal = charged ? lead.fee : 0n;
+      // The maximum cost caps every call, the fee of an unanswered one too (decks refuse a fee above
+      // it now, but a deck stored before that may have one).
+      if (lead.max !== null && out.#subtotal > lead.max) {
+        out.#subtotal = lead.max;
+        out.#cap = 'max';
+        out.maxCostApplied = true;
+      }
       out.#amount = roundDiv(out.#subtotal, version.roundDen, rating.method) * rating.toTen;
       return undefined;
     }
