@@ -80,6 +80,15 @@ describe('rate plans: create, import, export, assign, cache', () => {
     assert.deepEqual(await t.db('rates').where({ rate_plan_id: id }).pluck('prefix'), ['44']);
   });
 
+  test('a deck with a connect fee above its max_cost is refused, the line named', async () => {
+    const id = await newPlan('Capped');
+    await admin.refreshCsrf(`/wholesale/rate-plans/${id}`);
+    const res = await upload(admin, `/wholesale/rate-plans/${id}/deck`, `${DECK_HEADER}\n1,US,outbound,,0,0.10,60,1,0.05,,1.00,\n44,UK,outbound,,0,0.05,60,60,0.75,,0.50,\n`, { mode: 'merge' });
+    assert.equal(res.status, 422);
+    assert.match(res.text, /Line 3: connect_fee is above max_cost/);
+    assert.equal(Number((await t.db('rates').where({ rate_plan_id: id }).count('* as n').first())?.n), 0);
+  });
+
   test('bands then a deck import; merge adds a version; replace swaps the deck; export round-trips', async () => {
     const id = await newPlan('Banded');
     await admin.refreshCsrf(`/wholesale/rate-plans/${id}`);

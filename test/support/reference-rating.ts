@@ -1,10 +1,15 @@
 /**
- * The rating engine as it was before the fixed-point rewrite (decimal.js at 40 significant digits,
- * per-segment wall-time arithmetic), kept verbatim as the oracle the property tests compare the
- * engine with. Taken from commit b49cb6f of src/domain/{rating/zoned-time,rating/bands,rating/plan,
+ * The reference the property tests compare the engine with: a deliberately plain decimal.js
+ * implementation (40 significant digits), independent of the engine's fixed-point fast code.
+ * Taken from commit b49cb6f of src/domain/{rating/zoned-time,rating/bands,rating/plan,
  * rating/engine,tax/tax,money/fx,rating/charge}.ts; only imports are merged and input types
  * (Rate, RateStep, RatePlanSettings, BandStart, TaxRule, ChargeInputs) come from src.
- * Do not "fix" anything here: its point is to be the old behaviour.
+ * Since then only the rating rules of issue 8 have changed here, each in the plainest form of the
+ * rule that docs/RATE-DECKS.md states: blocks are walked one by one, each priced in full at the
+ * band and step in force at its first second; a band start is the first instant at which the
+ * plan's clock reads its time or later, and the band in force is the one started last; the
+ * maximum cost caps an unanswered call's connect fee too. Nothing else is to change here: it is
+ * the reference, not a second engine.
  */
 import { Decimal, roundAmount, ZERO, type Rounding } from '../../src/domain/money/decimal';
 import type { Direction } from '../../src/domain/legs/direction';
@@ -100,21 +105,24 @@ export function dateOfDay(day: number): string {
 }
 
 /**
- * The UTC instant of a local wall time. A wall time inside a DST gap does not exist and is moved
- * forward by the gap (02:30 becomes 03:30, as Temporal's "compatible"); in an overlap, the earlier
- * of the two instants.
+ * The first instant at which the zone's clock reads this wall time or later. Offsets are constant
+ * within each UTC quarter hour, where the clock is t + offset: walk the quarter hours from well
+ * before and take the first in which the clock gets there.
  */
-export function utcOfWallTime(timeZone: string, day: number, msOfDay: number): number {
+export function firstInstantAtOrAfter(timeZone: string, day: number, msOfDay: number): number {
+  const key = `${timeZone} ${day} ${msOfDay}`;
+  let found = firstInstants.get(key);
+  if (found !== undefined) return found;
   const local = day * DAY_MS + msOfDay;
-  // The offsets in force half a day either side cover any single transition.
-  const before = zoneOffsetMs(timeZone, local - DAY_MS / 2);
-  const after = zoneOffsetMs(timeZone, local + DAY_MS / 2);
-  let best: number | undefined;
-  for (const candidate of [local - before, local - after]) {
-    if (candidate + zoneOffsetMs(timeZone, candidate) === local && (best === undefined || candidate < best)) best = candidate;
+  // No zone is 15 hours ahead of UTC, so the clock is still short of `local` in the first quarter.
+  for (let q = Math.floor((local - 15 * 3_600_000) / QUARTER_HOUR) * QUARTER_HOUR; found === undefined; q += QUARTER_HOUR) {
+    const at = Math.max(q, local - zoneOffsetMs(timeZone, q));
+    if (at < q + QUARTER_HOUR) found = at;
   }
-  return best ?? local - before;
+  firstInstants.set(key, found);
+  return found;
 }
+const firstInstants = new Map<string, number>();
 
 
 // ---- bands.ts ----
@@ -152,64 +160,44 @@ function dayStarts(s: BandSchedule, day: number, date: string, weekday: number) 
   return s.byDate.get(date) ?? s.byWeekday[weekday] ?? [];
 }
 
-/** The band at a local day and time; undefined when the plan defines no bands. */
-function bandAt(s: BandSchedule, day: number, msOfDay: number): string | undefined {
-  // Walk back at most a week to find the band still running from an earlier day.
-  for (let back = 0; back <= 7; back++) {
-    const d = day - back;
-    const w = wallTime('UTC', d * DAY_MS);
-    const starts = dayStarts(s, d, w.date, w.weekday);
-    for (let i = starts.length - 1; i >= 0; i--) {
-      const st = starts[i] as { startMs: number; band: string };
-      if (back > 0 || st.startMs <= msOfDay) return st.band;
+/**
+ * The bands in force over a stretch of time. Every band start of every day (and every midnight), as
+ * an instant, in order; the band in force at an instant is the one that started last at or before
+ * it, unless that was more than a week of days earlier than the instant's day (the day of the last
+ * midnight at or before it).
+ */
+class BandTimeline {
+  private readonly list: Array<{ at: number; day: number; band: string | undefined }> = [];
+  private next = 0;
+  private today = 0;
+  private last: { day: number; band: string } | undefined;
+
+  constructor(s: BandSchedule, fromMs: number, toMs: number) {
+    const first = wallTime(s.timeZone, fromMs).day - 8;
+    const end = wallTime(s.timeZone, toMs).day + 1;
+    for (let day = first; day <= end; day++) {
+      const w = wallTime('UTC', day * DAY_MS);
+      this.list.push({ at: firstInstantAtOrAfter(s.timeZone, day, 0), day, band: undefined });
+      for (const st of dayStarts(s, day, w.date, w.weekday)) this.list.push({ at: firstInstantAtOrAfter(s.timeZone, day, st.startMs), day, band: st.band });
     }
+    // Stable: a start at the same instant as an earlier one comes after it, and wins.
+    this.list.sort((a, b) => a.at - b.at);
   }
-  return undefined;
-}
 
-/** Next band start strictly after (day, msOfDay), as [day, msOfDay]; midnight counts as a boundary. */
-function nextBoundary(s: BandSchedule, day: number, msOfDay: number): [number, number] {
-  const w = wallTime('UTC', day * DAY_MS);
-  for (const st of dayStarts(s, day, w.date, w.weekday)) if (st.startMs > msOfDay) return [day, st.startMs];
-  return [day + 1, 0];
-}
-
-export interface BandSegment {
-  band: string | undefined;
-  /** Offsets in seconds from the segment's origin. */
-  from: number;
-  to: number;
+  /** The band in force at `utcMs`; instants are asked for in order. */
+  at(utcMs: number): string | undefined {
+    for (let e = this.list[this.next]; e !== undefined && e.at <= utcMs; e = this.list[++this.next]) {
+      if (e.band === undefined) this.today = e.day;
+      else this.last = { day: e.day, band: e.band };
+    }
+    return this.last && this.last.day >= this.today - 7 ? this.last.band : undefined;
+  }
 }
 
 /** The band in force at a UTC instant. */
 export function bandAtInstant(s: BandSchedule, utcMs: number): string | undefined {
   if (s.empty) return undefined;
-  const w = wallTime(s.timeZone, utcMs);
-  return bandAt(s, w.day, w.msOfDay);
-}
-
-/**
- * Splits [originMs, originMs + seconds) into the bands it passes through, as second offsets from
- * originMs. Boundaries are computed in the plan's local time (DST-aware) and rounded to whole
- * seconds, since billing works in whole seconds.
- */
-export function splitByBands(s: BandSchedule, originMs: number, seconds: number): BandSegment[] {
-  if (s.empty || seconds <= 0) return [{ band: bandAtInstant(s, originMs), from: 0, to: Math.max(0, seconds) }];
-  const segments: BandSegment[] = [];
-  let from = 0;
-  while (from < seconds) {
-    const w = wallTime(s.timeZone, originMs + from * 1000);
-    const band = bandAt(s, w.day, w.msOfDay);
-    const [nDay, nMs] = nextBoundary(s, w.day, w.msOfDay);
-    const boundaryUtc = utcOfWallTime(s.timeZone, nDay, nMs);
-    // A second belongs to the band in which it starts.
-    const to = Math.min(seconds, Math.max(from + 1, Math.ceil((boundaryUtc - originMs) / 1000)));
-    const last = segments[segments.length - 1];
-    if (last && last.band === band) last.to = to;
-    else segments.push({ band, from, to });
-    from = to;
-  }
-  return segments;
+  return new BandTimeline(s, utcMs, utcMs).at(utcMs);
 }
 
 // ---- plan.ts ----
@@ -324,24 +312,6 @@ export function isUnratable(r: RatingResult): r is Unratable {
   return (r as Unratable).unratable !== undefined;
 }
 
-/**
- * Charged seconds for `seconds` of talk under these steps. Billing advances in increments, each
- * as long as the increment of the step in force where it begins: "30/6" bills 0-30 as one block,
- * then 6 s blocks. Because the sequence of block ends does not depend on the call, a longer call
- * is never charged fewer seconds than a shorter one, even when an increment overhangs the next step.
- */
-export function chargedSeconds(steps: RateStep[], seconds: number): number {
-  let pos = 0;
-  while (pos < seconds) {
-    const idx = stepIndexAt(steps, pos);
-    const step = steps[idx] as RateStep;
-    const nextFrom = steps[idx + 1]?.from ?? Infinity;
-    const target = Math.min(seconds, nextFrom);
-    pos += Math.max(1, Math.ceil((target - pos) / step.increment)) * step.increment;
-  }
-  return pos;
-}
-
 function stepIndexAt(steps: RateStep[], offset: number): number {
   let idx = 0;
   for (let i = 1; i < steps.length; i++) if ((steps[i] as RateStep).from <= offset) idx = i;
@@ -363,7 +333,8 @@ export function rateLeg(leg: RatableLeg, plan: CompiledPlan): RatingResult {
 
   const answered = leg.answerMs !== null && leg.billableSeconds > 0;
   const origin = answered ? (leg.answerMs as number) : leg.startMs;
-  const startBand = bandAtInstant(plan.bands, origin);
+  const timeline = plan.bands.empty ? undefined : new BandTimeline(plan.bands, origin, origin + leg.billableSeconds * 1000);
+  const startBand = timeline?.at(origin);
   const lead = rateForBand(match.version, startBand);
   if (!lead) {
     return { unratable: 'no_rate_for_band', detail: `prefix ${match.prefix} has no rate for band ${startBand ?? '(none)'} in plan ${plan.name}` };
@@ -373,37 +344,37 @@ export function rateLeg(leg: RatableLeg, plan: CompiledPlan): RatingResult {
 
   if (!answered) {
     const fee = plan.connectFeeOnUnanswered ? lead.connectFee : ZERO;
+    // The maximum cost caps this call too.
+    const capped = lead.maxCost !== null && fee.gt(lead.maxCost);
+    const subtotal = capped ? (lead.maxCost as Decimal) : fee;
     return {
       ...base, billableSeconds: 0, chargedSeconds: 0, connectFee: fee, usage: ZERO, pieces: [],
-      minChargeApplied: false, maxCostApplied: false, subtotal: fee, amount: roundAmount(fee, plan.rounding),
+      minChargeApplied: false, maxCostApplied: capped, subtotal, amount: roundAmount(subtotal, plan.rounding),
     };
   }
 
-  const charged = chargedSeconds(lead.steps, leg.billableSeconds);
-  const segments = plan.bandMode === 'start' || plan.bands.empty
-    ? [{ band: startBand, from: 0, to: charged }]
-    : splitByBands(plan.bands, origin, charged);
-
+  // Blocks one by one: each is as long as the increment of, and priced in full by, the band and
+  // step in force at its first second. A run of blocks of one band and step is one piece.
   const pieces: ChargePiece[] = [];
-  let usage = ZERO;
-  for (const seg of segments) {
-    const rate = rateForBand(match.version, seg.band);
+  let pos = 0;
+  while (pos < leg.billableSeconds) {
+    const band = plan.bandMode === 'start' || !timeline ? startBand : timeline.at(origin + pos * 1000);
+    const rate = rateForBand(match.version, band);
     if (!rate) {
-      return { unratable: 'no_rate_for_band', detail: `prefix ${match.prefix} has no rate for band ${seg.band ?? '(none)'} in plan ${plan.name}` };
+      return { unratable: 'no_rate_for_band', detail: `prefix ${match.prefix} has no rate for band ${band ?? '(none)'} in plan ${plan.name}` };
     }
-    // Within a band segment, cut at the step boundaries of the rate that prices it.
-    let from = seg.from;
-    while (from < seg.to) {
-      const idx = stepIndexAt(rate.steps, from);
-      const step = rate.steps[idx] as RateStep;
-      const nextFrom = rate.steps[idx + 1]?.from ?? Infinity;
-      const to = Math.min(seg.to, nextFrom);
-      const seconds = to - from;
-      const amount = step.rate.times(seconds).div(step.rateUnit);
-      pieces.push({ band: seg.band ?? null, step: idx, from, seconds, rate: step.rate, rateUnit: step.rateUnit, amount });
-      usage = usage.plus(amount);
-      from = to;
-    }
+    const idx = stepIndexAt(rate.steps, pos);
+    const step = rate.steps[idx] as RateStep;
+    const last = pieces[pieces.length - 1];
+    if (last && last.band === (band ?? null) && last.step === idx) last.seconds += step.increment;
+    else pieces.push({ band: band ?? null, step: idx, from: pos, seconds: step.increment, rate: step.rate, rateUnit: step.rateUnit, amount: ZERO });
+    pos += step.increment;
+  }
+  const charged = pos;
+  let usage = ZERO;
+  for (const piece of pieces) {
+    piece.amount = piece.rate.times(piece.seconds).div(piece.rateUnit);
+    usage = usage.plus(piece.amount);
   }
 
   let subtotal = lead.connectFee.plus(usage);

@@ -11,9 +11,11 @@ import { computeTaxes, type TaxRule } from '../../src/domain/tax/tax';
 import * as ref from '../support/reference-rating';
 
 /**
- * The fixed-point engine against the decimal.js engine it replaced (test/support/reference-rating):
- * random plans, legs, taxes and exchange rates must give the same charge, field by field, and
- * chargeText must be the text of the Decimal fields.
+ * The fixed-point engine against the plain decimal.js reference (test/support/reference-rating: the
+ * engine it replaced, with the documented rules of issue 8 written plainly: blocks walked one by
+ * one, band starts as instants, max_cost on unanswered calls): random plans, legs, taxes and
+ * exchange rates must give the same charge, field by field, and chargeText must be the text of the
+ * Decimal fields.
  */
 
 const ZONES = ['UTC', 'America/New_York', 'Europe/London', 'Australia/Lord_Howe', 'Europe/Berlin', 'America/Santiago', 'Asia/Kathmandu', 'Pacific/Chatham'];
@@ -241,7 +243,7 @@ function expectedPriced(got: PricedCharge, want: ref.PricedCharge, p: PlanShape,
   };
 }
 
-describe('the fixed-point engine gives what the decimal.js engine gave', () => {
+describe('the fixed-point engine gives what the plain decimal.js reference gives', () => {
   after(() => {
     // Not an assertion: how often the old engine's 40-digit sum rounded the other way (see expectedCharge).
     console.log(`${divergences.rated} of ${divergences.checked} rated charges differ from the 40-digit oracle, each checked exact`);

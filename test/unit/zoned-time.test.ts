@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileBands, splitByBands } from '../../src/domain/rating/bands';
-import { utcOfWallTime, wallTime, zoneOffsetMs } from '../../src/domain/rating/zoned-time';
+import { bandAtInstant, compileBands, splitByBands } from '../../src/domain/rating/bands';
+import { firstInstantAtOrAfter, utcOfWallTime, wallTime, zoneOffsetMs } from '../../src/domain/rating/zoned-time';
 
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
 
@@ -26,6 +26,38 @@ describe('wall time in a plan time zone', () => {
     assert.equal(new Date(utcOfWallTime('Europe/Berlin', day('2026-03-29'), 2.5 * 3_600_000)).toISOString(), '2026-03-29T01:30:00.000Z');
     // 02:30 on 2026-10-25 happens twice: the earlier one (CEST).
     assert.equal(new Date(utcOfWallTime('Europe/Berlin', day('2026-10-25'), 2.5 * 3_600_000)).toISOString(), '2026-10-25T00:30:00.000Z');
+  });
+
+  test('a band start is the first instant the clock reads its time: the jump in a gap, the first occurrence in a repeated hour', () => {
+    const at = (date: string, hours: number) => new Date(firstInstantAtOrAfter('America/New_York', day(date), hours * 3_600_000)).toISOString();
+    // 2026-03-08: 02:00 EST jumps to 03:00 EDT at 07:00Z; 02:00-02:59 never happen.
+    assert.equal(at('2026-03-08', 1.5), '2026-03-08T06:30:00.000Z');
+    assert.equal(at('2026-03-08', 2), '2026-03-08T07:00:00.000Z');
+    assert.equal(at('2026-03-08', 2.5), '2026-03-08T07:00:00.000Z');
+    assert.equal(at('2026-03-08', 3), '2026-03-08T07:00:00.000Z');
+    assert.equal(at('2026-03-08', 3.5), '2026-03-08T07:30:00.000Z');
+    // 2026-11-01: 02:00 EDT falls back to 01:00 EST at 06:00Z; 01:00-01:59 happen twice.
+    assert.equal(at('2026-11-01', 1.5), '2026-11-01T05:30:00.000Z');
+    assert.equal(at('2026-11-01', 2), '2026-11-01T07:00:00.000Z');
+    assert.equal(at('2026-07-01', 18), '2026-07-01T22:00:00.000Z');
+  });
+
+  test('a band started in the repeated hour is not started again, nor the one before it brought back, when the clock goes back', () => {
+    // Santiago, Saturday 2026-04-04: 23:59 (-03) is followed by 23:00 (-04) at 03:00Z; Sunday begins at 04:00Z.
+    const bands = compileBands('America/Santiago', [
+      { band: 'day', weekdays: [0, 1, 2, 3, 4, 5, 6], dates: [], startMs: 8 * 3_600_000 },
+      { band: 'late', weekdays: [6], dates: [], startMs: 23.5 * 3_600_000 },
+      { band: 'sunday', weekdays: [0], dates: [], startMs: 0 },
+    ]);
+    const band = (iso: string) => bandAtInstant(bands, Date.parse(iso));
+    assert.equal(band('2026-04-05T02:29:59Z'), 'day');
+    assert.equal(band('2026-04-05T02:30:00Z'), 'late');
+    // The second 23:15: 'late' goes on (it was 'day' again until the second 23:30).
+    assert.equal(band('2026-04-05T03:15:00Z'), 'late');
+    assert.equal(band('2026-04-05T03:45:00Z'), 'late');
+    assert.equal(band('2026-04-05T04:00:00Z'), 'sunday');
+    const segs = splitByBands(bands, Date.parse('2026-04-05T02:00:00Z'), 3 * 3600);
+    assert.deepEqual(segs.map((s) => [s.band, s.to - s.from]), [['day', 1800], ['late', 5400], ['sunday', 3600]]);
   });
 
   test('band boundaries land on local times across a DST change', () => {

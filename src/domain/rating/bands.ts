@@ -1,4 +1,4 @@
-import { dateOfDay, DAY_MS, utcOfWallTime, zoneOffsetMs } from './zoned-time';
+import { dateOfDay, DAY_MS, firstInstantAtOrAfter, zoneOffsetMs } from './zoned-time';
 
 /**
  * Time bands (DOMAIN.md): each definition says "from this local time on these days, band X"; a band
@@ -18,15 +18,17 @@ export interface BandStart {
 /**
  * One local day of the calendar: the band starts in force that day (by date, else by weekday), the
  * band carried in from earlier days, and each start and the next midnight as UTC instants (DST
- * applied once, here, instead of per call).
+ * applied once, here, instead of per call). Each start is one instant, the first at which the
+ * plan's clock reads its time or later (firstInstantAtOrAfter), and bands are found by comparing
+ * instants, never wall times: a start in a DST gap or in the repeated hour then gives one
+ * boundary, whether a call starts after it or runs through it.
  */
 export interface BandDay {
-  /** Milliseconds after local midnight, ascending. */
-  starts: number[];
   /** Band id of each start (index into BandSchedule.names). */
   ids: number[];
   /** The band running at 00:00 before the first start: the last start of the nearest earlier day with any, at most a week back; -1 for none. */
   carry: number;
+  /** Each start as a UTC instant, ascending (equal when two starts share an instant: the later one wins). */
   startUtc: number[];
   /** The next local midnight in UTC: a boundary even when the band goes on. */
   endUtc: number;
@@ -74,7 +76,6 @@ export function bandDay(s: BandSchedule, day: number): BandDay {
   let d = s.days.get(day);
   if (d !== undefined) return d;
   const list = dayStarts(s, day);
-  const starts = list.map((st) => st.startMs);
   const ids = list.map((st) => s.names.indexOf(st.band));
   // Walk back at most a week to find the band still running from an earlier day.
   let carry = -1;
@@ -83,30 +84,31 @@ export function bandDay(s: BandSchedule, day: number): BandDay {
     const last = earlier[earlier.length - 1];
     if (last) carry = s.names.indexOf(last.band);
   }
-  const startUtc = starts.map((ms) => utcOfWallTime(s.timeZone, day, ms));
-  d = { starts, ids, carry, startUtc, endUtc: utcOfWallTime(s.timeZone, day + 1, 0) };
+  const startUtc = list.map((st) => firstInstantAtOrAfter(s.timeZone, day, st.startMs));
+  d = { ids, carry, startUtc, endUtc: firstInstantAtOrAfter(s.timeZone, day + 1, 0) };
   if (s.days.size >= MAX_DAYS) s.days.clear();
   s.days.set(day, d);
   return d;
 }
 
 /**
- * Where a UTC instant falls: its band id and the UTC instant of the next boundary (the next band
- * start that local day, else the next local midnight). Written into `located` so the hot path
- * allocates nothing.
+ * Where a UTC instant falls: its band id and the UTC instant of the next boundary, always later than
+ * the instant (the next band start that local day, else the next local midnight). Written into
+ * `located` so the hot path allocates nothing.
  */
 export const located = { band: -1, boundaryUtc: 0 };
 
 export function locate(s: BandSchedule, utcMs: number): void {
-  const local = utcMs + zoneOffsetMs(s.timeZone, utcMs);
-  const day = Math.floor(local / DAY_MS);
-  const msOfDay = local - day * DAY_MS;
-  const d = bandDay(s, day);
-  const starts = d.starts;
+  const day = Math.floor((utcMs + zoneOffsetMs(s.timeZone, utcMs)) / DAY_MS);
+  let d = bandDay(s, day);
+  // A day is the span of instants between two midnights: when the clock goes back across midnight,
+  // the repeated hour reads yesterday but belongs to the day already begun.
+  if (utcMs >= d.endUtc) d = bandDay(s, day + 1);
+  const starts = d.startUtc;
   let i = starts.length - 1;
-  while (i >= 0 && (starts[i] as number) > msOfDay) i--;
+  while (i >= 0 && (starts[i] as number) > utcMs) i--;
   located.band = i >= 0 ? (d.ids[i] as number) : d.carry;
-  located.boundaryUtc = i + 1 < starts.length ? (d.startUtc[i + 1] as number) : d.endUtc;
+  located.boundaryUtc = i + 1 < starts.length ? (starts[i + 1] as number) : d.endUtc;
 }
 
 export interface BandSegment {

@@ -110,6 +110,8 @@ export function parseDeck(header: string[], records: Rec[], opts: { timeZone: st
     const effective = parseEffectiveFrom(r.effective_from, opts.timeZone);
     if (typeof effective === 'string') errs.push(effective);
     if (minCharge && maxCost && minCharge.gt(maxCost)) errs.push('min_charge is above max_cost');
+    // The cap would always cut the fee: a slip in the deck, not a price anyone means.
+    if (connectFee && maxCost && connectFee.gt(maxCost)) errs.push('connect_fee is above max_cost');
     if (errs.length) {
       errors.push({ line, message: errs.join('; ') });
       return;

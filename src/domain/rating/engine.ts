@@ -1,7 +1,7 @@
 import { Decimal, ZERO } from '../money/decimal';
 import { decimalOf, formatScaled, roundDiv, SCALE } from '../money/fixed';
 import type { Direction } from '../legs/direction';
-import { locate, located, partEnd } from './bands';
+import { locate, located } from './bands';
 import { matched, matchVersion, rateFor, stepRate, type CompiledPlan, type CompiledRate, type CompiledStep, type CompiledVersion } from './plan';
 
 /** What the engine needs to know about a leg. */
@@ -211,35 +211,56 @@ export class RatedCharge implements Charge {
       out.#feeCharged = charged;
       out.#cap = 'fee';
       out.#subtotal = charged ? lead.fee : 0n;
+      // The maximum cost caps every call, the fee of an unanswered one too (decks refuse a fee above
+      // it now, but a deck stored before that may have one).
+      if (lead.max !== null && out.#subtotal > lead.max) {
+        out.#subtotal = lead.max;
+        out.#cap = 'max';
+        out.maxCostApplied = true;
+      }
       out.#amount = roundDiv(out.#subtotal, version.roundDen, rating.method) * rating.toTen;
       return undefined;
     }
 
-    const charged = chargedSeconds(lead.steps, leg.billableSeconds);
+    // Blocks are walked from the answer on; each is priced in full at the band and step in force
+    // where it begins, and is as long as that step's increment. Runs of blocks with the same band
+    // and step are taken in one go (up to the next band boundary, step or the end of the call).
+    const seconds = leg.billableSeconds;
+    const split = plan.bandMode === 'split' && !bands.empty;
     const pieces: ChargePiece[] = [];
-    usageSum = 0n;
-    if (plan.bandMode === 'start' || bands.empty) {
-      if (!addPieces(pieces, lead, startBand, bands.names, 0, charged)) return noRateForBand(plan, prefix, startBand);
-    } else {
-      // Parts of the call in one band, merged across boundaries where the band goes on (midnight).
-      let band = startBand;
-      let from = 0;
-      let to = partEnd(origin, 0, charged);
-      while (to < charged) {
-        locate(bands, origin + to * 1000);
-        const next = located.band;
-        const end = partEnd(origin, to, charged);
-        if (next !== band) {
-          if (!addPieces(pieces, rateFor(version, band), band, bands.names, from, to)) return noRateForBand(plan, prefix, band);
-          band = next;
-          from = to;
+    let usage = 0n;
+    let band = startBand;
+    let rate = lead;
+    // The first whole second at or after the next band boundary: blocks beginning before it are in `band`.
+    let bandEnd = split ? Math.ceil((located.boundaryUtc - origin) / 1000) : Infinity;
+    let last: Piece | undefined;
+    let pos = 0;
+    while (pos < seconds) {
+      if (pos >= bandEnd) {
+        locate(bands, origin + pos * 1000);
+        bandEnd = Math.ceil((located.boundaryUtc - origin) / 1000);
+        if (located.band !== band) {
+          band = located.band;
+          const next = rateFor(version, band);
+          if (!next) return noRateForBand(plan, prefix, band);
+          rate = next;
+          last = undefined;
         }
-        to = end;
       }
-      if (!addPieces(pieces, rateFor(version, band), band, bands.names, from, to)) return noRateForBand(plan, prefix, band);
+      const steps = rate.steps;
+      const idx = stepIndexAt(steps, pos);
+      const step = steps[idx] as CompiledStep;
+      let limit = seconds < bandEnd ? seconds : bandEnd;
+      if (step.next < limit) limit = step.next;
+      // The last block may overhang the limit: it is still priced whole here.
+      const length = Math.ceil((limit - pos) / step.increment) * step.increment;
+      if (last !== undefined && last.step === idx) last.seconds += length;
+      else pieces.push((last = new Piece(band >= 0 ? (bands.names[band] as string) : null, idx, pos, length, step.rateUnit, step)));
+      usage += step.weight * BigInt(length);
+      pos += length;
     }
-
-    let subtotal = lead.fee + usageSum;
+    const charged = pos;
+    let subtotal = lead.fee + usage;
     let cap: 'none' | 'min' | 'max' = 'none';
     if (lead.min !== null && subtotal < lead.min) {
       subtotal = lead.min;
@@ -256,7 +277,7 @@ export class RatedCharge implements Charge {
     out.pieces = pieces;
     out.#feeCharged = true;
     out.#cap = cap;
-    out.#usage = usageSum;
+    out.#usage = usage;
     out.#subtotal = subtotal;
     // The one rounding, of the exact sum.
     out.#amount = roundDiv(subtotal, version.roundDen, rating.method) * rating.toTen;
@@ -264,47 +285,9 @@ export class RatedCharge implements Charge {
   }
 }
 
-// The usage of the charge being rated, as a sum over the version's L (a slot, not a closure).
-let usageSum = 0n;
-
-/** Prices [from, to) of the charged time in one band, cut at the step boundaries of the rate that prices it. */
-function addPieces(pieces: ChargePiece[], rate: CompiledRate | undefined, band: number, names: string[], from: number, to: number): boolean {
-  if (!rate) return false;
-  const name = band >= 0 ? (names[band] as string) : null;
-  const steps = rate.steps;
-  while (from < to) {
-    const idx = stepIndexAt(steps, from);
-    const step = steps[idx] as CompiledStep;
-    const end = to < step.next ? to : step.next;
-    const seconds = end - from;
-    pieces.push(new Piece(name, idx, from, seconds, step.rateUnit, step));
-    usageSum += step.weight * BigInt(seconds);
-    from = end;
-  }
-  return true;
-}
-
 function noRateForBand(plan: CompiledPlan, prefix: string, band: number): Unratable {
   const name = band >= 0 ? plan.bands.names[band] : undefined;
   return { unratable: 'no_rate_for_band', detail: `prefix ${prefix} has no rate for band ${name ?? '(none)'} in plan ${plan.name}` };
-}
-
-/**
- * Charged seconds for `seconds` of talk under these steps. Billing advances in increments, each
- * as long as the increment of the step in force where it begins: "30/6" bills 0-30 as one block,
- * then 6 s blocks. Because the sequence of block ends does not depend on the call, a longer call
- * is never charged fewer seconds than a shorter one, even when an increment overhangs the next step.
- */
-export function chargedSeconds(steps: ReadonlyArray<{ from: number; increment: number }>, seconds: number): number {
-  let pos = 0;
-  while (pos < seconds) {
-    const idx = stepIndexAt(steps, pos);
-    const step = steps[idx] as { from: number; increment: number };
-    const nextFrom = steps[idx + 1]?.from ?? Infinity;
-    const target = Math.min(seconds, nextFrom);
-    pos += Math.max(1, Math.ceil((target - pos) / step.increment)) * step.increment;
-  }
-  return pos;
 }
 
 function stepIndexAt(steps: ReadonlyArray<{ from: number }>, offset: number): number {

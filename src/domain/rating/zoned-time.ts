@@ -107,4 +107,29 @@ export function utcOfWallTime(timeZone: string, day: number, msOfDay: number): n
   return best ?? local - before;
 }
 
+/**
+ * The first instant at which the zone's clock reads this wall time or later: where a band starts.
+ * A wall time that exists once is its own instant; one in a repeated hour (fall back) is its first
+ * occurrence; one inside a gap (spring forward) is the moment the clocks jump (02:30 on a night
+ * that goes from 02:00 to 03:00 is 03:00). So a later wall time never maps to an earlier instant,
+ * and a call that starts after a band start and one that runs through it meet the same boundary.
+ */
+export function firstInstantAtOrAfter(timeZone: string, day: number, msOfDay: number): number {
+  const local = day * DAY_MS + msOfDay;
+  const before = zoneOffsetMs(timeZone, local - DAY_MS / 2);
+  const after = zoneOffsetMs(timeZone, local + DAY_MS / 2);
+  const early = local - before;
+  const late = local - after;
+  // Two candidates; the earlier one that the clock really reads is the first occurrence.
+  const earlyOk = early + zoneOffsetMs(timeZone, early) === local;
+  const lateOk = late + zoneOffsetMs(timeZone, late) === local;
+  if (earlyOk && lateOk) return Math.min(early, late);
+  if (earlyOk) return early;
+  if (lateOk) return late;
+  // In a gap: offsets change on quarter hours, so the jump is the first one at which the clock is past it.
+  let q = Math.floor(Math.min(early, late) / QUARTER_HOUR) * QUARTER_HOUR;
+  while (q + zoneOffsetMs(timeZone, q) < local) q += QUARTER_HOUR;
+  return q;
+}
+
 export { DAY_MS };
