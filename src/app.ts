@@ -126,6 +126,10 @@ export function createApp(deps: AppDeps): BuiltApp {
   });
 
 
+  // Browsers ask for /favicon.ico on a first visit whatever the page links: answer it, cached,
+  // before sessions (no cookie or session row for an icon).
+  const favicon = path.resolve(__dirname, '../public/favicon.ico');
+  app.get('/favicon.ico', (_req, res) => res.sendFile(favicon, { maxAge: '7d' }));
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '1mb' }));

@@ -66,6 +66,7 @@ const WHO: readonly Who[] = [...ROLES, 'anonymous'];
 const PUBLIC_ROUTES: Record<string, string> = {
   'GET /': 'sends people to their home page, or to the login page',
   'GET /healthz': 'health check for the load balancer; says only up or down',
+  'GET /favicon.ico': 'the site icon, which browsers fetch before anyone logs in',
   'GET /login': 'the login form',
   'POST /login': 'the login form',
   'GET /login/totp': 'second login step; shows nothing without the first step in the same session',
