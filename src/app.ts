@@ -27,6 +27,7 @@ import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-
 import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
 import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
 import { resellerRoutes } from './modules/resellers/resellers.routes';
+import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
 import { userRoutes } from './modules/users/users.routes';
 import { configurePassport } from './web/passport';
@@ -193,6 +194,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(callRoutes({ db, caches }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));
+  app.use(settingsRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
-import { actor, scope } from '../../web/principal';
+import { actor, scope, timeZoneOf } from '../../web/principal';
 import { flash, viewHelpers } from '../../web/render';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { callListQuery, callsRerateForm, unratedListQuery, unratedRerateForm } from './calls.schemas';
@@ -22,7 +22,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
 
   r.get('/me/calls', async (req, res) => {
     const q = callListQuery.parse(req.query);
-    const data = await service.listCalls(db, scope(req), q);
+    const data = await service.listCalls(db, scope(req), q, timeZoneOf(req));
     res.page('calls/mine', { title: 'My calls', base: '/me/calls', ...data });
   });
 
@@ -34,7 +34,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
 
     r.get(base, async (req, res) => {
       const q = callListQuery.parse(req.query);
-      const [data, options] = await Promise.all([service.listCalls(db, scope(req), q), service.filterOptions(db, scope(req))]);
+      const [data, options] = await Promise.all([service.listCalls(db, scope(req), q, timeZoneOf(req)), service.filterOptions(db, scope(req))]);
       res.page('calls/list', {
         title: 'Calls', base, portal, operator, ...data, options,
         csvHref: `${base}.csv${viewHelpers.query(withoutCursor(data.filter))}`,
@@ -43,10 +43,10 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
 
     r.get(`${base}.csv`, async (req, res) => {
       const q = callListQuery.parse(req.query);
-      const { view } = service.callSelection(scope(req), q);
+      const { view } = service.callSelection(scope(req), q, timeZoneOf(req));
       res.type('text/csv').attachment(`calls-${view.from}-to-${view.to}.csv`);
       try {
-        await service.exportCallsCsv(db, scope(req), q, res);
+        await service.exportCallsCsv(db, scope(req), q, res, { timeZone: timeZoneOf(req) });
       } catch (err) {
         // Headers (and perhaps rows) are out: all that is left is to cut the download short.
         req.log?.error({ err }, 'calls CSV export failed');
@@ -61,13 +61,13 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
 
     r.get(unratedBase, async (req, res) => {
       const q = unratedListQuery.parse(req.query);
-      const [data, options] = await Promise.all([service.unratedPage(db, scope(req), q), service.filterOptions(db, scope(req))]);
+      const [data, options] = await Promise.all([service.unratedPage(db, scope(req), q, timeZoneOf(req)), service.filterOptions(db, scope(req))]);
       res.page('calls/unrated', { title: 'Unrated calls', base: unratedBase, callsBase: base, portal, operator, ...data, options });
     });
 
     r.post(`${unratedBase}/rerate`, async (req: Request, res: Response) => {
       const form = unratedRerateForm.parse(bodyOf(req));
-      const { selection, view } = service.unratedSelection(scope(req), form);
+      const { selection, view } = service.unratedSelection(scope(req), form, timeZoneOf(req));
       const back = `${unratedBase}${viewHelpers.query(withoutCursor(view))}`;
       let target: { ids: number[] } | { filter: typeof selection };
       if (form.mode === 'selected') {
@@ -93,7 +93,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
   // After a rate correction: re-rate every call of a period (or narrower filter), rated ones included.
   r.post('/wholesale/calls/rerate', async (req, res) => {
     const form = callsRerateForm.parse(bodyOf(req));
-    const { selection, view } = service.callSelection(scope(req), form);
+    const { selection, view } = service.callSelection(scope(req), form, timeZoneOf(req));
     const back = `/wholesale/calls${viewHelpers.query(withoutCursor(view))}`;
     if (form.confirm !== 'yes') {
       flash(req, 'error', 'Tick the confirmation to re-rate every call matching the filter.');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DIRECTIONS } from '../../domain/legs/direction';
 import { LEG_STATUSES } from '../intake/legs.repository';
 
-/** A calendar date (UTC) as typed in a date input; anything else is dropped (the default applies). */
+/** A calendar date as typed in a date input (a local day of the viewer's zone); anything else is dropped (the default applies). */
 const dateText = z
   .string()
   .trim()

@@ -19,6 +19,8 @@ export interface Reseller {
   wholesalePlanId: number | null;
   /** The operator does not tax this reseller's wholesale charges. */
   taxExempt: boolean;
+  /** Its people's time zone; null follows the operator's. */
+  timeZone: string | null;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -43,6 +45,7 @@ function toReseller(r: Record<string, any>): Reseller {
     notes: r.notes,
     wholesalePlanId: r.wholesale_plan_id ?? null,
     taxExempt: r.tax_exempt ?? false,
+    timeZone: r.time_zone ?? null,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -105,6 +108,7 @@ function columns(input: ResellerInput) {
     contact_email: input.contact_email,
     contact_phone: input.contact_phone,
     notes: input.notes,
+    time_zone: input.time_zone,
   };
 }
 

@@ -101,5 +101,6 @@ function formValues(r: repo.Reseller): Record<string, unknown> {
     contact_email: r.contactEmail ?? '',
     contact_phone: r.contactPhone ?? '',
     notes: r.notes ?? '',
+    time_zone: r.timeZone ?? '',
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, emailField, optionalEmail, optionalText, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, emailField, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -14,6 +14,8 @@ export const resellerFields = z.object({
   contact_email: optionalEmail,
   contact_phone: optionalText('Contact phone', 40),
   notes: optionalText('Notes', 2000),
+  // Blank: the operator's zone.
+  time_zone: optionalTimeZone,
 });
 export type ResellerInput = z.infer<typeof resellerFields>;
 

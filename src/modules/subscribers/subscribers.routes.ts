@@ -162,5 +162,6 @@ function formValues(s: repo.Subscriber): Record<string, unknown> {
     region: s.region ?? '',
     postal_code: s.postalCode ?? '',
     country: s.country,
+    time_zone: s.timeZone ?? '',
   };
 }
