@@ -3,6 +3,7 @@ import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
 import { actor, scope, timeZoneOf } from '../../web/principal';
+import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash, viewHelpers } from '../../web/render';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { callListQuery, callsRerateForm, unratedListQuery, unratedRerateForm } from './calls.schemas';
@@ -79,6 +80,20 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
         target = { ids: form.ids.map(Number) };
       } else if (form.mode === 'filter') {
         target = { filter: selection };
+        const n = isConfirmed(req) ? 0 : await service.countSelection(db, scope(req), selection);
+        if (n > 0) {
+          return askConfirmation(req, res, {
+            title: `Re-rate ${countOf(n, 'call')}?`,
+            consequences: [
+              `Re-rating prices again the ${countOf(n, 'unrated or blocked call')} matching ${await service.describeFilter(db, scope(req), view, timeZoneOf(req))}, with the plans, rates, taxes and exchange rates in force now.`,
+              'Each call that can be priced becomes rated and gets its charges; the others stay unrated or blocked, with the reason.',
+              ...(n > service.INLINE_RERATE_MAX ? [`More than ${service.INLINE_RERATE_MAX.toLocaleString('en-US')} calls: it runs as a job, whose page shows the progress.`] : []),
+            ],
+            confirmLabel: `Re-rate ${countOf(n, 'call')}`,
+            cancelHref: back,
+            fields: { ...withoutCursor(view), mode: 'filter' },
+          });
+        }
       } else {
         flash(req, 'error', 'Choose what to re-rate: the ticked calls, or every call matching the filter.');
         return res.redirect(303, back);
@@ -95,9 +110,19 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
     const form = callsRerateForm.parse(bodyOf(req));
     const { selection, view } = service.callSelection(scope(req), form, timeZoneOf(req));
     const back = `/wholesale/calls${viewHelpers.query(withoutCursor(view))}`;
-    if (form.confirm !== 'yes') {
-      flash(req, 'error', 'Tick the confirmation to re-rate every call matching the filter.');
-      return res.redirect(303, back);
+    const n = form.confirm === 'yes' ? 0 : await service.countSelection(db, scope(req), selection);
+    if (n > 0) {
+      return askConfirmation(req, res, {
+        title: `Re-rate ${countOf(n, 'call')}?`,
+        consequences: [
+          `Re-rating prices again every one of the ${countOf(n, 'call')} matching ${await service.describeFilter(db, scope(req), view, timeZoneOf(req))}, rated ones included, with the plans, rates, taxes and exchange rates in force now.`,
+          "Each call's wholesale and retail charges are replaced by the new ones (never added to): what resellers and subscribers are charged for these calls changes, and the old amounts are not kept.",
+          ...(n > service.INLINE_RERATE_MAX ? [`More than ${service.INLINE_RERATE_MAX.toLocaleString('en-US')} calls: it runs as a job, whose page shows the progress.`] : []),
+        ],
+        confirmLabel: `Re-rate ${countOf(n, 'call')}`,
+        cancelHref: back,
+        fields: withoutCursor(view),
+      });
     }
     const started = await service.rerateOrStart(db, caches, actor(req), scope(req), { filter: selection }, back, { log: req.log });
     if ('jobId' in started) return res.redirect(303, `/wholesale/jobs/${started.jobId}`);

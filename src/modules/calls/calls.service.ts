@@ -348,6 +348,25 @@ export function outcomeMessage(o: RerateOutcome): string {
   return `${head}, ${parts}${why ? ` — ${why}` : ''}${o.reasons.length > 5 ? '; …' : ''}.`;
 }
 
+/** How many legs a re-rating by filter would take (for the page that asks first). */
+export async function countSelection(db: Db, scope: Scope, selection: LegSelection): Promise<number> {
+  return countSelectedLegs(db, scope, selection);
+}
+
+/** A filter in words, for the page that asks before re-rating: "2026-12-01 to 2026-12-07 (days in UTC), status unrated". */
+export async function describeFilter(db: Db, scope: Scope, view: FilterView, timeZone: string): Promise<string> {
+  const options = await filterOptions(db, scope);
+  const label = (list: Array<{ value: string; label: string }>, v: string) => list.find((o) => o.value === v)?.label ?? `#${v}`;
+  const parts = [`${view.from} to ${view.to} (days in ${timeZone})`];
+  if (view.q) parts.push(`number containing ${view.q}`);
+  if (view.direction) parts.push(`direction ${view.direction}`);
+  if (view.status) parts.push(`status ${view.status}`);
+  if (view.reason) parts.push(`reason containing "${view.reason}"`);
+  if (view.reseller) parts.push(`reseller ${label(options.resellers, view.reseller)}`);
+  if (view.platform) parts.push(`platform ${label(options.platforms, view.platform)}`);
+  return parts.join(', ');
+}
+
 export async function rerate(db: Db, caches: RatingCaches, actor: Actor, scope: Scope, target: RerateTarget): Promise<RerateOutcome> {
   return rerateLegs(db, caches, scope, target, { actor });
 }
