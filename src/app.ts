@@ -27,6 +27,7 @@ import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-
 import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
 import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
 import { resellerRoutes } from './modules/resellers/resellers.routes';
+import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
 import { userRoutes } from './modules/users/users.routes';
 import { configurePassport } from './web/passport';
@@ -134,6 +135,10 @@ export function createApp(deps: AppDeps): BuiltApp {
   });
 
 
+  // Browsers ask for /favicon.ico on a first visit whatever the page links: answer it, cached,
+  // before sessions (no cookie or session row for an icon).
+  const favicon = path.resolve(__dirname, '../public/favicon.ico');
+  app.get('/favicon.ico', (_req, res) => res.sendFile(favicon, { maxAge: '7d' }));
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '1mb' }));
@@ -197,6 +202,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(callRoutes({ db, caches }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));
+  app.use(settingsRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

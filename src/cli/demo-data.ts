@@ -34,7 +34,7 @@ const DECKS = {
 
 const RESELLERS = [
   {
-    name: 'Acme Voice', code: 'acme-voice', currency: 'USD', domain: 'acme.example', country: 'US',
+    name: 'Acme Voice', code: 'acme-voice', currency: 'USD', domain: 'acme.example', country: 'US', timeZone: 'America/New_York',
     subscribers: [
       ['ACME-1001', 'Blue Harbor Dental', 'New York', 'NY', ['(212) 555-0101', '(212) 555-0102']],
       ['ACME-1002', 'Riverside Bakery', 'Albany', 'NY', ['(518) 555-0110']],
@@ -45,7 +45,7 @@ const RESELLERS = [
     ],
   },
   {
-    name: 'Nordic Telecom', code: 'nordic-telecom', currency: 'EUR', domain: 'nordic.example', country: 'DE',
+    name: 'Nordic Telecom', code: 'nordic-telecom', currency: 'EUR', domain: 'nordic.example', country: 'DE', timeZone: 'Europe/Berlin',
     subscribers: [
       ['NT-2001', 'Bäckerei Müller', 'Berlin', 'BE', ['030 1234567']],
       ['NT-2002', 'Schmidt & Partner', 'Hamburg', 'HH', ['040 7654321', '040 7654322']],
@@ -74,7 +74,7 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
   for (const r of RESELLERS) {
     const reseller = await createReseller(db, SYSTEM_ACTOR, {
       name: r.name, code: r.code, currency: r.currency, billing_service: true,
-      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller', sip_domain: `pbx.${r.domain}`,
+      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller', sip_domain: `pbx.${r.domain}`, time_zone: r.timeZone,
       admin_name: `${r.name} admin`, admin_email: `admin@${r.domain}`, admin_password: DEMO_PASSWORD,
     });
     logins.push({ role: 'reseller_admin', email: `admin@${r.domain}` });
@@ -84,7 +84,7 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
       const loginEmail = first ? `portal@${account.toLowerCase()}.${r.domain}` : undefined;
       await createSubscriber(db, SYSTEM_ACTOR, reseller.id, {
         account_number: account, name, contact_name: null, email: `billing@${account.toLowerCase()}.${r.domain}`, phone: null,
-        address_line1: '1 Main Street', address_line2: null, city, region, postal_code: null, country: r.country,
+        address_line1: '1 Main Street', address_line2: null, city, region, postal_code: null, country: r.country, time_zone: null,
         numbers: [...numbers], login_email: loginEmail, login_password: loginEmail ? DEMO_PASSWORD : undefined,
       });
       if (loginEmail) logins.push({ role: 'subscriber', email: loginEmail });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalTimeZone } from './time/zones';
 
 // Field rules shared by forms and the API. Blank optional inputs become null, never ''.
 
@@ -53,3 +54,30 @@ export const checkbox = z
   .union([z.literal('on'), z.literal('true'), z.literal('1'), z.literal('')])
   .optional()
   .transform((v) => v === 'on' || v === 'true' || v === '1');
+
+const TIME_ZONE_HELP = 'Unknown time zone: use an IANA name such as America/New_York, Asia/Tokyo or UTC';
+
+/** An IANA time zone name Intl knows, stored under its canonical name ("us/eastern" -> "America/New_York"). */
+export const timeZoneField = z
+  .string({ error: 'Time zone is required' })
+  .trim()
+  .min(1, 'Time zone is required')
+  .transform((v, ctx) => {
+    const zone = canonicalTimeZone(v);
+    if (zone) return zone;
+    ctx.addIssue({ code: 'custom', message: TIME_ZONE_HELP });
+    return z.NEVER;
+  });
+
+/** A time zone, or blank (null) to follow the party above (a subscriber its reseller, a reseller the operator). */
+export const optionalTimeZone = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return null;
+    const zone = canonicalTimeZone(v);
+    if (zone) return zone;
+    ctx.addIssue({ code: 'custom', message: TIME_ZONE_HELP });
+    return z.NEVER;
+  });

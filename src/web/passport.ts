@@ -1,6 +1,7 @@
 import type { PassportStatic } from 'passport';
 import type { Db } from '../db/knex';
 import { loginRefusal } from '../domain/tenancy/status';
+import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../domain/time/zones';
 import { findLoginById, type LoginRecord } from '../modules/users/users.repository';
 import type { Principal } from './principal';
 
@@ -29,6 +30,8 @@ export function toPrincipal(u: LoginRecord): Principal {
     resellerName: u.resellerName ?? null,
     subscriberId: u.subscriberId,
     totpEnabled: u.totpEnabled,
+    // A zone this build's Intl no longer knows reads as UTC rather than failing every page.
+    timeZone: u.partyTimeZone && isValidTimeZone(u.partyTimeZone) ? u.partyTimeZone : DEFAULT_TIME_ZONE,
     refusal: loginRefusal({ userStatus: u.status, resellerStatus: u.resellerStatus, subscriberStatus: u.subscriberStatus }),
   };
 }

@@ -13,6 +13,8 @@ export interface Principal {
   resellerName: string | null;
   subscriberId: number | null;
   totpEnabled: boolean;
+  /** IANA zone the person reads times in and types dates in: their party's (see partyTimeZone). */
+  timeZone: string;
   /** Set when the account lost access since login (reseller deactivated, user disabled, ...). */
   refusal?: LoginRefusal;
 }
@@ -39,6 +41,10 @@ export function resellerIdOf(req: Request): number {
   const p = principal(req);
   if (p.resellerId == null) throw new Error('not a reseller principal');
   return p.resellerId;
+}
+
+export function timeZoneOf(req: Request): string {
+  return principal(req).timeZone;
 }
 
 export function actor(req: Request): Actor {

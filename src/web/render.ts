@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { changedFields } from '../domain/audit/changes';
+import { DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
 
 export type FlashKind = 'success' | 'error' | 'info';
@@ -30,20 +31,17 @@ export function flash(req: Request, kind: FlashKind, text: string): void {
   (req.session.flash ??= []).push({ kind, text });
 }
 
-const dateTime = new Intl.DateTimeFormat('en-GB', {
-  year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC', hour12: false,
-});
-
-/** Formatting helpers for templates: they only turn values into text. */
+/** Formatting helpers for templates: they only turn values into text. Times read in UTC here; see viewHelpersFor. */
 export const viewHelpers = {
   dateTime(d: Date | string | number | null | undefined): string {
-    if (d === null || d === undefined || d === '') return '';
-    return `${dateTime.format(new Date(d))} UTC`;
+    return formatDateTime(d, DEFAULT_TIME_ZONE);
   },
   roleLabel(role: string): string {
     return ROLE_LABELS[role as Role] ?? role;
   },
   changes: changedFields,
+  /** IANA zone names, for a time-zone field's suggestions. */
+  timeZones: knownTimeZones,
   json(v: unknown): string {
     return v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   },
@@ -57,6 +55,17 @@ export const viewHelpers = {
     return s ? `?${s}` : '';
   },
 };
+
+/** The helpers of one person's pages: times in their party's zone, each with the zone's name. */
+export function viewHelpersFor(timeZone: string) {
+  return {
+    ...viewHelpers,
+    timeZone,
+    dateTime: (d: Date | string | number | null | undefined): string => formatDateTime(d, timeZone),
+    /** The zone's short name now (EST or EDT, UTC+9), for labels beside the IANA name. */
+    zoneName: (at?: Date | number): string => zoneAbbreviation(timeZone, at),
+  };
+}
 
 interface NavItem { href: string; label: string }
 
@@ -76,6 +85,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale/rejects', label: 'Rejects' },
         { href: '/wholesale/users', label: 'Wholesale users' },
         { href: '/wholesale/audit', label: 'Audit log' },
+        { href: '/wholesale/settings', label: 'Settings' },
       ];
     case 'reseller':
       return [
@@ -105,7 +115,9 @@ export function homeFor(role: Role): string {
 export function renderSetup(req: Request, res: Response, next: NextFunction): void {
   const user = req.user;
   res.locals.user = user;
-  res.locals.h = viewHelpers;
+  // Every time on the person's pages is in their party's zone (anonymous pages show none).
+  res.locals.timeZone = user?.timeZone ?? DEFAULT_TIME_ZONE;
+  res.locals.h = viewHelpersFor(res.locals.timeZone as string);
   res.locals.nav = user ? navFor(user.role) : [];
   res.locals.readOnly = user ? isReadOnly(user.role) : false;
   res.locals.currentPath = req.path;

@@ -1,7 +1,8 @@
 /**
  * A call in a real browser: a platform posts a CDR, the subscriber opens "My calls" from the
  * navigation and sees it with its retail cost; the reseller opens it and sees both charges; a
- * reseller's support person sees the unrated page without re-rate controls.
+ * reseller's support person sees the unrated page without re-rate controls; a reseller in New York
+ * reads its calls in its own zone, on a desktop and on a phone.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
 import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
-import { makePlan, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber } from '../support/factories';
+import { makeCallLeg, makePlan, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
 const skip = skipWithoutChromium;
@@ -84,5 +85,31 @@ describe('calls in a browser', { skip }, () => {
     await Promise.all([support.waitForURL('**/reseller/unrated'), nav(support, 'Unrated').click()]);
     assert.equal(await support.getByRole('button', { name: /Re-rate/ }).count(), 0);
     assert.equal(await support.locator('input[name=ids]').count(), 0);
+  });
+
+  test('a reseller in New York reads its calls in EST, the zone named, at 1366 px and on a phone', async () => {
+    const platform = await makePlatform(t.db);
+    const reseller = await makeReseller(t.db, { time_zone: 'America/New_York' });
+    const number = randomNumber();
+    const sub = await makeSubscriber(t.db, reseller.id, {}, [number]);
+    const leg = await makeCallLeg(t.db, { platformId: platform.id, resellerId: reseller.id, subscriberId: sub.id, calling: number, startAt: new Date('2026-12-07T16:00:00Z') });
+    // 04:30 UTC on the 7th is still the 6th in New York: not on the page of the 7th.
+    const before = await makeCallLeg(t.db, { platformId: platform.id, resellerId: reseller.id, subscriberId: sub.id, calling: number, startAt: new Date('2026-12-07T04:30:00Z') });
+    const admin = await loginAs((await makeUser(t.db, 'reseller_admin', { resellerId: reseller.id })).email);
+
+    for (const [width, height, name] of [[1366, 768, 'calls-new-york-1366'], [390, 844, 'calls-new-york-phone']] as const) {
+      await admin.setViewportSize({ width, height });
+      await admin.goto('/reseller/calls?from=2026-12-07&to=2026-12-07');
+      const row = admin.locator(`tr[data-leg="${leg.id}"]`);
+      assert.equal(((await row.locator('td').first().textContent()) ?? '').trim(), '2026-12-07 11:00:00 EST');
+      assert.equal(await admin.locator(`tr[data-leg="${before.id}"]`).count(), 0);
+      assert.match((await admin.getByTestId('zone-hint').textContent()) ?? '', /Times and dates are in America\/New_York/);
+      assert.ok(await admin.getByTestId('time-zone').isVisible(), 'the zone is named in the page header');
+      assert.match((await admin.getByTestId('time-zone').textContent()) ?? '', /America\/New_York \(E[SD]T\)/);
+      // The page itself never scrolls sideways; a wide table scrolls in its own box.
+      const overflow = await admin.locator('html').evaluate((el) => el.scrollWidth - el.clientWidth);
+      assert.ok(overflow <= 0, `${width} px: the page is ${overflow} px wider than the screen`);
+      await admin.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+    }
   });
 });

@@ -219,7 +219,13 @@ describe('portals in a browser', { skip }, () => {
     await admin.waitForURL(`**${resellerUrl}`);
     assert.equal(await textOf(admin.getByTestId('impact-subscribers')), '1');
     assert.match(await textOf(admin.locator('main')), /Deactivating suspends 1 active subscriber and 2 logins/);
+    // One click asks first, saying what will happen; the second does it.
     await go(admin, admin.getByRole('button', { name: 'Deactivate reseller' }));
+    assert.equal(await textOf(heading(admin)), 'Deactivate Harbor Telecom?');
+    assert.match(await textOf(admin.getByTestId('consequences')), /suspends its 1 active subscriber and stops 2 logins/);
+    assert.equal(await admin.getByRole('link', { name: 'Cancel' }).getAttribute('href'), resellerUrl);
+    await shot(admin, 'reseller-deactivate-confirm');
+    await go(admin, admin.getByRole('button', { name: 'Deactivate Harbor Telecom' }));
     await admin.waitForURL(`**${resellerUrl}`);
     assert.equal(await textOf(flashOk(admin)), 'Harbor Telecom is deactivated: 1 subscriber and 2 logins are suspended; new calls will be rated as blocked.');
     assert.match(await textOf(heading(admin)), /inactive$/i);

@@ -35,7 +35,7 @@ describe('audit log pages', () => {
     const c = await Client.login(t.app, staff.email);
     for (let i = 0; i < 27; i++) {
       const r = await makeReseller(t.db);
-      assert.equal((await c.submit(`/wholesale/resellers/${r.id}/deactivate`)).status, 303);
+      assert.equal((await c.submit(`/wholesale/resellers/${r.id}/deactivate`, { confirm: 'yes' })).status, 303);
     }
     const page1 = await c.get('/wholesale/audit?action=deactivate');
     const rows = (html: string) => (html.match(/<strong>deactivate<\/strong> reseller/g) ?? []).length;

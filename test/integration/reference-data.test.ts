@@ -112,7 +112,7 @@ describe('reference data held in memory by the intake: changes are seen at once'
 
   test('a rotated credential: the old one is refused at once, the new one accepted', async () => {
     assert.equal((await post(t)).status, 200);
-    const rotated = await admin.submit(`/wholesale/platforms/${platformId}/rotate`, {}, `/wholesale/platforms/${platformId}`);
+    const rotated = await admin.submit(`/wholesale/platforms/${platformId}/rotate`, { confirm: 'yes' }, `/wholesale/platforms/${platformId}`);
     assert.equal(rotated.status, 200);
     const old = token;
     token = credentialIn(rotated.text);
@@ -122,7 +122,7 @@ describe('reference data held in memory by the intake: changes are seen at once'
   });
 
   test('a deactivated platform is refused at once, and accepted again once reactivated; so is an allow-list change', async () => {
-    assert.equal((await admin.submit(`/wholesale/platforms/${platformId}`, platformForm({ active: '' }))).status, 303);
+    assert.equal((await admin.submit(`/wholesale/platforms/${platformId}`, platformForm({ active: '', confirm: 'yes' }))).status, 303);
     const off = await post(t);
     assert.equal(off.status, 403);
     assert.match(off.body.error, /not active/);
@@ -194,12 +194,12 @@ describe('reference data held in memory by the intake: changes are seen at once'
         assert.equal((await admin.submit('/wholesale/exchange-rates', { from_currency: 'USD', to_currency: 'EUR', rate: '0.99', effective_from: '2026-11-26 00:00' })).status, 303);
         await eventually('exchange rate', async () => (await priced(peer)).fx, '0.99');
 
-        const rotated = await admin.submit(`/wholesale/platforms/${platformId}/rotate`, {}, `/wholesale/platforms/${platformId}`);
+        const rotated = await admin.submit(`/wholesale/platforms/${platformId}/rotate`, { confirm: 'yes' }, `/wholesale/platforms/${platformId}`);
         const old = token;
         token = credentialIn(rotated.text);
         await eventually('rotated credential', async () => [(await post(peer, old)).status, (await post(peer, token)).status], [401, 200]);
 
-        assert.equal((await admin.submit(`/wholesale/platforms/${platformId}`, platformForm({ active: '' }))).status, 303);
+        assert.equal((await admin.submit(`/wholesale/platforms/${platformId}`, platformForm({ active: '', confirm: 'yes' }))).status, 303);
         await eventually('deactivated', async () => (await post(peer)).status, 403);
       } finally {
         await peer.close();

@@ -149,7 +149,7 @@ describe('unrated calls and re-rating', () => {
   test('re-rating twice gives identical charges and never duplicates them', async () => {
     const ids = (await t.db('call_legs').where('reseller_id', resA.id).pluck('id')) as number[];
     await adminA.refreshCsrf('/reseller/unrated');
-    const first = await postForm(adminA, '/reseller/unrated/rerate', [['mode', 'filter']]);
+    const first = await postForm(adminA, '/reseller/unrated/rerate', [['mode', 'filter'], ['confirm', 'yes']]);
     assert.match(await flashAfter(adminA, first), /^Re-rated 1 call: 1 rated\.$/, 'the filter holds the one call still unrated');
     const once = await chargeRows(ids);
     const legsOnce = await t.db('call_legs').whereIn('id', ids).orderBy('id').select('id', 'status', 'reseller_id', 'subscriber_id', 'direction', 'unrated_reason');
@@ -177,7 +177,7 @@ describe('unrated calls and re-rating', () => {
     assert.equal(byId.status, 404);
     const mixed = await postForm(adminB, '/reseller/unrated/rerate', [['mode', 'selected'], ['ids', String(de.id)], ['ids', '999999999']]);
     assert.equal(mixed.status, 404);
-    const byFilter = await postForm(adminB, '/reseller/unrated/rerate', [['mode', 'filter'], ['reseller', String(resA.id)]]);
+    const byFilter = await postForm(adminB, '/reseller/unrated/rerate', [['mode', 'filter'], ['reseller', String(resA.id)], ['confirm', 'yes']]);
     assert.equal(await flashAfter(adminB, byFilter), 'No calls matched: nothing was re-rated.');
     assert.deepEqual(await legRow(de.id), before);
     assert.equal((await chargeRows([de.id])).length, 0);
@@ -245,7 +245,7 @@ describe('unrated calls and re-rating', () => {
     const page = await adminA.get('/reseller/unrated?status=blocked');
     assert.ok(page.text.includes(`data-leg="${blocked.id}"`));
     await adminA.refreshCsrf('/reseller/unrated');
-    const res = await postForm(adminA, '/reseller/unrated/rerate', [['mode', 'filter'], ['status', 'blocked']]);
+    const res = await postForm(adminA, '/reseller/unrated/rerate', [['mode', 'filter'], ['status', 'blocked'], ['confirm', 'yes']]);
     assert.equal(await flashAfter(adminA, res), 'Re-rated 1 call: 1 rated.');
     assert.equal((await legRow(blocked.id)).status, 'rated');
   });
@@ -265,7 +265,8 @@ describe('unrated calls and re-rating', () => {
     const from = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
     const filter: Array<[string, string]> = [['from', from], ['to', today], ['reseller', String(resA.id)], ['q', '4420794600']];
     const unconfirmed = await postForm(wholesaleAdmin, '/wholesale/calls/rerate', filter);
-    assert.match(await flashAfter(wholesaleAdmin, unconfirmed), /Tick the confirmation/);
+    assert.equal(unconfirmed.status, 200, 'unconfirmed: a page that asks first');
+    assert.match(unconfirmed.text, new RegExp(`every one of the ${ids.length} calls matching`));
     assert.deepEqual(await chargeRows(ids), before);
 
     const res = await postForm(wholesaleAdmin, '/wholesale/calls/rerate', [...filter, ['confirm', 'yes']]);

@@ -100,7 +100,7 @@ describe('wholesale: resellers', () => {
     const page = await admin.get(`/wholesale/resellers/${r.id}`);
     assert.match(page.text, /data-testid="impact-subscribers">2</);
 
-    const off = await admin.submit(`/wholesale/resellers/${r.id}/deactivate`);
+    const off = await admin.submit(`/wholesale/resellers/${r.id}/deactivate`, { confirm: 'yes' });
     assert.equal(off.status, 303);
     const flashPage = await admin.get(off.headers.location as string);
     assert.match(flashPage.text, /2 subscribers and 2 logins are suspended/);

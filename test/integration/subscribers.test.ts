@@ -251,7 +251,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     const taken = await admin.submit(`/reseller/subscribers/${second.id}/numbers`, { number: '212 555 0190' }, `/reseller/subscribers/${second.id}`);
     assert.equal(taken.status, 422, 'not while the first subscriber has it');
 
-    const rel = await admin.submit(`/reseller/subscribers/${first.id}/numbers/${n.id}/release`);
+    const rel = await admin.submit(`/reseller/subscribers/${first.id}/numbers/${n.id}/release`, { confirm: 'yes' });
     assert.equal(rel.status, 303);
     const released = await t.db('phone_numbers').where({ id: n.id }).first();
     assert.ok(released.released_at, 'released_at set');
@@ -266,7 +266,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     assert.match(firstPage.text, /<code>\+12125550190<\/code>/);
 
     // Releasing twice is a conflict, shown as a message, not an error page.
-    const again = await admin.submit(`/reseller/subscribers/${first.id}/numbers/${n.id}/release`);
+    const again = await admin.submit(`/reseller/subscribers/${first.id}/numbers/${n.id}/release`, { confirm: 'yes' });
     assert.equal(again.status, 303);
     const flashPage = await admin.get(`/reseller/subscribers/${first.id}`);
     assert.match(flashPage.text, /was already released/);
@@ -315,7 +315,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     const login = await makeUser(t.db, 'subscriber', { resellerId: reseller.id, subscriberId: sub.id });
     const open = await Client.login(t.app, login.email);
 
-    const off = await admin.submit(`/reseller/subscribers/${sub.id}/deactivate`);
+    const off = await admin.submit(`/reseller/subscribers/${sub.id}/deactivate`, { confirm: 'yes' });
     assert.equal(off.status, 303);
     assert.match((await admin.get(off.headers.location as string)).text, /Sleepy Co is deactivated/);
     assert.equal((await t.db('subscribers').where({ id: sub.id }).first()).status, 'inactive');
@@ -327,7 +327,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     assert.equal(refused.status, 403);
     assert.match(refused.text, /This account is deactivated. Please contact your service provider./);
 
-    const twice = await admin.submit(`/reseller/subscribers/${sub.id}/deactivate`);
+    const twice = await admin.submit(`/reseller/subscribers/${sub.id}/deactivate`, { confirm: 'yes' });
     assert.equal(twice.status, 303);
     assert.match((await admin.get(`/reseller/subscribers/${sub.id}`)).text, /already inactive/);
 
@@ -481,7 +481,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     await a.admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'AUD-A', name: 'Visible Alpha Audit', numbers: '2125550181' }));
     await b.admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'AUD-B', name: 'Hidden Beta Audit', numbers: '2125550182' }));
     const subB = await t.db('subscribers').where({ reseller_id: b.reseller.id, account_number: 'AUD-B' }).first();
-    await b.admin.submit(`/reseller/subscribers/${subB.id}/deactivate`);
+    await b.admin.submit(`/reseller/subscribers/${subB.id}/deactivate`, { confirm: 'yes' });
 
     const page = await a.admin.get('/reseller/audit');
     assert.equal(page.status, 200);

@@ -172,7 +172,7 @@ describe('taxes: jurisdictions, taxes of both owners, exemptions, and the lookup
       const row = await t.db('taxes').where({ id }).first();
       assert.equal(new Date(row.effective_to).toISOString(), '2026-06-30T22:00:00.000Z', 'an offset is honoured');
       const page = await admin.get(`/wholesale/taxes/${id}`);
-      assert.match(page.text, /data-testid="tax-end">30 Jun 2026, 22:00:00 UTC</);
+      assert.match(page.text, /data-testid="tax-end">2026-06-30 22:00:00 UTC</);
 
       const audit = await t.db('audit_log').where({ entity_type: 'tax', entity_id: id }).orderBy('id');
       assert.deepEqual(audit.map((a) => a.action), ['create', 'update', 'end']);

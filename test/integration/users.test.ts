@@ -134,7 +134,7 @@ describe('staff logins: wholesale users and reseller users', () => {
       const { client } = await wholesaleAdmin();
       const u = await makeUser(t.db, 'wholesale_support');
       const open = await Client.login(t.app, u.email);
-      const off = await client.submit(`/wholesale/users/${u.id}`, editForm({ email: u.email, role: u.role }, { status: 'disabled' }));
+      const off = await client.submit(`/wholesale/users/${u.id}`, editForm({ email: u.email, role: u.role }, { status: 'disabled', confirm: 'yes' }));
       assert.equal(off.status, 303);
       assert.equal((await t.db('users').where({ id: u.id }).first()).status, 'disabled');
 
@@ -272,7 +272,7 @@ describe('staff logins: wholesale users and reseller users', () => {
     test('disables its own staff member (who then cannot log in), resets a password, and cannot disable itself', async () => {
       const { reseller, client, user: me } = await resellerAdmin();
       const staff = await makeUser(t.db, 'reseller_support', { resellerId: reseller.id });
-      assert.equal((await client.submit(`/reseller/users/${staff.id}`, editForm({ email: staff.email, role: staff.role }, { status: 'disabled' }))).status, 303);
+      assert.equal((await client.submit(`/reseller/users/${staff.id}`, editForm({ email: staff.email, role: staff.role }, { status: 'disabled', confirm: 'yes' }))).status, 303);
       const refused = await loginStatus(t, staff.email);
       assert.equal(refused.status, 403);
       assert.match(refused.text, /This login has been disabled/);

@@ -5,7 +5,7 @@ import { scope } from '../../web/principal';
 import { listAudit } from './audit.repository';
 
 const auditQuery = z.object({
-  entityType: z.enum(['reseller', 'subscriber', 'user', 'phone_number']).optional().catch(undefined),
+  entityType: z.enum(['reseller', 'subscriber', 'user', 'phone_number', 'setting']).optional().catch(undefined),
   action: z.string().trim().max(40).regex(/^[a-z_]+$/).optional().catch(undefined),
   resellerId: z.coerce.number().int().positive().optional().catch(undefined),
   cursor: z.string().max(200).optional().catch(undefined),

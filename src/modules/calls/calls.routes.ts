@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
-import { actor, scope } from '../../web/principal';
+import { actor, scope, timeZoneOf } from '../../web/principal';
+import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash, viewHelpers } from '../../web/render';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { callListQuery, callsRerateForm, unratedListQuery, unratedRerateForm } from './calls.schemas';
@@ -23,10 +24,10 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
   /** The calls of a filter as a CSV download, streamed (the subscriber's, reseller's and operator's alike). */
   const csvExport = async (req: Request, res: Response) => {
     const q = callListQuery.parse(req.query);
-    const { view } = service.callSelection(scope(req), q);
+    const { view } = service.callSelection(scope(req), q, timeZoneOf(req));
     res.type('text/csv').attachment(`calls-${view.from}-to-${view.to}.csv`);
     try {
-      await service.exportCallsCsv(db, scope(req), q, res);
+      await service.exportCallsCsv(db, scope(req), q, res, { timeZone: timeZoneOf(req) });
     } catch (err) {
       // Headers (and perhaps rows) are out: all that is left is to cut the download short.
       req.log?.error({ err }, 'calls CSV export failed');
@@ -36,7 +37,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
 
   r.get('/me/calls', async (req, res) => {
     const q = callListQuery.parse(req.query);
-    const data = await service.listCalls(db, scope(req), q);
+    const data = await service.listCalls(db, scope(req), q, timeZoneOf(req));
     res.page('calls/mine', { title: 'My calls', base: '/me/calls', ...data, csvHref: `/me/calls.csv${viewHelpers.query(withoutCursor(data.filter))}` });
   });
 
@@ -50,7 +51,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
 
     r.get(base, async (req, res) => {
       const q = callListQuery.parse(req.query);
-      const [data, options] = await Promise.all([service.listCalls(db, scope(req), q), service.filterOptions(db, scope(req))]);
+      const [data, options] = await Promise.all([service.listCalls(db, scope(req), q, timeZoneOf(req)), service.filterOptions(db, scope(req))]);
       res.page('calls/list', {
         title: 'Calls', base, portal, operator, ...data, options,
         csvHref: `${base}.csv${viewHelpers.query(withoutCursor(data.filter))}`,
@@ -66,13 +67,13 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
 
     r.get(unratedBase, async (req, res) => {
       const q = unratedListQuery.parse(req.query);
-      const [data, options] = await Promise.all([service.unratedPage(db, scope(req), q), service.filterOptions(db, scope(req))]);
+      const [data, options] = await Promise.all([service.unratedPage(db, scope(req), q, timeZoneOf(req)), service.filterOptions(db, scope(req))]);
       res.page('calls/unrated', { title: 'Unrated calls', base: unratedBase, callsBase: base, portal, operator, ...data, options });
     });
 
     r.post(`${unratedBase}/rerate`, async (req: Request, res: Response) => {
       const form = unratedRerateForm.parse(bodyOf(req));
-      const { selection, view } = service.unratedSelection(scope(req), form);
+      const { selection, view } = service.unratedSelection(scope(req), form, timeZoneOf(req));
       const back = `${unratedBase}${viewHelpers.query(withoutCursor(view))}`;
       let target: { ids: number[] } | { filter: typeof selection };
       if (form.mode === 'selected') {
@@ -84,6 +85,20 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
         target = { ids: form.ids.map(Number) };
       } else if (form.mode === 'filter') {
         target = { filter: selection };
+        const n = isConfirmed(req) ? 0 : await service.countSelection(db, scope(req), selection);
+        if (n > 0) {
+          return askConfirmation(req, res, {
+            title: `Re-rate ${countOf(n, 'call')}?`,
+            consequences: [
+              `Re-rating prices again the ${countOf(n, 'unrated or blocked call')} matching ${await service.describeFilter(db, scope(req), view, timeZoneOf(req))}, with the plans, rates, taxes and exchange rates in force now.`,
+              'Each call that can be priced becomes rated and gets its charges; the others stay unrated or blocked, with the reason.',
+              ...(n > service.INLINE_RERATE_MAX ? [`More than ${service.INLINE_RERATE_MAX.toLocaleString('en-US')} calls: it runs as a job, whose page shows the progress.`] : []),
+            ],
+            confirmLabel: `Re-rate ${countOf(n, 'call')}`,
+            cancelHref: back,
+            fields: { ...withoutCursor(view), mode: 'filter' },
+          });
+        }
       } else {
         flash(req, 'error', 'Choose what to re-rate: the ticked calls, or every call matching the filter.');
         return res.redirect(303, back);
@@ -98,11 +113,21 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
   // After a rate correction: re-rate every call of a period (or narrower filter), rated ones included.
   r.post('/wholesale/calls/rerate', async (req, res) => {
     const form = callsRerateForm.parse(bodyOf(req));
-    const { selection, view } = service.callSelection(scope(req), form);
+    const { selection, view } = service.callSelection(scope(req), form, timeZoneOf(req));
     const back = `/wholesale/calls${viewHelpers.query(withoutCursor(view))}`;
-    if (form.confirm !== 'yes') {
-      flash(req, 'error', 'Tick the confirmation to re-rate every call matching the filter.');
-      return res.redirect(303, back);
+    const n = form.confirm === 'yes' ? 0 : await service.countSelection(db, scope(req), selection);
+    if (n > 0) {
+      return askConfirmation(req, res, {
+        title: `Re-rate ${countOf(n, 'call')}?`,
+        consequences: [
+          `Re-rating prices again every one of the ${countOf(n, 'call')} matching ${await service.describeFilter(db, scope(req), view, timeZoneOf(req))}, rated ones included, with the plans, rates, taxes and exchange rates in force now.`,
+          "Each call's wholesale and retail charges are replaced by the new ones (never added to): what resellers and subscribers are charged for these calls changes, and the old amounts are not kept.",
+          ...(n > service.INLINE_RERATE_MAX ? [`More than ${service.INLINE_RERATE_MAX.toLocaleString('en-US')} calls: it runs as a job, whose page shows the progress.`] : []),
+        ],
+        confirmLabel: `Re-rate ${countOf(n, 'call')}`,
+        cancelHref: back,
+        fields: withoutCursor(view),
+      });
     }
     const started = await service.rerateOrStart(db, caches, actor(req), scope(req), { filter: selection }, back, { log: req.log });
     if ('jobId' in started) return res.redirect(303, `/wholesale/jobs/${started.jobId}`);

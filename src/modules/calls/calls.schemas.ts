@@ -3,7 +3,7 @@ import { DIRECTIONS } from '../../domain/legs/direction';
 import { readIsoDate } from '../../domain/time/date-time';
 import { LEG_STATUSES } from '../intake/legs.repository';
 
-/** A calendar date (UTC) as typed in a date input; anything else is dropped (the default applies). */
+/** A calendar date as typed in a date input (a local day of the viewer's zone); anything else is dropped (the default applies). */
 const dateText = z
   .string()
   .trim()

@@ -13,7 +13,8 @@ import { startJob } from '../jobs/jobs.service';
 import type { RatingCaches } from '../reference-data/reference-data';
 import * as repo from './calls.repository';
 import type { CallListQuery, UnratedListQuery } from './calls.schemas';
-import { DAY_MS, dateMs, displayAmount, isoDate, isZeroAmount, minutesSeconds } from './format';
+import { addDays } from '../../domain/time/zones';
+import { dateMs, displayAmount, isoDate, isZeroAmount, minutesSeconds } from './format';
 
 /** Default periods: the call lists show the last 7 days, the unrated lists the last 30. */
 export const CALLS_DEFAULT_DAYS = 7;
@@ -30,11 +31,15 @@ interface Period {
   toMs: number;
 }
 
-/** The period of a filter, both dates inclusive (UTC); missing dates default to the last `days` days. */
-export function periodOf(q: { from?: string; to?: string }, days: number, nowMs = Date.now()): Period {
-  const to = q.to ?? isoDate(nowMs);
-  const from = q.from ?? isoDate(dateMs(to) - days * DAY_MS);
-  return { from, to, fromMs: dateMs(from), toMs: dateMs(to) + DAY_MS };
+/**
+ * The period of a filter, both dates inclusive, as local days of the viewer's time zone (a
+ * reseller in New York filtering 2026-12-07 gets that day from its midnight EST); missing dates
+ * default to the last `days` days.
+ */
+export function periodOf(q: { from?: string; to?: string }, days: number, timeZone = 'UTC', nowMs = Date.now()): Period {
+  const to = q.to ?? isoDate(nowMs, timeZone);
+  const from = q.from ?? addDays(to, -days);
+  return { from, to, fromMs: dateMs(from, timeZone), toMs: dateMs(addDays(to, 1), timeZone) };
 }
 
 const digitsOf = (q: string | undefined) => {
@@ -45,8 +50,8 @@ const digitsOf = (q: string | undefined) => {
 const idOf = (v: string | undefined) => (v ? Number(v) : undefined);
 
 /** The legs a calls-page filter selects (reseller and platform only count for operator staff). */
-export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, nowMs = Date.now()): { selection: LegSelection; view: FilterView } {
-  const p = periodOf(q, CALLS_DEFAULT_DAYS, nowMs);
+export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, timeZone = 'UTC', nowMs = Date.now()): { selection: LegSelection; view: FilterView } {
+  const p = periodOf(q, CALLS_DEFAULT_DAYS, timeZone, nowMs);
   const operator = scope.kind === 'wholesale';
   const selection: LegSelection = {
     fromMs: p.fromMs,
@@ -65,8 +70,8 @@ export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, no
 }
 
 /** The legs an unrated-page filter selects: unrated and blocked ones only. */
-export function unratedSelection(scope: Scope, q: Omit<UnratedListQuery, 'cursor'>, nowMs = Date.now()): { selection: LegSelection; view: FilterView } {
-  const p = periodOf(q, UNRATED_DEFAULT_DAYS, nowMs);
+export function unratedSelection(scope: Scope, q: Omit<UnratedListQuery, 'cursor'>, timeZone = 'UTC', nowMs = Date.now()): { selection: LegSelection; view: FilterView } {
+  const p = periodOf(q, UNRATED_DEFAULT_DAYS, timeZone, nowMs);
   const operator = scope.kind === 'wholesale';
   const selection: LegSelection = {
     fromMs: p.fromMs,
@@ -154,8 +159,8 @@ function presentPage(page: Page<repo.CallRow>): Page<CallView> {
   return { rows: page.rows.map(presentCall), nextCursor: page.nextCursor };
 }
 
-export async function listCalls(db: Db, scope: Scope, q: CallListQuery) {
-  const { selection, view } = callSelection(scope, q);
+export async function listCalls(db: Db, scope: Scope, q: CallListQuery, timeZone = 'UTC') {
+  const { selection, view } = callSelection(scope, q, timeZone);
   const page = await repo.listCalls(db, scope, { ...selection, cursor: q.cursor });
   return { page: presentPage(page), filter: { ...view, cursor: q.cursor } };
 }
@@ -300,8 +305,8 @@ export const CSV_PAGE_SIZE = 1000;
  * subscriber's made, paid for and received), one keyset page at a time, waiting for the reader
  * when it falls behind. Stops early when `out` is closed (the browser went away).
  */
-export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number } = {}): Promise<number> {
-  const { selection } = callSelection(scope, q);
+export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number; timeZone?: string } = {}): Promise<number> {
+  const { selection } = callSelection(scope, q, opts.timeZone);
   const csv = stringify({ header: true, columns: csvColumns(scope) });
   csv.pipe(out);
   let closed = false;
@@ -340,8 +345,8 @@ export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery
 // ---------------------------------------------------------------------------------------------
 // Unrated legs and re-rating
 
-export async function unratedPage(db: Db, scope: Scope, q: UnratedListQuery) {
-  const { selection, view } = unratedSelection(scope, q);
+export async function unratedPage(db: Db, scope: Scope, q: UnratedListQuery, timeZone = 'UTC') {
+  const { selection, view } = unratedSelection(scope, q, timeZone);
   const [page, reasons] = await Promise.all([repo.listCalls(db, scope, { ...selection, cursor: q.cursor, paidOnly: true }), repo.reasonCounts(db, scope, selection)]);
   return { page: presentPage(page), reasons, filter: { ...view, cursor: q.cursor } };
 }
@@ -355,6 +360,25 @@ export function outcomeMessage(o: RerateOutcome): string {
   const parts = [o.partial ? `${o.partial} partly rated` : '', o.unrated ? `${o.unrated} still unrated` : '', o.blocked ? `${o.blocked} blocked` : ''].filter(Boolean).join(', ');
   const why = o.reasons.slice(0, 5).map((r) => `${r.reason} (${r.count})`).join('; ');
   return `${head}, ${parts}${why ? ` — ${why}` : ''}${o.reasons.length > 5 ? '; …' : ''}.`;
+}
+
+/** How many legs a re-rating by filter would take (for the page that asks first). */
+export async function countSelection(db: Db, scope: Scope, selection: LegSelection): Promise<number> {
+  return countSelectedLegs(db, scope, selection);
+}
+
+/** A filter in words, for the page that asks before re-rating: "2026-12-01 to 2026-12-07 (days in UTC), status unrated". */
+export async function describeFilter(db: Db, scope: Scope, view: FilterView, timeZone: string): Promise<string> {
+  const options = await filterOptions(db, scope);
+  const label = (list: Array<{ value: string; label: string }>, v: string) => list.find((o) => o.value === v)?.label ?? `#${v}`;
+  const parts = [`${view.from} to ${view.to} (days in ${timeZone})`];
+  if (view.q) parts.push(`number containing ${view.q}`);
+  if (view.direction) parts.push(`direction ${view.direction}`);
+  if (view.status) parts.push(`status ${view.status}`);
+  if (view.reason) parts.push(`reason containing "${view.reason}"`);
+  if (view.reseller) parts.push(`reseller ${label(options.resellers, view.reseller)}`);
+  if (view.platform) parts.push(`platform ${label(options.platforms, view.platform)}`);
+  return parts.join(', ');
 }
 
 export async function rerate(db: Db, caches: RatingCaches, actor: Actor, scope: Scope, target: RerateTarget): Promise<RerateOutcome> {

@@ -3,6 +3,8 @@
  * only trim and pad digits, they never compute.
  */
 
+import { localDate, startOfLocalDay } from '../../domain/time/zones';
+
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 
 /**
@@ -28,14 +30,14 @@ export function minutesSeconds(seconds: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-/** A calendar date (UTC) as YYYY-MM-DD. */
-export function isoDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+/** The calendar date (YYYY-MM-DD) of a moment in a time zone (the viewer's: see domain/time/zones). */
+export function isoDate(ms: number, timeZone = 'UTC'): string {
+  return localDate(ms, timeZone);
 }
 
-/** Midnight UTC of a YYYY-MM-DD date. */
-export function dateMs(date: string): number {
-  return Date.parse(`${date}T00:00:00Z`);
+/** The UTC instant a YYYY-MM-DD date begins in a time zone (its local midnight). */
+export function dateMs(date: string, timeZone = 'UTC'): number {
+  return startOfLocalDay(date, timeZone);
 }
 
 export const DAY_MS = 86_400_000;

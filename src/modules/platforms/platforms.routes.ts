@@ -6,6 +6,7 @@ import { FORMAT_NAMES } from '../../domain/mediation';
 import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor } from '../../web/principal';
+import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import * as repo from './platforms.repository';
 import { platformFields } from './platforms.schemas';
@@ -78,6 +79,18 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
       res.page('platforms/edit', { title: `Edit ${platform.name}`, ...common, platform, errors, values: req.body });
     };
     if (!form.ok) return again(form.errors);
+    if (platform.active && !form.data.active && !isConfirmed(req)) {
+      return askConfirmation(req, res, {
+        title: `Deactivate ${platform.name}?`,
+        consequences: [
+          `Every record ${platform.name} posts from now on is refused (403) and not stored, until it is made active again.`,
+          'The switch has to post the refused records again once it is reactivated; calls already stored are kept.',
+        ],
+        confirmLabel: `Deactivate ${platform.name}`,
+        cancelHref: `${BASE}/${id}`,
+        fields: req.body as Record<string, string>,
+      });
+    }
     try {
       await service.updatePlatform(db, refs, actor(req), id, form.data);
     } catch (err) {
@@ -89,6 +102,19 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
   });
 
   r.post(`${BASE}/:platformId/rotate`, async (req, res) => {
+    if (!isConfirmed(req)) {
+      const platform = await load(idParam(req, 'platformId'));
+      return askConfirmation(req, res, {
+        title: `Issue a new credential for ${platform.name}?`,
+        consequences: [
+          `The credential ${platform.name} posts with now stops working at once: its posts are refused (401) until the switch is set up with the new one.`,
+          'Records refused meanwhile are not stored; the switch has to post them again.',
+          'The new credential is shown once, on the next page: copy it to the switch straight away.',
+        ],
+        confirmLabel: 'Issue a new credential',
+        cancelHref: `${BASE}/${platform.id}`,
+      });
+    }
     const { platform, token } = await service.rotateCredential(db, refs, actor(req), idParam(req, 'platformId'));
     res.page('platforms/credential', { title: platform.name, platform, token, created: false });
   });

@@ -21,6 +21,8 @@ export interface Reseller {
   taxExempt: boolean;
   /** The SIP domain of the extensions and SIP user names its staff type without one (hosted PBX). */
   sipDomain: string | null;
+  /** Its people's time zone; null follows the operator's. */
+  timeZone: string | null;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -46,6 +48,7 @@ function toReseller(r: Record<string, any>): Reseller {
     wholesalePlanId: r.wholesale_plan_id ?? null,
     taxExempt: r.tax_exempt ?? false,
     sipDomain: r.sip_domain ?? null,
+    timeZone: r.time_zone ?? null,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -109,6 +112,7 @@ function columns(input: ResellerInput) {
     contact_phone: input.contact_phone,
     notes: input.notes,
     sip_domain: input.sip_domain,
+    time_zone: input.time_zone,
   };
 }
 

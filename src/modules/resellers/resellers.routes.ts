@@ -4,6 +4,7 @@ import { FieldErrors } from '../../domain/errors';
 import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, scope } from '../../web/principal';
+import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { listPlans } from '../rate-plans/rate-plans.repository';
 import * as repo from './resellers.repository';
@@ -74,7 +75,20 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   for (const [action, status] of [['deactivate', 'inactive'], ['activate', 'active']] as const) {
     r.post(`/wholesale/resellers/:resellerId/${action}`, async (req, res) => {
       const id = idParam(req, 'resellerId');
-      await service.getOrThrow(db, scope(req), id);
+      const current = await service.getOrThrow(db, scope(req), id);
+      if (status === 'inactive' && current.status === 'active' && !isConfirmed(req)) {
+        const impact = await service.statusImpact(db, id);
+        return askConfirmation(req, res, {
+          title: `Deactivate ${current.name}?`,
+          consequences: [
+            `Deactivating ${current.name} suspends its ${countOf(impact.subscribersAffected, 'active subscriber')} and stops ${countOf(impact.usersAffected, 'login')} (its staff and its subscribers' portal logins) at once; open sessions end on their next click.`,
+            'Their new calls will be stored as blocked: kept and visible, but not charged.',
+            'Reactivating restores their logins; calls stored as blocked meanwhile can then be re-rated.',
+          ],
+          confirmLabel: `Deactivate ${current.name}`,
+          cancelHref: `/wholesale/resellers/${id}`,
+        });
+      }
       const { reseller, impact } = await service.setStatus(db, actor(req), id, status);
       const who = `${impact.subscribersAffected} subscriber${impact.subscribersAffected === 1 ? '' : 's'} and ${impact.usersAffected} login${impact.usersAffected === 1 ? '' : 's'}`;
       flash(
@@ -102,5 +116,6 @@ function formValues(r: repo.Reseller): Record<string, unknown> {
     contact_phone: r.contactPhone ?? '',
     notes: r.notes ?? '',
     sip_domain: r.sipDomain ?? '',
+    time_zone: r.timeZone ?? '',
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, emailField, optionalEmail, optionalText, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, emailField, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -22,6 +22,8 @@ export const resellerFields = z.object({
     .optional()
     .transform((v) => (v ? v : null))
     .refine((v) => v === null || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v), 'A SIP domain name such as pbx.acme.example'),
+  // Blank: the operator's zone.
+  time_zone: optionalTimeZone,
 });
 export type ResellerInput = z.infer<typeof resellerFields>;
 

@@ -80,6 +80,11 @@ export async function setStatus(db: Db, actor: Actor, id: number, status: Status
   });
 }
 
+/** Who a status change of the reseller reaches now: its active subscribers and logins. */
+export async function statusImpact(db: Db, id: number): Promise<CascadeImpact> {
+  return cascadeImpact(await repo.cascadeCounts(db, id));
+}
+
 export async function getOrThrow(db: Db, scope: Scope, id: number): Promise<repo.Reseller> {
   const reseller = await repo.getReseller(db, scope, id);
   if (!reseller) throw new NotFoundError();

@@ -23,6 +23,8 @@ export interface Subscriber {
   retailPlanId: number | null;
   /** The reseller does not tax this subscriber's retail charges. */
   taxExempt: boolean;
+  /** The time zone of its portal; null follows its reseller's. */
+  timeZone: string | null;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -61,6 +63,7 @@ function toSubscriber(r: Record<string, any>): Subscriber {
     country: r.country,
     retailPlanId: r.retail_plan_id ?? null,
     taxExempt: r.tax_exempt ?? false,
+    timeZone: r.time_zone ?? null,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -194,6 +197,7 @@ function columns(input: SubscriberInput) {
     region: input.region,
     postal_code: input.postal_code,
     country: input.country,
+    time_zone: input.time_zone,
   };
 }
 

@@ -1,9 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
+import { FieldErrors, NotFoundError } from '../../domain/errors';
 import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
+import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { listPlans } from '../rate-plans/rate-plans.repository';
@@ -86,6 +87,24 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   for (const [action, status] of [['deactivate', 'inactive'], ['activate', 'active']] as const) {
     r.post(`${BASE}/:subscriberId/${action}`, async (req, res) => {
       const id = idParam(req, 'subscriberId');
+      if (status === 'inactive' && !isConfirmed(req)) {
+        const { subscriber: s, activeNumbers, login } = await service.details(db, scope(req), id);
+        if (s.status === 'active') {
+          const numbers = activeNumbers.map((n) => n.number);
+          return askConfirmation(req, res, {
+            title: `Deactivate ${s.accountNumber} ${s.name}?`,
+            consequences: [
+              login ? `Deactivating ${s.name} stops its portal login (${login.email}) at once.` : `Deactivating ${s.name}: it has no portal login to stop.`,
+              numbers.length
+                ? `New calls of its ${countOf(numbers.length, 'number')} (${numbers.slice(0, 5).join(', ')}${numbers.length > 5 ? ', …' : ''}) will be stored as blocked: kept and visible, but not charged.`
+                : 'It has no active numbers, so no calls will be blocked.',
+              'Reactivating restores the login; calls stored as blocked meanwhile can then be re-rated.',
+            ],
+            confirmLabel: `Deactivate ${s.name}`,
+            cancelHref: `${BASE}/${id}`,
+          });
+        }
+      }
       const sub = await service.setStatus(db, actor(req), scope(req), id, status);
       flash(req, 'success', status === 'inactive' ? `${sub.name} is deactivated: the portal login is blocked and new calls are rated as blocked.` : `${sub.name} is active again.`);
       res.redirect(303, `${BASE}/${id}`);
@@ -110,7 +129,24 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
 
   r.post(`${BASE}/:subscriberId/numbers/:numberId/release`, async (req, res) => {
     const id = idParam(req, 'subscriberId');
-    const n = await service.releaseNumber(db, actor(req), scope(req), id, idParam(req, 'numberId'));
+    const numberId = idParam(req, 'numberId');
+    if (!isConfirmed(req)) {
+      const { subscriber: s, activeNumbers, releasedNumbers } = await service.details(db, scope(req), id);
+      const active = activeNumbers.find((x) => x.id === numberId);
+      if (!active && !releasedNumbers.some((x) => x.id === numberId)) throw new NotFoundError();
+      if (active) {
+        return askConfirmation(req, res, {
+          title: `Release ${active.number}?`,
+          consequences: [
+            `Releasing ${active.number} takes it from ${s.accountNumber} ${s.name} now: calls to or from it after this moment are no longer ${s.name}'s (with no other holder they are stored as unrated).`,
+            'Its calls so far stay on the account. The number can then be assigned to any subscriber, this one included.',
+          ],
+          confirmLabel: `Release ${active.number}`,
+          cancelHref: `${BASE}/${id}`,
+        });
+      }
+    }
+    const n = await service.releaseNumber(db, actor(req), scope(req), id, numberId);
     flash(req, 'success', `${n.number} released; it can now be assigned again.`);
     res.redirect(303, `${BASE}/${id}`);
   });
@@ -169,5 +205,6 @@ function formValues(s: repo.Subscriber): Record<string, unknown> {
     region: s.region ?? '',
     postal_code: s.postalCode ?? '',
     country: s.country,
+    time_zone: s.timeZone ?? '',
   };
 }

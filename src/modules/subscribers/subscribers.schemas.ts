@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryField, emailField, optionalEmail, optionalText, passwordField, requiredText } from '../../domain/fields';
+import { countryField, emailField, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const subscriberFields = z.object({
   account_number: z
@@ -18,6 +18,8 @@ export const subscriberFields = z.object({
   region: optionalText('Region', 100),
   postal_code: optionalText('Postal code', 20),
   country: countryField,
+  // Blank: the reseller's zone.
+  time_zone: optionalTimeZone,
 });
 export type SubscriberInput = z.infer<typeof subscriberFields>;
 

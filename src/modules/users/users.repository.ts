@@ -25,6 +25,8 @@ export interface LoginRecord extends User {
   resellerStatus?: Status;
   resellerName?: string;
   subscriberStatus?: Status;
+  /** The zone of the person's party: the subscriber's, else the reseller's, else the operator's. */
+  partyTimeZone?: string;
 }
 
 function toUser(r: Record<string, any>): User {
@@ -51,6 +53,7 @@ function toLoginRecord(r: Record<string, any>): LoginRecord {
     resellerStatus: r.reseller_status ?? undefined,
     resellerName: r.reseller_name ?? undefined,
     subscriberStatus: r.subscriber_status ?? undefined,
+    partyTimeZone: r.party_time_zone ?? undefined,
   };
 }
 
@@ -58,7 +61,14 @@ function loginQuery(db: Queryable) {
   return db('users as u')
     .leftJoin('resellers as r', 'r.id', 'u.reseller_id')
     .leftJoin('subscribers as s', 's.id', 'u.subscriber_id')
-    .select('u.*', 'r.status as reseller_status', 'r.name as reseller_name', 's.status as subscriber_status');
+    .select(
+      'u.*',
+      'r.status as reseller_status',
+      'r.name as reseller_name',
+      's.status as subscriber_status',
+      // A party without its own zone follows the one above it (DOMAIN: subscriber -> reseller -> operator).
+      db.raw(`coalesce(s.time_zone, r.time_zone, (select value from settings where key = 'operator_time_zone')) as party_time_zone`),
+    );
 }
 
 export async function findLoginByEmail(db: Queryable, email: string): Promise<LoginRecord | undefined> {

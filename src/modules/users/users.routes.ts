@@ -5,6 +5,7 @@ import { assignableRoles, ROLE_LABELS } from '../../domain/tenancy/roles';
 import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
+import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import * as repo from './users.repository';
@@ -62,6 +63,21 @@ export function userRoutes({ db }: { db: Db }): Router {
         res.page('users/edit', { title: `Edit ${u.email}`, base, roleOptions, editUser: u, errors, values: { ...req.body, password: '' } });
       };
       if (!form.ok) return again(form.errors);
+      // Disabling someone else's login asks first (one's own is refused by the service).
+      if (u.status === 'active' && form.data.status === 'disabled' && u.id !== actor(req).userId && !isConfirmed(req)) {
+        const { password, ...fields } = req.body as Record<string, string>;
+        return askConfirmation(req, res, {
+          title: `Disable ${u.email}?`,
+          consequences: [
+            `${u.name} (${u.email}) can no longer log in; an open session ends on its next click.`,
+            'Nothing they changed is undone, and the audit log keeps their name. Setting the status back to active restores the login.',
+          ],
+          confirmLabel: `Disable ${u.email}`,
+          cancelHref: `${base}/${u.id}/edit`,
+          fields,
+          note: password ? 'The new password typed on the form is not carried over: set it again after this if it is still wanted.' : undefined,
+        });
+      }
       try {
         await service.updateStaffUser(db, actor(req), scope(req), portal, id, form.data);
       } catch (err) {

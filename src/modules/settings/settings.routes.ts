@@ -1,0 +1,32 @@
+import { Router } from 'express';
+import type { Db } from '../../db/knex';
+import { parseForm } from '../../web/forms';
+import { actor } from '../../web/principal';
+import { flash } from '../../web/render';
+import { operatorSettingsFields } from './settings.schemas';
+import * as service from './settings.service';
+
+const BASE = '/wholesale/settings';
+
+/** Wholesale portal: the operator's own settings (its time zone). */
+export function settingsRoutes({ db }: { db: Db }): Router {
+  const r = Router();
+
+  r.get(BASE, async (_req, res) => {
+    const settings = await service.operatorSettings(db);
+    res.page('wholesale/settings', { title: 'Settings', settings, values: { time_zone: settings.timeZone } });
+  });
+
+  r.post(BASE, async (req, res) => {
+    const form = parseForm(operatorSettingsFields, req.body);
+    if (!form.ok) {
+      res.status(422);
+      return res.page('wholesale/settings', { title: 'Settings', settings: await service.operatorSettings(db), errors: form.errors, values: req.body });
+    }
+    const saved = await service.updateOperatorSettings(db, actor(req), form.data);
+    flash(req, 'success', `Settings saved: the operator’s time zone is ${saved.timeZone}.`);
+    res.redirect(303, BASE);
+  });
+
+  return r;
+}
