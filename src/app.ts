@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps): BuiltApp {
 
   // Machine intake in front of the portal (see intakeHandler): no session, no CSRF, its own body
   // parser, credential and request log.
-  const intake = intakeHandler({ db, caches, logger, copy: !deps.embedded, trustProxy: () => app.get('trust proxy fn') });
+  const intake = intakeHandler({ db, caches, logger, copy: !deps.embedded, trustProxy: () => app.get('trust proxy fn'), limits: config.intakeLimits });
 
   app.use(
     pinoHttp({

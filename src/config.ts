@@ -39,6 +39,8 @@ const schema = z
     LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(5),
     LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(30),
     LOGIN_THROTTLE_MINUTES: z.coerce.number().int().positive().default(15),
+    INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(200),
+    INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: z.coerce.number().int().positive().default(5000),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
     message: 'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
@@ -62,6 +64,8 @@ export interface Config {
   admin: { email?: string; password?: string };
   logLevel: string;
   loginThrottle: { perAccount: number; perAddress: number; windowSeconds: number };
+  /** What one platform may ask of the intake at once, so that it cannot hold up the others (429 past it). */
+  intakeLimits: { inFlightPerPlatform: number; postsPerSecondPerPlatform: number };
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
@@ -99,5 +103,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perAddress: c.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: c.LOGIN_THROTTLE_MINUTES * 60,
     },
+    intakeLimits: { inFlightPerPlatform: c.INTAKE_MAX_IN_FLIGHT_PER_PLATFORM, postsPerSecondPerPlatform: c.INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM },
   };
 }

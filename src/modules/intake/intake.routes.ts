@@ -8,6 +8,8 @@ import type { RatingCaches } from '../reference-data/reference-data';
 import { BodyError, readPostBody, type PostBody } from './body';
 import { insertReject, readableBytes } from './rejects.repository';
 import { IntakePipeline } from './pipeline';
+import type { Platform } from '../platforms/platforms.repository';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export const INTAKE_PATH = '/api/v1/cdrs';
 
@@ -38,8 +40,21 @@ function refuse(res: ServerResponse, status: number, error: string): void {
  * body is read raw, exactly as sent. `trustProxy` is the portal's compiled 'trust proxy' setting,
  * so the source address is the one the portal would see.
  */
-export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db; caches: RatingCaches; logger: Logger; copy: boolean; trustProxy: () => (addr: string, i: number) => boolean }): IntakeHandler {
+export function intakeHandler({
+  db, caches, logger, copy, trustProxy, limits = { inFlightPerPlatform: 200, postsPerSecondPerPlatform: 5000 },
+}: {
+  db: Db;
+  caches: RatingCaches;
+  logger: Logger;
+  copy: boolean;
+  trustProxy: () => (addr: string, i: number) => boolean;
+  limits?: { inFlightPerPlatform: number; postsPerSecondPerPlatform: number };
+}): IntakeHandler {
   const intake = new IntakePipeline(db, caches, { copy, log: logger });
+  // Per platform, so that one switch sending too much, or too slowly, cannot hold up the others:
+  // posts in flight (a slow or stalled sender holds a slot until its body is in) and posts a second.
+  const inFlight = new Map<number, number>();
+  const rate = new RateLimiterMemory({ points: limits.postsPerSecondPerPlatform, duration: 1 });
 
   /** What the request log says of a post. */
   interface Post {
@@ -61,6 +76,30 @@ export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db
     post.sourceIp = sourceIp;
     if (!platform.active) return refuse(res, 403, `platform ${platform.name} is not active`);
     if (!sourceAllowed(platform.allowedSources, sourceIp)) return refuse(res, 403, `address ${sourceIp} is not allowed for platform ${platform.name}`);
+    try {
+      await rate.consume(platform.id);
+    } catch (r) {
+      if (!(r instanceof RateLimiterRes)) throw r;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(r.msBeforeNext / 1000))));
+      return refuse(res, 429, `platform ${platform.name} sends more than ${limits.postsPerSecondPerPlatform} posts a second: send this one again shortly`);
+    }
+    // Read and taken with no await between: concurrent posts see each other's slots.
+    const busy = inFlight.get(platform.id) ?? 0;
+    if (busy >= limits.inFlightPerPlatform) {
+      res.setHeader('Retry-After', '1');
+      return refuse(res, 429, `platform ${platform.name} has ${busy} posts in flight, the most it may: send this one again in a second`);
+    }
+    inFlight.set(platform.id, busy + 1);
+    try {
+      await receive(req, res, platform, sourceIp);
+    } finally {
+      const n = (inFlight.get(platform.id) ?? 1) - 1;
+      if (n > 0) inFlight.set(platform.id, n);
+      else inFlight.delete(platform.id);
+    }
+  };
+
+  const receive = async (req: IncomingMessage, res: ServerResponse, platform: Platform, sourceIp: string): Promise<void> => {
     let body: PostBody;
     try {
       body = await readPostBody(req);

@@ -116,6 +116,11 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
     const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
     return { httpStatus: 400, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
   }
+  if (outcomes.length > MAX_RECORDS_PER_POST) {
+    const error = `the body holds ${outcomes.length} records, more than the ${MAX_RECORDS_PER_POST} a post may carry: send them in smaller posts`;
+    const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
+    return { httpStatus: 413, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
+  }
   if (outcomes.length === 0) {
     const error = 'the body holds no records';
     const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
@@ -126,6 +131,11 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
   const good = screened.filter((o): o is Extract<RecordOutcome, { ok: true }> => o.ok);
   return { input, outcomes: screened, good, consumedPending };
 }
+
+/** The most records one post may carry: a larger one holds up every post grouped with it. */
+export const MAX_RECORDS_PER_POST = 10_000;
+/** The longest record (a FreeSWITCH JSON CDR with every variable is a few kilobytes). */
+export const MAX_RECORD_BYTES = 256 * 1024;
 
 /** How far ahead of the clock a call may start (switch clocks drift; a day is generous). */
 const FUTURE_MS = 24 * 3600_000;
@@ -139,6 +149,7 @@ const LEG_TEXT: Array<keyof NormalisedLeg> = ['legKey', 'callId', 'rawCalling', 
  */
 export function screenRecord(o: RecordOutcome, platform: Pick<Platform, 'name' | 'acceptCallsFrom'>, nowMs: number): RecordOutcome {
   if (!o.ok) return o;
+  if (o.raw.length > MAX_RECORD_BYTES) return { ok: false, index: o.index, raw: o.raw, error: `record ${o.index}: ${o.raw.length} characters long, more than the ${MAX_RECORD_BYTES} a record may be` };
   const from = new Date(platform.acceptCallsFrom).getTime();
   for (const leg of o.legs) {
     let error: string | undefined;

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { MAX_RECORD_BYTES, MAX_RECORDS_PER_POST } from '../../src/modules/intake/intake.service';
+import { createTestApp, listen, type TestApp } from '../support/app';
+import { makePlatform, postCdrs } from '../support/intake';
+
+/** One platform's posts cannot hold up the others': limits per platform, answered 429 with Retry-After. */
+describe('CDR intake: what one platform may ask at once', () => {
+  let t: TestApp;
+  let server: Awaited<ReturnType<typeof listen>>;
+  before(async () => {
+    t = await createTestApp({ INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: '2', INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: '20' });
+    server = await listen(t.app);
+  });
+  after(async () => {
+    await server.close();
+    await t.close();
+  });
+
+  const leg = (id: string) => JSON.stringify({ leg_id: id, calling: '+12125550100', called: '+442079460000', start: '2026-11-25T12:00:00Z' });
+
+  /** A post whose body arrives only when `finish` is called: a slow or stalled sender. */
+  const slowPost = (token: string, body: string) => {
+    const { port } = new URL(server.url);
+    let answer!: Promise<number>;
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/cdrs', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    answer = new Promise((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+    });
+    req.write(body.slice(0, 5));
+    return { finish: () => (req.end(body.slice(5)), answer) };
+  };
+
+  test('a platform with its posts in flight at the limit is answered 429 with Retry-After; another platform is not held up', async () => {
+    const slow = await makePlatform(t.db);
+    const other = await makePlatform(t.db);
+    const a = slowPost(slow.token, leg('S-1'));
+    const b = slowPost(slow.token, leg('S-2'));
+    await new Promise((r) => setTimeout(r, 200));
+    const third = await postCdrs(t, slow.token, leg('S-3'));
+    assert.equal(third.status, 429);
+    assert.equal(third.headers['retry-after'], '1');
+    assert.match(third.body.error, /posts in flight/);
+    assert.equal((await postCdrs(t, other.token, leg('O-1'))).status, 200);
+    assert.deepEqual(await Promise.all([a.finish(), b.finish()]), [200, 200]);
+    assert.equal((await postCdrs(t, slow.token, leg('S-3'))).status, 200);
+  });
+
+  test('more posts a second than a platform may send: 429 with Retry-After, nothing stored of them; another platform unaffected', async () => {
+    const busy = await makePlatform(t.db);
+    const other = await makePlatform(t.db);
+    const answers = [];
+    for (let i = 0; i < 30; i++) answers.push(await postCdrs(t, busy.token, leg(`R-${i}`)));
+    const refused = answers.filter((a) => a.status === 429);
+    assert.ok(refused.length >= 5, `${refused.length} refused of 30`);
+    assert.ok(Number(refused[0]?.headers['retry-after']) >= 1);
+    const stored = Number((await t.db('call_legs').where({ platform_id: busy.id }).count('* as n').first())?.n);
+    assert.equal(stored, answers.filter((a) => a.status === 200).length);
+    assert.equal((await postCdrs(t, other.token, leg('O-2'))).status, 200);
+  });
+
+  test(`more than ${MAX_RECORDS_PER_POST} records in one post: 413, kept; a record longer than ${MAX_RECORD_BYTES} characters: refused alone`, async () => {
+    const p = await makePlatform(t.db);
+    const many = await postCdrs(t, p.token, JSON.stringify(Array.from({ length: MAX_RECORDS_PER_POST + 1 }, (_, i) => ({ leg_id: `M-${i}` }))));
+    assert.equal(many.status, 413);
+    assert.match(many.body.error, /10001 records, more than the 10000 a post may carry/);
+    assert.ok(many.body.reject_id);
+    await new Promise((r) => setTimeout(r, 1100)); // a fresh second of the rate limit
+    // A FreeSWITCH CDR carries whatever variables the switch has: one of them absurdly long.
+    const fs = await makePlatform(t.db, { format: 'freeswitch-json' });
+    const cdr = (uuid: string, extra: Record<string, string> = {}) => ({
+      variables: { uuid, caller_id_number: '2125550100', destination_number: '442079460000', start_epoch: '1764061200', answer_epoch: '1764061205', end_epoch: '1764061260', billsec: '55', hangup_cause: 'NORMAL_CLEARING', ...extra },
+    });
+    const ok = await postCdrs(t, fs.token, JSON.stringify(cdr('u-ok')));
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const res = await postCdrs(t, fs.token, JSON.stringify(cdr('u-long', { sip_x_header: 'x'.repeat(MAX_RECORD_BYTES) })));
+    assert.equal(res.status, 422);
+    assert.match(res.body.records[0].error, /characters long, more than the 262144 a record may be/);
+  });
+});
