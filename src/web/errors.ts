@@ -7,6 +7,24 @@ export function notFoundHandler(_req: Request, res: Response): void {
   res.page('errors/not-found', { title: 'Not found' });
 }
 
+/**
+ * Where "back" is: the page the form was on when the Referer names a page of this app, else home.
+ * The header is the browser's (or an attacker's) to say: never send anyone to another site or to
+ * a javascript: URL with it.
+ */
+export function backTo(req: Request): string {
+  const referer = req.get('referer');
+  if (!referer) return '/';
+  const origin = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  try {
+    const url = new URL(referer, origin);
+    if (url.origin !== origin || !url.pathname.startsWith('/')) return '/';
+    return url.pathname + url.search;
+  } catch {
+    return '/';
+  }
+}
+
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (res.headersSent) return;
   if (err instanceof NotFoundError) return notFoundHandler(req, res);
@@ -16,7 +34,7 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   }
   if (err instanceof ConflictError) {
     flash(req, 'error', err.message);
-    return res.redirect(303, req.get('referer') ?? '/');
+    return res.redirect(303, backTo(req));
   }
   const e = err as { code?: string; status?: number; type?: string };
   if (e?.code === 'EBADCSRFTOKEN' || (e?.status === 403 && String((err as Error).message).includes('csrf'))) {
