@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../domain/errors';
 import { flash } from './render';
 
 export function notFoundHandler(_req: Request, res: Response): void {
@@ -31,6 +31,10 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   if (err instanceof ForbiddenError) {
     res.status(403);
     return res.page('errors/forbidden', { title: 'Not allowed', message: err.message });
+  }
+  if (err instanceof BadRequestError) {
+    res.status(400);
+    return res.page('errors/forbidden', { title: 'Bad request', message: err.message });
   }
   if (err instanceof ConflictError) {
     flash(req, 'error', err.message);

@@ -133,9 +133,9 @@ export async function listCalls(db: Queryable, scope: Scope, f: CallFilter): Pro
   const q = applyLegSelection(callsQuery(db, scope), f)
     .orderBy([{ column: 'l.start_at', order: 'desc' }, { column: 'l.id', order: 'desc' }])
     .limit(limit + 1);
-  const after = decodeCursor(f.cursor, 2);
-  if (after && typeof after[0] === 'string' && typeof after[1] === 'number' && !Number.isNaN(Date.parse(after[0]))) {
-    q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', [after[0], after[1]]);
+  const after = decodeCursor(f.cursor, ['time', 'id']);
+  if (after) {
+    q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', after);
   }
   const rows = ((await q) as Array<Record<string, any>>).map(toCallRow);
   return toPage(rows, limit, (c) => [c.startKey, c.id]);

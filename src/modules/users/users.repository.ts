@@ -99,7 +99,7 @@ export async function listUsers(db: Queryable, scope: Scope, f: UserListFilter):
   if (f.q) q.where((w) => w.whereILike('email', `%${f.q}%`).orWhereILike('name', `%${f.q}%`));
   if (f.role) q.where('role', f.role);
   if (f.status) q.where('status', f.status);
-  const after = decodeCursor(f.cursor, 2);
+  const after = decodeCursor(f.cursor, ['text', 'id']);
   if (after) q.whereRaw('(lower(email), id) > (?, ?)', after);
   const rows = await q;
   return toPage(rows.map(toUser), limit, (u) => [u.email.toLowerCase(), u.id]);
