@@ -80,6 +80,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.set('view engine', 'ejs');
   app.set('views', path.resolve(__dirname, '../views'));
   app.disable('x-powered-by');
+  // Paths match exactly (see web/router.ts): the app's own routes and mounts as well as the modules'.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   // Machine intake in front of the portal (see intakeHandler): no session, no CSRF, its own body
@@ -135,6 +138,12 @@ export function createApp(deps: AppDeps): BuiltApp {
 
 
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
+  // Everything past the static files is one person's: billing data, calls, exports, a platform's
+  // one-time credential, a TOTP secret. No browser or proxy cache may keep any of it.
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '1mb' }));
 

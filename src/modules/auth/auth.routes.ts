@@ -1,4 +1,5 @@
 import { Router, type Request, type Response, type NextFunction } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import QRCode from 'qrcode';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
@@ -18,7 +19,7 @@ import { newTotpSecret, totpUri } from './totp';
 const SECOND_STEP_MS = 5 * 60 * 1000;
 
 export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; throttle: LoginThrottle }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   const clientAddress = (req: Request) => req.ip ?? 'unknown';
 

@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify';
 import { Router, type Request, type Response } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { DECK_COLUMNS } from '../../domain/rating/deck';
@@ -29,7 +30,7 @@ function uploadedCsv(req: Request): string {
  * reseller's (reseller portal, sold to its subscribers). Same pages, different owner.
  */
 export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/rate-plans`;
@@ -214,7 +215,7 @@ const planChoice = (v: unknown): number | null | undefined => {
 
 /** Assigning plans: the operator's to a reseller, a reseller's to its subscriber. */
 export function planAssignmentRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.post('/wholesale/resellers/:resellerId/plan', async (req, res) => {
     const id = idParam(req, 'resellerId');
