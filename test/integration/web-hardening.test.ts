@@ -3,6 +3,8 @@
  * running product found, and fails without its fix.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
 import { encodeCursor } from '../../src/db/paging';
@@ -54,6 +56,78 @@ describe('web hardening', () => {
       assert.equal(res.status, 400, `${path} with a crafted cursor`);
       const ok = await client.get(path);
       assert.equal(ok.status, 200, `${path} without one`);
+    }
+  });
+
+  /**
+   * Posts a multipart deck of `size` bytes, written in 64 KB chunks as the server takes them (the
+   * client never holds the body), with the session cookie of `c` and its token ahead of the file.
+   * Resolves with the status and how much of the body had been written when the answer came.
+   */
+  async function streamUpload(server: http.Server, c: Client, path: string, size: number): Promise<{ status: number; sentBeforeAnswer: number }> {
+    const cookie = ((await c.get('/account')).request as unknown as { cookies: string }).cookies;
+    const { port } = server.address() as AddressInfo;
+    const boundary = 'hardening-boundary';
+    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${c.csrf}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="deck.csv"\r\nContent-Type: text/csv\r\n\r\n`);
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    return new Promise((resolve, reject) => {
+      let sent = 0;
+      let answered: { status: number; sentBeforeAnswer: number } | undefined;
+      const req = http.request({ port, host: '127.0.0.1', path, method: 'POST', headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + size + tail.length } }, (res) => {
+        answered = { status: res.statusCode as number, sentBeforeAnswer: sent };
+        res.resume();
+        res.on('end', () => resolve(answered as { status: number; sentBeforeAnswer: number }));
+      });
+      req.on('error', (err) => (answered ? resolve(answered) : reject(err)));
+      const write = () => {
+        while (!answered && sent < size) {
+          const n = Math.min(chunk.length, size - sent);
+          sent += n;
+          if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', write);
+        }
+        if (!answered) req.end(tail);
+      };
+      req.write(head);
+      write();
+    });
+  }
+
+  test('an upload from someone who may not import is refused before its body is read: four 50 MB posts from a subscriber leave memory as it was', async (ctx) => {
+    const server = http.createServer(t.app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const subscriber = await Client.login(t.app, fx.a.subscriberUser.email);
+      await subscriber.refreshCsrf('/me');
+      const support = await Client.login(t.app, fx.a.support.email);
+      const size = 50 * 1024 * 1024 - 4096;
+      global.gc?.();
+      const rssBefore = process.memoryUsage().rss;
+      for (let i = 0; i < 4; i++) {
+        const res = await streamUpload(server, subscriber, `/wholesale/rate-plans/${fx.operatorPlan.id}/deck`, size);
+        assert.equal(res.status, 403);
+        assert.ok(res.sentBeforeAnswer < 16 * 1024 * 1024, `answered after ${res.sentBeforeAnswer} bytes: the body was read`);
+      }
+      const grown = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+      ctx.diagnostic(`rss ${Math.round(rssBefore / 1024 / 1024)} MB before, grown by ${grown.toFixed(1)} MB after four 50 MB uploads from a subscriber`);
+      assert.ok(grown < 60, `rss grew by ${grown.toFixed(1)} MB`);
+      // A view-only role of the right portal: refused the same way.
+      const refused = await streamUpload(server, support, `/reseller/rate-plans/${fx.a.plan.id}/deck`, 20 * 1024 * 1024);
+      assert.equal(refused.status, 403);
+      assert.ok(refused.sentBeforeAnswer < 16 * 1024 * 1024);
+      // An admin over their role's limit: 413, and the file is not kept.
+      const admin = await Client.login(t.app, fx.a.admin.email);
+      await admin.refreshCsrf(`/reseller/rate-plans/${fx.a.plan.id}`);
+      const tooBig = await streamUpload(server, admin, `/reseller/rate-plans/${fx.a.plan.id}/deck`, 11 * 1024 * 1024);
+      assert.equal(tooBig.status, 413);
+      // A wrong token ahead of the file: refused before the file is read.
+      admin.csrf = 'not-the-token';
+      const forged = await streamUpload(server, admin, `/reseller/rate-plans/${fx.a.plan.id}/deck`, 9 * 1024 * 1024);
+      assert.equal(forged.status, 403);
+      assert.ok(forged.sentBeforeAnswer < 8 * 1024 * 1024, `answered after ${forged.sentBeforeAnswer} bytes`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { stringify } from 'csv-stringify';
 import { Router, type Request, type Response } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
@@ -18,11 +19,10 @@ import * as service from './rate-plans.service';
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const ROUNDING_OPTIONS = ROUNDING_METHODS.map((m) => ({ value: m, label: m.replace('_', ' ') }));
 
-/** The file field of a multipart import, or the pasted text. */
-function uploadedCsv(req: Request): string {
-  const file = (req as Request & { file?: { buffer: Buffer } }).file;
-  const text = file ? file.buffer.toString('utf8') : typeof req.body?.csv === 'string' ? req.body.csv : '';
-  return text;
+/** The file field of a multipart import (streamed to a temporary file, see web/uploads.ts), or the pasted text. */
+async function uploadedCsv(req: Request): Promise<string> {
+  if (req.file?.path) return readFile(req.file.path, 'utf8');
+  return typeof req.body?.csv === 'string' ? req.body.csv : '';
 }
 
 /**
@@ -111,7 +111,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       const id = idParam(req, 'planId');
       await service.getOrThrow(db, ownerOf(req), id);
       const form = parseForm(deckImportSchema, req.body);
-      const csv = uploadedCsv(req);
+      const csv = await uploadedCsv(req);
       try {
         if (!form.ok) throw new FieldErrors(form.errors);
         if (!csv.trim()) throw new FieldErrors({ file: 'Choose a deck CSV file (or paste its text)' });
@@ -134,7 +134,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
     r.post(`${base}/:planId/bands`, async (req, res) => {
       const id = idParam(req, 'planId');
       await service.getOrThrow(db, ownerOf(req), id);
-      const csv = uploadedCsv(req);
+      const csv = await uploadedCsv(req);
       try {
         if (!csv.trim()) throw new FieldErrors({ bands_file: 'Choose a band CSV file (or paste its text)' });
         const result = await service.importBands(db, cache, actor(req), ownerOf(req), id, csv);
