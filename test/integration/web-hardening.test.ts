@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
 import { encodeCursor } from '../../src/db/paging';
-import { makeTenants } from '../support/factories';
+import { parse } from 'csv-parse/sync';
+import { makeCallLeg, makeSubscriber, makeTenants } from '../support/factories';
 import { Client } from '../support/http';
 
 describe('web hardening', () => {
@@ -129,5 +130,20 @@ describe('web hardening', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  test('the operator\'s calls export neutralises a subscriber name and a switch\'s call_id that a spreadsheet would run as formulas', async () => {
+    const sub = await makeSubscriber(t.db, fx.a.reseller.id, { name: '=HYPERLINK("http://evil.example","Invoice")' }, ['+12125550142']);
+    const leg = await makeCallLeg(t.db, { platformId: fx.platform.id, resellerId: fx.a.reseller.id, subscriberId: sub.id, calling: '+12125550142' });
+    await t.db('call_legs').where({ id: leg.id }).update({ call_id: '@SUM(1+1)*cmd|" /C calc"!A0' });
+    const operator = await Client.login(t.app, fx.wholesaleAdmin.email);
+    const res = await operator.get(`/wholesale/calls.csv?reseller=${fx.a.reseller.id}`);
+    assert.equal(res.status, 200);
+    const row = (parse(res.text, { columns: true }) as Array<Record<string, string>>).find((r) => r.leg_id === String(leg.id));
+    assert.ok(row, 'the call is exported');
+    assert.equal(row.subscriber_name, `'=HYPERLINK("http://evil.example","Invoice")`);
+    assert.equal(row.call_id, `'@SUM(1+1)*cmd|" /C calc"!A0`);
+    assert.equal(row.calling_number, "'+12125550142", 'an E.164 number is kept as text, not run as +12125550142');
+    assert.equal(row.billable_seconds, '60');
   });
 });

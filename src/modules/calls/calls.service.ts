@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { stringify } from 'csv-stringify';
 import type { Db } from '../../db/knex';
 import type { Page } from '../../db/paging';
 import { NotFoundError } from '../../domain/errors';
@@ -11,6 +10,7 @@ import { countSelectedLegs, type LegSelection, type StoredLegStatus } from '../i
 import { rerateLegs, type RerateOutcome, type RerateTarget } from '../intake/rerate.service';
 import { startJob } from '../jobs/jobs.service';
 import type { RatingCaches } from '../reference-data/reference-data';
+import { csvWriter } from '../csv/csv-writer';
 import * as repo from './calls.repository';
 import type { CallListQuery, UnratedListQuery } from './calls.schemas';
 import { DAY_MS, dateMs, displayAmount, isoDate, isZeroAmount, minutesSeconds } from './format';
@@ -288,7 +288,7 @@ export const CSV_PAGE_SIZE = 1000;
 export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number } = {}): Promise<number> {
   if (scope.kind === 'subscriber') throw new NotFoundError();
   const { selection } = callSelection(scope, q);
-  const csv = stringify({ header: true, columns: csvColumns(scope) });
+  const csv = csvWriter(csvColumns(scope));
   csv.pipe(out);
   let closed = false;
   out.once('close', () => (closed = true));

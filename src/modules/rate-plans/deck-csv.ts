@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { csvCellRead } from '../../domain/csv-cell';
 import type { BandStart } from '../../domain/rating/bands';
 import { parseBands, parseDeck, type Parsed, type RowError } from '../../domain/rating/deck';
 import type { Rate } from '../../domain/rating/plan';
@@ -9,7 +10,8 @@ function readCsv(text: string): { header: string[]; records: Array<Record<string
     const rows = parse(text.replace(/^\uFEFF/, ''), { skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
     if (rows.length === 0) return [{ line: 1, message: 'the file is empty' }];
     const header = (rows[0] as string[]).map((h) => h.trim().toLowerCase());
-    const records = rows.slice(1).map((row) => Object.fromEntries(header.map((h, i) => [h, row[i] ?? ''])));
+    // A file we exported reads back as it was written (see csvCellRead).
+    const records = rows.slice(1).map((row) => Object.fromEntries(header.map((h, i) => [h, csvCellRead(row[i] ?? '')])));
     return { header, records };
   } catch (err) {
     const e = err as { lines?: number; message: string };

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { stringify } from 'csv-stringify';
 import { Router, type Request, type Response } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
@@ -10,6 +9,7 @@ import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
+import { csvWriter } from '../csv/csv-writer';
 import * as assignments from './assignments.service';
 import type { PlanCache } from './plan-cache';
 import * as repo from './rate-plans.repository';
@@ -157,7 +157,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
     r.get(`${base}/:planId/deck.csv`, async (req, res) => {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       res.type('text/csv').attachment(`${slug(plan.name)}-deck.csv`);
-      const out = stringify({ header: true, columns: [...DECK_COLUMNS] });
+      const out = csvWriter(DECK_COLUMNS);
       out.pipe(res);
       let cursor: string | undefined;
       do {
@@ -181,7 +181,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       const bands = await repo.loadBands(db, plan.id);
       res.type('text/csv').attachment(`${slug(plan.name)}-bands.csv`);
-      const out = stringify({ header: true, columns: ['band', 'days', 'start'] });
+      const out = csvWriter(['band', 'days', 'start']);
       out.pipe(res);
       for (const b of bands) out.write({ band: b.band, days: b.dates.length ? b.dates.join(' ') : b.weekdays.map((w) => WEEKDAYS[w]).join(','), start: hhmm(b.startMs) });
       out.end();
