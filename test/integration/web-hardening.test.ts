@@ -146,4 +146,17 @@ describe('web hardening', () => {
     assert.equal(row.calling_number, "'+12125550142", 'an E.164 number is kept as text, not run as +12125550142');
     assert.equal(row.billable_seconds, '60');
   });
+
+  test('the reseller Unrated page names none of the operator\'s platforms (the operator\'s does)', async () => {
+    const [other] = await t.db('platforms').insert({ name: 'Secret Carrier Switch 7', format: 'generic-json', credential_hash: '1'.repeat(64) }).returning('id');
+    const reseller = await Client.login(t.app, fx.a.admin.email);
+    for (const path of ['/reseller/unrated', `/reseller/unrated?platform=${other.id}`]) {
+      const res = await reseller.get(path);
+      assert.equal(res.status, 200);
+      assert.ok(!res.text.includes('Secret Carrier Switch 7'), `${path} names another platform`);
+      assert.ok(!res.text.includes('All platforms'), `${path} offers a platform menu`);
+    }
+    const operator = await Client.login(t.app, fx.wholesaleAdmin.email);
+    assert.match((await operator.get('/wholesale/unrated')).text, /Secret Carrier Switch 7/);
+  });
 });

@@ -73,10 +73,11 @@ export function unratedSelection(scope: Scope, q: Omit<UnratedListQuery, 'cursor
     toMs: p.toMs,
     statuses: q.status ? [q.status] : ['partial', 'unrated', 'blocked'],
     reason: q.reason,
-    platformId: idOf(q.platform),
+    // Platforms are the operator's: a reseller neither filters by them nor learns their names.
+    platformId: operator ? idOf(q.platform) : undefined,
     resellerId: operator ? idOf(q.reseller) : undefined,
   };
-  const view: FilterView = { from: p.from, to: p.to, reason: q.reason, status: q.status, platform: q.platform, reseller: operator ? q.reseller : undefined };
+  const view: FilterView = { from: p.from, to: p.to, reason: q.reason, status: q.status, platform: operator ? q.platform : undefined, reseller: operator ? q.reseller : undefined };
   return { selection, view };
 }
 
@@ -162,7 +163,7 @@ export async function recentCalls(db: Db, scope: Scope, n = 5): Promise<CallView
 
 /** Options of the filter menus. */
 export async function filterOptions(db: Db, scope: Scope) {
-  const [resellers, platforms] = await Promise.all([repo.resellerOptions(db, scope), scope.kind === 'subscriber' ? Promise.resolve([]) : repo.platformOptions(db)]);
+  const [resellers, platforms] = await Promise.all([repo.resellerOptions(db, scope), scope.kind === 'wholesale' ? repo.platformOptions(db) : Promise.resolve([])]);
   return { resellers, platforms };
 }
 
