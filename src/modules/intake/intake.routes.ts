@@ -80,6 +80,8 @@ export function intakeHandler({ db, caches, logger, copy, trustProxy }: { db: Db
   // A machine client gets JSON it can act on, never the portal's HTML error page.
   const bodyError = (res: ServerResponse, id: string, err: unknown) => {
     const e = err as { type?: string; limit?: number };
+    // The switch went away mid-post: nobody to answer, and not our error.
+    if (e?.type === 'request.aborted') return void (logger.info({ reqId: id }, 'cdr post aborted by the client'), res.destroy());
     if (e?.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${e.limit ?? '25 MB'} bytes: send fewer records per post`);
     if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return refuse(res, 415, (err as Error).message);
     return failed(res, id, err);
