@@ -118,6 +118,13 @@ export function createApp(deps: AppDeps): BuiltApp {
     }),
   );
 
+  // Everything but the static files is one person's or of the moment: billing data, calls, exports,
+  // a platform's one-time credential, a TOTP secret, the health check. No cache may keep any of it.
+  app.use((req, res, next) => {
+    if (!req.path.startsWith('/public/')) res.set('Cache-Control', 'no-store');
+    next();
+  });
+
   // Healthy means reachable and able to store a post: a monitor or load balancer must not keep
   // sending switches to an instance whose intake answers every post with 503.
   app.get('/healthz', async (_req, res) => {
@@ -138,12 +145,6 @@ export function createApp(deps: AppDeps): BuiltApp {
 
 
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
-  // Everything past the static files is one person's: billing data, calls, exports, a platform's
-  // one-time credential, a TOTP secret. No browser or proxy cache may keep any of it.
-  app.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '1mb' }));
 

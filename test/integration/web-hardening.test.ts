@@ -159,4 +159,12 @@ describe('web hardening', () => {
     const operator = await Client.login(t.app, fx.wholesaleAdmin.email);
     assert.match((await operator.get('/wholesale/unrated')).text, /Secret Carrier Switch 7/);
   });
+
+  test('Cache-Control: no-store on pages, the health check and before login; the static files stay cacheable', async () => {
+    const anonymous = Client.anonymous(t.app);
+    for (const path of ['/login', '/healthz', '/no-such-page']) assert.equal((await anonymous.get(path)).headers['cache-control'], 'no-store', path);
+    const css = await anonymous.get('/public/app.css');
+    assert.equal(css.status, 200);
+    assert.match(css.headers['cache-control'] as string, /max-age=3600/);
+  });
 });
