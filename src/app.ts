@@ -5,7 +5,6 @@ import express from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import passport from 'passport';
-import multer from 'multer';
 import { pinoHttp } from 'pino-http';
 import { requestIdOf } from './web/request-id';
 import type { Config } from './config';
@@ -36,6 +35,7 @@ import { errorHandler, notFoundHandler } from './web/errors';
 import { homeFor, renderSetup } from './web/render';
 import { KnexSessionStore } from './web/session-store';
 import { LoginThrottle } from './web/throttle';
+import { uploads } from './web/uploads';
 
 export interface AppDeps {
   config: Config;
@@ -81,6 +81,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.set('view engine', 'ejs');
   app.set('views', path.resolve(__dirname, '../views'));
   app.disable('x-powered-by');
+  // Paths match exactly (see web/router.ts): the app's own routes and mounts as well as the modules'.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   // Machine intake in front of the portal (see intakeHandler): no session, no CSRF, its own body
@@ -115,6 +118,13 @@ export function createApp(deps: AppDeps): BuiltApp {
       strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
     }),
   );
+
+  // Everything but the static files is one person's or of the moment: billing data, calls, exports,
+  // a platform's one-time credential, a TOTP secret, the health check. No cache may keep any of it.
+  app.use((req, res, next) => {
+    if (!req.path.startsWith('/public/')) res.set('Cache-Control', 'no-store');
+    next();
+  });
 
   // Healthy means reachable and able to store a post: a monitor or load balancer must not keep
   // sending switches to an instance whose intake answers every post with 503.
@@ -163,15 +173,13 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(authenticator.initialize());
   app.use(authenticator.session());
 
-  // Deck and band imports arrive as multipart forms: parse them (in memory, size-capped) before the
-  // CSRF check, which reads the token from the form fields.
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: 50 * 1024 * 1024, files: 1 } });
-  const uploadPaths = /^\/(wholesale|reseller)\/rate-plans\/\d+\/(deck|bands)$/;
-  app.use((req, res, next) => (req.method === 'POST' && req.user && uploadPaths.test(req.path) ? upload.single('file')(req, res, next) : next()));
-
-  const { csrfSynchronisedProtection } = csrfSync({
+  const { csrfSynchronisedProtection, isRequestValid } = csrfSync({
     getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.headers['x-csrf-token'] as string | undefined),
   });
+  // Deck and band imports arrive as multipart forms: role and token first, then streamed to disk
+  // (see web/uploads.ts), before the CSRF check, which reads the token from the form fields.
+  app.use(uploads(isRequestValid));
+
   // A refused token still gets the friendly 403 page, which needs res.page (renderSetup) installed.
   app.use((req, res, next) => csrfSynchronisedProtection(req, res, (err?: unknown) => (err ? renderSetup(req, res, () => next(err)) : next())));
   app.use(renderSetup);

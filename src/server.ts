@@ -8,10 +8,9 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { createDb, migrateLatest, type Db } from './db/knex';
 import { getOrCreateSecret } from './db/settings';
 import { createLogger } from './logger';
-import { ensureFirstAdmin } from './modules/auth/auth.service';
 import { scheduleStalePendingExpiry } from './modules/intake/pending.service';
 import { pruneRejects } from './modules/intake/rejects.repository';
-import { DEMO_PASSWORD, loadDemoData } from './cli/demo-data';
+import { DEMO_PASSWORD, firstStart } from './cli/demo-data';
 
 /** Opens the configured database (or starts the embedded one) and brings its schema up to date. */
 export async function openDatabase(config: Config, opts: { migrate?: boolean } = {}): Promise<{ db: Db; url: string; embedded?: EmbeddedPostgres }> {
@@ -45,21 +44,17 @@ async function main(): Promise<void> {
   const { db, url, embedded } = await openDatabase(config);
   logger.info({ database: embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL' }, 'database ready');
 
-  const first = await ensureFirstAdmin(db, config.admin);
+  const { first, demo } = await firstStart(db, config.admin, { demo: process.argv.includes('--demo') });
   if (first) {
     // Printed once, on the first start only; the password is never stored in clear.
     const password = first.generatedPassword ? `password ${first.generatedPassword}` : 'the password in ADMIN_PASSWORD';
     process.stdout.write(`\nFirst wholesale admin created: ${first.email} with ${password}\nChange it after logging in (My login).\n\n`);
   }
-
-  if (process.argv.includes('--demo')) {
-    const logins = await loadDemoData(db);
-    if (logins) {
-      const lines = logins.map((l) => `  ${l.role.padEnd(18)} ${l.email}`).join('\n');
-      process.stdout.write(`Demo data loaded. Every demo login uses the password ${DEMO_PASSWORD}:\n${lines}\n\n`);
-    } else {
-      process.stdout.write(`Demo data is already loaded (password ${DEMO_PASSWORD}, e.g. ops@operator.example).\n`);
-    }
+  if (demo) {
+    const lines = demo.map((l) => `  ${l.role.padEnd(18)} ${l.email}`).join('\n');
+    process.stdout.write(`Demo data loaded. Every demo login uses the password ${DEMO_PASSWORD}:\n${lines}\n\n`);
+  } else if (demo === null) {
+    process.stdout.write(`Demo data is already loaded (password ${DEMO_PASSWORD}, e.g. ops@operator.example).\n`);
   }
 
   const instanceSecret = config.sessionSecret ?? (await getOrCreateSecret(db, 'instance_secret'));

@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex';
 import { Decimal } from '../domain/money/decimal';
 import { SYSTEM_ACTOR } from '../domain/tenancy/actor';
+import { ensureFirstAdmin } from '../modules/auth/auth.service';
 import { createReseller } from '../modules/resellers/resellers.service';
 import { addRate } from '../modules/exchange-rates/exchange-rates.service';
 import { processPost } from '../modules/intake/intake.service';
@@ -66,6 +67,8 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
   if (await db('resellers').where({ code: 'acme-voice' }).first()) return undefined;
   const logins: DemoLogin[] = [];
   const staff = async (portal: 'wholesale' | 'reseller', resellerId: number | null, role: string, email: string, name: string) => {
+    // A login made before (ADMIN_EMAIL set to a demo login on an earlier start) is kept as it is.
+    if (await db('users').whereRaw('lower(email) = ?', [email]).first('id')) return;
     await createStaffUser(db, SYSTEM_ACTOR, portal, resellerId, { name, email, role, password: DEMO_PASSWORD });
     logins.push({ role, email });
   };
@@ -148,4 +151,16 @@ async function loadDemoRating(db: Db): Promise<void> {
     });
   }
   await processPost(db, { plans: cache, refs }, { platform, body: JSON.stringify({ records }), contentType: 'application/json', sourceIp: undefined });
+}
+
+/**
+ * What a start puts in an empty database: with `demo`, the demo data first, whose operator
+ * (ops@operator.example) is then the first wholesale admin, so no admin@localhost is made beside
+ * it and ADMIN_EMAIL may name a demo login; otherwise the first admin from ADMIN_EMAIL /
+ * ADMIN_PASSWORD (see ensureFirstAdmin).
+ */
+export async function firstStart(db: Db, admin: { email?: string; password?: string }, opts: { demo: boolean }) {
+  const demo = opts.demo ? ((await loadDemoData(db)) ?? null) : undefined;
+  const first = await ensureFirstAdmin(db, admin);
+  return { first, demo };
 }

@@ -20,3 +20,6 @@ export class FieldErrors extends Error {
 
 /** A conflict with the current state (e.g. deactivating what is already inactive). */
 export class ConflictError extends Error {}
+
+/** A request this app never makes (e.g. a tampered paging link): 400, with a message for the person. */
+export class BadRequestError extends Error {}

@@ -17,7 +17,8 @@ export function isWrite(method: string): boolean {
 
 /** Pages that are nothing but a form to create or change something (…/new, …/edit). */
 export function isWriteForm(path: string): boolean {
-  return /\/(new|edit)\/?$/.test(path);
+  // Routing is exact (web/router.ts); ignoring case here as well keeps a form hidden if it ever is not.
+  return /\/(new|edit)\/?$/i.test(path);
 }
 
 /** Sends people who are not logged in to the login page (or 401 for non-GET requests). */

@@ -7,10 +7,50 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 export class LoginThrottle {
   private readonly byAccount: RateLimiterMemory;
   private readonly byAddress: RateLimiterMemory;
+  /**
+   * Wrong second-factor codes per login, on their own: a correct password resets the password
+   * count, and must not give whoever knows it a fresh set of guesses at the code.
+   */
+  private readonly secondFactor: RateLimiterMemory;
+  /** Wrong current passwords given by a logged-in person (changing the password, turning TOTP off). */
+  private readonly currentPassword: RateLimiterMemory;
 
   constructor(opts: { perAccount: number; perAddress: number; windowSeconds: number }) {
     this.byAccount = new RateLimiterMemory({ keyPrefix: 'acct', points: opts.perAccount, duration: opts.windowSeconds });
     this.byAddress = new RateLimiterMemory({ keyPrefix: 'addr', points: opts.perAddress, duration: opts.windowSeconds });
+    this.secondFactor = new RateLimiterMemory({ keyPrefix: 'totp', points: opts.perAccount, duration: opts.windowSeconds });
+    this.currentPassword = new RateLimiterMemory({ keyPrefix: 'pass', points: opts.perAccount, duration: opts.windowSeconds });
+  }
+
+  /** Undefined when a second-factor code may be checked; otherwise the message to show. */
+  async codeBlocked(userId: number, address: string): Promise<string | undefined> {
+    const [user, addr] = await Promise.all([this.secondFactor.get(String(userId)), this.byAddress.get(address)]);
+    if (user && user.remainingPoints <= 0) return `Too many wrong codes for this account. Try again in ${minutes(user.msBeforeNext)}.`;
+    if (addr && addr.remainingPoints <= 0) return `Too many failed logins from your address. Try again in ${minutes(addr.msBeforeNext)}.`;
+    return undefined;
+  }
+
+  async codeFailed(userId: number, address: string): Promise<void> {
+    await Promise.all([this.secondFactor.penalty(String(userId), 1), this.byAddress.penalty(address, 1)]);
+  }
+
+  async codeSucceeded(userId: number): Promise<void> {
+    await this.secondFactor.delete(String(userId));
+  }
+
+  /** Undefined when a logged-in person's current password may be checked; otherwise the message. */
+  async currentPasswordBlocked(userId: number): Promise<string | undefined> {
+    const user = await this.currentPassword.get(String(userId));
+    if (user && user.remainingPoints <= 0) return `Too many wrong passwords. Try again in ${minutes(user.msBeforeNext)}.`;
+    return undefined;
+  }
+
+  async currentPasswordFailed(userId: number): Promise<void> {
+    await this.currentPassword.penalty(String(userId), 1);
+  }
+
+  async currentPasswordSucceeded(userId: number): Promise<void> {
+    await this.currentPassword.delete(String(userId));
   }
 
   /** Undefined when the attempt may proceed; otherwise the message to show. */

@@ -381,6 +381,32 @@ describe('auth: login, sessions, passwords, two-factor, CSRF, headers', () => {
     });
   });
 
+  test('changing one\'s own password ends every other session of that login and keeps this one', async () => {
+    const u = await makeUser(t.db, 'wholesale_admin');
+    const here = await Client.login(t.app, u.email);
+    const elsewhere = await Client.login(t.app, u.email);
+    const bystander = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    const res = await here.submit('/account/password', { current_password: PASSWORD, new_password: 'a-new-password-for-me', confirm_password: 'a-new-password-for-me' });
+    assert.equal(res.status, 303);
+    assert.equal((await here.get('/wholesale')).status, 200, 'the session that changed it stays');
+    const gone = await elsewhere.get('/wholesale');
+    assert.equal(gone.status, 302, 'the other session is over');
+    assert.equal(gone.headers.location, '/login');
+    assert.equal((await bystander.get('/wholesale')).status, 200, 'another login\'s session is untouched');
+  });
+
+  test('an admin resetting someone\'s password ends every session of that login', async () => {
+    const admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    const u = await makeUser(t.db, 'wholesale_support');
+    const victim = await Client.login(t.app, u.email);
+    const other = await Client.login(t.app, u.email);
+    const res = await admin.submit(`/wholesale/users/${u.id}`, { name: 'Reset Person', email: u.email, role: u.role, status: 'active', password: 'a-reset-password-1' });
+    assert.equal(res.status, 303);
+    for (const c of [victim, other]) assert.equal((await c.get('/wholesale')).status, 302, 'logged out by the reset');
+    assert.equal((await admin.get('/wholesale')).status, 200, 'the admin stays logged in');
+    await Client.login(t.app, u.email, 'a-reset-password-1');
+  });
+
   test('security headers: CSP with frame-ancestors, nosniff, no X-Powered-By; no HSTS over plain HTTP', async () => {
     for (const path of ['/login', '/healthz', '/no-such-page']) {
       const res = await request(t.app).get(path);
@@ -478,7 +504,47 @@ describe('auth: login throttling', () => {
     for (let i = 0; i < 3; i++) assert.equal((await c.submit('/login/totp', { code: wrongCode(secret) })).status, 401);
     const blocked = await c.submit('/login/totp', { code: currentTotp(secret, Date.now() + 30_000) });
     assert.equal(blocked.status, 429);
-    assert.match(blocked.text, /Too many failed logins for this account/);
+    assert.match(blocked.text, /Too many wrong codes for this account/);
     assert.equal((await c.get('/wholesale')).status, 302);
+  });
+
+  test('a correct password does not reset the count of wrong codes: one wrong code after each of three logins, then 429 even for the right code', async () => {
+    const t = await throttledApp();
+    const u = await makeUser(t.db, 'wholesale_admin');
+    const setup = await Client.login(t.app, u.email);
+    const enrol = await setup.get('/account/totp');
+    const secret = secretFrom(enrol.text);
+    setup.csrf = csrfFrom(enrol.text);
+    assert.equal((await setup.submit('/account/totp', { code: currentTotp(secret) })).status, 303);
+
+    // Three wrong codes in all (the account limit), each after a fresh, correct password (under
+    // the address limit of 5): the password's success must not hand out new guesses at the code.
+    for (let i = 0; i < 3; i++) {
+      const c = Client.anonymous(t.app);
+      assert.equal((await c.submit('/login', { email: u.email, password: PASSWORD }, '/login')).status, 303, `password ${i + 1}`);
+      c.csrf = csrfFrom((await c.get('/login/totp')).text);
+      assert.equal((await c.submit('/login/totp', { code: wrongCode(secret) })).status, 401, `code ${i + 1}`);
+    }
+    const c = Client.anonymous(t.app);
+    assert.equal((await c.submit('/login', { email: u.email, password: PASSWORD }, '/login')).status, 303);
+    c.csrf = csrfFrom((await c.get('/login/totp')).text);
+    const blocked = await c.submit('/login/totp', { code: currentTotp(secret, Date.now() + 30_000) });
+    assert.equal(blocked.status, 429);
+    assert.match(blocked.text, /Too many wrong codes for this account/);
+  });
+
+  test('wrong current passwords on /account/password are throttled per login: after 3, even the right one gets 429 and nothing changes', async () => {
+    const t = await throttledApp();
+    const u = await makeUser(t.db, 'wholesale_admin');
+    const c = await Client.login(t.app, u.email);
+    const change = (current: string) => c.submit('/account/password', { current_password: current, new_password: 'a-new-password-x', confirm_password: 'a-new-password-x' });
+    for (let i = 0; i < 3; i++) assert.equal((await change(`guess ${i}`)).status, 422, `guess ${i + 1}`);
+    const hash = (await t.db('users').where({ id: u.id }).first()).password_hash;
+    const blocked = await change(PASSWORD);
+    assert.equal(blocked.status, 429);
+    assert.match(blocked.text, /Too many wrong passwords/);
+    assert.equal((await t.db('users').where({ id: u.id }).first()).password_hash, hash, 'the password is not changed');
+    // Turning two-factor off asks for the password too: the same count.
+    assert.equal((await c.submit('/account/totp/disable', { password: PASSWORD })).status, 429);
   });
 });

@@ -151,6 +151,38 @@ const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
   'GET /account/totp': (who) => (who === 'subscriber' ? '/account' : undefined),
 };
 
+/**
+ * Pages that show secrets or billing data, named so that a rename cannot drop them from the
+ * Cache-Control check (which every answer to a logged-in person passes): the one-time platform
+ * credential (shown by creating or rotating), TOTP enrolment, calls, charges and every CSV export.
+ */
+const NO_STORE_PAGES = [
+  'POST /wholesale/platforms', 'POST /wholesale/platforms/:platformId/rotate', 'GET /account/totp',
+  'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
+  'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
+  'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',
+];
+
+/**
+ * The same path with letters in another case, or a trailing slash: routing is exact, so neither
+ * may reach the route (a support role once opened forms for writing as `/reseller/users/4/eDIT`).
+ */
+function pathVariants(filled: string): string[] {
+  const segments = filled.split('/');
+  const out: string[] = [];
+  // The last and the first segment with letters, each as eDIT for edit.
+  const lettered = segments.map((x, i) => (/[a-z]/.test(x) && !/^\d+$/.test(x) ? i : -1)).filter((i) => i > 0);
+  for (const i of new Set([lettered[lettered.length - 1], lettered[0]])) {
+    if (i === undefined) continue;
+    const seg = segments[i] as string;
+    const flipped = seg.slice(0, 1) + seg.slice(1).toUpperCase();
+    if (flipped === seg) continue;
+    out.push(segments.map((x, j) => (j === i ? flipped : x)).join('/'));
+  }
+  if (filled !== '/') out.push(`${filled}/`);
+  return out;
+}
+
 /** What must hold after an allowed write, for routes whose point is a side effect. */
 const POSTCONDITIONS: Record<string, (c: Client) => Promise<void>> = {
   'POST /logout': async (c) => {
@@ -415,6 +447,33 @@ describe('route matrix: every route x every role x own/foreign tenant', async ()
     }
   });
 
+  test('the pages that show secrets or billing data are routes (and so checked for Cache-Control: no-store)', () => {
+    const keys = new Set(routes.map((r) => r.key));
+    for (const k of NO_STORE_PAGES) assert.ok(keys.has(k), `NO_STORE_PAGES names ${k}, which is not a route`);
+  });
+
+  test('a route in another letter case or with a trailing slash matches nothing, for every visitor', async () => {
+    const failures: string[] = [];
+    for (const r of routes) {
+      const access = routeAccess(r);
+      if (!access || access === 'machine') continue;
+      for (const who of WHO) {
+        const client = shared.get(who) as Client;
+        const ownPortal = who !== 'anonymous' && (access === 'login' || access === 'public' || portalOf(who) === access);
+        for (const url of pathVariants(fillPath(r, access, fx, 'own')) as string[]) {
+          // Writes only as a person of the route's portal, with a real token: what the router says, not a guard.
+          if (r.method !== 'GET' && !ownPortal) continue;
+          const res = await send(client, r.method, url);
+          const where: string = `${who}: ${r.method} ${url} -> ${res.status}`;
+          if (res.status === 200 || (res.status >= 300 && res.status < 400 && r.method !== 'GET')) failures.push(`${where}: a variant of ${r.key} was served`);
+          // A view-only role may be refused by its guard first (403: writes, and forms in any case): that too never reaches a route.
+          else if (ownPortal && res.status !== 404 && !(res.status === 403 && isReadOnly(who as Role))) failures.push(`${where}: must be not found`);
+        }
+      }
+    }
+    assert.deepEqual(failures.slice(0, 20), [], `${failures.length} variant(s) answered as if they were the route`);
+  });
+
   for (const r of routes) {
     test(r.key, async () => {
       const unknown = r.params.filter((p) => !PARAMS[p]);
@@ -499,6 +558,10 @@ describe('route matrix: every route x every role x own/foreign tenant', async ()
             assert.ok(!isCsrfRefusal(res.text), `${where}: refused by the CSRF check`);
             await POSTCONDITIONS[r.key]?.(client);
             break;
+        }
+        if (who !== 'anonymous' && exp.kind !== 'machine-only') {
+          // Every answer to a logged-in person is theirs alone (see NO_STORE_PAGES): never cached.
+          assert.equal(res.headers['cache-control'], 'no-store', `${where}: Cache-Control must be no-store`);
         }
         if (who !== 'anonymous' && !mayWrite) {
           // An image has no text to leak anything in.

@@ -80,7 +80,7 @@ export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter
   if (filter.entityType) q.where('a.entity_type', filter.entityType);
   if (filter.entityId) q.where('a.entity_id', filter.entityId);
   if (filter.action) q.where('a.action', filter.action);
-  const after = decodeCursor(filter.cursor, 1);
+  const after = decodeCursor(filter.cursor, ['id']);
   if (after) q.where('a.id', '<', Number(after[0]));
   const rows = (await q) as Array<Record<string, any>>;
   const mapped: AuditRow[] = rows.map((r) => ({

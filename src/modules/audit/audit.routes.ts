@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import { z } from 'zod';
 import type { Db } from '../../db/knex';
 import { scope } from '../../web/principal';
@@ -13,7 +14,7 @@ const auditQuery = z.object({
 
 /** The audit log: wholesale sees every change, a reseller the changes to its own rows. */
 export function auditRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
   for (const portal of ['wholesale', 'reseller'] as const) {
     r.get(`/${portal}/audit`, async (req, res) => {
       const filter = auditQuery.parse(req.query);

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response, type NextFunction } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import QRCode from 'qrcode';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
@@ -18,7 +19,7 @@ import { newTotpSecret, totpUri } from './totp';
 const SECOND_STEP_MS = 5 * 60 * 1000;
 
 export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; throttle: LoginThrottle }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   const clientAddress = (req: Request) => req.ip ?? 'unknown';
 
@@ -89,19 +90,19 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
     }
     const user = await findLoginById(db, pendingId);
     if (!user) return res.redirect(303, '/login');
-    const blocked = await throttle.blocked(user.email, clientAddress(req));
+    const blocked = await throttle.codeBlocked(user.id, clientAddress(req));
     if (blocked) {
       res.status(429);
       return res.page('auth/totp', { title: 'Two-factor login', errors: { code: blocked } });
     }
     const form = parseForm(totpCodeSchema, req.body);
     if (!form.ok || !(await auth.verifySecondFactor(db, box, user, form.data.code))) {
-      await throttle.failed(user.email, clientAddress(req));
+      await throttle.codeFailed(user.id, clientAddress(req));
       res.status(401);
       return res.page('auth/totp', { title: 'Two-factor login', errors: { code: form.ok ? 'That code is not correct.' : (form.errors.code ?? 'Enter the code') } });
     }
     delete req.session.pendingUserId;
-    await throttle.succeeded(user.email);
+    await throttle.codeSucceeded(user.id);
     completeLogin(req, res, next, user);
   });
 
@@ -121,17 +122,26 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
 
   r.post('/account/password', async (req, res) => {
     const form = parseForm(changePasswordSchema, req.body);
-    const render = (errors: Record<string, string>) => {
-      res.status(422);
+    const render = (errors: Record<string, string>, status = 422) => {
+      res.status(status);
       res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
     };
     if (!form.ok) return render(form.errors);
+    const userId = principal(req).id;
+    const blocked = await throttle.currentPasswordBlocked(userId);
+    if (blocked) {
+      return render({ current_password: blocked }, 429);
+    }
     try {
-      await auth.changePassword(db, actor(req), form.data.current_password, form.data.new_password);
+      await auth.changePassword(db, actor(req), form.data.current_password, form.data.new_password, req.sessionID);
     } catch (err) {
-      if (err instanceof FieldErrors) return render(err.fields);
+      if (err instanceof FieldErrors) {
+        if (err.fields.current_password) await throttle.currentPasswordFailed(userId);
+        return render(err.fields);
+      }
       throw err;
     }
+    await throttle.currentPasswordSucceeded(userId);
     flash(req, 'success', 'Your password has been changed.');
     res.redirect(303, '/account');
   });
@@ -170,17 +180,26 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
 
   r.post('/account/totp/disable', async (req, res) => {
     const form = parseForm(disableTotpSchema, req.body);
-    const render = (errors: Record<string, string>) => {
-      res.status(422);
+    const render = (errors: Record<string, string>, status = 422) => {
+      res.status(status);
       res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
     };
     if (!form.ok) return render(form.errors);
+    const userId = principal(req).id;
+    const blocked = await throttle.currentPasswordBlocked(userId);
+    if (blocked) {
+      return render({ password: blocked }, 429);
+    }
     try {
       await auth.disableTotp(db, actor(req), form.data.password);
     } catch (err) {
-      if (err instanceof FieldErrors) return render(err.fields);
+      if (err instanceof FieldErrors) {
+        if (err.fields.password) await throttle.currentPasswordFailed(userId);
+        return render(err.fields);
+      }
       throw err;
     }
+    await throttle.currentPasswordSucceeded(userId);
     flash(req, 'success', 'Two-factor login is off.');
     res.redirect(303, '/account');
   });

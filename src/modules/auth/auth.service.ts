@@ -36,7 +36,8 @@ export async function verifySecondFactor(db: Queryable, box: SecretBox, user: us
   return users.spendTotpStep(db, user.id, step);
 }
 
-export async function changePassword(db: Db, actor: Actor, current: string, next: string): Promise<void> {
+/** Changes one's own password; every other session of the login ends, `session` (the caller's) stays. */
+export async function changePassword(db: Db, actor: Actor, current: string, next: string, session?: string): Promise<void> {
   if (actor.userId == null) throw new Error('no user');
   const user = await users.findLoginById(db, actor.userId);
   if (!user || !(await verifyPassword(user.passwordHash, current))) {
@@ -45,7 +46,7 @@ export async function changePassword(db: Db, actor: Actor, current: string, next
   if (current === next) throw new FieldErrors({ new_password: 'Choose a password different from the current one' });
   const hash = await hashPassword(next);
   await db.transaction(async (tx) => {
-    await users.setPasswordHash(tx, user.id, hash);
+    await users.setPasswordHash(tx, user.id, hash, { keepSession: session });
     await recordAudit(tx, actor, { resellerId: user.resellerId, entityType: 'user', entityId: user.id, action: 'password_change' });
   });
 }

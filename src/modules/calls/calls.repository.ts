@@ -179,8 +179,7 @@ function toCallRow(r: Record<string, any>): CallRow {
  */
 export async function listCalls(db: Queryable, scope: Scope, f: CallFilter): Promise<Page<CallRow>> {
   const limit = f.limit ?? PAGE_SIZE;
-  const cursor = decodeCursor(f.cursor, 2);
-  const after = cursor && typeof cursor[0] === 'string' && typeof cursor[1] === 'number' && !Number.isNaN(Date.parse(cursor[0])) ? [cursor[0], cursor[1]] : undefined;
+  const after = decodeCursor(f.cursor, ['time', 'id']);
   const keyset = (q: Knex.QueryBuilder) => {
     if (after) q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', after);
     return q.orderBy([{ column: 'l.start_at', order: 'desc' }, { column: 'l.id', order: 'desc' }]).limit(limit + 1);

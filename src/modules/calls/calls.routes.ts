@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
@@ -19,7 +20,7 @@ const bodyOf = (req: Request): unknown => (req.body && typeof req.body === 'obje
  * the operator's view of all of them; the unrated calls and re-rating; CSV exports.
  */
 export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   /** The calls of a filter as a CSV download, streamed (the subscriber's, reseller's and operator's alike). */
   const csvExport = async (req: Request, res: Response) => {

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { stringify } from 'csv-stringify';
 import type { Db } from '../../db/knex';
 import type { Page } from '../../db/paging';
 import { NotFoundError } from '../../domain/errors';
@@ -11,6 +10,7 @@ import { countSelectedLegs, type LegSelection, type StoredLegStatus } from '../i
 import { rerateLegs, type RerateOutcome, type RerateTarget } from '../intake/rerate.service';
 import { startJob } from '../jobs/jobs.service';
 import type { RatingCaches } from '../reference-data/reference-data';
+import { csvWriter } from '../csv/csv-writer';
 import * as repo from './calls.repository';
 import type { CallListQuery, UnratedListQuery } from './calls.schemas';
 import { addDays } from '../../domain/time/zones';
@@ -78,10 +78,11 @@ export function unratedSelection(scope: Scope, q: Omit<UnratedListQuery, 'cursor
     toMs: p.toMs,
     statuses: q.status ? [q.status] : ['partial', 'unrated', 'blocked'],
     reason: q.reason,
-    platformId: idOf(q.platform),
+    // Platforms are the operator's: a reseller neither filters by them nor learns their names.
+    platformId: operator ? idOf(q.platform) : undefined,
     resellerId: operator ? idOf(q.reseller) : undefined,
   };
-  const view: FilterView = { from: p.from, to: p.to, reason: q.reason, status: q.status, platform: q.platform, reseller: operator ? q.reseller : undefined };
+  const view: FilterView = { from: p.from, to: p.to, reason: q.reason, status: q.status, platform: operator ? q.platform : undefined, reseller: operator ? q.reseller : undefined };
   return { selection, view };
 }
 
@@ -172,7 +173,7 @@ export async function recentCalls(db: Db, scope: Scope, n = 5): Promise<CallView
 
 /** Options of the filter menus. */
 export async function filterOptions(db: Db, scope: Scope) {
-  const [resellers, platforms] = await Promise.all([repo.resellerOptions(db, scope), scope.kind === 'subscriber' ? Promise.resolve([]) : repo.platformOptions(db)]);
+  const [resellers, platforms] = await Promise.all([repo.resellerOptions(db, scope), scope.kind === 'wholesale' ? repo.platformOptions(db) : Promise.resolve([])]);
   return { resellers, platforms };
 }
 
@@ -307,7 +308,7 @@ export const CSV_PAGE_SIZE = 1000;
  */
 export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number; timeZone?: string } = {}): Promise<number> {
   const { selection } = callSelection(scope, q, opts.timeZone);
-  const csv = stringify({ header: true, columns: csvColumns(scope) });
+  const csv = csvWriter(csvColumns(scope));
   csv.pipe(out);
   let closed = false;
   out.once('close', () => (closed = true));

@@ -65,9 +65,9 @@ export async function listRejects(db: Queryable, scope: Scope, f: RejectFilter):
     .orderBy([{ column: 'x.received_at', order: 'desc' }, { column: 'x.id', order: 'desc' }])
     .limit(limit + 1);
   if (f.platformId) q.where('x.platform_id', f.platformId);
-  const after = decodeCursor(f.cursor, 2);
-  if (after && typeof after[0] === 'string' && typeof after[1] === 'number' && !Number.isNaN(Date.parse(after[0]))) {
-    q.whereRaw('(x.received_at, x.id) < (?::timestamptz, ?)', [after[0], after[1]]);
+  const after = decodeCursor(f.cursor, ['time', 'id']);
+  if (after) {
+    q.whereRaw('(x.received_at, x.id) < (?::timestamptz, ?)', after);
   }
   const rows = ((await q) as Array<Record<string, any>>).map(toReject);
   return toPage(rows, limit, (r) => [r.receivedKey, r.id]);

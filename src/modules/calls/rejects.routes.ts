@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { z } from 'zod';
 import { NotFoundError } from '../../domain/errors';
@@ -16,7 +17,7 @@ const BASE = '/wholesale/rejects';
 
 /** The operator's browser of what the intake refused: read only. */
 export function rejectRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.get(BASE, async (req, res) => {
     const filter = rejectListQuery.parse(req.query);

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
@@ -37,7 +38,7 @@ function byPair(rows: repo.ExchangeRateRow[], nowMs: number): PairView[] {
 
 /** Exchange rates: wholesale admins add them; nobody edits or deletes one. */
 export function exchangeRateRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
   const base = '/wholesale/exchange-rates';
 
   r.get(base, async (req, res) => {

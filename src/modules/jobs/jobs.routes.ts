@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
@@ -7,7 +8,7 @@ import { getJob } from './jobs.repository';
 
 /** A long job's page: its progress while it runs (the page refreshes itself), its outcome after. */
 export function jobRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
   for (const base of ['/wholesale/jobs', '/reseller/jobs']) {
     r.get(`${base}/:jobId`, async (req, res) => {
       const job = await getJob(db, scope(req), idParam(req, 'jobId'));

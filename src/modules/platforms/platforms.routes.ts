@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
@@ -17,7 +18,7 @@ const FORMAT_OPTIONS = FORMAT_NAMES.map((f) => ({ value: f, label: f }));
 
 /** Wholesale portal: the switches that send call records, and their machine credentials. */
 export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
   const common = { base: BASE, formatOptions: FORMAT_OPTIONS };
 
   r.get(BASE, async (_req, res) => {

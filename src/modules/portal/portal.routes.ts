@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { listAudit } from '../audit/audit.repository';
 import { resellerCounts, subscriberStatusCounts, suspendedSubscriberCount } from '../resellers/resellers.repository';
@@ -8,7 +9,7 @@ import { principal, resellerIdOf, scope } from '../../web/principal';
 
 /** Each portal's home page. */
 export function portalRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.get('/wholesale', async (req, res) => {
     const [resellers, subs, suspended, recent] = await Promise.all([

@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { csvCellRead } from '../../domain/csv-cell';
 import type { BandStart } from '../../domain/rating/bands';
 import { parseBands, parseDeck, type Parsed, type RowError } from '../../domain/rating/deck';
 import type { Rate } from '../../domain/rating/plan';
@@ -35,7 +36,8 @@ export function readCsvTable(text: string): CsvTable | RowError[] {
       table.errors.push({ line, message: `${row.record.length} fields where the header has ${header.length} (${header.join(',')})` });
       continue;
     }
-    table.records.push(Object.fromEntries(header.map((h, i) => [h, row.record[i] ?? ''])));
+    // A file we exported reads back as it was written (see csvCellRead).
+    table.records.push(Object.fromEntries(header.map((h, i) => [h, csvCellRead(row.record[i] ?? '')])));
     table.lines.push(line);
   }
   return table;

@@ -182,7 +182,7 @@ export async function searchRates(db: Queryable, planId: number, f: RateFilter):
   const q = db('rates').where('rate_plan_id', planId).orderBy(['prefix', 'direction', 'id']).limit(limit + 1);
   if (f.prefix) q.where('prefix', 'like', `${f.prefix.replace(/^\+/, '')}%`);
   if (f.direction) q.where('direction', f.direction);
-  const after = decodeCursor(f.cursor, 3);
+  const after = decodeCursor(f.cursor, ['text', 'text', 'id']);
   if (after) q.whereRaw('(prefix, direction, id) > (?, ?, ?)', after);
   const rows = await q;
   return toPage(rows.map((r) => ({ ...toRate(r), id: r.id as number })), limit, (r) => [r.prefix, r.direction, r.id]);

@@ -1,5 +1,6 @@
-import { stringify } from 'csv-stringify';
+import { readFile } from 'node:fs/promises';
 import { Router, type Request, type Response } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { DECK_COLUMNS } from '../../domain/rating/deck';
@@ -8,6 +9,7 @@ import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
+import { csvWriter } from '../csv/csv-writer';
 import * as assignments from './assignments.service';
 import type { PlanCache } from './plan-cache';
 import * as repo from './rate-plans.repository';
@@ -17,11 +19,10 @@ import * as service from './rate-plans.service';
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const ROUNDING_OPTIONS = ROUNDING_METHODS.map((m) => ({ value: m, label: m.replace('_', ' ') }));
 
-/** The file field of a multipart import, or the pasted text. */
-function uploadedCsv(req: Request): string {
-  const file = (req as Request & { file?: { buffer: Buffer } }).file;
-  const text = file ? file.buffer.toString('utf8') : typeof req.body?.csv === 'string' ? req.body.csv : '';
-  return text;
+/** The file field of a multipart import (streamed to a temporary file, see web/uploads.ts), or the pasted text. */
+async function uploadedCsv(req: Request): Promise<string> {
+  if (req.file?.path) return readFile(req.file.path, 'utf8');
+  return typeof req.body?.csv === 'string' ? req.body.csv : '';
 }
 
 /**
@@ -29,7 +30,7 @@ function uploadedCsv(req: Request): string {
  * reseller's (reseller portal, sold to its subscribers). Same pages, different owner.
  */
 export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/rate-plans`;
@@ -110,7 +111,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       const id = idParam(req, 'planId');
       await service.getOrThrow(db, ownerOf(req), id);
       const form = parseForm(deckImportSchema, req.body);
-      const csv = uploadedCsv(req);
+      const csv = await uploadedCsv(req);
       try {
         if (!form.ok) throw new FieldErrors(form.errors);
         if (!csv.trim()) throw new FieldErrors({ file: 'Choose a deck CSV file (or paste its text)' });
@@ -133,7 +134,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
     r.post(`${base}/:planId/bands`, async (req, res) => {
       const id = idParam(req, 'planId');
       await service.getOrThrow(db, ownerOf(req), id);
-      const csv = uploadedCsv(req);
+      const csv = await uploadedCsv(req);
       try {
         if (!csv.trim()) throw new FieldErrors({ bands_file: 'Choose a band CSV file (or paste its text)' });
         const result = await service.importBands(db, cache, actor(req), ownerOf(req), id, csv);
@@ -156,7 +157,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
     r.get(`${base}/:planId/deck.csv`, async (req, res) => {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       res.type('text/csv').attachment(`${slug(plan.name)}-deck.csv`);
-      const out = stringify({ header: true, columns: [...DECK_COLUMNS] });
+      const out = csvWriter(DECK_COLUMNS);
       out.pipe(res);
       let cursor: string | undefined;
       do {
@@ -180,7 +181,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       const bands = await repo.loadBands(db, plan.id);
       res.type('text/csv').attachment(`${slug(plan.name)}-bands.csv`);
-      const out = stringify({ header: true, columns: ['band', 'days', 'start'] });
+      const out = csvWriter(['band', 'days', 'start']);
       out.pipe(res);
       for (const b of bands) out.write({ band: b.band, days: b.dates.length ? b.dates.join(' ') : b.weekdays.map((w) => WEEKDAYS[w]).join(','), start: hhmm(b.startMs) });
       out.end();
@@ -214,7 +215,7 @@ const planChoice = (v: unknown): number | null | undefined => {
 
 /** Assigning plans: the operator's to a reseller, a reseller's to its subscriber. */
 export function planAssignmentRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.post('/wholesale/resellers/:resellerId/plan', async (req, res) => {
     const id = idParam(req, 'resellerId');

@@ -94,7 +94,7 @@ export async function listResellers(db: Queryable, scope: Scope, f: ResellerFilt
     q.where((w) => w.whereILike('resellers.name', like).orWhereILike('resellers.code', like).orWhereILike('resellers.contact_email', like));
   }
   if (f.status) q.where('resellers.status', f.status);
-  const after = decodeCursor(f.cursor, 2);
+  const after = decodeCursor(f.cursor, ['text', 'id']);
   if (after) q.whereRaw('(lower(resellers.name), resellers.id) > (?, ?)', after);
   const rows = (await q) as Array<Record<string, any>>;
   const mapped = rows.map((r) => ({ ...toReseller(r), subscribersTotal: Number(r.subscribers_total), subscribersActive: Number(r.subscribers_active) }));

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { parseForm } from '../../web/forms';
@@ -13,7 +14,7 @@ import * as service from './resellers.service';
 
 /** Wholesale portal: the operator's resellers. */
 export function resellerRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.get('/wholesale/resellers', async (req, res) => {
     const filter = resellerListQuery.parse(req.query);

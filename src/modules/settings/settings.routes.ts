@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { parseForm } from '../../web/forms';
 import { actor } from '../../web/principal';
@@ -10,7 +11,7 @@ const BASE = '/wholesale/settings';
 
 /** Wholesale portal: the operator's own settings (its time zone). */
 export function settingsRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.get(BASE, async (_req, res) => {
     const settings = await service.operatorSettings(db);

@@ -170,7 +170,7 @@ export async function listSubscribers(db: Queryable, scope: Scope, f: Subscriber
       }
     });
   }
-  const after = decodeCursor(f.cursor, 2);
+  const after = decodeCursor(f.cursor, ['text', 'id']);
   if (after) q.whereRaw('(lower(s.account_number), s.id) > (?, ?)', after);
   const rows = (await q) as Array<Record<string, any>>;
   const mapped = rows.map((r) => ({ ...toSubscriber(r), resellerStatus: r.reseller_status, numbers: r.numbers as string[] }));

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
 import { parseForm } from '../../web/forms';
@@ -16,7 +17,7 @@ const BASE = '/reseller/subscribers';
 
 /** Reseller portal: its subscribers. Wholesale portal: a read view of any reseller's subscribers. */
 export function subscriberRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.get(BASE, async (req, res) => {
     const filter = subscriberListQuery.parse(req.query);

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import { z } from 'zod';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
@@ -77,7 +78,7 @@ function formValues(t: repo.Tax): Record<string, unknown> {
  * portal) and each reseller's on its retail charges (reseller portal). Same pages, different owner.
  */
 export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/taxes`;
@@ -175,7 +176,7 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
 
 /** The operator's list of jurisdictions: wholesale admins keep it; every reseller picks from it. */
 export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
   const base = '/wholesale/tax-jurisdictions';
 
   r.get(base, async (_req, res) => {
@@ -236,7 +237,7 @@ const exemptChoice = z.object({ tax_exempt: z.enum(['true', 'false'], { error: '
 
 /** Tax exemption: the operator's of a reseller, a reseller's of a subscriber. */
 export function taxExemptionRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   r.post('/wholesale/resellers/:resellerId/tax-exempt', async (req, res) => {
     const id = idParam(req, 'resellerId');

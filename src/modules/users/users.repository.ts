@@ -109,7 +109,7 @@ export async function listUsers(db: Queryable, scope: Scope, f: UserListFilter):
   if (f.q) q.where((w) => w.whereILike('email', `%${f.q}%`).orWhereILike('name', `%${f.q}%`));
   if (f.role) q.where('role', f.role);
   if (f.status) q.where('status', f.status);
-  const after = decodeCursor(f.cursor, 2);
+  const after = decodeCursor(f.cursor, ['text', 'id']);
   if (after) q.whereRaw('(lower(email), id) > (?, ?)', after);
   const rows = await q;
   return toPage(rows.map(toUser), limit, (u) => [u.email.toLowerCase(), u.id]);
@@ -161,8 +161,20 @@ export async function updateUser(
   return row ? toUser(row) : undefined;
 }
 
-export async function setPasswordHash(db: Queryable, id: number, hash: string): Promise<void> {
+/**
+ * A new password ends every session of the login (whoever knew the old one is logged out), but
+ * `keepSession`: the session of the person changing their own password.
+ */
+export async function setPasswordHash(db: Queryable, id: number, hash: string, opts: { keepSession?: string } = {}): Promise<void> {
   await db('users').where('id', id).update({ password_hash: hash, password_changed_at: db.fn.now(), updated_at: db.fn.now() });
+  await endSessions(db, id, opts.keepSession);
+}
+
+/** Ends the sessions of a login (passport keeps its id in sess.passport.user), all but `keepSession`. */
+export async function endSessions(db: Queryable, userId: number, keepSession?: string): Promise<number> {
+  const q = db('sessions').whereRaw(`sess->'passport'->>'user' = ?`, [String(userId)]);
+  if (keepSession) q.whereNot('sid', keepSession);
+  return q.del();
 }
 
 /** Turns TOTP on (with the step of the confirming code, spent) or off (null). */

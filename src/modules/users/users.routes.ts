@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { assignableRoles, ROLE_LABELS } from '../../domain/tenancy/roles';
@@ -14,7 +15,7 @@ import * as service from './users.service';
 
 /** Staff logins: wholesale admins manage the operator's, reseller admins their own reseller's. */
 export function userRoutes({ db }: { db: Db }): Router {
-  const r = Router();
+  const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/users`;
