@@ -122,7 +122,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   // Everything but the static files is one person's or of the moment: billing data, calls, exports,
   // a platform's one-time credential, a TOTP secret, the health check. No cache may keep any of it.
   app.use((req, res, next) => {
-    if (!req.path.startsWith('/public/')) res.set('Cache-Control', 'no-store');
+    // Static files and the icon hold nothing private: cached; everything else is not.
+    if (!req.path.startsWith('/public/') && req.path !== '/favicon.ico') res.set('Cache-Control', 'no-store');
     next();
   });
 

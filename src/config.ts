@@ -39,7 +39,7 @@ const schema = z
     LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(5),
     LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(30),
     LOGIN_THROTTLE_MINUTES: z.coerce.number().int().positive().default(15),
-    INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(200),
+    INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(1000),
     INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: z.coerce.number().int().positive().default(5000),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {

@@ -26,8 +26,9 @@ describe('web hardening', () => {
     // Tenant b: deactivating its subscriber must not disturb the tests that log in as a's.
     const admin = await Client.login(t.app, fx.b.admin.email);
     const deactivate = `/reseller/subscribers/${fx.b.subscriber.id}/deactivate`;
-    await admin.submit(deactivate);
-    const conflict = (referer: string) => admin.agent.post(deactivate).set('Host', 'portal.example').set('Referer', referer).type('form').send({ _csrf: admin.csrf });
+    // Confirmed (the portal asks first): a second deactivation is then the conflict.
+    await admin.submit(deactivate, { confirm: 'yes' });
+    const conflict = (referer: string) => admin.agent.post(deactivate).set('Host', 'portal.example').set('Referer', referer).type('form').send({ _csrf: admin.csrf, confirm: 'yes' });
     for (const hostile of ['javascript:alert(document.cookie)', 'https://evil.example/phish', '//evil.example/x', 'http://evil.example/reseller']) {
       const res = await conflict(hostile);
       assert.equal(res.status, 303, hostile);

@@ -41,7 +41,7 @@ function refuse(res: ServerResponse, status: number, error: string): void {
  * so the source address is the one the portal would see.
  */
 export function intakeHandler({
-  db, caches, logger, copy, trustProxy, limits = { inFlightPerPlatform: 200, postsPerSecondPerPlatform: 5000 },
+  db, caches, logger, copy, trustProxy, limits = { inFlightPerPlatform: 1000, postsPerSecondPerPlatform: 5000 },
 }: {
   db: Db;
   caches: RatingCaches;
