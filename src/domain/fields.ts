@@ -81,3 +81,13 @@ export const optionalTimeZone = z
     ctx.addIssue({ code: 'custom', message: TIME_ZONE_HELP });
     return z.NEVER;
   });
+
+/** A SIP domain (hosted PBX), lower case; blank: none. */
+export const optionalSipDomain = (example: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v) => (v ? v : null))
+    .refine((v) => v === null || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v), `A SIP domain name such as ${example}`);

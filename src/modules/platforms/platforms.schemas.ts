@@ -1,11 +1,10 @@
 import net from 'node:net';
 import { z } from 'zod';
-import { requiredText, checkbox } from '../../domain/fields';
+import { requiredText, checkbox, optionalSipDomain } from '../../domain/fields';
 import { isValidTimeZone } from '../../domain/rating/zoned-time';
 import { SHORT_NUMBER_MODES } from '../../domain/legs/identity';
 import { FORMAT_NAMES } from '../../domain/mediation';
 
-const SIP_DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 /** "10.0.0.0/8, 192.0.2.7" -> ['10.0.0.0/8', '192.0.2.7/32']; each entry checked. */
 const cidrList = z
@@ -53,13 +52,7 @@ export const platformFields = z.object({
   trunk_carriers: trunkMap,
   // Hosted PBX: how short digit strings on its records are read, and the domain of records that name none.
   short_numbers: z.enum(SHORT_NUMBER_MODES, { error: 'Choose how short numbers are read' }).optional().default('national'),
-  sip_domain: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .optional()
-    .transform((v) => (v ? v : null))
-    .refine((v) => v === null || SIP_DOMAIN.test(v), 'A SIP domain name such as pbx.example.com'),
+  sip_domain: optionalSipDomain('pbx.example.com'),
   active: checkbox,
   accept_calls_from: z
     .string()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, emailField, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, emailField, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -15,13 +15,7 @@ export const resellerFields = z.object({
   contact_phone: optionalText('Contact phone', 40),
   notes: optionalText('Notes', 2000),
   // Hosted PBX: the domain of the extensions and SIP user names its staff type without one.
-  sip_domain: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .optional()
-    .transform((v) => (v ? v : null))
-    .refine((v) => v === null || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v), 'A SIP domain name such as pbx.acme.example'),
+  sip_domain: optionalSipDomain('pbx.acme.example'),
   // Blank: the operator's zone.
   time_zone: optionalTimeZone,
 });
