@@ -166,3 +166,17 @@ export function makeRecords(f: Fixture, count: number, opts: { tag: string; seed
   }
   return out;
 }
+
+/**
+ * A second platform for the hostile part of (b): its own credential, so that what it sends is
+ * counted against it and not against the bench's good platform.
+ */
+export async function hostilePlatform(db: Db): Promise<{ id: number; name: string; token: string }> {
+  const [platform] = await db('platforms')
+    .insert({ name: 'hostile-pbx', format: 'generic-json', time_zone: 'UTC', country_code: '1', credential_hash: '0'.repeat(64) })
+    .returning('*');
+  const { token, hash } = newCredential(platform.id);
+  await db('platforms').where({ id: platform.id }).update({ credential_hash: hash });
+  await announceReferenceChange(db, 'platforms');
+  return { id: platform.id, name: platform.name, token };
+}

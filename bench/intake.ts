@@ -11,6 +11,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Db } from '../src/db/knex';
 import { makeRecords, type Fixture } from './fixture';
+import type { HostileInput, HostileOutput } from './hostile-worker';
 import type { LoadInput, LoadOutput } from './load-worker';
 
 // ---- HTTP client -------------------------------------------------------------------------------
@@ -288,19 +289,31 @@ export interface LoadResult {
   maxMs: number;
   maxSendLagMs: number;
   storedOk: number;
+  /** The server's event loop delay over the measured run (a stall in our own code, not a wait). */
+  loopP99Ms?: number;
+  loopMaxMs?: number;
 }
 
 function runLoad(input: LoadInput): Promise<LoadOutput> {
+  return inWorker<LoadInput, LoadOutput>('load-worker.ts', input);
+}
+
+/** A hostile platform beside the load, in a thread of its own (hostile-worker.ts). */
+export function runHostile(input: HostileInput): Promise<HostileOutput> {
+  return inWorker<HostileInput, HostileOutput>('hostile-worker.ts', input);
+}
+
+function inWorker<I, O>(name: string, input: I): Promise<O> {
   return new Promise((resolve, reject) => {
     // Workers do not inherit tsx's loader: register its CommonJS hook first, then load the TS file.
-    const file = JSON.stringify(path.join(__dirname, 'load-worker.ts'));
+    const file = JSON.stringify(path.join(__dirname, name));
     const w = new Worker(`require('tsx/cjs'); require(${file});`, { eval: true, workerData: input });
-    w.once('message', (m: LoadOutput) => {
+    w.once('message', (m: O) => {
       resolve(m);
       void w.terminate();
     });
     w.once('error', reject);
-    w.once('exit', (code) => code !== 0 && code !== 1 && reject(new Error(`load worker exited with ${code}`)));
+    w.once('exit', (code) => code !== 0 && code !== 1 && reject(new Error(`${name} exited with ${code}`)));
   });
 }
 
@@ -337,7 +350,19 @@ async function startProfile(kind: string): Promise<{ stop(tag: string): Promise<
   };
 }
 
-export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixture; clients: number; rate: number; durationS: number; timeoutMs: number; tag: string; log(msg: string): void }): Promise<LoadResult> {
+export async function benchSinglePosts(o: {
+  url: string;
+  db: Db;
+  fixture: Fixture;
+  clients: number;
+  rate: number;
+  durationS: number;
+  timeoutMs: number;
+  tag: string;
+  log(msg: string): void;
+  /** Started with the measured run and awaited after it (a hostile platform posting beside it). */
+  beside?: () => Promise<unknown>;
+}): Promise<LoadResult> {
   const { fixture: f } = o;
   const single = (tag: string, count: number, seed: number) => makeRecords(f, count, { tag, seed }).map((r) => JSON.stringify(r));
   // A checkpoint first, then a warm-up at the measured rate: the pages the posts touch get their
@@ -361,7 +386,9 @@ export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixtur
   });
   gc.observe({ entryTypes: ['gc'] });
   const profile = process.env.BENCH_PROFILE ? await startProfile(process.env.BENCH_PROFILE) : undefined;
+  const beside = o.beside?.();
   const r = await runLoad({ url: o.url, token: f.token, bodies, clients: o.clients, rate: o.rate, durationMs: o.durationS * 1000, timeoutMs: o.timeoutMs });
+  await beside;
   if (profile) o.log(`  profile of the measured run: ${await profile.stop(o.tag)}`);
   gc.disconnect();
   const lat = [...r.latencies].sort((a, b) => a - b);
@@ -393,5 +420,7 @@ export async function benchSinglePosts(o: { url: string; db: Db; fixture: Fixtur
     maxMs: lat[lat.length - 1] ?? NaN,
     maxSendLagMs: r.maxSendLagMs,
     storedOk: Number(stored?.n ?? 0),
+    loopP99Ms: loop.percentile(99) / 1e6,
+    loopMaxMs: loop.max / 1e6,
   };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineResult } from './engine';
+import type { HostileOutput } from './hostile-worker';
 import type { BatchResult, LoadResult } from './intake';
 import { machineLine, type Machine } from './machine';
 
@@ -16,6 +17,8 @@ export interface BenchResults {
   single?: LoadResult;
   /** (b) again, first, at a rate below saturation. */
   singleLow?: LoadResult;
+  /** (b) at the low rate again, with a hostile platform posting bad and huge bodies beside it. */
+  singleHostile?: LoadResult & { hostile: HostileOutput };
 }
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -23,7 +26,12 @@ const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : '—');
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 const yes = (ok: boolean) => (ok ? 'met' : 'missed');
 
-export const TARGETS = { batchRatio: 0.5, p99Ms: 20, singleRate: 1000, engine: 500_000 };
+export const TARGETS = { batchRatio: 0.5, p99Ms: 20, singleRate: 1000, engine: 500_000, hostileP99Ratio: 2 };
+
+const answersLine = (h: HostileOutput) =>
+  Object.entries(h.answers)
+    .map(([kind, by]) => `${kind}: ${Object.entries(by).map(([st, n]) => `${n}× ${st}`).join(', ')}`)
+    .join('; ');
 
 /** The results as a markdown section: what ran, where, and the table with baselines beside. */
 export function markdown(r: BenchResults): string {
@@ -62,6 +70,15 @@ export function markdown(r: BenchResults): string {
       `| (b) single-record posts, ${s.clients} clients, open loop at ${n0(s.targetRate)}/s for ${s.durationS} s | **${n0(s.achievedRate)} posts/s** answered 2xx (${n0(s.ok)} of ${n0(s.due)}); latency from due time p50 ${ms(s.p50Ms)}, p95 ${ms(s.p95Ms)}, **p99 ${ms(s.p99Ms)}**, max ${ms(s.maxMs)}; errors: ${errors} | offered rate ${n0(s.targetRate)}/s (generator lag max ${ms(s.maxSendLagMs)}); ${n0(s.storedOk)} legs stored | ${ratio(s.achievedRate, s.targetRate)} of offered | ${target} | ${yes(s.p99Ms <= TARGETS.p99Ms && s.ok === s.due)} |`,
     );
   }
+  if (r.singleHostile && r.singleLow) {
+    const s = r.singleHostile;
+    const alone = r.singleLow;
+    const errors = Object.entries(s.errors).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+    const loop = (x: { loopP99Ms?: number; loopMaxMs?: number }) => (x.loopMaxMs === undefined ? '' : `; server event loop delay p99 ${ms(x.loopP99Ms as number)}, max ${ms(x.loopMaxMs)}`);
+    lines.push(
+      `| (b) again at ${n0(s.targetRate)}/s for ${s.durationS} s, with a hostile platform beside it (${s.hostile.sent} posts: ${answersLine(s.hostile)}; slowest answer to a huge post ${ms(s.hostile.hugeMaxMs)}) | good posts: **${n0(s.achievedRate)} posts/s** (${n0(s.ok)} of ${n0(s.due)}); p50 ${ms(s.p50Ms)}, p95 ${ms(s.p95Ms)}, **p99 ${ms(s.p99Ms)}**, max ${ms(s.maxMs)}; errors: ${errors}${loop(s)} | (b) alone at the same rate, earlier in this run: p99 ${ms(alone.p99Ms)}${loop(alone)} | **${ratio(s.p99Ms, alone.p99Ms)}** of alone | p99 ≤ ${TARGETS.hostileP99Ratio}× alone | ${yes(s.p99Ms <= TARGETS.hostileP99Ratio * alone.p99Ms && s.ok === s.due)} |`,
+    );
+  }
   if (r.engine) {
     const e = r.engine;
     lines.push(
@@ -88,6 +105,10 @@ export function printTable(r: BenchResults): void {
     if (!s) continue;
     rows.push([`(b) single posts/s @${s.targetRate}`, n0(s.achievedRate), `offered ${n0(s.targetRate)}`, `errors ${Object.values(s.errors).reduce((a, b) => a + b, 0)}`]);
     rows.push([`(b) p50/p95/p99 @${s.targetRate}`, `${s.p50Ms.toFixed(1)}/${s.p95Ms.toFixed(1)}/${s.p99Ms.toFixed(1)} ms`, `max ${s.maxMs.toFixed(1)} ms`, `target p99 ≤ ${TARGETS.p99Ms} ms`]);
+  }
+  if (r.singleHostile && r.singleLow) {
+    const s = r.singleHostile;
+    rows.push([`(b) p99 @${s.targetRate} + hostile`, `${s.p99Ms.toFixed(1)} ms (max ${s.maxMs.toFixed(1)})`, `alone ${r.singleLow.p99Ms.toFixed(1)} ms`, `${ratio(s.p99Ms, r.singleLow.p99Ms)} (target ≤ ${TARGETS.hostileP99Ratio})`]);
   }
   if (r.engine) {
     const e = r.engine;

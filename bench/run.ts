@@ -12,6 +12,8 @@
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
+ * --no-hostile (skip (b) at the low rate again with a hostile platform beside it),
+ * --hostile-bad-rate=N (its bad posts a second), --hostile-huge-every=S (a huge post every S seconds),
  * --concurrency=N, --no-doc (do not touch docs/PERFORMANCE.md), --json=FILE (also write the raw results).
  */
 import crypto from 'node:crypto';
@@ -27,9 +29,10 @@ import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/server';
 import { benchEngine } from './engine';
-import { seed } from './fixture';
-import { benchBatchIntake, benchSinglePosts, closeClient } from './intake';
+import { hostilePlatform, seed } from './fixture';
+import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './intake';
 import { describeMachine } from './machine';
+import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
 function args() {
@@ -58,6 +61,9 @@ function args() {
     engineLegs: num('engine-legs', 50_000, 10_000),
     engineMs: num('engine-ms', 2_000, 300),
     doc: !a.has('no-doc'),
+    hostile: !a.has('no-hostile'),
+    hostileBadRate: num('hostile-bad-rate', 20, 20),
+    hostileHugeEveryS: num('hostile-huge-every', 5, 2),
     json: a.get('json'),
   };
 }
@@ -157,6 +163,20 @@ async function main() {
           loadNow('b-low');
           log(`(b) single-record posts at ${o.lowRate}/s`);
           results.singleLow = await benchSinglePosts({ url: appUrl, db, fixture, clients: o.clients, rate: o.lowRate, durationS: o.durationS, timeoutMs: 10_000, tag: 'L', log });
+          if (o.hostile) {
+            // The same again with a hostile platform beside it: its bad and huge posts must not
+            // hold up the good platform's (issue 9: within 2x of the p99 alone).
+            loadNow('b-hostile');
+            const hostile = await hostilePlatform(db);
+            log(`(b) single-record posts at ${o.lowRate}/s, with platform ${hostile.name} posting ${o.hostileBadRate} bad posts a second and a huge post every ${o.hostileHugeEveryS} s beside them`);
+            let beside: HostileOutput | undefined;
+            const singleHostile = await benchSinglePosts({
+              url: appUrl, db, fixture, clients: o.clients, rate: o.lowRate, durationS: o.durationS, timeoutMs: 60_000, tag: 'H', log,
+              beside: async () => (beside = await runHostile({ url: appUrl, token: hostile.token, durationMs: o.durationS * 1000, badRate: o.hostileBadRate, hugeEveryMs: o.hostileHugeEveryS * 1000, tag: 'X' })),
+            });
+            results.singleHostile = { ...singleHostile, hostile: beside as HostileOutput };
+            log(`  hostile platform: ${JSON.stringify(beside?.answers)}; slowest answer to a huge post ${beside?.hugeMaxMs.toFixed(0)} ms`);
+          }
         }
         loadNow('b');
         log(`(b) single-record posts at ${o.rate}/s`);

@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): BuiltApp {
 
   // Machine intake in front of the portal (see intakeHandler): no session, no CSRF, its own body
   // parser, credential and request log.
-  const intake = intakeHandler({ db, caches, logger, copy: !deps.embedded, trustProxy: () => app.get('trust proxy fn'), limits: config.intakeLimits });
+  const intake = intakeHandler({ db, caches, logger, copy: !deps.embedded, trustProxy: () => app.get('trust proxy fn'), limits: config.intakeLimits, parseThreads: config.intakeParseThreads });
 
   app.use(
     pinoHttp({
@@ -222,6 +222,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     planCache,
     referenceData,
     async close() {
+      await intake.close();
       await changeListener.close();
       store.close();
     },

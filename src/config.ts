@@ -1,5 +1,14 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+
+/** What one platform may ask of the CDR intake at once, so that it cannot hold up the others (429 past it). */
+export interface IntakeLimits {
+  inFlightPerPlatform: number;
+  postsPerSecondPerPlatform: number;
+  /** Bytes of bodies being received or worked on at once (as sent, before decompression). */
+  bytesInFlightPerPlatform: number;
+}
 
 /** Thrown for any configuration the operator must fix; the server prints only its message. */
 export class ConfigError extends Error {}
@@ -41,6 +50,8 @@ const schema = z
     LOGIN_THROTTLE_MINUTES: z.coerce.number().int().positive().default(15),
     INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(1000),
     INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: z.coerce.number().int().positive().default(5000),
+    INTAKE_MAX_MB_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(100),
+    INTAKE_PARSE_THREADS: z.coerce.number().int().min(0).max(64).default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
     message: 'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
@@ -64,8 +75,9 @@ export interface Config {
   admin: { email?: string; password?: string };
   logLevel: string;
   loginThrottle: { perAccount: number; perAddress: number; windowSeconds: number };
-  /** What one platform may ask of the intake at once, so that it cannot hold up the others (429 past it). */
-  intakeLimits: { inFlightPerPlatform: number; postsPerSecondPerPlatform: number };
+  intakeLimits: IntakeLimits;
+  /** Worker threads that parse large CDR posts (0: all on the event loop). */
+  intakeParseThreads: number;
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
@@ -103,6 +115,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perAddress: c.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: c.LOGIN_THROTTLE_MINUTES * 60,
     },
-    intakeLimits: { inFlightPerPlatform: c.INTAKE_MAX_IN_FLIGHT_PER_PLATFORM, postsPerSecondPerPlatform: c.INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM },
+    intakeLimits: {
+      inFlightPerPlatform: c.INTAKE_MAX_IN_FLIGHT_PER_PLATFORM,
+      postsPerSecondPerPlatform: c.INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM,
+      bytesInFlightPerPlatform: c.INTAKE_MAX_MB_IN_FLIGHT_PER_PLATFORM * 1024 * 1024,
+    },
+    intakeParseThreads: c.INTAKE_PARSE_THREADS,
   };
 }

@@ -10,7 +10,7 @@ describe('CDR intake: what one platform may ask at once', () => {
   let t: TestApp;
   let server: Awaited<ReturnType<typeof listen>>;
   before(async () => {
-    t = await createTestApp({ INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: '2', INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: '20' });
+    t = await createTestApp({ INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: '2', INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: '20', INTAKE_MAX_MB_IN_FLIGHT_PER_PLATFORM: '1', INTAKE_PARSE_THREADS: '1' });
     server = await listen(t.app);
   });
   after(async () => {
@@ -81,5 +81,44 @@ describe('CDR intake: what one platform may ask at once', () => {
     const res = await postCdrs(t, fs.token, JSON.stringify(cdr('u-long', { sip_x_header: 'x'.repeat(MAX_RECORD_BYTES) })));
     assert.equal(res.status, 422);
     assert.match(res.body.records[0].error, /characters long, more than the 262144 a record may be/);
+  });
+
+  /** A generic-json body of n records of about `size` characters each. */
+  const records = (tag: string, n: number, size = 120) =>
+    JSON.stringify(Array.from({ length: n }, (_, i) => ({ leg_id: `${tag}-${i}`, call_id: `${tag}-${i}-${'c'.repeat(Math.max(0, size - 120))}`, calling: '+12125550100', called: '+442079460000', start: '2026-11-25T12:00:00Z' })));
+
+  test('bytes in flight: a platform whose posts in flight hold more than it may is answered 429; alone, a post larger than that is still taken; another platform is not held up', async () => {
+    const big = await makePlatform(t.db);
+    const other = await makePlatform(t.db);
+    // 0.8 MB stalled mid-body, then 0.4 MB more from the same platform: past its 1 MB.
+    const stalled = slowPost(big.token, records('B', 3000, 270));
+    await new Promise((r) => setTimeout(r, 200));
+    const more = await postCdrs(t, big.token, records('B2', 1500, 270));
+    assert.equal(more.status, 429, JSON.stringify(more.body).slice(0, 200));
+    assert.equal(more.headers['retry-after'], '2');
+    assert.match(more.body.error, /MB of posts in flight/);
+    assert.equal((await postCdrs(t, other.token, records('O3', 3000, 270))).status, 200, 'another platform is not counted against it');
+    assert.equal(await stalled.finish(), 200);
+    // Alone, a 1.6 MB post (more than the platform's 1 MB in flight) is taken: never refused for ever.
+    await new Promise((r) => setTimeout(r, 1100));
+    const alone = await postCdrs(t, big.token, records('B3', 6000, 270));
+    assert.equal(alone.status, 200, JSON.stringify(alone.body).slice(0, 200));
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: big.id }).count('* as n').first())?.n), 9000);
+  });
+
+  test('large bodies are parsed in a worker thread: every record stored as from a small post; an unreadable large body is refused 400 and kept', async () => {
+    const p = await makePlatform(t.db);
+    const res = await postCdrs(t, p.token, records('W', 2000));
+    assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 200));
+    assert.equal(res.body.accepted, 2000);
+    const legs = await t.db('call_legs').where({ platform_id: p.id }).orderBy('leg_key').select('leg_key', 'calling_number', 'start_at');
+    assert.equal(legs.length, 2000);
+    assert.equal(legs[0].calling_number, '+12125550100');
+    const broken = `${records('X', 2000).slice(0, -1)},{"leg_id":`;
+    const bad = await postCdrs(t, p.token, broken);
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /JSON/i);
+    const kept = await t.db('cdr_rejects').where({ id: bad.body.reject_id }).first();
+    assert.equal(kept.error, bad.body.error);
   });
 });

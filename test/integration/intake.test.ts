@@ -204,6 +204,39 @@ describe('CDR intake: the same leg more than once in one write', () => {
     assert.equal(Number((await t.db('cdrs').where({ platform_id: p.id }).count('* as n').first())?.n), 3);
   });
 
+  test('a large post is stored in parts, each its own turn in the queues: every record answered once, in order, refused ones kept; a small post sent once its first part is stored is answered before it', async () => {
+    const p = await makePlatform(t.db);
+    const platform = (await getPlatform(t.db, p.id))!;
+    // Ten legs a part: 300 good records make 30 parts (the app uses 1,000).
+    const pipeline = new IntakePipeline(t.db, { plans: t.planCache, refs: t.referenceData }, { copy: !t.embedded, partLegs: 10 });
+    const records: object[] = Array.from({ length: 300 }, (_, i) => leg(`P-${i}`));
+    records.splice(150, 0, { leg_id: 'P-bad' }, { ...leg('P-future'), start: '2099-01-01T00:00:00Z' });
+    const order: string[] = [];
+    const big = pipeline.submit({ platform, body: JSON.stringify(records), contentType: 'application/json', sourceIp: undefined }).then((r) => (order.push('big'), r));
+    // Once the first part is committed, a small post comes.
+    while (Number((await t.db('call_legs').where({ platform_id: p.id }).count('* as n').first())?.n) === 0) await new Promise((r) => setTimeout(r, 5));
+    const small = pipeline.submit({ platform, body: JSON.stringify(leg('P-small')), contentType: 'application/json', sourceIp: undefined }).then((r) => (order.push('small'), r));
+    const [res, one] = await Promise.all([big, small]);
+    assert.deepEqual(order, ['small', 'big'], 'the small post does not wait for all of the large one');
+    assert.equal(one.httpStatus, 200);
+    assert.equal(res.httpStatus, 200);
+    assert.equal(res.body.accepted, 300);
+    assert.equal(res.body.rejected, 2);
+    assert.deepEqual(res.body.records.map((r) => r.index), Array.from({ length: 302 }, (_, i) => i));
+    assert.equal(res.body.records[150]?.status, 'rejected');
+    assert.equal(res.body.records[151]?.status, 'rejected');
+    assert.equal(res.body.records[152]?.legs[0]?.leg_key, 'P-150');
+    // One reject for the post's refused records, not one per part.
+    assert.equal(Number((await t.db('cdr_rejects').where({ platform_id: p.id }).count('* as n').first())?.n), 1);
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id }).count('* as n').first())?.n), 301);
+    // Sent again (as after a crash between parts): every good record a duplicate of the one stored.
+    const again = await pipeline.submit({ platform, body: JSON.stringify(records), contentType: 'application/json', sourceIp: undefined });
+    assert.equal(again.body.duplicates, 300);
+    assert.equal(again.body.accepted, 0);
+    assert.equal(Number((await t.db('call_legs').where({ platform_id: p.id }).count('* as n').first())?.n), 301);
+    await pipeline.close();
+  });
+
   test('a leg that another transaction stores while a post is being written is answered as a duplicate, stored once', async (ctx) => {
     // Needs two connections at once: the embedded database runs on one.
     if (t.embedded) return ctx.skip('the embedded database serves one connection');

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
+import type { IntakeLimits } from '../../config';
 import type { Db } from '../../db/knex';
 import type { Logger } from '../../logger';
 import { requestIdOf } from '../../web/request-id';
@@ -17,7 +18,20 @@ export const INTAKE_PATH = '/api/v1/cdrs';
 export type IntakeHandler = ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) & {
   /** Rejects when the intake cannot store a post now (see IntakePipeline.probe). */
   probe(): Promise<void>;
+  /** Stops the intake's parse threads. */
+  close(): Promise<void>;
 };
+
+const DEFAULT_LIMITS: IntakeLimits = { inFlightPerPlatform: 1000, postsPerSecondPerPlatform: 5000, bytesInFlightPerPlatform: 100 * 1024 * 1024 };
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;
+
+/** Adds to a per-platform count, dropping it at zero (the maps hold only platforms with posts in flight). */
+function add(m: Map<number, number>, id: number, d: number): void {
+  const n = (m.get(id) ?? 0) + d;
+  if (n > 0) m.set(id, n);
+  else m.delete(id);
+}
 
 function answer(res: ServerResponse, status: number, body: object): void {
   res.statusCode = status;
@@ -41,19 +55,22 @@ function refuse(res: ServerResponse, status: number, error: string): void {
  * so the source address is the one the portal would see.
  */
 export function intakeHandler({
-  db, caches, logger, copy, trustProxy, limits = { inFlightPerPlatform: 1000, postsPerSecondPerPlatform: 5000 },
+  db, caches, logger, copy, trustProxy, limits = DEFAULT_LIMITS, parseThreads = 1,
 }: {
   db: Db;
   caches: RatingCaches;
   logger: Logger;
   copy: boolean;
   trustProxy: () => (addr: string, i: number) => boolean;
-  limits?: { inFlightPerPlatform: number; postsPerSecondPerPlatform: number };
+  limits?: IntakeLimits;
+  /** Threads that parse large bodies, off the event loop (0: none). */
+  parseThreads?: number;
 }): IntakeHandler {
-  const intake = new IntakePipeline(db, caches, { copy, log: logger });
+  const intake = new IntakePipeline(db, caches, { copy, log: logger, parse: { threads: parseThreads } });
   // Per platform, so that one switch sending too much, or too slowly, cannot hold up the others:
   // posts in flight (a slow or stalled sender holds a slot until its body is in) and posts a second.
   const inFlight = new Map<number, number>();
+  const bytesInFlight = new Map<number, number>();
   const rate = new RateLimiterMemory({ points: limits.postsPerSecondPerPlatform, duration: 1 });
 
   /** What the request log says of a post. */
@@ -89,20 +106,41 @@ export function intakeHandler({
       res.setHeader('Retry-After', '1');
       return refuse(res, 429, `platform ${platform.name} has ${busy} posts in flight, the most it may: send this one again in a second`);
     }
-    inFlight.set(platform.id, busy + 1);
+    // Bytes too: a few huge bodies hold memory and parse threads as a thousand small ones do not.
+    // One post alone is always let in (up to the body limit), so a large post is never refused for ever.
+    const declared = Number(req.headers['content-length']);
+    const bytesBusy = bytesInFlight.get(platform.id) ?? 0;
+    if (bytesBusy > 0 && bytesBusy + (Number.isFinite(declared) ? declared : 0) > limits.bytesInFlightPerPlatform) {
+      res.setHeader('Retry-After', '2');
+      return refuse(res, 429, `platform ${platform.name} has ${mb(bytesBusy)} of posts in flight, and this one would take it past the ${mb(limits.bytesInFlightPerPlatform)} it may: send it again in a few seconds`);
+    }
+    let held = Number.isFinite(declared) ? declared : 0;
+    add(inFlight, platform.id, 1);
+    add(bytesInFlight, platform.id, held);
     try {
-      await receive(req, res, platform, sourceIp);
+      await receive(req, res, platform, sourceIp, (size) => {
+        add(bytesInFlight, platform.id, size - held);
+        held = size;
+        if (Number.isFinite(declared)) return false; // admitted above on its declared length
+        const total = bytesInFlight.get(platform.id) ?? 0;
+        return total > size && total > limits.bytesInFlightPerPlatform;
+      });
     } finally {
-      const n = (inFlight.get(platform.id) ?? 1) - 1;
-      if (n > 0) inFlight.set(platform.id, n);
-      else inFlight.delete(platform.id);
+      add(inFlight, platform.id, -1);
+      add(bytesInFlight, platform.id, -held);
     }
   };
 
-  const receive = async (req: IncomingMessage, res: ServerResponse, platform: Platform, sourceIp: string): Promise<void> => {
+  /** `received(size)` counts the body's real size once read; true when that is more than the platform may have in flight. */
+  const receive = async (req: IncomingMessage, res: ServerResponse, platform: Platform, sourceIp: string, received: (size: number) => boolean): Promise<void> => {
     let body: PostBody;
     try {
       body = await readPostBody(req);
+      if (received(body.raw.length)) {
+        // Sent without a length, so only known now: refused like one that said its length.
+        res.setHeader('Retry-After', '2');
+        return refuse(res, 429, `platform ${platform.name} has more than ${mb(limits.bytesInFlightPerPlatform)} of posts in flight: send this one again in a few seconds`);
+      }
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
       // It can never become a record: refused with the reason and kept as it arrived.
@@ -147,5 +185,5 @@ export function intakeHandler({
     res.once('finish', () => logPost(post, res.statusCode));
     handle(req, res, post).catch((err) => failed(res, post.id, err));
   };
-  return Object.assign(handler, { probe: () => intake.probe() });
+  return Object.assign(handler, { probe: () => intake.probe(), close: () => intake.close() });
 }

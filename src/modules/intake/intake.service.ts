@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/knex';
 import type { NormalisedLeg, RecordOutcome } from '../../domain/legs/leg';
-import { getAdapter, MediationError } from '../../domain/mediation';
+import { getAdapter } from '../../domain/mediation';
+import { parseBody, type ParseAnswer, type ParseTask } from './parse.worker';
 import type { RatingCaches } from '../reference-data/reference-data';
 import type { Platform } from '../platforms/platforms.repository';
 import { legDifferences } from '../../domain/legs/repost';
@@ -97,30 +98,53 @@ export function legCount(p: ParsedPost): number {
 }
 
 /**
+ * A large post cut into parts of at most `maxLegs` legs, each rated and written as a post of its
+ * own, so that a 10,000-record post takes its turns in the rating and write queues beside other
+ * platforms' posts instead of holding both for seconds. Safe because every leg is idempotent by
+ * its key: a part committed before a crash is answered "duplicate" when the switch posts again.
+ * The refused and pending records go with the last part; a post that completes stored halves is
+ * not cut (their deletion belongs with the legs they make, in one transaction).
+ */
+export function splitPost(p: ParsedPost, maxLegs: number): ParsedPost[] {
+  if (p.consumedPending.length || legCount(p) <= maxLegs) return [p];
+  const parts: ParsedPost[] = [];
+  let good: GoodRecord[] = [];
+  let n = 0;
+  for (const o of p.good) {
+    if (n > 0 && n + o.legs.length > maxLegs) {
+      parts.push({ input: p.input, outcomes: [...good], good, consumedPending: [] });
+      good = [];
+      n = 0;
+    }
+    good.push(o);
+    n += o.legs.length;
+  }
+  parts.push({ input: p.input, outcomes: [...good, ...p.outcomes.filter((o) => !o.ok)], good, consumedPending: [] });
+  return parts;
+}
+
+/** A body -> its records or the reason it cannot be read (inline, or in a thread: parse-pool.ts). */
+export type ParseFn = (platformId: number, task: ParseTask) => Promise<ParseAnswer>;
+const inlineParse: ParseFn = async (_platformId, task) => parseBody(task);
+
+/**
  * Phase one of a post: parse (pure adapter) and pair halves of calls with earlier posts. An
  * unreadable body (or one with no records) is answered at once, after it is kept in the rejects.
  */
-export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | PostResult> {
+export async function parsePost(db: Db, input: PostInput, parse: ParseFn = inlineParse): Promise<ParsedPost | PostResult> {
   const { platform } = input;
   const adapter = getAdapter(platform.format);
   if (!adapter) throw new Error(`platform ${platform.id} has unknown format ${platform.format}`);
 
-  let outcomes: RecordOutcome[];
-  try {
-    outcomes = adapter.parse(input.body, input.contentType, { timeZone: platform.timeZone, countryCode: platform.countryCode }).records;
-  } catch (err) {
+  const parsed = await parse(platform.id, { format: platform.format, body: input.body, contentType: input.contentType, ctx: { timeZone: platform.timeZone, countryCode: platform.countryCode } });
+  if (!parsed.ok) {
     // Whatever the adapter cannot read is the content's doing, never a passing fault: refused and
-    // kept, not answered "send it again" (a switch would retry it for ever). An error other than
-    // MediationError is also an adapter that should have said why: its message is the reason.
-    const error = err instanceof MediationError ? err.message : `the body could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    // kept, not answered "send it again" (a switch would retry it for ever).
+    const { error } = parsed;
     const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
-    return { httpStatus: 400, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
+    return { httpStatus: parsed.status ?? 400, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
   }
-  if (outcomes.length > MAX_RECORDS_PER_POST) {
-    const error = `the body holds ${outcomes.length} records, more than the ${MAX_RECORDS_PER_POST} a post may carry: send them in smaller posts`;
-    const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
-    return { httpStatus: 413, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
-  }
+  const outcomes = parsed.records;
   if (outcomes.length === 0) {
     const error = 'the body holds no records';
     const rejectId = await insertReject(db, { platformId: platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
@@ -132,8 +156,7 @@ export async function parsePost(db: Db, input: PostInput): Promise<ParsedPost | 
   return { input, outcomes: screened, good, consumedPending };
 }
 
-/** The most records one post may carry: a larger one holds up every post grouped with it. */
-export const MAX_RECORDS_PER_POST = 10_000;
+export { MAX_RECORDS_PER_POST } from './parse.worker';
 /** The longest record (a FreeSWITCH JSON CDR with every variable is a few kilobytes). */
 export const MAX_RECORD_BYTES = 256 * 1024;
 

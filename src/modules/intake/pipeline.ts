@@ -4,11 +4,13 @@ import { insertGroup } from './legs.repository';
 import { insertReject } from './rejects.repository';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { HoldersCache, StaleHoldersError } from './holders-cache';
+import { DEFAULT_PARSE_INLINE_BELOW, ParsePool, type ParsePoolOptions } from './parse-pool';
 import {
   legCount,
   pairStoredHalves,
   parsePost,
   ratePosts,
+  splitPost,
   summarise,
   writePost,
   writePosts,
@@ -96,6 +98,12 @@ const MAX_LEGS_PER_GROUP = 5000;
 const WRITE_LANES = 2;
 
 /**
+ * Legs per part of a large post: small enough that a part rates and commits in tens of
+ * milliseconds (other platforms' posts wait at most that long behind it), large enough for COPY.
+ */
+const PART_LEGS = 1000;
+
+/**
  * Below this many legs a group is written with one INSERT statement (insertGroup). COPY needs a
  * look-up of stored legs and of ids first, then three COPYs in a transaction: it pays off only
  * when there are many rows to stream.
@@ -107,7 +115,11 @@ export interface PipelineOptions {
   copy: boolean;
   /** Smallest group written with COPY (tests lower it to exercise COPY with single posts). */
   copyFromLegs?: number;
+  /** Legs per part of a large post (see splitPost; tests lower it). */
+  partLegs?: number;
   log?: { warn(obj: object, msg: string): void };
+  /** Threads for parsing large bodies (0: all on the event loop) and the size from which they are used. */
+  parse?: Partial<ParsePoolOptions>;
 }
 
 /**
@@ -124,7 +136,9 @@ export class IntakePipeline {
   private readonly holders = new HoldersCache();
   private readonly copy: boolean;
   private readonly copyFromLegs: number;
+  private readonly partLegs: number;
   private readonly log: PipelineOptions['log'];
+  private readonly parser: ParsePool;
 
   constructor(
     private readonly db: Db,
@@ -133,7 +147,9 @@ export class IntakePipeline {
   ) {
     this.copy = opts.copy;
     this.copyFromLegs = opts.copyFromLegs ?? COPY_FROM_LEGS;
+    this.partLegs = opts.partLegs ?? PART_LEGS;
     this.log = opts.log;
+    this.parser = new ParsePool({ threads: opts.parse?.threads ?? 1, inlineBelow: opts.parse?.inlineBelow ?? DEFAULT_PARSE_INLINE_BELOW, maxHeapMb: opts.parse?.maxHeapMb });
     const weight = (p: ParsedPost) => Math.max(1, legCount(p));
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
     // Two transactions at a time: a large group's COPY keeps one Postgres backend busy, and the
@@ -142,22 +158,61 @@ export class IntakePipeline {
   }
 
   async submit(input: PostInput): Promise<PostResult> {
-    const parsed = await parsePost(this.db, input);
+    const parsed = await parsePost(this.db, input, (platformId, task) => this.parser.parse(platformId, task));
     if ('httpStatus' in parsed) return parsed;
-    const prepared = await this.rater.submit(parsed);
-    try {
-      const result = summarise(await this.committer.submit(prepared));
-      for (const key of prepared.strandedHalves ?? []) void this.pairStranded(input.platform, key);
-      return result;
-    } catch (err) {
-      // The post failed alone (its group was retried post by post). If the database refused a
-      // value (out of range, a check), the post is bad input: keep it in the rejects and say why.
-      // Anything else (the database unreachable, a bug) is the caller's 5xx: nothing was stored.
-      if (!isDataError(err)) throw err;
-      const error = `the database refused a value of this post: ${(err as Error).message}`;
-      const rejectId = await insertReject(this.db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
-      return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
+    const parts = splitPost(parsed, this.partLegs);
+    if (parts.length === 1) {
+      try {
+        return summarise(await this.commit(await this.rater.submit(parsed)));
+      } catch (err) {
+        const refused = await this.refusedByDatabase(input, err);
+        return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error: refused.error, reject_id: refused.rejectId } };
+      }
     }
+    // One part of a large post in each queue at a time: the next part is rated while this one
+    // commits, and other posts take their turns between them.
+    const results: RecordResult[] = [];
+    const commitPart = async (part: PreparedPost): Promise<RecordResult[]> => {
+      try {
+        return await this.commit(part);
+      } catch (err) {
+        // The part's records are refused with the reason; the parts before it stay stored.
+        const { error, rejectId } = await this.refusedByDatabase(input, err);
+        return part.outcomes.map((o) => ({ index: o.index, status: 'rejected' as const, error, reject_id: rejectId, legs: [] }));
+      }
+    };
+    let writing: Promise<RecordResult[]> | undefined;
+    for (const part of parts) {
+      const prepared = this.rater.submit(part);
+      prepared.catch(() => undefined); // awaited below; meanwhile a failure is not "unhandled"
+      if (writing) results.push(...(await writing));
+      writing = commitPart(await prepared);
+    }
+    results.push(...(await (writing as Promise<RecordResult[]>)));
+    return summarise(results.sort((a, b) => a.index - b.index));
+  }
+
+  private async commit(prepared: PreparedPost): Promise<RecordResult[]> {
+    const results = await this.committer.submit(prepared);
+    for (const key of prepared.strandedHalves ?? []) void this.pairStranded(prepared.input.platform, key);
+    return results;
+  }
+
+  /**
+   * A post (or part) that failed alone (its group was retried post by post). If the database
+   * refused a value (out of range, a check), it is bad input: kept in the rejects with the reason.
+   * Anything else (the database unreachable, a bug) is rethrown, the caller's 5xx: nothing of it stored.
+   */
+  private async refusedByDatabase(input: PostInput, err: unknown): Promise<{ error: string; rejectId: number }> {
+    if (!isDataError(err)) throw err;
+    const error = `the database refused a value of this post: ${(err as Error).message}`;
+    const rejectId = await insertReject(this.db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
+    return { error, rejectId };
+  }
+
+  /** Stops the parse threads (the process is ending or the app is closed). */
+  close(): Promise<void> {
+    return this.parser.close();
   }
 
   /**

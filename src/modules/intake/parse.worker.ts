@@ -1,0 +1,36 @@
+/**
+ * Runs in a worker thread of the parse pool (parse-pool.ts): one post's body -> its records, by the
+ * platform's adapter. The answer is plain data (structured clone), never a thrown error: a body
+ * the adapter cannot read is the content's doing, and its reason travels back as text.
+ */
+import { getAdapter, MediationError } from '../../domain/mediation';
+import type { AdapterContext, RecordOutcome } from '../../domain/legs/leg';
+
+export interface ParseTask {
+  format: string;
+  body: string;
+  contentType: string | undefined;
+  ctx: AdapterContext;
+}
+
+/** The most records one post may carry: a larger one holds up every post grouped with it. */
+export const MAX_RECORDS_PER_POST = 10_000;
+
+/** `status` 413 when the body holds more records than a post may (counted here: the records are not sent back). */
+export type ParseAnswer = { ok: true; records: RecordOutcome[] } | { ok: false; error: string; status?: 413 };
+
+/** The adapter's parse, with its failure as a value (the same words inline and in a worker). */
+export function parseBody(t: ParseTask): ParseAnswer {
+  const adapter = getAdapter(t.format);
+  if (!adapter) throw new Error(`unknown format ${t.format}`);
+  try {
+    const { records } = adapter.parse(t.body, t.contentType, t.ctx);
+    if (records.length > MAX_RECORDS_PER_POST) return { ok: false, status: 413, error: `the body holds ${records.length} records, more than the ${MAX_RECORDS_PER_POST} a post may carry: send them in smaller posts` };
+    return { ok: true, records };
+  } catch (err) {
+    // MediationError says why; any other error is an adapter that should have: its message is the reason.
+    return { ok: false, error: err instanceof MediationError ? err.message : `the body could not be read: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+export default parseBody;
