@@ -32,6 +32,8 @@ describe('CDR intake: generic JSON, two charges, idempotency, rejects', () => {
     });
     void DECK;
     await t.db('rates').insert([rate(wholesale.id, '44', '0.0200', 1), rate(retail.id, '44', '0.0900', 60)]);
+    // France has rates from 2019, a year before the first USD->EUR exchange rate.
+    await t.db('rates').insert([rate(wholesale.id, '33', '0.0300', 1), rate(retail.id, '33', '0.1000', 60)].map((r) => ({ ...r, effective_from: '2019-01-01T00:00:00Z' })));
     await t.db('exchange_rates').insert({ from_currency: 'USD', to_currency: 'EUR', rate: '0.92', effective_from: '2020-01-01T00:00:00Z' });
   });
   after(() => t.close());
@@ -100,7 +102,7 @@ describe('CDR intake: generic JSON, two charges, idempotency, rejects', () => {
     assert.equal(reject.platform_id, platformId);
   });
 
-  test('who pays: unknown numbers are unrated; a deactivated reseller gives blocked; a missing exchange rate leaves the leg unrated', async () => {
+  test('who pays: unknown numbers are unrated; a deactivated reseller gives blocked; a missing exchange rate leaves its charge unpriced (partial), a missing rate the leg unrated', async () => {
     const nobody = await postCdrs(t, token, leg('P-1', { calling: '+13055550100' }));
     assert.equal(nobody.body.records[0].legs[0].status, 'unrated');
     assert.match(nobody.body.records[0].legs[0].reason, /no subscriber has/);
@@ -111,10 +113,16 @@ describe('CDR intake: generic JSON, two charges, idempotency, rejects', () => {
     assert.equal(blocked.body.records[0].legs[0].status, 'blocked');
     assert.match(blocked.body.records[0].legs[0].reason, /inactive/);
 
-    const old = await postCdrs(t, token, leg('P-3', { start: '2019-06-01T12:00:00Z', answer: '2019-06-01T12:00:05Z', end: '2019-06-01T12:01:05Z' }));
-    const l = old.body.records[0].legs[0];
-    assert.equal(l.status, 'unrated');
-    assert.match(l.reason, /no outbound rate|no exchange rate/);
+    // Rates in force in 2019 but no exchange rate yet: the wholesale charge (USD, billed in EUR)
+    // cannot be priced; the retail one (EUR) can. And before the rates, no rate at all.
+    const at2019 = { start: '2019-06-01T12:00:00Z', answer: '2019-06-01T12:00:05Z', end: '2019-06-01T12:01:05Z' };
+    const noFx = (await postCdrs(t, token, leg('P-3', { ...at2019, called: '+33142000000' }))).body.records[0].legs[0];
+    assert.equal(noFx.status, 'partial', JSON.stringify(noFx));
+    assert.match(noFx.reason, /no exchange rate/);
+    assert.doesNotMatch(noFx.reason, /no outbound rate/);
+    const noRate = (await postCdrs(t, token, leg('P-4', at2019))).body.records[0].legs[0];
+    assert.equal(noRate.status, 'unrated');
+    assert.match(noRate.reason, /no outbound rate/);
   });
 
   test('holder at the call\'s time: a call from before the number was first assigned is nobody\'s (not today\'s holder\'s), a call between two holders too; the other number still matches', async () => {
@@ -178,7 +186,9 @@ describe('CDR intake: concurrent single posts', () => {
     assert.equal(answers.filter((a) => a.body.records[0].status === 'duplicate').length, 3);
     // Rows written by one transaction share its xmin: fewer transactions than posts.
     const commits = await t.db.raw(`select count(distinct xmin::text) as n from call_legs where platform_id = ?`, [p.id]);
-    assert.ok(Number(commits.rows[0].n) < N, `expected grouped commits, got ${commits.rows[0].n} for ${N} posts`);
+    // Posts that arrive while both write lanes are busy form the next group: a handful of commits
+    // (3 here on an idle machine), never one per post. A quarter leaves room for a slow machine.
+    assert.ok(Number(commits.rows[0].n) <= N / 4, `expected grouped commits, got ${commits.rows[0].n} for ${N} posts`);
   });
 });
 
