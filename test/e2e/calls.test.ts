@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
 import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
-import { makeCallLeg, makePlan, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber } from '../support/factories';
+import { makeCallLeg, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
 const skip = skipWithoutChromium;
@@ -44,11 +44,7 @@ describe('calls in a browser', { skip }, () => {
     const retail = await makePlan(t.db, reseller.id, { currency: 'USD', rounding_decimals: 2 });
     const number = randomNumber();
     const sub = await makeSubscriber(t.db, reseller.id, { retail_plan_id: retail.id }, [number]);
-    const steps = (r: string, inc: number) => JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: inc }]);
-    await t.db('rates').insert([
-      { rate_plan_id: wholesale.id, reseller_id: null, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0', steps: steps('0.0200', 1) },
-      { rate_plan_id: retail.id, reseller_id: reseller.id, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0', steps: steps('0.0900', 60) },
-    ]);
+    await makeRates(t.db, rateRow(wholesale, { rate: '0.0200' }), rateRow(retail, { rate: '0.0900', increment: 60 }));
     const subscriberUser = await makeUser(t.db, 'subscriber', { resellerId: reseller.id, subscriberId: sub.id });
     const resellerAdmin = await makeUser(t.db, 'reseller_admin', { resellerId: reseller.id });
     const resellerSupport = await makeUser(t.db, 'reseller_support', { resellerId: reseller.id });

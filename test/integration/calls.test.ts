@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeJurisdiction, makePlan, makeReseller, makeSubscriber, makeTax, makeUser, randomNumber } from '../support/factories';
+import { makeJurisdiction, makePlan, makeReseller, makeSubscriber, makeTax, makeUser, randomNumber, makeRates, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 import { exportCallsCsv } from '../../src/modules/calls/calls.service';
@@ -67,11 +67,8 @@ describe('call pages', () => {
     subA = await makeSubscriber(t.db, resA.id, { retail_plan_id: retailA.id }, [numA]);
     subA2 = await makeSubscriber(t.db, resA.id, { retail_plan_id: retailA.id }, [numA2]);
     subB = await makeSubscriber(t.db, resB.id, { retail_plan_id: retailB.id }, [numB]);
-    const rate = (planId: number, resellerId: number | null, r: string, inc: number) => ({
-      rate_plan_id: planId, reseller_id: resellerId, prefix: '44', description: 'United Kingdom', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
-      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: inc }]),
-    });
-    await t.db('rates').insert([rate(wholesale.id, null, '0.0200', 1), rate(retailA.id, resA.id, '0.0900', 60), rate(retailB.id, resB.id, '0.0500', 60)]);
+    const uk = { description: 'United Kingdom' };
+    await makeRates(t.db, rateRow(wholesale, { ...uk, rate: '0.0200' }), rateRow(retailA, { ...uk, rate: '0.0900', increment: 60 }), rateRow(retailB, { ...uk, rate: '0.0500', increment: 60 }));
     await t.db('exchange_rates').insert({ from_currency: 'USD', to_currency: 'EUR', rate: '0.92', effective_from: '2020-01-01T00:00:00Z' });
     const ny = await makeJurisdiction(t.db, { country: 'US', region: 'NY', name: 'New York' });
     await makeTax(t.db, resA.id, ny.id, { name: 'NY usage tax', rate: '10', effective_from: '2020-01-01T00:00:00Z' });
@@ -315,12 +312,9 @@ describe('call pages', () => {
     if (await t.db('rates').where({ direction: 'onnet' }).first()) return;
     const plans = await t.db('rate_plans').whereIn('name', ['WS Standard', 'Retail A', 'Retail B']).select('id', 'name', 'reseller_id');
     const byName = new Map(plans.map((p) => [p.name as string, p as { id: number; reseller_id: number | null }]));
-    const onnet = (name: string, r: string) => ({
-      rate_plan_id: byName.get(name)!.id, reseller_id: byName.get(name)!.reseller_id, prefix: '1', description: 'On-net', direction: 'onnet',
-      effective_from: '2020-01-01T00:00:00Z', connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: 60 }]),
-    });
+    const onnet = (name: string, r: string) => rateRow(byName.get(name)!, { prefix: '1', description: 'On-net', direction: 'onnet', rate: r, increment: 60 });
     // Wholesale 0.0777 USD a minute; retail 0.0734 USD (B, 0.07 at two decimals) and 0.0444 EUR (A).
-    await t.db('rates').insert([onnet('WS Standard', '0.0777'), onnet('Retail B', '0.0734'), onnet('Retail A', '0.0444')]);
+    await makeRates(t.db, onnet('WS Standard', '0.0777'), onnet('Retail B', '0.0734'), onnet('Retail A', '0.0444'));
     t.planCache.clear();
   };
 

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config';
 import type { Db } from '../../src/db/knex';
 import { openDatabase } from '../../src/server';
 import { createTestDatabase } from '../support/db';
-import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeRates, rateRow } from '../support/factories';
 import { makePlatform } from '../support/intake';
 import { freePort } from '../support/net';
 
@@ -76,11 +76,7 @@ async function seed(db: Db): Promise<{ token: string; platformId: number }> {
   const reseller = await makeReseller(db, { wholesale_plan_id: wholesale.id });
   const retail = await makePlan(db, reseller.id, { name: 'Crash retail' });
   await makeSubscriber(db, reseller.id, { retail_plan_id: retail.id }, ['+12125550123']);
-  const rate = (planId: number, resellerId: number | null, r: string) => ({
-    rate_plan_id: planId, reseller_id: resellerId, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0',
-    steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: 1 }]),
-  });
-  await db('rates').insert([rate(wholesale.id, null, '0.0200'), rate(retail.id, reseller.id, '0.0500')]);
+  await makeRates(db, rateRow(wholesale, { rate: '0.0200' }), rateRow(retail, { rate: '0.0500' }));
   return { token: p.token, platformId: p.id };
 }
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeUser, makeRates, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 import { rerateLegs } from '../../src/modules/intake/rerate.service';
 import { makePlatform, postCdrs } from '../support/intake';
@@ -46,10 +46,7 @@ describe('CDR intake: extensions and SIP user names', () => {
     await identity(b.id, '1002');
     await identity(b.id, 'alice');
     // The on-net catch-all of the platform's country code prices calls inside the PBX.
-    await t.db('rates').insert({
-      rate_plan_id: wholesale.id, reseller_id: null, prefix: '1', description: 'On-net', direction: 'onnet', effective_from: '2020-01-01T00:00:00Z',
-      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '0.0100', rate_unit: 60, increment: 60 }]),
-    });
+    await makeRates(t.db, rateRow(wholesale, { prefix: '1', description: 'On-net', direction: 'onnet', rate: '0.0100', increment: 60 }));
   });
   after(() => t.close());
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeRates, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 import { HoldersCache, StaleHoldersError } from '../../src/modules/intake/holders-cache';
 import { holdersOf } from '../../src/modules/intake/parties.repository';
@@ -33,10 +33,7 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
     a = await makeSubscriber(t.db, reseller.id, {}, ['+12125550100']);
     b = await makeSubscriber(t.db, reseller.id);
     await t.db('phone_numbers').where({ number: '+12125550100' }).update({ assigned_at: '2026-01-01T00:00:00Z' });
-    await t.db('rates').insert({
-      rate_plan_id: wholesale.id, reseller_id: null, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
-      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '0.0600', rate_unit: 60, increment: 1 }]),
-    });
+    await makeRates(t.db, rateRow(wholesale, { rate: '0.0600' }));
     t.db.on('query', (q: { sql?: string }) => {
       if (typeof q.sql === 'string' && q.sql.includes('phone_numbers')) numberQueries++;
     });

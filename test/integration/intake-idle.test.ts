@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeRates, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
 // The pool closes a connection after it has been idle this long (30 s by default); the test waits longer.
@@ -19,10 +19,7 @@ describe('the intake after the pool has dropped its idle connection', () => {
     const plan = await makePlan(t.db, null, { name: 'WS' });
     const reseller = await makeReseller(t.db, { wholesale_plan_id: plan.id, billing_service: false });
     await makeSubscriber(t.db, reseller.id, {}, ['+12125550100']);
-    await t.db('rates').insert({
-      rate_plan_id: plan.id, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0',
-      steps: JSON.stringify([{ from: 0, rate: '0.02', rate_unit: 60, increment: 1 }]),
-    });
+    await makeRates(t.db, rateRow(plan, { rate: '0.02' }));
   });
   after(() => t.close());
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeRates, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
 /**
@@ -18,12 +18,7 @@ describe('CDR intake: a re-post with another start is the same leg', () => {
     const reseller = await makeReseller(t.db, { wholesale_plan_id: wholesale.id });
     const retail = await makePlan(t.db, reseller.id, { name: 'Retail' });
     await makeSubscriber(t.db, reseller.id, { retail_plan_id: retail.id }, ['+12125550100']);
-    for (const plan of [wholesale, retail]) {
-      await t.db('rates').insert({
-        rate_plan_id: plan.id, reseller_id: plan.reseller_id, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0',
-        steps: JSON.stringify([{ from: 0, rate: '0.02', rate_unit: 60, increment: 1 }]),
-      });
-    }
+    await makeRates(t.db, rateRow(wholesale, { rate: '0.02' }), rateRow(retail, { rate: '0.02' }));
   });
   after(() => t.close());
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeRates, rateRow, step } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 import { IntakePipeline } from '../../src/modules/intake/pipeline';
 import { getPlatform } from '../../src/modules/platforms/platforms.repository';
@@ -26,14 +26,10 @@ describe('CDR intake: generic JSON, two charges, idempotency, rejects', () => {
     reseller = await makeReseller(t.db, { currency: 'EUR', wholesale_plan_id: wholesale.id });
     const retail = await makePlan(t.db, reseller.id, { name: 'Retail', currency: 'EUR', rounding_decimals: 2, rounding_method: 'up' });
     sub = await makeSubscriber(t.db, reseller.id, { retail_plan_id: retail.id }, ['+12125550100']);
-    const rate = (planId: number, prefix: string, r: string, inc: number) => ({
-      rate_plan_id: planId, reseller_id: planId === wholesale.id ? null : reseller.id, prefix, direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
-      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: inc }]),
-    });
     void DECK;
-    await t.db('rates').insert([rate(wholesale.id, '44', '0.0200', 1), rate(retail.id, '44', '0.0900', 60)]);
-    // France has rates from 2019, a year before the first USD->EUR exchange rate.
-    await t.db('rates').insert([rate(wholesale.id, '33', '0.0300', 1), rate(retail.id, '33', '0.1000', 60)].map((r) => ({ ...r, effective_from: '2019-01-01T00:00:00Z' })));
+    // Germany has rates from 2019, a year before the first USD->EUR exchange rate.
+    const y2019 = { prefix: '49', effectiveFrom: '2019-01-01T00:00:00Z' };
+    await makeRates(t.db, rateRow(wholesale, { rate: '0.0200' }), rateRow(retail, { rate: '0.0900', increment: 60 }), rateRow(wholesale, { ...y2019, rate: '0.0300' }), rateRow(retail, { ...y2019, rate: '0.1000', increment: 60 }));
     await t.db('exchange_rates').insert({ from_currency: 'USD', to_currency: 'EUR', rate: '0.92', effective_from: '2020-01-01T00:00:00Z' });
   });
   after(() => t.close());
@@ -116,7 +112,7 @@ describe('CDR intake: generic JSON, two charges, idempotency, rejects', () => {
     // Rates in force in 2019 but no exchange rate yet: the wholesale charge (USD, billed in EUR)
     // cannot be priced; the retail one (EUR) can. And before the rates, no rate at all.
     const at2019 = { start: '2019-06-01T12:00:00Z', answer: '2019-06-01T12:00:05Z', end: '2019-06-01T12:01:05Z' };
-    const noFx = (await postCdrs(t, token, leg('P-3', { ...at2019, called: '+33142000000' }))).body.records[0].legs[0];
+    const noFx = (await postCdrs(t, token, leg('P-3', { ...at2019, called: '+4930901820' }))).body.records[0].legs[0];
     assert.equal(noFx.status, 'partial', JSON.stringify(noFx));
     assert.match(noFx.reason, /no exchange rate/);
     assert.doesNotMatch(noFx.reason, /no outbound rate/);
@@ -332,10 +328,7 @@ describe('CDR intake: records that cannot be stored', () => {
     const plan = await makePlan(t.db, null, { name: 'Absurd', currency: 'USD', rounding_decimals: 4 });
     const reseller = await makeReseller(t.db, { currency: 'USD', wholesale_plan_id: plan.id, billing_service: false });
     await makeSubscriber(t.db, reseller.id, {}, ['+12125550177']);
-    await t.db('rates').insert({
-      rate_plan_id: plan.id, reseller_id: null, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
-      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '9999999999', rate_unit: 1, increment: 1 }]),
-    });
+    await makeRates(t.db, rateRow(plan, { steps: [step('9999999999', 1, 1)] }));
   });
   after(() => t.close());
 

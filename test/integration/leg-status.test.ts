@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { rerateLegs } from '../../src/modules/intake/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeUser, makeRates, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 
@@ -29,10 +29,7 @@ describe('a leg’s status agrees with its charges', () => {
   after(() => t.close());
 
   const addRate = async (plan: { id: number }, resellerId: number | null, prefix: string) => {
-    await t.db('rates').insert({
-      rate_plan_id: plan.id, reseller_id: resellerId, prefix, direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0',
-      steps: JSON.stringify([{ from: 0, rate: '0.06', rate_unit: 60, increment: 60 }]),
-    });
+    await makeRates(t.db, rateRow({ id: plan.id, reseller_id: resellerId }, { prefix, rate: '0.06', increment: 60 }));
     // Straight into the table, not through the deck import: the compiled plan is dropped by hand.
     t.planCache.invalidate(plan.id);
   };

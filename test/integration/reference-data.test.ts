@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createPeerApp, createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeUser, makeRates, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 import { postCdrs } from '../support/intake';
 
@@ -64,10 +64,7 @@ describe('reference data held in memory by the intake: changes are seen at once'
     taxId = (await t.db('taxes').where({ name: 'NY usage tax' }).first()).id;
     // The operator's USD plan sold to a reseller billed in EUR, whose subscriber is in New York.
     const plan = await makePlan(t.db, null, { currency: 'USD' });
-    await t.db('rates').insert({
-      rate_plan_id: plan.id, reseller_id: null, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0',
-      steps: JSON.stringify([{ from: 0, rate: '0.0600', rate_unit: 60, increment: 1 }]),
-    });
+    await makeRates(t.db, rateRow(plan, { rate: '0.0600' }));
     const reseller = await makeReseller(t.db, { currency: 'EUR', wholesale_plan_id: plan.id, billing_service: false });
     await makeSubscriber(t.db, reseller.id, { country: 'US', region: 'NY' }, [NUMBER]);
   });

@@ -10,7 +10,7 @@ import { ForbiddenError, NotFoundError } from '../../src/domain/errors';
 import { INLINE_RERATE_MAX, rerateOrStart } from '../../src/modules/calls/calls.service';
 import { rerateLegs } from '../../src/modules/intake/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
-import { makePlan, makeReseller, makeSubscriber, makeUser, NUMBERS_ASSIGNED_AT, randomNumber } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeUser, NUMBERS_ASSIGNED_AT, randomNumber, makeRates, rateRow, step, stepsJson } from '../support/factories';
 import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 
@@ -62,10 +62,7 @@ describe('unrated calls and re-rating', () => {
   /** A's call to France, for which no plan has a rate yet. */
   let frId: number;
 
-  const rate = (planId: number, resellerId: number | null, prefix: string, r: string, inc = 1) => ({
-    rate_plan_id: planId, reseller_id: resellerId, prefix, description: prefix, direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
-    connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: inc }]),
-  });
+  const rate = (planId: number, resellerId: number | null, prefix: string, r: string, inc = 1) => rateRow({ id: planId, reseller_id: resellerId }, { prefix, description: prefix, rate: r, increment: inc });
   const legRow = (id: number) => t.db('call_legs').where({ id }).first();
   const chargeRows = async (ids: number[]) =>
     (await t.db('charges').whereIn('leg_id', ids).orderBy(['leg_id', 'kind'])).map(({ rated_at: _ratedAt, ...rest }) => rest);
@@ -257,7 +254,7 @@ describe('unrated calls and re-rating', () => {
     const before = await chargeRows(ids);
     assert.ok(before.filter((c) => c.kind === 'wholesale').every((c) => c.amount === '0.0300000000'));
 
-    await t.db('rates').where({ rate_plan_id: wholesalePlan.id, prefix: '44' }).update({ steps: JSON.stringify([{ from: 0, rate: '0.0400', rate_unit: 60, increment: 1 }]) });
+    await t.db('rates').where({ rate_plan_id: wholesalePlan.id, prefix: '44' }).update({ steps: stepsJson(step('0.0400')) });
     t.planCache.invalidate(wholesalePlan.id);
 
     await wholesaleAdmin.refreshCsrf('/wholesale/calls');
@@ -319,7 +316,7 @@ describe('unrated calls and re-rating', () => {
 describe('re-rating a large selection runs as a job with a progress page', () => {
   let t: TestApp;
   let token: string;
-  let plan: { id: number };
+  let plan: { id: number; reseller_id: number | null };
   let reseller: { id: number };
   let admin: Client;
   let resellerAdmin: Client;
@@ -333,10 +330,7 @@ describe('re-rating a large selection runs as a job with a progress page', () =>
     plan = await makePlan(t.db, null, { name: 'WS', currency: 'USD', rounding_decimals: 4 });
     reseller = await makeReseller(t.db, { currency: 'USD', wholesale_plan_id: plan.id, billing_service: false });
     await makeSubscriber(t.db, reseller.id, {}, [num]);
-    await t.db('rates').insert({
-      rate_plan_id: plan.id, reseller_id: null, prefix: '44', description: 'UK', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z',
-      connect_fee: '0', steps: JSON.stringify([{ from: 0, rate: '0.0200', rate_unit: 60, increment: 1 }]),
-    });
+    await makeRates(t.db, rateRow(plan, { description: 'UK', rate: '0.0200' }));
     admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
     resellerAdmin = await Client.login(t.app, (await makeUser(t.db, 'reseller_admin', { resellerId: reseller.id })).email);
     otherAdmin = await Client.login(t.app, (await makeUser(t.db, 'reseller_admin', { resellerId: (await makeReseller(t.db)).id })).email);
@@ -347,7 +341,7 @@ describe('re-rating a large selection runs as a job with a progress page', () =>
   after(() => t.close());
 
   test('the operator re-rates a period of more calls than a request takes: a job page shows progress, then the outcome', async () => {
-    await t.db('rates').where({ rate_plan_id: plan.id }).update({ steps: JSON.stringify([{ from: 0, rate: '0.0400', rate_unit: 60, increment: 1 }]) });
+    await t.db('rates').where({ rate_plan_id: plan.id }).update({ steps: stepsJson(step('0.0400')) });
     t.planCache.invalidate(plan.id);
     await admin.refreshCsrf('/wholesale/calls');
     const today = new Date().toISOString().slice(0, 10);

@@ -65,6 +65,50 @@ export async function makePlan(db: Db, resellerId: number | null, over: Partial<
   return row as { id: number; name: string; reseller_id: number | null };
 }
 
+/** One step of a rate: `rate` per `unit` seconds, billed in blocks of `increment` seconds, from second `from`. */
+export function step(rate: string, increment = 1, unit = 60, from = 0) {
+  return { from, rate, rate_unit: unit, increment };
+}
+
+/** The steps column of a rate (JSON), for inserts and updates. */
+export function stepsJson(...steps: Array<ReturnType<typeof step>>): string {
+  return JSON.stringify(steps);
+}
+
+export interface RateOver {
+  prefix?: string;
+  /** Per minute (one step) unless `steps` is given. */
+  rate?: string;
+  increment?: number;
+  steps?: Array<ReturnType<typeof step>>;
+  direction?: 'outbound' | 'inbound' | 'onnet' | 'forwarded';
+  description?: string;
+  effectiveFrom?: string;
+  connectFee?: string;
+}
+
+/**
+ * A row of the rates table for a plan (its owner copied from the plan): outbound to 44, a cent a
+ * minute, per second, in force since 2020, unless told otherwise. The one shape every test uses.
+ */
+export function rateRow(plan: { id: number; reseller_id: number | null }, o: RateOver = {}) {
+  return {
+    rate_plan_id: plan.id,
+    reseller_id: plan.reseller_id,
+    prefix: o.prefix ?? '44',
+    description: o.description ?? '',
+    direction: o.direction ?? 'outbound',
+    effective_from: o.effectiveFrom ?? '2020-01-01T00:00:00Z',
+    connect_fee: o.connectFee ?? '0',
+    steps: stepsJson(...(o.steps ?? [step(o.rate ?? '0.0100', o.increment ?? 1)])),
+  };
+}
+
+/** Rates of plans, written straight into the table (before the app compiles the plans, or followed by a plan change notice). */
+export async function makeRates(db: Db, ...rows: Array<ReturnType<typeof rateRow>>): Promise<void> {
+  await db('rates').insert(rows);
+}
+
 /** A random North American number that no other test uses. */
 export function randomNumber(): string {
   return `+1212${String(crypto.randomInt(0, 10_000_000)).padStart(7, '0')}`;
