@@ -41,6 +41,7 @@ const schema = z
     LOGIN_THROTTLE_MINUTES: z.coerce.number().int().positive().default(15),
     INTAKE_MAX_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(1000),
     INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: z.coerce.number().int().positive().default(5000),
+    JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
     message: 'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
@@ -66,6 +67,8 @@ export interface Config {
   loginThrottle: { perAccount: number; perAddress: number; windowSeconds: number };
   /** What one platform may ask of the intake at once, so that it cannot hold up the others (429 past it). */
   intakeLimits: { inFlightPerPlatform: number; postsPerSecondPerPlatform: number };
+  /** How long a claimed background job is its worker's without a renewal: a killed process's job is taken up again after it. */
+  jobLeaseSeconds: number;
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
@@ -104,5 +107,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: c.LOGIN_THROTTLE_MINUTES * 60,
     },
     intakeLimits: { inFlightPerPlatform: c.INTAKE_MAX_IN_FLIGHT_PER_PLATFORM, postsPerSecondPerPlatform: c.INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM },
+    jobLeaseSeconds: c.JOB_LEASE_SECONDS,
   };
 }
