@@ -17,6 +17,10 @@ import { auditRoutes } from './modules/audit/audit.routes';
 import { callRoutes } from './modules/calls/calls.routes';
 import { rejectRoutes } from './modules/calls/rejects.routes';
 import { jobRoutes } from './modules/jobs/jobs.routes';
+import { JobKinds } from './modules/jobs/jobs.service';
+import { JobWorker } from './modules/jobs/worker';
+import { registerRerateJobs } from './modules/calls/rerate.jobs';
+import { registerIntakeJobs } from './modules/intake/intake.jobs';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
@@ -54,6 +58,13 @@ export interface AppDeps {
   planCache?: PlanCache;
   /** Platforms, usage taxes and exchange rates held in memory for the CDR intake; one per process. */
   referenceData?: ReferenceData;
+  /**
+   * Whether this process's job worker also turns due schedules into jobs (the server: yes; test
+   * apps: no, they run only the jobs they queue). The worker itself runs in every app.
+   */
+  schedules?: boolean;
+  /** Set false for an app that runs no background jobs at all (queued jobs wait for another process). */
+  worker?: boolean;
 }
 
 export interface BuiltApp {
@@ -63,6 +74,10 @@ export interface BuiltApp {
   portal: express.Express;
   planCache: PlanCache;
   referenceData: ReferenceData;
+  /** The job kinds (handlers and schedules) of this process, for queuing. */
+  jobs: JobKinds;
+  /** This process's job worker (absent with worker: false). */
+  worker?: JobWorker;
   close(): Promise<void>;
 }
 
@@ -77,6 +92,12 @@ export function createApp(deps: AppDeps): BuiltApp {
   const caches = { plans: planCache, refs: referenceData };
   // One connection hears every other process's changes (none to hear with the embedded database).
   const changeListener = deps.embedded ? { close: async () => undefined } : listenForChanges(deps.databaseUrl, [planChanges(planCache), referenceData], logger);
+
+  // Background work: handlers by kind, run by this process's worker as any other process's would.
+  const jobs = new JobKinds();
+  registerRerateJobs(jobs, { db, caches });
+  registerIntakeJobs(jobs, { db, caches });
+  const worker = deps.worker === false ? undefined : new JobWorker({ db, kinds: jobs, log: logger, leaseSeconds: config.jobLeaseSeconds, schedules: deps.schedules ?? false }).start();
 
   app.set('view engine', 'ejs');
   app.set('views', path.resolve(__dirname, '../views'));
@@ -208,7 +229,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(taxExemptionRoutes({ db }));
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
-  app.use(callRoutes({ db, caches }));
+  app.use(callRoutes({ db, caches, jobs }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));
   app.use(settingsRoutes({ db }));
@@ -221,7 +242,10 @@ export function createApp(deps: AppDeps): BuiltApp {
     portal: app,
     planCache,
     referenceData,
+    jobs,
+    worker,
     async close() {
+      await worker?.stop();
       await intake.close();
       await changeListener.close();
       store.close();

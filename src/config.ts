@@ -52,6 +52,7 @@ const schema = z
     INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: z.coerce.number().int().positive().default(5000),
     INTAKE_MAX_MB_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(100),
     INTAKE_PARSE_THREADS: z.coerce.number().int().min(0).max(64).default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
+    JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
     message: 'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
@@ -78,6 +79,8 @@ export interface Config {
   intakeLimits: IntakeLimits;
   /** Worker threads that parse large CDR posts (0: all on the event loop). */
   intakeParseThreads: number;
+  /** How long a claimed background job is its worker's without a renewal: a killed process's job is taken up again after it. */
+  jobLeaseSeconds: number;
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
@@ -121,5 +124,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bytesInFlightPerPlatform: c.INTAKE_MAX_MB_IN_FLIGHT_PER_PLATFORM * 1024 * 1024,
     },
     intakeParseThreads: c.INTAKE_PARSE_THREADS,
+    jobLeaseSeconds: c.JOB_LEASE_SECONDS,
   };
 }

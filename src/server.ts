@@ -8,8 +8,6 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { createDb, migrateLatest, type Db } from './db/knex';
 import { getOrCreateSecret } from './db/settings';
 import { createLogger } from './logger';
-import { scheduleStalePendingExpiry } from './modules/intake/pending.service';
-import { pruneRejects } from './modules/intake/rejects.repository';
 import { DEMO_PASSWORD, firstStart } from './cli/demo-data';
 
 /** Opens the configured database (or starts the embedded one) and brings its schema up to date. */
@@ -58,7 +56,8 @@ async function main(): Promise<void> {
   }
 
   const instanceSecret = config.sessionSecret ?? (await getOrCreateSecret(db, 'instance_secret'));
-  const built = createApp({ config, db, databaseUrl: url, instanceSecret, logger, embedded: Boolean(embedded) });
+  // This process's worker also turns due schedules into jobs (half-call expiry, reject pruning, partitions).
+  const built = createApp({ config, db, databaseUrl: url, instanceSecret, logger, embedded: Boolean(embedded), schedules: true });
   const server = config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) }, built.app)
     : http.createServer(built.app);
@@ -71,15 +70,6 @@ async function main(): Promise<void> {
     });
     server.listen(config.port, config.host, resolve);
   });
-  const pendingExpiry = scheduleStalePendingExpiry(db, 24, logger);
-  // Rejects older than the operator's retention go, at start and every hour after.
-  const prune = () =>
-    pruneRejects(db)
-      .then((n) => n > 0 && logger.info({ deleted: n }, 'old rejects deleted'))
-      .catch((err) => logger.warn({ err }, 'deleting old rejects failed'));
-  void prune();
-  const rejectPruning = setInterval(prune, 3_600_000);
-  rejectPruning.unref();
   const scheme = config.tls ? 'https' : 'http';
   const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
   logger.info({ port: config.port, tls: Boolean(config.tls) }, 'listening');
@@ -90,10 +80,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    pendingExpiry.stop();
-    clearInterval(rejectPruning);
     server.close();
     server.closeAllConnections?.();
+    // Running jobs are handed back (queued again) for the next worker, here or in another process.
     await built.close();
     await db.destroy();
     await embedded?.stop();

@@ -371,9 +371,9 @@ describe('re-rating a large selection runs as a job with a progress page', () =>
     assert.equal((await resellerAdmin.get(jobPath.replace('/wholesale/', '/reseller/'))).status, 404);
   });
 
-  test("a reseller's job is its own; a job whose server stopped says so instead of running for ever", async () => {
+  test("a reseller's job is its own; a job whose worker stopped is taken up by another and finishes", async () => {
     const actor = { userId: null, email: null, role: 'reseller_admin' as const, scope: { kind: 'reseller' as const, resellerId: reseller.id } };
-    const started = await rerateOrStart(t.db, { plans: t.planCache, refs: t.referenceData }, actor, actor.scope, { filter: {} }, '/reseller/calls', { inlineMax: 10 });
+    const started = await rerateOrStart(t.db, { plans: t.planCache, refs: t.referenceData }, t.jobs, actor, actor.scope, { filter: {} }, '/reseller/calls', { inlineMax: 10 });
     assert.ok('jobId' in started);
     const path = `/reseller/jobs/${started.jobId}`;
     let page = await resellerAdmin.get(path);
@@ -381,12 +381,19 @@ describe('re-rating a large selection runs as a job with a progress page', () =>
     assert.match(page.text, new RegExp(`Re-rated ${N} calls: ${N} rated\\.`));
     assert.equal((await otherAdmin.get(path)).status, 404);
 
-    // A job left running by a process that stopped (nobody touches it any more).
+    // A job left running by a worker that stopped (its process was killed): its lease ran out, so
+    // this app's worker claims it, as a worker in any other process would, and runs it to the end.
+    const payload = { scope: actor.scope, actor: { userId: null, email: null, role: 'reseller_admin' }, selection: {} };
     const [stale] = await t.db('jobs')
-      .insert({ reseller_id: reseller.id, kind: 'rerate', title: 'Re-rating 5 calls', total: 5, done: 2, return_to: '/reseller/calls', heartbeat_at: t.db.raw(`now() - interval '2 minutes'`) })
+      .insert({
+        reseller_id: reseller.id, kind: 'rerate', title: `Re-rating ${N} calls`, total: N, done: 0, return_to: '/reseller/calls', status: 'running',
+        payload: JSON.stringify(payload), attempts: 1, locked_by: 'a-killed-worker', locked_until: t.db.raw(`now() - interval '1 second'`), started_at: t.db.fn.now(),
+      })
       .returning('id');
-    const stopped = await resellerAdmin.get(`/reseller/jobs/${stale.id}`);
-    assert.match(stopped.text, /data-status="failed"/);
-    assert.match(stopped.text, /The job stopped: the server stopped while this job ran; start it again \(repeating it is safe\)/);
+    t.worker?.wake();
+    let taken = await resellerAdmin.get(`/reseller/jobs/${stale.id}`);
+    for (let i = 0; i < 300 && !/data-status="done"/.test(taken.text); i++) taken = await new Promise((r) => setTimeout(r, 100)).then(() => resellerAdmin.get(`/reseller/jobs/${stale.id}`));
+    assert.match(taken.text, new RegExp(`data-testid="job-outcome">Re-rated ${N} calls: ${N} rated\\.<`));
+    assert.match(taken.text, /data-testid="job-attempts">2 of 5</, 'the second attempt, by another worker');
   });
 });

@@ -134,9 +134,9 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   jurisdictionId: (fx, t) => fx.jurisdictions[t].id,
   // Call legs: under /reseller that reseller's; operator staff reach every tenant's (see OPERATOR_REACHES_EVERY_TENANT).
   legId: (fx, t) => fx[t].leg.id,
-  // Jobs: under /wholesale the operator's own ("foreign": a reseller's, which its page does not
-  // show to the operator); under /reseller that reseller's.
-  jobId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorJob.id : fx.b.job.id) : fx[t].job.id),
+  // Jobs: under /reseller that reseller's; operator staff reach every job, every reseller's and the
+  // system's periodic work (see OPERATOR_REACHES_EVERY_TENANT).
+  jobId: (fx, t) => fx[t].job.id,
   // Rejected records are the operator's alone, like platforms: "foreign" is one that does not exist.
   rejectId: (fx, t) => (t === 'a' ? fx.reject.id : 999_999),
   // /wholesale/users/:userId edits operator staff: "foreign" there is a reseller's login, which the
@@ -146,7 +146,7 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'jurisdictionId', 'legId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'jurisdictionId', 'legId', 'jobId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {

@@ -24,6 +24,7 @@ const OPERATOR_TABLES: Record<string, string> = {
   pending_records: 'half of a call waiting for its other half: no leg, so no reseller, yet',
   reject_quota: "each platform's bytes of rejects kept per day, so a broken switch cannot fill the database",
   leg_keys: "each platform's leg keys, claimed once whatever partition the leg is in; read only by the intake, never shown",
+  job_schedules: "the operator's periodic work (half-call expiry, reject pruning, partitions): the system's, no tenant's",
   party_version: 'one counter of changes to numbers, subscribers and resellers, for the intake\'s holders cache',
 };
 
@@ -31,7 +32,7 @@ const OPERATOR_TABLES: Record<string, string> = {
 const NULLABLE_TENANT: Record<string, string> = {
   users: 'operator staff (wholesale_admin, wholesale_support) belong to no reseller',
   audit_log: 'changes to operator-level entities (wholesale users, settings) belong to no reseller',
-  jobs: 'a job the operator\'s staff started (re-rating across resellers) belongs to no reseller',
+  jobs: 'a job the operator\'s staff started (re-rating across resellers), or the system\'s periodic work, belongs to no reseller',
   rate_plans: "the operator's own plans (sold to resellers) belong to no reseller",
   rate_plan_bands: "bands of the operator's own plans",
   rates: "rates of the operator's own plans",

@@ -18,6 +18,9 @@ export interface TestApp extends TestDatabase {
   planCache: PlanCache;
   /** The app's in-memory platforms, usage taxes and exchange rates, as the intake uses them. */
   referenceData: ReferenceData;
+  /** The app's job kinds (to queue jobs) and its worker (which runs them, as the server's does). */
+  jobs: BuiltApp['jobs'];
+  worker: BuiltApp['worker'];
 }
 
 const TABLE_KIND: Record<string, ReferenceKind> = { platforms: 'platforms', taxes: 'taxes', tax_jurisdictions: 'taxes', exchange_rates: 'exchange_rates' };
@@ -38,25 +41,25 @@ function dropCopiesOnDirectWrites(db: Db, refs: ReferenceData): void {
   });
 }
 
-function build(database: TestDatabase, env: Record<string, string>) {
+function build(database: TestDatabase, env: Record<string, string>, opts: { worker?: boolean; schedules?: boolean } = {}) {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
   const planCache = new PlanCache();
   const referenceData = new ReferenceData();
   dropCopiesOnDirectWrites(database.db, referenceData);
   const built = createApp({
     config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel),
-    planCache, referenceData, embedded: database.embedded,
+    planCache, referenceData, embedded: database.embedded, ...opts,
   });
-  return { app: built.app, portal: built.portal, config, planCache, referenceData, built };
+  return { app: built.app, portal: built.portal, config, planCache, referenceData, jobs: built.jobs, worker: built.worker, built };
 }
 
 /**
  * The real app on a fresh test database. Extra env values override the defaults (e.g. throttle
  * limits); `db` options go to the database's pool (e.g. a short idle timeout).
  */
-export async function createTestApp(env: Record<string, string> = {}, db: { idleTimeoutMs?: number } = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, db: { idleTimeoutMs?: number } = {}, opts: { worker?: boolean; schedules?: boolean } = {}): Promise<TestApp> {
   const database = await createTestDatabase(db);
-  const { built, ...parts } = build(database, env);
+  const { built, ...parts } = build(database, env, opts);
   return {
     ...database,
     ...parts,
@@ -72,10 +75,10 @@ export async function createTestApp(env: Record<string, string> = {}, db: { idle
  * process, as far as the caches can tell. Closing it leaves the database to `t`. Not for the
  * embedded database, which serves one process (it listens for no notifications).
  */
-export async function createPeerApp(t: TestApp, env: Record<string, string> = {}): Promise<TestApp> {
+export async function createPeerApp(t: TestApp, env: Record<string, string> = {}, opts: { worker?: boolean; schedules?: boolean } = {}): Promise<TestApp> {
   if (t.embedded) throw new Error('a peer app needs a real Postgres server (TEST_DATABASE_URL)');
   const db = createDb(t.url, { poolMax: 5 });
-  const { built, ...parts } = build({ db, url: t.url, embedded: false, close: async () => undefined }, env);
+  const { built, ...parts } = build({ db, url: t.url, embedded: false, close: async () => undefined }, env, opts);
   return {
     db, url: t.url, embedded: false,
     ...parts,

@@ -6,6 +6,7 @@ import { idParam } from '../../web/params';
 import { actor, scope, timeZoneOf } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash, viewHelpers } from '../../web/render';
+import type { JobKinds } from '../jobs/jobs.service';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { callListQuery, callsRerateForm, unratedListQuery, unratedRerateForm } from './calls.schemas';
 import * as service from './calls.service';
@@ -19,7 +20,7 @@ const bodyOf = (req: Request): unknown => (req.body && typeof req.body === 'obje
  * Call pages of the three portals: a subscriber's own calls, a reseller's calls with both charges,
  * the operator's view of all of them; the unrated calls and re-rating; CSV exports.
  */
-export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Router {
+export function callRoutes({ db, caches, jobs }: { db: Db; caches: RatingCaches; jobs: JobKinds }): Router {
   const r = Router(ROUTER_OPTIONS);
 
   /** The calls of a filter as a CSV download, streamed (the subscriber's, reseller's and operator's alike). */
@@ -104,7 +105,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
         flash(req, 'error', 'Choose what to re-rate: the ticked calls, or every call matching the filter.');
         return res.redirect(303, back);
       }
-      const started = await service.rerateOrStart(db, caches, actor(req), scope(req), target, back, { log: req.log });
+      const started = await service.rerateOrStart(db, caches, jobs, actor(req), scope(req), target, back);
       if ('jobId' in started) return res.redirect(303, `${jobsBase}/${started.jobId}`);
       flash(req, started.outcome.total > 0 && started.outcome.rated === started.outcome.total ? 'success' : 'info', service.outcomeMessage(started.outcome));
       res.redirect(303, back);
@@ -130,7 +131,7 @@ export function callRoutes({ db, caches }: { db: Db; caches: RatingCaches }): Ro
         fields: withoutCursor(view),
       });
     }
-    const started = await service.rerateOrStart(db, caches, actor(req), scope(req), { filter: selection }, back, { log: req.log });
+    const started = await service.rerateOrStart(db, caches, jobs, actor(req), scope(req), { filter: selection }, back);
     if ('jobId' in started) return res.redirect(303, `/wholesale/jobs/${started.jobId}`);
     flash(req, started.outcome.total > 0 && started.outcome.rated === started.outcome.total ? 'success' : 'info', service.outcomeMessage(started.outcome));
     res.redirect(303, back);

@@ -8,7 +8,8 @@ import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
 import { countSelectedLegs, type LegSelection, type StoredLegStatus } from '../intake/legs.repository';
 import { rerateLegs, type RerateOutcome, type RerateTarget } from '../intake/rerate.service';
-import { startJob } from '../jobs/jobs.service';
+import { enqueueJob, type JobKinds } from '../jobs/jobs.service';
+import type { ReratePayload } from './rerate.jobs';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { csvWriter } from '../csv/csv-writer';
 import * as repo from './calls.repository';
@@ -389,37 +390,34 @@ export async function rerate(db: Db, caches: RatingCaches, actor: Actor, scope: 
 /** Above this many legs a re-rating by filter runs as a background job with a progress page. */
 export const INLINE_RERATE_MAX = 2000;
 
+/** The job kind of a re-rating by selection (see rerate.jobs.ts). */
+export const RERATE_JOB = 'rerate';
+
 /**
  * Re-rates a selection: small ones within the request (the answer says how it went), large ones
- * (a period after a rate correction) as a job whose page shows progress and, at the end, the same
- * message. Ticked calls are at most MAX_RERATE_IDS and always run within the request.
+ * (a period after a rate correction) as a durable job whose page shows progress and, at the end,
+ * the same message. Ticked calls are at most MAX_RERATE_IDS and always run within the request.
  */
 export async function rerateOrStart(
   db: Db,
   caches: RatingCaches,
+  jobs: JobKinds,
   actor: Actor,
   scope: Scope,
   target: RerateTarget,
   returnTo: string,
-  opts: { inlineMax?: number; log?: { error(obj: object, msg: string): void } } = {},
+  opts: { inlineMax?: number; batchSize?: number } = {},
 ): Promise<{ outcome: RerateOutcome } | { jobId: number }> {
   if ('ids' in target) return { outcome: await rerate(db, caches, actor, scope, target) };
   const total = await countSelectedLegs(db, scope, target.filter);
   if (total <= (opts.inlineMax ?? INLINE_RERATE_MAX)) return { outcome: await rerate(db, caches, actor, scope, target) };
-  const jobId = await startJob(
-    db,
-    actor,
-    {
-      kind: 'rerate',
-      title: `Re-rating ${total} calls`,
-      total,
-      returnTo,
-      run: async (progress) => {
-        const outcome = await rerateLegs(db, caches, scope, target, { actor, onProgress: progress });
-        return { message: outcomeMessage(outcome), ...outcome };
-      },
-    },
-    opts.log,
-  );
+  if (scope.kind === 'subscriber') throw new NotFoundError();
+  const payload: ReratePayload = {
+    scope: scope.kind === 'wholesale' ? { kind: 'wholesale' } : { kind: 'reseller', resellerId: scope.resellerId },
+    actor: { userId: actor.userId, email: actor.email, role: actor.role },
+    selection: target.filter,
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+  };
+  const jobId = await enqueueJob(db, jobs, actor, { kind: RERATE_JOB, title: `Re-rating ${total} calls`, total, returnTo, payload });
   return { jobId };
 }

@@ -3,7 +3,8 @@ import type { Db } from '../../db/knex';
 /**
  * Halves of calls that waited too long for their other half (a Kamailio INVITE whose BYE never
  * came: the BYE was lost, or the switch restarted). They move to the rejects with the reason, so
- * an operator sees them there instead of them waiting unseen forever.
+ * an operator sees them there instead of them waiting unseen forever. Run hourly by the
+ * pending-expiry job (intake.jobs.ts), after it has paired the halves that can be paired.
  */
 export async function expireStalePending(db: Db, maxAgeHours: number): Promise<number> {
   const hours = Math.max(1, Math.floor(maxAgeHours));
@@ -18,15 +19,4 @@ export async function expireStalePending(db: Db, maxAgeHours: number): Promise<n
     [hours, hours],
   );
   return (result as { rowCount?: number }).rowCount ?? 0;
-}
-
-/** Runs the expiry every hour in the background of the server process. */
-export function scheduleStalePendingExpiry(db: Db, maxAgeHours: number, log: { warn(o: object, m: string): void; info(o: object, m: string): void }): { stop(): void } {
-  const timer = setInterval(() => {
-    expireStalePending(db, maxAgeHours)
-      .then((n) => n > 0 && log.info({ expired: n }, 'pending call halves moved to rejects'))
-      .catch((err) => log.warn({ err }, 'expiring pending call halves failed'));
-  }, 3_600_000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
 }

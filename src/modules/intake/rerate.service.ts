@@ -1,4 +1,4 @@
-import type { Db } from '../../db/knex';
+import type { Db, Queryable } from '../../db/knex';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../domain/errors';
 import { SYSTEM_ACTOR, type Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -39,6 +39,21 @@ export interface RerateOptions {
   batchSize?: number;
   /** Told the number of legs re-rated so far after each batch (a job's progress). */
   onProgress?: (done: number) => Promise<void>;
+  /** Where an earlier run of the same selection stopped (a resumed job): it goes on after that leg, with those counts. */
+  resume?: RerateCheckpoint;
+  /**
+   * Told where the run has got to inside each batch's transaction (and the audit's), so that a job
+   * records its checkpoint in the same commit as the charges it describes.
+   */
+  checkpoint?: (tx: Queryable, at: RerateCheckpoint) => Promise<void>;
+}
+
+/** How far a re-rating by selection got: the last leg stored (keyset), the counts so far, and whether its audit row is written. */
+export interface RerateCheckpoint {
+  after?: { startKey: string; id: number };
+  outcome: Omit<RerateOutcome, 'reasons'>;
+  reasons: Array<[string, number]>;
+  audited?: boolean;
 }
 
 /** The largest selection of ids one request may name. */
@@ -63,8 +78,15 @@ function carrierFor(r: RatedLeg, trunkCarriers: Record<string, string> | undefin
 export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, target: RerateTarget, opts: RerateOptions = {}): Promise<RerateOutcome> {
   if (scope.kind === 'subscriber') throw new ForbiddenError('Subscribers cannot re-rate calls');
   const batchSize = Math.max(1, opts.batchSize ?? 500);
-  const outcome: RerateOutcome = { total: 0, rated: 0, partial: 0, unrated: 0, blocked: 0, reasons: [] };
-  const reasons = new Map<string, number>();
+  const outcome: RerateOutcome = { total: 0, rated: 0, partial: 0, unrated: 0, blocked: 0, reasons: [], ...('filter' in target ? opts.resume?.outcome : undefined) };
+  const reasons = new Map<string, number>('filter' in target ? opts.resume?.reasons : undefined);
+  let after: { startKey: string; id: number } | undefined = 'filter' in target ? opts.resume?.after : undefined;
+  const at = (audited?: boolean): RerateCheckpoint => {
+    const { reasons: _r, ...counts } = outcome;
+    return { after, outcome: counts, reasons: [...reasons], ...(audited ? { audited } : {}) };
+  };
+  const sortedReasons = () => [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  if ('filter' in target && opts.resume?.audited) return { ...outcome, reasons: sortedReasons() };
 
   const rateBatch = async (batch: StoredLegForRating[]) => {
     if (batch.length === 0) return;
@@ -76,10 +98,6 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
       const r = rated[i] as RatedLeg;
       return { id: b.id, startMs: b.startMs, rated: r, carrier: carrierFor(r, carriers.get(b.platformId)) };
     });
-    await db.transaction(async (tx) => {
-      await updateLegRatings(tx, rows);
-      await replaceCharges(tx, rows);
-    });
     for (const { rated: r } of rows) {
       outcome.total++;
       outcome[r.status]++;
@@ -88,6 +106,16 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
         reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
       }
     }
+    if ('filter' in target) {
+      const last = batch[batch.length - 1] as StoredLegForRating;
+      after = { startKey: last.startKey, id: last.id };
+    }
+    // Counted before the commit so that the checkpoint in it says what it stores; a failure ends the run.
+    await db.transaction(async (tx) => {
+      await updateLegRatings(tx, rows);
+      await replaceCharges(tx, rows);
+      await opts.checkpoint?.(tx, at());
+    });
     await opts.onProgress?.(outcome.total);
   };
 
@@ -102,13 +130,10 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
   } else {
     // Keyset through the selection: a leg that leaves it once re-rated (status filter) never
     // shifts the pages, and one that stays in it is not rated twice.
-    let after: { startKey: string; id: number } | undefined;
     for (;;) {
       const batch = await loadLegsForRating(db, scope, { selection: target.filter }, { after, limit: batchSize });
       await rateBatch(batch);
       if (batch.length < batchSize) break;
-      const last = batch[batch.length - 1] as StoredLegForRating;
-      after = { startKey: last.startKey, id: last.id };
     }
     const f = target.filter;
     audited = {
@@ -125,13 +150,22 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     };
   }
 
-  outcome.reasons = [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
-  await recordAudit(db, opts.actor ?? SYSTEM_ACTOR, {
+  outcome.reasons = sortedReasons();
+  const audit = (q: Queryable) => recordAudit(q, opts.actor ?? SYSTEM_ACTOR, {
     resellerId: scope.kind === 'reseller' ? scope.resellerId : null,
     entityType: 'call_legs',
     entityId: null,
     action: 'rerate',
     after: { ...audited, total: outcome.total, rated: outcome.rated, partial: outcome.partial, unrated: outcome.unrated, blocked: outcome.blocked, reasons: outcome.reasons.slice(0, 20) },
   });
+  const checkpoint = opts.checkpoint;
+  if (checkpoint) {
+    await db.transaction(async (tx) => {
+      await audit(tx);
+      await checkpoint(tx, at(true));
+    });
+  } else {
+    await audit(db);
+  }
   return outcome;
 }

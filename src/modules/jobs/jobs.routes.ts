@@ -1,19 +1,35 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
 import { scope } from '../../web/principal';
-import { getJob } from './jobs.repository';
+import { getJob, listJobs } from './jobs.repository';
 
-/** A long job's page: its progress while it runs (the page refreshes itself), its outcome after. */
+const listQuery = z.object({
+  status: z.enum(['queued', 'running', 'done', 'failed']).optional().catch(undefined),
+  cursor: z.string().max(200).optional(),
+});
+
+/**
+ * Background jobs: the list (the operator's staff see every job, the system's periodic work
+ * included; a reseller's people their reseller's), and a job's page with its progress while it
+ * runs (the page refreshes itself), its attempts and last error, and its outcome.
+ */
 export function jobRoutes({ db }: { db: Db }): Router {
   const r = Router(ROUTER_OPTIONS);
   for (const base of ['/wholesale/jobs', '/reseller/jobs']) {
+    r.get(base, async (req, res) => {
+      const filter = listQuery.parse(req.query);
+      const page = await listJobs(db, scope(req), filter);
+      res.page('jobs/index', { title: 'Jobs', page, filter, base, refreshSeconds: 0 });
+    });
     r.get(`${base}/:jobId`, async (req, res) => {
       const job = await getJob(db, scope(req), idParam(req, 'jobId'));
       if (!job) throw new NotFoundError();
-      res.page('jobs/show', { title: job.title, job, refreshSeconds: job.status === 'running' ? 1 : 0 });
+      const open = job.status === 'running' || job.status === 'queued';
+      res.page('jobs/show', { title: job.title, job, refreshSeconds: open ? 1 : 0 });
     });
   }
   return r;
