@@ -68,7 +68,8 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
   const logins: DemoLogin[] = [];
   const staff = async (portal: 'wholesale' | 'reseller', resellerId: number | null, role: string, email: string, name: string) => {
     // A login made before (ADMIN_EMAIL set to a demo login on an earlier start) is kept as it is.
-    if (await db('users').whereRaw('lower(email) = ?', [email]).first('id')) return;
+    // Emails are unique within a party (DOMAIN.md), so only this party's logins are looked at.
+    if (await db('users').whereRaw('lower(email) = ? and reseller_id is not distinct from ?', [email, resellerId]).first('id')) return;
     await createStaffUser(db, SYSTEM_ACTOR, portal, resellerId, { name, email, role, password: DEMO_PASSWORD });
     logins.push({ role, email });
   };

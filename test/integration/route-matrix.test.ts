@@ -91,6 +91,8 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /login': 'the login form',
   'GET /login/totp': 'second login step; shows nothing without the first step in the same session',
   'POST /login/totp': 'second login step',
+  'GET /login/choose': 'choosing between the logins one email and password open; shows nothing without the password checked in the same session',
+  'POST /login/choose': 'choosing between the logins one email and password open',
   'POST /logout': 'ending a session is harmless, with or without one (also a self-service write)',
 };
 

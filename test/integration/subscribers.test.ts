@@ -231,15 +231,30 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     assert.deepEqual(await activeNumbers(mine.id), []);
   });
 
-  test('a portal login email already in use is refused beside the field; the subscriber and its numbers are not kept', async () => {
+  test("a portal login email is refused only when a login of the reseller's own has it; another tenant's email is not disclosed (the login is made)", async () => {
     const { reseller, admin } = await tenant();
-    const taken = await makeUser(t.db, 'wholesale_support');
-    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'LOG-1', numbers: '2125550185', login_email: taken.email.toUpperCase(), login_password: LOGIN_PASSWORD }));
+    const own = await makeUser(t.db, 'reseller_support', { resellerId: reseller.id });
+    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'LOG-1', numbers: '2125550185', login_email: own.email.toUpperCase(), login_password: LOGIN_PASSWORD }));
     assert.equal(res.status, 422);
     assert.match(res.text, /A login with this email already exists/);
     assert.equal(await t.db('subscribers').where({ reseller_id: reseller.id, account_number: 'LOG-1' }).first(), undefined);
     assert.equal(await t.db('phone_numbers').where({ number: '+12125550185' }).first(), undefined);
     assert.equal(await t.db('audit_log').where({ reseller_id: reseller.id }).first(), undefined);
+
+    // The operator's staff and another reseller's people are other parties: nothing is said of them.
+    const operators = await makeUser(t.db, 'wholesale_support');
+    const otherReseller = await makeReseller(t.db);
+    const theirs = await makeUser(t.db, 'reseller_admin', { resellerId: otherReseller.id });
+    const ok1 = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'LOG-2', numbers: '2125550186', login_email: operators.email.toUpperCase(), login_password: LOGIN_PASSWORD }));
+    assert.equal(ok1.status, 303, text(ok1.text));
+    const sub3 = await makeSubscriber(t.db, reseller.id, { account_number: 'LOG-3' });
+    const ok2 = await admin.submit(`/reseller/subscribers/${sub3.id}/login`, { login_email: theirs.email, login_password: LOGIN_PASSWORD });
+    assert.equal(ok2.status, 303, text(ok2.text));
+    assert.equal(await t.db('users').whereRaw('lower(email) = ?', [operators.email]).count<{ count: number }[]>('* as count').then((r) => Number(r[0]?.count)), 2);
+    // A staff login of the reseller's own with an email of another party's: made as well.
+    const staff = await admin.submit('/reseller/users', { name: 'Second Admin', email: theirs.email, role: 'reseller_support', password: LOGIN_PASSWORD });
+    assert.equal(staff.status, 422, 'taken within the reseller now (its subscriber LOG-3 has it)');
+    assert.match(staff.text, /A login with this email already exists/);
   });
 
   test('a released number can be assigned to another subscriber; the history keeps released_at', async () => {

@@ -14,7 +14,7 @@ const UNIQUE_FIELDS: Record<string, [string, string]> = {
   resellers_code_key: ['code', 'Another reseller already uses this code'],
   resellers_name_key: ['name', 'Another reseller already has this name'],
   resellers_sip_domain_key: ['sip_domain', 'Another reseller already has this SIP domain'],
-  users_email_key: ['admin_email', 'A login with this email already exists'],
+  users_party_email_key: ['admin_email', 'A login with this email already exists'],
 };
 
 const duplicateToFieldErrors = (err: unknown): never => rethrowDuplicate(err, UNIQUE_FIELDS);

@@ -16,7 +16,8 @@ import type { NewSubscriberInput, SubscriberInput } from './subscribers.schemas'
 
 const UNIQUE_FIELDS: Record<string, [string, string]> = {
   subscribers_reseller_account_key: ['account_number', 'Another subscriber already has this account number'],
-  users_email_key: ['login_email', 'A login with this email already exists'],
+  // Within the reseller only (its staff and subscribers): another tenant's logins are never compared.
+  users_party_email_key: ['login_email', 'A login with this email already exists'],
 };
 
 /** The calling code for national numbers typed for a subscriber in this country. */
