@@ -144,7 +144,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     assert.deepEqual(await activeNumbers(sub.id), []);
   });
 
-  test('extensions and SIP user names are accepted beside numbers, in the reseller\'s SIP domain or their own; one held in its domain is refused; they are released like numbers', async () => {
+  test('extensions and SIP user names are accepted beside numbers, only in the reseller\'s own SIP domain; one held in it is refused; they are released like numbers', async () => {
     const { reseller, admin } = await tenant();
     // Without a SIP domain, an extension must name its own; the number's reason comes first.
     const none = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-0', numbers: '1001' }));
@@ -153,12 +153,16 @@ describe('reseller: subscribers, numbers and portal logins', () => {
 
     await t.db('resellers').where({ id: reseller.id }).update({ sip_domain: `${reseller.code}.pbx.example` });
     const domain = `${reseller.code}.pbx.example`;
-    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-1', numbers: '2125550161\n1001\nAlice\n2002@Other.Example' }));
+    // Only in its own SIP domain: another domain may be another tenant's.
+    const foreign = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-1', numbers: '2125550161\n1001\nAlice\n2002@Other.Example' }));
+    assert.equal(foreign.status, 422);
+    assert.match(text(foreign.text), /2002@other\.example: other\.example is not your SIP domain/);
+    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-1', numbers: `2125550161\n1001\nAlice\n2002@${domain.toUpperCase()}` }));
     assert.equal(res.status, 303, text(res.text));
     const sub = await t.db('subscribers').where({ reseller_id: reseller.id, account_number: 'PBX-1' }).first();
     assert.deepEqual(await activeNumbers(sub.id), ['+12125550161']);
     const held = async (id: number) => (await t.db('subscriber_identities').where({ subscriber_id: id }).whereNull('released_at').orderBy(['domain', 'identity'])).map((r) => `${r.identity}@${r.domain}`);
-    assert.deepEqual(await held(sub.id), ['2002@other.example', `1001@${domain}`, `alice@${domain}`]);
+    assert.deepEqual(await held(sub.id), [`1001@${domain}`, `2002@${domain}`, `alice@${domain}`]);
     const page = await admin.get(`/reseller/subscribers/${sub.id}`);
     assert.match(page.text, new RegExp(`1001@${domain.replace(/\./g, '\\.')}</code> <small class="muted">extension`));
 

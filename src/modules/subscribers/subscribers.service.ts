@@ -71,9 +71,14 @@ async function defaultDomainOf(db: Db | Tx, resellerId: number): Promise<string 
   return (await getReseller(db, { kind: 'wholesale' }, resellerId))?.sipDomain ?? null;
 }
 
-/** Assigns an extension or SIP user name, naming it when someone else holds it in that domain. */
-async function assignIdentity(tx: Tx, actor: Actor, sub: repo.Subscriber, v: { identity: string; domain: string }, label: string | null, field: string) {
+/**
+ * Assigns an extension or SIP user name, naming it when someone else holds it in that domain. Only
+ * in the reseller's own SIP domain: another domain may be another tenant's, and "already held"
+ * there would tell who uses what in it.
+ */
+async function assignIdentity(tx: Tx, actor: Actor, sub: repo.Subscriber, v: { identity: string; domain: string }, label: string | null, field: string, ownDomain: string | null) {
   const name = `${v.identity}@${v.domain}`;
+  if (v.domain !== ownDomain) throw new FieldErrors({ [field]: `${name}: ${v.domain} is not your SIP domain` });
   try {
     const added = await tx.transaction((sp) => repo.insertIdentity(sp, sub.resellerId, sub.id, { ...v, label }));
     await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'subscriber_identity', entityId: added.id, action: 'assign', after: { identity: v.identity, domain: v.domain, subscriber_id: sub.id, account_number: sub.accountNumber, label } });
@@ -130,14 +135,15 @@ export async function details(db: Db, scope: Scope, id: number) {
 /** A subscriber with its numbers and optional portal login, all or nothing. */
 export async function createSubscriber(db: Db, actor: Actor, resellerId: number, input: NewSubscriberInput): Promise<repo.Subscriber> {
   checkCountry(input.country);
-  const { numbers, identities } = normaliseAll(input.numbers, input.country, 'numbers', await defaultDomainOf(db, resellerId));
+  const ownDomain = await defaultDomainOf(db, resellerId);
+  const { numbers, identities } = normaliseAll(input.numbers, input.country, 'numbers', ownDomain);
   const passwordHash = input.login_password ? await hashPassword(input.login_password) : undefined;
   try {
     return await db.transaction(async (tx) => {
       const sub = await repo.insertSubscriber(tx, resellerId, input);
       await recordAudit(tx, actor, { resellerId, entityType: 'subscriber', entityId: sub.id, action: 'create', after: { ...sub, numbers, identities: identities.map((i) => `${i.identity}@${i.domain}`) } });
       for (const n of numbers) await assignNumber(tx, actor, sub, n, null, 'numbers');
-      for (const i of identities) await assignIdentity(tx, actor, sub, i, null, 'numbers');
+      for (const i of identities) await assignIdentity(tx, actor, sub, i, null, 'numbers', ownDomain);
       if (input.login_email && passwordHash) {
         const login = await users.insertUser(tx, { email: input.login_email, name: input.name, role: 'subscriber', resellerId, subscriberId: sub.id, passwordHash });
         await recordAudit(tx, actor, { resellerId, entityType: 'user', entityId: login.id, action: 'create', after: { ...login } });
@@ -189,9 +195,10 @@ export async function addNumber(db: Db, actor: Actor, scope: Scope, id: number, 
   return db.transaction(async (tx) => {
     const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
     if (!sub) throw new NotFoundError();
-    const { numbers, identities } = normaliseAll([raw], sub.country, 'number', await defaultDomainOf(tx, sub.resellerId));
+    const ownDomain = await defaultDomainOf(tx, sub.resellerId);
+    const { numbers, identities } = normaliseAll([raw], sub.country, 'number', ownDomain);
     if (numbers[0]) return assignNumber(tx, actor, sub, numbers[0], label, 'number');
-    const i = await assignIdentity(tx, actor, sub, identities[0] as { identity: string; domain: string }, label, 'number');
+    const i = await assignIdentity(tx, actor, sub, identities[0] as { identity: string; domain: string }, label, 'number', ownDomain);
     return { number: `${i.identity}@${i.domain}` };
   });
 }
