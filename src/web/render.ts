@@ -93,6 +93,7 @@ function navFor(role: Role): NavItem[] {
       return [
         { href: '/reseller', label: 'Dashboard' },
         { href: '/reseller/subscribers', label: 'Subscribers' },
+        { href: '/reseller/number-ranges', label: 'Number ranges' },
         { href: '/reseller/calls', label: 'Calls' },
         { href: '/reseller/unrated', label: 'Unrated' },
         { href: '/reseller/rate-plans', label: 'Rate plans' },

@@ -9,6 +9,7 @@ import type { Scope } from '../../domain/tenancy/roles';
 import { subscriberEffectiveStatus, type Status } from '../../domain/tenancy/status';
 import { recordAudit } from '../audit/audit.repository';
 import { hashPassword } from '../auth/passwords';
+import { rangeOf } from '../number-ranges/number-ranges.repository';
 import { getReseller } from '../resellers/resellers.repository';
 import * as users from '../users/users.repository';
 import * as repo from './subscribers.repository';
@@ -89,15 +90,24 @@ async function assignIdentity(tx: Tx, actor: Actor, sub: repo.Subscriber, v: { i
   }
 }
 
-/** Assigns a number, naming it when it is already active elsewhere (without saying where). */
+/**
+ * Assigns a number of one of the reseller's ranges. Ranges never overlap, so a number of its own
+ * range can be held only by its own subscribers, and "already assigned" may name the holder; any
+ * other number gets one answer, whether another tenant holds it or nobody does.
+ */
 async function assignNumber(tx: Tx, actor: Actor, sub: repo.Subscriber, number: string, label: string | null, field: string) {
+  // FOR SHARE: the range cannot be removed while this assignment is in progress.
+  if (!(await rangeOf(tx, sub.resellerId, number, { lock: true }))) throw new FieldErrors({ [field]: `${number} is not in your number ranges (your operator assigns them)` });
   try {
     // A savepoint, so a duplicate can be reported without aborting the outer transaction on Postgres.
     const added = await tx.transaction((sp) => repo.insertNumber(sp, sub.resellerId, sub.id, number, label));
     await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'phone_number', entityId: added.id, action: 'assign', after: { number, subscriber_id: sub.id, account_number: sub.accountNumber, label } });
     return added;
   } catch (err) {
-    if (uniqueViolation(err) === 'phone_numbers_active_number_key') throw new FieldErrors({ [field]: `${number} is already assigned to another subscriber` });
+    if (uniqueViolation(err) === 'phone_numbers_active_number_key') {
+      const holder = await repo.holderOf(tx, sub.resellerId, number);
+      throw new FieldErrors({ [field]: holder ? `${number} is already assigned to ${holder.accountNumber} (${holder.name})` : `${number} is already assigned` });
+    }
     throw err;
   }
 }
