@@ -29,6 +29,7 @@ import { ReferenceData } from './modules/reference-data/reference-data';
 import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-plans.routes';
 import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
 import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
+import { numberRangeRoutes } from './modules/number-ranges/number-ranges.routes';
 import { resellerRoutes } from './modules/resellers/resellers.routes';
 import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
@@ -219,6 +220,7 @@ export function createApp(deps: AppDeps): BuiltApp {
 
   app.use(portalRoutes({ db }));
   app.use(resellerRoutes({ db }));
+  app.use(numberRangeRoutes({ db }));
   app.use(userRoutes({ db }));
   app.use(subscriberRoutes({ db }));
   app.use(auditRoutes({ db }));

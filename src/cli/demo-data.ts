@@ -10,7 +10,9 @@ import { assignRetailPlan, assignWholesalePlan } from '../modules/rate-plans/ass
 import { PlanCache } from '../modules/rate-plans/plan-cache';
 import { createPlan, importDeck } from '../modules/rate-plans/rate-plans.service';
 import { ReferenceData } from '../modules/reference-data/reference-data';
-import { createSubscriber } from '../modules/subscribers/subscribers.service';
+import { callingCodeFor, createSubscriber } from '../modules/subscribers/subscribers.service';
+import { addRange } from '../modules/number-ranges/number-ranges.service';
+import { normaliseE164 } from '../domain/numbers/e164';
 import { createStaffUser } from '../modules/users/users.service';
 
 export const DEMO_PASSWORD = 'demo-password-2026';
@@ -68,7 +70,8 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
   const logins: DemoLogin[] = [];
   const staff = async (portal: 'wholesale' | 'reseller', resellerId: number | null, role: string, email: string, name: string) => {
     // A login made before (ADMIN_EMAIL set to a demo login on an earlier start) is kept as it is.
-    if (await db('users').whereRaw('lower(email) = ?', [email]).first('id')) return;
+    // Emails are unique within a party (DOMAIN.md), so only this party's logins are looked at.
+    if (await db('users').whereRaw('lower(email) = ? and reseller_id is not distinct from ?', [email, resellerId]).first('id')) return;
     await createStaffUser(db, SYSTEM_ACTOR, portal, resellerId, { name, email, role, password: DEMO_PASSWORD });
     logins.push({ role, email });
   };
@@ -81,6 +84,15 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
       admin_name: `${r.name} admin`, admin_email: `admin@${r.domain}`, admin_password: DEMO_PASSWORD,
     });
     logins.push({ role: 'reseller_admin', email: `admin@${r.domain}` });
+    // Numbers come from the reseller's ranges: a block of 100 around each of its numbers.
+    const blocks = new Set<string>();
+    for (const [, , , , numbers] of r.subscribers) {
+      for (const n of numbers) {
+        const e164 = normaliseE164(n, callingCodeFor(r.country));
+        if (e164.ok) blocks.add(e164.number.slice(0, -2));
+      }
+    }
+    for (const b of blocks) await addRange(db, SYSTEM_ACTOR, reseller.id, { first_number: `${b}00`, last_number: `${b}99` });
     await staff('reseller', reseller.id, 'reseller_support', `support@${r.domain}`, `${r.name} support`);
     let first = true;
     for (const [account, name, city, region, numbers] of r.subscribers) {

@@ -12,6 +12,8 @@ declare module 'express-session' {
     /** Password checked, TOTP code still owed (second login step). */
     pendingUserId?: number;
     pendingSince?: number;
+    /** Password checked and matching several logins (one per party): the ones the person may choose. */
+    pendingChoices?: number[];
     /** TOTP secret shown during enrolment, until the user confirms a code. */
     pendingTotpSecret?: string;
   }
@@ -92,6 +94,7 @@ function navFor(role: Role): NavItem[] {
       return [
         { href: '/reseller', label: 'Dashboard' },
         { href: '/reseller/subscribers', label: 'Subscribers' },
+        { href: '/reseller/number-ranges', label: 'Number ranges' },
         { href: '/reseller/calls', label: 'Calls' },
         { href: '/reseller/unrated', label: 'Unrated' },
         { href: '/reseller/jobs', label: 'Jobs' },

@@ -91,6 +91,8 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /login': 'the login form',
   'GET /login/totp': 'second login step; shows nothing without the first step in the same session',
   'POST /login/totp': 'second login step',
+  'GET /login/choose': 'choosing between the logins one email and password open; shows nothing without the password checked in the same session',
+  'POST /login/choose': 'choosing between the logins one email and password open',
   'POST /logout': 'ending a session is harmless, with or without one (also a self-service write)',
 };
 
@@ -122,6 +124,8 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   subscriberId: (fx, t) => fx[t].subscriber.id,
   numberId: (fx, t) => fx[t].number.id,
   identityId: (fx, t) => fx[t].identity.id,
+  // A number range the operator gave the tenant (the one holding its subscriber's number).
+  rangeId: (fx, t) => fx[t].range.id,
   // Under /wholesale a plan is the operator's own; "foreign" there is a reseller's plan, which the
   // operator's plan pages must not reach. Under /reseller it is that reseller's plan.
   // Platforms are the operator's alone: there is no other tenant's platform, so "foreign" is one that does not exist.
@@ -146,7 +150,7 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'jurisdictionId', 'legId', 'jobId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeReseller, makeSubscriber, makeUser, PASSWORD } from '../support/factories';
+import { makeNumberRange, makeReseller, makeSubscriber, makeUser, PASSWORD } from '../support/factories';
 import { Client } from '../support/http';
 
 /** Page text with the HTML entities EJS writes turned back into characters. */
@@ -47,6 +47,11 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     return { reseller, adminUser, admin };
   }
 
+  /** Ranges of one number each for the reseller: a reseller assigns only numbers of its ranges. */
+  async function ranges(resellerId: number, ...numbers: string[]) {
+    for (const n of numbers) await makeNumberRange(t.db, resellerId, n);
+  }
+
   async function activeNumbers(subscriberId: number): Promise<string[]> {
     return t.db('phone_numbers').where({ subscriber_id: subscriberId }).whereNull('released_at').orderBy('number').pluck('number');
   }
@@ -58,6 +63,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
 
   test('creates a subscriber with numbers typed nationally and internationally (normalised to E.164 by the service country) and a portal login', async () => {
     const { reseller, admin, adminUser } = await tenant();
+    await ranges(reseller.id, '+12125550100', '+12125550111', '+16465550199', '+17185550123', '+19175550104', '+442079460018', '+33123456789');
     const res = await admin.submit('/reseller/subscribers', subscriberForm({
       account_number: 'NYC-100',
       numbers: '(212) 555-0100\n+1 646 555 0199, 1-718-555-0123\n0012125550111\n011 1 917 555 0104',
@@ -104,6 +110,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
 
   test('the subscriber logs in to /me and sees their own account and numbers', async () => {
     const { reseller, admin } = await tenant('Bright Telecom');
+    await makeNumberRange(t.db, reseller.id, '+12125550130', '+12125550139');
     await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'ME-1', name: 'Corner Bakery', numbers: '2125550131\n2125550132', login_email: 'bakery@example.com', login_password: LOGIN_PASSWORD }));
     const me = await Client.login(t.app, 'bakery@example.com', LOGIN_PASSWORD);
     const page = await me.get('/me');
@@ -144,7 +151,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     assert.deepEqual(await activeNumbers(sub.id), []);
   });
 
-  test('extensions and SIP user names are accepted beside numbers, in the reseller\'s SIP domain or their own; one held in its domain is refused; they are released like numbers', async () => {
+  test('extensions and SIP user names are accepted beside numbers, only in the reseller\'s own SIP domain; one held in it is refused; they are released like numbers', async () => {
     const { reseller, admin } = await tenant();
     // Without a SIP domain, an extension must name its own; the number's reason comes first.
     const none = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-0', numbers: '1001' }));
@@ -153,12 +160,17 @@ describe('reseller: subscribers, numbers and portal logins', () => {
 
     await t.db('resellers').where({ id: reseller.id }).update({ sip_domain: `${reseller.code}.pbx.example` });
     const domain = `${reseller.code}.pbx.example`;
-    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-1', numbers: '2125550161\n1001\nAlice\n2002@Other.Example' }));
+    await ranges(reseller.id, '+12125550161');
+    // Only in its own SIP domain: another domain may be another tenant's.
+    const foreign = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-1', numbers: '2125550161\n1001\nAlice\n2002@Other.Example' }));
+    assert.equal(foreign.status, 422);
+    assert.match(text(foreign.text), /2002@other\.example: other\.example is not your SIP domain/);
+    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'PBX-1', numbers: `2125550161\n1001\nAlice\n2002@${domain.toUpperCase()}` }));
     assert.equal(res.status, 303, text(res.text));
     const sub = await t.db('subscribers').where({ reseller_id: reseller.id, account_number: 'PBX-1' }).first();
     assert.deepEqual(await activeNumbers(sub.id), ['+12125550161']);
     const held = async (id: number) => (await t.db('subscriber_identities').where({ subscriber_id: id }).whereNull('released_at').orderBy(['domain', 'identity'])).map((r) => `${r.identity}@${r.domain}`);
-    assert.deepEqual(await held(sub.id), ['2002@other.example', `1001@${domain}`, `alice@${domain}`]);
+    assert.deepEqual(await held(sub.id), [`1001@${domain}`, `2002@${domain}`, `alice@${domain}`]);
     const page = await admin.get(`/reseller/subscribers/${sub.id}`);
     assert.match(page.text, new RegExp(`1001@${domain.replace(/\./g, '\\.')}</code> <small class="muted">extension`));
 
@@ -189,6 +201,7 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     const a = await tenant();
     const b = await tenant();
     assert.equal((await a.admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'DUP-1' }))).status, 303);
+    await ranges(a.reseller.id, '+12125550150');
     const dup = await a.admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'dup-1', name: 'Someone Else', numbers: '2125550150' }));
     assert.equal(dup.status, 422);
     assert.match(dup.text, /Another subscriber already has this account number/);
@@ -206,40 +219,72 @@ describe('reseller: subscribers, numbers and portal logins', () => {
     assert.equal((await t.db('subscribers').where({ id: second.id }).first()).account_number, 'DUP-2');
   });
 
-  test('a number active on another subscriber, even of another reseller, is refused without saying whose; nothing of the new subscriber is written', async () => {
+  test("another reseller's number gets the same answer as a number nobody holds (outside the reseller's ranges); nothing of the new subscriber is written", async () => {
     const a = await tenant();
     const otherReseller = await makeReseller(t.db, { name: 'Hidden Competitor Ltd' });
     await makeSubscriber(t.db, otherReseller.id, { account_number: 'SECRET-77', name: 'Secret Owner Inc' }, ['+12125550177']);
+    await ranges(a.reseller.id, '+12125550178');
     const auditBefore = await t.db('audit_log').count<{ count: number }[]>('* as count');
 
     const res = await a.admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'NEW-9', name: 'Newcomer', numbers: '2125550178\n(212) 555-0177', login_email: 'newcomer@example.com', login_password: LOGIN_PASSWORD }));
     assert.equal(res.status, 422);
-    assert.match(res.text, /\+12125550177 is already assigned to another subscriber/);
-    for (const secret of ['SECRET-77', 'Secret Owner', 'Hidden Competitor']) assert.ok(!res.text.includes(secret), `does not reveal ${secret}`);
+    assert.match(text(res.text), /\+12125550177 is not in your number ranges \(your operator assigns them\)/);
+    for (const secret of ['SECRET-77', 'Secret Owner', 'Hidden Competitor', 'already']) assert.ok(!res.text.includes(secret), `does not reveal ${secret}`);
     // All or nothing: the subscriber, the number inserted before the clash, the login and the audit rows are gone.
     assert.equal(await t.db('subscribers').where({ reseller_id: a.reseller.id, account_number: 'NEW-9' }).first(), undefined);
     assert.equal(await t.db('phone_numbers').where({ number: '+12125550178' }).first(), undefined);
     assert.equal(await t.db('users').where({ email: 'newcomer@example.com' }).first(), undefined);
     assert.deepEqual(await t.db('audit_log').count<{ count: number }[]>('* as count'), auditBefore);
 
-    // Adding it to an existing subscriber: the same refusal, the same discretion.
+    // Adding it to an existing subscriber: word for word the answer for a number that exists nowhere.
     const mine = await makeSubscriber(t.db, a.reseller.id);
-    const add = await a.admin.submit(`/reseller/subscribers/${mine.id}/numbers`, { number: '+1 212 555 0177', label: 'main' });
-    assert.equal(add.status, 422);
-    assert.match(add.text, /\+12125550177 is already assigned to another subscriber/);
-    assert.ok(!add.text.includes('SECRET-77') && !add.text.includes('Secret Owner'));
+    const held = await a.admin.submit(`/reseller/subscribers/${mine.id}/numbers`, { number: '+1 212 555 0177', label: 'main' });
+    const nowhere = await a.admin.submit(`/reseller/subscribers/${mine.id}/numbers`, { number: '+1 212 555 0176', label: 'main' });
+    assert.equal(held.status, 422);
+    assert.equal(nowhere.status, 422);
+    const errorOf = (html: string) => text(html).match(/<span class="error"[^>]*>([^<]*)<\/span>/)?.[1];
+    assert.equal(errorOf(held.text), '+12125550177 is not in your number ranges (your operator assigns them)');
+    assert.equal(errorOf(nowhere.text)?.replace('0176', '0177'), errorOf(held.text), 'the same words for a held number and a free one');
+    assert.equal(held.text.replace(/0177/g, 'NNNN').replace(/name="_csrf" value="[^"]*"/g, ''), nowhere.text.replace(/0176/g, 'NNNN').replace(/name="_csrf" value="[^"]*"/g, ''), 'the same page');
     assert.deepEqual(await activeNumbers(mine.id), []);
   });
 
-  test('a portal login email already in use is refused beside the field; the subscriber and its numbers are not kept', async () => {
+  test("a number of the reseller's own range held by one of its subscribers is refused naming that subscriber", async () => {
+    const a = await tenant();
+    const holder = await makeSubscriber(t.db, a.reseller.id, { account_number: 'OWN-1', name: 'Own Holder Co' }, ['+12125550179']);
+    const mine = await makeSubscriber(t.db, a.reseller.id);
+    const add = await a.admin.submit(`/reseller/subscribers/${mine.id}/numbers`, { number: '212 555 0179' });
+    assert.equal(add.status, 422);
+    assert.match(text(add.text), /\+12125550179 is already assigned to OWN-1 \(Own Holder Co\)/);
+    assert.deepEqual(await activeNumbers(mine.id), []);
+    assert.deepEqual(await activeNumbers(holder.id), ['+12125550179']);
+  });
+
+  test("a portal login email is refused only when a login of the reseller's own has it; another tenant's email is not disclosed (the login is made)", async () => {
     const { reseller, admin } = await tenant();
-    const taken = await makeUser(t.db, 'wholesale_support');
-    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'LOG-1', numbers: '2125550185', login_email: taken.email.toUpperCase(), login_password: LOGIN_PASSWORD }));
+    const own = await makeUser(t.db, 'reseller_support', { resellerId: reseller.id });
+    await ranges(reseller.id, '+12125550185', '+12125550186');
+    const res = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'LOG-1', numbers: '2125550185', login_email: own.email.toUpperCase(), login_password: LOGIN_PASSWORD }));
     assert.equal(res.status, 422);
     assert.match(res.text, /A login with this email already exists/);
     assert.equal(await t.db('subscribers').where({ reseller_id: reseller.id, account_number: 'LOG-1' }).first(), undefined);
     assert.equal(await t.db('phone_numbers').where({ number: '+12125550185' }).first(), undefined);
     assert.equal(await t.db('audit_log').where({ reseller_id: reseller.id }).first(), undefined);
+
+    // The operator's staff and another reseller's people are other parties: nothing is said of them.
+    const operators = await makeUser(t.db, 'wholesale_support');
+    const otherReseller = await makeReseller(t.db);
+    const theirs = await makeUser(t.db, 'reseller_admin', { resellerId: otherReseller.id });
+    const ok1 = await admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'LOG-2', numbers: '2125550186', login_email: operators.email.toUpperCase(), login_password: LOGIN_PASSWORD }));
+    assert.equal(ok1.status, 303, text(ok1.text));
+    const sub3 = await makeSubscriber(t.db, reseller.id, { account_number: 'LOG-3' });
+    const ok2 = await admin.submit(`/reseller/subscribers/${sub3.id}/login`, { login_email: theirs.email, login_password: LOGIN_PASSWORD });
+    assert.equal(ok2.status, 303, text(ok2.text));
+    assert.equal(await t.db('users').whereRaw('lower(email) = ?', [operators.email]).count<{ count: number }[]>('* as count').then((r) => Number(r[0]?.count)), 2);
+    // A staff login of the reseller's own with an email of another party's: made as well.
+    const staff = await admin.submit('/reseller/users', { name: 'Second Admin', email: theirs.email, role: 'reseller_support', password: LOGIN_PASSWORD });
+    assert.equal(staff.status, 422, 'taken within the reseller now (its subscriber LOG-3 has it)');
+    assert.match(staff.text, /A login with this email already exists/);
   });
 
   test('a released number can be assigned to another subscriber; the history keeps released_at', async () => {
@@ -478,6 +523,8 @@ describe('reseller: subscribers, numbers and portal logins', () => {
   test("the reseller's audit page shows its own changes and never another reseller's", async () => {
     const a = await tenant();
     const b = await tenant();
+    await ranges(a.reseller.id, '+12125550181');
+    await ranges(b.reseller.id, '+12125550182');
     await a.admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'AUD-A', name: 'Visible Alpha Audit', numbers: '2125550181' }));
     await b.admin.submit('/reseller/subscribers', subscriberForm({ account_number: 'AUD-B', name: 'Hidden Beta Audit', numbers: '2125550182' }));
     const subB = await t.db('subscribers').where({ reseller_id: b.reseller.id, account_number: 'AUD-B' }).first();

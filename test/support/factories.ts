@@ -38,8 +38,23 @@ export async function makeSubscriber(db: Db, resellerId: number, over: Partial<R
     .insert({ reseller_id: resellerId, account_number: `ACC-${u}`, name: `Subscriber ${u}`, country: 'US', region: 'NY', city: 'New York', ...over })
     .returning('*');
   // Held since long before any test's calls (a call is billed to the holder at its time only).
-  for (const n of numbers) await db('phone_numbers').insert({ reseller_id: resellerId, subscriber_id: row.id, number: n, assigned_at: NUMBERS_ASSIGNED_AT });
+  for (const n of numbers) {
+    // In a range of the reseller's, as every number assigned through the portal is.
+    await makeNumberRange(db, resellerId, n);
+    await db('phone_numbers').insert({ reseller_id: resellerId, subscriber_id: row.id, number: n, assigned_at: NUMBERS_ASSIGNED_AT });
+  }
   return row as { id: number; reseller_id: number; account_number: string; name: string };
+}
+
+/**
+ * A number range of the reseller (first to last, one number when last is left out), unless one of
+ * its ranges holds it already. A range of another reseller's that overlaps fails, as it should.
+ */
+export async function makeNumberRange(db: Db, resellerId: number, first: string, last = first) {
+  const own = await db('number_ranges').where('reseller_id', resellerId).whereRaw(`span @> int8range(e164_key(?), e164_key(?), '[]')`, [first, last]).first();
+  if (own) return own as { id: number; first_number: string; last_number: string };
+  const [row] = await db('number_ranges').insert({ reseller_id: resellerId, first_number: first, last_number: last }).returning('*');
+  return row as { id: number; first_number: string; last_number: string };
 }
 
 export async function makeUser(db: Db, role: Role, opts: { resellerId?: number; subscriberId?: number; email?: string; status?: string } = {}) {
@@ -126,10 +141,12 @@ export async function makeTenants(db: Db) {
     const plan = await makePlan(db, reseller.id);
     const subscriber = await makeSubscriber(db, reseller.id, {}, [randomNumber()]);
     const number = await db('phone_numbers').where({ subscriber_id: subscriber.id }).first();
+    const range = await db('number_ranges').where({ reseller_id: reseller.id }).first();
     return {
       reseller,
       subscriber,
       number: number as { id: number; number: string },
+      range: range as { id: number; first_number: string; last_number: string },
       plan,
       admin: await makeUser(db, 'reseller_admin', { resellerId: reseller.id }),
       support: await makeUser(db, 'reseller_support', { resellerId: reseller.id }),

@@ -24,6 +24,8 @@ export class Client {
     const c = Client.anonymous(app);
     const res = await c.submit('/login', { email, password }, '/login');
     if (res.status !== 303) throw new Error(`login as ${email} failed: ${res.status}`);
+    // The password opens logins of several parties: the test must choose (see logins-per-party.test.ts).
+    if (res.headers.location === '/login/choose') throw new Error(`login as ${email} opens several accounts: choose one`);
     await c.refreshCsrf();
     return c;
   }

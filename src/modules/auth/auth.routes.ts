@@ -63,17 +63,65 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
       res.status(401);
       return res.page('auth/login', { title: 'Log in', errors: { _form: 'Email or password is incorrect.' }, values });
     }
+    if (!result.ok && result.reason === 'choose') {
+      await throttle.succeeded(email);
+      req.session.pendingChoices = result.choices.map((u) => u.id);
+      req.session.pendingSince = Date.now();
+      return res.redirect(303, '/login/choose');
+    }
     if (!result.ok) {
       res.status(403);
       return res.page('auth/login', { title: 'Log in', errors: { _form: LOGIN_REFUSAL_MESSAGES[result.reason] }, values });
     }
     await throttle.succeeded(email);
-    if (result.user.totpEnabled) {
-      req.session.pendingUserId = result.user.id;
+    secondStepOrHome(req, res, next, result.user);
+  });
+
+  /** After the password (and the choice of login, if any): the TOTP code if the login has one, else in. */
+  function secondStepOrHome(req: Request, res: Response, next: NextFunction, user: LoginRecord) {
+    if (user.totpEnabled) {
+      req.session.pendingUserId = user.id;
       req.session.pendingSince = Date.now();
       return res.redirect(303, '/login/totp');
     }
-    completeLogin(req, res, next, result.user);
+    completeLogin(req, res, next, user);
+  }
+
+  /** The logins the password matched, while the choice is fresh; undefined sends the person back to /login. */
+  async function pendingChoices(req: Request): Promise<LoginRecord[] | undefined> {
+    const ids = req.session.pendingChoices;
+    if (!ids?.length || Date.now() - (req.session.pendingSince ?? 0) > SECOND_STEP_MS) return undefined;
+    const found = await Promise.all(ids.map((id) => findLoginById(db, id)));
+    return found.filter((u): u is LoginRecord => u !== undefined);
+  }
+
+  // One email, one password, several parties: the person proved the password for each login listed.
+  r.get('/login/choose', async (req, res) => {
+    const choices = await pendingChoices(req);
+    if (!choices) return res.redirect('/login');
+    res.page('auth/choose', { title: 'Choose the account', choices });
+  });
+
+  r.post('/login/choose', async (req, res, next) => {
+    const choices = await pendingChoices(req);
+    if (!choices) {
+      delete req.session.pendingChoices;
+      flash(req, 'error', 'Your login timed out. Enter your email and password again.');
+      return res.redirect(303, '/login');
+    }
+    const chosen = choices.find((u) => String(u.id) === String((req.body as Record<string, unknown>).user_id));
+    if (!chosen) {
+      res.status(422);
+      return res.page('auth/choose', { title: 'Choose the account', choices, errors: { _form: 'Choose one of these accounts.' } });
+    }
+    delete req.session.pendingChoices;
+    const result = auth.admit(chosen);
+    if (!result.ok) {
+      res.status(403);
+      const reason = result.reason as keyof typeof LOGIN_REFUSAL_MESSAGES;
+      return res.page('auth/login', { title: 'Log in', errors: { _form: LOGIN_REFUSAL_MESSAGES[reason] }, values: { email: chosen.email } });
+    }
+    secondStepOrHome(req, res, next, chosen);
   });
 
   r.get('/login/totp', (req, res) => {

@@ -13,19 +13,33 @@ import { totpStep } from './totp';
 export type AuthResult =
   | { ok: true; user: users.LoginRecord }
   | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: LoginRefusal; user: users.LoginRecord };
+  | { ok: false; reason: LoginRefusal; user: users.LoginRecord }
+  | { ok: false; reason: 'choose'; choices: users.LoginRecord[] };
 
-/** Checks email and password, then whether this person may log in now (status cascade). */
+/** Whether this person may log in now (status cascade): the login itself, or the refusal. */
+export function admit(user: users.LoginRecord): AuthResult {
+  const refusal = loginRefusal({ userStatus: user.status, resellerStatus: user.resellerStatus, subscriberStatus: user.subscriberStatus });
+  return refusal ? { ok: false, reason: refusal, user } : { ok: true, user };
+}
+
+/**
+ * Checks email and password. An email is unique within a party only, so several logins may have
+ * it: the password is checked against every one of them, in parallel and without stopping at a
+ * match, so the time taken does not tell whether (or where) the first one matched. One match logs
+ * in; several (one person with one password in two parties) are for the person to choose between,
+ * each of them proved by the password.
+ */
 export async function authenticate(db: Queryable, email: string, password: string): Promise<AuthResult> {
-  const user = await users.findLoginByEmail(db, email.trim());
-  if (!user) {
+  const candidates = await users.findLoginsByEmail(db, email.trim());
+  if (!candidates.length) {
     await burnPasswordCheck(password);
     return { ok: false, reason: 'invalid' };
   }
-  if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, reason: 'invalid' };
-  const refusal = loginRefusal({ userStatus: user.status, resellerStatus: user.resellerStatus, subscriberStatus: user.subscriberStatus });
-  if (refusal) return { ok: false, reason: refusal, user };
-  return { ok: true, user };
+  const checks = await Promise.all(candidates.map((u) => verifyPassword(u.passwordHash, password)));
+  const matches = candidates.filter((_, i) => checks[i]);
+  if (!matches.length) return { ok: false, reason: 'invalid' };
+  if (matches.length > 1) return { ok: false, reason: 'choose', choices: matches };
+  return admit(matches[0] as users.LoginRecord);
 }
 
 /** Checks a TOTP code and spends its time step, so the same code cannot log in twice. */

@@ -6,6 +6,7 @@ import type { Scope } from '../../domain/tenancy/roles';
 import { cascadeImpact, type CascadeImpact, type Status } from '../../domain/tenancy/status';
 import { listAudit, recordAudit } from '../audit/audit.repository';
 import { hashPassword } from '../auth/passwords';
+import { listRanges } from '../number-ranges/number-ranges.repository';
 import { insertUser } from '../users/users.repository';
 import * as repo from './resellers.repository';
 import type { NewResellerInput, ResellerInput } from './resellers.schemas';
@@ -14,7 +15,7 @@ const UNIQUE_FIELDS: Record<string, [string, string]> = {
   resellers_code_key: ['code', 'Another reseller already uses this code'],
   resellers_name_key: ['name', 'Another reseller already has this name'],
   resellers_sip_domain_key: ['sip_domain', 'Another reseller already has this SIP domain'],
-  users_email_key: ['admin_email', 'A login with this email already exists'],
+  users_party_email_key: ['admin_email', 'A login with this email already exists'],
 };
 
 const duplicateToFieldErrors = (err: unknown): never => rethrowDuplicate(err, UNIQUE_FIELDS);
@@ -91,13 +92,14 @@ export async function getOrThrow(db: Db, scope: Scope, id: number): Promise<repo
   return reseller;
 }
 
-/** The monitor page: the reseller, what its status reaches, and its recent changes. */
+/** The monitor page: the reseller, what its status reaches, its number ranges and its recent changes. */
 export async function monitor(db: Db, scope: Scope, id: number) {
   const reseller = await getOrThrow(db, scope, id);
-  const [impact, recent, subscribers] = await Promise.all([
+  const [impact, recent, subscribers, ranges] = await Promise.all([
     repo.cascadeCounts(db, id).then(cascadeImpact),
     listAudit(db, scope, { resellerId: id, limit: 15 }),
     repo.subscriberStatusCounts(db, id),
+    listRanges(db, id),
   ]);
-  return { reseller, impact, recent: recent.rows, subscribers };
+  return { reseller, impact, recent: recent.rows, subscribers, ranges };
 }

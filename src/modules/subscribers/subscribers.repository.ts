@@ -233,6 +233,18 @@ export async function insertNumber(db: Queryable, resellerId: number, subscriber
   return toNumber(row);
 }
 
+/** The reseller's subscriber holding the number now, if one of its own does. */
+export async function holderOf(db: Queryable, resellerId: number, number: string): Promise<{ accountNumber: string; name: string } | undefined> {
+  const row = await db('phone_numbers as n')
+    .join('subscribers as s', function () {
+      this.on('s.reseller_id', 'n.reseller_id').andOn('s.id', 'n.subscriber_id');
+    })
+    .where({ 'n.reseller_id': resellerId, 'n.number': number })
+    .whereNull('n.released_at')
+    .first('s.account_number', 's.name');
+  return row ? { accountNumber: row.account_number, name: row.name } : undefined;
+}
+
 export async function getNumber(db: Queryable, resellerId: number, subscriberId: number, numberId: number): Promise<PhoneNumber | undefined> {
   const row = await db('phone_numbers').where({ reseller_id: resellerId, subscriber_id: subscriberId, id: numberId }).first();
   return row ? toNumber(row) : undefined;

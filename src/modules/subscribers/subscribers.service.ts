@@ -9,6 +9,7 @@ import type { Scope } from '../../domain/tenancy/roles';
 import { subscriberEffectiveStatus, type Status } from '../../domain/tenancy/status';
 import { recordAudit } from '../audit/audit.repository';
 import { hashPassword } from '../auth/passwords';
+import { rangeOf } from '../number-ranges/number-ranges.repository';
 import { getReseller } from '../resellers/resellers.repository';
 import * as users from '../users/users.repository';
 import * as repo from './subscribers.repository';
@@ -16,7 +17,8 @@ import type { NewSubscriberInput, SubscriberInput } from './subscribers.schemas'
 
 const UNIQUE_FIELDS: Record<string, [string, string]> = {
   subscribers_reseller_account_key: ['account_number', 'Another subscriber already has this account number'],
-  users_email_key: ['login_email', 'A login with this email already exists'],
+  // Within the reseller only (its staff and subscribers): another tenant's logins are never compared.
+  users_party_email_key: ['login_email', 'A login with this email already exists'],
 };
 
 /** The calling code for national numbers typed for a subscriber in this country. */
@@ -70,9 +72,14 @@ async function defaultDomainOf(db: Db | Tx, resellerId: number): Promise<string 
   return (await getReseller(db, { kind: 'wholesale' }, resellerId))?.sipDomain ?? null;
 }
 
-/** Assigns an extension or SIP user name, naming it when someone else holds it in that domain. */
-async function assignIdentity(tx: Tx, actor: Actor, sub: repo.Subscriber, v: { identity: string; domain: string }, label: string | null, field: string) {
+/**
+ * Assigns an extension or SIP user name, naming it when someone else holds it in that domain. Only
+ * in the reseller's own SIP domain: another domain may be another tenant's, and "already held"
+ * there would tell who uses what in it.
+ */
+async function assignIdentity(tx: Tx, actor: Actor, sub: repo.Subscriber, v: { identity: string; domain: string }, label: string | null, field: string, ownDomain: string | null) {
   const name = `${v.identity}@${v.domain}`;
+  if (v.domain !== ownDomain) throw new FieldErrors({ [field]: `${name}: ${v.domain} is not your SIP domain` });
   try {
     const added = await tx.transaction((sp) => repo.insertIdentity(sp, sub.resellerId, sub.id, { ...v, label }));
     await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'subscriber_identity', entityId: added.id, action: 'assign', after: { identity: v.identity, domain: v.domain, subscriber_id: sub.id, account_number: sub.accountNumber, label } });
@@ -83,15 +90,24 @@ async function assignIdentity(tx: Tx, actor: Actor, sub: repo.Subscriber, v: { i
   }
 }
 
-/** Assigns a number, naming it when it is already active elsewhere (without saying where). */
+/**
+ * Assigns a number of one of the reseller's ranges. Ranges never overlap, so a number of its own
+ * range can be held only by its own subscribers, and "already assigned" may name the holder; any
+ * other number gets one answer, whether another tenant holds it or nobody does.
+ */
 async function assignNumber(tx: Tx, actor: Actor, sub: repo.Subscriber, number: string, label: string | null, field: string) {
+  // FOR SHARE: the range cannot be removed while this assignment is in progress.
+  if (!(await rangeOf(tx, sub.resellerId, number, { lock: true }))) throw new FieldErrors({ [field]: `${number} is not in your number ranges (your operator assigns them)` });
   try {
     // A savepoint, so a duplicate can be reported without aborting the outer transaction on Postgres.
     const added = await tx.transaction((sp) => repo.insertNumber(sp, sub.resellerId, sub.id, number, label));
     await recordAudit(tx, actor, { resellerId: sub.resellerId, entityType: 'phone_number', entityId: added.id, action: 'assign', after: { number, subscriber_id: sub.id, account_number: sub.accountNumber, label } });
     return added;
   } catch (err) {
-    if (uniqueViolation(err) === 'phone_numbers_active_number_key') throw new FieldErrors({ [field]: `${number} is already assigned to another subscriber` });
+    if (uniqueViolation(err) === 'phone_numbers_active_number_key') {
+      const holder = await repo.holderOf(tx, sub.resellerId, number);
+      throw new FieldErrors({ [field]: holder ? `${number} is already assigned to ${holder.accountNumber} (${holder.name})` : `${number} is already assigned` });
+    }
     throw err;
   }
 }
@@ -129,14 +145,15 @@ export async function details(db: Db, scope: Scope, id: number) {
 /** A subscriber with its numbers and optional portal login, all or nothing. */
 export async function createSubscriber(db: Db, actor: Actor, resellerId: number, input: NewSubscriberInput): Promise<repo.Subscriber> {
   checkCountry(input.country);
-  const { numbers, identities } = normaliseAll(input.numbers, input.country, 'numbers', await defaultDomainOf(db, resellerId));
+  const ownDomain = await defaultDomainOf(db, resellerId);
+  const { numbers, identities } = normaliseAll(input.numbers, input.country, 'numbers', ownDomain);
   const passwordHash = input.login_password ? await hashPassword(input.login_password) : undefined;
   try {
     return await db.transaction(async (tx) => {
       const sub = await repo.insertSubscriber(tx, resellerId, input);
       await recordAudit(tx, actor, { resellerId, entityType: 'subscriber', entityId: sub.id, action: 'create', after: { ...sub, numbers, identities: identities.map((i) => `${i.identity}@${i.domain}`) } });
       for (const n of numbers) await assignNumber(tx, actor, sub, n, null, 'numbers');
-      for (const i of identities) await assignIdentity(tx, actor, sub, i, null, 'numbers');
+      for (const i of identities) await assignIdentity(tx, actor, sub, i, null, 'numbers', ownDomain);
       if (input.login_email && passwordHash) {
         const login = await users.insertUser(tx, { email: input.login_email, name: input.name, role: 'subscriber', resellerId, subscriberId: sub.id, passwordHash });
         await recordAudit(tx, actor, { resellerId, entityType: 'user', entityId: login.id, action: 'create', after: { ...login } });
@@ -188,9 +205,10 @@ export async function addNumber(db: Db, actor: Actor, scope: Scope, id: number, 
   return db.transaction(async (tx) => {
     const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
     if (!sub) throw new NotFoundError();
-    const { numbers, identities } = normaliseAll([raw], sub.country, 'number', await defaultDomainOf(tx, sub.resellerId));
+    const ownDomain = await defaultDomainOf(tx, sub.resellerId);
+    const { numbers, identities } = normaliseAll([raw], sub.country, 'number', ownDomain);
     if (numbers[0]) return assignNumber(tx, actor, sub, numbers[0], label, 'number');
-    const i = await assignIdentity(tx, actor, sub, identities[0] as { identity: string; domain: string }, label, 'number');
+    const i = await assignIdentity(tx, actor, sub, identities[0] as { identity: string; domain: string }, label, 'number', ownDomain);
     return { number: `${i.identity}@${i.domain}` };
   });
 }

@@ -25,6 +25,7 @@ export interface LoginRecord extends User {
   resellerStatus?: Status;
   resellerName?: string;
   subscriberStatus?: Status;
+  subscriberName?: string;
   /** The zone of the person's party: the subscriber's, else the reseller's, else the operator's. */
   partyTimeZone?: string;
 }
@@ -53,6 +54,7 @@ function toLoginRecord(r: Record<string, any>): LoginRecord {
     resellerStatus: r.reseller_status ?? undefined,
     resellerName: r.reseller_name ?? undefined,
     subscriberStatus: r.subscriber_status ?? undefined,
+    subscriberName: r.subscriber_name ?? undefined,
     partyTimeZone: r.party_time_zone ?? undefined,
   };
 }
@@ -66,14 +68,16 @@ function loginQuery(db: Queryable) {
       'r.status as reseller_status',
       'r.name as reseller_name',
       's.status as subscriber_status',
+      's.name as subscriber_name',
       // A party without its own zone follows the one above it (DOMAIN: subscriber -> reseller -> operator).
       db.raw(`coalesce(s.time_zone, r.time_zone, (select value from settings where key = 'operator_time_zone')) as party_time_zone`),
     );
 }
 
-export async function findLoginByEmail(db: Queryable, email: string): Promise<LoginRecord | undefined> {
-  const row = await loginQuery(db).whereRaw('lower(u.email) = lower(?)', [email]).first();
-  return row ? toLoginRecord(row) : undefined;
+/** Every login with this email: one per party at most (an email is unique within its party only). */
+export async function findLoginsByEmail(db: Queryable, email: string): Promise<LoginRecord[]> {
+  const rows = await loginQuery(db).whereRaw('lower(u.email) = lower(?)', [email]).orderBy('u.id');
+  return rows.map(toLoginRecord);
 }
 
 export async function findLoginById(db: Queryable, id: number): Promise<LoginRecord | undefined> {

@@ -15,7 +15,7 @@ function checkRole(portal: StaffPortal, role: string): Role {
   return role;
 }
 
-const duplicateEmail = (err: unknown): never => rethrowDuplicate(err, { users_email_key: ['email', 'A login with this email already exists'] });
+const duplicateEmail = (err: unknown): never => rethrowDuplicate(err, { users_party_email_key: ['email', 'A login with this email already exists'] });
 
 /** A staff login of the portal's own: wholesale staff, or the caller's reseller's staff. */
 export async function getStaffUser(db: Db, scope: Scope, portal: StaffPortal, id: number): Promise<repo.User> {
