@@ -10,8 +10,8 @@ import { actor, principal } from '../../web/principal';
 import { flash, homeFor } from '../../web/render';
 import { toPrincipal } from '../../web/passport';
 import type { LoginThrottle } from '../../web/throttle';
-import { findLoginById, touchLastLogin, type LoginRecord } from '../users/users.repository';
 import * as auth from './auth.service';
+import type { LoginRecord } from './auth.service';
 import { changePasswordSchema, disableTotpSchema, loginSchema, totpCodeSchema } from './auth.schemas';
 import type { SecretBox } from './secret-box';
 import { newTotpSecret, totpUri } from './totp';
@@ -28,7 +28,7 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
     const returnTo = req.session.returnTo;
     req.login(toPrincipal(user), (err) => {
       if (err) return next(err);
-      touchLastLogin(db, user.id)
+      auth.loginCompleted(db, user.id)
         .then(() => {
           req.log.info({ userId: user.id, role: user.role }, 'login');
           const home = homeFor(user.role);
@@ -88,7 +88,7 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
       flash(req, 'error', 'Your login timed out. Enter your email and password again.');
       return res.redirect(303, '/login');
     }
-    const user = await findLoginById(db, pendingId);
+    const user = await auth.pendingLogin(db, pendingId);
     if (!user) return res.redirect(303, '/login');
     const blocked = await throttle.codeBlocked(user.id, clientAddress(req));
     if (blocked) {

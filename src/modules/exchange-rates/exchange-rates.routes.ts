@@ -7,7 +7,6 @@ import { parseForm } from '../../web/forms';
 import { actor } from '../../web/principal';
 import { flash } from '../../web/render';
 import { momentText } from '../taxes/form-fields';
-import * as repo from './exchange-rates.repository';
 import { exchangeRateFields, exchangeRateListQuery } from './exchange-rates.schemas';
 import * as service from './exchange-rates.service';
 
@@ -21,7 +20,7 @@ interface PairView {
  * Rates grouped by pair, newest first, each marked: the one in force now, the ones it replaced,
  * and any that take effect later. Worked out here so the template only prints.
  */
-function byPair(rows: repo.ExchangeRateRow[], nowMs: number): PairView[] {
+function byPair(rows: service.ExchangeRateRow[], nowMs: number): PairView[] {
   const pairs: PairView[] = [];
   for (const r of rows) {
     let pair = pairs[pairs.length - 1];
@@ -43,7 +42,7 @@ export function exchangeRateRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
 
   r.get(base, async (req, res) => {
     const filter = exchangeRateListQuery.parse(req.query);
-    const pairs = byPair(await repo.listRates(db, filter), Date.now());
+    const pairs = byPair(await service.listRates(db, filter), Date.now());
     res.page('exchange-rates/list', { title: 'Exchange rates', base, pairs, filter });
   });
 

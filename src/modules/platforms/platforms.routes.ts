@@ -2,14 +2,13 @@ import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { FieldErrors, NotFoundError } from '../../domain/errors';
+import { FieldErrors } from '../../domain/errors';
 import { FORMAT_NAMES } from '../../domain/mediation';
 import { parseForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
-import * as repo from './platforms.repository';
 import { platformFields } from './platforms.schemas';
 import * as service from './platforms.service';
 
@@ -22,7 +21,7 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
   const common = { base: BASE, formatOptions: FORMAT_OPTIONS };
 
   r.get(BASE, async (_req, res) => {
-    res.page('platforms/list', { title: 'Platforms', ...common, platforms: await repo.listPlatforms(db) });
+    res.page('platforms/list', { title: 'Platforms', ...common, platforms: await service.listPlatforms(db) });
   });
 
   r.get(`${BASE}/new`, (_req, res) => {
@@ -46,11 +45,7 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
     }
   });
 
-  const load = async (id: number) => {
-    const p = await repo.getPlatform(db, id);
-    if (!p) throw new NotFoundError();
-    return p;
-  };
+  const load = (id: number) => service.getOrThrow(db, id);
 
   r.get(`${BASE}/:platformId`, async (req, res) => {
     const platform = await load(idParam(req, 'platformId'));

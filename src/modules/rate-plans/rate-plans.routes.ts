@@ -12,7 +12,6 @@ import { flash } from '../../web/render';
 import { csvWriter } from '../csv/csv-writer';
 import * as assignments from './assignments.service';
 import type { PlanCache } from './plan-cache';
-import * as repo from './rate-plans.repository';
 import { deckImportSchema, planFields, rateSearchQuery } from './rate-plans.schemas';
 import * as service from './rate-plans.service';
 
@@ -34,11 +33,11 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/rate-plans`;
-    const ownerOf = (req: Request): repo.PlanOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
+    const ownerOf = (req: Request): service.PlanOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
     const common = { base, roundingOptions: ROUNDING_OPTIONS, portal };
 
     r.get(base, async (req, res) => {
-      const plans = await repo.listPlans(db, ownerOf(req));
+      const plans = await service.listPlans(db, ownerOf(req));
       res.page('rate-plans/list', { title: 'Rate plans', ...common, plans });
     });
 
@@ -70,9 +69,9 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       const filter = rateSearchQuery.parse(req.query);
       const [rates, bands, summary] = await Promise.all([
-        repo.searchRates(db, plan.id, filter),
-        repo.loadBands(db, plan.id),
-        repo.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
+        service.searchRates(db, plan.id, filter),
+        service.bands(db, plan.id),
+        service.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
       ]);
       res.page('rate-plans/show', {
         title: plan.name, ...common, plan, rates, filter, summary,
@@ -161,7 +160,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       out.pipe(res);
       let cursor: string | undefined;
       do {
-        const page = await repo.searchRates(db, plan.id, { cursor, limit: 5000 });
+        const page = await service.searchRates(db, plan.id, { cursor, limit: 5000 });
         for (const rate of page.rows) {
           rate.steps.forEach((s, i) => {
             out.write({
@@ -179,7 +178,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
 
     r.get(`${base}/:planId/bands.csv`, async (req, res) => {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
-      const bands = await repo.loadBands(db, plan.id);
+      const bands = await service.bands(db, plan.id);
       res.type('text/csv').attachment(`${slug(plan.name)}-bands.csv`);
       const out = csvWriter(['band', 'days', 'start']);
       out.pipe(res);
@@ -201,7 +200,7 @@ function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'plan';
 }
 
-function formValues(p: repo.RatePlan): Record<string, unknown> {
+function formValues(p: service.RatePlan): Record<string, unknown> {
   return {
     name: p.name, description: p.description ?? '', currency: p.currency, rounding_decimals: String(p.rounding.decimals),
     rounding_method: p.rounding.method, time_zone: p.timeZone, band_mode: p.bandMode, connect_fee_on_unanswered: p.connectFeeOnUnanswered ? 'on' : '',

@@ -7,8 +7,7 @@ import { idParam } from '../../web/params';
 import { actor, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
-import { listPlans } from '../rate-plans/rate-plans.repository';
-import * as repo from './resellers.repository';
+import { listPlans } from '../rate-plans/rate-plans.service';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
 
@@ -18,7 +17,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
 
   r.get('/wholesale/resellers', async (req, res) => {
     const filter = resellerListQuery.parse(req.query);
-    const page = await repo.listResellers(db, scope(req), filter);
+    const page = await service.listResellers(db, scope(req), filter);
     res.page('wholesale/resellers/list', { title: 'Resellers', page, filter });
   });
 
@@ -106,7 +105,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   return r;
 }
 
-function formValues(r: repo.Reseller): Record<string, unknown> {
+function formValues(r: service.Reseller): Record<string, unknown> {
   return {
     name: r.name,
     code: r.code,

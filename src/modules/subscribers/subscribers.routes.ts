@@ -8,8 +8,7 @@ import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
-import { listPlans } from '../rate-plans/rate-plans.repository';
-import * as repo from './subscribers.repository';
+import { listPlans } from '../rate-plans/rate-plans.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
@@ -21,7 +20,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
 
   r.get(BASE, async (req, res) => {
     const filter = subscriberListQuery.parse(req.query);
-    const page = await repo.listSubscribers(db, scope(req), filter);
+    const page = await service.listSubscribers(db, scope(req), filter);
     res.page('subscribers/list', { title: 'Subscribers', page, filter, base: BASE, reseller: null });
   });
 
@@ -179,7 +178,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   r.get('/wholesale/resellers/:resellerId/subscribers', async (req, res) => {
     const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
     const filter = subscriberListQuery.parse(req.query);
-    const page = await repo.listSubscribers(db, scope(req), { ...filter, resellerId: reseller.id });
+    const page = await service.listSubscribers(db, scope(req), { ...filter, resellerId: reseller.id });
     res.page('subscribers/list', { title: `${reseller.name}: subscribers`, page, filter, base: `/wholesale/resellers/${reseller.id}/subscribers`, reseller });
   });
 
@@ -193,7 +192,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   return r;
 }
 
-function formValues(s: repo.Subscriber): Record<string, unknown> {
+function formValues(s: service.Subscriber): Record<string, unknown> {
   return {
     account_number: s.accountNumber,
     name: s.name,

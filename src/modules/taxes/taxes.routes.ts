@@ -12,8 +12,6 @@ import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
 import * as exemptions from './exemptions.service';
 import { momentText } from './form-fields';
-import * as jurisdictions from './jurisdictions.repository';
-import * as repo from './taxes.repository';
 import { endTaxFields, jurisdictionFields, taxFields } from './taxes.schemas';
 import * as service from './taxes.service';
 
@@ -29,19 +27,19 @@ const BASIS_OPTIONS = [
 /** "US", "US / NY": how a jurisdiction's place is shown. */
 const placeOf = (j: { country: string; region: string | null }) => (j.region ? `${j.country} / ${j.region}` : j.country);
 
-function jurisdictionOptions(list: jurisdictions.Jurisdiction[]) {
+function jurisdictionOptions(list: service.Jurisdiction[]) {
   return [{ value: '', label: '(choose)' }, ...list.map((j) => ({ value: String(j.id), label: `${placeOf(j)}: ${j.name}` }))];
 }
 
 /** Whether a tax applies now, ended, or is still to come: worked out here, not in the template. */
-function stateOf(t: repo.Tax, nowMs: number): 'in force' | 'ended' | 'scheduled' {
+function stateOf(t: service.Tax, nowMs: number): 'in force' | 'ended' | 'scheduled' {
   if (t.effectiveFrom.getTime() > nowMs) return 'scheduled';
   if (t.effectiveTo && t.effectiveTo.getTime() <= nowMs) return 'ended';
   return 'in force';
 }
 
 /** A tax as the pages show it: text only. */
-function view(t: repo.Tax, nowMs: number) {
+function view(t: service.Tax, nowMs: number) {
   return {
     id: t.id,
     name: t.name,
@@ -59,7 +57,7 @@ function view(t: repo.Tax, nowMs: number) {
   };
 }
 
-function formValues(t: repo.Tax): Record<string, unknown> {
+function formValues(t: service.Tax): Record<string, unknown> {
   return {
     jurisdiction_id: String(t.jurisdictionId),
     name: t.name,
@@ -82,16 +80,16 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/taxes`;
-    const ownerOf = (req: Request): repo.TaxOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
+    const ownerOf = (req: Request): service.TaxOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
 
     async function common() {
-      const places = await jurisdictions.listJurisdictions(db);
+      const places = await service.listJurisdictions(db);
       return { base, portal, kindOptions: KIND_OPTIONS, basisOptions: BASIS_OPTIONS, jurisdictionOptions: jurisdictionOptions(places), hasJurisdictions: places.length > 0 };
     }
 
     r.get(base, async (req, res) => {
       const now = Date.now();
-      const taxes = (await repo.listTaxes(db, ownerOf(req))).map((t) => view(t, now));
+      const taxes = (await service.listTaxes(db, ownerOf(req))).map((t) => view(t, now));
       res.page('taxes/list', { title: 'Taxes', ...(await common()), taxes });
     });
 
@@ -180,7 +178,7 @@ export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   const base = '/wholesale/tax-jurisdictions';
 
   r.get(base, async (_req, res) => {
-    const list = await jurisdictions.listJurisdictions(db);
+    const list = await service.listJurisdictions(db);
     res.page('taxes/jurisdictions', { title: 'Tax jurisdictions', base, jurisdictions: list.map((j) => ({ ...j, place: placeOf(j) })) });
   });
 

@@ -9,7 +9,6 @@ import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
-import * as repo from './users.repository';
 import { staffUserSchemas, userListQuery } from './users.schemas';
 import * as service from './users.service';
 
@@ -25,7 +24,7 @@ export function userRoutes({ db }: { db: Db }): Router {
 
     r.get(base, async (req, res) => {
       const filter = userListQuery.parse(req.query);
-      const page = await repo.listUsers(db, scope(req), { kind: portal, ...filter, resellerId: tenant(req) ?? undefined });
+      const page = await service.listUsers(db, scope(req), { kind: portal, ...filter, resellerId: tenant(req) ?? undefined });
       res.page('users/list', { title: 'Users', page, filter, base, heading: portal === 'wholesale' ? 'Wholesale users' : 'Users' });
     });
 
@@ -94,7 +93,7 @@ export function userRoutes({ db }: { db: Db }): Router {
   r.get('/wholesale/resellers/:resellerId/users', async (req, res) => {
     const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
     const filter = userListQuery.parse(req.query);
-    const page = await repo.listUsers(db, scope(req), { kind: 'reseller', resellerId: reseller.id, ...filter });
+    const page = await service.listUsers(db, scope(req), { kind: 'reseller', resellerId: reseller.id, ...filter });
     res.page('users/list', { title: `${reseller.name}: users`, page, filter, base: null, heading: `${reseller.name}: staff logins` });
   });
 
