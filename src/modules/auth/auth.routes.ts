@@ -5,7 +5,7 @@ import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { isStaff } from '../../domain/tenancy/roles';
 import { LOGIN_REFUSAL_MESSAGES } from '../../domain/tenancy/status';
-import { parseForm } from '../../web/forms';
+import { parseForm, submitForm } from '../../web/forms';
 import { actor, principal } from '../../web/principal';
 import { flash, homeFor } from '../../web/render';
 import { toPrincipal } from '../../web/passport';
@@ -121,29 +121,29 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
   });
 
   r.post('/account/password', async (req, res) => {
-    const form = parseForm(changePasswordSchema, req.body);
     const render = (errors: Record<string, string>, status = 422) => {
       res.status(status);
       res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
     };
-    if (!form.ok) return render(form.errors);
     const userId = principal(req).id;
-    const blocked = await throttle.currentPasswordBlocked(userId);
-    if (blocked) {
-      return render({ current_password: blocked }, 429);
-    }
-    try {
-      await auth.changePassword(db, actor(req), form.data.current_password, form.data.new_password, req.sessionID);
-    } catch (err) {
-      if (err instanceof FieldErrors) {
-        if (err.fields.current_password) await throttle.currentPasswordFailed(userId);
-        return render(err.fields);
-      }
-      throw err;
-    }
-    await throttle.currentPasswordSucceeded(userId);
-    flash(req, 'success', 'Your password has been changed.');
-    res.redirect(303, '/account');
+    await submitForm(
+      req, res, changePasswordSchema,
+      async (data) => {
+        const blocked = await throttle.currentPasswordBlocked(userId);
+        if (blocked) return render({ current_password: blocked }, 429);
+        try {
+          await auth.changePassword(db, actor(req), data.current_password, data.new_password, req.sessionID);
+        } catch (err) {
+          // A wrong current password counts towards the throttle.
+          if (err instanceof FieldErrors && err.fields.current_password) await throttle.currentPasswordFailed(userId);
+          throw err;
+        }
+        await throttle.currentPasswordSucceeded(userId);
+        flash(req, 'success', 'Your password has been changed.');
+        res.redirect(303, '/account');
+      },
+      (errors) => render(errors),
+    );
   });
 
   async function renderEnrolment(req: Request, res: Response, errors: Record<string, string> = {}) {
@@ -165,43 +165,42 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
   r.post('/account/totp', async (req, res) => {
     const secret = req.session.pendingTotpSecret;
     if (!secret) return res.redirect(303, '/account/totp');
-    const form = parseForm(totpCodeSchema, req.body);
-    if (!form.ok) return renderEnrolment(req, res, form.errors);
-    try {
-      await auth.enableTotp(db, box, actor(req), secret, form.data.code);
-    } catch (err) {
-      if (err instanceof FieldErrors) return renderEnrolment(req, res, err.fields);
-      throw err;
-    }
-    delete req.session.pendingTotpSecret;
-    flash(req, 'success', 'Two-factor login is on. You will be asked for a code each time you log in.');
-    res.redirect(303, '/account');
+    await submitForm(
+      req, res, totpCodeSchema,
+      async (data) => {
+        await auth.enableTotp(db, box, actor(req), secret, data.code);
+        delete req.session.pendingTotpSecret;
+        flash(req, 'success', 'Two-factor login is on. You will be asked for a code each time you log in.');
+        res.redirect(303, '/account');
+      },
+      (errors) => renderEnrolment(req, res, errors),
+    );
   });
 
   r.post('/account/totp/disable', async (req, res) => {
-    const form = parseForm(disableTotpSchema, req.body);
     const render = (errors: Record<string, string>, status = 422) => {
       res.status(status);
       res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
     };
-    if (!form.ok) return render(form.errors);
     const userId = principal(req).id;
-    const blocked = await throttle.currentPasswordBlocked(userId);
-    if (blocked) {
-      return render({ password: blocked }, 429);
-    }
-    try {
-      await auth.disableTotp(db, actor(req), form.data.password);
-    } catch (err) {
-      if (err instanceof FieldErrors) {
-        if (err.fields.password) await throttle.currentPasswordFailed(userId);
-        return render(err.fields);
-      }
-      throw err;
-    }
-    await throttle.currentPasswordSucceeded(userId);
-    flash(req, 'success', 'Two-factor login is off.');
-    res.redirect(303, '/account');
+    await submitForm(
+      req, res, disableTotpSchema,
+      async (data) => {
+        const blocked = await throttle.currentPasswordBlocked(userId);
+        if (blocked) return render({ password: blocked }, 429);
+        try {
+          await auth.disableTotp(db, actor(req), data.password);
+        } catch (err) {
+          // A wrong password counts towards the throttle.
+          if (err instanceof FieldErrors && err.fields.password) await throttle.currentPasswordFailed(userId);
+          throw err;
+        }
+        await throttle.currentPasswordSucceeded(userId);
+        flash(req, 'success', 'Two-factor login is off.');
+        res.redirect(303, '/account');
+      },
+      (errors) => render(errors),
+    );
   });
 
   return r;

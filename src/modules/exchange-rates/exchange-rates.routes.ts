@@ -2,8 +2,7 @@ import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { actor } from '../../web/principal';
 import { flash } from '../../web/render';
 import { momentText } from '../taxes/form-fields';
@@ -53,20 +52,15 @@ export function exchangeRateRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   });
 
   r.post(base, async (req, res) => {
-    const form = parseForm(exchangeRateFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('exchange-rates/new', { title: 'New exchange rate', base, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const rate = await service.addRate(db, refs, actor(req), form.data);
-      flash(req, 'success', `1 ${rate.from} = ${rate.rate.toString()} ${rate.to} from ${momentText(rate.effectiveFrom)} UTC.`);
-      res.redirect(303, base);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, exchangeRateFields,
+      async (data) => {
+        const rate = await service.addRate(db, refs, actor(req), data);
+        flash(req, 'success', `1 ${rate.from} = ${rate.rate.toString()} ${rate.to} from ${momentText(rate.effectiveFrom)} UTC.`);
+        res.redirect(303, base);
+      },
+      (errors) => res.page('exchange-rates/new', { title: 'New exchange rate', base, errors, values: req.body }),
+    );
   });
 
   return r;

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
@@ -26,20 +25,15 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   });
 
   r.post('/wholesale/resellers', async (req, res) => {
-    const form = parseForm(newResellerSchema, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('wholesale/resellers/new', { title: 'New reseller', errors, values: { ...req.body, admin_password: '' } });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const reseller = await service.createReseller(db, actor(req), form.data);
-      flash(req, 'success', `Reseller ${reseller.name} created with admin ${form.data.admin_email}.`);
-      res.redirect(303, `/wholesale/resellers/${reseller.id}`);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, newResellerSchema,
+      async (data) => {
+        const reseller = await service.createReseller(db, actor(req), data);
+        flash(req, 'success', `Reseller ${reseller.name} created with admin ${data.admin_email}.`);
+        res.redirect(303, `/wholesale/resellers/${reseller.id}`);
+      },
+      (errors) => res.page('wholesale/resellers/new', { title: 'New reseller', errors, values: { ...req.body, admin_password: '' } }),
+    );
   });
 
   r.get('/wholesale/resellers/:resellerId', async (req, res) => {
@@ -56,20 +50,15 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   r.post('/wholesale/resellers/:resellerId', async (req, res) => {
     const id = idParam(req, 'resellerId');
     const reseller = await service.getOrThrow(db, scope(req), id);
-    const form = parseForm(resellerFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      await service.updateReseller(db, actor(req), id, form.data);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
-    flash(req, 'success', 'Reseller saved.');
-    res.redirect(303, `/wholesale/resellers/${id}`);
+    await submitForm(
+      req, res, resellerFields,
+      async (data) => {
+        await service.updateReseller(db, actor(req), id, data);
+        flash(req, 'success', 'Reseller saved.');
+        res.redirect(303, `/wholesale/resellers/${id}`);
+      },
+      (errors) => res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, errors, values: req.body }),
+    );
   });
 
   for (const [action, status] of [['deactivate', 'inactive'], ['activate', 'active']] as const) {

@@ -3,8 +3,7 @@ import { ROUTER_OPTIONS } from '../../web/router';
 import { z } from 'zod';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { parseForm, submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
@@ -101,20 +100,15 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
     });
 
     r.post(base, async (req, res) => {
-      const form = parseForm(taxFields, req.body);
-      const again = async (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('taxes/new', { title: 'New tax', ...(await common()), errors, values: req.body });
-      };
-      if (!form.ok) return again(form.errors);
-      try {
-        const tax = await service.createTax(db, refs, actor(req), ownerOf(req), form.data);
-        flash(req, 'success', `Tax ${tax.name} created.`);
-        res.redirect(303, `${base}/${tax.id}`);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
+      await submitForm(
+        req, res, taxFields,
+        async (data) => {
+          const tax = await service.createTax(db, refs, actor(req), ownerOf(req), data);
+          flash(req, 'success', `Tax ${tax.name} created.`);
+          res.redirect(303, `${base}/${tax.id}`);
+        },
+        async (errors) => res.page('taxes/new', { title: 'New tax', ...(await common()), errors, values: req.body }),
+      );
     });
 
     async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
@@ -136,36 +130,29 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
     r.post(`${base}/:taxId`, async (req, res) => {
       const id = idParam(req, 'taxId');
       const tax = await service.getOrThrow(db, ownerOf(req), id);
-      const form = parseForm(taxFields, req.body);
-      const again = async (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('taxes/edit', { title: `Edit ${tax.name}`, ...(await common()), tax, errors, values: req.body });
-      };
-      if (!form.ok) return again(form.errors);
-      try {
-        await service.updateTax(db, refs, actor(req), ownerOf(req), id, form.data);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
-      flash(req, 'success', 'Tax saved.');
-      res.redirect(303, `${base}/${id}`);
+      await submitForm(
+        req, res, taxFields,
+        async (data) => {
+          await service.updateTax(db, refs, actor(req), ownerOf(req), id, data);
+          flash(req, 'success', 'Tax saved.');
+          res.redirect(303, `${base}/${id}`);
+        },
+        async (errors) => res.page('taxes/edit', { title: `Edit ${tax.name}`, ...(await common()), tax, errors, values: req.body }),
+      );
     });
 
     r.post(`${base}/:taxId/end`, async (req, res) => {
       const id = idParam(req, 'taxId');
       await service.getOrThrow(db, ownerOf(req), id);
-      const form = parseForm(endTaxFields, req.body);
-      try {
-        if (!form.ok) throw new FieldErrors(form.errors);
-        const tax = await service.endTax(db, refs, actor(req), ownerOf(req), id, form.data.effective_to);
-        flash(req, 'success', `${tax.name} ends at ${momentText(tax.effectiveTo)} UTC: calls from then on are not taxed by it.`);
-        res.redirect(303, `${base}/${id}`);
-      } catch (err) {
-        if (!(err instanceof FieldErrors)) throw err;
-        res.status(422);
-        await showPage(req, res, { errors: err.fields, values: req.body });
-      }
+      await submitForm(
+        req, res, endTaxFields,
+        async (data) => {
+          const tax = await service.endTax(db, refs, actor(req), ownerOf(req), id, data.effective_to);
+          flash(req, 'success', `${tax.name} ends at ${momentText(tax.effectiveTo)} UTC: calls from then on are not taxed by it.`);
+          res.redirect(303, `${base}/${id}`);
+        },
+        (errors) => showPage(req, res, { errors, values: req.body }),
+      );
     });
   }
 
@@ -187,20 +174,15 @@ export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   });
 
   r.post(base, async (req, res) => {
-    const form = parseForm(jurisdictionFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('taxes/jurisdiction-new', { title: 'New tax jurisdiction', base, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const j = await service.createJurisdiction(db, refs, actor(req), form.data);
-      flash(req, 'success', `Jurisdiction ${j.name} (${placeOf(j)}) created.`);
-      res.redirect(303, base);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, jurisdictionFields,
+      async (data) => {
+        const j = await service.createJurisdiction(db, refs, actor(req), data);
+        flash(req, 'success', `Jurisdiction ${j.name} (${placeOf(j)}) created.`);
+        res.redirect(303, base);
+      },
+      (errors) => res.page('taxes/jurisdiction-new', { title: 'New tax jurisdiction', base, errors, values: req.body }),
+    );
   });
 
   r.get(`${base}/:jurisdictionId/edit`, async (req, res) => {
@@ -211,20 +193,15 @@ export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   r.post(`${base}/:jurisdictionId`, async (req, res) => {
     const id = idParam(req, 'jurisdictionId');
     const j = await service.getJurisdictionOrThrow(db, id);
-    const form = parseForm(jurisdictionFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('taxes/jurisdiction-edit', { title: `Edit ${j.name}`, base, jurisdiction: j, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      await service.updateJurisdiction(db, refs, actor(req), id, form.data);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
-    flash(req, 'success', 'Jurisdiction saved.');
-    res.redirect(303, base);
+    await submitForm(
+      req, res, jurisdictionFields,
+      async (data) => {
+        await service.updateJurisdiction(db, refs, actor(req), id, data);
+        flash(req, 'success', 'Jurisdiction saved.');
+        res.redirect(303, base);
+      },
+      (errors) => res.page('taxes/jurisdiction-edit', { title: `Edit ${j.name}`, base, jurisdiction: j, errors, values: req.body }),
+    );
   });
 
   return r;
