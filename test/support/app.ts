@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import { createApp, type BuiltApp } from '../../src/app';
+import { createApp, type AppDeps, type BuiltApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { ReferenceKind } from '../../src/db/change-notices';
 import { createDb, type Db } from '../../src/db/knex';
@@ -38,25 +38,26 @@ function dropCopiesOnDirectWrites(db: Db, refs: ReferenceData): void {
   });
 }
 
-function build(database: TestDatabase, env: Record<string, string>) {
+function build(database: TestDatabase, env: Record<string, string>, extra: Pick<AppDeps, 'apiKeys'> = {}) {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
   const planCache = new PlanCache();
   const referenceData = new ReferenceData();
   dropCopiesOnDirectWrites(database.db, referenceData);
   const built = createApp({
     config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel),
-    planCache, referenceData, embedded: database.embedded,
+    planCache, referenceData, embedded: database.embedded, ...extra,
   });
   return { app: built.app, portal: built.portal, config, planCache, referenceData, built };
 }
 
 /**
  * The real app on a fresh test database. Extra env values override the defaults (e.g. throttle
- * limits); `db` options go to the database's pool (e.g. a short idle timeout).
+ * limits); `db` options go to the database's pool (e.g. a short idle timeout); `deps` plug in
+ * what the app takes as a dependency (the API's key check, until issue 14 brings real keys).
  */
-export async function createTestApp(env: Record<string, string> = {}, db: { idleTimeoutMs?: number } = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, db: { idleTimeoutMs?: number } = {}, deps: Pick<AppDeps, 'apiKeys'> = {}): Promise<TestApp> {
   const database = await createTestDatabase(db);
-  const { built, ...parts } = build(database, env);
+  const { built, ...parts } = build(database, env, deps);
   return {
     ...database,
     ...parts,
