@@ -34,9 +34,11 @@ import { resellerRoutes } from './modules/resellers/resellers.routes';
 import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
 import { userRoutes } from './modules/users/users.routes';
+import { API_MOUNT, apiRouter, noApiKeys, type ApiKeyCheck } from './web/api';
 import { configurePassport } from './web/passport';
 import { enforceAccountStatus, readOnlyGuard, requireLogin, requirePortal } from './web/guards';
 import { errorHandler, notFoundHandler } from './web/errors';
+import { API_PREFIX } from './web/problems';
 import { homeFor, renderSetup } from './web/render';
 import { KnexSessionStore } from './web/session-store';
 import { LoginThrottle } from './web/throttle';
@@ -66,6 +68,8 @@ export interface AppDeps {
   schedules?: boolean;
   /** Set false for an app that runs no background jobs at all (queued jobs wait for another process). */
   worker?: boolean;
+  /** Who an API bearer key acts as (web/api.ts); by default no key is accepted (API keys are issue 14). */
+  apiKeys?: ApiKeyCheck;
 }
 
 export interface BuiltApp {
@@ -167,6 +171,12 @@ export function createApp(deps: AppDeps): BuiltApp {
     }
   });
 
+  // The machine API, like the intake a machine's and not a person's: mounted before the static
+  // files, body parsers, sessions, CSRF and the portal's guards, so none of them runs for it (no
+  // session cookie, no login redirect, no HTML). Its own bearer keys, JSON and problem details.
+  app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? noApiKeys }));
+  // Any other path under /api (another version, a typo): problem details, still without a session.
+  app.use(API_PREFIX, notFoundHandler);
 
   // Browsers ask for /favicon.ico on a first visit whatever the page links: answer it, cached,
   // before sessions (no cookie or session row for an icon).

@@ -91,3 +91,22 @@ export const optionalSipDomain = (example: string) =>
     .optional()
     .transform((v) => (v ? v : null))
     .refine((v) => v === null || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v), `A SIP domain name such as ${example}`);
+
+/**
+ * The JSON twin of a form's fields, built from the same rules (the API's bodies, issue 14). A
+ * JSON body says "none" with null where a form sends a blank, so null reads as absent and each
+ * rule decides as it does for a blank; fields whose JSON type differs from the form's text (a
+ * checkbox is a boolean, a list is an array) are given in `json`, with the same output. Members
+ * the form does not name are refused (strict): in JSON a misspelt field is a mistake to report,
+ * not a field to ignore. The data is the form's, so the same service takes either.
+ */
+export function jsonFields<T extends z.ZodRawShape, O extends { [K in keyof T]?: z.ZodType<z.output<T[K]>> }>(form: z.ZodObject<T>, json: O = {} as O): z.ZodType<z.output<z.ZodObject<T>>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, rule] of Object.entries(form.shape)) {
+    shape[name] = json[name as keyof O] ?? z.preprocess((v) => (v === null ? undefined : v), rule as z.ZodType);
+  }
+  return z.strictObject(shape) as unknown as z.ZodType<z.output<z.ZodObject<T>>>;
+}
+
+/** A checkbox's value in JSON: true or false (absent: false, as an unticked box). */
+export const jsonBoolean = (name: string) => z.boolean({ error: `${name} must be true or false` }).default(false);

@@ -1,6 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { isReadOnly, portalOf, type Portal } from '../domain/tenancy/roles';
 import { LOGIN_REFUSAL_MESSAGES } from '../domain/tenancy/status';
+import { refuse } from './errors';
+import { problem, sendProblem, wantsProblem } from './problems';
 import { flash } from './render';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -21,9 +23,10 @@ export function isWriteForm(path: string): boolean {
   return /\/(new|edit)\/?$/i.test(path);
 }
 
-/** Sends people who are not logged in to the login page (or 401 for non-GET requests). */
+/** Sends people who are not logged in to the login page (or 401 for non-GET requests, and for programs). */
 export function requireLogin(req: Request, res: Response, next: NextFunction): void {
   if (req.user) return next();
+  if (wantsProblem(req)) return sendProblem(res, problem(req, 401, 'Log in first.'));
   if (req.method === 'GET') {
     req.session.returnTo = req.originalUrl;
     return res.redirect('/login');
@@ -35,10 +38,7 @@ export function requireLogin(req: Request, res: Response, next: NextFunction): v
 export function requirePortal(portal: Portal) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!req.user) return requireLogin(req, res, next);
-    if (portalOf(req.user.role) !== portal) {
-      res.status(403);
-      return res.page('errors/forbidden', { title: 'Not allowed', message: 'This page belongs to another portal.' });
-    }
+    if (portalOf(req.user.role) !== portal) return refuse(req, res, 403, 'Not allowed', 'This page belongs to another portal.');
     next();
   };
 }
@@ -46,10 +46,7 @@ export function requirePortal(portal: Portal) {
 /** One guard for every route: support roles read, never write (nor see the forms for writing). */
 export function readOnlyGuard(req: Request, res: Response, next: NextFunction): void {
   const writes = (isWrite(req.method) && !SELF_SERVICE_WRITES.has(req.path)) || isWriteForm(req.path);
-  if (req.user && isReadOnly(req.user.role) && writes) {
-    res.status(403);
-    return res.page('errors/forbidden', { title: 'View only', message: 'Your role can view this information but not change it.' });
-  }
+  if (req.user && isReadOnly(req.user.role) && writes) return refuse(req, res, 403, 'View only', 'Your role can view this information but not change it.');
   next();
 }
 
@@ -59,6 +56,7 @@ export function enforceAccountStatus(req: Request, res: Response, next: NextFunc
   if (!refusal) return next();
   req.logout((err) => {
     if (err) return next(err);
+    if (wantsProblem(req)) return sendProblem(res, problem(req, 401, LOGIN_REFUSAL_MESSAGES[refusal]));
     flash(req, 'error', LOGIN_REFUSAL_MESSAGES[refusal]);
     res.redirect('/login');
   });

@@ -367,7 +367,7 @@ describe('CDR intake: records that cannot be stored', () => {
     assert.match(res.body.error, /larger than/);
   });
 
-  test('the intake answers in JSON with the request id it was given; other methods on its path are the portal\'s', async () => {
+  test('the intake answers in JSON with the request id it was given; other methods on its path are not the intake\'s', async () => {
     const ok = await postCdrs(t, token, leg('R-1')).set('X-Request-Id', 'switch-42-0001');
     assert.equal(ok.status, 200);
     assert.equal(ok.headers['x-request-id'], 'switch-42-0001');
@@ -377,9 +377,11 @@ describe('CDR intake: records that cannot be stored', () => {
     assert.match(odd.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/);
     // With a query string it is the same endpoint.
     assert.equal((await request(t.app).post('/api/v1/cdrs?src=a').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(leg('R-3')))).status, 200);
+    // Other methods are not the intake's (it takes POST only) but the API router's, which asks for an API key.
     const get = await request(t.app).get('/api/v1/cdrs');
     assert.notEqual(get.status, 200);
-    assert.equal(get.headers['www-authenticate'], undefined);
+    assert.equal(get.headers['www-authenticate'], 'Bearer realm="api"');
+    assert.match(String(get.headers['content-type']), /^application\/problem\+json/);
   });
 });
 

@@ -18,6 +18,7 @@ import type { Db } from '../../src/db/knex';
 import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/domain/tenancy/roles';
 import { isWriteForm, SELF_SERVICE_WRITES } from '../../src/web/guards';
 import { INTAKE_PATH } from '../../src/modules/intake/intake.routes';
+import { API_MOUNT } from '../../src/web/api';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
@@ -106,7 +107,7 @@ function accessOf(path: string): Access | undefined {
   if (under('/reseller')) return 'reseller';
   if (under('/me')) return 'subscriber';
   if (under('/account')) return 'login';
-  // Machine endpoints: a platform's credential, never a person's session.
+  // Machine endpoints: a platform's credential or an API key, never a person's session.
   if (under('/api')) return 'machine';
   return undefined;
 }
@@ -220,7 +221,8 @@ function collectRoutes(app: TestApp['portal']): { routes: RouteInfo[]; problems:
           problems.push(`a route with a non-string path (${String(p)}): the matrix cannot fill it`);
           continue;
         }
-        const path = prefix + p;
+        // A mounted router's "/" is its mount path (app.use('/api/v1', router) serves /api/v1 and /api/v1/).
+        const path = prefix && p === '/' ? prefix : prefix + p;
         for (const m of Object.keys(layer.route.methods)) {
           if (m === '_all') {
             problems.push(`${path} is registered with .all(): list its methods instead`);
@@ -446,6 +448,8 @@ describe('route matrix: every route x every role x own/foreign tenant', async ()
       for (const p of r.params) assert.ok(PARAMS[p], `${r.key} has path parameter :${p} that the matrix cannot fill: add it to PARAMS`);
     }
     for (const k of Object.keys(PUBLIC_ROUTES)) assert.ok(keys.includes(k), `PUBLIC_ROUTES names ${k}, which is not a route`);
+    // The API router (mounted at /api/v1 before the portal's middleware) is read too, not only the intake.
+    assert.ok(routes.some((r) => r.key === `GET ${API_MOUNT}`), `the API router's routes were not found under ${API_MOUNT}: is the router walk still right?`);
     for (const p of SELF_SERVICE_WRITES) {
       const r = routes.find((x) => x.path === p && x.method !== 'GET');
       assert.ok(r, `SELF_SERVICE_WRITES names ${p}, which is not a write route`);
@@ -534,9 +538,17 @@ describe('route matrix: every route x every role x own/foreign tenant', async ()
             assert.ok(res.status < (write ? 500 : 400), `${where}: a public route must answer`);
             if (write && who !== 'anonymous') await POSTCONDITIONS[r.key]?.(client);
             break;
-          case 'machine-only':
-            assert.equal(res.status, 401, `${where}: a session is no platform credential`);
+          case 'machine-only': {
+            assert.equal(res.status, 401, `${where}: a session is no platform credential or API key`);
+            // Machine routes run before the portal's middleware: a session is neither read nor renewed,
+            // nobody is sent to a login page, and no answer is a page.
+            assert.equal(res.headers['set-cookie'], undefined, `${where}: a machine route must not set a session cookie`);
+            assert.ok(!(res.status >= 300 && res.status < 400), `${where}: a machine route must not redirect (to a login page or anywhere)`);
+            assert.doesNotMatch(String(res.headers['content-type'] ?? ''), /html/, `${where}: a machine route must not answer with a page`);
+            // The API router's errors are problem details (the intake keeps its own JSON answers).
+            if (r.key !== `POST ${INTAKE_PATH}`) assert.match(String(res.headers['content-type']), /^application\/problem\+json/, `${where}: API errors are problem details`);
             break;
+          }
           case 'login-redirect':
             assert.equal(res.status, 302, `${where}: must send anonymous visitors to /login`);
             assert.equal(res.headers.location, '/login', `${where}: must send anonymous visitors to /login`);

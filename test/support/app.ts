@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import { createApp, type BuiltApp } from '../../src/app';
+import { createApp, type AppDeps, type BuiltApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { ReferenceKind } from '../../src/db/change-notices';
 import { createDb, type Db } from '../../src/db/knex';
@@ -41,7 +41,10 @@ function dropCopiesOnDirectWrites(db: Db, refs: ReferenceData): void {
   });
 }
 
-function build(database: TestDatabase, env: Record<string, string>, opts: { worker?: boolean; schedules?: boolean } = {}) {
+/** What a test app may be built with: its job worker and schedules, the API's key check. */
+type AppOptions = { worker?: boolean; schedules?: boolean } & Pick<AppDeps, 'apiKeys'>;
+
+function build(database: TestDatabase, env: Record<string, string>, opts: AppOptions = {}) {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
   const planCache = new PlanCache();
   const referenceData = new ReferenceData();
@@ -55,9 +58,10 @@ function build(database: TestDatabase, env: Record<string, string>, opts: { work
 
 /**
  * The real app on a fresh test database. Extra env values override the defaults (e.g. throttle
- * limits); `db` options go to the database's pool (e.g. a short idle timeout).
+ * limits); `db` options go to the database's pool (e.g. a short idle timeout); `deps` plug in
+ * what the app takes as a dependency (the API's key check, until issue 14 brings real keys).
  */
-export async function createTestApp(env: Record<string, string> = {}, db: { idleTimeoutMs?: number } = {}, opts: { worker?: boolean; schedules?: boolean } = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, db: { idleTimeoutMs?: number } = {}, opts: AppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase(db);
   const { built, ...parts } = build(database, env, opts);
   return {

@@ -3,7 +3,7 @@ import { ROUTER_OPTIONS } from '../../web/router';
 import { z } from 'zod';
 import type { Db } from '../../db/knex';
 import { scope } from '../../web/principal';
-import { listAudit } from './audit.repository';
+import { listAudit } from './audit.service';
 
 const auditQuery = z.object({
   entityType: z.enum(['reseller', 'subscriber', 'user', 'phone_number', 'setting']).optional().catch(undefined),

@@ -5,13 +5,13 @@ import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { isStaff } from '../../domain/tenancy/roles';
 import { LOGIN_REFUSAL_MESSAGES } from '../../domain/tenancy/status';
-import { parseForm } from '../../web/forms';
+import { parseForm, submitForm } from '../../web/forms';
 import { actor, principal } from '../../web/principal';
 import { flash, homeFor } from '../../web/render';
 import { toPrincipal } from '../../web/passport';
 import type { LoginThrottle } from '../../web/throttle';
-import { findLoginById, touchLastLogin, type LoginRecord } from '../users/users.repository';
 import * as auth from './auth.service';
+import type { LoginRecord } from './auth.service';
 import { changePasswordSchema, disableTotpSchema, loginSchema, totpCodeSchema } from './auth.schemas';
 import type { SecretBox } from './secret-box';
 import { newTotpSecret, totpUri } from './totp';
@@ -28,7 +28,7 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
     const returnTo = req.session.returnTo;
     req.login(toPrincipal(user), (err) => {
       if (err) return next(err);
-      touchLastLogin(db, user.id)
+      auth.loginCompleted(db, user.id)
         .then(() => {
           req.log.info({ userId: user.id, role: user.role }, 'login');
           const home = homeFor(user.role);
@@ -91,7 +91,7 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
   async function pendingChoices(req: Request): Promise<LoginRecord[] | undefined> {
     const ids = req.session.pendingChoices;
     if (!ids?.length || Date.now() - (req.session.pendingSince ?? 0) > SECOND_STEP_MS) return undefined;
-    const found = await Promise.all(ids.map((id) => findLoginById(db, id)));
+    const found = await Promise.all(ids.map((id) => auth.pendingLogin(db, id)));
     return found.filter((u): u is LoginRecord => u !== undefined);
   }
 
@@ -136,7 +136,7 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
       flash(req, 'error', 'Your login timed out. Enter your email and password again.');
       return res.redirect(303, '/login');
     }
-    const user = await findLoginById(db, pendingId);
+    const user = await auth.pendingLogin(db, pendingId);
     if (!user) return res.redirect(303, '/login');
     const blocked = await throttle.codeBlocked(user.id, clientAddress(req));
     if (blocked) {
@@ -169,29 +169,29 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
   });
 
   r.post('/account/password', async (req, res) => {
-    const form = parseForm(changePasswordSchema, req.body);
     const render = (errors: Record<string, string>, status = 422) => {
       res.status(status);
       res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
     };
-    if (!form.ok) return render(form.errors);
     const userId = principal(req).id;
-    const blocked = await throttle.currentPasswordBlocked(userId);
-    if (blocked) {
-      return render({ current_password: blocked }, 429);
-    }
-    try {
-      await auth.changePassword(db, actor(req), form.data.current_password, form.data.new_password, req.sessionID);
-    } catch (err) {
-      if (err instanceof FieldErrors) {
-        if (err.fields.current_password) await throttle.currentPasswordFailed(userId);
-        return render(err.fields);
-      }
-      throw err;
-    }
-    await throttle.currentPasswordSucceeded(userId);
-    flash(req, 'success', 'Your password has been changed.');
-    res.redirect(303, '/account');
+    await submitForm(
+      req, res, changePasswordSchema,
+      async (data) => {
+        const blocked = await throttle.currentPasswordBlocked(userId);
+        if (blocked) return render({ current_password: blocked }, 429);
+        try {
+          await auth.changePassword(db, actor(req), data.current_password, data.new_password, req.sessionID);
+        } catch (err) {
+          // A wrong current password counts towards the throttle.
+          if (err instanceof FieldErrors && err.fields.current_password) await throttle.currentPasswordFailed(userId);
+          throw err;
+        }
+        await throttle.currentPasswordSucceeded(userId);
+        flash(req, 'success', 'Your password has been changed.');
+        res.redirect(303, '/account');
+      },
+      (errors) => render(errors),
+    );
   });
 
   async function renderEnrolment(req: Request, res: Response, errors: Record<string, string> = {}) {
@@ -213,43 +213,42 @@ export function authRoutes({ db, box, throttle }: { db: Db; box: SecretBox; thro
   r.post('/account/totp', async (req, res) => {
     const secret = req.session.pendingTotpSecret;
     if (!secret) return res.redirect(303, '/account/totp');
-    const form = parseForm(totpCodeSchema, req.body);
-    if (!form.ok) return renderEnrolment(req, res, form.errors);
-    try {
-      await auth.enableTotp(db, box, actor(req), secret, form.data.code);
-    } catch (err) {
-      if (err instanceof FieldErrors) return renderEnrolment(req, res, err.fields);
-      throw err;
-    }
-    delete req.session.pendingTotpSecret;
-    flash(req, 'success', 'Two-factor login is on. You will be asked for a code each time you log in.');
-    res.redirect(303, '/account');
+    await submitForm(
+      req, res, totpCodeSchema,
+      async (data) => {
+        await auth.enableTotp(db, box, actor(req), secret, data.code);
+        delete req.session.pendingTotpSecret;
+        flash(req, 'success', 'Two-factor login is on. You will be asked for a code each time you log in.');
+        res.redirect(303, '/account');
+      },
+      (errors) => renderEnrolment(req, res, errors),
+    );
   });
 
   r.post('/account/totp/disable', async (req, res) => {
-    const form = parseForm(disableTotpSchema, req.body);
     const render = (errors: Record<string, string>, status = 422) => {
       res.status(status);
       res.page('auth/account', { title: 'My login', staff: isStaff(principal(req).role), errors });
     };
-    if (!form.ok) return render(form.errors);
     const userId = principal(req).id;
-    const blocked = await throttle.currentPasswordBlocked(userId);
-    if (blocked) {
-      return render({ password: blocked }, 429);
-    }
-    try {
-      await auth.disableTotp(db, actor(req), form.data.password);
-    } catch (err) {
-      if (err instanceof FieldErrors) {
-        if (err.fields.password) await throttle.currentPasswordFailed(userId);
-        return render(err.fields);
-      }
-      throw err;
-    }
-    await throttle.currentPasswordSucceeded(userId);
-    flash(req, 'success', 'Two-factor login is off.');
-    res.redirect(303, '/account');
+    await submitForm(
+      req, res, disableTotpSchema,
+      async (data) => {
+        const blocked = await throttle.currentPasswordBlocked(userId);
+        if (blocked) return render({ password: blocked }, 429);
+        try {
+          await auth.disableTotp(db, actor(req), data.password);
+        } catch (err) {
+          // A wrong password counts towards the throttle.
+          if (err instanceof FieldErrors && err.fields.password) await throttle.currentPasswordFailed(userId);
+          throw err;
+        }
+        await throttle.currentPasswordSucceeded(userId);
+        flash(req, 'success', 'Two-factor login is off.');
+        res.redirect(303, '/account');
+      },
+      (errors) => render(errors),
+    );
   });
 
   return r;

@@ -114,3 +114,17 @@ export async function ensureFirstAdmin(
   });
   return { email, generatedPassword };
 }
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { LoginRecord } from '../users/users.repository';
+
+/** The person whose password was checked and whose second step is owed (the id the session kept). */
+export async function pendingLogin(db: Queryable, userId: number): Promise<users.LoginRecord | undefined> {
+  return users.findLoginById(db, userId);
+}
+
+/** A login completed: remembered as the person's last. */
+export async function loginCompleted(db: Queryable, userId: number): Promise<void> {
+  await users.touchLastLogin(db, userId);
+}

@@ -2,16 +2,11 @@ import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { z } from 'zod';
-import { NotFoundError } from '../../domain/errors';
-import { recordAudit } from '../audit/audit.repository';
-import { rejectRetentionDays, setRejectRetentionDays } from '../intake/rejects.repository';
 import { flash } from '../../web/render';
-import { actor } from '../../web/principal';
+import { actor, scope } from '../../web/principal';
 import { idParam } from '../../web/params';
-import { scope } from '../../web/principal';
-import { platformOptions } from './calls.repository';
 import { rejectListQuery } from './calls.schemas';
-import * as repo from './rejects.repository';
+import * as service from './rejects.service';
 
 const BASE = '/wholesale/rejects';
 
@@ -21,11 +16,7 @@ export function rejectRoutes({ db }: { db: Db }): Router {
 
   r.get(BASE, async (req, res) => {
     const filter = rejectListQuery.parse(req.query);
-    const [page, platforms, retentionDays] = await Promise.all([
-      repo.listRejects(db, scope(req), { platformId: filter.platform ? Number(filter.platform) : undefined, cursor: filter.cursor }),
-      platformOptions(db),
-      rejectRetentionDays(db),
-    ]);
+    const { page, platforms, retentionDays } = await service.rejectsPage(db, scope(req), { platformId: filter.platform ? Number(filter.platform) : undefined, cursor: filter.cursor });
     res.page('rejects/list', { title: 'Rejected records', base: BASE, page, filter, platforms, retentionDays });
   });
 
@@ -36,26 +27,20 @@ export function rejectRoutes({ db }: { db: Db }): Router {
       flash(req, 'error', 'Keep rejects for 1 to 3650 days.');
       return res.redirect(303, BASE);
     }
-    const before = await rejectRetentionDays(db);
-    await db.transaction(async (tx) => {
-      await setRejectRetentionDays(tx, parsed.data);
-      await recordAudit(tx, actor(req), { resellerId: null, entityType: 'setting', entityId: null, action: 'update', before: { reject_retention_days: before }, after: { reject_retention_days: parsed.data } });
-    });
+    await service.setRetentionDays(db, actor(req), parsed.data);
     flash(req, 'success', `Rejects are now kept for ${parsed.data} days.`);
     res.redirect(303, BASE);
   });
 
   r.get(`${BASE}/:rejectId`, async (req, res) => {
-    const reject = await repo.getReject(db, scope(req), idParam(req, 'rejectId'));
-    if (!reject) throw new NotFoundError();
+    const reject = await service.getRejectOrThrow(db, scope(req), idParam(req, 'rejectId'));
     res.page('rejects/show', { title: `Reject ${reject.id}`, base: BASE, reject });
   });
 
   // The body exactly as it arrived, for the switch's people to see what their switch sent.
   r.get(`${BASE}/:rejectId/body`, async (req, res) => {
     const id = idParam(req, 'rejectId');
-    const bytes = await repo.rejectBytes(db, scope(req), id);
-    if (!bytes) throw new NotFoundError();
+    const bytes = await service.rejectBytesOrThrow(db, scope(req), id);
     res.set({ 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="reject-${id}.bin"`, 'Cache-Control': 'no-store' });
     res.send(bytes);
   });

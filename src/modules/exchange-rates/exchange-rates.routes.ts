@@ -2,12 +2,10 @@ import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { actor } from '../../web/principal';
 import { flash } from '../../web/render';
 import { momentText } from '../taxes/form-fields';
-import * as repo from './exchange-rates.repository';
 import { exchangeRateFields, exchangeRateListQuery } from './exchange-rates.schemas';
 import * as service from './exchange-rates.service';
 
@@ -21,7 +19,7 @@ interface PairView {
  * Rates grouped by pair, newest first, each marked: the one in force now, the ones it replaced,
  * and any that take effect later. Worked out here so the template only prints.
  */
-function byPair(rows: repo.ExchangeRateRow[], nowMs: number): PairView[] {
+function byPair(rows: service.ExchangeRateRow[], nowMs: number): PairView[] {
   const pairs: PairView[] = [];
   for (const r of rows) {
     let pair = pairs[pairs.length - 1];
@@ -43,7 +41,7 @@ export function exchangeRateRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
 
   r.get(base, async (req, res) => {
     const filter = exchangeRateListQuery.parse(req.query);
-    const pairs = byPair(await repo.listRates(db, filter), Date.now());
+    const pairs = byPair(await service.listRates(db, filter), Date.now());
     res.page('exchange-rates/list', { title: 'Exchange rates', base, pairs, filter });
   });
 
@@ -54,20 +52,15 @@ export function exchangeRateRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   });
 
   r.post(base, async (req, res) => {
-    const form = parseForm(exchangeRateFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('exchange-rates/new', { title: 'New exchange rate', base, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const rate = await service.addRate(db, refs, actor(req), form.data);
-      flash(req, 'success', `1 ${rate.from} = ${rate.rate.toString()} ${rate.to} from ${momentText(rate.effectiveFrom)} UTC.`);
-      res.redirect(303, base);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, exchangeRateFields,
+      async (data) => {
+        const rate = await service.addRate(db, refs, actor(req), data);
+        flash(req, 'success', `1 ${rate.from} = ${rate.rate.toString()} ${rate.to} from ${momentText(rate.effectiveFrom)} UTC.`);
+        res.redirect(303, base);
+      },
+      (errors) => res.page('exchange-rates/new', { title: 'New exchange rate', base, errors, values: req.body }),
+    );
   });
 
   return r;

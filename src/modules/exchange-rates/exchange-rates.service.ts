@@ -32,3 +32,12 @@ export async function addRate(db: Db, refs: ReferenceInvalidator, actor: Actor, 
     return rethrowDuplicate(err, UNIQUE);
   }
 }
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { ExchangeRateRow } from './exchange-rates.repository';
+
+/** Every rate, grouped by pair (newest first within each), optionally of one pair. */
+export async function listRates(db: Db, filter: { from?: string; to?: string } = {}): Promise<repo.ExchangeRateRow[]> {
+  return repo.listRates(db, filter);
+}

@@ -2,14 +2,12 @@ import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { FieldErrors, NotFoundError } from '../../domain/errors';
 import { FORMAT_NAMES } from '../../domain/mediation';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
-import * as repo from './platforms.repository';
 import { platformFields } from './platforms.schemas';
 import * as service from './platforms.service';
 
@@ -22,7 +20,7 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
   const common = { base: BASE, formatOptions: FORMAT_OPTIONS };
 
   r.get(BASE, async (_req, res) => {
-    res.page('platforms/list', { title: 'Platforms', ...common, platforms: await repo.listPlatforms(db) });
+    res.page('platforms/list', { title: 'Platforms', ...common, platforms: await service.listPlatforms(db) });
   });
 
   r.get(`${BASE}/new`, (_req, res) => {
@@ -30,27 +28,18 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
   });
 
   r.post(BASE, async (req, res) => {
-    const form = parseForm(platformFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('platforms/new', { title: 'New platform', ...common, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const { platform, token } = await service.createPlatform(db, refs, actor(req), form.data);
-      res.status(201);
-      res.page('platforms/credential', { title: platform.name, platform, token, created: true });
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, platformFields,
+      async (data) => {
+        const { platform, token } = await service.createPlatform(db, refs, actor(req), data);
+        res.status(201);
+        res.page('platforms/credential', { title: platform.name, platform, token, created: true });
+      },
+      (errors) => res.page('platforms/new', { title: 'New platform', ...common, errors, values: req.body }),
+    );
   });
 
-  const load = async (id: number) => {
-    const p = await repo.getPlatform(db, id);
-    if (!p) throw new NotFoundError();
-    return p;
-  };
+  const load = (id: number) => service.getOrThrow(db, id);
 
   r.get(`${BASE}/:platformId`, async (req, res) => {
     const platform = await load(idParam(req, 'platformId'));
@@ -74,32 +63,27 @@ export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidato
   r.post(`${BASE}/:platformId`, async (req, res) => {
     const id = idParam(req, 'platformId');
     const platform = await load(id);
-    const form = parseForm(platformFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('platforms/edit', { title: `Edit ${platform.name}`, ...common, platform, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    if (platform.active && !form.data.active && !isConfirmed(req)) {
-      return askConfirmation(req, res, {
-        title: `Deactivate ${platform.name}?`,
-        consequences: [
-          `Every record ${platform.name} posts from now on is refused (403) and not stored, until it is made active again.`,
-          'The switch has to post the refused records again once it is reactivated; calls already stored are kept.',
-        ],
-        confirmLabel: `Deactivate ${platform.name}`,
-        cancelHref: `${BASE}/${id}`,
-        fields: req.body as Record<string, string>,
-      });
-    }
-    try {
-      await service.updatePlatform(db, refs, actor(req), id, form.data);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
-    flash(req, 'success', 'Platform saved.');
-    res.redirect(303, `${BASE}/${id}`);
+    await submitForm(
+      req, res, platformFields,
+      async (data) => {
+        if (platform.active && !data.active && !isConfirmed(req)) {
+          return askConfirmation(req, res, {
+            title: `Deactivate ${platform.name}?`,
+            consequences: [
+              `Every record ${platform.name} posts from now on is refused (403) and not stored, until it is made active again.`,
+              'The switch has to post the refused records again once it is reactivated; calls already stored are kept.',
+            ],
+            confirmLabel: `Deactivate ${platform.name}`,
+            cancelHref: `${BASE}/${id}`,
+            fields: req.body as Record<string, string>,
+          });
+        }
+        await service.updatePlatform(db, refs, actor(req), id, data);
+        flash(req, 'success', 'Platform saved.');
+        res.redirect(303, `${BASE}/${id}`);
+      },
+      (errors) => res.page('platforms/edit', { title: `Edit ${platform.name}`, ...common, platform, errors, values: req.body }),
+    );
   });
 
   r.post(`${BASE}/:platformId/rotate`, async (req, res) => {

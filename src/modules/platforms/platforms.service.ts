@@ -61,3 +61,18 @@ export async function rotateCredential(db: Db, refs: ReferenceInvalidator, actor
     return { platform, token };
   });
 }
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { Platform } from './platforms.repository';
+
+export async function listPlatforms(db: Db): Promise<Array<repo.Platform & { legsToday: number }>> {
+  return repo.listPlatforms(db);
+}
+
+/** Platforms are the operator's alone: no scope, and no other tenant's to find. */
+export async function getOrThrow(db: Db, id: number): Promise<repo.Platform> {
+  const p = await repo.getPlatform(db, id);
+  if (!p) throw new NotFoundError();
+  return p;
+}

@@ -1,21 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { DECK_COLUMNS } from '../../domain/rating/deck';
 import { ROUNDING_METHODS } from '../../domain/money/decimal';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
 import { csvWriter } from '../csv/csv-writer';
 import * as assignments from './assignments.service';
 import type { PlanCache } from './plan-cache';
-import * as repo from './rate-plans.repository';
 import { deckImportSchema, planFields, rateSearchQuery } from './rate-plans.schemas';
 import * as service from './rate-plans.service';
 
+/** A band import has no fields but its file (or pasted text), which the route reads itself. */
+const BAND_IMPORT_FIELDS = z.object({});
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const ROUNDING_OPTIONS = ROUNDING_METHODS.map((m) => ({ value: m, label: m.replace('_', ' ') }));
 
@@ -34,11 +36,11 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/rate-plans`;
-    const ownerOf = (req: Request): repo.PlanOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
+    const ownerOf = (req: Request): service.PlanOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
     const common = { base, roundingOptions: ROUNDING_OPTIONS, portal };
 
     r.get(base, async (req, res) => {
-      const plans = await repo.listPlans(db, ownerOf(req));
+      const plans = await service.listPlans(db, ownerOf(req));
       res.page('rate-plans/list', { title: 'Rate plans', ...common, plans });
     });
 
@@ -50,29 +52,36 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
     });
 
     r.post(base, async (req, res) => {
-      const form = parseForm(planFields, req.body);
-      const again = (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('rate-plans/new', { title: 'New rate plan', ...common, errors, values: req.body });
-      };
-      if (!form.ok) return again(form.errors);
-      try {
-        const plan = await service.createPlan(db, actor(req), ownerOf(req), form.data);
-        flash(req, 'success', `Rate plan ${plan.name} created. Import its time bands (if any) and its rate deck.`);
-        res.redirect(303, `${base}/${plan.id}`);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
+      await submitForm(
+        req, res, planFields,
+        async (data) => {
+          const plan = await service.createPlan(db, actor(req), ownerOf(req), data);
+          flash(req, 'success', `Rate plan ${plan.name} created. Import its time bands (if any) and its rate deck.`);
+          res.redirect(303, `${base}/${plan.id}`);
+        },
+        (errors) => res.page('rate-plans/new', { title: 'New rate plan', ...common, errors, values: req.body }),
+      );
     });
+
+    /** An import's bad rows, each by line, shown on the plan's page (422); undefined when it was refused. */
+    async function importing<T>(req: Request, res: Response, key: 'deckErrors' | 'bandErrors', run: () => Promise<T>): Promise<T | undefined> {
+      try {
+        return await run();
+      } catch (err) {
+        if (!(err instanceof service.ImportErrors)) throw err;
+        res.status(422);
+        await showPage(req, res, { [key]: err.rows });
+        return undefined;
+      }
+    }
 
     async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       const filter = rateSearchQuery.parse(req.query);
       const [rates, bands, summary] = await Promise.all([
-        repo.searchRates(db, plan.id, filter),
-        repo.loadBands(db, plan.id),
-        repo.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
+        service.searchRates(db, plan.id, filter),
+        service.bands(db, plan.id),
+        service.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
       ]);
       res.page('rate-plans/show', {
         title: plan.name, ...common, plan, rates, filter, summary,
@@ -91,66 +100,49 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
     r.post(`${base}/:planId`, async (req, res) => {
       const id = idParam(req, 'planId');
       const plan = await service.getOrThrow(db, ownerOf(req), id);
-      const form = parseForm(planFields, req.body);
-      const again = (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('rate-plans/edit', { title: `Edit ${plan.name}`, ...common, plan, errors, values: req.body });
-      };
-      if (!form.ok) return again(form.errors);
-      try {
-        await service.updatePlan(db, cache, actor(req), ownerOf(req), id, form.data);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
-      flash(req, 'success', 'Rate plan saved.');
-      res.redirect(303, `${base}/${id}`);
+      await submitForm(
+        req, res, planFields,
+        async (data) => {
+          await service.updatePlan(db, cache, actor(req), ownerOf(req), id, data);
+          flash(req, 'success', 'Rate plan saved.');
+          res.redirect(303, `${base}/${id}`);
+        },
+        (errors) => res.page('rate-plans/edit', { title: `Edit ${plan.name}`, ...common, plan, errors, values: req.body }),
+      );
     });
 
     r.post(`${base}/:planId/deck`, async (req, res) => {
       const id = idParam(req, 'planId');
       await service.getOrThrow(db, ownerOf(req), id);
-      const form = parseForm(deckImportSchema, req.body);
       const csv = await uploadedCsv(req);
-      try {
-        if (!form.ok) throw new FieldErrors(form.errors);
-        if (!csv.trim()) throw new FieldErrors({ file: 'Choose a deck CSV file (or paste its text)' });
-        const result = await service.importDeck(db, cache, actor(req), ownerOf(req), id, csv, form.data.mode);
-        flash(req, 'success', `Deck imported (${form.data.mode}): ${result.rates} rates, ${result.inserted} new, ${result.replaced} replaced${result.removed ? `, ${result.removed} removed` : ''}.`);
-        res.redirect(303, `${base}/${id}`);
-      } catch (err) {
-        if (err instanceof service.ImportErrors) {
-          res.status(422);
-          return showPage(req, res, { deckErrors: err.rows });
-        }
-        if (err instanceof FieldErrors) {
-          res.status(422);
-          return showPage(req, res, { errors: err.fields });
-        }
-        throw err;
-      }
+      await submitForm(
+        req, res, deckImportSchema,
+        async (data) => {
+          if (!csv.trim()) throw new FieldErrors({ file: 'Choose a deck CSV file (or paste its text)' });
+          const result = await importing(req, res, 'deckErrors', () => service.importDeck(db, cache, actor(req), ownerOf(req), id, csv, data.mode));
+          if (!result) return;
+          flash(req, 'success', `Deck imported (${data.mode}): ${result.rates} rates, ${result.inserted} new, ${result.replaced} replaced${result.removed ? `, ${result.removed} removed` : ''}.`);
+          res.redirect(303, `${base}/${id}`);
+        },
+        (errors) => showPage(req, res, { errors }),
+      );
     });
 
     r.post(`${base}/:planId/bands`, async (req, res) => {
       const id = idParam(req, 'planId');
       await service.getOrThrow(db, ownerOf(req), id);
       const csv = await uploadedCsv(req);
-      try {
-        if (!csv.trim()) throw new FieldErrors({ bands_file: 'Choose a band CSV file (or paste its text)' });
-        const result = await service.importBands(db, cache, actor(req), ownerOf(req), id, csv);
-        flash(req, 'success', `Time bands replaced: ${result.bands} band starts.`);
-        res.redirect(303, `${base}/${id}`);
-      } catch (err) {
-        if (err instanceof service.ImportErrors) {
-          res.status(422);
-          return showPage(req, res, { bandErrors: err.rows });
-        }
-        if (err instanceof FieldErrors) {
-          res.status(422);
-          return showPage(req, res, { errors: err.fields });
-        }
-        throw err;
-      }
+      await submitForm(
+        req, res, BAND_IMPORT_FIELDS,
+        async () => {
+          if (!csv.trim()) throw new FieldErrors({ bands_file: 'Choose a band CSV file (or paste its text)' });
+          const result = await importing(req, res, 'bandErrors', () => service.importBands(db, cache, actor(req), ownerOf(req), id, csv));
+          if (!result) return;
+          flash(req, 'success', `Time bands replaced: ${result.bands} band starts.`);
+          res.redirect(303, `${base}/${id}`);
+        },
+        (errors) => showPage(req, res, { errors }),
+      );
     });
 
     // Exports in the import formats, so a deck can be edited in a spreadsheet and imported back.
@@ -161,7 +153,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       out.pipe(res);
       let cursor: string | undefined;
       do {
-        const page = await repo.searchRates(db, plan.id, { cursor, limit: 5000 });
+        const page = await service.searchRates(db, plan.id, { cursor, limit: 5000 });
         for (const rate of page.rows) {
           rate.steps.forEach((s, i) => {
             out.write({
@@ -179,7 +171,7 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
 
     r.get(`${base}/:planId/bands.csv`, async (req, res) => {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
-      const bands = await repo.loadBands(db, plan.id);
+      const bands = await service.bands(db, plan.id);
       res.type('text/csv').attachment(`${slug(plan.name)}-bands.csv`);
       const out = csvWriter(['band', 'days', 'start']);
       out.pipe(res);
@@ -201,7 +193,7 @@ function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'plan';
 }
 
-function formValues(p: repo.RatePlan): Record<string, unknown> {
+function formValues(p: service.RatePlan): Record<string, unknown> {
   return {
     name: p.name, description: p.description ?? '', currency: p.currency, rounding_decimals: String(p.rounding.decimals),
     rounding_method: p.rounding.method, time_zone: p.timeZone, band_mode: p.bandMode, connect_fee_on_unanswered: p.connectFeeOnUnanswered ? 'on' : '',

@@ -108,3 +108,22 @@ export async function importBands(db: Db, cache: PlanCache, actor: Actor, owner:
 }
 
 export { FieldErrors };
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { PlanOwner, RatePlan, RatePlanSummary, RateFilter } from './rate-plans.repository';
+
+/** The owner's plans, each with its counts (the caller's scope is the owner: operator or one reseller). */
+export async function listPlans(db: Queryable, owner: repo.PlanOwner): Promise<repo.RatePlanSummary[]> {
+  return repo.listPlans(db, owner);
+}
+
+/** One page of a plan's rates; the caller has found the plan through getOrThrow (its owner's). */
+export async function searchRates(db: Queryable, planId: number, filter: repo.RateFilter) {
+  return repo.searchRates(db, planId, filter);
+}
+
+/** A plan's band starts; the caller has found the plan through getOrThrow (its owner's). */
+export async function bands(db: Queryable, planId: number) {
+  return repo.loadBands(db, planId);
+}

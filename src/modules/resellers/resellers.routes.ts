@@ -1,14 +1,12 @@
 import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
-import { listPlans } from '../rate-plans/rate-plans.repository';
-import * as repo from './resellers.repository';
+import { listPlans } from '../rate-plans/rate-plans.service';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
 
@@ -18,7 +16,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
 
   r.get('/wholesale/resellers', async (req, res) => {
     const filter = resellerListQuery.parse(req.query);
-    const page = await repo.listResellers(db, scope(req), filter);
+    const page = await service.listResellers(db, scope(req), filter);
     res.page('wholesale/resellers/list', { title: 'Resellers', page, filter });
   });
 
@@ -27,20 +25,15 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   });
 
   r.post('/wholesale/resellers', async (req, res) => {
-    const form = parseForm(newResellerSchema, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('wholesale/resellers/new', { title: 'New reseller', errors, values: { ...req.body, admin_password: '' } });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const reseller = await service.createReseller(db, actor(req), form.data);
-      flash(req, 'success', `Reseller ${reseller.name} created with admin ${form.data.admin_email}.`);
-      res.redirect(303, `/wholesale/resellers/${reseller.id}`);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, newResellerSchema,
+      async (data) => {
+        const reseller = await service.createReseller(db, actor(req), data);
+        flash(req, 'success', `Reseller ${reseller.name} created with admin ${data.admin_email}.`);
+        res.redirect(303, `/wholesale/resellers/${reseller.id}`);
+      },
+      (errors) => res.page('wholesale/resellers/new', { title: 'New reseller', errors, values: { ...req.body, admin_password: '' } }),
+    );
   });
 
   r.get('/wholesale/resellers/:resellerId', async (req, res) => {
@@ -57,20 +50,15 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   r.post('/wholesale/resellers/:resellerId', async (req, res) => {
     const id = idParam(req, 'resellerId');
     const reseller = await service.getOrThrow(db, scope(req), id);
-    const form = parseForm(resellerFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      await service.updateReseller(db, actor(req), id, form.data);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
-    flash(req, 'success', 'Reseller saved.');
-    res.redirect(303, `/wholesale/resellers/${id}`);
+    await submitForm(
+      req, res, resellerFields,
+      async (data) => {
+        await service.updateReseller(db, actor(req), id, data);
+        flash(req, 'success', 'Reseller saved.');
+        res.redirect(303, `/wholesale/resellers/${id}`);
+      },
+      (errors) => res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, errors, values: req.body }),
+    );
   });
 
   for (const [action, status] of [['deactivate', 'inactive'], ['activate', 'active']] as const) {
@@ -106,7 +94,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   return r;
 }
 
-function formValues(r: repo.Reseller): Record<string, unknown> {
+function formValues(r: service.Reseller): Record<string, unknown> {
   return {
     name: r.name,
     code: r.code,

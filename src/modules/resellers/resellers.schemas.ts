@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, emailField, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -28,6 +28,11 @@ export const newResellerSchema = resellerFields.extend({
   admin_password: passwordField,
 });
 export type NewResellerInput = z.infer<typeof newResellerSchema>;
+
+// The same fields as a JSON body (the API, issue 14), beside the form's: same rules, same data.
+const resellerJsonTypes = { billing_service: jsonBoolean('billing_service') };
+export const resellerJson = jsonFields(resellerFields, resellerJsonTypes);
+export const newResellerJson = jsonFields(newResellerSchema, resellerJsonTypes);
 
 export const resellerListQuery = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),

@@ -103,3 +103,22 @@ export async function monitor(db: Db, scope: Scope, id: number) {
   ]);
   return { reseller, impact, recent: recent.rows, subscribers, ranges };
 }
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { Reseller, ResellerFilter, ResellerSummary } from './resellers.repository';
+
+export async function listResellers(db: Db, scope: Scope, filter: repo.ResellerFilter) {
+  return repo.listResellers(db, scope, filter);
+}
+
+/** The operator's dashboard counts: resellers by status, subscribers by status, subscribers suspended with their reseller. */
+export async function operatorCounts(db: Db) {
+  const [resellers, subscribers, suspended] = await Promise.all([repo.resellerCounts(db), repo.subscriberStatusCounts(db), repo.suspendedSubscriberCount(db)]);
+  return { resellers, subscribers, suspended };
+}
+
+/** Subscribers by status, of one reseller (or of all with none given). */
+export async function subscriberStatusCounts(db: Db, resellerId?: number) {
+  return repo.subscriberStatusCounts(db, resellerId);
+}

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { actor } from '../../web/principal';
 import { flash } from '../../web/render';
 import { operatorSettingsFields } from './settings.schemas';
@@ -19,14 +19,15 @@ export function settingsRoutes({ db }: { db: Db }): Router {
   });
 
   r.post(BASE, async (req, res) => {
-    const form = parseForm(operatorSettingsFields, req.body);
-    if (!form.ok) {
-      res.status(422);
-      return res.page('wholesale/settings', { title: 'Settings', settings: await service.operatorSettings(db), errors: form.errors, values: req.body });
-    }
-    const saved = await service.updateOperatorSettings(db, actor(req), form.data);
-    flash(req, 'success', `Settings saved: the operator’s time zone is ${saved.timeZone}.`);
-    res.redirect(303, BASE);
+    await submitForm(
+      req, res, operatorSettingsFields,
+      async (data) => {
+        const saved = await service.updateOperatorSettings(db, actor(req), data);
+        flash(req, 'success', `Settings saved: the operator’s time zone is ${saved.timeZone}.`);
+        res.redirect(303, BASE);
+      },
+      async (errors) => res.page('wholesale/settings', { title: 'Settings', settings: await service.operatorSettings(db), errors, values: req.body }),
+    );
   });
 
   return r;

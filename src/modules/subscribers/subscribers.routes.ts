@@ -1,15 +1,14 @@
 import { Router, type Request, type Response } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { FieldErrors, NotFoundError } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { NotFoundError } from '../../domain/errors';
+import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
-import { listPlans } from '../rate-plans/rate-plans.repository';
-import * as repo from './subscribers.repository';
+import { listPlans } from '../rate-plans/rate-plans.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
@@ -21,7 +20,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
 
   r.get(BASE, async (req, res) => {
     const filter = subscriberListQuery.parse(req.query);
-    const page = await repo.listSubscribers(db, scope(req), filter);
+    const page = await service.listSubscribers(db, scope(req), filter);
     res.page('subscribers/list', { title: 'Subscribers', page, filter, base: BASE, reseller: null });
   });
 
@@ -30,20 +29,15 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   });
 
   r.post(BASE, async (req, res) => {
-    const form = parseForm(newSubscriberSchema, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('subscribers/new', { title: 'New subscriber', errors, values: { ...req.body, login_password: '' } });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const sub = await service.createSubscriber(db, actor(req), resellerIdOf(req), form.data);
-      flash(req, 'success', `Subscriber ${sub.accountNumber} (${sub.name}) created.`);
-      res.redirect(303, `${BASE}/${sub.id}`);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, newSubscriberSchema,
+      async (data) => {
+        const sub = await service.createSubscriber(db, actor(req), resellerIdOf(req), data);
+        flash(req, 'success', `Subscriber ${sub.accountNumber} (${sub.name}) created.`);
+        res.redirect(303, `${BASE}/${sub.id}`);
+      },
+      (errors) => res.page('subscribers/new', { title: 'New subscriber', errors, values: { ...req.body, login_password: '' } }),
+    );
   });
 
   async function showPage(req: Request, res: Response, base: string, extra: Record<string, unknown> = {}) {
@@ -69,20 +63,15 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   r.post(`${BASE}/:subscriberId`, async (req, res) => {
     const id = idParam(req, 'subscriberId');
     const sub = await service.getOrThrow(db, scope(req), id);
-    const form = parseForm(subscriberFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      await service.updateSubscriber(db, actor(req), scope(req), id, form.data);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
-    flash(req, 'success', 'Subscriber saved.');
-    res.redirect(303, `${BASE}/${id}`);
+    await submitForm(
+      req, res, subscriberFields,
+      async (data) => {
+        await service.updateSubscriber(db, actor(req), scope(req), id, data);
+        flash(req, 'success', 'Subscriber saved.');
+        res.redirect(303, `${BASE}/${id}`);
+      },
+      (errors) => res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, errors, values: req.body }),
+    );
   });
 
   for (const [action, status] of [['deactivate', 'inactive'], ['activate', 'active']] as const) {
@@ -115,17 +104,15 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   r.post(`${BASE}/:subscriberId/numbers`, async (req, res) => {
     const id = idParam(req, 'subscriberId');
     await service.getOrThrow(db, scope(req), id);
-    const form = parseForm(addNumberSchema, req.body);
-    try {
-      if (!form.ok) throw new FieldErrors(form.errors);
-      const n = await service.addNumber(db, actor(req), scope(req), id, form.data.number, form.data.label);
-      flash(req, 'success', `${n.number} assigned.`);
-      res.redirect(303, `${BASE}/${id}`);
-    } catch (err) {
-      if (!(err instanceof FieldErrors)) throw err;
-      res.status(422);
-      await showPage(req, res, BASE, { errors: err.fields, numberValues: req.body });
-    }
+    await submitForm(
+      req, res, addNumberSchema,
+      async (data) => {
+        const n = await service.addNumber(db, actor(req), scope(req), id, data.number, data.label);
+        flash(req, 'success', `${n.number} assigned.`);
+        res.redirect(303, `${BASE}/${id}`);
+      },
+      (errors) => showPage(req, res, BASE, { errors, numberValues: req.body }),
+    );
   });
 
   r.post(`${BASE}/:subscriberId/numbers/:numberId/release`, async (req, res) => {
@@ -162,38 +149,36 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   r.post(`${BASE}/:subscriberId/login`, async (req, res) => {
     const id = idParam(req, 'subscriberId');
     await service.getOrThrow(db, scope(req), id);
-    const form = parseForm(subscriberLoginSchema, req.body);
-    try {
-      if (!form.ok) throw new FieldErrors(form.errors);
-      const outcome = await service.setLogin(db, actor(req), scope(req), id, form.data.login_email, form.data.login_password);
-      flash(req, 'success', outcome === 'created' ? `Portal login ${form.data.login_email} created.` : 'Portal login updated with the new password.');
-      res.redirect(303, `${BASE}/${id}`);
-    } catch (err) {
-      if (!(err instanceof FieldErrors)) throw err;
-      res.status(422);
-      await showPage(req, res, BASE, { errors: err.fields, values: { login_email: req.body?.login_email ?? '' } });
-    }
+    await submitForm(
+      req, res, subscriberLoginSchema,
+      async (data) => {
+        const outcome = await service.setLogin(db, actor(req), scope(req), id, data.login_email, data.login_password);
+        flash(req, 'success', outcome === 'created' ? `Portal login ${data.login_email} created.` : 'Portal login updated with the new password.');
+        res.redirect(303, `${BASE}/${id}`);
+      },
+      (errors) => showPage(req, res, BASE, { errors, values: { login_email: req.body?.login_email ?? '' } }),
+    );
   });
 
   // Operator staff: any reseller's subscribers, read only (changes are the reseller's to make).
   r.get('/wholesale/resellers/:resellerId/subscribers', async (req, res) => {
     const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
     const filter = subscriberListQuery.parse(req.query);
-    const page = await repo.listSubscribers(db, scope(req), { ...filter, resellerId: reseller.id });
+    const page = await service.listSubscribers(db, scope(req), { ...filter, resellerId: reseller.id });
     res.page('subscribers/list', { title: `${reseller.name}: subscribers`, page, filter, base: `/wholesale/resellers/${reseller.id}/subscribers`, reseller });
   });
 
   r.get('/wholesale/resellers/:resellerId/subscribers/:subscriberId', async (req, res) => {
     const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
     const sub = await service.getOrThrow(db, scope(req), idParam(req, 'subscriberId'));
-    if (sub.resellerId !== reseller.id) return res.status(404).page('errors/not-found', { title: 'Not found' });
+    if (sub.resellerId !== reseller.id) throw new NotFoundError();
     await showPage(req, res, `/wholesale/resellers/${reseller.id}/subscribers`, { operatorView: true });
   });
 
   return r;
 }
 
-function formValues(s: repo.Subscriber): Record<string, unknown> {
+function formValues(s: service.Subscriber): Record<string, unknown> {
   return {
     account_number: s.accountNumber,
     name: s.name,

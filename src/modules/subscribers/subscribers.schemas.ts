@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryField, emailField, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { countryField, emailField, jsonFields, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const subscriberFields = z.object({
   account_number: z
@@ -37,18 +37,31 @@ const optionalLogin = z
   .transform((v) => (v === undefined || v === '' ? undefined : v))
   .pipe(z.email('Enter a valid email address').optional());
 
-export const newSubscriberSchema = subscriberFields
-  .extend({
-    numbers: numberList,
-    login_email: optionalLogin,
-    login_password: z.string().optional().transform((v) => (v ? v : undefined)),
-  })
-  .superRefine((v, ctx) => {
-    if (v.login_email && !v.login_password) ctx.addIssue({ code: 'custom', path: ['login_password'], message: 'Set a password for the portal login' });
-    if (v.login_password && v.login_password.length < 12) ctx.addIssue({ code: 'custom', path: ['login_password'], message: 'Password must be at least 12 characters' });
-    if (v.login_password && !v.login_email) ctx.addIssue({ code: 'custom', path: ['login_email'], message: 'Enter the email the subscriber logs in with' });
-  });
+const newSubscriberFields = subscriberFields.extend({
+  numbers: numberList,
+  login_email: optionalLogin,
+  login_password: z.string().optional().transform((v) => (v ? v : undefined)),
+});
+
+/** A portal login is an email and a password, or neither. */
+function portalLoginPair(v: { login_email?: string; login_password?: string }, ctx: z.RefinementCtx): void {
+  if (v.login_email && !v.login_password) ctx.addIssue({ code: 'custom', path: ['login_password'], message: 'Set a password for the portal login' });
+  if (v.login_password && v.login_password.length < 12) ctx.addIssue({ code: 'custom', path: ['login_password'], message: 'Password must be at least 12 characters' });
+  if (v.login_password && !v.login_email) ctx.addIssue({ code: 'custom', path: ['login_email'], message: 'Enter the email the subscriber logs in with' });
+}
+
+export const newSubscriberSchema = newSubscriberFields.superRefine(portalLoginPair);
 export type NewSubscriberInput = z.infer<typeof newSubscriberSchema>;
+
+// The same fields as a JSON body (the API, issue 14), beside the form's: same rules, same data.
+// Numbers are a list rather than lines of text; each is normalised to E.164 by the service, as typed on the form.
+export const subscriberJson = jsonFields(subscriberFields);
+export const newSubscriberJson = jsonFields(newSubscriberFields, {
+  numbers: z
+    .array(z.string({ error: 'Each number is a string' }), { error: 'numbers must be a list of phone numbers' })
+    .default([])
+    .transform((list) => list.map((s) => s.trim()).filter(Boolean)),
+}).superRefine(portalLoginPair);
 
 export const addNumberSchema = z.object({
   number: z.string({ error: 'Enter a number' }).trim().min(1, 'Enter a number').max(40),

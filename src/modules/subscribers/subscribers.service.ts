@@ -263,3 +263,11 @@ export async function setLogin(db: Db, actor: Actor, scope: Scope, id: number, e
     return duplicateToFieldErrors(err);
   }
 }
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { Subscriber, SubscriberFilter, SubscriberSummary } from './subscribers.repository';
+
+export async function listSubscribers(db: Db, scope: Scope, filter: repo.SubscriberFilter) {
+  return repo.listSubscribers(db, scope, filter);
+}

@@ -3,8 +3,7 @@ import { ROUTER_OPTIONS } from '../../web/router';
 import { z } from 'zod';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { parseForm, submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
@@ -12,8 +11,6 @@ import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
 import * as exemptions from './exemptions.service';
 import { momentText } from './form-fields';
-import * as jurisdictions from './jurisdictions.repository';
-import * as repo from './taxes.repository';
 import { endTaxFields, jurisdictionFields, taxFields } from './taxes.schemas';
 import * as service from './taxes.service';
 
@@ -29,19 +26,19 @@ const BASIS_OPTIONS = [
 /** "US", "US / NY": how a jurisdiction's place is shown. */
 const placeOf = (j: { country: string; region: string | null }) => (j.region ? `${j.country} / ${j.region}` : j.country);
 
-function jurisdictionOptions(list: jurisdictions.Jurisdiction[]) {
+function jurisdictionOptions(list: service.Jurisdiction[]) {
   return [{ value: '', label: '(choose)' }, ...list.map((j) => ({ value: String(j.id), label: `${placeOf(j)}: ${j.name}` }))];
 }
 
 /** Whether a tax applies now, ended, or is still to come: worked out here, not in the template. */
-function stateOf(t: repo.Tax, nowMs: number): 'in force' | 'ended' | 'scheduled' {
+function stateOf(t: service.Tax, nowMs: number): 'in force' | 'ended' | 'scheduled' {
   if (t.effectiveFrom.getTime() > nowMs) return 'scheduled';
   if (t.effectiveTo && t.effectiveTo.getTime() <= nowMs) return 'ended';
   return 'in force';
 }
 
 /** A tax as the pages show it: text only. */
-function view(t: repo.Tax, nowMs: number) {
+function view(t: service.Tax, nowMs: number) {
   return {
     id: t.id,
     name: t.name,
@@ -59,7 +56,7 @@ function view(t: repo.Tax, nowMs: number) {
   };
 }
 
-function formValues(t: repo.Tax): Record<string, unknown> {
+function formValues(t: service.Tax): Record<string, unknown> {
   return {
     jurisdiction_id: String(t.jurisdictionId),
     name: t.name,
@@ -82,16 +79,16 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
 
   for (const portal of ['wholesale', 'reseller'] as const) {
     const base = `/${portal}/taxes`;
-    const ownerOf = (req: Request): repo.TaxOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
+    const ownerOf = (req: Request): service.TaxOwner => (portal === 'wholesale' ? { kind: 'operator' } : { kind: 'reseller', resellerId: resellerIdOf(req) });
 
     async function common() {
-      const places = await jurisdictions.listJurisdictions(db);
+      const places = await service.listJurisdictions(db);
       return { base, portal, kindOptions: KIND_OPTIONS, basisOptions: BASIS_OPTIONS, jurisdictionOptions: jurisdictionOptions(places), hasJurisdictions: places.length > 0 };
     }
 
     r.get(base, async (req, res) => {
       const now = Date.now();
-      const taxes = (await repo.listTaxes(db, ownerOf(req))).map((t) => view(t, now));
+      const taxes = (await service.listTaxes(db, ownerOf(req))).map((t) => view(t, now));
       res.page('taxes/list', { title: 'Taxes', ...(await common()), taxes });
     });
 
@@ -103,20 +100,15 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
     });
 
     r.post(base, async (req, res) => {
-      const form = parseForm(taxFields, req.body);
-      const again = async (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('taxes/new', { title: 'New tax', ...(await common()), errors, values: req.body });
-      };
-      if (!form.ok) return again(form.errors);
-      try {
-        const tax = await service.createTax(db, refs, actor(req), ownerOf(req), form.data);
-        flash(req, 'success', `Tax ${tax.name} created.`);
-        res.redirect(303, `${base}/${tax.id}`);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
+      await submitForm(
+        req, res, taxFields,
+        async (data) => {
+          const tax = await service.createTax(db, refs, actor(req), ownerOf(req), data);
+          flash(req, 'success', `Tax ${tax.name} created.`);
+          res.redirect(303, `${base}/${tax.id}`);
+        },
+        async (errors) => res.page('taxes/new', { title: 'New tax', ...(await common()), errors, values: req.body }),
+      );
     });
 
     async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
@@ -138,36 +130,29 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
     r.post(`${base}/:taxId`, async (req, res) => {
       const id = idParam(req, 'taxId');
       const tax = await service.getOrThrow(db, ownerOf(req), id);
-      const form = parseForm(taxFields, req.body);
-      const again = async (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('taxes/edit', { title: `Edit ${tax.name}`, ...(await common()), tax, errors, values: req.body });
-      };
-      if (!form.ok) return again(form.errors);
-      try {
-        await service.updateTax(db, refs, actor(req), ownerOf(req), id, form.data);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
-      flash(req, 'success', 'Tax saved.');
-      res.redirect(303, `${base}/${id}`);
+      await submitForm(
+        req, res, taxFields,
+        async (data) => {
+          await service.updateTax(db, refs, actor(req), ownerOf(req), id, data);
+          flash(req, 'success', 'Tax saved.');
+          res.redirect(303, `${base}/${id}`);
+        },
+        async (errors) => res.page('taxes/edit', { title: `Edit ${tax.name}`, ...(await common()), tax, errors, values: req.body }),
+      );
     });
 
     r.post(`${base}/:taxId/end`, async (req, res) => {
       const id = idParam(req, 'taxId');
       await service.getOrThrow(db, ownerOf(req), id);
-      const form = parseForm(endTaxFields, req.body);
-      try {
-        if (!form.ok) throw new FieldErrors(form.errors);
-        const tax = await service.endTax(db, refs, actor(req), ownerOf(req), id, form.data.effective_to);
-        flash(req, 'success', `${tax.name} ends at ${momentText(tax.effectiveTo)} UTC: calls from then on are not taxed by it.`);
-        res.redirect(303, `${base}/${id}`);
-      } catch (err) {
-        if (!(err instanceof FieldErrors)) throw err;
-        res.status(422);
-        await showPage(req, res, { errors: err.fields, values: req.body });
-      }
+      await submitForm(
+        req, res, endTaxFields,
+        async (data) => {
+          const tax = await service.endTax(db, refs, actor(req), ownerOf(req), id, data.effective_to);
+          flash(req, 'success', `${tax.name} ends at ${momentText(tax.effectiveTo)} UTC: calls from then on are not taxed by it.`);
+          res.redirect(303, `${base}/${id}`);
+        },
+        (errors) => showPage(req, res, { errors, values: req.body }),
+      );
     });
   }
 
@@ -180,7 +165,7 @@ export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   const base = '/wholesale/tax-jurisdictions';
 
   r.get(base, async (_req, res) => {
-    const list = await jurisdictions.listJurisdictions(db);
+    const list = await service.listJurisdictions(db);
     res.page('taxes/jurisdictions', { title: 'Tax jurisdictions', base, jurisdictions: list.map((j) => ({ ...j, place: placeOf(j) })) });
   });
 
@@ -189,20 +174,15 @@ export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   });
 
   r.post(base, async (req, res) => {
-    const form = parseForm(jurisdictionFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('taxes/jurisdiction-new', { title: 'New tax jurisdiction', base, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      const j = await service.createJurisdiction(db, refs, actor(req), form.data);
-      flash(req, 'success', `Jurisdiction ${j.name} (${placeOf(j)}) created.`);
-      res.redirect(303, base);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
+    await submitForm(
+      req, res, jurisdictionFields,
+      async (data) => {
+        const j = await service.createJurisdiction(db, refs, actor(req), data);
+        flash(req, 'success', `Jurisdiction ${j.name} (${placeOf(j)}) created.`);
+        res.redirect(303, base);
+      },
+      (errors) => res.page('taxes/jurisdiction-new', { title: 'New tax jurisdiction', base, errors, values: req.body }),
+    );
   });
 
   r.get(`${base}/:jurisdictionId/edit`, async (req, res) => {
@@ -213,20 +193,15 @@ export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   r.post(`${base}/:jurisdictionId`, async (req, res) => {
     const id = idParam(req, 'jurisdictionId');
     const j = await service.getJurisdictionOrThrow(db, id);
-    const form = parseForm(jurisdictionFields, req.body);
-    const again = (errors: Record<string, string>) => {
-      res.status(422);
-      res.page('taxes/jurisdiction-edit', { title: `Edit ${j.name}`, base, jurisdiction: j, errors, values: req.body });
-    };
-    if (!form.ok) return again(form.errors);
-    try {
-      await service.updateJurisdiction(db, refs, actor(req), id, form.data);
-    } catch (err) {
-      if (err instanceof FieldErrors) return again(err.fields);
-      throw err;
-    }
-    flash(req, 'success', 'Jurisdiction saved.');
-    res.redirect(303, base);
+    await submitForm(
+      req, res, jurisdictionFields,
+      async (data) => {
+        await service.updateJurisdiction(db, refs, actor(req), id, data);
+        flash(req, 'success', 'Jurisdiction saved.');
+        res.redirect(303, base);
+      },
+      (errors) => res.page('taxes/jurisdiction-edit', { title: `Edit ${j.name}`, base, jurisdiction: j, errors, values: req.body }),
+    );
   });
 
   return r;

@@ -113,3 +113,17 @@ function settingsOf(t: repo.Tax) {
     effective_to: t.effectiveTo,
   };
 }
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { Tax, TaxOwner } from './taxes.repository';
+export type { Jurisdiction, JurisdictionSummary } from './jurisdictions.repository';
+
+export async function listTaxes(db: Queryable, owner: repo.TaxOwner): Promise<repo.Tax[]> {
+  return repo.listTaxes(db, owner);
+}
+
+/** The operator's list of jurisdictions, which every owner's taxes pick from. */
+export async function listJurisdictions(db: Queryable): Promise<jurisdictions.JurisdictionSummary[]> {
+  return jurisdictions.listJurisdictions(db);
+}

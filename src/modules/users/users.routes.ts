@@ -1,15 +1,13 @@
 import { Router, type Request } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { FieldErrors } from '../../domain/errors';
 import { assignableRoles, ROLE_LABELS } from '../../domain/tenancy/roles';
-import { parseForm } from '../../web/forms';
+import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
-import * as repo from './users.repository';
 import { staffUserSchemas, userListQuery } from './users.schemas';
 import * as service from './users.service';
 
@@ -25,7 +23,7 @@ export function userRoutes({ db }: { db: Db }): Router {
 
     r.get(base, async (req, res) => {
       const filter = userListQuery.parse(req.query);
-      const page = await repo.listUsers(db, scope(req), { kind: portal, ...filter, resellerId: tenant(req) ?? undefined });
+      const page = await service.listUsers(db, scope(req), { kind: portal, ...filter, resellerId: tenant(req) ?? undefined });
       res.page('users/list', { title: 'Users', page, filter, base, heading: portal === 'wholesale' ? 'Wholesale users' : 'Users' });
     });
 
@@ -34,20 +32,15 @@ export function userRoutes({ db }: { db: Db }): Router {
     });
 
     r.post(base, async (req, res) => {
-      const form = parseForm(schemas.create, req.body);
-      const again = (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('users/new', { title: 'New user', base, roleOptions, errors, values: { ...req.body, password: '' } });
-      };
-      if (!form.ok) return again(form.errors);
-      try {
-        const user = await service.createStaffUser(db, actor(req), portal, tenant(req), form.data);
-        flash(req, 'success', `Login ${user.email} created.`);
-        res.redirect(303, base);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
+      await submitForm(
+        req, res, schemas.create,
+        async (data) => {
+          const user = await service.createStaffUser(db, actor(req), portal, tenant(req), data);
+          flash(req, 'success', `Login ${user.email} created.`);
+          res.redirect(303, base);
+        },
+        (errors) => res.page('users/new', { title: 'New user', base, roleOptions, errors, values: { ...req.body, password: '' } }),
+      );
     });
 
     r.get(`${base}/:userId/edit`, async (req, res) => {
@@ -58,35 +51,30 @@ export function userRoutes({ db }: { db: Db }): Router {
     r.post(`${base}/:userId`, async (req, res) => {
       const id = idParam(req, 'userId');
       const u = await service.getStaffUser(db, scope(req), portal, id);
-      const form = parseForm(schemas.update, req.body);
-      const again = (errors: Record<string, string>) => {
-        res.status(422);
-        res.page('users/edit', { title: `Edit ${u.email}`, base, roleOptions, editUser: u, errors, values: { ...req.body, password: '' } });
-      };
-      if (!form.ok) return again(form.errors);
-      // Disabling someone else's login asks first (one's own is refused by the service).
-      if (u.status === 'active' && form.data.status === 'disabled' && u.id !== actor(req).userId && !isConfirmed(req)) {
-        const { password, ...fields } = req.body as Record<string, string>;
-        return askConfirmation(req, res, {
-          title: `Disable ${u.email}?`,
-          consequences: [
-            `${u.name} (${u.email}) can no longer log in; an open session ends on its next click.`,
-            'Nothing they changed is undone, and the audit log keeps their name. Setting the status back to active restores the login.',
-          ],
-          confirmLabel: `Disable ${u.email}`,
-          cancelHref: `${base}/${u.id}/edit`,
-          fields,
-          note: password ? 'The new password typed on the form is not carried over: set it again after this if it is still wanted.' : undefined,
-        });
-      }
-      try {
-        await service.updateStaffUser(db, actor(req), scope(req), portal, id, form.data);
-      } catch (err) {
-        if (err instanceof FieldErrors) return again(err.fields);
-        throw err;
-      }
-      flash(req, 'success', 'User saved.');
-      res.redirect(303, base);
+      await submitForm(
+        req, res, schemas.update,
+        async (data) => {
+          // Disabling someone else's login asks first (one's own is refused by the service).
+          if (u.status === 'active' && data.status === 'disabled' && u.id !== actor(req).userId && !isConfirmed(req)) {
+            const { password, ...fields } = req.body as Record<string, string>;
+            return askConfirmation(req, res, {
+              title: `Disable ${u.email}?`,
+              consequences: [
+                `${u.name} (${u.email}) can no longer log in; an open session ends on its next click.`,
+                'Nothing they changed is undone, and the audit log keeps their name. Setting the status back to active restores the login.',
+              ],
+              confirmLabel: `Disable ${u.email}`,
+              cancelHref: `${base}/${u.id}/edit`,
+              fields,
+              note: password ? 'The new password typed on the form is not carried over: set it again after this if it is still wanted.' : undefined,
+            });
+          }
+          await service.updateStaffUser(db, actor(req), scope(req), portal, id, data);
+          flash(req, 'success', 'User saved.');
+          res.redirect(303, base);
+        },
+        (errors) => res.page('users/edit', { title: `Edit ${u.email}`, base, roleOptions, editUser: u, errors, values: { ...req.body, password: '' } }),
+      );
     });
   }
 
@@ -94,7 +82,7 @@ export function userRoutes({ db }: { db: Db }): Router {
   r.get('/wholesale/resellers/:resellerId/users', async (req, res) => {
     const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
     const filter = userListQuery.parse(req.query);
-    const page = await repo.listUsers(db, scope(req), { kind: 'reseller', resellerId: reseller.id, ...filter });
+    const page = await service.listUsers(db, scope(req), { kind: 'reseller', resellerId: reseller.id, ...filter });
     res.page('users/list', { title: `${reseller.name}: users`, page, filter, base: null, heading: `${reseller.name}: staff logins` });
   });
 

@@ -67,3 +67,11 @@ export async function updateStaffUser(db: Db, actor: Actor, scope: Scope, portal
     return duplicateEmail(err);
   }
 }
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { User, UserListFilter } from './users.repository';
+
+export async function listUsers(db: Db, scope: Scope, filter: repo.UserListFilter) {
+  return repo.listUsers(db, scope, filter);
+}

@@ -1,0 +1,86 @@
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { LOGIN_REFUSAL_MESSAGES } from '../domain/tenancy/status';
+import { errorHandler, notFoundHandler } from './errors';
+import { readOnlyGuard } from './guards';
+import type { Principal } from './principal';
+import { problem, sendProblem } from './problems';
+import { ROUTER_OPTIONS } from './router';
+
+/**
+ * The machine API, mounted at /api/v1 in front of the portal's middleware (see app.ts), like the
+ * CDR intake: no session, no CSRF token, no redirect to a login page, no HTML. A caller is a bearer
+ * key; every answer that is not a success is problem details (web/problems.ts).
+ */
+export const API_MOUNT = '/api/v1';
+
+/**
+ * Who a bearer key acts as, or undefined when it is no key of ours. The API works with the same
+ * principal as the portal (scope, actor, read-only roles), so the services it calls are the
+ * portal's. Pluggable: API keys are issue 14; until then no key is accepted.
+ */
+export type ApiKeyCheck = (token: string, req: Request) => Promise<Principal | undefined>;
+
+/** Until API keys exist: every key is unknown (never a built-in or test key). */
+export const noApiKeys: ApiKeyCheck = async () => undefined;
+
+// RFC 6750 2.1: "Bearer" (any case), one space, a b64token.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+const MAX_TOKEN_LENGTH = 512;
+
+function challenge(res: Response, error?: 'invalid_request' | 'invalid_token'): void {
+  res.set('WWW-Authenticate', `Bearer realm="api"${error ? `, error="${error}"` : ''}`);
+}
+
+/** Bearer-key authentication: 401 (with the RFC 6750 challenge) unless the key names a principal. */
+export function bearerAuth(check: ApiKeyCheck): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization');
+    if (!header) {
+      challenge(res);
+      return sendProblem(res, problem(req, 401, 'Send an API key: Authorization: Bearer <key>.'));
+    }
+    const token = BEARER.exec(header)?.[1];
+    if (!token || token.length > MAX_TOKEN_LENGTH) {
+      challenge(res, 'invalid_request');
+      return sendProblem(res, problem(req, 401, 'The Authorization header is not "Bearer <key>".'));
+    }
+    check(token, req)
+      .then((principal) => {
+        if (!principal) {
+          challenge(res, 'invalid_token');
+          return sendProblem(res, problem(req, 401, 'This API key is not valid.'));
+        }
+        // As for a session (enforceAccountStatus): a key of a login that lost access is no key.
+        if (principal.refusal) {
+          challenge(res, 'invalid_token');
+          return sendProblem(res, problem(req, 401, LOGIN_REFUSAL_MESSAGES[principal.refusal]));
+        }
+        req.user = principal;
+        next();
+      })
+      .catch(next);
+  };
+}
+
+/**
+ * The API router: authentication first (an unknown path answers 401 to a caller without a key, so
+ * the API's shape is not shown to strangers), the read-only guard of support roles, JSON bodies,
+ * then the endpoints, then a 404 and the error handler, both problem details.
+ */
+export function apiRouter({ keys }: { keys: ApiKeyCheck }): Router {
+  const r = Router(ROUTER_OPTIONS);
+  r.use(bearerAuth(keys));
+  r.use(readOnlyGuard);
+  r.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+
+  // The API's index: which version this is and whom the key acts as (the boundary's one endpoint
+  // until issue 14 adds the resources).
+  r.get('/', (req, res) => {
+    const p = req.user as Principal;
+    res.json({ api: 'v1', principal: { role: p.role, reseller_id: p.resellerId, subscriber_id: p.subscriberId } });
+  });
+
+  r.use(notFoundHandler);
+  r.use(errorHandler);
+  return r;
+}
