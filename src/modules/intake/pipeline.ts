@@ -1,24 +1,13 @@
 import type { Db } from '../../db/knex';
 import { uniqueViolation } from '../../db/knex';
-import { insertGroup } from './legs.repository';
-import { insertReject } from './rejects.repository';
+import { copyPays } from '../ledger/ledger.service';
+import { HoldersCache, holdersGuard, StaleHoldersError } from '../rating/holders';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { HoldersCache, StaleHoldersError } from './holders-cache';
-import {
-  legCount,
-  pairStoredHalves,
-  parsePost,
-  ratePosts,
-  summarise,
-  writePost,
-  writePosts,
-  writeSimplePosts,
-  type ParsedPost,
-  type PostInput,
-  type PostResult,
-  type PreparedPost,
-  type RecordResult,
-} from './intake.service';
+import { insertGroup } from '../ledger/ledger.repository';
+import { insertReject } from './rejects.repository';
+import { isOutcome, legCount, parsePost, ratePosts, writeGroup, writePosts, type ParsedPost, type PostInput, type PreparedPost, type WrittenPost } from './intake.service';
+import { answerOf, type PostOutcome, type PostResult } from './outcome';
+import { pairStoredHalves } from './pending.service';
 
 type Settled<T> = PromiseSettledResult<T>;
 
@@ -95,17 +84,10 @@ const MAX_LEGS_PER_GROUP = 5000;
 
 const WRITE_LANES = 2;
 
-/**
- * Below this many legs a group is written with one INSERT statement (insertGroup). COPY needs a
- * look-up of stored legs and of ids first, then three COPYs in a transaction: it pays off only
- * when there are many rows to stream.
- */
-const COPY_FROM_LEGS = 200;
-
 export interface PipelineOptions {
   /** COPY for large groups (a real Postgres server; the embedded PGlite takes INSERTs only). */
   copy: boolean;
-  /** Smallest group written with COPY (tests lower it to exercise COPY with single posts). */
+  /** Smallest group written with COPY (tests lower it to exercise COPY with single posts; default: the ledger's). */
   copyFromLegs?: number;
   log?: { warn(obj: object, msg: string): void };
 }
@@ -118,12 +100,12 @@ export interface PipelineOptions {
  */
 export class IntakePipeline {
   private readonly rater: Batcher<ParsedPost, PreparedPost>;
-  private readonly committer: Batcher<PreparedPost, RecordResult[]>;
+  private readonly committer: Batcher<PreparedPost, WrittenPost>;
 
   /** Who holds which number, so that rating a small post needs no query (checked at write). */
   private readonly holders = new HoldersCache();
   private readonly copy: boolean;
-  private readonly copyFromLegs: number;
+  private readonly copyFromLegs: number | undefined;
   private readonly log: PipelineOptions['log'];
 
   constructor(
@@ -132,23 +114,28 @@ export class IntakePipeline {
     opts: PipelineOptions,
   ) {
     this.copy = opts.copy;
-    this.copyFromLegs = opts.copyFromLegs ?? COPY_FROM_LEGS;
+    this.copyFromLegs = opts.copyFromLegs;
     this.log = opts.log;
     const weight = (p: ParsedPost) => Math.max(1, legCount(p));
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
     // Two transactions at a time: a large group's COPY keeps one Postgres backend busy, and the
     // next group need not wait for it; small posts still share commits within each lane.
-    this.committer = new Batcher<PreparedPost, RecordResult[]>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP, WRITE_LANES);
+    this.committer = new Batcher<PreparedPost, WrittenPost>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP, WRITE_LANES);
   }
 
+  /** A post through every stage: parse -> rate -> write -> answer. */
   async submit(input: PostInput): Promise<PostResult> {
+    return answerOf(await this.outcomeOf(input));
+  }
+
+  private async outcomeOf(input: PostInput): Promise<PostOutcome> {
     const parsed = await parsePost(this.db, input);
-    if ('httpStatus' in parsed) return parsed;
+    if (isOutcome(parsed)) return parsed;
     const prepared = await this.rater.submit(parsed);
     try {
-      const result = summarise(await this.committer.submit(prepared));
-      for (const key of prepared.strandedHalves ?? []) void this.pairStranded(input.platform, key);
-      return result;
+      const written = await this.committer.submit(prepared);
+      for (const key of written.strandedHalves) void this.pairStranded(input.platform, key);
+      return { kind: 'stored', records: written.records };
     } catch (err) {
       // The post failed alone (its group was retried post by post). If the database refused a
       // value (out of range, a check), the post is bad input: keep it in the rejects and say why.
@@ -156,7 +143,7 @@ export class IntakePipeline {
       if (!isDataError(err)) throw err;
       const error = `the database refused a value of this post: ${(err as Error).message}`;
       const rejectId = await insertReject(this.db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
-      return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error, reject_id: rejectId } };
+      return { kind: 'refused', refusal: 'nothing-storable', error, rejectId };
     }
   }
 
@@ -166,7 +153,7 @@ export class IntakePipeline {
    * permission, a missing table) shows in the health check, not only in the switches' retries.
    */
   async probe(): Promise<void> {
-    await insertGroup(this.db, []);
+    await insertGroup(this.db, [], holdersGuard(undefined));
   }
 
   /** Halves of a call that missed each other (see ParsedPost.strandedHalves), as a post of their own. */
@@ -182,7 +169,7 @@ export class IntakePipeline {
 
   private async rate(posts: ParsedPost[]): Promise<Array<Settled<PreparedPost>>> {
     // Large groups also get their COPY prepared here, while the previous group commits.
-    const copy = this.copy && posts.reduce((n, p) => n + legCount(p), 0) >= this.copyFromLegs;
+    const copy = copyPays(posts.reduce((n, p) => n + legCount(p), 0), { copy: this.copy, copyFromLegs: this.copyFromLegs });
     try {
       const prepared = await ratePosts(this.db, this.caches, posts, { copy, holders: (db, numbers) => this.holders.get(db, numbers) });
       return prepared.map((value) => ({ status: 'fulfilled', value }));
@@ -192,9 +179,9 @@ export class IntakePipeline {
     }
   }
 
-  private async write(posts: PreparedPost[]): Promise<Array<Settled<RecordResult[]>>> {
+  private async write(posts: PreparedPost[]): Promise<Array<Settled<WrittenPost>>> {
     try {
-      const results = (await writeSimplePosts(this.db, posts)) ?? (await this.db.transaction((tx) => writePosts(tx, posts)));
+      const results = await writeGroup(this.db, posts);
       return results.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       // Rated with holders that changed since: rate again from the database (no cache, so no
@@ -208,13 +195,14 @@ export class IntakePipeline {
     }
   }
 
-  private async writeAlone(p: PreparedPost): Promise<RecordResult[]> {
+  private async writeAlone(p: PreparedPost): Promise<WrittenPost> {
+    const alone = async (post: PreparedPost) => (await this.db.transaction((tx) => writePosts(tx, [post], { ignoreCopyPlan: true })))[0] as WrittenPost;
     try {
-      return await this.db.transaction((tx) => writePost(tx, p, { ignoreCopyPlan: true }));
+      return await alone(p);
     } catch (err) {
       if (!(err instanceof StaleHoldersError)) throw err;
       const [again] = await this.rateAfresh([p]);
-      return this.db.transaction((tx) => writePost(tx, again as PreparedPost, { ignoreCopyPlan: true }));
+      return alone(again as PreparedPost);
     }
   }
 
