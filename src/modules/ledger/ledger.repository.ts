@@ -9,7 +9,9 @@ import { hasCharges, type RatedLeg } from '../../domain/legs/rated';
 import { chargeText, type ChargeText, type PricedCharge } from '../../domain/rating/charge';
 import { copyLine, copyRows, escapeMask } from './copy';
 
+/** UTC ms as the timestamptz text the columns take, and back (a stored timestamp, possibly null). */
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
 
 // crypto.hash (Node 20.12 and later) hashes in one call, at about half the cost of a Hash object.
 const hashOnce = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
@@ -236,7 +238,6 @@ export async function insertCharges(db: Queryable, legs: Array<{ id: number; sta
 /** The legs this platform stored under these keys, by key, with what they say (StoredLeg.facts). */
 export async function storedLegs(db: Queryable, platformId: number, legKeys: string[]): Promise<Map<string, StoredLeg>> {
   const out = new Map<string, StoredLeg>();
-  const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
   for (const part of chunked(legKeys, 5000)) {
     if (part.length === 0) continue;
     const res = (await db.raw(
@@ -378,7 +379,6 @@ export interface StoredLegForRating {
 }
 
 function toNormalisedLeg(r: Record<string, any>): NormalisedLeg {
-  const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
   return {
     legKey: r.leg_key,
     callId: r.call_id,
