@@ -222,10 +222,7 @@ const storesMore = (p: PreparedPost) => p.consumedPending.length > 0 || p.good.l
  */
 export async function writeGroup(db: Db, posts: PreparedPost[], opts: WriteOptions = {}): Promise<WrittenPost[]> {
   const guard = holdersGuard(partyVersionOf(posts.map((p) => p.partyVersion)));
-  let written: WrittenPost[] | undefined;
-  const alongside = posts.some(storesMore) ? async (tx: Queryable, stored: StoredRecords[]) => void (written = await answerPosts(tx, posts, stored)) : undefined;
-  const stored = await writeLedger(db, ledgerPosts(posts, opts), { guard, alongside });
-  return written ?? answerPosts(db, posts, stored);
+  return writeLedger(db, ledgerPosts(posts, opts), { guard, inTransaction: posts.some(storesMore), then: (q, stored) => answerPosts(q, posts, stored) });
 }
 
 /** Stage three inside a transaction of the caller's (possibly shared with other posts). */

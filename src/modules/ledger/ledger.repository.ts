@@ -233,7 +233,7 @@ export async function insertCharges(db: Queryable, legs: Array<{ id: number; sta
 
 // ---------------------------------------------------------------------------------------------
 // The COPY path of the intake (real Postgres): duplicates are found first, ids allocated, then the
-// rows streamed. See copy.ts for why, and writePosts for the fallback when a race slips through.
+// rows streamed. See copy.ts for why, and the intake's pipeline for the fallback when a race slips through.
 
 /** The legs this platform stored under these keys, by key, with what they say (StoredLeg.facts). */
 export async function storedLegs(db: Queryable, platformId: number, legKeys: string[]): Promise<Map<string, StoredLeg>> {

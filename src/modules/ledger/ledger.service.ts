@@ -139,24 +139,20 @@ function shareALeg(posts: LedgerPost[]): boolean {
 
 /**
  * The writer: stores the posts' records, legs and charges with the strategy that fits (see the top
- * of this file), the guard checked before anything is stored. `alongside` is the caller's own work
- * in the same transaction (it forces one); without it, a group that needs no transaction is one
- * statement.
+ * of this file), the guard checked before anything is stored, then runs the caller's `then` with
+ * what was stored: inside the transaction when there is one, so that the caller's own rows commit
+ * with the legs. `inTransaction` when those rows need one (it rules out the one statement).
  */
-export async function writeLedger(
+export async function writeLedger<T>(
   db: Db,
   posts: LedgerPost[],
-  opts: { guard?: WriteGuard; alongside?: (tx: Queryable, stored: StoredRecords[]) => Promise<void> } = {},
-): Promise<StoredRecords[]> {
-  if (!opts.alongside) {
+  opts: { guard?: WriteGuard; inTransaction?: boolean; then: (q: Queryable, stored: StoredRecords[]) => Promise<T> },
+): Promise<T> {
+  if (!opts.inTransaction) {
     const stored = await storeInOneStatement(db, posts, opts.guard);
-    if (stored) return stored;
+    if (stored) return opts.then(db, stored);
   }
-  return db.transaction(async (tx) => {
-    const stored = await storeInTransaction(tx, posts, opts.guard);
-    await opts.alongside?.(tx, stored);
-    return stored;
-  });
+  return db.transaction(async (tx) => opts.then(tx, await storeInTransaction(tx, posts, opts.guard)));
 }
 
 /**

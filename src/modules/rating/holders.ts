@@ -40,7 +40,7 @@ export interface Party {
 
 /**
  * The committed party version, as SQL (0 if its row is gone: the triggers put it back on the next
- * change). The writes that check it (insertGroup) use the same expression.
+ * change). The ledger's writes check it through holdersGuard, below.
  */
 export const PARTY_VERSION_SQL = 'coalesce((SELECT version FROM party_version), 0)';
 
@@ -145,7 +145,7 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
  * The intake's memory of who holds which number, so that a post of one record is rated without a
  * query. Every answer comes from one party version (party_version, bumped by triggers in every
  * transaction that changes numbers, subscribers or resellers as rating sees them), and the write
- * that stores the rated legs checks that the version is still the same (insertGroup, writePosts):
+ * that stores the rated legs checks that the version is still the same (holdersGuard, below):
  * a post rated with a holder that has changed since is rated again, so the cache is never the
  * reason for a wrong charge, and no notice between processes is needed.
  *
