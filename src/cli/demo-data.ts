@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex';
 import { Decimal } from '../domain/money/decimal';
 import { SYSTEM_ACTOR } from '../domain/tenancy/actor';
+import type { Owner } from '../domain/tenancy/owner';
 import { ensureFirstAdmin } from '../modules/auth/auth.service';
 import { createReseller } from '../modules/resellers/resellers.service';
 import { addRate } from '../modules/exchange-rates/exchange-rates.service';
@@ -119,7 +120,7 @@ async function loadDemoRating(db: Db): Promise<void> {
   // Through the services, so the exchange rate and the platform are announced like any change
   // (the loader runs before the app starts, but other processes may already be serving).
   const refs = new ReferenceData();
-  const plan = async (owner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number }, name: string, currency: string, rows: string[]) => {
+  const plan = async (owner: Owner, name: string, currency: string, rows: string[]) => {
     const p = await createPlan(db, SYSTEM_ACTOR, owner, {
       name, description: 'Demo plan', currency, rounding_decimals: 4, rounding_method: 'half_up', time_zone: 'UTC', band_mode: 'split', connect_fee_on_unanswered: false,
     });

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeUser, makeRates, rateRow } from '../support/factories';
 import { Client } from '../support/http';
-import { rerateLegs } from '../../src/modules/intake/rerate.service';
+import { rerateLegs } from '../../src/modules/rating/rerate.service';
 import { makePlatform, postCdrs } from '../support/intake';
 
 const DOMAIN = 'pbx.acme.example';

@@ -9,7 +9,7 @@ import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 import { dumpObjects } from '../fixtures/cdr/sql-dump';
 import { expireStalePending } from '../../src/modules/intake/pending.service';
-import { loadLegsForRating } from '../../src/modules/intake/legs.repository';
+import { loadLegsForRating } from '../../src/modules/ledger/ledger.repository';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const fixture = (p: string) => fs.readFileSync(path.join(FIXTURES, p), 'utf8');

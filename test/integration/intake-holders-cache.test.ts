@@ -9,8 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeRates, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
-import { HoldersCache, StaleHoldersError } from '../../src/modules/intake/holders-cache';
-import { holdersOf } from '../../src/modules/intake/parties.repository';
+import { HoldersCache, holdersOf, StaleHoldersError } from '../../src/modules/rating/holders';
 import { IntakePipeline } from '../../src/modules/intake/pipeline';
 import { parsePost, ratePosts, writePosts, writeSimplePosts, type ParsedPost } from '../../src/modules/intake/intake.service';
 import { getPlatform } from '../../src/modules/platforms/platforms.repository';
@@ -122,7 +121,7 @@ describe('CDR intake: holders of numbers from memory, never stale', () => {
     const [again] = await rateWith(holders, '2026-11-25T16:00:00Z', ['S-1']);
     assert.notEqual(again!.partyVersion, one!.partyVersion);
     const [written] = (await writeSimplePosts(t.db, [again!]))!;
-    assert.equal(written![0]!.status, 'accepted');
+    assert.equal(written!.records[0]!.status, 'accepted');
   });
 
   test('on the COPY path too, a post rated with a holder that changed is rated again before it is stored', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { rerateLegs } from '../../src/modules/intake/rerate.service';
+import { rerateLegs } from '../../src/modules/rating/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeUser, makeRates, rateRow } from '../support/factories';
 import { Client } from '../support/http';

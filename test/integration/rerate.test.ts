@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ForbiddenError, NotFoundError } from '../../src/domain/errors';
 import { INLINE_RERATE_MAX, rerateOrStart } from '../../src/modules/calls/calls.service';
-import { rerateLegs } from '../../src/modules/intake/rerate.service';
+import { rerateLegs } from '../../src/modules/rating/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeUser, NUMBERS_ASSIGNED_AT, randomNumber, makeRates, rateRow, step, stepsJson } from '../support/factories';
 import { Client } from '../support/http';

@@ -3,7 +3,7 @@ import { announceReferenceChange } from '../../src/db/change-notices';
 import type { Db } from '../../src/db/knex';
 import type { Role } from '../../src/domain/tenancy/roles';
 import { hashPassword } from '../../src/modules/auth/passwords';
-import { ensurePartitions } from '../../src/modules/intake/partitions';
+import { ensurePartitions } from '../../src/modules/ledger/partitions';
 
 /**
  * Test data straight into the tables: fast, and independent of the services under test.

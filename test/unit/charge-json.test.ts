@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Decimal } from '../../src/domain/money/decimal';
 import { chargeText, isPriced, priceCharge } from '../../src/domain/rating/charge';
-import { piecesJson, taxesJson } from '../../src/modules/intake/legs.repository';
+import { piecesJson, taxesJson } from '../../src/modules/ledger/ledger.repository';
 import { answered, planFromCsv } from '../support/rating';
 
 /** The objects the breakdown columns held when they were written with JSON.stringify. */

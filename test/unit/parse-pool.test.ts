@@ -80,7 +80,7 @@ describe('intake parse pool', () => {
   test('a body that takes more memory to read than a thread may use is refused with the reason, and the next body is read', async () => {
     const p = pool(1, 32);
     const huge = await p.parse(1, { format: 'generic-json', body: genericBody(80_000, 'H', 200), contentType: undefined, ctx: utc1 });
-    assert.deepEqual(huge, { ok: false, error: 'the body takes more memory to read than a post may use: send fewer records per post' });
+    assert.deepEqual(huge, { ok: false, tooLarge: true, error: 'the body takes more memory to read than a post may use: send fewer records per post' });
     const next = await p.parse(1, { format: 'generic-json', body: genericBody(10, 'N'), contentType: undefined, ctx: utc1 });
     assert.ok(next.ok && next.records.length === 10, JSON.stringify(next).slice(0, 300));
   });

@@ -1,4 +1,5 @@
 import { Decimal, type Rounding } from './decimal';
+import { latestStarted } from '../time/in-force';
 import { decimalOf, methodCode, pow10, roundDiv, scaledOf, scaledOfInput, type MethodCode } from './fixed';
 
 /**
@@ -45,11 +46,6 @@ export function pickRate(rates: ReadonlyArray<ExchangeRate>, from: string, to: s
   const f = from.trim().toUpperCase();
   const t = to.trim().toUpperCase();
   if (f === t) return ONE;
-  let best: ExchangeRate | undefined;
-  for (const r of rates) {
-    if (r.from.trim().toUpperCase() !== f || r.to.trim().toUpperCase() !== t) continue;
-    if (r.effectiveFrom > atMs) continue;
-    if (!best || r.effectiveFrom >= best.effectiveFrom) best = r;
-  }
-  return best?.rate;
+  const pair = rates.filter((r) => r.from.trim().toUpperCase() === f && r.to.trim().toUpperCase() === t);
+  return latestStarted(pair, (r) => r.effectiveFrom, atMs)?.rate;
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Queryable } from '../../db/knex';
 import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
 import type { Scope } from '../../domain/tenancy/roles';
-import { applyLegSelection, confineLegs, reasonKindSql, startKeySql, type LegSelection, type StoredLegStatus } from '../intake/legs.repository';
+import { applyLegSelection, confineLegs, reasonKindSql, startKeySql, type LegSelection, type StoredLegStatus } from '../ledger/ledger.repository';
 
 /** A charge as the lists show it; amounts are the stored numeric text, never a JS number. */
 export interface ChargeSummary {

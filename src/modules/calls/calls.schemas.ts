@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DIRECTIONS } from '../../domain/legs/direction';
 import { readIsoDate } from '../../domain/time/date-time';
-import { LEG_STATUSES } from '../intake/legs.repository';
+import { LEG_STATUSES } from '../ledger/ledger.repository';
 
 /** A calendar date as typed in a date input (a local day of the viewer's zone); anything else is dropped (the default applies). */
 const dateText = z

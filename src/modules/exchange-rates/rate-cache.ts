@@ -1,6 +1,6 @@
 import { ReferenceCache } from '../../db/change-notices';
 import { Decimal } from '../../domain/money/decimal';
-import { lookupInstant } from '../taxes/tax-cache';
+import { lookupInstant, startedCount } from '../../domain/time/in-force';
 import { allRatesInOrder, type RateRow } from './exchange-rates.repository';
 
 const ONE = new Decimal(1);
@@ -35,14 +35,8 @@ export class RateTable {
     const pair = this.pairs.get(`${f}|${t}`);
     if (!pair) return undefined;
     // How many rates start at or before `at`; the last of them is in force.
-    let lo = 0;
-    let hi = pair.fromMs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((pair.fromMs[mid] as number) <= at) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? undefined : pair.rates[lo - 1];
+    const n = startedCount(pair.fromMs, at);
+    return n === 0 ? undefined : pair.rates[n - 1];
   }
 }
 

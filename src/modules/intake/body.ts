@@ -1,14 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
+import type { Refusal } from './outcome';
 
 /** The largest body a post may carry, as sent and once its Content-Encoding is undone. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 
-/** Why a post's body cannot be read: an HTTP status and a reason the switch's people can act on. */
+/** Why a post's body cannot be read: the kind of refusal and a reason the switch's people can act on. */
 export class BodyError extends Error {
   constructor(
-    readonly status: 400 | 413 | 415,
+    readonly refusal: Extract<Refusal, 'unreadable' | 'too-large' | 'unsupported'>,
     message: string,
     /** What arrived, as far as it was read (kept in the rejects). */
     readonly bytes: Buffer,
@@ -57,25 +58,25 @@ export async function readPostBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   // Encodings are listed in the order they were applied: undone from the last.
   for (const enc of encodings.reverse()) {
     const decode = decoders[enc];
-    if (!decode) throw new BodyError(415, `Content-Encoding ${enc} is not supported: send gzip, deflate, br or none`, raw);
+    if (!decode) throw new BodyError('unsupported', `Content-Encoding ${enc} is not supported: send gzip, deflate, br or none`, raw);
     try {
       bytes = await decode(bytes, { maxOutputLength: limit });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyError(413, `the body is larger than ${limit} bytes once decompressed: send fewer records per post`, raw);
-      throw new BodyError(400, `the body is not valid ${enc} data: ${(err as Error).message}`, raw);
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyError('too-large', `the body is larger than ${limit} bytes once decompressed: send fewer records per post`, raw);
+      throw new BodyError('unreadable', `the body is not valid ${enc} data: ${(err as Error).message}`, raw);
     }
   }
 
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(req.headers['content-type'] ?? ''))?.[1]?.toLowerCase();
-  if (charset && !CHARSETS.has(charset)) throw new BodyError(415, `charset ${charset} is not supported: send UTF-8`, raw);
+  if (charset && !CHARSETS.has(charset)) throw new BodyError('unsupported', `charset ${charset} is not supported: send UTF-8`, raw);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new BodyError(400, `the body is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(bytes)})`, raw);
+    throw new BodyError('unreadable', `the body is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(bytes)})`, raw);
   }
   const nul = text.indexOf('\0');
-  if (nul >= 0) throw new BodyError(400, `the body holds a NUL byte (character ${nul}): no call record format has one`, raw);
+  if (nul >= 0) throw new BodyError('unreadable', `the body holds a NUL byte (character ${nul}): no call record format has one`, raw);
   return { raw, text };
 }
 
@@ -94,7 +95,7 @@ function readRaw(req: IncomingMessage, limit: number, declared: number | undefin
         reject(err);
       } else resolve(value as Buffer);
     };
-    const tooLarge = () => new BodyError(413, `the body is larger than ${limit} bytes: send fewer records per post`, Buffer.concat(chunks).subarray(0, 64 * 1024));
+    const tooLarge = () => new BodyError('too-large', `the body is larger than ${limit} bytes: send fewer records per post`, Buffer.concat(chunks).subarray(0, 64 * 1024));
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) return finish(tooLarge());

@@ -3,9 +3,9 @@ import type { Db } from '../../db/knex';
 import type { JobKinds } from '../jobs/jobs.service';
 import { getPlatform } from '../platforms/platforms.repository';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { pairStoredHalves, ratePosts, writePosts } from './intake.service';
-import { ensurePartitions } from './partitions';
-import { expireStalePending } from './pending.service';
+import { ensurePartitions } from '../ledger/partitions';
+import { ratePosts, writePosts } from './intake.service';
+import { expireStalePending, pairStoredHalves } from './pending.service';
 import { pruneRejects } from './rejects.repository';
 
 export const PENDING_EXPIRY_JOB = 'pending-expiry';

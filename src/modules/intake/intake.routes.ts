@@ -9,6 +9,7 @@ import type { RatingCaches } from '../reference-data/reference-data';
 import { BodyError, readPostBody, type PostBody } from './body';
 import { insertReject, readableBytes } from './rejects.repository';
 import { IntakePipeline } from './pipeline';
+import { answerOf, turnawayAnswer, type Refusal } from './outcome';
 import type { Platform } from '../platforms/platforms.repository';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
@@ -39,9 +40,10 @@ function answer(res: ServerResponse, status: number, body: object): void {
   res.end(JSON.stringify(body));
 }
 
-function refuse(res: ServerResponse, status: number, error: string): void {
-  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="cdr-intake"');
-  answer(res, status, { error });
+function refuse(res: ServerResponse, refusal: Refusal, error: string): void {
+  if (refusal === 'unauthenticated') res.setHeader('WWW-Authenticate', 'Bearer realm="cdr-intake"');
+  const { httpStatus, body } = turnawayAnswer({ kind: 'refused', refusal, error });
+  answer(res, httpStatus, body);
 }
 
 
@@ -87,24 +89,24 @@ export function intakeHandler({
     const platformId = token ? platformIdOf(token) : undefined;
     // From memory: platforms are cached per process and dropped on every change (reference-data).
     const platform = platformId ? (await caches.refs.platforms.get(db)).get(platformId) : undefined;
-    if (!token || !platform || !credentialMatches(token, platform.credentialHash)) return refuse(res, 401, 'a valid platform credential is required (Authorization: Bearer ...)');
+    if (!token || !platform || !credentialMatches(token, platform.credentialHash)) return refuse(res, 'unauthenticated', 'a valid platform credential is required (Authorization: Bearer ...)');
     const sourceIp = proxyaddr(req, trustProxy());
     post.platform = platform.id;
     post.sourceIp = sourceIp;
-    if (!platform.active) return refuse(res, 403, `platform ${platform.name} is not active`);
-    if (!sourceAllowed(platform.allowedSources, sourceIp)) return refuse(res, 403, `address ${sourceIp} is not allowed for platform ${platform.name}`);
+    if (!platform.active) return refuse(res, 'forbidden', `platform ${platform.name} is not active`);
+    if (!sourceAllowed(platform.allowedSources, sourceIp)) return refuse(res, 'forbidden', `address ${sourceIp} is not allowed for platform ${platform.name}`);
     try {
       await rate.consume(platform.id);
     } catch (r) {
       if (!(r instanceof RateLimiterRes)) throw r;
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil(r.msBeforeNext / 1000))));
-      return refuse(res, 429, `platform ${platform.name} sends more than ${limits.postsPerSecondPerPlatform} posts a second: send this one again shortly`);
+      return refuse(res, 'throttled', `platform ${platform.name} sends more than ${limits.postsPerSecondPerPlatform} posts a second: send this one again shortly`);
     }
     // Read and taken with no await between: concurrent posts see each other's slots.
     const busy = inFlight.get(platform.id) ?? 0;
     if (busy >= limits.inFlightPerPlatform) {
       res.setHeader('Retry-After', '1');
-      return refuse(res, 429, `platform ${platform.name} has ${busy} posts in flight, the most it may: send this one again in a second`);
+      return refuse(res, 'throttled', `platform ${platform.name} has ${busy} posts in flight, the most it may: send this one again in a second`);
     }
     // Bytes too: a few huge bodies hold memory and parse threads as a thousand small ones do not.
     // One post alone is always let in (up to the body limit), so a large post is never refused for ever.
@@ -112,7 +114,7 @@ export function intakeHandler({
     const bytesBusy = bytesInFlight.get(platform.id) ?? 0;
     if (bytesBusy > 0 && bytesBusy + (Number.isFinite(declared) ? declared : 0) > limits.bytesInFlightPerPlatform) {
       res.setHeader('Retry-After', '2');
-      return refuse(res, 429, `platform ${platform.name} has ${mb(bytesBusy)} of posts in flight, and this one would take it past the ${mb(limits.bytesInFlightPerPlatform)} it may: send it again in a few seconds`);
+      return refuse(res, 'throttled', `platform ${platform.name} has ${mb(bytesBusy)} of posts in flight, and this one would take it past the ${mb(limits.bytesInFlightPerPlatform)} it may: send it again in a few seconds`);
     }
     let held = Number.isFinite(declared) ? declared : 0;
     add(inFlight, platform.id, 1);
@@ -139,14 +141,15 @@ export function intakeHandler({
       if (received(body.raw.length)) {
         // Sent without a length, so only known now: refused like one that said its length.
         res.setHeader('Retry-After', '2');
-        return refuse(res, 429, `platform ${platform.name} has more than ${mb(limits.bytesInFlightPerPlatform)} of posts in flight: send this one again in a few seconds`);
+        return refuse(res, 'throttled', `platform ${platform.name} has more than ${mb(limits.bytesInFlightPerPlatform)} of posts in flight: send this one again in a few seconds`);
       }
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
       // It can never become a record: refused with the reason and kept as it arrived.
       const encoding = req.headers['content-encoding'];
       const rejectId = await insertReject(db, { platformId: platform.id, sourceIp, contentType: req.headers['content-type'], body: readableBytes(err.bytes, encoding), bytes: err.bytes, error: err.message });
-      return answer(res, err.status, { accepted: 0, duplicates: 0, rejected: 1, records: [], error: err.message, reject_id: rejectId });
+      const refused = answerOf({ kind: 'refused', refusal: err.refusal, error: err.message, rejectId });
+      return answer(res, refused.httpStatus, refused.body);
     }
     // Answered only after the commit that stored it (grouped with concurrent posts).
     const result = await intake.submit({ platform, body: body.text, contentType: req.headers['content-type'], sourceIp });
@@ -171,7 +174,7 @@ export function intakeHandler({
     }
     logger.error({ err, reqId: id }, 'cdr post failed');
     if (res.headersSent) return void res.destroy();
-    refuse(res, 503, 'the post could not be stored and nothing of it was acknowledged; send it again');
+    refuse(res, 'unavailable', 'the post could not be stored and nothing of it was acknowledged; send it again');
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => {

@@ -104,7 +104,7 @@ export class ParsePool {
                 // Piscina does not always replace a worker killed for its heap: start afresh.
                 void this.pool?.destroy().catch(() => undefined);
                 this.pool = undefined;
-                next.resolve({ ok: false, error: 'the body takes more memory to read than a post may use: send fewer records per post' });
+                next.resolve({ ok: false, tooLarge: true, error: 'the body takes more memory to read than a post may use: send fewer records per post' });
               } else next.reject(err);
             }),
         );

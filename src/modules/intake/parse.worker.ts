@@ -16,8 +16,8 @@ export interface ParseTask {
 /** The most records one post may carry: a larger one holds up every post grouped with it. */
 export const MAX_RECORDS_PER_POST = 10_000;
 
-/** `status` 413 when the body holds more records than a post may (counted here: the records are not sent back). */
-export type ParseAnswer = { ok: true; records: RecordOutcome[] } | { ok: false; error: string; status?: 413 };
+/** `tooLarge` when the body holds more records than a post may (counted here: the records are not sent back), or takes more memory to read. */
+export type ParseAnswer = { ok: true; records: RecordOutcome[] } | { ok: false; error: string; tooLarge?: true };
 
 /** The adapter's parse, with its failure as a value (the same words inline and in a worker). */
 export function parseBody(t: ParseTask): ParseAnswer {
@@ -25,7 +25,7 @@ export function parseBody(t: ParseTask): ParseAnswer {
   if (!adapter) throw new Error(`unknown format ${t.format}`);
   try {
     const { records } = adapter.parse(t.body, t.contentType, t.ctx);
-    if (records.length > MAX_RECORDS_PER_POST) return { ok: false, status: 413, error: `the body holds ${records.length} records, more than the ${MAX_RECORDS_PER_POST} a post may carry: send them in smaller posts` };
+    if (records.length > MAX_RECORDS_PER_POST) return { ok: false, tooLarge: true, error: `the body holds ${records.length} records, more than the ${MAX_RECORDS_PER_POST} a post may carry: send them in smaller posts` };
     return { ok: true, records };
   } catch (err) {
     // MediationError says why; any other error is an adapter that should have: its message is the reason.

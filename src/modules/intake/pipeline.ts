@@ -1,26 +1,14 @@
 import type { Db } from '../../db/knex';
 import { uniqueViolation } from '../../db/knex';
-import { insertGroup } from './legs.repository';
-import { insertReject } from './rejects.repository';
+import { copyPays } from '../ledger/ledger.service';
+import { HoldersCache, holdersGuard, StaleHoldersError } from '../rating/holders';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { HoldersCache, StaleHoldersError } from './holders-cache';
+import { insertGroup } from '../ledger/ledger.repository';
+import { insertReject } from './rejects.repository';
+import { isOutcome, legCount, parsePost, ratePosts, splitPost, writeGroup, writePosts, type ParsedPost, type PostInput, type PreparedPost, type WrittenPost } from './intake.service';
+import { answerOf, type PostOutcome, type PostResult, type RecordResult } from './outcome';
 import { DEFAULT_PARSE_INLINE_BELOW, ParsePool, type ParsePoolOptions } from './parse-pool';
-import {
-  legCount,
-  pairStoredHalves,
-  parsePost,
-  ratePosts,
-  splitPost,
-  summarise,
-  writePost,
-  writePosts,
-  writeSimplePosts,
-  type ParsedPost,
-  type PostInput,
-  type PostResult,
-  type PreparedPost,
-  type RecordResult,
-} from './intake.service';
+import { pairStoredHalves } from './pending.service';
 
 type Settled<T> = PromiseSettledResult<T>;
 
@@ -103,17 +91,10 @@ const WRITE_LANES = 2;
  */
 const PART_LEGS = 1000;
 
-/**
- * Below this many legs a group is written with one INSERT statement (insertGroup). COPY needs a
- * look-up of stored legs and of ids first, then three COPYs in a transaction: it pays off only
- * when there are many rows to stream.
- */
-const COPY_FROM_LEGS = 200;
-
 export interface PipelineOptions {
   /** COPY for large groups (a real Postgres server; the embedded PGlite takes INSERTs only). */
   copy: boolean;
-  /** Smallest group written with COPY (tests lower it to exercise COPY with single posts). */
+  /** Smallest group written with COPY (tests lower it to exercise COPY with single posts; default: the ledger's). */
   copyFromLegs?: number;
   /** Legs per part of a large post (see splitPost; tests lower it). */
   partLegs?: number;
@@ -130,12 +111,12 @@ export interface PipelineOptions {
  */
 export class IntakePipeline {
   private readonly rater: Batcher<ParsedPost, PreparedPost>;
-  private readonly committer: Batcher<PreparedPost, RecordResult[]>;
+  private readonly committer: Batcher<PreparedPost, WrittenPost>;
 
   /** Who holds which number, so that rating a small post needs no query (checked at write). */
   private readonly holders = new HoldersCache();
   private readonly copy: boolean;
-  private readonly copyFromLegs: number;
+  private readonly copyFromLegs: number | undefined;
   private readonly partLegs: number;
   private readonly log: PipelineOptions['log'];
   private readonly parser: ParsePool;
@@ -146,7 +127,7 @@ export class IntakePipeline {
     opts: PipelineOptions,
   ) {
     this.copy = opts.copy;
-    this.copyFromLegs = opts.copyFromLegs ?? COPY_FROM_LEGS;
+    this.copyFromLegs = opts.copyFromLegs;
     this.partLegs = opts.partLegs ?? PART_LEGS;
     this.log = opts.log;
     this.parser = new ParsePool({ threads: opts.parse?.threads ?? 1, inlineBelow: opts.parse?.inlineBelow ?? DEFAULT_PARSE_INLINE_BELOW, maxHeapMb: opts.parse?.maxHeapMb });
@@ -154,27 +135,32 @@ export class IntakePipeline {
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
     // Two transactions at a time: a large group's COPY keeps one Postgres backend busy, and the
     // next group need not wait for it; small posts still share commits within each lane.
-    this.committer = new Batcher<PreparedPost, RecordResult[]>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP, WRITE_LANES);
+    this.committer = new Batcher<PreparedPost, WrittenPost>((posts) => this.write(posts), weight, MAX_LEGS_PER_GROUP, WRITE_LANES);
   }
 
+  /** A post through every stage: parse -> rate -> write -> answer. */
   async submit(input: PostInput): Promise<PostResult> {
+    return answerOf(await this.outcomeOf(input));
+  }
+
+  private async outcomeOf(input: PostInput): Promise<PostOutcome> {
     const parsed = await parsePost(this.db, input, (platformId, task) => this.parser.parse(platformId, task));
-    if ('httpStatus' in parsed) return parsed;
+    if (isOutcome(parsed)) return parsed;
     const parts = splitPost(parsed, this.partLegs);
     if (parts.length === 1) {
       try {
-        return summarise(await this.commit(await this.rater.submit(parsed)));
+        return { kind: 'stored', records: await this.store(await this.rater.submit(parsed)) };
       } catch (err) {
-        const refused = await this.refusedByDatabase(input, err);
-        return { httpStatus: 422, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error: refused.error, reject_id: refused.rejectId } };
+        const { error, rejectId } = await this.refusedByDatabase(input, err);
+        return { kind: 'refused', refusal: 'nothing-storable', error, rejectId };
       }
     }
     // One part of a large post in each queue at a time: the next part is rated while this one
     // commits, and other posts take their turns between them.
-    const results: RecordResult[] = [];
-    const commitPart = async (part: PreparedPost): Promise<RecordResult[]> => {
+    const records: RecordResult[] = [];
+    const storePart = async (part: PreparedPost): Promise<RecordResult[]> => {
       try {
-        return await this.commit(part);
+        return await this.store(part);
       } catch (err) {
         // The part's records are refused with the reason; the parts before it stay stored.
         const { error, rejectId } = await this.refusedByDatabase(input, err);
@@ -185,17 +171,18 @@ export class IntakePipeline {
     for (const part of parts) {
       const prepared = this.rater.submit(part);
       prepared.catch(() => undefined); // awaited below; meanwhile a failure is not "unhandled"
-      if (writing) results.push(...(await writing));
-      writing = commitPart(await prepared);
+      if (writing) records.push(...(await writing));
+      writing = storePart(await prepared);
     }
-    results.push(...(await (writing as Promise<RecordResult[]>)));
-    return summarise(results.sort((a, b) => a.index - b.index));
+    records.push(...(await (writing as Promise<RecordResult[]>)));
+    return { kind: 'stored', records: records.sort((a, b) => a.index - b.index) };
   }
 
-  private async commit(prepared: PreparedPost): Promise<RecordResult[]> {
-    const results = await this.committer.submit(prepared);
-    for (const key of prepared.strandedHalves ?? []) void this.pairStranded(prepared.input.platform, key);
-    return results;
+  /** Writes a rated post (or part of one); halves of calls that missed each other are paired after. */
+  private async store(prepared: PreparedPost): Promise<RecordResult[]> {
+    const written = await this.committer.submit(prepared);
+    for (const key of written.strandedHalves) void this.pairStranded(prepared.input.platform, key);
+    return written.records;
   }
 
   /**
@@ -221,7 +208,7 @@ export class IntakePipeline {
    * permission, a missing table) shows in the health check, not only in the switches' retries.
    */
   async probe(): Promise<void> {
-    await insertGroup(this.db, []);
+    await insertGroup(this.db, [], holdersGuard(undefined));
   }
 
   /** Halves of a call that missed each other (see ParsedPost.strandedHalves), as a post of their own. */
@@ -237,7 +224,7 @@ export class IntakePipeline {
 
   private async rate(posts: ParsedPost[]): Promise<Array<Settled<PreparedPost>>> {
     // Large groups also get their COPY prepared here, while the previous group commits.
-    const copy = this.copy && posts.reduce((n, p) => n + legCount(p), 0) >= this.copyFromLegs;
+    const copy = copyPays(posts.reduce((n, p) => n + legCount(p), 0), { copy: this.copy, copyFromLegs: this.copyFromLegs });
     try {
       const prepared = await ratePosts(this.db, this.caches, posts, { copy, holders: (db, numbers) => this.holders.get(db, numbers) });
       return prepared.map((value) => ({ status: 'fulfilled', value }));
@@ -247,9 +234,9 @@ export class IntakePipeline {
     }
   }
 
-  private async write(posts: PreparedPost[]): Promise<Array<Settled<RecordResult[]>>> {
+  private async write(posts: PreparedPost[]): Promise<Array<Settled<WrittenPost>>> {
     try {
-      const results = (await writeSimplePosts(this.db, posts)) ?? (await this.db.transaction((tx) => writePosts(tx, posts)));
+      const results = await writeGroup(this.db, posts);
       return results.map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
       // Rated with holders that changed since: rate again from the database (no cache, so no
@@ -263,13 +250,14 @@ export class IntakePipeline {
     }
   }
 
-  private async writeAlone(p: PreparedPost): Promise<RecordResult[]> {
+  private async writeAlone(p: PreparedPost): Promise<WrittenPost> {
+    const alone = async (post: PreparedPost) => (await this.db.transaction((tx) => writePosts(tx, [post], { ignoreCopyPlan: true })))[0] as WrittenPost;
     try {
-      return await this.db.transaction((tx) => writePost(tx, p, { ignoreCopyPlan: true }));
+      return await alone(p);
     } catch (err) {
       if (!(err instanceof StaleHoldersError)) throw err;
       const [again] = await this.rateAfresh([p]);
-      return this.db.transaction((tx) => writePost(tx, again as PreparedPost, { ignoreCopyPlan: true }));
+      return alone(again as PreparedPost);
     }
   }
 

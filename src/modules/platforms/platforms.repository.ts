@@ -104,3 +104,12 @@ export async function updatePlatform(db: Queryable, id: number, input: PlatformI
 export async function setCredential(db: Queryable, id: number, credentialHash: string): Promise<void> {
   await db('platforms').where('id', id).update({ credential_hash: credentialHash, credential_rotated_at: db.fn.now(), updated_at: db.fn.now() });
 }
+
+/** Each platform's trunk -> LD carrier map. */
+export async function trunkCarriersOf(db: Queryable, platformIds: number[]): Promise<Map<number, Record<string, string>>> {
+  const out = new Map<number, Record<string, string>>();
+  if (platformIds.length === 0) return out;
+  const rows = await db('platforms').whereIn('id', platformIds).select('id', 'trunk_carriers');
+  for (const r of rows) out.set(r.id, (r.trunk_carriers ?? {}) as Record<string, string>);
+  return out;
+}

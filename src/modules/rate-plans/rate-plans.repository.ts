@@ -3,10 +3,11 @@ import { decodeCursor, toPage, type Page } from '../../db/paging';
 import { Decimal, type RoundingMethod } from '../../domain/money/decimal';
 import type { BandStart } from '../../domain/rating/bands';
 import type { Rate, RatePlanSettings } from '../../domain/rating/plan';
+import type { Owner } from '../../domain/tenancy/owner';
 import type { PlanInput } from './rate-plans.schemas';
 
 /** Who owns a plan: the operator (sold to resellers) or one reseller (sold to its subscribers). */
-export type PlanOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
+export type PlanOwner = Owner;
 
 export interface RatePlan extends RatePlanSettings {
   resellerId: number | null;

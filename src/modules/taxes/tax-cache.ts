@@ -1,17 +1,7 @@
 import { ReferenceCache } from '../../db/change-notices';
 import { taxOrder, type TaxRule } from '../../domain/tax/tax';
+import { inForceAt, lookupInstant } from '../../domain/time/in-force';
 import { ownerKey, usageTaxRows, type TaxOwner, type UsageTaxRow } from './taxes.repository';
-
-/**
- * The time value a lookup at `atMs` compares with: what `new Date(atMs).toISOString()` sends to
- * Postgres in the SQL lookups (truncated to the millisecond; an impossible instant throws, as
- * toISOString does).
- */
-export function lookupInstant(atMs: number): number {
-  const at = new Date(atMs).getTime();
-  if (Number.isNaN(at)) throw new RangeError('Invalid time value');
-  return at;
-}
 
 /**
  * Every usage tax in memory, answering usageTaxesFor (taxes.repository.ts) without a query and with
@@ -43,7 +33,7 @@ export class UsageTaxTable {
     const out: TaxRule[] = [];
     for (const t of list) {
       if (t.regionKey !== null && t.regionKey !== region) continue;
-      if (t.fromMs <= at && (t.toMs === null || t.toMs > at)) out.push(t.rule);
+      if (inForceAt(t.fromMs, t.toMs, at)) out.push(t.rule);
     }
     return out;
   }

@@ -1,13 +1,14 @@
 import type { Queryable } from '../../db/knex';
 import { Decimal } from '../../domain/money/decimal';
 import type { TaxBasis, TaxRule } from '../../domain/tax/tax';
+import { ownerKey, type Owner } from '../../domain/tenancy/owner';
 import type { TaxInput, TaxKind } from './taxes.schemas';
 
 /**
  * Whose tax it is: the operator's (reseller_id null), levied on its WHOLESALE charges to resellers,
  * or one reseller's, levied on that reseller's RETAIL charges to its subscribers.
  */
-export type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
+export type TaxOwner = Owner;
 
 export interface Tax {
   id: number;
@@ -50,8 +51,8 @@ function toRule(r: Record<string, any>): TaxRule {
   return { id: r.id, name: r.name, basis: r.basis, rate: new Decimal(r.rate), priority: r.priority, compounding: r.compounding };
 }
 
-/** The owner's key in the (coalesce(reseller_id, 0), kind, jurisdiction_id) index. */
-export const ownerKey = (owner: TaxOwner): number => (owner.kind === 'reseller' ? owner.resellerId : 0);
+/** The owner's key in the (coalesce(reseller_id, 0), kind, jurisdiction_id) index (one rule, domain/tenancy/owner). */
+export { ownerKey };
 
 /** Taxes an owner may reach, with their jurisdiction: an owner sees exactly its own taxes, never another's. */
 function owned(db: Queryable, owner: TaxOwner) {
@@ -119,7 +120,7 @@ export async function setEffectiveTo(db: Queryable, owner: TaxOwner, id: number,
  */
 export async function usageTaxesFor(
   db: Queryable,
-  owner: { kind: 'operator' } | { kind: 'reseller'; resellerId: number },
+  owner: Owner,
   address: { country: string; region: string | null },
   atMs: number,
 ): Promise<TaxRule[]> {

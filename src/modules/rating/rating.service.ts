@@ -1,37 +1,17 @@
 import type { Queryable } from '../../db/knex';
 import { classifyLeg, type ShortIdentities } from '../../domain/legs/classify';
 import { identityKeyOf, type ShortNumberRule } from '../../domain/legs/identity';
-import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
+import type { RatedLeg } from '../../domain/legs/rated';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
 import type { RatableLeg } from '../../domain/rating/engine';
 import type { CompiledPlan } from '../../domain/rating/plan';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { holderAt, vacancyOf } from '../../domain/legs/holders';
-import { holdersOf, type Holders, type Party } from './parties.repository';
+import { OPERATOR, type Owner } from '../../domain/tenancy/owner';
+import { holdersOf, type Holders, type Party } from './holders';
 
-type TaxOwner = { kind: 'operator' } | { kind: 'reseller'; resellerId: number };
-const OPERATOR: TaxOwner = { kind: 'operator' };
-
-/**
- * rated: every charge the leg owes is priced; partial: one is and one is not (the reason names the
- * side that is missing); unrated: none is; blocked: an inactive account, nothing priced.
- */
-export type LegStatus = 'rated' | 'partial' | 'unrated' | 'blocked';
-
-/** A leg with who pays, how it was classified, and its charges. */
-export interface RatedLeg {
-  leg: NormalisedLeg;
-  direction: Direction | null;
-  resellerId: number | null;
-  subscriberId: number | null;
-  /** Who received the leg (the called number's holder at the call's time), when ours; it pays only for inbound legs. */
-  calleeResellerId: number | null;
-  calleeSubscriberId: number | null;
-  status: LegStatus;
-  reason: string | null;
-  charges: PricedCharge[];
-}
+export type { LegStatus, RatedLeg } from '../../domain/legs/rated';
 
 /** Where rating learns who holds the numbers: the database (default), or the intake's HoldersCache. */
 export type HoldersSource = (db: Queryable, numbers: string[]) => Promise<Holders>;
@@ -140,7 +120,7 @@ interface LegPricing {
 }
 
 /** One charge of a leg (a function of its own, not a closure made per leg). */
-function priceOne(b: Batch, out: LegPricing, kind: 'wholesale' | 'retail', planId: number | null, taxOwner: TaxOwner, exempt: boolean, billedCurrency: string, party: Party): void {
+function priceOne(b: Batch, out: LegPricing, kind: 'wholesale' | 'retail', planId: number | null, taxOwner: Owner, exempt: boolean, billedCurrency: string, party: Party): void {
   if (planId === null) {
     out.reasons.push(kind === 'wholesale' ? `wholesale: reseller ${party.resellerName} has no wholesale rate plan` : 'retail: the subscriber has no retail rate plan');
     return;

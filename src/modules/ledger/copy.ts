@@ -8,7 +8,7 @@ import type { Queryable } from '../../db/knex';
  * Bulk writes with COPY FROM STDIN (text format) inside a knex transaction. A multi-row INSERT of
  * a thousand legs makes Node build and bind tens of thousands of parameters and Postgres plan a
  * statement as large; COPY streams rows Postgres parses at its own speed. COPY returns nothing,
- * so callers allocate ids first (allocateIds in legs.repository.ts) and check for duplicates themselves: a unique violation
+ * so callers allocate ids first (allocateIds in ledger.repository.ts) and check for duplicates themselves: a unique violation
  * aborts the whole transaction, and the caller's fallback is the INSERT ... ON CONFLICT path.
  */
 

@@ -9,13 +9,14 @@ import {
   loadLegsForRating,
   reasonKind,
   replaceCharges,
-  trunkCarriersOf,
   updateLegRatings,
   type LegSelection,
   type StoredLegForRating,
-} from './legs.repository';
-import { holdersOf } from './parties.repository';
-import { rateLegs, type RatedLeg } from './rating.service';
+} from '../ledger/ledger.repository';
+import { carrierOf, type RatedLeg } from '../../domain/legs/rated';
+import { trunkCarriersOf } from '../platforms/platforms.repository';
+import { holdersOf } from './holders';
+import { rateLegs } from './rating.service';
 
 /** Legs picked one by one (checkboxes), or every leg a selection (filter, period) matches. */
 export type RerateTarget = { ids: number[] } | { filter: LegSelection };
@@ -59,11 +60,6 @@ export interface RerateCheckpoint {
 /** The largest selection of ids one request may name. */
 export const MAX_RERATE_IDS = 5000;
 
-function carrierFor(r: RatedLeg, trunkCarriers: Record<string, string> | undefined): string | null {
-  if (r.direction !== 'outbound' && r.direction !== 'forwarded') return null;
-  return r.leg.trunk ? (trunkCarriers?.[r.leg.trunk] ?? null) : null;
-}
-
 /**
  * Re-rates stored legs with today's data (numbers, plans, rates, taxes, exchange rates): each leg is
  * rebuilt from its stored columns, classified and rated exactly as the intake does, and stored in
@@ -96,7 +92,7 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     const carriers = await trunkCarriersOf(db, [...new Set(batch.map((b) => b.platformId))]);
     const rows = batch.map((b, i) => {
       const r = rated[i] as RatedLeg;
-      return { id: b.id, startMs: b.startMs, rated: r, carrier: carrierFor(r, carriers.get(b.platformId)) };
+      return { id: b.id, startMs: b.startMs, rated: r, carrier: carrierOf(r.leg, r.direction, carriers.get(b.platformId)) };
     });
     for (const { rated: r } of rows) {
       outcome.total++;

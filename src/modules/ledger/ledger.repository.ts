@@ -5,13 +5,13 @@ import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { LegFacts } from '../../domain/legs/repost';
 import type { Scope } from '../../domain/tenancy/roles';
+import { hasCharges, type RatedLeg } from '../../domain/legs/rated';
 import { chargeText, type ChargeText, type PricedCharge } from '../../domain/rating/charge';
-import type { RatedLeg } from './rating.service';
 import { copyLine, copyRows, escapeMask } from './copy';
-import { StaleHoldersError } from './holders-cache';
-import { PARTY_VERSION_SQL } from './parties.repository';
 
+/** UTC ms as the timestamptz text the columns take, and back (a stored timestamp, possibly null). */
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
 
 // crypto.hash (Node 20.12 and later) hashes in one call, at about half the cost of a Hash object.
 const hashOnce = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
@@ -70,12 +70,9 @@ function legValues(platformId: number, cdrId: number, r: RatedLeg, carrier: stri
   return [
     startIso, platformId, cdrId, l.legKey, l.callId, r.resellerId, r.subscriberId, r.direction, l.callingNumber, l.calledNumber,
     l.rawCalling, l.rawCalled, iso(l.answerMs), iso(l.endMs), l.answered ? l.billableSeconds : 0, l.answered, l.disposition, l.trunk, carrier, l.redirectingNumber,
-    l.accountCode, r.status, r.reason, isPriced(r.status) ? ratedAt : null, l.switchCause, l.platformDirection ?? null, r.calleeResellerId, r.calleeSubscriberId, l.domain ?? null,
+    l.accountCode, r.status, r.reason, hasCharges(r.status) ? ratedAt : null, l.switchCause, l.platformDirection ?? null, r.calleeResellerId, r.calleeSubscriberId, l.domain ?? null,
   ];
 }
-
-/** Whether a leg of this status has charges, and so a time it was rated. */
-const isPriced = (status: string) => status === 'rated' || status === 'partial';
 
 function zip(columns: readonly string[], values: Value[]): Record<string, Value> {
   const row: Record<string, Value> = {};
@@ -236,12 +233,11 @@ export async function insertCharges(db: Queryable, legs: Array<{ id: number; sta
 
 // ---------------------------------------------------------------------------------------------
 // The COPY path of the intake (real Postgres): duplicates are found first, ids allocated, then the
-// rows streamed. See copy.ts for why, and writePosts for the fallback when a race slips through.
+// rows streamed. See copy.ts for why, and the intake's pipeline for the fallback when a race slips through.
 
 /** The legs this platform stored under these keys, by key, with what they say (StoredLeg.facts). */
 export async function storedLegs(db: Queryable, platformId: number, legKeys: string[]): Promise<Map<string, StoredLeg>> {
   const out = new Map<string, StoredLeg>();
-  const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
   for (const part of chunked(legKeys, 5000)) {
     if (part.length === 0) continue;
     const res = (await db.raw(
@@ -383,7 +379,6 @@ export interface StoredLegForRating {
 }
 
 function toNormalisedLeg(r: Record<string, any>): NormalisedLeg {
-  const ms = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).getTime());
   return {
     legKey: r.leg_key,
     callId: r.call_id,
@@ -441,15 +436,6 @@ export async function loadLegsForRating(
   return rows.map((r) => ({ id: r.id, startMs: new Date(r.start_at).getTime(), startKey: r.start_key, platformId: r.platform_id, status: r.status, leg: toNormalisedLeg(r) }));
 }
 
-/** Each platform's trunk -> LD carrier map. */
-export async function trunkCarriersOf(db: Queryable, platformIds: number[]): Promise<Map<number, Record<string, string>>> {
-  const out = new Map<number, Record<string, string>>();
-  if (platformIds.length === 0) return out;
-  const rows = await db('platforms').whereIn('id', platformIds).select('id', 'trunk_carriers');
-  for (const r of rows) out.set(r.id, (r.trunk_carriers ?? {}) as Record<string, string>);
-  return out;
-}
-
 /**
  * Stores a new rating of existing legs in one statement: who pays and who received, direction,
  * status, reason, when rated, and the carrier (which follows from the direction). Pair it with replaceCharges in
@@ -466,7 +452,7 @@ export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; 
     direction: l.rated.direction,
     status: l.rated.status,
     unrated_reason: l.rated.reason,
-    rated_at: isPriced(l.rated.status) ? now : null,
+    rated_at: hasCharges(l.rated.status) ? now : null,
     carrier: l.carrier,
     callee_reseller_id: l.rated.calleeResellerId,
     callee_subscriber_id: l.rated.calleeSubscriberId,
@@ -483,6 +469,27 @@ export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; 
     [JSON.stringify(values)],
   )) as { rowCount?: number };
   return res.rowCount ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A guard: a condition a write checks before it stores anything. Rating's holders version
+// (rating/holders.ts, holdersGuard) is the one there is; the ledger only runs it.
+
+export interface WriteGuard {
+  /** SQL of a bigint the write reads in its own snapshot. */
+  sql: string;
+  /** The value it must have (as text); undefined: nothing to check. */
+  expected: string | undefined;
+  /** The error to throw when it has another value. */
+  failed(current: string): Error;
+}
+
+/** The guard as the first statement of a transaction (the one-statement write checks it inside itself). */
+export async function checkGuard(tx: Queryable, guard: WriteGuard | undefined): Promise<void> {
+  if (guard?.expected === undefined) return;
+  const { rows } = (await tx.raw(`SELECT ${guard.sql}::text AS v`)) as { rows: Array<{ v: string }> };
+  const current = rows[0]?.v ?? '0';
+  if (current !== guard.expected) throw guard.failed(current);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,10 +524,9 @@ export interface GroupRecord {
  * Stores records with their legs and charges in one statement. Legs already stored (same platform
  * and key, in leg_keys) are left alone, with no charges and no second copy of a record whose legs are all
  * such; they come back with inserted: false and their stored status. Answers per record, per leg.
- * With `partyVersion` (holders read from a cache), nothing is stored unless that is still the
- * committed party version: StaleHoldersError.
+ * With a guard whose value is expected, nothing is stored unless its SQL still says so: guard.failed.
  */
-export async function insertGroup(db: Queryable, records: GroupRecord[], partyVersion?: string): Promise<StoredLeg[][]> {
+export async function insertGroup(db: Queryable, records: GroupRecord[], guard?: WriteGuard): Promise<StoredLeg[][]> {
   const ratedAt = new Date().toISOString();
   const rec: string[] = [];
   const leg: string[] = [];
@@ -536,11 +542,13 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], partyVe
   });
   const legCols = LEG_COLUMNS.filter((c) => c !== 'cdr_id');
   const chargeCols = CHARGE_COLUMNS.filter((c) => c !== 'leg_id');
+  const guardSql = guard?.sql ?? 'NULL::bigint';
   const res = await preparedQuery<{ leg: number; id: number; inserted: boolean; stale: string | null }>(
     db,
-    'intake-insert-group',
+    // A named statement's text never changes: one name per guard.
+    `ledger-insert-group-${sha256(guardSql).slice(0, 12)}`,
     `WITH pv AS MATERIALIZED (
-       SELECT ${PARTY_VERSION_SQL} AS current
+       SELECT ${guardSql} AS current
      ), rec AS MATERIALIZED (
        SELECT (e.j->>'rec')::int AS rec, (e.j->>'legs')::int AS legs, nextval('cdrs_id_seq') AS id, r AS rw
          FROM json_array_elements($1::json) AS e(j), json_populate_record(null::cdrs, e.j) AS r
@@ -570,10 +578,10 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], partyVe
      SELECT leg.leg, leg.id, ins.id IS NOT NULL AS inserted, NULL AS stale FROM leg LEFT JOIN ins ON ins.id = leg.id
      UNION ALL
      SELECT NULL, NULL, false, current::text FROM pv WHERE current <> $4::bigint`,
-    [`[${rec.join(',')}]`, `[${leg.join(',')}]`, `[${chg.join(',')}]`, partyVersion ?? null],
+    [`[${rec.join(',')}]`, `[${leg.join(',')}]`, `[${chg.join(',')}]`, guard?.expected ?? null],
   );
   const stale = res.rows.find((r) => r.stale !== null);
-  if (stale && partyVersion !== undefined) throw new StaleHoldersError(partyVersion, stale.stale as string);
+  if (stale && guard?.expected !== undefined) throw guard.failed(stale.stale as string);
 
   const byLeg = new Map(res.rows.map((r) => [r.leg, r]));
   const flat = records.flatMap((r) => r.legs);
