@@ -18,8 +18,11 @@ type Settled<T> = PromiseSettledResult<T>;
  * grow by themselves. `run` answers each item of its group separately, so one bad item fails alone.
  */
 export class Batcher<In, Out> {
-  private queue: Array<{ item: In; resolve(v: Out): void; reject(e: unknown): void }> = [];
+  private queue: Array<Waiting<In, Out>> = [];
+  /** Parts of large posts: taken only when no other item waits, and in one lane at a time. */
+  private bulk: Array<Waiting<In, Out>> = [];
   private running = 0;
+  private bulkRunning = 0;
 
   constructor(
     private readonly run: (items: In[]) => Promise<Array<Settled<Out>>>,
@@ -28,9 +31,10 @@ export class Batcher<In, Out> {
     private readonly lanes = 1,
   ) {}
 
-  submit(item: In): Promise<Out> {
+  /** `bulk`: a part of a large post, which gives way to everything else (see the class). */
+  submit(item: In, bulk = false): Promise<Out> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      (bulk ? this.bulk : this.queue).push({ item, resolve, reject });
       if (this.running < this.lanes) void this.drain();
     });
   }
@@ -38,16 +42,25 @@ export class Batcher<In, Out> {
   private async drain(): Promise<void> {
     this.running++;
     try {
-      while (this.queue.length) {
+      for (;;) {
+        // Posts first; a part of a large post only when none waits and no other lane has one, so
+        // that a platform's 10,000-record post never stands between another's single call and the
+        // database, and always leaves a lane free for them.
+        const bulk = this.queue.length === 0;
+        const from = bulk ? this.bulk : this.queue;
+        if (from.length === 0 || (bulk && this.bulkRunning > 0)) break;
         let n = 0;
         let w = 0;
-        while (n < this.queue.length && (n === 0 || w + this.weight(this.queue[n]!.item) <= this.maxWeight)) w += this.weight(this.queue[n++]!.item);
-        const group = this.queue.splice(0, n);
+        while (n < from.length && (n === 0 || w + this.weight(from[n]!.item) <= this.maxWeight)) w += this.weight(from[n++]!.item);
+        const group = from.splice(0, n);
+        if (bulk) this.bulkRunning++;
         let settled: Array<Settled<Out>>;
         try {
           settled = await this.run(group.map((g) => g.item));
         } catch (err) {
           settled = group.map(() => ({ status: 'rejected', reason: err }));
+        } finally {
+          if (bulk) this.bulkRunning--;
         }
         group.forEach((g, i) => {
           const s = settled[i] as Settled<Out>;
@@ -59,6 +72,12 @@ export class Batcher<In, Out> {
       this.running--;
     }
   }
+}
+
+interface Waiting<In, Out> {
+  item: In;
+  resolve(v: Out): void;
+  reject(e: unknown): void;
 }
 
 /** A value Postgres refused (SQLSTATE class 22 "data exception", or a CHECK or NOT NULL violation). */
@@ -160,7 +179,7 @@ export class IntakePipeline {
     const records: RecordResult[] = [];
     const storePart = async (part: PreparedPost): Promise<RecordResult[]> => {
       try {
-        return await this.store(part);
+        return await this.store(part, true);
       } catch (err) {
         // The part's records are refused with the reason; the parts before it stay stored.
         const { error, rejectId } = await this.refusedByDatabase(input, err);
@@ -169,7 +188,7 @@ export class IntakePipeline {
     };
     let writing: Promise<RecordResult[]> | undefined;
     for (const part of parts) {
-      const prepared = this.rater.submit(part);
+      const prepared = this.rater.submit(part, true);
       prepared.catch(() => undefined); // awaited below; meanwhile a failure is not "unhandled"
       if (writing) records.push(...(await writing));
       writing = storePart(await prepared);
@@ -179,8 +198,8 @@ export class IntakePipeline {
   }
 
   /** Writes a rated post (or part of one); halves of calls that missed each other are paired after. */
-  private async store(prepared: PreparedPost): Promise<RecordResult[]> {
-    const written = await this.committer.submit(prepared);
+  private async store(prepared: PreparedPost, bulk = false): Promise<RecordResult[]> {
+    const written = await this.committer.submit(prepared, bulk);
     for (const key of written.strandedHalves) void this.pairStranded(prepared.input.platform, key);
     return written.records;
   }
