@@ -21,7 +21,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
  * Problem types of this product, beyond a bare status. Relative references, resolved against the
- * server that answered (RFC 9457 3.1.1): documented in docs/ARCHITECTURE-boundary.md.
+ * server that answered (RFC 9457 3.1.1): documented in docs/ARCHITECTURE.md, "The boundary".
  */
 export const PROBLEM_TYPES = { validation: '/problems/validation' } as const;
 

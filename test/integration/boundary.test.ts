@@ -1,5 +1,5 @@
 /**
- * The boundary (issue 10, part 4; docs/ARCHITECTURE-boundary.md): errors by content type (HTML
+ * The boundary (issue 10, part 4; docs/ARCHITECTURE.md, "The boundary"): errors by content type (HTML
  * pages for people, RFC 9457 problem details for programs), and the machine API at /api/v1 mounted
  * like the intake: bearer keys, no session, no CSRF, no login redirect, no HTML.
  */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 
 /**
- * The boundary (docs/ARCHITECTURE-boundary.md): routes -> services -> repositories. A route file
+ * The boundary (docs/ARCHITECTURE.md, "The boundary"): routes -> services -> repositories. A route file
  * reads and writes through services, so that the portal's pages and the API share every use case;
  * only a service (or another repository) imports a repository.
  */

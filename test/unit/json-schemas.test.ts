@@ -1,5 +1,5 @@
 /**
- * Form and JSON schemas side by side (docs/ARCHITECTURE-boundary.md): the API's JSON bodies are
+ * Form and JSON schemas side by side (docs/ARCHITECTURE.md, "The boundary"): the API's JSON bodies are
  * read by the same field rules as the portal's forms, into the same data for the same services.
  */
 import assert from 'node:assert/strict';
