@@ -14,7 +14,8 @@ describe('the intake after the pool has dropped its idle connection', () => {
   let token: string;
 
   before(async () => {
-    t = await createTestApp({}, { idleTimeoutMs: IDLE_MS });
+    // No job worker: its poll every second would keep the pool's connection from ever idling out.
+    t = await createTestApp({}, { idleTimeoutMs: IDLE_MS }, { worker: false });
     token = (await makePlatform(t.db)).token;
     const plan = await makePlan(t.db, null, { name: 'WS' });
     const reseller = await makeReseller(t.db, { wholesale_plan_id: plan.id, billing_service: false });
