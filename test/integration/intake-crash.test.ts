@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config';
 import type { Db } from '../../src/db/knex';
-import { openDatabase } from '../../src/server';
-import { createTestDatabase } from '../support/db';
 import { makePlan, makeReseller, makeSubscriber, makeRates, rateRow } from '../support/factories';
 import { makePlatform } from '../support/intake';
-import { freePort } from '../support/net';
+import { EMBEDDED, kill, ServerProcesses, type Store } from '../support/server-process';
 
 /**
  * Crash safety of the intake's promise: "acknowledged only after commit; re-posting is
@@ -35,9 +30,6 @@ import { freePort } from '../support/net';
  * after 60 (mid-stream), other posts in flight each time. A last test (embedded only) restarts after
  * a kill whose stale pid lock names a pid that another live process has since been given.
  */
-const EMBEDDED = !process.env.TEST_DATABASE_URL;
-const ROOT = path.resolve(__dirname, '../..');
-const STARTUP_MS = 45_000;
 const IN_FLIGHT = 8;
 const TOTAL = 400;
 /** Kill once this many posts have been acknowledged. CRASH_TEST_KILL_AFTER=1,150,300 tries others. */
@@ -48,26 +40,7 @@ const KILL_POINTS = process.env.CRASH_TEST_KILL_AFTER
       { name: 'mid-stream', afterAcks: 60 },
     ];
 
-const children = new Set<ChildProcess>();
-const cleanups: Array<() => Promise<void>> = [];
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-}
-
-/** Where the server keeps its data, seeded with a platform and a rated path. */
-interface Store {
-  /** The database part of the child server's environment: DATABASE_URL, or DATA_DIR with no DATABASE_URL. */
-  env: Record<string, string>;
-  token: string;
-  platformId: number;
-  /** Runs `fn` on the stored data. Embedded: opens the folder in this process, so no server may be running on it. */
-  read<T>(fn: (db: Db) => Promise<T>): Promise<T>;
-  /** The embedded data folder. */
-  dataDir?: string;
-}
+const procs = new ServerProcesses();
 
 /** A platform, and a rated path (two charges per leg) so that a crash can fall between a leg and its charges. */
 async function seed(db: Db): Promise<{ token: string; platformId: number }> {
@@ -80,66 +53,14 @@ async function seed(db: Db): Promise<{ token: string; platformId: number }> {
   return { token: p.token, platformId: p.id };
 }
 
-/** A fresh database on TEST_DATABASE_URL's server. */
-async function postgresStore(): Promise<Store> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.close());
-  const { token, platformId } = await seed(database.db);
-  return { env: { DATABASE_URL: database.url }, token, platformId, read: (fn) => fn(database.db) };
+/** A fresh store of the suite's kind, seeded: a platform and a rated path. */
+async function seededStore(embedded = EMBEDDED) {
+  const store = await procs.store(embedded);
+  return { ...store, ...(await store.read(seed)) };
 }
 
-/** A fresh embedded data folder, opened the way the server opens it (src/server.ts openDatabase). */
-async function embeddedStore(): Promise<Store> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'voip-crash-'));
-  cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const read = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
-    const { db, embedded } = await openDatabase(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }));
-    try {
-      return await fn(db);
-    } finally {
-      await db.destroy();
-      await embedded?.stop();
-    }
-  };
-  const { token, platformId } = await read(seed);
-  return { env: { DATA_DIR: dataDir }, token, platformId, read, dataDir };
-}
-
-/** Starts src/server.ts on the store and waits until it says it is serving. */
-async function startServer(store: Store): Promise<Server> {
-  const port = await freePort();
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
-    NODE_ENV: 'production',
-    LOG_LEVEL: process.env.CRASH_TEST_LOG_LEVEL ?? 'warn',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ADMIN_EMAIL: 'crash-test@example.com',
-    ADMIN_PASSWORD: 'crash test password 0123',
-    ...store.env,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  child.once('exit', () => children.delete(child));
-  const deadline = Date.now() + STARTUP_MS;
-  while (!out.includes('VoIP Billing is serving')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode}): ${out}`);
-    if (Date.now() > deadline) throw new Error(`server did not start within ${STARTUP_MS} ms: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, url: `http://127.0.0.1:${port}`, output: () => out };
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  await done;
-}
+/** The server on the store; CRASH_TEST_LOG_LEVEL=debug shows what it did. */
+const startServer = (store: Store) => procs.start(store, { LOG_LEVEL: process.env.CRASH_TEST_LOG_LEVEL ?? 'warn' });
 
 type Answer = { status: number; body: any } | { error: string };
 
@@ -169,18 +90,13 @@ function post(agent: http.Agent, url: string, token: string, body: string): Prom
 
 const ok = (a: Answer): a is { status: number; body: any } => 'status' in a && a.status >= 200 && a.status < 300;
 
-after(async () => {
-  // Every child, even when a test failed half-way (an embedded folder must not be open in two
-  // processes); then the databases and folders.
-  await Promise.all([...children].map((c) => kill(c, 'SIGKILL')));
-  for (const c of cleanups.reverse()) await c();
-});
+after(() => procs.close());
 
 describe(`CDR intake survives a crash (${EMBEDDED ? 'embedded PGlite in the killed process' : 'TEST_DATABASE_URL'}): acknowledged legs are stored once, retries are idempotent`, () => {
   for (const point of KILL_POINTS) {
     test(`SIGKILL ${point.name} (after ${point.afterAcks} acknowledgement${point.afterAcks === 1 ? '' : 's'}), restart, re-post everything sent`, { timeout: 120_000 }, async (t) => {
       const started = Date.now();
-      const store = EMBEDDED ? await embeddedStore() : await postgresStore();
+      const store = await seededStore();
       const { token, platformId } = store;
       const bodies = Array.from({ length: TOTAL }, (_, i) =>
         JSON.stringify({
@@ -281,7 +197,7 @@ describe(`CDR intake survives a crash (${EMBEDDED ? 'embedded PGlite in the kill
     "the lock a killed server leaves behind does not keep the folder closed when its pid is now another process's; a running server's lock still refuses a second",
     { skip: !EMBEDDED ? 'embedded only' : !fs.existsSync('/proc/self/stat') && 'tells processes apart by /proc (Linux)', timeout: 120_000 },
     async () => {
-      const store = await embeddedStore();
+      const store = await seededStore(true);
       const lockFile = path.join(store.dataDir as string, 'embedded-postgres.pid');
       const leg = (id: string) => JSON.stringify({ leg_id: id, calling: '+12125550123', called: '+442079460000', start: '2026-11-20T12:00:00Z', answer: '2026-11-20T12:00:05Z', end: '2026-11-20T12:01:05Z' });
       const agent = new http.Agent({ keepAlive: false });

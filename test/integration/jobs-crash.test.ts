@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config';
 import type { Db } from '../../src/db/knex';
 import { reratePayload } from '../../src/modules/calls/rerate.jobs';
 import { insertJob } from '../../src/modules/jobs/jobs.repository';
-import { openDatabase } from '../../src/server';
-import { createTestDatabase } from '../support/db';
-import { makePlan, makeReseller, makeSubscriber } from '../support/factories';
+import { makePlan, makeRates, makeReseller, makeSubscriber, rateRow } from '../support/factories';
 import { makePlatform } from '../support/intake';
-import { freePort } from '../support/net';
+import { EMBEDDED, kill, ServerProcesses, type Server, type Store } from '../support/server-process';
 
 /**
  * A job survives the death of its process: the real server (src/server.ts) runs as a child
@@ -28,29 +21,12 @@ import { freePort } from '../support/net';
  * the folder in this process while no server runs on it. The child's progress is read from its
  * log (LOG_LEVEL=debug logs each checkpoint), which works the same for both.
  */
-const EMBEDDED = !process.env.TEST_DATABASE_URL;
-const ROOT = path.resolve(__dirname, '../..');
-const STARTUP_MS = 45_000;
 const LEGS = 3000;
 const BATCH = 20;
 /** Kill once the job has committed this many legs. */
 const KILL_AFTER = 200;
 
-const children = new Set<ChildProcess>();
-const cleanups: Array<() => Promise<void>> = [];
-
-interface Store {
-  env: Record<string, string>;
-  read<T>(fn: (db: Db) => Promise<T>): Promise<T>;
-}
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-  /** The JSON log lines with this message. */
-  logged(msg: string): Array<Record<string, any>>;
-}
+const procs = new ServerProcesses();
 
 async function seed(db: Db): Promise<{ token: string; platformId: number; wholesalePlanId: number; resellerId: number }> {
   const p = await makePlatform(db);
@@ -58,77 +34,12 @@ async function seed(db: Db): Promise<{ token: string; platformId: number; wholes
   const reseller = await makeReseller(db, { wholesale_plan_id: wholesale.id });
   const retail = await makePlan(db, reseller.id, { name: 'Jobs crash retail', rounding_decimals: 4 });
   await makeSubscriber(db, reseller.id, { retail_plan_id: retail.id }, ['+12125550123']);
-  const rate = (planId: number, resellerId: number | null, r: string) => ({
-    rate_plan_id: planId, reseller_id: resellerId, prefix: '44', direction: 'outbound', effective_from: '2020-01-01T00:00:00Z', connect_fee: '0',
-    steps: JSON.stringify([{ from: 0, rate: r, rate_unit: 60, increment: 1 }]),
-  });
-  await db('rates').insert([rate(wholesale.id, null, '0.0200'), rate(retail.id, reseller.id, '0.0500')]);
+  await makeRates(db, rateRow(wholesale, { rate: '0.0200' }), rateRow(retail, { rate: '0.0500' }));
   return { token: p.token, platformId: p.id, wholesalePlanId: wholesale.id, resellerId: reseller.id };
 }
 
-async function postgresStore(): Promise<Store> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.close());
-  return { env: { DATABASE_URL: database.url }, read: (fn) => fn(database.db) };
-}
-
-async function embeddedStore(): Promise<Store> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'voip-jobs-crash-'));
-  cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const read = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
-    const { db, embedded } = await openDatabase(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }));
-    try {
-      return await fn(db);
-    } finally {
-      await db.destroy();
-      await embedded?.stop();
-    }
-  };
-  return { env: { DATA_DIR: dataDir }, read };
-}
-
-async function startServer(store: Store): Promise<Server> {
-  const port = await freePort();
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
-    NODE_ENV: 'production',
-    // Debug: each job checkpoint is logged ("job progress"), which is how this test sees the job's progress.
-    LOG_LEVEL: 'debug',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ADMIN_EMAIL: 'jobs-crash@example.com',
-    ADMIN_PASSWORD: 'jobs crash password 0123',
-    // A killed worker's job is free again after 3 s (a minute by default).
-    JOB_LEASE_SECONDS: '3',
-    ...store.env,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  child.once('exit', () => children.delete(child));
-  const deadline = Date.now() + STARTUP_MS;
-  while (!out.includes('VoIP Billing is serving')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode}): ${out}`);
-    if (Date.now() > deadline) throw new Error(`server did not start within ${STARTUP_MS} ms: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const logged = (msg: string) =>
-    out
-      .split('\n')
-      .filter((l) => l.startsWith('{') && l.includes(`"msg":"${msg}"`))
-      .map((l) => JSON.parse(l) as Record<string, any>);
-  return { child, url: `http://127.0.0.1:${port}`, output: () => out, logged };
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await done;
-}
+/** The server on the store, its lease short; debug logs each job checkpoint ("job progress"), which is how this test sees the job's progress. */
+const startServer = (store: Store) => procs.start(store, { LOG_LEVEL: 'debug', ADMIN_EMAIL: 'jobs-crash@example.com', JOB_LEASE_SECONDS: '3' });
 
 async function until<T>(what: string, server: Server, fn: () => T | undefined | false, ms = 90_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -141,14 +52,11 @@ async function until<T>(what: string, server: Server, fn: () => T | undefined | 
   }
 }
 
-after(async () => {
-  await Promise.all([...children].map((c) => kill(c)));
-  for (const c of cleanups.reverse()) await c();
-});
+after(() => procs.close());
 
 describe(`a job survives its process (${EMBEDDED ? 'embedded PGlite in the killed process' : 'TEST_DATABASE_URL'})`, () => {
   test('re-rating SIGKILLed mid-job is resumed by the next server from its last committed batch and completes exactly once', { timeout: 240_000 }, async (t) => {
-    const store = EMBEDDED ? await embeddedStore() : await postgresStore();
+    const store = await procs.store(EMBEDDED, 'voip-jobs-crash-');
     const seeded = await store.read(seed);
 
     // ---- the calls, posted through the real intake, rated at the first rate -----------------------
