@@ -84,6 +84,7 @@ export function engineLoops(f: EngineFixture) {
   const price = (l: RatableLeg) => priceCharge({ kind: 'wholesale', plan, planRevision: 1, leg: l, taxes, billedCurrency: 'EUR', exchangeRate: fx });
   return {
     noop: (l: RatableLeg) => l.number.length + l.billableSeconds,
+    // The prefix lookup alone (the match phase's matchVersion; it was findRate, which took the number without its +).
     findRate: (l: RatableLeg) => (matchVersion(plan, l.direction, l.number, l.startMs) ? 1 : 0),
     rateLeg: (l: RatableLeg) => (isUnratable(rateLeg(l, plan)) ? 0 : 1),
     priceCharge: (l: RatableLeg) => ('amount' in price(l) ? 1 : 0),
