@@ -44,7 +44,7 @@ export interface RatePlanSettings {
 /**
  * Ticks: how the engine adds money. A version's amounts are summed exactly as whole ticks, one tick
  * being 1 / (L x 10^scale) of the currency, where L is the least common multiple of the version's
- * rate units and scale the plan's (CompiledRating.scale). A step's price per second is then a whole
+ * rate units and scale the plan's (SCALE, or more when a rate, fee or cap has more decimals). A step's price per second is then a whole
  * number of ticks, pieces priced by different steps and bands add up without rounding, and the
  * charge is rounded once, from ticks. The denominators below are named for what they convert.
  */
@@ -123,7 +123,6 @@ export function rateFor(v: CompiledVersion, band: number): CompiledRate | undefi
  * rate has more decimals), and a digit trie for the longest-prefix match.
  */
 export interface CompiledRating {
-  scale: number;
   method: MethodCode;
   /** Stored units (10^-SCALE) in one unit of the rounded amount (10^-decimals): 10^(SCALE - decimals). */
   storedPerRounded: bigint;
@@ -202,7 +201,7 @@ export function compilePlan(settings: RatePlanSettings, rates: Rate[], bands: Ba
   // The rates as imported (their Decimals, maps and arrays) are not kept: a compiled plan holds
   // only what rating reads, with equal values shared. A process holds every plan in use, and the
   // garbage collector walks all of it in every major collection.
-  const rating: CompiledRating = { scale, method: methodCode(settings.rounding.method), storedPerRounded: pow10(SCALE - decimals), trie: buildTrie(compiled) };
+  const rating: CompiledRating = { method: methodCode(settings.rounding.method), storedPerRounded: pow10(SCALE - decimals), trie: buildTrie(compiled) };
   return { ...settings, bands: schedule, rating };
 }
 
