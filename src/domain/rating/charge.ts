@@ -2,7 +2,7 @@ import { convertScaled } from '../money/fx';
 import { ZERO, type Decimal } from '../money/decimal';
 import { decimalOfFixed, fixed, fixedText, formatScaled, HALF_UP, lcm, pow10, roundDiv, SCALE, textOfInput, type Fixed } from '../money/fixed';
 import { taxLineFigures, taxLines, type TaxLine, type TaxRule } from '../tax/tax';
-import { coveredIn, isUnratable, NO_ALLOWANCE, rateLeg, type Charge, type ChargePiece, type RatableLeg } from './engine';
+import { coveredIn, NO_ALLOWANCE, rateLeg, type Charge, type ChargePiece, type RatableLeg } from './engine';
 import type { CompiledPlan } from './plan';
 
 export type ChargeKind = 'wholesale' | 'retail';
@@ -45,7 +45,7 @@ export interface ChargeInputs {
 export function priceCharge(i: ChargeInputs): PricedCharge | ChargeUnratable {
   const plan = i.plan;
   const rated = rateLeg(i.leg, plan, i.coveredSeconds ?? NO_ALLOWANCE);
-  if (isUnratable(rated)) return { kind: i.kind, reason: `${i.kind}: ${rated.detail}` };
+  if ('unratable' in rated) return { kind: i.kind, reason: `${i.kind}: ${rated.detail}` };
   if (!i.exchangeRate) return { kind: i.kind, reason: `${i.kind}: no exchange rate from ${plan.currency} to ${i.billedCurrency} in force at the call's start` };
   const { decimals } = plan.rounding;
   const method = plan.rating.method;
@@ -54,7 +54,9 @@ export function priceCharge(i: ChargeInputs): PricedCharge | ChargeUnratable {
   const taxAmount = taxLines(amount, SCALE, i.taxes, decimals, method, taxes);
   const total = amount + taxAmount;
   const billedTotal = i.billedCurrency === plan.currency ? total : convertScaled(total, SCALE, i.exchangeRate, decimals, method) * plan.rating.storedPerRounded;
-  // Every field written out (not spread): one object shape for every priced charge.
+  // Every field written out (not spread), and Fixed values as literals (not fixed(): a call into
+  // another module costs a getter under tsx): one object shape for every priced charge, and
+  // measurably faster (bench (c), priceCharge).
   return {
     planId: rated.planId,
     currency: rated.currency,
@@ -73,11 +75,11 @@ export function priceCharge(i: ChargeInputs): PricedCharge | ChargeUnratable {
     kind: i.kind,
     planRevision: i.planRevision,
     taxes,
-    taxAmount: fixed(taxAmount, SCALE),
-    total: fixed(total, SCALE),
+    taxAmount: { coef: taxAmount, scale: SCALE },
+    total: { coef: total, scale: SCALE },
     billedCurrency: i.billedCurrency,
     exchangeRate: i.exchangeRate,
-    billedTotal: fixed(billedTotal, SCALE),
+    billedTotal: { coef: billedTotal, scale: SCALE },
   };
 }
 

@@ -273,7 +273,8 @@ export function totalCharge(leg: RatableLeg, plan: CompiledPlan, match: LegMatch
     minChargeApplied,
     maxCostApplied,
     cap,
-    amount: fixed(roundDiv(subtotal, version.ticksPerRounded, rating.method) * rating.storedPerRounded, SCALE),
+    // A literal, not fixed(): see priceCharge.
+    amount: { coef: roundDiv(subtotal, version.ticksPerRounded, rating.method) * rating.storedPerRounded, scale: SCALE },
   };
 }
 
