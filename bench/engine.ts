@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Decimal } from '../src/domain/money/decimal';
 import { chargeText, isPriced, priceCharge } from '../src/domain/rating/charge';
 import { isUnratable, rateLeg, type RatableLeg } from '../src/domain/rating/engine';
-import { compilePlan, findRate, type CompiledPlan } from '../src/domain/rating/plan';
+import { compilePlan, matchVersion, type CompiledPlan } from '../src/domain/rating/plan';
 import type { TaxRule } from '../src/domain/tax/tax';
 import { BANDS, deckRates, makeDeck, numberUnder } from './decks';
 import { Rng } from './rng';
@@ -84,7 +84,8 @@ export function engineLoops(f: EngineFixture) {
   const price = (l: RatableLeg) => priceCharge({ kind: 'wholesale', plan, planRevision: 1, leg: l, taxes, billedCurrency: 'EUR', exchangeRate: fx });
   return {
     noop: (l: RatableLeg) => l.number.length + l.billableSeconds,
-    findRate: (l: RatableLeg) => (findRate(plan, l.direction, l.number.startsWith('+') ? l.number.slice(1) : l.number, l.startMs) ? 1 : 0),
+    // The prefix lookup alone (the match phase's matchVersion; it was findRate, which took the number without its +).
+    findRate: (l: RatableLeg) => (matchVersion(plan, l.direction, l.number, l.startMs) ? 1 : 0),
     rateLeg: (l: RatableLeg) => (isUnratable(rateLeg(l, plan)) ? 0 : 1),
     priceCharge: (l: RatableLeg) => ('amount' in price(l) ? 1 : 0),
     /** priceCharge and the storage text of the charge, as the intake stores it. */

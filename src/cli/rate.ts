@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { RowError } from '../domain/rating/deck';
+import { chargeDecimals } from '../domain/rating/charge';
 import { isUnratable, rateLeg } from '../domain/rating/engine';
 import { compilePlan, type RatePlanSettings } from '../domain/rating/plan';
 import { readBandsCsv, readDeckCsv } from '../modules/rate-plans/deck-csv';
@@ -110,12 +111,13 @@ function main(argv: string[]): number {
       out.push({ ...row, status: 'unrated', amount: '', currency, prefix: '', charged_seconds: '', breakdown: `unrated (${result.unratable}): ${result.detail}` });
       continue;
     }
-    const parts = result.pieces.map((p) => `${p.seconds}s${p.band ? ` ${p.band}` : ''} @ ${p.rate.toString()}/${p.rateUnit}s = ${p.amount.toString()}`);
-    if (!result.connectFee.isZero()) parts.unshift(`connect ${result.connectFee.toString()}`);
+    const shown = chargeDecimals(result);
+    const parts = result.pieces.map((p, i) => `${p.seconds}s${p.band ? ` ${p.band}` : ''} @ ${shown.pieces[i]!.rate.toString()}/${p.rateUnit}s = ${shown.pieces[i]!.amount.toString()}`);
+    if (!shown.connectFee.isZero()) parts.unshift(`connect ${shown.connectFee.toString()}`);
     if (result.minChargeApplied) parts.push('minimum charge');
     if (result.maxCostApplied) parts.push('maximum cost');
     out.push({
-      ...row, status: 'rated', amount: result.amount.toFixed(decimals), currency, prefix: result.prefix,
+      ...row, status: 'rated', amount: shown.amount.toFixed(decimals), currency, prefix: result.prefix,
       charged_seconds: String(result.chargedSeconds), breakdown: `${result.description ? `${result.description}: ` : ''}${parts.join('; ') || 'no charge'}`,
     });
   }

@@ -5,7 +5,7 @@ import { listenForPlanChanges, PlanCache } from '../../src/modules/rate-plans/pl
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
 import { Client } from '../support/http';
-import { DECK_HEADER } from '../support/rating';
+import { decimalCharge, DECK_HEADER } from '../support/rating';
 
 const BANDS = 'band,days,start\npeak,mon-fri,08:00\noffpeak,mon-fri,18:00\noffpeak,sat-sun,00:00\n';
 const DECK = `${DECK_HEADER}
@@ -134,7 +134,7 @@ describe('rate plans: create, import, export, assign, cache', () => {
     assert.ok(plan);
     const r = rateLeg(leg, plan);
     assert.ok(!isUnratable(r));
-    return r.amount.toFixed(4);
+    return decimalCharge(r).amount.toFixed(4);
   };
 
   test('the compiled plan is cached, and a change made through the portal invalidates it', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal } from '../../src/domain/money/decimal';
 import { chargeText, isPriced, priceCharge, type ChargeInputs } from '../../src/domain/rating/charge';
-import { answered, planFromCsv } from '../support/rating';
+import { answered, decimalPriced, planFromCsv } from '../support/rating';
 
 const usdPlan = planFromCsv('44,UK,outbound,,0,0.10,60,60,,,,\n1800,US toll-free,inbound,,0,0.03,60,6,,,,', '', { currency: 'USD', rounding: { decimals: 4, method: 'half_up' } });
 const base = (over: Partial<ChargeInputs> = {}): ChargeInputs => ({
@@ -20,10 +20,10 @@ describe('a charge: rate, tax, currency', () => {
       }),
     );
     assert.ok(isPriced(c));
-    assert.equal(c.amount.toFixed(4), '0.2000');
+    assert.equal(decimalPriced(c).amount.toFixed(4), '0.2000');
     assert.deepEqual(c.taxes.map((t) => [t.name, t.taxable.toFixed(4), t.amount.toFixed(4)]), [['Federal', '0.2000', '0.0100'], ['State', '0.2100', '0.0210']]);
-    assert.equal(c.taxAmount.toFixed(4), '0.0310');
-    assert.equal(c.total.toFixed(4), '0.2310');
+    assert.equal(decimalPriced(c).taxAmount.toFixed(4), '0.0310');
+    assert.equal(decimalPriced(c).total.toFixed(4), '0.2310');
     assert.equal(c.planRevision, 3);
   });
 
@@ -31,10 +31,10 @@ describe('a charge: rate, tax, currency', () => {
     const c = priceCharge(base({ kind: 'wholesale', billedCurrency: 'EUR', exchangeRate: new Decimal('0.9213') }));
     assert.ok(isPriced(c));
     assert.equal(c.currency, 'USD');
-    assert.equal(c.total.toFixed(4), '0.2000');
+    assert.equal(decimalPriced(c).total.toFixed(4), '0.2000');
     assert.equal(c.billedCurrency, 'EUR');
     assert.equal(c.exchangeRate.toString(), '0.9213');
-    assert.equal(c.billedTotal.toFixed(4), '0.1843'); // 0.18426 rounded half-up once
+    assert.equal(decimalPriced(c).billedTotal.toFixed(4), '0.1843'); // 0.18426 rounded half-up once
   });
 
   test('no exchange rate in force: unratable with the reason, never converted at 1 or 0', () => {
@@ -57,11 +57,12 @@ describe('a charge: rate, tax, currency', () => {
     );
     assert.ok(isPriced(c));
     const text = chargeText(c);
+    const d = decimalPriced(c);
     assert.deepEqual(text, {
-      connectFee: c.connectFee.toString(), usage: c.usage.toDecimalPlaces(10).toString(), amount: c.amount.toString(), taxAmount: c.taxAmount.toString(),
-      total: c.total.toString(), exchangeRate: c.exchangeRate.toString(), billedTotal: c.billedTotal.toString(),
-      pieces: c.pieces.map((p) => ({ rate: p.rate.toString(), amount: p.amount.toDecimalPlaces(10).toString() })),
-      taxes: c.taxes.map((t) => ({ rate: t.rate.toString(), taxable: t.taxable.toString(), amount: t.amount.toString() })),
+      connectFee: d.connectFee.toString(), usage: d.usage.toDecimalPlaces(10).toString(), amount: d.amount.toString(), taxAmount: d.taxAmount.toString(),
+      total: d.total.toString(), exchangeRate: d.exchangeRate.toString(), billedTotal: d.billedTotal.toString(),
+      pieces: d.pieces.map((p) => ({ rate: p.rate.toString(), amount: p.amount.toDecimalPlaces(10).toString() })),
+      taxes: d.taxes.map((t) => ({ rate: t.rate.toString(), taxable: t.taxable.toString(), amount: t.amount.toString() })),
     });
     // 30 s at 0.0123456789 per 7 s, then 18 s at 0.5 per minute; the fee; 3 taxes; converted.
     assert.deepEqual(text.pieces, [{ rate: '0.0123456789', amount: '0.0529100524' }, { rate: '0.5', amount: '0.15' }]);
@@ -74,6 +75,6 @@ describe('a charge: rate, tax, currency', () => {
     const c = priceCharge(base({ leg: answered('+18005550100', '2026-11-25T12:00:00Z', 90, 'inbound') }));
     assert.ok(isPriced(c));
     assert.equal(c.prefix, '1800');
-    assert.equal(c.total.toFixed(4), '0.0450');
+    assert.equal(decimalPriced(c).total.toFixed(4), '0.0450');
   });
 });

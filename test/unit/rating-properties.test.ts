@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isUnratable, rateLeg, type RatingResult } from '../../src/domain/rating/engine';
-import { planFromCsv } from '../support/rating';
+import { decimalCharge, planFromCsv } from '../support/rating';
 
 const BANDS = `
 peak,mon-fri,08:00
@@ -36,7 +36,7 @@ function deckRows(r: RateShape, band: string, prefix: string, effective: string)
 const instant = fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2026-12-31T00:00:00Z') });
 const amountOf = (r: RatingResult) => {
   if (isUnratable(r)) throw new Error(r.detail);
-  return r.amount;
+  return decimalCharge(r).amount;
 };
 
 describe('rating properties', () => {

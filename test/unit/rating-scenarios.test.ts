@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal } from '../../src/domain/money/decimal';
-import { isUnratable, rateLeg, type Charge, type RatingResult } from '../../src/domain/rating/engine';
+import { isUnratable, rateLeg, type RatingResult } from '../../src/domain/rating/engine';
 import { compilePlan } from '../../src/domain/rating/plan';
-import { answered, planFromCsv } from '../support/rating';
+import { answered, decimalCharge, planFromCsv, type DecimalCharge } from '../support/rating';
 
-function charge(r: RatingResult): Charge {
+function charge(r: RatingResult): DecimalCharge {
   if (isUnratable(r)) assert.fail(`unratable: ${r.detail}`);
-  return r;
+  return decimalCharge(r);
 }
 const WED_NOON = '2026-11-25T12:00:00Z';
 
@@ -154,7 +154,7 @@ peak,mon,08:00`;
 1,US,outbound,offpeak,0,0.06,60,1,,,,
 1,US,outbound,peak,0,0.60,60,1,,,,`;
   const bandsAt = (start: string) => `offpeak,mon-sun,00:00\npeak,mon-sun,${start}`;
-  const bandsOf = (c: Charge) => c.pieces.map((p) => [p.band, p.seconds]);
+  const bandsOf = (c: DecimalCharge) => c.pieces.map((p) => [p.band, p.seconds]);
 
   test('a band start inside the spring-forward gap begins when the clocks jump, for a call that starts there and one that runs through', () => {
     // 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00Z), so 02:30 never happens; peak begins at 07:00Z.

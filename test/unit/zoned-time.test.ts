@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bandAtInstant, compileBands, splitByBands } from '../../src/domain/rating/bands';
-import { firstInstantAtOrAfter, utcOfWallTime, wallTime, zoneOffsetMs } from '../../src/domain/rating/zoned-time';
+import { compileBands } from '../../src/domain/rating/bands';
+import { firstInstantAtOrAfter, utcOfWallTime, zoneOffsetMs } from '../../src/domain/rating/zoned-time';
+import { bandAtInstant, splitByBands, wallTime } from '../support/bands';
 
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
 

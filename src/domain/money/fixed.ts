@@ -56,16 +56,35 @@ export function roundDiv(n: bigint, d: bigint, method: MethodCode): bigint {
   return neg ? q - 1n : q + 1n;
 }
 
-/** A decimal as coefficient and scale: value = coef / 10^scale, scale >= 0 and minimal. */
-export interface Scaled {
+/**
+ * The one fixed-point value: coef / 10^scale, exact. Parsed and read values have the minimal scale;
+ * the engine's results keep the scale they were computed at (a rate at its plan's scale, amounts
+ * at SCALE), which changes neither the value nor its text.
+ */
+export interface Fixed {
   coef: bigint;
   scale: number;
+}
+
+/** A Fixed of coef / 10^scale. */
+export function fixed(coef: bigint, scale: number): Fixed {
+  return { coef, scale };
+}
+
+/** The Decimal of a Fixed (exact; for display and for the decimal.js reference). */
+export function decimalOfFixed(f: Fixed): Decimal {
+  return decimalOf(f.coef, f.scale);
+}
+
+/** The text of a Fixed as decimal.js's toString gives it (formatScaled). */
+export function fixedText(f: Fixed): string {
+  return formatScaled(f.coef, f.scale);
 }
 
 const PLAIN = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 
 /** Exact parts of plain decimal text ("12.3400", "-.5"); undefined for anything else. */
-export function parseScaled(text: string): Scaled | undefined {
+export function parseScaled(text: string): Fixed | undefined {
   const m = PLAIN.exec(text.trim());
   if (!m || (!m[2] && !m[3])) return undefined;
   let frac = m[3] ?? '';
@@ -82,7 +101,7 @@ export function parseScaled(text: string): Scaled | undefined {
  * 10^(7 (floor(e / 7) - i))), the exponent `e` of its leading digit and the sign `s`. No text is
  * built and nothing is cached: a deck's fees and rates are read once, when its plan is compiled.
  */
-export function scaledOf(value: Decimal): Scaled {
+export function scaledOf(value: Decimal): Fixed {
   const d = value.d;
   if (!d) throw new Error(`not a finite decimal: ${value.toString()}`);
   let digits = String(d[0]);
@@ -115,10 +134,10 @@ export function decimalsOf(value: Decimal): number {
 
 // Decimals are immutable, so their parts can be remembered by identity: a batch's tax rules and
 // exchange rate are the same objects leg after leg.
-const remembered = new WeakMap<object, Scaled>();
+const remembered = new WeakMap<object, Fixed>();
 
 /** scaledOf, remembered for the few Decimals the hot path meets again and again (tax rates, exchange rates). */
-export function scaledOfInput(value: Decimal): Scaled {
+export function scaledOfInput(value: Decimal): Fixed {
   let s = remembered.get(value);
   if (s === undefined) {
     s = scaledOf(value);

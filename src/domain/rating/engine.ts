@@ -1,8 +1,20 @@
-import { Decimal, ZERO } from '../money/decimal';
-import { decimalOf, formatScaled, roundDiv, SCALE } from '../money/fixed';
+import { fixed, roundDiv, SCALE, type Fixed } from '../money/fixed';
 import type { Direction } from '../legs/direction';
-import { locate, located } from './bands';
-import { matched, matchVersion, rateFor, stepRate, type CompiledPlan, type CompiledRate, type CompiledStep, type CompiledVersion } from './plan';
+import { spanAt, type BandSpan } from './bands';
+import { matchVersion, rateFor, type CompiledPlan, type CompiledRate, type CompiledStep, type CompiledVersion } from './plan';
+
+/**
+ * The rating core: one leg and one compiled plan in, one charge out, in four phases.
+ *
+ *   match   the deck version in force for the number at the leg's start, and the rate of the band
+ *           in force when the charged time begins (matchLeg);
+ *   slice   the charged time cut into runs of whole blocks with one band and one step (sliceLeg);
+ *   price   each slice priced in ticks (plan.ts), less the seconds an allowance covers (priceSlices);
+ *   total   connect fee, minimum charge, maximum cost, and the one rounding (totalCharge).
+ *
+ * Every phase is a pure function of its arguments; amounts are exact (ticks inside, Fixed in the
+ * result, never a JavaScript number) and the result is plain data.
+ */
 
 /** What the engine needs to know about a leg. */
 export interface RatableLeg {
@@ -17,16 +29,18 @@ export interface RatableLeg {
   billableSeconds: number;
 }
 
+/** One run of the charged time at one band and step. */
 export interface ChargePiece {
   band: string | null;
+  /** The step's index in its rate. */
   step: number;
   /** Offset into the charged time, in seconds. */
   from: number;
   seconds: number;
-  rate: Decimal;
+  rate: Fixed;
   rateUnit: number;
-  /** rate x seconds / rateUnit, unrounded (40 significant digits when it does not terminate). */
-  amount: Decimal;
+  // Its amount, rate x its priced seconds / rateUnit, is not kept: it does not always terminate,
+  // and storage (chargeText) and display (chargeDecimals) each want it their own way.
 }
 
 export interface Charge {
@@ -38,15 +52,18 @@ export interface Charge {
   billableSeconds: number;
   /** Billable seconds after increments (30/6, 60/60 ...). */
   chargedSeconds: number;
-  connectFee: Decimal;
-  usage: Decimal;
+  /** The first charged seconds, taken from an allowance and priced at zero (toll packages, issue 11); 0 until then. */
+  coveredSeconds: number;
+  /** The connect fee charged (zero for an unanswered call when the plan charges none). */
+  connectFee: Fixed;
+  /** Usage is their sum (chargeText, chargeDecimals). */
   pieces: ChargePiece[];
   minChargeApplied: boolean;
   maxCostApplied: boolean;
-  /** connect fee + usage, after minimum and maximum, before rounding. */
-  subtotal: Decimal;
-  /** Rounded once, by the plan's rule. Before tax. */
-  amount: Decimal;
+  /** The minimum charge or maximum cost that replaced connect fee + usage; null when neither did. */
+  cap: Fixed | null;
+  /** connect fee + usage (or the cap), exact, rounded once by the plan's rule; at SCALE. Before tax. */
+  amount: Fixed;
 }
 
 export type UnratableReason = 'no_rate' | 'no_rate_for_band';
@@ -61,251 +78,207 @@ export function isUnratable(r: RatingResult): r is Unratable {
   return (r as Unratable).unratable !== undefined;
 }
 
-/** A piece of a charge. Its rate and amount are Decimals only when someone asks for them. */
-class Piece implements ChargePiece {
-  readonly #step: CompiledStep;
-  constructor(
-    public band: string | null,
-    public step: number,
-    public from: number,
-    public seconds: number,
-    public rateUnit: number,
-    compiled: CompiledStep,
-  ) {
-    this.#step = compiled;
-  }
+/** No allowance: every charged second is priced. Toll packages (issue 11) pass the seconds they cover instead. */
+export const NO_ALLOWANCE = 0;
 
-  get rate(): Decimal {
-    return stepRate(this.#step);
-  }
-
-  get amount(): Decimal {
-    return this.rate.times(this.seconds).div(this.rateUnit);
-  }
-
-  /** The piece's storage text from its exact figures: the rate, and the amount to 10 decimals (half-up). */
-  static text(p: ChargePiece, scale: number): { rate: string; amount: string } | undefined {
-    if (!(p instanceof Piece)) return undefined;
-    const step = p.#step;
-    step.text ??= formatScaled(step.units, scale);
-    return { rate: step.text, amount: formatScaled(roundDiv(step.units * BigInt(p.seconds), step.tenDen, 0), SCALE) };
-  }
+/**
+ * Prices one leg with one compiled plan. Pure: the same leg, plan and covered seconds always give
+ * the same charge, so re-rating is idempotent by construction.
+ *
+ * @param coveredSeconds seconds of this leg taken from an allowance (a toll package's included
+ *   minutes), priced at zero: the first charged seconds, see priceSlices. NO_ALLOWANCE today.
+ */
+export function rateLeg(leg: RatableLeg, plan: CompiledPlan, coveredSeconds: number = NO_ALLOWANCE): RatingResult {
+  if (coveredSeconds !== NO_ALLOWANCE && !(Number.isSafeInteger(coveredSeconds) && coveredSeconds > 0)) throw new RangeError(`covered seconds must be a whole number, not ${coveredSeconds}`);
+  // Each check reads one shape or two (a check shared by every phase's result would slow them all).
+  const match = matchLeg(leg, plan);
+  if (!('lead' in match)) return match;
+  const slices = sliceLeg(leg, plan, match);
+  if (!Array.isArray(slices)) return slices;
+  const usageTicks = priceSlices(slices, coveredSeconds);
+  return totalCharge(leg, plan, match, slices, usageTicks, coveredSeconds);
 }
 
-/** The exact figures behind a charge's Decimal fields. */
-export interface ChargeFigures {
-  /** The connect fee charged, as stored. */
-  feeText: string;
-  /** connect fee + usage after minimum and maximum, as a sum over the version's L (see CompiledVersion). */
-  subtotal: bigint;
-  usage: bigint;
+// ---------------------------------------------------------------------------------------------
+// Phase 1: match.
+
+export interface LegMatch {
   version: CompiledVersion;
-  /** The rounded amount in 10^-10. */
-  amount: bigint;
+  /** The rate of the band in force at `origin`: its fee, minimum, maximum and description are the charge's. */
+  lead: CompiledRate;
+  /** Whether the leg is charged for time (answered, with billable seconds). */
+  answered: boolean;
+  /** Where the charged time begins (the answer, or the start of an unanswered leg), UTC ms. */
+  origin: number;
+  /** The band span at `origin`; undefined when the plan has no bands. */
+  span: BandSpan | undefined;
+}
+
+export function matchLeg(leg: RatableLeg, plan: CompiledPlan): LegMatch | Unratable {
+  const version = matchVersion(plan, leg.direction, leg.number, leg.startMs);
+  if (!version) return { unratable: 'no_rate', detail: `no ${leg.direction} rate for ${leg.number} in plan ${plan.name}` };
+  const answered = leg.answerMs !== null && leg.billableSeconds > 0;
+  const origin = answered ? (leg.answerMs as number) : leg.startMs;
+  const span = plan.bands.empty ? undefined : spanAt(plan.bands, origin);
+  const band = span ? span.band : -1;
+  const lead = rateFor(version, band);
+  if (!lead) return noRateForBand(plan, version.prefix, band);
+  return { version, lead, answered, origin, span };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2: slice by band and step.
+
+/** A run of whole blocks at one band and step; the last block may overhang the call and is charged whole. */
+export interface Slice {
+  /** Band name, null when the plan has no bands (or none is in force). */
+  band: string | null;
+  rate: CompiledRate;
+  /** Index into rate.steps. */
+  step: number;
+  from: number;
+  seconds: number;
 }
 
 /**
- * A rated charge. The engine keeps its amounts as exact bigints; the Decimal fields are built only
- * when read, so rating a leg allocates no Decimal. Getters live on the prototype: spreading a charge
- * ({ ...c }) does not copy them.
+ * Blocks are walked from the answer on; each is priced in full at the band and step in force where
+ * it begins, and is as long as that step's increment. Runs of blocks with the same band and step
+ * are taken in one go (up to the next band boundary, step or the end of the call). An unanswered
+ * leg has no slices.
  */
-export class RatedCharge implements Charge {
-  planId = 0;
-  currency = '';
-  prefix = '';
-  description = '';
-  rateEffectiveFrom = 0;
-  billableSeconds = 0;
-  chargedSeconds = 0;
-  pieces: ChargePiece[] = [];
-  minChargeApplied = false;
-  maxCostApplied = false;
-  /** Whether the connect fee is charged (an unanswered call pays it only if the plan says so). */
-  #feeCharged = false;
-  /** What replaced fee + usage: none, the fee alone (unanswered), the minimum charge, the maximum cost. */
-  #cap: 'none' | 'fee' | 'min' | 'max' = 'none';
-  #usage = 0n;
-  #subtotal = 0n;
-  #amount = 0n;
-  #version: CompiledVersion | undefined;
-  #lead: CompiledRate | undefined;
-
-  get connectFee(): Decimal {
-    const lead = this.#lead;
-    return this.#feeCharged && lead ? decimalOf(lead.feeUnits, (this.#version as CompiledVersion).scale) : ZERO;
-  }
-
-  /**
-   * The sum of the pieces' Decimal amounts, added as the breakdown shows them (each to 40
-   * significant digits when it does not terminate). The amount does not come from here: it is the
-   * exact sum, rounded once.
-   */
-  get usage(): Decimal {
-    let usage = ZERO;
-    for (const p of this.pieces) usage = usage.plus(p.amount);
-    return usage;
-  }
-
-  /** connect fee + usage as shown; a minimum or maximum that applied (or an unanswered call's fee) as given. */
-  get subtotal(): Decimal {
-    const scale = this.#version?.scale ?? SCALE;
-    switch (this.#cap) {
-      case 'fee':
-        return this.connectFee;
-      case 'min':
-        return decimalOf(this.#lead?.minUnits as bigint, scale);
-      case 'max':
-        return decimalOf(this.#lead?.maxUnits as bigint, scale);
-      default:
-        return this.connectFee.plus(this.usage);
-    }
-  }
-
-  get amount(): Decimal {
-    return decimalOf(this.#amount, SCALE);
-  }
-
-  static figures(c: RatedCharge): ChargeFigures {
-    const lead = c.#lead;
-    let feeText = '0';
-    if (c.#feeCharged && lead && lead.feeUnits !== 0n) feeText = lead.feeText ??= formatScaled(lead.feeUnits, (c.#version as CompiledVersion).scale);
-    return { feeText, subtotal: c.#subtotal, usage: c.#usage, version: c.#version as CompiledVersion, amount: c.#amount };
-  }
-
-  static amountUnits(c: RatedCharge): bigint {
-    return c.#amount;
-  }
-
-  /**
-   * Rates `leg` into `out` (a fresh charge). Pure: the same leg and plan always give the same
-   * charge, so re-rating is idempotent by construction. Undefined when rated.
-   */
-  static rateInto(leg: RatableLeg, plan: CompiledPlan, out: RatedCharge): Unratable | undefined {
-    const number = leg.number;
-    const version = matchVersion(plan, leg.direction, number, number.charCodeAt(0) === 43 ? 1 : 0, leg.startMs);
-    if (!version) return { unratable: 'no_rate', detail: `no ${leg.direction} rate for ${leg.number} in plan ${plan.name}` };
-    const prefix = matched.prefix;
-
-    const answered = leg.answerMs !== null && leg.billableSeconds > 0;
-    const origin = answered ? (leg.answerMs as number) : leg.startMs;
-    const bands = plan.bands;
-    let startBand = -1;
-    if (!bands.empty) {
-      locate(bands, origin);
-      startBand = located.band;
-    }
-    const lead = rateFor(version, startBand);
-    if (!lead) return noRateForBand(plan, prefix, startBand);
-
-    out.planId = plan.id;
-    out.currency = plan.currency;
-    out.prefix = prefix;
-    out.description = lead.description;
-    out.rateEffectiveFrom = version.effectiveFrom;
-    out.#version = version;
-    out.#lead = lead;
-    const rating = plan.rating;
-
-    if (!answered) {
-      const charged = plan.connectFeeOnUnanswered;
-      out.#feeCharged = charged;
-      out.#cap = 'fee';
-      out.#subtotal = charged ? lead.fee : 0n;
-      // The maximum cost caps every call, the fee of an unanswered one too (decks refuse a fee above
-      // it now, but a deck stored before that may have one).
-      if (lead.max !== null && out.#subtotal > lead.max) {
-        out.#subtotal = lead.max;
-        out.#cap = 'max';
-        out.maxCostApplied = true;
+export function sliceLeg(leg: RatableLeg, plan: CompiledPlan, match: LegMatch): Slice[] | Unratable {
+  const slices: Slice[] = [];
+  if (!match.answered) return slices;
+  const seconds = leg.billableSeconds;
+  const bands = plan.bands;
+  const origin = match.origin;
+  let span = match.span;
+  let band = span ? span.band : -1;
+  let rate = match.lead;
+  // In 'start' mode (or without bands) the band at the answer prices the whole call.
+  const split = plan.bandMode === 'split' && span !== undefined;
+  // The first whole second at or after the next band boundary: blocks beginning before it are in `band`.
+  let bandEnd = split ? secondsUntil(span as BandSpan, origin) : Infinity;
+  let last: Slice | undefined;
+  let pos = 0;
+  while (pos < seconds) {
+    if (pos >= bandEnd) {
+      span = spanAt(bands, origin + pos * 1000);
+      bandEnd = secondsUntil(span, origin);
+      if (span.band !== band) {
+        band = span.band;
+        const next = rateFor(match.version, band);
+        if (!next) return noRateForBand(plan, match.version.prefix, band);
+        rate = next;
+        last = undefined;
       }
-      out.#amount = roundDiv(out.#subtotal, version.roundDen, rating.method) * rating.toTen;
-      return undefined;
     }
-
-    // Blocks are walked from the answer on; each is priced in full at the band and step in force
-    // where it begins, and is as long as that step's increment. Runs of blocks with the same band
-    // and step are taken in one go (up to the next band boundary, step or the end of the call).
-    const seconds = leg.billableSeconds;
-    const split = plan.bandMode === 'split' && !bands.empty;
-    const pieces: ChargePiece[] = [];
-    let usage = 0n;
-    let band = startBand;
-    let rate = lead;
-    // The first whole second at or after the next band boundary: blocks beginning before it are in `band`.
-    let bandEnd = split ? Math.ceil((located.boundaryUtc - origin) / 1000) : Infinity;
-    let last: Piece | undefined;
-    let pos = 0;
-    while (pos < seconds) {
-      if (pos >= bandEnd) {
-        locate(bands, origin + pos * 1000);
-        bandEnd = Math.ceil((located.boundaryUtc - origin) / 1000);
-        if (located.band !== band) {
-          band = located.band;
-          const next = rateFor(version, band);
-          if (!next) return noRateForBand(plan, prefix, band);
-          rate = next;
-          last = undefined;
-        }
-      }
-      const steps = rate.steps;
-      const idx = stepIndexAt(steps, pos);
-      const step = steps[idx] as CompiledStep;
-      let limit = seconds < bandEnd ? seconds : bandEnd;
-      if (step.next < limit) limit = step.next;
-      // The last block may overhang the limit: it is still priced whole here.
-      const length = Math.ceil((limit - pos) / step.increment) * step.increment;
-      if (last !== undefined && last.step === idx) last.seconds += length;
-      else pieces.push((last = new Piece(band >= 0 ? (bands.names[band] as string) : null, idx, pos, length, step.rateUnit, step)));
-      usage += step.weight * BigInt(length);
-      pos += length;
-    }
-    const charged = pos;
-    let subtotal = lead.fee + usage;
-    let cap: 'none' | 'min' | 'max' = 'none';
-    if (lead.min !== null && subtotal < lead.min) {
-      subtotal = lead.min;
-      cap = 'min';
-      out.minChargeApplied = true;
-    }
-    if (lead.max !== null && subtotal > lead.max) {
-      subtotal = lead.max;
-      cap = 'max';
-      out.maxCostApplied = true;
-    }
-    out.billableSeconds = leg.billableSeconds;
-    out.chargedSeconds = charged;
-    out.pieces = pieces;
-    out.#feeCharged = true;
-    out.#cap = cap;
-    out.#usage = usage;
-    out.#subtotal = subtotal;
-    // The one rounding, of the exact sum.
-    out.#amount = roundDiv(subtotal, version.roundDen, rating.method) * rating.toTen;
-    return undefined;
+    const steps = rate.steps;
+    const idx = stepIndexAt(steps, pos);
+    const step = steps[idx] as CompiledStep;
+    let limit = seconds < bandEnd ? seconds : bandEnd;
+    if (step.next < limit) limit = step.next;
+    // The last block may overhang the limit: it is still charged whole here.
+    const length = Math.ceil((limit - pos) / step.increment) * step.increment;
+    if (last !== undefined && last.step === idx) last.seconds += length;
+    else slices.push((last = { band: band >= 0 ? (bands.names[band] as string) : null, rate, step: idx, from: pos, seconds: length }));
+    pos += length;
   }
+  return slices;
+}
+
+/** Whole seconds from `origin` to the first second at or after the span's end. */
+function secondsUntil(span: BandSpan, origin: number): number {
+  return Math.ceil((span.endUtc - origin) / 1000);
+}
+
+function stepIndexAt(steps: CompiledStep[], offset: number): number {
+  let idx = 0;
+  for (let i = 1; i < steps.length; i++) if ((steps[i] as CompiledStep).from <= offset) idx = i;
+  return idx;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 3: price.
+
+/**
+ * The slices' usage in ticks of their version (exact), each priced at its step's rate. Where
+ * allowances plug in: the first `coveredSeconds` of the charged time are taken from an allowance
+ * (toll packages, issue 11) and priced at zero; the rest is priced as usual. Whole blocks stay
+ * whole: how many seconds a package covers (its balance against the charged seconds) is the
+ * caller's decision. With NO_ALLOWANCE (0) every second is priced: today's charges.
+ */
+export function priceSlices(slices: Slice[], coveredSeconds: number): bigint {
+  let ticks = 0n;
+  for (let i = 0; i < slices.length; i++) {
+    const s = slices[i] as Slice;
+    const step = s.rate.steps[s.step] as CompiledStep;
+    ticks += step.ticksPerSecond * BigInt(s.seconds - coveredIn(s, coveredSeconds));
+  }
+  return ticks;
+}
+
+/** Of a run of charged time, the seconds within the first `coveredSeconds`. */
+export function coveredIn(p: { from: number; seconds: number }, coveredSeconds: number): number {
+  return coveredSeconds <= p.from ? 0 : Math.min(p.seconds, coveredSeconds - p.from);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 4: total.
+
+const ZERO_FIXED: Fixed = Object.freeze(fixed(0n, SCALE));
+
+/**
+ * Connect fee plus usage, then the minimum charge and the maximum cost (which caps every call, the
+ * fee of an unanswered one too: decks refuse a fee above it now, but a deck stored before that may
+ * have one), then the one rounding of the exact sum; and the charge with its breakdown.
+ */
+export function totalCharge(leg: RatableLeg, plan: CompiledPlan, match: LegMatch, slices: Slice[], usageTicks: bigint, coveredSeconds: number): Charge {
+  const { version, lead } = match;
+  // An unanswered leg pays the connect fee only if the plan says so.
+  const feeCharged = match.answered || plan.connectFeeOnUnanswered;
+  let subtotal = (feeCharged ? lead.connectFeeTicks : 0n) + usageTicks;
+  let cap: Fixed | null = null;
+  let minChargeApplied = false;
+  let maxCostApplied = false;
+  if (match.answered && lead.minChargeTicks !== null && subtotal < lead.minChargeTicks) {
+    subtotal = lead.minChargeTicks;
+    cap = lead.minCharge;
+    minChargeApplied = true;
+  }
+  if (lead.maxCostTicks !== null && subtotal > lead.maxCostTicks) {
+    subtotal = lead.maxCostTicks;
+    cap = lead.maxCost;
+    maxCostApplied = true;
+  }
+  const pieces: ChargePiece[] = new Array(slices.length);
+  for (let i = 0; i < slices.length; i++) {
+    const s = slices[i] as Slice;
+    const step = s.rate.steps[s.step] as CompiledStep;
+    pieces[i] = { band: s.band, step: s.step, from: s.from, seconds: s.seconds, rate: step.rate, rateUnit: step.rateUnit };
+  }
+  const end = slices[slices.length - 1];
+  const rating = plan.rating;
+  return {
+    planId: plan.id,
+    currency: plan.currency,
+    prefix: version.prefix,
+    description: lead.description,
+    rateEffectiveFrom: version.effectiveFrom,
+    billableSeconds: match.answered ? leg.billableSeconds : 0,
+    chargedSeconds: end ? end.from + end.seconds : 0,
+    coveredSeconds: end ? Math.min(coveredSeconds, end.from + end.seconds) : 0,
+    connectFee: feeCharged ? lead.connectFee : ZERO_FIXED,
+    pieces,
+    minChargeApplied,
+    maxCostApplied,
+    cap,
+    // A literal, not fixed(): see priceCharge.
+    amount: { coef: roundDiv(subtotal, version.ticksPerRounded, rating.method) * rating.storedPerRounded, scale: SCALE },
+  };
 }
 
 function noRateForBand(plan: CompiledPlan, prefix: string, band: number): Unratable {
   const name = band >= 0 ? plan.bands.names[band] : undefined;
   return { unratable: 'no_rate_for_band', detail: `prefix ${prefix} has no rate for band ${name ?? '(none)'} in plan ${plan.name}` };
 }
-
-function stepIndexAt(steps: ReadonlyArray<{ from: number }>, offset: number): number {
-  let idx = 0;
-  for (let i = 1; i < steps.length; i++) if ((steps[i] as { from: number }).from <= offset) idx = i;
-  return idx;
-}
-
-/** A piece's storage text, when it is the engine's own piece. */
-export const pieceText = Piece.text;
-
-/**
- * Prices one leg with one compiled plan. Pure: the same leg and plan always give the same charge,
- * so re-rating is idempotent by construction.
- */
-export function rateLeg(leg: RatableLeg, plan: CompiledPlan): RatingResult {
-  const out = new RatedCharge();
-  return RatedCharge.rateInto(leg, plan, out) ?? out;
-}
-
-export { Decimal };

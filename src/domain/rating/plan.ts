@@ -1,5 +1,5 @@
 import type { Decimal, Rounding } from '../money/decimal';
-import { decimalOf, decimalsOf, lcm, methodCode, pow10, scaledOf, SCALE, type MethodCode } from '../money/fixed';
+import { decimalsOf, fixed, lcm, methodCode, pow10, scaledOf, SCALE, type Fixed, type MethodCode } from '../money/fixed';
 import type { Direction } from '../legs/direction';
 import { deckDirection } from '../legs/direction';
 import { compileBands, type BandSchedule, type BandStart } from './bands';
@@ -41,66 +41,53 @@ export interface RatePlanSettings {
   revision?: number;
 }
 
-/** All rates of one prefix and direction that took effect at one instant, by band. */
-export interface RateVersion {
-  effectiveFrom: number;
-  byBand: Map<string | null, Rate>;
-}
-
 /**
- * A step ready for the hot path. Amounts of one version are summed exactly as fractions over L,
- * the least common multiple of its rate units, at the plan's scale (see CompiledRating). Compiled
- * plans hold no Decimal (a Decimal and its digit array weigh more than the step): a process holds
- * every plan in use. Decimals are made from `units` when asked for (stepRate, ratesOf).
+ * Ticks: how the engine adds money. A version's amounts are summed exactly as whole ticks, one tick
+ * being 1 / (L x 10^scale) of the currency, where L is the least common multiple of the version's
+ * rate units and scale the plan's (SCALE, or more when a rate, fee or cap has more decimals). A step's price per second is then a whole
+ * number of ticks, pieces priced by different steps and bands add up without rounding, and the
+ * charge is rounded once, from ticks. The denominators below are named for what they convert.
  */
+
+/** A step ready for rating: from second `from` on, `rate` per `rateUnit` seconds, billed in whole `increment`s. */
 export interface CompiledStep {
   from: number;
   /** `from` of the next step; Infinity for the last. */
   next: number;
   increment: number;
   rateUnit: number;
-  /** The plan's scale: `units` is the rate in 10^-scale. */
-  scale: number;
-  /** The rate in 10^-scale. */
-  units: bigint;
-  /** units x L / rateUnit: `seconds` of this step add weight x seconds to the sum over L. */
-  weight: bigint;
-  /** rateUnit x 10^(scale - 10): units x seconds divided by this is the piece in 10^-10. */
-  tenDen: bigint;
-  /** The rate's storage text, once asked for (chargeText). */
-  text: string | undefined;
+  /** The rate as imported, at the plan's scale. */
+  rate: Fixed;
+  /** rate / rateUnit in ticks: a second of this step costs this many ticks. */
+  ticksPerSecond: bigint;
 }
 
 export interface CompiledRate {
+  /** The band it prices, null for all times. */
   band: string | null;
   description: string;
   steps: CompiledStep[];
-  /** The connect fee, minimum charge and maximum cost in 10^-scale (null: none). */
-  feeUnits: bigint;
-  minUnits: bigint | null;
-  maxUnits: bigint | null;
-  /** The connect fee's storage text, once asked for (chargeText). */
-  feeText: string | undefined;
-  /** Connect fee, minimum charge and maximum cost as sums over L (null: none). */
-  fee: bigint;
-  min: bigint | null;
-  max: bigint | null;
+  /** The connect fee, minimum charge and maximum cost as imported (null: none). */
+  connectFee: Fixed;
+  minCharge: Fixed | null;
+  maxCost: Fixed | null;
+  /** The same three in ticks, for the total phase. */
+  connectFeeTicks: bigint;
+  minChargeTicks: bigint | null;
+  maxCostTicks: bigint | null;
 }
 
 /**
- * A version as the engine reads it; it is also the RateVersion findRate answers. On a large deck
- * every leg lands on a different version, so what a leg reads sits in as few objects as possible:
- * the rates by band are fields of the version itself (not a Map, not an array), with the
- * all-times fallback already applied.
+ * A version as the engine reads it. On a large deck every leg lands on a different version, so
+ * what a leg reads sits in as few objects as possible: the rates by band are fields of the version
+ * itself (not a Map, not an array), with the all-times fallback already applied.
  */
 export interface CompiledVersion {
   effectiveFrom: number;
   prefix: string;
   direction: Rate['direction'];
-  /** Its rates as imported, one per band (ratesOf). */
+  /** Its rates as imported, one per band, in deck order. */
   rates: CompiledRate[];
-  /** The plan's scale (CompiledRating.scale). */
-  scale: number;
   /** The next older version of the same prefix and direction. */
   older: CompiledVersion | undefined;
   /** The rate when no band is in force: the all-times one. */
@@ -111,12 +98,8 @@ export interface CompiledVersion {
   r3: CompiledRate | undefined;
   /** Band ids 3 and up. */
   more: Array<CompiledRate | undefined>;
-  /** L x 10^scale: a sum over L divided by this is the amount itself. */
-  den: bigint;
-  /** L x 10^(scale - decimals): a sum over L divided by this, rounded, is the amount in 10^-decimals. */
-  roundDen: bigint;
-  /** L x 10^(scale - 10): a sum over L divided by this is the amount in 10^-10 (storage text). */
-  tenDen: bigint;
+  /** Ticks in one unit of the rounded amount (10^-decimals): L x 10^(scale - decimals). */
+  ticksPerRounded: bigint;
 }
 
 /** The rate pricing `band` (an id, -1 for none) in a version. */
@@ -136,16 +119,14 @@ export function rateFor(v: CompiledVersion, band: number): CompiledRate | undefi
 }
 
 /**
- * The engine's own form of a plan: every rate, fee and cap as an exact bigint at one scale (10, or
- * more if a rate has more decimals), and a digit trie for the longest-prefix match.
+ * The engine's own form of a plan: every rate, fee and cap exact at one scale (10, or more if a
+ * rate has more decimals), and a digit trie for the longest-prefix match.
  */
 export interface CompiledRating {
-  scale: number;
   method: MethodCode;
-  /** 10^(10 - decimals): a rounded amount in 10^-decimals times this is in 10^-10. */
-  toTen: bigint;
-  /** Null when some prefix is not all digits: findRate then walks the prefix index instead. */
-  trie: PrefixTrie | null;
+  /** Stored units (10^-SCALE) in one unit of the rounded amount (10^-decimals): 10^(SCALE - decimals). */
+  storedPerRounded: bigint;
+  trie: PrefixTrie;
 }
 
 /**
@@ -167,24 +148,16 @@ const NODE = 11;
  */
 export interface CompiledPlan extends RatePlanSettings {
   bands: BandSchedule;
-  /**
-   * direction -> prefix -> versions, newest first, when some prefix is not all digits; rating then
-   * walks this instead of `rating.trie`. Null when the trie serves (it holds the same versions).
-   */
-  index: Map<string, Map<string, CompiledVersion[]>> | null;
-  maxPrefixLength: number;
-  rateCount: number;
   rating: CompiledRating;
 }
 
 export function compilePlan(settings: RatePlanSettings, rates: Rate[], bands: BandStart[]): CompiledPlan {
   // First the rates grouped by direction, prefix and effective date; compiled below.
   const index = new Map<string, Map<string, RateVersion[]>>();
-  let maxPrefixLength = 0;
   let scale = SCALE;
-  const digitsOnly = /^\d+$/;
-  let allDigits = true;
   for (const rate of rates) {
+    // Decks and the rates table hold E.164 digits only (parsePrefix, rates_prefix_check): the trie relies on it.
+    if (!/^\d{1,15}$/.test(rate.prefix)) throw new Error(`prefix "${rate.prefix}" is not 1-15 digits`);
     let byPrefix = index.get(rate.direction);
     if (!byPrefix) {
       byPrefix = new Map();
@@ -201,8 +174,6 @@ export function compilePlan(settings: RatePlanSettings, rates: Rate[], bands: Ba
       versions.push(version);
     }
     version.byBand.set(rate.band, rate);
-    if (rate.prefix.length > maxPrefixLength) maxPrefixLength = rate.prefix.length;
-    if (allDigits && !digitsOnly.test(rate.prefix)) allDigits = false;
     scale = Math.max(scale, decimalsOf(rate.connectFee), rate.minCharge ? decimalsOf(rate.minCharge) : 0, rate.maxCost ? decimalsOf(rate.maxCost) : 0);
     for (const s of rate.steps) scale = Math.max(scale, decimalsOf(s.rate));
   }
@@ -230,9 +201,14 @@ export function compilePlan(settings: RatePlanSettings, rates: Rate[], bands: Ba
   // The rates as imported (their Decimals, maps and arrays) are not kept: a compiled plan holds
   // only what rating reads, with equal values shared. A process holds every plan in use, and the
   // garbage collector walks all of it in every major collection.
-  const trie = allDigits ? buildTrie(compiled) : null;
-  const rating: CompiledRating = { scale, method: methodCode(settings.rounding.method), toTen: pow10(SCALE - decimals), trie };
-  return { ...settings, bands: schedule, index: trie ? null : compiled, maxPrefixLength, rateCount: rates.length, rating };
+  const rating: CompiledRating = { method: methodCode(settings.rounding.method), storedPerRounded: pow10(SCALE - decimals), trie: buildTrie(compiled) };
+  return { ...settings, bands: schedule, rating };
+}
+
+/** All rates of one prefix and direction that took effect at one instant, by band (compilePlan's grouping). */
+interface RateVersion {
+  effectiveFrom: number;
+  byBand: Map<string | null, Rate>;
 }
 
 const NONE: Array<CompiledRate | undefined> = [];
@@ -243,10 +219,14 @@ const NONE: Array<CompiledRate | undefined> = [];
  */
 class Shared {
   private readonly bigints = new Map<bigint, bigint>();
+  private readonly fixeds = new Map<bigint, Fixed>();
   private readonly texts = new Map<string, string>();
-  // Candidates by weight, then by first step: compared field by field, no key strings built.
+  // Candidates by price per second, then by first step: compared field by field, no key strings built.
   private readonly steps = new Map<bigint, CompiledStep[]>();
   private readonly lists = new Map<CompiledStep, CompiledStep[][]>();
+  // Most fees and rates have at most 7 significant digits (one base-10^7 limb of the Decimal): their
+  // values by limb and exponent, so each distinct value is converted once per plan.
+  private readonly short = new Map<number, Fixed>();
 
   constructor(readonly scale: number) {}
 
@@ -257,10 +237,6 @@ class Shared {
     return v;
   }
 
-  // Most fees and rates have at most 7 significant digits (one base-10^7 limb of the Decimal): their
-  // units by limb and exponent, so each distinct value is converted once per plan.
-  private readonly short = new Map<number, bigint>();
-
   /** One string per text (descriptions repeat across prefixes, bands and versions). */
   text(s: string): string {
     const hit = this.texts.get(s);
@@ -269,8 +245,8 @@ class Shared {
     return s;
   }
 
-  /** A Decimal in 10^-scale. */
-  units(d: Decimal): bigint {
+  /** A Decimal as a Fixed at the plan's scale, one object per value. */
+  fixed(d: Decimal): Fixed {
     const limbs = d.d;
     const key = limbs && limbs.length === 1 && d.e > -1000 && d.e < 1000 ? ((limbs[0] as number) * 2000 + d.e + 1000) * d.s : undefined;
     if (key !== undefined) {
@@ -278,24 +254,28 @@ class Shared {
       if (hit !== undefined) return hit;
     }
     const s = scaledOf(d);
-    const units = this.bigint(s.scale === this.scale ? s.coef : s.coef * pow10(this.scale - s.scale));
-    if (key !== undefined) this.short.set(key, units);
-    return units;
+    const coef = s.scale === this.scale ? s.coef : s.coef * pow10(this.scale - s.scale);
+    let f = this.fixeds.get(coef);
+    if (f === undefined) {
+      // Frozen: charges share it (a piece's rate, a connect fee), so no one may change it.
+      f = Object.freeze(fixed(this.bigint(coef), this.scale));
+      this.fixeds.set(coef, f);
+    }
+    if (key !== undefined) this.short.set(key, f);
+    return f;
   }
 
   step(s: RateStep, next: number, l: bigint): CompiledStep {
     const unit = unitOf(s);
-    const units = this.units(s.rate);
-    const weight = this.bigint((units * l) / unit);
-    let candidates = this.steps.get(weight);
+    const rate = this.fixed(s.rate);
+    const ticksPerSecond = this.bigint((rate.coef * l) / unit);
+    let candidates = this.steps.get(ticksPerSecond);
     if (candidates === undefined) {
       candidates = [];
-      this.steps.set(weight, candidates);
+      this.steps.set(ticksPerSecond, candidates);
     }
-    for (const c of candidates) if (c.from === s.from && c.next === next && c.increment === s.increment && c.rateUnit === s.rateUnit && c.units === units) return c;
-    const step: CompiledStep = {
-      from: s.from, next, increment: s.increment, rateUnit: s.rateUnit, scale: this.scale, units: this.bigint(units), weight, tenDen: this.bigint(unit * pow10(this.scale - SCALE)), text: undefined,
-    };
+    for (const c of candidates) if (c.from === s.from && c.next === next && c.increment === s.increment && c.rateUnit === s.rateUnit && c.rate === rate) return c;
+    const step: CompiledStep = { from: s.from, next, increment: s.increment, rateUnit: s.rateUnit, rate, ticksPerSecond };
     candidates.push(step);
     return step;
   }
@@ -323,7 +303,7 @@ class Shared {
  * (the version and its rates) tends to sit together in memory.
  */
 function compileVersion(group: RateVersion, prefix: string, direction: Rate['direction'], older: CompiledVersion | undefined, names: string[], scale: number, decimals: number, shared: Shared): CompiledVersion {
-  // One denominator for the whole version: pieces priced by different bands' rates add up exactly.
+  // L, one for the whole version: pieces priced by different bands' rates add up exactly.
   let l = 1n;
   for (const rate of group.byBand.values()) {
     for (const s of rate.steps) {
@@ -334,8 +314,8 @@ function compileVersion(group: RateVersion, prefix: string, direction: Rate['dir
   // The fields a leg reads first.
   const v: CompiledVersion = {
     effectiveFrom: group.effectiveFrom, older, r0: undefined, r1: undefined, r2: undefined, r3: undefined,
-    roundDen: shared.bigint(l * pow10(scale - decimals)), prefix, more: NONE,
-    den: shared.bigint(l * pow10(scale)), tenDen: shared.bigint(l * pow10(scale - SCALE)), scale, direction,
+    ticksPerRounded: shared.bigint(l * pow10(scale - decimals)), prefix, more: NONE,
+    direction,
     // Sized up front: an array grown by push keeps room for 16 more.
     rates: new Array<CompiledRate>(group.byBand.size),
   };
@@ -343,15 +323,15 @@ function compileVersion(group: RateVersion, prefix: string, direction: Rate['dir
   let allTimes: CompiledRate | undefined;
   const byId: Array<CompiledRate | undefined> = names.map(() => undefined);
   for (const [band, rate] of group.byBand) {
-    const fee = shared.units(rate.connectFee);
-    const min = rate.minCharge ? shared.units(rate.minCharge) : null;
-    const max = rate.maxCost ? shared.units(rate.maxCost) : null;
+    const connectFee = shared.fixed(rate.connectFee);
+    const minCharge = rate.minCharge ? shared.fixed(rate.minCharge) : null;
+    const maxCost = rate.maxCost ? shared.fixed(rate.maxCost) : null;
     const compiled: CompiledRate = {
       description: shared.text(rate.description), steps: shared.stepList(rate, l),
-      fee: shared.bigint(fee * l),
-      min: min === null ? null : shared.bigint(min * l),
-      max: max === null ? null : shared.bigint(max * l),
-      feeUnits: fee, minUnits: min, maxUnits: max, feeText: undefined, band,
+      connectFeeTicks: shared.bigint(connectFee.coef * l),
+      minChargeTicks: minCharge === null ? null : shared.bigint(minCharge.coef * l),
+      maxCostTicks: maxCost === null ? null : shared.bigint(maxCost.coef * l),
+      connectFee, minCharge, maxCost, band,
     };
     v.rates[n++] = compiled;
     if (band === null) allTimes = compiled;
@@ -405,98 +385,40 @@ function buildTrie(index: Map<string, Map<string, CompiledVersion[]>>): PrefixTr
   return { nodes: nodes.slice(0, count * NODE), heads, roots };
 }
 
-export interface RateMatch {
-  prefix: string;
-  version: CompiledVersion;
-}
-
-/** A compiled version's rates as imported (for display and tests; rating reads the compiled form). */
-export function ratesOf(v: CompiledVersion): Rate[] {
-  return v.rates.map((r) => ({
-    prefix: v.prefix,
-    description: r.description,
-    direction: v.direction,
-    band: r.band,
-    effectiveFrom: v.effectiveFrom,
-    connectFee: decimalOf(r.feeUnits, v.scale),
-    minCharge: r.minUnits === null ? null : decimalOf(r.minUnits, v.scale),
-    maxCost: r.maxUnits === null ? null : decimalOf(r.maxUnits, v.scale),
-    steps: r.steps.map((s) => ({ from: s.from, rate: stepRate(s), rateUnit: s.rateUnit, increment: s.increment })),
-  }));
-}
-
-/** A compiled step's rate as a Decimal (made on each call: rating itself never needs one). */
-export function stepRate(s: CompiledStep): Decimal {
-  return decimalOf(s.units, s.scale);
-}
-
-// Nodes with a prefix passed on the way down, deepest last: reused (E.164 numbers have at most 15 digits).
-let path = new Int32Array(32);
-
-/** The prefix of the last matchVersion that found one (a shared slot: nothing is allocated per look-up). */
-export const matched = { prefix: '' };
-
 /**
- * Longest prefix of `number` (from character `start` on) with a version in force at `at`, as the
- * engine reads it; the prefix is left in `matched`. A prefix whose first version starts later
- * does not exist yet, so a shorter prefix answers instead.
+ * The match phase: the version of the longest prefix of `number` (E.164, with or without its +)
+ * in force at `at`, for the deck of `direction`; its prefix is `version.prefix`. A prefix whose
+ * first version starts later does not exist yet, so a shorter prefix answers instead.
  */
-export function matchVersion(plan: CompiledPlan, direction: Direction, number: string, start: number, at: number): CompiledVersion | undefined {
+export function matchVersion(plan: CompiledPlan, direction: Direction, number: string, at: number): CompiledVersion | undefined {
   const trie = plan.rating.trie;
-  if (trie === null) return matchByIndex(plan, direction, start === 0 ? number : number.slice(start), at);
   const deck = deckDirection(direction);
-  let node = deck === 'outbound' ? trie.roots.outbound : deck === 'inbound' ? trie.roots.inbound : trie.roots.onnet;
+  const root = deck === 'outbound' ? trie.roots.outbound : deck === 'inbound' ? trie.roots.inbound : trie.roots.onnet;
   const nodes = trie.nodes;
-  let depth = 0;
-  for (let i = start; i < number.length; i++) {
-    const digit = number.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) break;
-    node = nodes[node * NODE + 1 + digit] as number;
-    if (node === 0) break;
-    const head = nodes[node * NODE] as number;
-    if (head !== 0) {
-      if (depth === path.length) {
-        const grown = new Int32Array(path.length * 2);
-        grown.set(path);
-        path = grown;
-      }
-      path[depth++] = head;
-    }
-  }
   const heads = trie.heads;
-  while (depth > 0) {
-    let v: CompiledVersion | undefined = heads[(path[--depth] as number) - 1];
-    while (v !== undefined && v.effectiveFrom > at) v = v.older;
-    if (v !== undefined) {
-      matched.prefix = v.prefix;
-      return v;
-    }
-  }
-  return undefined;
-}
-
-function matchByIndex(plan: CompiledPlan, direction: Direction, digits: string, at: number): CompiledVersion | undefined {
-  const byPrefix = plan.index?.get(deckDirection(direction));
-  if (!byPrefix) return undefined;
-  for (let len = Math.min(plan.maxPrefixLength, digits.length); len >= 1; len--) {
-    const prefix = digits.slice(0, len);
-    const versions = byPrefix.get(prefix);
-    if (!versions) continue;
-    for (const v of versions) {
-      if (v.effectiveFrom <= at) {
-        matched.prefix = prefix;
-        return v;
+  const first = number.charCodeAt(0) === 43 ? 1 : 0;
+  // Walk down to the deepest prefix (shorter than `limit` digits) that has versions. When none of
+  // them is in force yet (rare: a prefix added for a later date), walk again, stopping above it.
+  let limit = number.length - first + 1;
+  for (;;) {
+    let node = root;
+    let deepest = 0;
+    let depth = 0;
+    for (let i = first; i < number.length && i - first + 1 < limit; i++) {
+      const digit = number.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) break;
+      node = nodes[node * NODE + 1 + digit] as number;
+      if (node === 0) break;
+      const head = nodes[node * NODE] as number;
+      if (head !== 0) {
+        deepest = head;
+        depth = i - first + 1;
       }
     }
+    if (deepest === 0) return undefined;
+    let v: CompiledVersion | undefined = heads[deepest - 1];
+    while (v !== undefined && v.effectiveFrom > at) v = v.older;
+    if (v !== undefined) return v;
+    limit = depth;
   }
-  return undefined;
-}
-
-/**
- * Longest prefix of `digits` with a version in force at `at`. A prefix whose first version starts
- * later does not exist yet, so a shorter prefix answers instead.
- */
-export function findRate(plan: CompiledPlan, direction: Direction, digits: string, at: number): RateMatch | undefined {
-  const version = matchVersion(plan, direction, digits, 0, at);
-  return version ? { prefix: matched.prefix, version } : undefined;
 }

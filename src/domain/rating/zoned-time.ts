@@ -60,23 +60,6 @@ export function zoneOffsetMs(timeZone: string, utcMs: number): number {
 
 const YEARS_400_MS = 146_097 * 86_400_000;
 
-export interface WallTime {
-  /** Days since 1970-01-01 of the local date. */
-  day: number;
-  /** 0 = Sunday ... 6 = Saturday. */
-  weekday: number;
-  /** Local date as YYYY-MM-DD. */
-  date: string;
-  /** Milliseconds since local midnight. */
-  msOfDay: number;
-}
-
-export function wallTime(timeZone: string, utcMs: number): WallTime {
-  const local = utcMs + zoneOffsetMs(timeZone, utcMs);
-  const day = Math.floor(local / DAY_MS);
-  return { day, weekday: (((day + 4) % 7) + 7) % 7, date: dateOfDay(day), msOfDay: local - day * DAY_MS };
-}
-
 // Band lookups ask for the date of the same few days over and over (each leg, each day walked back).
 const dateCache = new Map<number, string>();
 
