@@ -191,7 +191,12 @@ export class JobWorker {
         lost = true;
         throw new LeaseLostError(job.id);
       }
-      if (set.done !== undefined) log.debug({ job: job.id, kind: job.kind, done: set.done }, 'job progress');
+      if (set.done === undefined) return;
+      const logProgress = () => log.debug({ job: job.id, kind: job.kind, done: set.done }, 'job progress');
+      // Said once it is true: a checkpoint saved inside the handler's transaction counts when that commits.
+      const committed = (tx as { executionPromise?: Promise<unknown> } | undefined)?.executionPromise;
+      if (committed) committed.then(logProgress, () => undefined);
+      else logProgress();
     };
 
     try {
