@@ -140,6 +140,7 @@ async function main() {
           return end(...a);
         }) as typeof res.end;
       });
+      await built.warmUp();
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       cleanups.push(async () => {

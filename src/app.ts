@@ -83,6 +83,8 @@ export interface BuiltApp {
   jobs: JobKinds;
   /** This process's job worker (absent with worker: false). */
   worker?: JobWorker;
+  /** Readies what the first requests would otherwise wait for (the intake's parse threads); the server awaits it before it listens. */
+  warmUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -256,6 +258,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     referenceData,
     jobs,
     worker,
+    warmUp: () => intake.warm(),
     async close() {
       await worker?.stop();
       await intake.close();

@@ -61,6 +61,8 @@ async function main(): Promise<void> {
   const server = config.tls
     ? https.createServer({ cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) }, built.app)
     : http.createServer(built.app);
+  // Before the switches' first posts: a large post then finds its parse thread ready.
+  await built.warmUp().catch((err) => logger.warn({ err }, 'the intake could not start its parse threads; large posts will start them'));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

@@ -85,6 +85,16 @@ describe('intake parse pool', () => {
     assert.ok(next.ok && next.records.length === 10, JSON.stringify(next).slice(0, 300));
   });
 
+  test('warmed, a pool has its thread ready before the first large body: that body is parsed without starting one', async () => {
+    const p = pool(1);
+    assert.equal(p.threads, 0, 'no thread before it is needed');
+    await p.warm();
+    assert.equal(p.threads, 1, 'warm() started the thread');
+    const answer = await p.parse(1, { format: 'generic-json', body: genericBody(100, 'W'), contentType: undefined, ctx: utc1 });
+    assert.ok(answer.ok && answer.records.length === 100);
+    assert.equal(p.threads, 1, 'the body used it, none more');
+  });
+
   test('after close, a large body is refused as a passing fault (the process is ending), not as bad content', async () => {
     const p = pool(1);
     await p.close();

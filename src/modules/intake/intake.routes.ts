@@ -19,6 +19,8 @@ export const INTAKE_PATH = '/api/v1/cdrs';
 export type IntakeHandler = ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) & {
   /** Rejects when the intake cannot store a post now (see IntakePipeline.probe). */
   probe(): Promise<void>;
+  /** Starts the intake's parse threads ahead of the first large post. */
+  warm(): Promise<void>;
   /** Stops the intake's parse threads. */
   close(): Promise<void>;
 };
@@ -188,5 +190,5 @@ export function intakeHandler({
     res.once('finish', () => logPost(post, res.statusCode));
     handle(req, res, post).catch((err) => failed(res, post.id, err));
   };
-  return Object.assign(handler, { probe: () => intake.probe(), close: () => intake.close() });
+  return Object.assign(handler, { probe: () => intake.probe(), warm: () => intake.warm(), close: () => intake.close() });
 }

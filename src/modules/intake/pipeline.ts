@@ -216,6 +216,11 @@ export class IntakePipeline {
     return { error, rejectId };
   }
 
+  /** Starts the parse threads ahead of the first large post (see ParsePool.warm). */
+  warm(): Promise<void> {
+    return this.parser.warm();
+  }
+
   /** Stops the parse threads (the process is ending or the app is closed). */
   close(): Promise<void> {
     return this.parser.close();
