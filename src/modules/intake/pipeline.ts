@@ -130,6 +130,7 @@ export class IntakePipeline {
     this.copyFromLegs = opts.copyFromLegs;
     this.partLegs = opts.partLegs ?? PART_LEGS;
     this.log = opts.log;
+    caches.versions?.register(this.holders);
     this.parser = new ParsePool({ threads: opts.parse?.threads ?? 1, inlineBelow: opts.parse?.inlineBelow ?? DEFAULT_PARSE_INLINE_BELOW, maxHeapMb: opts.parse?.maxHeapMb });
     const weight = (p: ParsedPost) => Math.max(1, legCount(p));
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);

@@ -1,3 +1,4 @@
+import type { VersionedCache } from '../../db/cache-versions';
 import type { Queryable } from '../../db/knex';
 import type { Assignment } from '../../domain/legs/holders';
 import { isIdentityKey } from '../../domain/legs/identity';
@@ -158,7 +159,9 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
  * the numbers in the background (44 ms at 100,000 numbers, half a second at a million), while
  * batches are read from the database as they were without a cache.
  */
-export class HoldersCache {
+export class HoldersCache implements VersionedCache {
+  /** Its version is party_version; the check at write (holdersGuard) is what makes it safe. */
+  readonly kind = 'parties';
   private version: string | undefined;
   private ours = new Float64Array(0);
   /** Every short identity ever ours ("1002@pbx.example"): few next to numbers, so a plain set. */
@@ -193,7 +196,15 @@ export class HoldersCache {
     return holdersOf(db, numbers);
   }
 
-  /** Forget everything (a write found a newer version). */
+  /**
+   * The process's version check found party_version elsewhere than this copy's: forget it now
+   * rather than at the next write that would fail its check.
+   */
+  versionMoved(_db: Queryable, version: string): void {
+    if (this.version !== version) this.invalidate();
+  }
+
+  /** Forget everything (a write, or the version check, found a newer version). */
   invalidate(): void {
     this.generation++;
     this.version = undefined;
