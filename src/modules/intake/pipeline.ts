@@ -243,8 +243,10 @@ export class IntakePipeline {
       // Rated with holders that changed since: rate again from the database (no cache, so no
       // check and no second round), and write that.
       if (err instanceof StaleHoldersError) return this.write(await this.rateAfresh(posts));
-      // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT, which
-      // also settles a leg that someone stored after its COPY was planned (unique violation).
+      // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT. A COPY
+      // plan assumes every leg is new, so a leg stored already (a post sent again, a leg shared
+      // with another post of the group, or stored since) fails it with a unique violation: a post
+      // alone is then written again too, and its leg answered as a duplicate.
       const copied = posts.some((p) => p.copy);
       if (posts.length === 1 && !(copied && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
       return oneByOne(posts, (p) => this.writeAlone(p));

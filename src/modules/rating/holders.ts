@@ -148,7 +148,9 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
  * transaction that changes numbers, subscribers or resellers as rating sees them), and the write
  * that stores the rated legs checks that the version is still the same (holdersGuard, below):
  * a post rated with a holder that has changed since is rated again, so the cache is never the
- * reason for a wrong charge, and no notice between processes is needed.
+ * reason for a wrong charge, and no notice between processes is needed. It follows the process's
+ * cache versions (db/cache-versions.ts) as every cache does, with that check at write in place of
+ * asking before it serves: a version check that finds party_version moved only forgets it sooner.
  *
  * Most numbers on a leg are nobody's (the called number of an outbound call), so the cache knows
  * every number that has ever been ours, as a sorted array of their digits (8 bytes each, nothing
