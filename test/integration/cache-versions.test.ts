@@ -100,6 +100,37 @@ describe('caches: a change nobody announced is seen within the bound, by every c
     assert.equal((await post(t)).status, 200);
   });
 
+  test('a plan changed behind the cache is compiled again within the bound; a plan whose revision did not move is kept', async () => {
+    const other = await makePlan(t.db, null, { currency: 'USD' });
+    await makeRates(t.db, rateRow(other, { rate: '0.0500' }));
+    const held = await t.planCache.get(t.db, planId);
+    const kept = await t.planCache.get(t.db, other.id);
+    assert.ok(held && kept);
+    const changedAt = Date.now();
+    await editByHand(5);
+    let fresh = await t.planCache.get(t.db, planId);
+    while (fresh === held && Date.now() - changedAt < BOUND_MS + SLACK_MS) {
+      await new Promise((r) => setTimeout(r, 25));
+      fresh = await t.planCache.get(t.db, planId);
+    }
+    assert.notEqual(fresh, held, 'compiled again');
+    assert.equal(fresh?.revision, await revisionNow());
+    assert.equal(await t.planCache.get(t.db, other.id), kept, 'the other plan is not compiled again');
+  });
+
+  test('a read inside a transaction whose check is due checks through that transaction (embedded: another connection would wait for it)', async () => {
+    await t.planCache.get(t.db, planId);
+    await new Promise((r) => setTimeout(r, BOUND_MS + 50));
+    const plan = await Promise.race([
+      t.db.transaction(async (tx) => {
+        await tx('taxes').where({ id: taxId }).update({ rate: '6' });
+        return t.planCache.get(tx, planId);
+      }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the read waited on another connection')), 5000)),
+    ]);
+    assert.ok(plan);
+  });
+
   test(
     'with its listener connection killed and kept down, a process sees a change made meanwhile within the bound, and checks everything once it listens again',
     { skip: process.env.TEST_DATABASE_URL ? false : 'the embedded database has no change listener (the test above covers it)' },
