@@ -60,6 +60,8 @@ export class CacheVersions {
   private unconfirmedAt = Number.NEGATIVE_INFINITY;
   private listening = false;
   private checking: Promise<void> | undefined;
+  /** When the check in `checking` was asked for (it begins then or later). */
+  private checkingFrom = Number.NEGATIVE_INFINITY;
   /** How many checks have completed (tests and the docs' figures). */
   checks = 0;
 
@@ -119,15 +121,19 @@ export class CacheVersions {
     return this.listening;
   }
 
-  /** One check at a time through the pool; readers arriving meanwhile wait for the same one. */
+  /**
+   * One check at a time through the pool; readers arriving meanwhile wait for the same one, unless
+   * it began before the last hint (its snapshot may miss that change): then for a new one after it.
+   */
   private checkShared(db: Queryable): Promise<void> {
-    if (!this.checking) {
-      const pending = this.check(db).finally(() => {
-        if (this.checking === pending) this.checking = undefined;
-      });
-      this.checking = pending;
-    }
-    return this.checking;
+    if (this.checking && this.checkingFrom >= this.unconfirmedAt) return this.checking;
+    const previous = this.checking?.catch(() => undefined);
+    this.checkingFrom = this.now();
+    const pending: Promise<void> = (previous ? previous.then(() => this.check(db)) : this.check(db)).finally(() => {
+      if (this.checking === pending) this.checking = undefined;
+    });
+    this.checking = pending;
+    return pending;
   }
 
   /** Reads every version, hands the moved kinds to their caches, and confirms from when it began. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { CacheVersions } from '../../src/db/cache-versions';
 import { createPeerApp, createTestApp, type TestApp } from '../support/app';
 import { makeExchangeRate, makeJurisdiction, makePlan, makeRates, makeReseller, makeSubscriber, makeTax, rateRow, step, stepsJson } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
@@ -129,6 +130,31 @@ describe('caches: a change nobody announced is seen within the bound, by every c
       new Promise((_, reject) => setTimeout(() => reject(new Error('the read waited on another connection')), 5000)),
     ]);
     assert.ok(plan);
+  });
+
+  test('a reader that comes after a hint does not settle for a check begun before it (whose snapshot may miss the change)', async () => {
+    const versions = new CacheVersions(t.db, { maxAgeMs: 60_000 });
+    const seenVersions: string[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    versions.register({
+      kind: 'taxes',
+      async versionMoved(_db, version) {
+        seenVersions.push(version);
+        if (seenVersions.length === 1) await gate; // the first check stays in flight
+      },
+    });
+    const first = versions.ready(t.db);
+    assert.ok(first, 'nothing confirmed yet: the reader waits for a check');
+    while (seenVersions.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await t.db.transaction((tx) => tx('taxes').where({ id: taxId }).update({ rate: '7' }));
+    const committed = (await t.db('cache_versions').where({ kind: 'taxes' }).first()).version as string;
+    versions.unconfirm(); // the change's notice
+    const second = versions.ready(t.db);
+    open();
+    await Promise.all([first, second]);
+    assert.equal(seenVersions.at(-1), String(committed), 'the later reader waited for a check that saw the change');
+    assert.equal(versions.ready(t.db), undefined, 'and that check confirms');
   });
 
   test(
