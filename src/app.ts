@@ -8,7 +8,8 @@ import passport from 'passport';
 import { pinoHttp } from 'pino-http';
 import { requestIdOf } from './web/request-id';
 import type { Config } from './config';
-import { listenForChanges } from './db/change-notices';
+import { CacheVersions } from './db/cache-versions';
+import { listenForChanges, REFERENCE_DATA_CHANNEL } from './db/change-notices';
 import type { Db } from './db/knex';
 import type { Logger } from './logger';
 import { authRoutes } from './modules/auth/auth.routes';
@@ -24,7 +25,7 @@ import { registerIntakeJobs } from './modules/intake/intake.jobs';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
-import { planChanges, PlanCache } from './modules/rate-plans/plan-cache';
+import { PLAN_CHANGED_CHANNEL, PlanCache } from './modules/rate-plans/plan-cache';
 import { ReferenceData } from './modules/reference-data/reference-data';
 import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-plans.routes';
 import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
@@ -61,6 +62,8 @@ export interface AppDeps {
   planCache?: PlanCache;
   /** Platforms, usage taxes and exchange rates held in memory for the CDR intake; one per process. */
   referenceData?: ReferenceData;
+  /** How long the caches serve a copy on one confirmation of its version (default: config.cacheMaxAgeMs). */
+  cacheMaxAgeMs?: number;
   /**
    * Whether this process's job worker also turns due schedules into jobs (the server: yes; test
    * apps: no, they run only the jobs they queue). The worker itself runs in every app.
@@ -79,6 +82,8 @@ export interface BuiltApp {
   portal: express.Express;
   planCache: PlanCache;
   referenceData: ReferenceData;
+  /** The versions every cache of this process follows. */
+  cacheVersions: CacheVersions;
   /** The job kinds (handlers and schedules) of this process, for queuing. */
   jobs: JobKinds;
   /** This process's job worker (absent with worker: false). */
@@ -95,10 +100,18 @@ export function createApp(deps: AppDeps): BuiltApp {
   const throttle = new LoginThrottle(config.loginThrottle);
   const planCache = deps.planCache ?? new PlanCache();
   const referenceData = deps.referenceData ?? new ReferenceData();
-  // What rating reads from memory; the intake and re-rating are handed both.
-  const caches = { plans: planCache, refs: referenceData };
-  // One connection hears every other process's changes (none to hear with the embedded database).
-  const changeListener = deps.embedded ? { close: async () => undefined } : listenForChanges(deps.databaseUrl, [planChanges(planCache), referenceData], logger);
+  // Every cache follows one protocol (db/cache-versions.ts): versions in the database, checked at
+  // least every cacheMaxAgeMs; notices only make the check come sooner.
+  const versions = new CacheVersions(db, { maxAgeMs: deps.cacheMaxAgeMs ?? config.cacheMaxAgeMs });
+  versions.register(planCache);
+  referenceData.follow(versions);
+  // What rating reads from memory; the intake and re-rating are handed all of it.
+  const caches = { plans: planCache, refs: referenceData, versions };
+  // One connection hears every other process's changes (none to hear with the embedded database,
+  // whose caches then check the versions before serving once their confirmation runs out).
+  const changeListener = deps.embedded
+    ? { close: async () => undefined }
+    : listenForChanges(deps.databaseUrl, versions.subscribers([PLAN_CHANGED_CHANNEL, REFERENCE_DATA_CHANNEL]), logger);
 
   // Background work: handlers by kind, run by this process's worker as any other process's would.
   const jobs = new JobKinds();
@@ -256,6 +269,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     portal: app,
     planCache,
     referenceData,
+    cacheVersions: versions,
     jobs,
     worker,
     warmUp: () => intake.warm(),

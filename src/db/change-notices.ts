@@ -1,3 +1,4 @@
+import type { CacheVersions, VersionedCache } from './cache-versions';
 import type { Db, Queryable, Tx } from './knex';
 
 /**
@@ -5,9 +6,10 @@ import type { Db, Queryable, Tx } from './knex';
  *
  * A writer calls pg_notify inside the transaction that makes the change: Postgres delivers it at
  * commit, and never if the transaction rolls back. Every process LISTENs on one dedicated
- * connection (listenForChanges) and drops its copy. Notices sent while that connection is down are
- * lost, so each subscriber is told when it goes down and when listening resumes, and must then
- * assume that anything may have changed.
+ * connection (listenForChanges). A notice is only a hint to look sooner: what keeps a cache right
+ * is the version its kind has in the database (db/cache-versions.ts), since notices sent while
+ * that connection is down, or by nobody (a hand edit), are never heard. Subscribers are told when
+ * it goes down and when listening resumes.
  */
 export interface ChangeSubscriber {
   channel: string;
@@ -47,7 +49,8 @@ export function listenForChanges(url: string, subscribers: ChangeSubscriber[], l
   };
   const connectOnce = async () => {
     if (closed) return;
-    const c = new Client({ connectionString: url, application_name: `voip-billing ${name}` });
+    // A connection attempt that hangs (packets dropped) must fail, or the listener would never come back.
+    const c = new Client({ connectionString: url, application_name: `voip-billing ${name}`, connectionTimeoutMillis: 10_000 });
     client = c;
     let down = false;
     // 'error' and 'end' can both come for one failure: act once per connection.
@@ -57,7 +60,7 @@ export function listenForChanges(url: string, subscribers: ChangeSubscriber[], l
       lost();
       c.end().catch(() => undefined);
       if (closed) return;
-      log.warn({ err }, `${name}: ${msg}; caches cleared, reconnecting`);
+      log.warn({ err }, `${name}: ${msg}; reconnecting (caches check their versions meanwhile)`);
       retry ??= setTimeout(() => {
         retry = undefined;
         void connect();
@@ -111,8 +114,9 @@ export async function announceReferenceChange(db: Queryable, kind: ReferenceKind
 
 /**
  * Every write to reference data goes through here: `work` runs in a transaction that announces the
- * change (other processes drop their copy at commit), and this process drops its own once the
- * commit is done, so the next request reads the new rows.
+ * change (other processes look at the versions at once, rather than when their confirmation runs
+ * out), and this process drops its own copy once the commit is done, so the next request reads
+ * the new rows. The kind's version is moved by triggers in the same transaction, whoever writes.
  */
 export async function changeReferenceData<T>(db: Db, refs: ReferenceInvalidator, kind: ReferenceKind, work: (tx: Tx) => Promise<T>): Promise<T> {
   const result = await db.transaction(async (tx) => {
@@ -126,34 +130,46 @@ export async function changeReferenceData<T>(db: Db, refs: ReferenceInvalidator,
 
 /**
  * One kind of reference data held in memory as a whole (a few hundred rows at most), loaded on
- * first use. Correct over fast:
+ * first use, following the process's CacheVersions (db/cache-versions.ts). Correct over fast:
+ * - before serving, it asks the versions whether its copy may still be served (ready), and waits
+ *   for their check when not; a check that finds the kind's version moved drops the copy;
  * - invalidate() bumps a generation; a load that began before it (and may have read the rows as
  *   they were before a commit) returns its answer to its own callers but is never stored, and
  *   later callers do not join it;
- * - while suspended (the change listener is down, or not yet listening), nothing is stored and
- *   every call reads the database, since a change elsewhere could go unheard;
  * - a read through a caller's transaction goes to that transaction, which may have changed the
  *   rows itself (as the SQL look-ups would), and is neither stored nor shared.
  */
-export class ReferenceCache<T> {
+export class ReferenceCache<T> implements VersionedCache {
   private value: Promise<T> | undefined;
   private loading: Promise<T> | undefined;
   private generation = 0;
-  private suspended = false;
+  private versions: CacheVersions | undefined;
 
   constructor(
     readonly kind: ReferenceKind,
     private readonly loader: (db: Queryable) => Promise<T>,
   ) {}
 
+  follow(versions: CacheVersions): void {
+    this.versions = versions;
+  }
+
+  versionMoved(): void {
+    this.invalidate();
+  }
+
   get(db: Queryable): Promise<T> {
     if ((db as Tx).isTransaction) return this.loader(db);
+    const wait = this.versions?.ready(db);
+    return wait ? wait.then(() => this.held(db)) : this.held(db);
+  }
+
+  private held(db: Queryable): Promise<T> {
     if (this.value) return this.value;
-    if (this.suspended) return this.loader(db);
     if (this.loading) return this.loading;
     const generation = this.generation;
     const pending = this.loader(db).then((v) => {
-      if (this.generation === generation && !this.suspended) this.value = Promise.resolve(v);
+      if (this.generation === generation) this.value = Promise.resolve(v);
       return v;
     });
     this.loading = pending;
@@ -169,17 +185,6 @@ export class ReferenceCache<T> {
     this.generation++;
     this.value = undefined;
     this.loading = undefined;
-  }
-
-  /** Stop storing (and drop what is held) until resume(). */
-  suspend(): void {
-    this.suspended = true;
-    this.invalidate();
-  }
-
-  resume(): void {
-    this.suspended = false;
-    this.invalidate();
   }
 
   /** Whether an answer is held in memory. */

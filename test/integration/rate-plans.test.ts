@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isUnratable, rateLeg } from '../../src/domain/rating/engine';
-import { listenForPlanChanges, PlanCache } from '../../src/modules/rate-plans/plan-cache';
-import { createTestApp, type TestApp } from '../support/app';
+import type { PlanCache } from '../../src/modules/rate-plans/plan-cache';
+import { createPeerApp, createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
 import { Client } from '../support/http';
 import { decimalCharge, DECK_HEADER } from '../support/rating';
@@ -152,28 +152,32 @@ describe('rate plans: create, import, export, assign, cache', () => {
   });
 
   test(
-    'another process hears of a change through Postgres NOTIFY and drops its compiled plan',
+    'another process hears of a change through Postgres NOTIFY and drops that compiled plan, well before its check would come, and keeps the others',
     { skip: process.env.TEST_DATABASE_URL ? false : 'embedded Postgres serves one process only (PGlite does not pass NOTIFY between its socket connections)' },
     async () => {
       const id = await newPlan('Cached there', { time_zone: 'UTC' });
+      const otherId = await newPlan('Cached there too', { time_zone: 'UTC' });
       await admin.refreshCsrf(`/wholesale/rate-plans/${id}`);
       assert.equal((await upload(admin, `/wholesale/rate-plans/${id}/deck`, `${DECK_HEADER}\n1,US,outbound,,0,0.06,60,60,,,,\n`, { mode: 'replace' })).status, 303);
-      const other = new PlanCache();
-      const listener = listenForPlanChanges(t.url, other, { warn: () => undefined });
+      // A check of the versions only every minute: what makes the peer look sooner is the notice.
+      const peer = await createPeerApp(t, { CACHE_CHECK_SECONDS: '60' });
       try {
-        const first = await other.get(t.db, id);
+        for (let i = 0; i < 100 && !peer.cacheVersions.isListening; i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(peer.cacheVersions.isListening, 'the peer listens');
+        const first = await peer.planCache.get(peer.db, id);
+        const untouched = await peer.planCache.get(peer.db, otherId);
         assert.equal(amountWith(first), '0.0600');
-        await new Promise((r) => setTimeout(r, 300)); // the listener is connected
         assert.equal((await upload(admin, `/wholesale/rate-plans/${id}/deck`, `${DECK_HEADER}\n1,US,outbound,,0,0.09,60,60,,,,\n`, { mode: 'replace' })).status, 303);
-        let fresh = await other.get(t.db, id);
+        let fresh = await peer.planCache.get(peer.db, id);
         for (let i = 0; i < 100 && fresh === first; i++) {
           await new Promise((r) => setTimeout(r, 20));
-          fresh = await other.get(t.db, id);
+          fresh = await peer.planCache.get(peer.db, id);
         }
         assert.notEqual(fresh, first, 'the other process dropped its compiled plan');
         assert.equal(amountWith(fresh), '0.0900');
+        assert.equal(await peer.planCache.get(peer.db, otherId), untouched, 'a plan whose revision did not move is not compiled again');
       } finally {
-        await listener.close();
+        await peer.close();
       }
     },
   );

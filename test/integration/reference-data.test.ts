@@ -132,30 +132,7 @@ describe('reference data held in memory by the intake: changes are seen at once'
     assert.equal((await post(t)).status, 200);
   });
 
-  test(
-    'while the change listener is disconnected nothing is served from memory; once it listens again, memory is used again',
-    { skip: process.env.TEST_DATABASE_URL ? false : 'the embedded database has no change listener' },
-    async () => {
-      await priced(t);
-      assert.ok(t.referenceData.usageTaxes.cached);
-      const killed = await t.db.raw(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'voip-billing change listener'`);
-      assert.equal(killed.rows.length, 1, 'the app has one listener connection');
-      for (let i = 0; i < 100 && t.referenceData.usageTaxes.cached; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(!t.referenceData.usageTaxes.cached, 'dropped when the connection was lost');
-      // A change another process makes now would go unheard: every post reads the database meanwhile.
-      const surcharge = (await t.db('taxes').where({ name: 'NY surcharge' }).first()).id;
-      await t.db.transaction((tx) => tx('taxes').where({ id: surcharge }).update({ rate: '3' }));
-      assert.deepEqual((await priced(t)).taxes, ['NY surcharge 3']);
-      assert.ok(!t.referenceData.usageTaxes.cached);
-      // Reconnected (after a second): served from memory again.
-      for (let i = 0; i < 150 && !t.referenceData.usageTaxes.cached; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        await priced(t);
-      }
-      assert.ok(t.referenceData.usageTaxes.cached, 'listening again');
-      await t.db('taxes').where({ id: surcharge }).update({ rate: '1' });
-    },
-  );
+  // With the listener down, or a change that no notice tells of: cache-versions.test.ts.
 
   test(
     'another process on the same database drops its copy through NOTIFY within a second',

@@ -26,6 +26,7 @@ const OPERATOR_TABLES: Record<string, string> = {
   leg_keys: "each platform's leg keys, claimed once whatever partition the leg is in; read only by the intake, never shown",
   job_schedules: "the operator's periodic work (half-call expiry, reject pruning, partitions): the system's, no tenant's",
   party_version: 'one counter of changes to numbers, subscribers and resellers, for the intake\'s holders cache',
+  cache_versions: 'one counter per kind of reference data held in memory (rate plans, platforms, taxes, exchange rates), for every process\'s caches',
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */

@@ -18,6 +18,8 @@ export interface TestApp extends TestDatabase {
   planCache: PlanCache;
   /** The app's in-memory platforms, usage taxes and exchange rates, as the intake uses them. */
   referenceData: ReferenceData;
+  /** The versions the app's caches follow (db/cache-versions.ts). */
+  cacheVersions: BuiltApp['cacheVersions'];
   /** The app's job kinds (to queue jobs) and its worker (which runs them, as the server's does). */
   jobs: BuiltApp['jobs'];
   worker: BuiltApp['worker'];
@@ -32,7 +34,8 @@ const WRITE = /\b(?:insert\s+into|update|delete\s+from|truncate(?:\s+table)?)\s+
  * as a change through the services does: so fixtures never leave the intake with stale platforms,
  * taxes or rates. Writes inside a transaction (every service's) are not watched: the services
  * must invalidate on their own, and the invalidation tests prove that they do. Other processes
- * hear of fixture writes through the factories' announceReferenceChange.
+ * hear of fixture writes through the factories' announceReferenceChange, and would see them in
+ * any case once their caches check the versions the triggers moved (cache-versions.test.ts).
  */
 function dropCopiesOnDirectWrites(db: Db, refs: ReferenceData): void {
   db.on('query-response', (_response: unknown, q: { sql?: string; __knexTxId?: string }) => {
@@ -44,16 +47,16 @@ function dropCopiesOnDirectWrites(db: Db, refs: ReferenceData): void {
 /** What a test app may be built with: its job worker and schedules, the API's key check. */
 type AppOptions = { worker?: boolean; schedules?: boolean } & Pick<AppDeps, 'apiKeys'>;
 
-function build(database: TestDatabase, env: Record<string, string>, opts: AppOptions = {}) {
+function build(database: TestDatabase, env: Record<string, string>, opts: AppOptions & { listenUrl?: string } = {}) {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
   const planCache = new PlanCache();
   const referenceData = new ReferenceData();
   dropCopiesOnDirectWrites(database.db, referenceData);
   const built = createApp({
-    config, db: database.db, databaseUrl: database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel),
-    planCache, referenceData, embedded: database.embedded, ...opts,
+    config, db: database.db, databaseUrl: opts.listenUrl ?? database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel),
+    planCache, referenceData, embedded: database.embedded, worker: opts.worker, schedules: opts.schedules, apiKeys: opts.apiKeys,
   });
-  return { app: built.app, portal: built.portal, config, planCache, referenceData, jobs: built.jobs, worker: built.worker, built };
+  return { app: built.app, portal: built.portal, config, planCache, referenceData, cacheVersions: built.cacheVersions, jobs: built.jobs, worker: built.worker, built };
 }
 
 /**
@@ -77,9 +80,10 @@ export async function createTestApp(env: Record<string, string> = {}, db: { idle
 /**
  * A second app on the same real Postgres database, with its own connections and caches: another
  * process, as far as the caches can tell. Closing it leaves the database to `t`. Not for the
- * embedded database, which serves one process (it listens for no notifications).
+ * embedded database, which serves one process (it listens for no notifications). `listenUrl`: where
+ * its change listener connects (a proxy a test can cut).
  */
-export async function createPeerApp(t: TestApp, env: Record<string, string> = {}, opts: { worker?: boolean; schedules?: boolean } = {}): Promise<TestApp> {
+export async function createPeerApp(t: TestApp, env: Record<string, string> = {}, opts: { worker?: boolean; schedules?: boolean; listenUrl?: string } = {}): Promise<TestApp> {
   if (t.embedded) throw new Error('a peer app needs a real Postgres server (TEST_DATABASE_URL)');
   const db = createDb(t.url, { poolMax: 5 });
   const { built, ...parts } = build({ db, url: t.url, embedded: false, close: async () => undefined }, env, opts);

@@ -132,7 +132,7 @@ describe('RateTable: rateInForce answered in memory', () => {
   });
 });
 
-describe('ReferenceCache: loaded once, dropped on change, never storing what may be stale', () => {
+describe('ReferenceCache: loaded once, dropped on change, never storing what may be stale (its versions: cache-versions.test.ts)', () => {
   const pool = {} as Queryable;
   /** A loader whose loads finish when the test says so. */
   function gatedLoader() {
@@ -171,31 +171,6 @@ describe('ReferenceCache: loaded once, dropped on change, never storing what may
     assert.equal(await late, 2);
     assert.equal(await cache.get(pool), 2, 'the later load is the one kept');
     assert.equal(l.calls(), 2);
-  });
-
-  test('while suspended (listener down) every read loads and nothing is kept; resume starts afresh', async () => {
-    let n = 0;
-    const cache = new ReferenceCache('platforms', async () => ++n);
-    assert.equal(await cache.get(pool), 1);
-    cache.suspend();
-    assert.ok(!cache.cached, 'suspending drops what was held');
-    assert.equal(await cache.get(pool), 2);
-    assert.equal(await cache.get(pool), 3);
-    assert.ok(!cache.cached);
-    cache.resume();
-    assert.equal(await cache.get(pool), 4);
-    assert.equal(await cache.get(pool), 4);
-  });
-
-  test('a load that began before suspension is not kept', async () => {
-    const l = gatedLoader();
-    const cache = new ReferenceCache('platforms', l.load);
-    const early = cache.get(pool);
-    cache.suspend();
-    cache.resume();
-    l.open();
-    assert.equal(await early, 1);
-    assert.ok(!cache.cached);
   });
 
   test('a read through a caller’s transaction (which may have changed the rows) reads them, and is never kept or shared', async () => {

@@ -104,7 +104,8 @@ export async function parsePost(db: Db, input: PostInput, parse: ParseFn = inlin
  * A large post cut into parts of at most `maxLegs` legs, each rated and written as a post of its
  * own, so that a 10,000-record post takes its turns in the rating and write queues beside other
  * platforms' posts instead of holding both for seconds. Safe because every leg is idempotent by
- * its key: a part committed before a crash is answered "duplicate" when the switch posts again.
+ * its key: a part committed before a crash is answered "duplicate" when the switch posts again
+ * (on the COPY path its unique violation sends it back to INSERT ... ON CONFLICT).
  * The refused and pending records go with the last part; a post that completes stored halves is
  * not cut (their deletion belongs with the legs they make, in one transaction).
  */
@@ -204,7 +205,7 @@ export async function ratePosts(db: Db, caches: RatingCaches, posts: ParsedPost[
 // Write.
 
 export interface WriteOptions {
-  /** Write without the posts' COPY plans (a retry after a COPY met a leg stored meanwhile). */
+  /** Write without the posts' COPY plans (a retry after a COPY met a leg stored already: its plan assumed every leg new). */
   ignoreCopyPlan?: boolean;
 }
 
@@ -223,7 +224,7 @@ function ledgerRecords(p: PreparedPost): LedgerPost['records'] {
 }
 
 function ledgerPosts(posts: PreparedPost[], opts: WriteOptions): LedgerPost[] {
-  // A plan is ignored when it may be stale: a retry after its COPY met a leg stored meanwhile.
+  // A plan is ignored on a retry after its COPY met a leg stored already (the plan assumes every leg is new).
   return posts.map((p) => ({ records: ledgerRecords(p), copy: opts.ignoreCopyPlan ? undefined : p.copy }));
 }
 

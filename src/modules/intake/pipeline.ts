@@ -149,6 +149,7 @@ export class IntakePipeline {
     this.copyFromLegs = opts.copyFromLegs;
     this.partLegs = opts.partLegs ?? PART_LEGS;
     this.log = opts.log;
+    caches.versions?.register(this.holders);
     this.parser = new ParsePool({ threads: opts.parse?.threads ?? 1, inlineBelow: opts.parse?.inlineBelow ?? DEFAULT_PARSE_INLINE_BELOW, maxHeapMb: opts.parse?.maxHeapMb });
     const weight = (p: ParsedPost) => Math.max(1, legCount(p));
     this.rater = new Batcher((posts) => this.rate(posts), weight, MAX_LEGS_PER_GROUP);
@@ -266,8 +267,10 @@ export class IntakePipeline {
       // Rated with holders that changed since: rate again from the database (no cache, so no
       // check and no second round), and write that.
       if (err instanceof StaleHoldersError) return this.write(await this.rateAfresh(posts));
-      // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT, which
-      // also settles a leg that someone stored after its COPY was planned (unique violation).
+      // A failed group: each post again in its own transaction, with INSERT ... ON CONFLICT. A COPY
+      // plan assumes every leg is new, so a leg stored already (a post sent again, a leg shared
+      // with another post of the group, or stored since) fails it with a unique violation: a post
+      // alone is then written again too, and its leg answered as a duplicate.
       const copied = posts.some((p) => p.copy);
       if (posts.length === 1 && !(copied && uniqueViolation(err) !== undefined)) return [{ status: 'rejected', reason: err }];
       return oneByOne(posts, (p) => this.writeAlone(p));

@@ -8,8 +8,9 @@ import type { Queryable } from '../../db/knex';
  * Bulk writes with COPY FROM STDIN (text format) inside a knex transaction. A multi-row INSERT of
  * a thousand legs makes Node build and bind tens of thousands of parameters and Postgres plan a
  * statement as large; COPY streams rows Postgres parses at its own speed. COPY returns nothing,
- * so callers allocate ids first (allocateIds in ledger.repository.ts) and check for duplicates themselves: a unique violation
- * aborts the whole transaction, and the caller's fallback is the INSERT ... ON CONFLICT path.
+ * so callers allocate ids first (allocateIds in ledger.repository.ts). It cannot skip a row either:
+ * the intake's plan assumes every leg is new, a leg stored already fails it with a unique violation
+ * that aborts the whole transaction, and the post is then written again by INSERT ... ON CONFLICT.
  */
 
 /** A value in COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */

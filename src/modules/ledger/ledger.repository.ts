@@ -232,8 +232,10 @@ export async function insertCharges(db: Queryable, legs: Array<{ id: number; sta
 }
 
 // ---------------------------------------------------------------------------------------------
-// The COPY path of the intake (real Postgres): duplicates are found first, ids allocated, then the
-// rows streamed. See copy.ts for why, and the intake's pipeline for the fallback when a race slips through.
+// The COPY path of the intake (real Postgres): ids allocated and rows built before the transaction,
+// assuming every leg is new (no look-up of stored legs), then streamed. A leg stored already fails
+// the COPY of leg_keys (unique violation) and the intake's pipeline writes the post again by INSERT
+// ... ON CONFLICT, which answers it as a duplicate. See copy.ts for why COPY.
 
 /** The legs this platform stored under these keys, by key, with what they say (StoredLeg.facts). */
 export async function storedLegs(db: Queryable, platformId: number, legKeys: string[]): Promise<Map<string, StoredLeg>> {

@@ -24,7 +24,8 @@ import {
  * - INSERT ... ON CONFLICT in a transaction (storeInTransaction): anything the caller stores beside
  *   the legs (pending halves, rejects), posts that share a leg, and every retry.
  * - COPY in a transaction: a group of at least COPY_FROM_LEGS legs on a Postgres server, its rows
- *   prepared beside rating (planCopies), outside the transaction.
+ *   prepared beside rating (planCopies), outside the transaction, assuming every leg is new; a
+ *   leg stored already fails it (unique violation) and the posts go again by INSERT ... ON CONFLICT.
  */
 
 /** A leg to store, with the carrier it left by. */
@@ -73,8 +74,8 @@ export interface CopyPlan {
 
 /**
  * Below this many legs a group is written with one INSERT statement (insertGroup). COPY needs a
- * look-up of ids first, then three COPYs in a transaction: it pays off only when there are many
- * rows to stream.
+ * look-up of ids first, then four COPYs in a transaction (leg keys, records, legs, charges): it
+ * pays off only when there are many rows to stream.
  */
 export const COPY_FROM_LEGS = 200;
 
@@ -169,7 +170,7 @@ export async function storeInOneStatement(db: Queryable, posts: LedgerPost[], gu
 
 /**
  * Inside a transaction (possibly shared with the caller's own writes): the guard first, then posts
- * with a CopyPlan streamed with three COPYs for all of them, the others written with one multi-row
+ * with a CopyPlan streamed with four COPYs for all of them, the others written with one multi-row
  * INSERT per table (chunked) per platform and content type, and the charges of all of them
  * together: a group of a hundred single-record posts costs a handful of round trips, not hundreds.
  * Each post is answered exactly as if it had been written alone; posts that share a leg (a retry

@@ -69,6 +69,12 @@ export async function getPlanById(db: Queryable, id: number): Promise<RatePlan |
   return row ? toPlan(row) : undefined;
 }
 
+/** The revision of each of these plans that still exists (the plan cache's check). */
+export async function planRevisions(db: Queryable, ids: number[]): Promise<Map<number, number>> {
+  const rows = (await db('rate_plans').whereIn('id', ids).select('id', 'revision')) as Array<{ id: string | number; revision: number }>;
+  return new Map(rows.map((r) => [Number(r.id), r.revision]));
+}
+
 function columns(input: PlanInput) {
   return {
     name: input.name,

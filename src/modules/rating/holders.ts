@@ -1,3 +1,4 @@
+import type { VersionedCache } from '../../db/cache-versions';
 import type { Queryable } from '../../db/knex';
 import type { Assignment } from '../../domain/legs/holders';
 import { isIdentityKey } from '../../domain/legs/identity';
@@ -147,7 +148,9 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
  * transaction that changes numbers, subscribers or resellers as rating sees them), and the write
  * that stores the rated legs checks that the version is still the same (holdersGuard, below):
  * a post rated with a holder that has changed since is rated again, so the cache is never the
- * reason for a wrong charge, and no notice between processes is needed.
+ * reason for a wrong charge, and no notice between processes is needed. It follows the process's
+ * cache versions (db/cache-versions.ts) as every cache does, with that check at write in place of
+ * asking before it serves: a version check that finds party_version moved only forgets it sooner.
  *
  * Most numbers on a leg are nobody's (the called number of an outbound call), so the cache knows
  * every number that has ever been ours, as a sorted array of their digits (8 bytes each, nothing
@@ -158,7 +161,9 @@ const E164 = /^\+[1-9][0-9]{0,14}$/;
  * the numbers in the background (44 ms at 100,000 numbers, half a second at a million), while
  * batches are read from the database as they were without a cache.
  */
-export class HoldersCache {
+export class HoldersCache implements VersionedCache {
+  /** Its version is party_version; the check at write (holdersGuard) is what makes it safe. */
+  readonly kind = 'parties';
   private version: string | undefined;
   private ours = new Float64Array(0);
   /** Every short identity ever ours ("1002@pbx.example"): few next to numbers, so a plain set. */
@@ -193,7 +198,15 @@ export class HoldersCache {
     return holdersOf(db, numbers);
   }
 
-  /** Forget everything (a write found a newer version). */
+  /**
+   * The process's version check found party_version elsewhere than this copy's: forget it now
+   * rather than at the next write that would fail its check.
+   */
+  versionMoved(_db: Queryable, version: string): void {
+    if (this.version !== version) this.invalidate();
+  }
+
+  /** Forget everything (a write, or the version check, found a newer version). */
   invalidate(): void {
     this.generation++;
     this.version = undefined;

@@ -1,4 +1,5 @@
-import { REFERENCE_DATA_CHANNEL, REFERENCE_KINDS, type ChangeSubscriber, type ReferenceCache, type ReferenceInvalidator, type ReferenceKind } from '../../db/change-notices';
+import type { CacheVersions } from '../../db/cache-versions';
+import type { ReferenceCache, ReferenceInvalidator, ReferenceKind } from '../../db/change-notices';
 import { exchangeRateCache } from '../exchange-rates/rate-cache';
 import { platformCache } from '../platforms/platform-cache';
 import type { PlanCache } from '../rate-plans/plan-cache';
@@ -6,42 +7,40 @@ import { usageTaxCache } from '../taxes/tax-cache';
 
 /**
  * The rarely-changing rows every CDR post reads, held in memory, one set per process: platforms
- * (the credential check), usage taxes and exchange rates (rating). Kept right like the rate plans:
- * writers go through changeReferenceData (NOTIFY at commit, this process's copy dropped after it);
- * other processes hear the notice through the app's change listener, which this subscribes to.
+ * (the credential check), usage taxes and exchange rates (rating). Kept right like the rate plans,
+ * by the process's CacheVersions (db/cache-versions.ts): each kind has a version in the database
+ * that triggers move with every change, and a copy is served only while its version is confirmed.
+ * Writers go through changeReferenceData (NOTIFY at commit, a hint for other processes to check
+ * now; this process's copy dropped after it).
  */
-export class ReferenceData implements ChangeSubscriber, ReferenceInvalidator {
-  readonly channel = REFERENCE_DATA_CHANNEL;
+export class ReferenceData implements ReferenceInvalidator {
   readonly platforms = platformCache();
   readonly usageTaxes = usageTaxCache();
   readonly exchangeRates = exchangeRateCache();
-  private readonly all: Array<ReferenceCache<unknown>> = [this.platforms, this.usageTaxes, this.exchangeRates];
+  readonly caches: ReadonlyArray<ReferenceCache<unknown>> = [this.platforms, this.usageTaxes, this.exchangeRates];
+  private versions: CacheVersions | undefined;
+
+  /** Registers every kind with the process's versions. */
+  follow(versions: CacheVersions): void {
+    this.versions = versions;
+    for (const c of this.caches) versions.register(c);
+  }
 
   invalidate(kind: ReferenceKind): void {
-    for (const c of this.all) if (c.kind === kind) c.invalidate();
+    for (const c of this.caches) if (c.kind === kind) c.invalidate();
+    // The version moved too: have the next read see that first, or it would drop the new copy again.
+    this.versions?.unconfirm();
   }
 
   clear(): void {
-    for (const c of this.all) c.invalidate();
-  }
-
-  onNotice(payload: string): void {
-    // A kind this version does not know: drop everything rather than guess.
-    if ((REFERENCE_KINDS as readonly string[]).includes(payload)) this.invalidate(payload as ReferenceKind);
-    else this.clear();
-  }
-
-  onLost(): void {
-    for (const c of this.all) c.suspend();
-  }
-
-  onListening(): void {
-    for (const c of this.all) c.resume();
+    for (const c of this.caches) c.invalidate();
   }
 }
 
-/** What rating reads from memory, one of each per process: compiled rate plans and reference data. */
+/** What rating reads from memory, one of each per process: compiled rate plans and reference data, and the versions they follow. */
 export interface RatingCaches {
   plans: PlanCache;
   refs: ReferenceData;
+  /** The process's cache versions (absent: caches that nobody changes behind their back, as in scripts). */
+  versions?: CacheVersions;
 }
