@@ -2,7 +2,7 @@ import type { ChangeSubscriber } from './change-notices';
 import type { Queryable, Tx } from './knex';
 
 /*
- * The one protocol every in-memory copy of database rows follows (docs/ARCHITECTURE-caches.md):
+ * The one protocol every in-memory copy of database rows follows (docs/ARCHITECTURE.md, "Caches"):
  *
  * 1. Each cached kind has a version in the database that triggers move in the transaction that
  *    changes its rows (cache_versions; party_version for the holders of numbers), so it commits

@@ -7,7 +7,7 @@ import { makeExchangeRate, makeJurisdiction, makePlan, makeRates, makeReseller, 
 import { makePlatform, postCdrs } from '../support/intake';
 
 /**
- * One protocol for every in-memory cache (db/cache-versions.ts, docs/ARCHITECTURE-caches.md): a
+ * One protocol for every in-memory cache (db/cache-versions.ts, docs/ARCHITECTURE.md, "Caches"): a
  * change that no notice tells of (a hand edit, a notice sent while the listener was down, the
  * embedded database that has no listener) is seen within the bound by every cache the intake
  * reads: platforms, rate plans, usage taxes, exchange rates, holders of numbers.
