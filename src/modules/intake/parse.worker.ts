@@ -3,8 +3,22 @@
  * platform's adapter. The answer is plain data (structured clone), never a thrown error: a body
  * the adapter cannot read is the content's doing, and its reason travels back as text.
  */
+import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { getAdapter, MediationError } from '../../domain/mediation';
 import type { AdapterContext, RecordOutcome } from '../../domain/legs/leg';
+
+// A parse thread gives way to the event loop and to Postgres: on Linux a thread's nice value is its
+// own, so a 10 MB post is read with the CPU the good posts leave over (on two cores, the thread
+// otherwise took a whole core from them for its second). Not in the main thread, which imports
+// this file for small bodies.
+if (!isMainThread) {
+  try {
+    os.setPriority(0, 10);
+  } catch {
+    // Not allowed here (some containers): the thread runs at the process's priority.
+  }
+}
 
 export interface ParseTask {
   format: string;
