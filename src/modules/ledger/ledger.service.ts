@@ -25,6 +25,9 @@ import {
  *   the legs (pending halves, rejects), posts that share a leg, and every retry.
  * - COPY in a transaction: a group of at least COPY_FROM_LEGS legs on a Postgres server, its rows
  *   prepared beside rating (planCopies), outside the transaction.
+ *
+ * Every strategy writes each new leg's row of the change log (leg_changes) with the leg: in the
+ * same statement (one statement, INSERT) or the same transaction (a fourth COPY).
  */
 
 /** A leg to store, with the carrier it left by. */
@@ -69,6 +72,8 @@ export interface CopyPlan {
   legKeys: string[];
   legs: string[];
   charges: string[];
+  /** The legs' rows of the change log. */
+  changes: string[];
 }
 
 /**
@@ -104,7 +109,7 @@ export async function planCopies(db: Queryable, posts: LedgerRecord[][]): Promis
   let nextLeg = 0;
   const ratedAt = new Date().toISOString();
   return posts.map((records) => {
-    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [] };
+    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [], changes: [] };
     for (const rec of records) {
       const cdrId = ids.cdrIds[nextCdr++] as number;
       plan.cdrIds.push(cdrId);
@@ -115,6 +120,7 @@ export async function planCopies(db: Queryable, posts: LedgerRecord[][]): Promis
         plan.legKeys.push(copyText.legKey(id, rec.platformId, r));
         plan.legs.push(copyText.leg(id, rec.platformId, cdrId, r, carrier, ratedAt));
         plan.charges.push(copyText.charges({ id, startMs: l.startMs, rated: r }, ratedAt));
+        plan.changes.push(copyText.change(id, r));
         plan.stored.push({ id, legKey: l.legKey, startAt: l.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
       }
     }
@@ -191,7 +197,7 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
   const copied = posts.filter((p) => p.copy);
   if (copied.length) {
     const plans = copied.map((p) => p.copy as CopyPlan);
-    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legKeys: plans.flatMap((c) => c.legKeys), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges) });
+    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legKeys: plans.flatMap((c) => c.legKeys), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges), changes: plans.flatMap((c) => c.changes) });
     for (const p of copied) {
       const plan = p.copy as CopyPlan;
       storedOf.set(p, plan.stored);
