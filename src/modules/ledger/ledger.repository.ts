@@ -102,9 +102,6 @@ export interface StoredLeg {
 // so that a change is committed exactly when the leg is. Its position and transaction id are
 // column defaults; readers follow it in commit order (modules/changes, docs/ARCHITECTURE-changes.md).
 
-/** Kinds of change a leg goes through. */
-export type LegChangeKind = 'stored' | 'rerated';
-
 /** Appended to `WITH ins AS (INSERT INTO call_legs ... RETURNING id, start_at, reseller_id)`. */
 const LEG_CHANGE_OF_INSERT = `INSERT INTO leg_changes (leg_id, start_at, reseller_id, kind) SELECT id, start_at, reseller_id, 'stored' FROM ins`;
 
