@@ -246,6 +246,46 @@ describe('the change log and the outbox', () => {
     assert.equal(naive.length, 1, "the naive reader never sees A's changes: they committed behind its cursor");
   });
 
+  test('the outbox too: an event committed late behind a later one is read, in commit order; a naive reader skips it', async (ctx) => {
+    if (t.embedded) return ctx.skip('the embedded server runs one transaction at a time: no commit can overtake another');
+    const base = (await allCursors(t.db, 'outbox_events')).length;
+    const reader = eventFollower(t.db);
+    await reader.drainTo(base);
+    let naiveAfter = Number((await t.db('outbox_events').max('position as p').first())?.p ?? 0);
+    const naive: number[] = [];
+    const naiveStep = async () => {
+      const rows = (await t.db('outbox_events').where('position', '>', naiveAfter).orderBy('position').pluck('position')) as string[];
+      for (const p of rows) naive.push(Number(p));
+      if (rows.length) naiveAfter = Number(rows[rows.length - 1]);
+    };
+    const change = (name: string) => ({ resellerId: reseller.id, entityType: 'subscriber', entityId: 1, action: 'update', before: { name: 'old' }, after: { name } });
+
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let taken!: () => void;
+    const tookPosition = new Promise<void>((r) => (taken = r));
+    const slow = t.db.transaction(async (tx) => {
+      await recordAudit(tx, SYSTEM_ACTOR, change('first'));
+      taken();
+      await gate;
+    });
+    await tookPosition;
+    await recordAudit(t.db, SYSTEM_ACTOR, change('second'));
+    await naiveStep();
+    await reader.step();
+    assert.equal(naive.length, 1);
+    assert.equal(reader.seen.length, base, 'the later event waits while the earlier transaction is open');
+
+    release();
+    await slow;
+    await naiveStep();
+    await reader.drainTo(base + 2);
+    assert.deepEqual(reader.seen, await allCursors(t.db, 'outbox_events'));
+    const { events } = await eventsAfter(t.db, WHOLESALE, reader.seen[base - 1] ?? null, 10);
+    assert.deepEqual(events.map((e) => (e.payload as { after: { name: string } }).after.name), ['first', 'second'], 'in commit order by transaction');
+    assert.equal(naive.length, 1, 'the naive reader never sees the first event');
+  });
+
   test('concurrent writers on every path, committing out of the order of their positions: a follower reads each change exactly once', async (ctx) => {
     if (t.embedded) return ctx.skip('concurrency needs a Postgres server (the embedded one runs one transaction at a time)');
     const caches = { plans: t.planCache, refs: t.referenceData };
