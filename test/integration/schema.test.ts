@@ -39,6 +39,7 @@ const NULLABLE_TENANT: Record<string, string> = {
   rates: "rates of the operator's own plans",
   taxes: "the operator's own taxes (on its wholesale charges to resellers) belong to no reseller",
   call_legs: 'a leg whose numbers match no subscriber is kept, unrated, with no reseller',
+  leg_changes: "a change of a leg matched to no subscriber (the leg's reseller_id is null) belongs to no reseller",
 };
 
 /** Knex's own bookkeeping, present whenever it has run at all. */

@@ -26,9 +26,50 @@ function clean(row: Record<string, unknown> | null | undefined): string | null {
   return JSON.stringify(out);
 }
 
-/** Writes one audit row; call it inside the transaction that makes the change. */
+/**
+ * Changes that make a domain event in the outbox (outbox_events), by entity type: the event's
+ * subject. Webhooks (issue 14) and record files (issue 12) read the outbox in commit order
+ * (modules/changes); the audit log stays the record of who did what.
+ */
+const EVENT_SUBJECTS: Readonly<Record<string, string>> = {
+  reseller: 'reseller',
+  subscriber: 'subscriber',
+  phone_number: 'number',
+  subscriber_identity: 'identity',
+  number_range: 'number_range',
+};
+
+/** Audit actions as the past tense of an event type; an action not listed is its own name. */
+const EVENT_VERBS: Readonly<Record<string, string>> = {
+  create: 'created',
+  update: 'updated',
+  delete: 'deleted',
+  activate: 'activated',
+  deactivate: 'deactivated',
+  assign: 'assigned',
+  release: 'released',
+  assign_plan: 'plan_assigned',
+  tax_exempt: 'tax_exemption_changed',
+};
+
+/** The outbox event type of an audited change (`subscriber.updated`), or null when it makes none. */
+export function eventTypeOf(entry: Pick<AuditEntry, 'entityType' | 'action' | 'resellerId'>): string | null {
+  const subject = EVENT_SUBJECTS[entry.entityType];
+  // Every subject is a tenant's: an event always has the reseller it is sent to.
+  if (!subject || entry.resellerId === null) return null;
+  return `${subject}.${EVENT_VERBS[entry.action] ?? entry.action}`;
+}
+
+/**
+ * Writes one audit row, and for a change of a tenant's reseller, subscriber, number, identity or
+ * number range its outbox event beside it, in one statement; call it inside the transaction that
+ * makes the change, so that the event commits (and becomes readable) exactly with it. The payload
+ * says what changed, never who did it (a webhook of a reseller must not name the operator's staff).
+ */
 export async function recordAudit(db: Queryable, actor: Actor, entry: AuditEntry): Promise<void> {
-  await db('audit_log').insert({
+  const before = clean(entry.before);
+  const after = clean(entry.after);
+  const insert = db('audit_log').insert({
     reseller_id: entry.resellerId,
     actor_user_id: actor.userId,
     actor_email: actor.email,
@@ -36,11 +77,24 @@ export async function recordAudit(db: Queryable, actor: Actor, entry: AuditEntry
     entity_type: entry.entityType,
     entity_id: entry.entityId,
     action: entry.action,
-    before: clean(entry.before),
-    after: clean(entry.after),
+    before,
+    after,
     ip: actor.ip ?? null,
     request_id: actor.requestId ?? null,
   });
+  const type = eventTypeOf(entry);
+  if (type === null) {
+    await insert;
+    return;
+  }
+  const audit = insert.returning(['id', 'occurred_at']).toSQL();
+  const payload = `{"entity_type":${JSON.stringify(entry.entityType)},"entity_id":${JSON.stringify(entry.entityId)},"action":${JSON.stringify(entry.action)},"before":${before ?? 'null'},"after":${after ?? 'null'}}`;
+  await db.raw(
+    `WITH a AS (${audit.sql})
+     INSERT INTO outbox_events (reseller_id, audit_id, type, entity_type, entity_id, payload, created_at)
+     SELECT ?, a.id, ?, ?, ?, ?::jsonb, a.occurred_at FROM a`,
+    [...audit.bindings, entry.resellerId, type, entry.entityType, entry.entityId, payload],
+  );
 }
 
 export interface AuditRow {

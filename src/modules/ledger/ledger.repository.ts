@@ -96,6 +96,18 @@ export interface StoredLeg {
   facts?: LegFacts;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The change log (leg_changes, migrations/20261208006000_change_log.ts): one row per leg stored and
+// per leg re-rated, written by the statement (or, for COPY, the transaction) that writes the leg,
+// so that a change is committed exactly when the leg is. Its position and transaction id are
+// column defaults; readers follow it in commit order (modules/changes, docs/ARCHITECTURE.md, "The change log and the outbox").
+
+/** Appended to `WITH ins AS (INSERT INTO call_legs ... RETURNING id, start_at, reseller_id)`. */
+const LEG_CHANGE_OF_INSERT = `INSERT INTO leg_changes (leg_id, start_at, reseller_id, kind) SELECT id, start_at, reseller_id, 'stored' FROM ins`;
+
+/** The columns the COPY path writes (copyText.change). */
+const LEG_CHANGE_COLUMNS = ['leg_id', 'start_at', 'reseller_id', 'kind'] as const;
+
 /**
  * Inserts legs; a leg whose key the platform has used already is left as it is (whatever the
  * re-post says of its start) and comes back with inserted: false and what is stored. Each key is
@@ -129,7 +141,11 @@ export async function insertLegs(
       const r = l.rated;
       byKey.set(r.leg.legKey, { id, legKey: r.leg.legKey, startAt: r.leg.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
     }
-    if (rows.length) await db('call_legs').insert(rows);
+    if (rows.length) {
+      // The change log's row of each leg in the same statement (see LEG_CHANGE_OF_INSERT).
+      const ins = db('call_legs').insert(rows).returning(['id', 'start_at', 'reseller_id']).toSQL();
+      await db.raw(`WITH ins AS (${ins.sql}) ${LEG_CHANGE_OF_INSERT}`, ins.bindings);
+    }
   }
   const missing = [...new Set(legs.map((l) => l.rated.leg.legKey).filter((k) => !byKey.has(k)))];
   for (const [k, v] of await storedLegs(db, platformId, missing)) byKey.set(k, v);
@@ -283,6 +299,8 @@ export const copyText = {
   },
   /** The leg's claim on its key (leg_keys): a key stored already fails the COPY (unique violation). */
   legKey: (id: number, platformId: number, r: RatedLeg) => copyLine([platformId, r.leg.legKey, id, iso(r.leg.startMs)], LEG_KEY_ESCAPE),
+  /** The leg's row of the change log (the COPY path's fifth COPY). */
+  change: (id: number, r: RatedLeg) => copyLine([id, iso(r.leg.startMs), r.resellerId, 'stored'], LEG_CHANGE_ESCAPE),
   charges: (l: { id: number; startMs: number; rated: RatedLeg }, ratedAt: string) => {
     const rows = chargeValuesOf(l, ratedAt);
     if (rows.length === 1) return copyLine(rows[0] as Value[], CHARGE_ESCAPE);
@@ -291,13 +309,16 @@ export const copyText = {
 };
 
 const LEG_KEY_ESCAPE = [false, true, false, false];
+const LEG_CHANGE_ESCAPE = [false, false, false, false];
 
 /** Streams rows built with copyText into their tables, the legs' keys first (the one check a re-post meets). */
-export async function copyPrepared(db: Queryable, text: { cdrs: string[]; legKeys: string[]; legs: string[]; charges: string[] }): Promise<void> {
+export async function copyPrepared(db: Queryable, text: { cdrs: string[]; legKeys: string[]; legs: string[]; charges: string[]; changes: string[] }): Promise<void> {
   await copyRows(db, 'leg_keys', ['platform_id', 'leg_key', 'leg_id', 'start_at'], text.legKeys);
   await copyRows(db, 'cdrs', ['id', 'platform_id', 'content_type', 'body', 'body_sha256'], text.cdrs);
   await copyRows(db, 'call_legs', ['id', ...LEG_COLUMNS], text.legs);
   await copyRows(db, 'charges', CHARGE_COLUMNS, text.charges);
+  // A fifth COPY rather than a trigger: rows a trigger would add one by one, COPY streams.
+  await copyRows(db, 'leg_changes', LEG_CHANGE_COLUMNS, text.changes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,8 +461,9 @@ export async function loadLegsForRating(
 
 /**
  * Stores a new rating of existing legs in one statement: who pays and who received, direction,
- * status, reason, when rated, and the carrier (which follows from the direction). Pair it with replaceCharges in
- * the same transaction.
+ * status, reason, when rated, and the carrier (which follows from the direction), and a 'rerated'
+ * change of each in the change log (a re-rated leg is a new change). Pair it with replaceCharges
+ * in the same transaction.
  */
 export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; startMs: number; rated: RatedLeg; carrier: string | null }>): Promise<number> {
   if (legs.length === 0) return 0;
@@ -460,14 +482,18 @@ export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; 
     callee_subscriber_id: l.rated.calleeSubscriberId,
   }));
   const res = (await db.raw(
-    `UPDATE call_legs AS l
+    `WITH upd AS (
+     UPDATE call_legs AS l
         SET reseller_id = v.reseller_id, subscriber_id = v.subscriber_id, direction = v.direction, status = v.status,
             unrated_reason = v.unrated_reason, rated_at = v.rated_at, carrier = v.carrier,
             callee_reseller_id = v.callee_reseller_id, callee_subscriber_id = v.callee_subscriber_id
        FROM json_to_recordset(?::json) AS v(id bigint, start_at timestamptz, reseller_id bigint, subscriber_id bigint, direction text,
                                            status text, unrated_reason text, rated_at timestamptz, carrier text,
                                            callee_reseller_id bigint, callee_subscriber_id bigint)
-      WHERE l.id = v.id AND l.start_at = v.start_at`,
+      WHERE l.id = v.id AND l.start_at = v.start_at
+      RETURNING l.id, l.start_at, l.reseller_id
+     )
+     INSERT INTO leg_changes (leg_id, start_at, reseller_id, kind) SELECT id, start_at, reseller_id, 'rerated' FROM upd`,
     [JSON.stringify(values)],
   )) as { rowCount?: number };
   return res.rowCount ?? 0;
@@ -566,7 +592,9 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
      ), ins AS (
        INSERT INTO call_legs (id, cdr_id, ${legCols.join(', ')})
        SELECT id, cdr_id, ${legCols.map((c) => `(rw).${c}`).join(', ')} FROM leg WHERE id IN (SELECT leg_id FROM key)
-       RETURNING id
+       RETURNING id, start_at, reseller_id
+     ), log AS (
+       ${LEG_CHANGE_OF_INSERT}
      ), chg AS (
        INSERT INTO charges (leg_id, ${chargeCols.join(', ')})
        SELECT ins.id, ${chargeCols.map((c) => `c.${c}`).join(', ')}

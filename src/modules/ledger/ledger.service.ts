@@ -26,6 +26,9 @@ import {
  * - COPY in a transaction: a group of at least COPY_FROM_LEGS legs on a Postgres server, its rows
  *   prepared beside rating (planCopies), outside the transaction, assuming every leg is new; a
  *   leg stored already fails it (unique violation) and the posts go again by INSERT ... ON CONFLICT.
+ *
+ * Every strategy writes each new leg's row of the change log (leg_changes) with the leg: in the
+ * same statement (one statement, INSERT) or the same transaction (a fifth COPY).
  */
 
 /** A leg to store, with the carrier it left by. */
@@ -70,11 +73,13 @@ export interface CopyPlan {
   legKeys: string[];
   legs: string[];
   charges: string[];
+  /** The legs' rows of the change log. */
+  changes: string[];
 }
 
 /**
  * Below this many legs a group is written with one INSERT statement (insertGroup). COPY needs a
- * look-up of ids first, then four COPYs in a transaction (leg keys, records, legs, charges): it
+ * look-up of ids first, then five COPYs in a transaction (leg keys, records, legs, charges, the change log): it
  * pays off only when there are many rows to stream.
  */
 export const COPY_FROM_LEGS = 200;
@@ -105,7 +110,7 @@ export async function planCopies(db: Queryable, posts: LedgerRecord[][]): Promis
   let nextLeg = 0;
   const ratedAt = new Date().toISOString();
   return posts.map((records) => {
-    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [] };
+    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [], changes: [] };
     for (const rec of records) {
       const cdrId = ids.cdrIds[nextCdr++] as number;
       plan.cdrIds.push(cdrId);
@@ -116,6 +121,7 @@ export async function planCopies(db: Queryable, posts: LedgerRecord[][]): Promis
         plan.legKeys.push(copyText.legKey(id, rec.platformId, r));
         plan.legs.push(copyText.leg(id, rec.platformId, cdrId, r, carrier, ratedAt));
         plan.charges.push(copyText.charges({ id, startMs: l.startMs, rated: r }, ratedAt));
+        plan.changes.push(copyText.change(id, r));
         plan.stored.push({ id, legKey: l.legKey, startAt: l.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
       }
     }
@@ -170,7 +176,7 @@ export async function storeInOneStatement(db: Queryable, posts: LedgerPost[], gu
 
 /**
  * Inside a transaction (possibly shared with the caller's own writes): the guard first, then posts
- * with a CopyPlan streamed with four COPYs for all of them, the others written with one multi-row
+ * with a CopyPlan streamed with five COPYs for all of them, the others written with one multi-row
  * INSERT per table (chunked) per platform and content type, and the charges of all of them
  * together: a group of a hundred single-record posts costs a handful of round trips, not hundreds.
  * Each post is answered exactly as if it had been written alone; posts that share a leg (a retry
@@ -192,7 +198,7 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
   const copied = posts.filter((p) => p.copy);
   if (copied.length) {
     const plans = copied.map((p) => p.copy as CopyPlan);
-    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legKeys: plans.flatMap((c) => c.legKeys), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges) });
+    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legKeys: plans.flatMap((c) => c.legKeys), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges), changes: plans.flatMap((c) => c.changes) });
     for (const p of copied) {
       const plan = p.copy as CopyPlan;
       storedOf.set(p, plan.stored);
