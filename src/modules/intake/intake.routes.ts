@@ -7,10 +7,9 @@ import { requestIdOf } from '../../web/request-id';
 import { credentialMatches, platformIdOf, sourceAllowed } from '../platforms/credentials';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { BodyError, readPostBody, type PostBody } from './body';
-import { insertReject, readableBytes } from './rejects.repository';
+import { refuseUnreadBody, type PostInput } from './intake.service';
 import { IntakePipeline } from './pipeline';
 import { answerOf, turnawayAnswer, type Refusal } from './outcome';
-import type { Platform } from '../platforms/platforms.repository';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export const INTAKE_PATH = '/api/v1/cdrs';
@@ -136,7 +135,7 @@ export function intakeHandler({
   };
 
   /** `received(size)` counts the body's real size once read; true when that is more than the platform may have in flight. */
-  const receive = async (req: IncomingMessage, res: ServerResponse, platform: Platform, sourceIp: string, received: (size: number) => boolean): Promise<void> => {
+  const receive = async (req: IncomingMessage, res: ServerResponse, platform: PostInput['platform'], sourceIp: string, received: (size: number) => boolean): Promise<void> => {
     let body: PostBody;
     try {
       body = await readPostBody(req);
@@ -148,9 +147,8 @@ export function intakeHandler({
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
       // It can never become a record: refused with the reason and kept as it arrived.
-      const encoding = req.headers['content-encoding'];
-      const rejectId = await insertReject(db, { platformId: platform.id, sourceIp, contentType: req.headers['content-type'], body: readableBytes(err.bytes, encoding), bytes: err.bytes, error: err.message });
-      const refused = answerOf({ kind: 'refused', refusal: err.refusal, error: err.message, rejectId });
+      const outcome = await refuseUnreadBody(db, { platform, sourceIp, contentType: req.headers['content-type'], bytes: err.bytes, contentEncoding: req.headers['content-encoding'] }, err.refusal, err.message);
+      const refused = answerOf(outcome);
       return answer(res, refused.httpStatus, refused.body);
     }
     // Answered only after the commit that stored it (grouped with concurrent posts).

@@ -11,10 +11,10 @@ import type { Platform } from '../platforms/platforms.repository';
 import { holdersGuard, partyVersionOf } from '../rating/holders';
 import { rateLegs, type HoldersSource } from '../rating/rating.service';
 import type { RatingCaches } from '../reference-data/reference-data';
-import { answerOf, type LegOutcome, type PostOutcome, type PostResult, type RecordResult } from './outcome';
+import { answerOf, type LegOutcome, type PostOutcome, type PostResult, type RecordResult, type Refusal } from './outcome';
 import { deletePending, pairWithPending, storeHalf } from './pending.service';
 import { parseBody, type ParseAnswer, type ParseTask } from './parse.worker';
-import { insertReject, recordErrorsSummary } from './rejects.repository';
+import { insertReject, readableBytes, recordErrorsSummary } from './rejects.repository';
 
 export type { LegOutcome, PostResult, RecordResult } from './outcome';
 
@@ -130,6 +130,15 @@ export function splitPost(p: ParsedPost, maxLegs: number): ParsedPost[] {
 /** A post refused whole, kept in the rejects as it arrived. */
 export async function refuseWhole(db: Queryable, input: PostInput, refusal: 'unreadable' | 'too-large' | 'nothing-storable', error: string): Promise<PostOutcome> {
   const rejectId = await insertReject(db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: input.body, error });
+  return { kind: 'refused', refusal, error, rejectId };
+}
+
+/**
+ * A body that could not even be read (BodyError: too large, an encoding we do not read, not UTF-8,
+ * a NUL byte): refused whole, kept as the bytes arrived (text columns may not hold them).
+ */
+export async function refuseUnreadBody(db: Queryable, input: Omit<PostInput, 'body'> & { bytes: Buffer; contentEncoding: string | undefined }, refusal: Refusal, error: string): Promise<PostOutcome> {
+  const rejectId = await insertReject(db, { platformId: input.platform.id, sourceIp: input.sourceIp, contentType: input.contentType, body: readableBytes(input.bytes, input.contentEncoding), bytes: input.bytes, error });
   return { kind: 'refused', refusal, error, rejectId };
 }
 

@@ -2,10 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
 import { scope } from '../../web/principal';
-import { getJob, listJobs } from './jobs.repository';
+import { jobIn, listJobsIn } from './jobs.service';
 
 const listQuery = z.object({
   status: z.enum(['queued', 'running', 'done', 'failed']).optional().catch(undefined),
@@ -22,12 +21,11 @@ export function jobRoutes({ db }: { db: Db }): Router {
   for (const base of ['/wholesale/jobs', '/reseller/jobs']) {
     r.get(base, async (req, res) => {
       const filter = listQuery.parse(req.query);
-      const page = await listJobs(db, scope(req), filter);
+      const page = await listJobsIn(db, scope(req), filter);
       res.page('jobs/index', { title: 'Jobs', page, filter, base, refreshSeconds: 0 });
     });
     r.get(`${base}/:jobId`, async (req, res) => {
-      const job = await getJob(db, scope(req), idParam(req, 'jobId'));
-      if (!job) throw new NotFoundError();
+      const job = await jobIn(db, scope(req), idParam(req, 'jobId'));
       const open = job.status === 'running' || job.status === 'queued';
       res.page('jobs/show', { title: job.title, job, refreshSeconds: open ? 1 : 0 });
     });

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import type { Db, Queryable } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
-import { insertJob, type Job, type Schedule, upsertSchedule } from './jobs.repository';
+import { NotFoundError } from '../../domain/errors';
+import type { Scope } from '../../domain/tenancy/roles';
+import { getJob, insertJob, listJobs, type Job, type JobStatus, type Schedule, upsertSchedule } from './jobs.repository';
 
 /** What a handler is given for one attempt at its job. */
 export interface JobContext<P> {
@@ -126,4 +128,20 @@ export async function enqueueJob<P>(db: Queryable, kinds: JobKinds, actor: Actor
   });
   kinds.queued();
   return id;
+}
+
+// ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
+
+export type { Job, JobStatus } from './jobs.repository';
+
+/** The jobs the scope may see, newest first, a page at a time. */
+export function listJobsIn(db: Queryable, scope: Scope, filter: { cursor?: string; status?: JobStatus }) {
+  return listJobs(db, scope, filter);
+}
+
+/** One job the scope may see; NotFoundError otherwise (another tenant's job is not there). */
+export async function jobIn(db: Queryable, scope: Scope, id: number): Promise<Job> {
+  const job = await getJob(db, scope, id);
+  if (!job) throw new NotFoundError();
+  return job;
 }
