@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { inForceAt, latestStarted, lookupInstant, startedCount } from '../../src/domain/time/in-force';
+import { inForceAt, latestStarted, lookupInstant, seriesStates, startedCount, versionState } from '../../src/domain/time/in-force';
 import { carrierOf } from '../../src/domain/legs/rated';
 import { OPERATOR, ownerKey } from '../../src/domain/tenancy/owner';
 
@@ -40,6 +40,23 @@ describe('what is in force at an instant (one rule for taxes, exchange rates and
   test('a look-up compares whole milliseconds and refuses an impossible instant, as the SQL look-up does', () => {
     assert.equal(lookupInstant(1.7), 1);
     assert.throws(() => lookupInstant(8.64e15 + 1), RangeError);
+  });
+});
+
+describe('how versions stand now, for the pages that list them (the same rule)', () => {
+  test('a version with an end: scheduled before its start, in force from its first millisecond, ended at its end', () => {
+    assert.equal(versionState(1000, 2000, 999), 'scheduled');
+    assert.equal(versionState(1000, 2000, 1000), 'in force');
+    assert.equal(versionState(1000, 2000, 1999), 'in force');
+    assert.equal(versionState(1000, 2000, 2000), 'ended');
+    assert.equal(versionState(1000, null, 9e12), 'in force');
+  });
+
+  test('a series (each until the next): the latest started is in force, earlier ones superseded, later ones scheduled, in any order', () => {
+    const starts = [3000, 1000, 2000, 5000];
+    assert.deepEqual(seriesStates(starts, (v) => v, 2500), ['scheduled', 'superseded', 'in force', 'scheduled']);
+    assert.deepEqual(seriesStates(starts, (v) => v, 500), ['scheduled', 'scheduled', 'scheduled', 'scheduled']);
+    assert.deepEqual(seriesStates(starts, (v) => v, 5000), ['superseded', 'superseded', 'superseded', 'in force']);
   });
 });
 

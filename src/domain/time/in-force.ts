@@ -52,3 +52,18 @@ export function latestStarted<T>(versions: Iterable<T>, fromOf: (v: T) => number
   }
   return best;
 }
+
+/** How a version with an end stands at `atMs`, for the pages that list versions (taxes). */
+export function versionState(fromMs: number, toMs: number | null, atMs: number): 'in force' | 'ended' | 'scheduled' {
+  if (fromMs > atMs) return 'scheduled';
+  return inForceAt(fromMs, toMs, atMs) ? 'in force' : 'ended';
+}
+
+/**
+ * How each of a series of versions that hold until the next one starts (exchange rates) stands at
+ * `atMs`: the one in force (latestStarted), the ones it replaced, and those still to come.
+ */
+export function seriesStates<T>(versions: T[], fromOf: (v: T) => number, atMs: number): Array<'in force' | 'superseded' | 'scheduled'> {
+  const current = latestStarted(versions, fromOf, atMs);
+  return versions.map((v) => (fromOf(v) > atMs ? 'scheduled' : v === current ? 'in force' : 'superseded'));
+}

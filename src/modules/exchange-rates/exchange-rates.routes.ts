@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
+import { seriesStates } from '../../domain/time/in-force';
 import { submitForm } from '../../web/forms';
 import { actor } from '../../web/principal';
 import { flash } from '../../web/render';
@@ -20,18 +21,16 @@ interface PairView {
  * and any that take effect later. Worked out here so the template only prints.
  */
 function byPair(rows: service.ExchangeRateRow[], nowMs: number): PairView[] {
-  const pairs: PairView[] = [];
+  const groups: service.ExchangeRateRow[][] = [];
   for (const r of rows) {
-    let pair = pairs[pairs.length - 1];
-    if (!pair || pair.from !== r.from || pair.to !== r.to) {
-      pair = { from: r.from, to: r.to, rates: [] };
-      pairs.push(pair);
-    }
-    const started = r.effectiveFrom.getTime() <= nowMs;
-    const current = started && !pair.rates.some((x) => x.state === 'in force');
-    pair.rates.push({ id: r.id, rate: r.rate.toString(), effectiveFrom: r.effectiveFrom, createdAt: r.createdAt, state: !started ? 'scheduled' : current ? 'in force' : 'superseded' });
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.from === r.from && last[0]!.to === r.to) last.push(r);
+    else groups.push([r]);
   }
-  return pairs;
+  return groups.map((g) => {
+    const states = seriesStates(g, (r) => r.effectiveFrom.getTime(), nowMs);
+    return { from: g[0]!.from, to: g[0]!.to, rates: g.map((r, i) => ({ id: r.id, rate: r.rate.toString(), effectiveFrom: r.effectiveFrom, createdAt: r.createdAt, state: states[i]! })) };
+  });
 }
 
 /** Exchange rates: wholesale admins add them; nobody edits or deletes one. */

@@ -3,6 +3,7 @@ import { ROUTER_OPTIONS } from '../../web/router';
 import { z } from 'zod';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
+import { versionState } from '../../domain/time/in-force';
 import { parseForm, submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
@@ -30,11 +31,9 @@ function jurisdictionOptions(list: service.Jurisdiction[]) {
   return [{ value: '', label: '(choose)' }, ...list.map((j) => ({ value: String(j.id), label: `${placeOf(j)}: ${j.name}` }))];
 }
 
-/** Whether a tax applies now, ended, or is still to come: worked out here, not in the template. */
+/** Whether a tax applies now, ended, or is still to come (the one in-force rule): worked out here, not in the template. */
 function stateOf(t: service.Tax, nowMs: number): 'in force' | 'ended' | 'scheduled' {
-  if (t.effectiveFrom.getTime() > nowMs) return 'scheduled';
-  if (t.effectiveTo && t.effectiveTo.getTime() <= nowMs) return 'ended';
-  return 'in force';
+  return versionState(t.effectiveFrom.getTime(), t.effectiveTo ? t.effectiveTo.getTime() : null, nowMs);
 }
 
 /** A tax as the pages show it: text only. */
