@@ -12,7 +12,7 @@ import { makeJurisdiction, makePlan, makeReseller, makeSubscriber, makeTax, make
 import { Client } from '../support/http';
 import { makePlatform, postCdrs } from '../support/intake';
 import { exportCallsCsv } from '../../src/modules/calls/calls.service';
-import { listCalls as listCallRows } from '../../src/modules/calls/calls.repository';
+import { listCalls as listCallRows } from '../../src/modules/ledger/ledger.reads';
 
 const HOUR = 3_600_000;
 

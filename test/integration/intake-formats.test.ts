@@ -191,5 +191,9 @@ describe('CDR intake: every platform format over HTTP', () => {
     const again = await postCdrs(t, token, fixture('cucm/cdr.txt'), 'text/csv');
     assert.deepEqual(again.body.records.map((r: { status: string }) => r.status), ['duplicate', 'duplicate', 'duplicate']);
     assert.equal(await countLegs(platform.id), 3);
+    // The platform list counts the records received in the last day (the ledger's read).
+    const list = await admin.get('/wholesale/platforms');
+    const row = new RegExp(`cucm-cluster[\\s\\S]*?<td class="num">(\\d+)</td>`).exec(list.text);
+    assert.equal(row?.[1], '3', 'three records received today');
   });
 });

@@ -51,3 +51,17 @@ describe('outcomes become HTTP statuses in one place', () => {
     assert.deepEqual(kept, { httpStatus: 400, body: { accepted: 0, duplicates: 0, rejected: 1, records: [], error: 'not JSON', reject_id: 7 } });
   });
 });
+
+describe('the ledger is the only code that knows its tables', () => {
+  /** SQL that reads or writes a table of the ledger: a query builder on it, or FROM/JOIN/INTO/UPDATE it. */
+  const LEDGER_SQL = /\b(?:from|join|into|update)\s+(?:call_legs|charges|cdrs|leg_keys|leg_changes)\b|\(\s*'(?:call_legs|charges|cdrs|leg_keys|leg_changes)'/i;
+  const files = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+
+  test('no file outside src/modules/ledger queries call_legs, charges, cdrs, leg_keys or leg_changes', () => {
+    // The change log's reader (modules/changes) reads leg_changes, which the ledger writes.
+    const outside = files(path.resolve(__dirname, '../../src')).filter((f) => !f.includes(`${path.sep}modules${path.sep}ledger${path.sep}`) && !f.includes(`${path.sep}modules${path.sep}changes${path.sep}`));
+    const offenders = outside.filter((f) => LEDGER_SQL.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(MODULES, f));
+    assert.deepEqual(offenders, []);
+  });
+});

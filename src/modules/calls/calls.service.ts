@@ -12,6 +12,7 @@ import { enqueueJob, type JobKinds } from '../jobs/jobs.service';
 import type { ReratePayload } from './rerate.jobs';
 import type { RatingCaches } from '../reference-data/reference-data';
 import { csvWriter } from '../csv/csv-writer';
+import * as reads from '../ledger/ledger.reads';
 import * as repo from './calls.repository';
 import type { CallListQuery, UnratedListQuery } from './calls.schemas';
 import { addDays } from '../../domain/time/zones';
@@ -121,12 +122,12 @@ export interface CallView {
   received: boolean;
 }
 
-function money(c: repo.ChargeSummary | null): MoneyView | null {
+function money(c: reads.ChargeSummary | null): MoneyView | null {
   if (!c) return null;
   return { total: displayAmount(c.billedTotal), currency: c.billedCurrency, tax: isZeroAmount(c.taxAmount) ? null : `${displayAmount(c.taxAmount)} ${c.currency}` };
 }
 
-function subscriberCost(row: repo.CallRow): string {
+function subscriberCost(row: reads.CallRow): string {
   // A call received and paid by someone else: what the callee paid, which is usually nothing.
   if (row.received) return row.retail ? `${displayAmount(row.retail.billedTotal)} ${row.retail.billedCurrency}` : 'nothing';
   if (row.status === 'blocked') return 'blocked';
@@ -134,7 +135,7 @@ function subscriberCost(row: repo.CallRow): string {
   return row.retail ? `${displayAmount(row.retail.billedTotal)} ${row.retail.billedCurrency}` : '—';
 }
 
-export function presentCall(row: repo.CallRow): CallView {
+export function presentCall(row: reads.CallRow): CallView {
   return {
     id: row.id,
     startAt: row.startAt,
@@ -157,19 +158,19 @@ export function presentCall(row: repo.CallRow): CallView {
   };
 }
 
-function presentPage(page: Page<repo.CallRow>): Page<CallView> {
+function presentPage(page: Page<reads.CallRow>): Page<CallView> {
   return { rows: page.rows.map(presentCall), nextCursor: page.nextCursor };
 }
 
 export async function listCalls(db: Db, scope: Scope, q: CallListQuery, timeZone = 'UTC') {
   const { selection, view } = callSelection(scope, q, timeZone);
-  const page = await repo.listCalls(db, scope, { ...selection, cursor: q.cursor });
+  const page = await reads.listCalls(db, scope, { ...selection, cursor: q.cursor });
   return { page: presentPage(page), filter: { ...view, cursor: q.cursor } };
 }
 
 /** A subscriber's last calls, for its home page. */
 export async function recentCalls(db: Db, scope: Scope, n = 5): Promise<CallView[]> {
-  return (await repo.listCalls(db, scope, { limit: n })).rows.map(presentCall);
+  return (await reads.listCalls(db, scope, { limit: n })).rows.map(presentCall);
 }
 
 /** Options of the filter menus. */
@@ -206,7 +207,7 @@ export interface ChargeView {
   ratedAt: Date;
 }
 
-function presentCharge(c: repo.ChargeDetail): ChargeView {
+function presentCharge(c: reads.ChargeDetail): ChargeView {
   return {
     kind: c.kind,
     planId: c.planId,
@@ -238,9 +239,9 @@ function presentCharge(c: repo.ChargeDetail): ChargeView {
 
 /** One leg with its charges (and, for operator staff, the record it came from). Another tenant's leg is not found. */
 export async function callDetails(db: Db, scope: Scope, id: number) {
-  const leg = await repo.getCall(db, scope, id);
+  const leg = await reads.getCall(db, scope, id);
   if (!leg) throw new NotFoundError();
-  const [charges, cdr] = await Promise.all([repo.chargesOf(db, scope, { id: leg.id, startKey: leg.startKey }), repo.getCdr(db, scope, leg.cdrId)]);
+  const [charges, cdr] = await Promise.all([reads.chargesOf(db, scope, { id: leg.id, startKey: leg.startKey }), reads.getCdr(db, scope, leg.cdrId)]);
   return { leg, view: presentCall(leg), charges: charges.map(presentCharge), cdr: cdr ?? null };
 }
 
@@ -249,7 +250,7 @@ export async function callDetails(db: Db, scope: Scope, id: number) {
 
 const CHARGE_CSV = ['billed_total', 'billed_currency', 'amount', 'tax', 'total', 'currency', 'exchange_rate'] as const;
 
-function chargeCells(prefix: string, c: repo.ChargeSummary | null): Record<string, string> {
+function chargeCells(prefix: string, c: reads.ChargeSummary | null): Record<string, string> {
   const v: Record<(typeof CHARGE_CSV)[number], string> = c
     ? { billed_total: c.billedTotal, billed_currency: c.billedCurrency, amount: c.amount, tax: c.taxAmount, total: c.total, currency: c.currency, exchange_rate: c.exchangeRate }
     : { billed_total: '', billed_currency: '', amount: '', tax: '', total: '', currency: '', exchange_rate: '' };
@@ -274,7 +275,7 @@ export function csvColumns(scope: Scope): string[] {
 
 const isoOrEmpty = (d: Date | null) => (d ? new Date(d).toISOString() : '');
 
-function csvRecord(row: repo.CallRow): Record<string, string | number> {
+function csvRecord(row: reads.CallRow): Record<string, string | number> {
   return {
     leg_id: row.id,
     platform: row.platformName,
@@ -326,7 +327,7 @@ export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery
   let n = 0;
   try {
     do {
-      const page = await repo.listCalls(db, scope, { ...selection, cursor, limit: opts.pageSize ?? CSV_PAGE_SIZE });
+      const page = await reads.listCalls(db, scope, { ...selection, cursor, limit: opts.pageSize ?? CSV_PAGE_SIZE });
       for (const row of page.rows) {
         if (closed) break;
         n++;
@@ -349,7 +350,7 @@ export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery
 
 export async function unratedPage(db: Db, scope: Scope, q: UnratedListQuery, timeZone = 'UTC') {
   const { selection, view } = unratedSelection(scope, q, timeZone);
-  const [page, reasons] = await Promise.all([repo.listCalls(db, scope, { ...selection, cursor: q.cursor, paidOnly: true }), repo.reasonCounts(db, scope, selection)]);
+  const [page, reasons] = await Promise.all([reads.listCalls(db, scope, { ...selection, cursor: q.cursor, paidOnly: true }), reads.reasonCounts(db, scope, selection)]);
   return { page: presentPage(page), reasons, filter: { ...view, cursor: q.cursor } };
 }
 

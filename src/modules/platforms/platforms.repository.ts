@@ -51,11 +51,9 @@ function toPlatform(r: Record<string, any>): Platform {
   };
 }
 
-export async function listPlatforms(db: Queryable): Promise<Array<Platform & { legsToday: number }>> {
-  const rows = (await db('platforms')
-    .select('platforms.*', db.raw(`(select count(*) from cdrs c where c.platform_id = platforms.id and c.received_at > now() - interval '1 day') as legs_today`))
-    .orderByRaw('lower(name), id')) as Array<Record<string, any>>;
-  return rows.map((r) => ({ ...toPlatform(r), legsToday: Number(r.legs_today) }));
+export async function listPlatforms(db: Queryable): Promise<Platform[]> {
+  const rows = (await db('platforms').select('*').orderByRaw('lower(name), id')) as Array<Record<string, any>>;
+  return rows.map(toPlatform);
 }
 
 /** Every platform, for the intake's in-memory copy (platform-cache.ts). */

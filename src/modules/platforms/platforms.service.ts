@@ -1,5 +1,6 @@
 import { changeReferenceData, type ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
+import { recordsTodayByPlatform } from '../ledger/ledger.reads';
 import { rethrowDuplicate } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import type { Actor } from '../../domain/tenancy/actor';
@@ -67,7 +68,8 @@ export async function rotateCredential(db: Db, refs: ReferenceInvalidator, actor
 export type { Platform } from './platforms.repository';
 
 export async function listPlatforms(db: Db): Promise<Array<repo.Platform & { legsToday: number }>> {
-  return repo.listPlatforms(db);
+  const [platforms, today] = await Promise.all([repo.listPlatforms(db), recordsTodayByPlatform(db)]);
+  return platforms.map((p) => ({ ...p, legsToday: today.get(p.id) ?? 0 }));
 }
 
 /** Platforms are the operator's alone: no scope, and no other tenant's to find. */

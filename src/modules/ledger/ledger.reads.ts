@@ -1,0 +1,351 @@
+/**
+ * The ledger read back for the calls pages and their CSV: legs with their charges, a leg's
+ * charges in detail, its raw record, and unrated reasons, always within the reader's scope. With
+ * ledger.repository, the only code that knows the columns of call_legs, cdrs and charges.
+ */
+import type { Knex } from 'knex';
+import type { Queryable } from '../../db/knex';
+import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import type { Scope } from '../../domain/tenancy/roles';
+import { applyLegSelection, confineLegs, reasonKindSql, startKeySql, type LegSelection, type StoredLegStatus } from './ledger.repository';
+
+/** A charge as the lists show it; amounts are the stored numeric text, never a JS number. */
+export interface ChargeSummary {
+  currency: string;
+  amount: string;
+  taxAmount: string;
+  total: string;
+  billedCurrency: string;
+  exchangeRate: string;
+  billedTotal: string;
+}
+
+export interface CallRow {
+  id: number;
+  startAt: Date;
+  /** Keyset: the start time as exact text. */
+  startKey: string;
+  answerAt: Date | null;
+  endAt: Date | null;
+  callId: string;
+  platformId: number;
+  platformName: string;
+  resellerId: number | null;
+  resellerName: string | null;
+  resellerCode: string | null;
+  subscriberId: number | null;
+  accountNumber: string | null;
+  subscriberName: string | null;
+  direction: string | null;
+  callingNumber: string | null;
+  calledNumber: string | null;
+  rawCalling: string;
+  rawCalled: string;
+  billableSeconds: number;
+  answered: boolean;
+  /** One vocabulary (answered, no_answer, busy, failed, cancelled); the switch's own word beside it. */
+  disposition: string;
+  switchCause: string | null;
+  /** The direction the switch reported (its own word), beside ours. */
+  switchDirection: string | null;
+  status: StoredLegStatus;
+  reason: string | null;
+  /**
+   * The scope reaches this leg only as who received it (an on-net call another subscriber paid
+   * for): its subscriber is the callee, and nothing of the payer's side (reason, charges) is read.
+   */
+  received: boolean;
+  /** Never loaded for a subscriber's scope. */
+  wholesale: ChargeSummary | null;
+  retail: ChargeSummary | null;
+}
+
+export interface CallFilter extends LegSelection {
+  cursor?: string;
+  limit?: number;
+  /** Leave out the legs the scope only received (the unrated pages: what the scope pays for and can re-rate). */
+  paidOnly?: boolean;
+}
+
+/**
+ * The legs a scope sees on its calls pages: those it pays for (confineLegs) and those it received,
+ * as the callee subscriber or the callee's reseller. `side` picks one of the two, the received
+ * ones without those also paid for, so that the two never overlap.
+ */
+function confineSide(q: Knex.QueryBuilder, scope: Scope, side: 'paid' | 'received', alias = 'l'): Knex.QueryBuilder {
+  if (side === 'paid' || scope.kind === 'wholesale') return confineLegs(q, scope, alias);
+  q.whereRaw(`NOT ${paidSql(scope, alias)}`);
+  if (scope.kind === 'reseller') return q.where(`${alias}.callee_reseller_id`, scope.resellerId);
+  return q.where(`${alias}.callee_reseller_id`, scope.resellerId).where(`${alias}.callee_subscriber_id`, scope.subscriberId);
+}
+
+/** Whether the scope pays for the leg, as SQL with the scope's ids inlined (they are numbers from the session). */
+function paidSql(scope: Scope, alias = 'l'): string {
+  if (scope.kind === 'wholesale') return 'true';
+  const r = Math.trunc(Number(scope.resellerId));
+  if (scope.kind === 'reseller') return `coalesce(${alias}.reseller_id = ${r}, false)`;
+  return `coalesce(${alias}.reseller_id = ${r} AND ${alias}.subscriber_id = ${Math.trunc(Number(scope.subscriberId))}, false)`;
+}
+
+const CHARGE_COLUMNS = ['currency', 'amount', 'tax_amount', 'total', 'billed_currency', 'exchange_rate', 'billed_total'] as const;
+
+/** Joins a leg's charge of one kind (alias w or rt), confined like the leg. */
+function joinCharge(q: Knex.QueryBuilder, scope: Scope, kind: 'wholesale' | 'retail', alias: string): Knex.QueryBuilder {
+  return q.leftJoin(`charges as ${alias}`, function () {
+    this.on(`${alias}.leg_id`, 'l.id').andOn(`${alias}.start_at`, 'l.start_at').andOnVal(`${alias}.kind`, kind);
+    if (scope.kind !== 'wholesale') this.andOnVal(`${alias}.reseller_id`, scope.resellerId);
+    if (scope.kind === 'subscriber') this.andOnVal(`${alias}.subscriber_id`, scope.subscriberId);
+  });
+}
+
+function chargeOf(r: Record<string, any>, prefix: string): ChargeSummary | null {
+  if (r[`${prefix}_billed_total`] === null || r[`${prefix}_billed_total`] === undefined) return null;
+  return {
+    currency: String(r[`${prefix}_currency`]).trim(),
+    amount: r[`${prefix}_amount`],
+    taxAmount: r[`${prefix}_tax_amount`],
+    total: r[`${prefix}_total`],
+    billedCurrency: String(r[`${prefix}_billed_currency`]).trim(),
+    exchangeRate: r[`${prefix}_exchange_rate`],
+    billedTotal: r[`${prefix}_billed_total`],
+  };
+}
+
+/**
+ * The call list query for a scope, without paging: who sees which legs and charges is decided here.
+ * A leg the scope only received shows its callee (not the payer, who may be another tenant's), no
+ * unrated reason, and only the scope's own charges, as every leg does (usually none).
+ * `confined: false` when the caller has already picked the legs (listCalls' keys).
+ */
+function callsQuery(db: Queryable, scope: Scope, opts: { confined?: boolean } = {}): Knex.QueryBuilder {
+  const paid = paidSql(scope);
+  const q = db('call_legs as l');
+  if (opts.confined !== false && scope.kind !== 'wholesale') q.where((w) => confineSide(w, scope, 'paid').orWhere((o) => confineSide(o, scope, 'received')));
+  q.join('platforms as p', 'p.id', 'l.platform_id')
+    .leftJoin('subscribers as s', 's.id', db.raw(`CASE WHEN ${paid} THEN l.subscriber_id ELSE l.callee_subscriber_id END`))
+    .leftJoin('resellers as r', 'r.id', db.raw(`CASE WHEN ${paid} THEN l.reseller_id ELSE l.callee_reseller_id END`))
+    .select(
+      'l.id', 'l.start_at', 'l.answer_at', 'l.end_at', 'l.call_id', 'l.platform_id', 'l.direction',
+      'l.calling_number', 'l.called_number', 'l.raw_calling', 'l.raw_called', 'l.billable_seconds', 'l.answered', 'l.disposition', 'l.switch_cause', 'l.switch_direction', 'l.status',
+      db.raw(`NOT ${paid} AS received`),
+      db.raw(`CASE WHEN ${paid} THEN l.reseller_id ELSE l.callee_reseller_id END AS reseller_id`),
+      db.raw(`CASE WHEN ${paid} THEN l.subscriber_id ELSE l.callee_subscriber_id END AS subscriber_id`),
+      db.raw(`CASE WHEN ${paid} THEN l.unrated_reason END AS unrated_reason`),
+      'p.name as platform_name', 's.account_number', 's.name as subscriber_name', 'r.name as reseller_name', 'r.code as reseller_code',
+      db.raw(`${startKeySql()} as start_key`),
+    );
+  // Subscribers never see what their reseller pays: the wholesale charge is not even read.
+  const kinds: Array<['wholesale' | 'retail', string]> = scope.kind === 'subscriber' ? [['retail', 'rt']] : [['wholesale', 'w'], ['retail', 'rt']];
+  for (const [kind, alias] of kinds) {
+    joinCharge(q, scope, kind, alias);
+    q.select(CHARGE_COLUMNS.map((c) => `${alias}.${c} as ${alias}_${c}`));
+  }
+  return q;
+}
+
+function toCallRow(r: Record<string, any>): CallRow {
+  return {
+    id: r.id,
+    startAt: r.start_at,
+    startKey: r.start_key,
+    answerAt: r.answer_at,
+    endAt: r.end_at,
+    callId: r.call_id,
+    platformId: r.platform_id,
+    platformName: r.platform_name,
+    resellerId: r.reseller_id,
+    resellerName: r.reseller_name ?? null,
+    resellerCode: r.reseller_code ?? null,
+    subscriberId: r.subscriber_id,
+    accountNumber: r.account_number ?? null,
+    subscriberName: r.subscriber_name ?? null,
+    direction: r.direction,
+    callingNumber: r.calling_number,
+    calledNumber: r.called_number,
+    rawCalling: r.raw_calling,
+    rawCalled: r.raw_called,
+    billableSeconds: r.billable_seconds,
+    answered: r.answered,
+    disposition: r.disposition,
+    switchCause: r.switch_cause ?? null,
+    switchDirection: r.switch_direction ?? null,
+    status: r.status,
+    reason: r.unrated_reason,
+    received: r.received === true,
+    wholesale: chargeOf(r, 'w'),
+    retail: chargeOf(r, 'rt'),
+  };
+}
+
+/**
+ * One page of legs, newest first, by keyset on (start_at, id): never OFFSET. A reseller's or
+ * subscriber's page merges the legs it pays for and those it received, each read newest first by
+ * its own index (an OR of the two would read and sort every leg of the period for each page).
+ */
+export async function listCalls(db: Queryable, scope: Scope, f: CallFilter): Promise<Page<CallRow>> {
+  const limit = f.limit ?? PAGE_SIZE;
+  const after = decodeCursor(f.cursor, ['time', 'id']);
+  const keyset = (q: Knex.QueryBuilder) => {
+    if (after) q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', after);
+    return q.orderBy([{ column: 'l.start_at', order: 'desc' }, { column: 'l.id', order: 'desc' }]).limit(limit + 1);
+  };
+  let q: Knex.QueryBuilder;
+  if (scope.kind === 'wholesale' || f.paidOnly) {
+    q = keyset(applyLegSelection(callsQuery(db, scope, { confined: false }), f));
+    confineLegs(q, scope);
+  } else {
+    const side = (which: 'paid' | 'received') => keyset(applyLegSelection(confineSide(db('call_legs as l').select('l.id', 'l.start_at'), scope, which), f));
+    q = keyset(callsQuery(db, scope, { confined: false })).whereRaw('(l.id, l.start_at) IN (SELECT id, start_at FROM ((?) UNION ALL (?)) AS k)', [side('paid'), side('received')]);
+  }
+  const rows = ((await q) as Array<Record<string, any>>).map(toCallRow);
+  return toPage(rows, limit, (c) => [c.startKey, c.id]);
+}
+
+export interface CallLeg extends CallRow {
+  legKey: string;
+  cdrId: number;
+  trunk: string | null;
+  carrier: string | null;
+  redirectingNumber: string | null;
+  accountCode: string | null;
+  receivedAt: Date;
+  ratedAt: Date | null;
+}
+
+export async function getCall(db: Queryable, scope: Scope, id: number): Promise<CallLeg | undefined> {
+  const row = await callsQuery(db, scope)
+    .select('l.leg_key', 'l.cdr_id', 'l.trunk', 'l.carrier', 'l.redirecting_number', 'l.account_code', 'l.received_at', 'l.rated_at')
+    .where('l.id', id)
+    .first();
+  if (!row) return undefined;
+  const call = toCallRow(row);
+  // A received leg: how the payer's call left the switch and when it was rated are the payer's.
+  const own = !call.received;
+  return {
+    ...call,
+    legKey: row.leg_key,
+    cdrId: row.cdr_id,
+    trunk: own ? row.trunk : null,
+    carrier: own ? row.carrier : null,
+    redirectingNumber: own ? row.redirecting_number : null,
+    accountCode: own ? row.account_code : null,
+    receivedAt: row.received_at,
+    ratedAt: own ? row.rated_at : null,
+  };
+}
+
+export interface ChargePieceRow {
+  band: string | null;
+  step: number;
+  from: number;
+  seconds: number;
+  rate: string;
+  rate_unit: number;
+  amount: string;
+}
+
+export interface ChargeTaxRow {
+  tax_id: number;
+  name: string;
+  basis: string;
+  rate: string;
+  taxable: string;
+  amount: string;
+}
+
+/** A charge with its whole breakdown. */
+export interface ChargeDetail extends ChargeSummary {
+  kind: 'wholesale' | 'retail';
+  planId: number;
+  planName: string | null;
+  planRevision: number;
+  direction: string;
+  prefix: string;
+  description: string;
+  rateEffectiveFrom: Date;
+  billableSeconds: number;
+  chargedSeconds: number;
+  pieces: ChargePieceRow[];
+  connectFee: string;
+  usage: string;
+  taxes: ChargeTaxRow[];
+  ratedAt: Date;
+}
+
+/** The charges of a leg the scope already reached (subscribers: their retail charge only). */
+export async function chargesOf(db: Queryable, scope: Scope, leg: { id: number; startKey: string }): Promise<ChargeDetail[]> {
+  const q = db('charges as c')
+    .leftJoin('rate_plans as rp', 'rp.id', 'c.rate_plan_id')
+    .where('c.leg_id', leg.id)
+    .whereRaw('c.start_at = ?::timestamptz', [leg.startKey])
+    .select('c.*', 'rp.name as plan_name')
+    // wholesale first: what the reseller pays, then what it charges
+    .orderByRaw(`case c.kind when 'wholesale' then 0 else 1 end`);
+  if (scope.kind !== 'wholesale') q.where('c.reseller_id', scope.resellerId);
+  if (scope.kind === 'subscriber') q.where('c.kind', 'retail').where('c.subscriber_id', scope.subscriberId);
+  const rows = (await q) as Array<Record<string, any>>;
+  return rows.map((r) => ({
+    kind: r.kind,
+    planId: r.rate_plan_id,
+    planName: r.plan_name ?? null,
+    planRevision: r.plan_revision,
+    direction: r.direction,
+    prefix: r.prefix,
+    description: r.description,
+    rateEffectiveFrom: r.rate_effective_from,
+    billableSeconds: r.billable_seconds,
+    chargedSeconds: r.charged_seconds,
+    pieces: (typeof r.pieces === 'string' ? JSON.parse(r.pieces) : r.pieces) as ChargePieceRow[],
+    connectFee: r.connect_fee,
+    usage: r.usage,
+    taxes: (typeof r.taxes === 'string' ? JSON.parse(r.taxes) : r.taxes) as ChargeTaxRow[],
+    currency: String(r.currency).trim(),
+    amount: r.amount,
+    taxAmount: r.tax_amount,
+    total: r.total,
+    billedCurrency: String(r.billed_currency).trim(),
+    exchangeRate: r.exchange_rate,
+    billedTotal: r.billed_total,
+    ratedAt: r.rated_at,
+  }));
+}
+
+export interface CdrRecord {
+  id: number;
+  platformId: number;
+  receivedAt: Date;
+  contentType: string | null;
+  body: string;
+  bodySha256: string;
+}
+
+/** The record as a platform sent it: operator staff only. */
+export async function getCdr(db: Queryable, scope: Scope, id: number): Promise<CdrRecord | undefined> {
+  if (scope.kind !== 'wholesale') return undefined;
+  const r = await db('cdrs').where('id', id).first();
+  return r ? { id: r.id, platformId: r.platform_id, receivedAt: r.received_at, contentType: r.content_type, body: r.body, bodySha256: r.body_sha256 } : undefined;
+}
+
+export interface ReasonCount {
+  status: StoredLegStatus;
+  reason: string;
+  count: number;
+}
+
+/** Unrated and blocked legs by kind of reason (numbers elided), most frequent first; the reason filter itself is not applied. */
+export async function reasonCounts(db: Queryable, scope: Scope, sel: LegSelection, limit = 50): Promise<ReasonCount[]> {
+  const q = applyLegSelection(confineLegs(db('call_legs as l'), scope), sel, 'l', { ignoreReason: true })
+    .select('l.status', db.raw(`${reasonKindSql()} as reason`))
+    .count('* as n')
+    .groupByRaw(`l.status, ${reasonKindSql()}`)
+    .orderByRaw('count(*) desc, 2')
+    .limit(limit);
+  const rows = (await q) as Array<Record<string, any>>;
+  return rows.map((r) => ({ status: r.status, reason: r.reason, count: Number(r.n) }));
+}
+
+/** Records received in the last day, per platform (the operator's platform list). */
+export async function recordsTodayByPlatform(db: Queryable): Promise<Map<number, number>> {
+  const rows = (await db('cdrs').where('received_at', '>', db.raw(`now() - interval '1 day'`)).groupBy('platform_id').select('platform_id', db.raw('count(*) as n'))) as Array<{ platform_id: number | string; n: number | string }>;
+  return new Map(rows.map((r) => [Number(r.platform_id), Number(r.n)]));
+}
