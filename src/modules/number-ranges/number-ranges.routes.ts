@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { ConflictError, FieldErrors } from '../../domain/errors';
-import { parseForm } from '../../web/forms';
+import { ConflictError } from '../../domain/errors';
+import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
@@ -30,16 +30,17 @@ export function numberRangeRoutes({ db }: { db: Db }): Router {
   r.post('/wholesale/resellers/:resellerId/number-ranges', async (req, res) => {
     const id = idParam(req, 'resellerId');
     await getReseller(db, scope(req), id);
-    const form = parseForm(numberRangeSchema, req.body);
-    if (!form.ok) return showRanges(req, res, { errors: form.errors, values: req.body });
-    try {
-      const range = await service.addRange(db, actor(req), id, form.data);
-      flash(req, 'success', `${service.rangeName(range)} added.`);
-    } catch (err) {
-      if (err instanceof FieldErrors) return showRanges(req, res, { errors: err.fields, values: req.body });
-      throw err;
-    }
-    res.redirect(303, `/wholesale/resellers/${id}/number-ranges`);
+    await submitForm(
+      req,
+      res,
+      numberRangeSchema,
+      async (data) => {
+        const range = await service.addRange(db, actor(req), id, data);
+        flash(req, 'success', `${service.rangeName(range)} added.`);
+        res.redirect(303, `/wholesale/resellers/${id}/number-ranges`);
+      },
+      (errors) => showRanges(req, res, { errors, values: req.body }),
+    );
   });
 
   r.post('/wholesale/resellers/:resellerId/number-ranges/:rangeId/remove', async (req, res) => {
