@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../support/wait';
 import { z } from 'zod';
 import { createDb, type Db } from '../../src/db/knex';
 import { SYSTEM_ACTOR } from '../../src/domain/tenancy/actor';
@@ -20,16 +21,6 @@ import { makeReseller, makeUser } from '../support/factories';
 import { Client } from '../support/http';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('the durable job queue', () => {
   let t: TestApp;

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../support/wait';
 import { SYSTEM_ACTOR } from '../../src/domain/tenancy/actor';
 import { PENDING_EXPIRY_JOB } from '../../src/modules/intake/intake.jobs';
 import { enqueueJob } from '../../src/modules/jobs/jobs.service';
@@ -20,16 +21,6 @@ const FIXTURES = path.resolve(__dirname, '../fixtures/cdr');
 const rows = dumpObjects(fs.readFileSync(path.join(FIXTURES, 'kamailio/dsiprouter-acc-cdrs-dump.sql'), 'utf8'), 'acc');
 const invite = rows.find((r) => r.method === 'INVITE' && r.sip_code === '200') as Record<string, string>;
 const bye = rows.find((r) => r.method === 'BYE' && r.callid === invite.callid) as Record<string, string>;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('half-call expiry pairs before it expires', () => {
   let t: TestApp;
