@@ -66,6 +66,45 @@ describe('rate plans: create, import, export, assign, cache', () => {
     assert.match(missingColumn.text, /Line 1: missing columns: description, direction/);
   });
 
+  test('the rate look-up prices one call on the plan with the intake\'s engine: prefix, band, steps, connect fee, caps; an unmatched number says so; bad fields are named', async () => {
+    const id = await newPlan('Look-up');
+    await admin.refreshCsrf(`/wholesale/rate-plans/${id}`);
+    assert.equal((await upload(admin, `/wholesale/rate-plans/${id}/bands`, BANDS)).status, 303);
+    assert.equal((await upload(admin, `/wholesale/rate-plans/${id}/deck`, DECK, { mode: 'replace' })).status, 303);
+    const page = (q: Record<string, string>) => admin.get(`/wholesale/rate-plans/${id}?${new URLSearchParams(q)}`);
+    const zone = /Start \(([^,]+),/.exec((await admin.get(`/wholesale/rate-plans/${id}`)).text)?.[1];
+    assert.equal(zone, 'UTC', 'the operator sees its own time zone');
+
+    // Wednesday 15:00 UTC is 10:00 in New York (the plan's zone): peak. 95 s: a 30 s first block
+    // (0.10 a minute: 0.05), then 6 s blocks for 65 s (66 s: 0.11), and the 0.01 connect fee.
+    const us = await page({ lookup_number: '+1 212 555 0100', lookup_at: '2026-11-25 15:00', lookup_seconds: '95', lookup_direction: 'outbound' });
+    assert.equal(us.status, 200);
+    assert.match(us.text, /data-testid="lookup-prefix">1</);
+    assert.match(us.text, /data-testid="lookup-amount">0\.1700 USD</);
+    assert.match(us.text, /95 s answered, 96 s charged/);
+    const pieces = /data-testid="lookup-pieces">([\s\S]*?)<\/table>/.exec(us.text)?.[1] ?? '';
+    assert.match(pieces, /<td>peak<\/td><td>1<\/td><td class="num">0<\/td><td class="num">30<\/td>/);
+    assert.match(pieces, /<td>peak<\/td><td>2<\/td><td class="num">30<\/td><td class="num">66<\/td>/);
+    // The same call at 23:30 UTC (18:30 in New York) is off-peak: 95 s at 0.04 a minute, no fee.
+    const evening = await page({ lookup_number: '+12125550100', lookup_at: '2026-11-25 23:30', lookup_seconds: '95' });
+    assert.match(evening.text, /<td>offpeak<\/td>/);
+    assert.match(evening.text, /data-testid="lookup-amount">0\.0633 USD</);
+    // Two hours to the UK: 6.00 at 0.05 a minute, capped at the 3.00 maximum cost.
+    const uk = await page({ lookup_number: '+442079460000', lookup_at: '2026-11-25 15:00', lookup_seconds: '7200' });
+    assert.match(uk.text, /Replaced by the maximum cost/);
+    assert.match(uk.text, /data-testid="lookup-amount">3\.0000 USD</);
+    // Nothing matches France: said, never priced at zero.
+    const fr = await page({ lookup_number: '+33142000000', lookup_at: '2026-11-25 15:00', lookup_seconds: '60' });
+    assert.match(fr.text, /data-testid="lookup-unratable">No outbound rate matches \+33142000000/);
+    // Bad fields, each beside its own.
+    const bad = await page({ lookup_number: 'abc', lookup_at: '2026-13-01 10:00', lookup_seconds: '-5' });
+    assert.equal(bad.status, 200);
+    assert.match(bad.text, /The number /);
+    assert.match(bad.text, /The time /);
+    assert.match(bad.text, /Seconds must be a whole number from 0/);
+    assert.doesNotMatch(bad.text, /data-testid="lookup-result"/);
+  });
+
   test('a deck prefix written with 00 is refused at import (it could never match an E.164 number), with an impossible effective date and a row too wide, each by its line', async () => {
     const id = await newPlan('Access codes');
     await admin.refreshCsrf(`/wholesale/rate-plans/${id}`);

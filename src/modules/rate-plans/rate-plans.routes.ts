@@ -8,12 +8,13 @@ import { DECK_COLUMNS } from '../../domain/rating/deck';
 import { ROUNDING_METHODS } from '../../domain/money/decimal';
 import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
-import { actor, resellerIdOf, scope } from '../../web/principal';
+import { actor, resellerIdOf, scope, timeZoneOf } from '../../web/principal';
+import { formatDateTime } from '../../domain/time/zones';
 import { flash } from '../../web/render';
 import { csvWriter } from '../csv/csv-writer';
 import * as assignments from './assignments.service';
 import type { PlanCache } from './plan-cache';
-import { deckImportSchema, planFields, rateSearchQuery } from './rate-plans.schemas';
+import { deckImportSchema, planFields, rateLookupQuery, rateSearchQuery } from './rate-plans.schemas';
 import * as service from './rate-plans.service';
 
 /** A band import has no fields but its file (or pasted text), which the route reads itself. */
@@ -75,17 +76,39 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       }
     }
 
+    /** The look-up form's values (now, a minute, outbound unless asked) and, when a number is given, its answer. */
+    async function lookUp(req: Request, plan: service.RatePlan) {
+      const q = rateLookupQuery.parse(req.query);
+      const zone = timeZoneOf(req);
+      const values = {
+        lookup_number: q.lookup_number ?? '',
+        lookup_at: q.lookup_at ?? formatDateTime(Date.now(), zone).slice(0, 16),
+        lookup_seconds: q.lookup_seconds ?? '60',
+        lookup_direction: q.lookup_direction ?? 'outbound',
+      };
+      if (!q.lookup_number) return { lookupValues: values, lookupErrors: {}, lookup: undefined, lookupZone: zone };
+      try {
+        const lookup = await service.lookUpRate(db, cache, plan, { number: values.lookup_number, at: values.lookup_at, seconds: values.lookup_seconds, direction: values.lookup_direction }, zone);
+        return { lookupValues: values, lookupErrors: {}, lookup, lookupZone: zone };
+      } catch (err) {
+        if (!(err instanceof FieldErrors)) throw err;
+        return { lookupValues: values, lookupErrors: err.fields, lookup: undefined, lookupZone: zone };
+      }
+    }
+
     async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       const filter = rateSearchQuery.parse(req.query);
-      const [rates, bands, summary] = await Promise.all([
+      const [rates, bands, summary, lookup] = await Promise.all([
         service.searchRates(db, plan.id, filter),
         service.bands(db, plan.id),
         service.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
+        lookUp(req, plan),
       ]);
       res.page('rate-plans/show', {
         title: plan.name, ...common, plan, rates, filter, summary,
         bands: bands.map((b) => ({ ...b, days: b.dates.length ? b.dates.join(' ') : b.weekdays.map((w) => WEEKDAYS[w]).join(','), start: hhmm(b.startMs) })),
+        ...lookup,
         ...extra,
       });
     }

@@ -33,3 +33,12 @@ export const rateSearchQuery = z.object({
   direction: z.enum(['outbound', 'inbound', 'onnet']).optional().catch(undefined),
   cursor: z.string().max(300).optional().catch(undefined),
 });
+
+/** The rate look-up on a plan's page (a GET form): a number, when, how long, which way. */
+export const rateLookupQuery = z.object({
+  lookup_number: z.string().trim().max(64).optional().catch(undefined),
+  lookup_at: z.string().trim().max(40).optional().catch(undefined),
+  lookup_seconds: z.string().trim().max(10).optional().catch(undefined),
+  lookup_direction: z.enum(['outbound', 'inbound', 'onnet', 'forwarded']).optional().catch(undefined),
+});
+export type RateLookupQuery = z.infer<typeof rateLookupQuery>;

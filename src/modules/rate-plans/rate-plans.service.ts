@@ -1,7 +1,13 @@
 import type { Db, Queryable } from '../../db/knex';
 import { rethrowDuplicate } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
+import type { Direction } from '../../domain/legs/direction';
+import { normaliseE164 } from '../../domain/numbers/e164';
+import { chargeDecimals } from '../../domain/rating/charge';
 import type { RowError } from '../../domain/rating/deck';
+import { isUnratable, rateLeg } from '../../domain/rating/engine';
+import { utcOfWallTime } from '../../domain/rating/zoned-time';
+import { readWallDateTime } from '../../domain/time/date-time';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
 import { readBandsCsv, readDeckCsv } from './deck-csv';
@@ -126,4 +132,72 @@ export async function searchRates(db: Queryable, planId: number, filter: repo.Ra
 /** A plan's band starts; the caller has found the plan through getOrThrow (its owner's). */
 export async function bands(db: Queryable, planId: number) {
   return repo.loadBands(db, planId);
+}
+
+/** The longest call the intake accepts (a week); a longer one is a clock gone wrong. */
+const MAX_CALL_SECONDS = 604_800;
+
+// ---- The rate look-up: what the intake would charge for one call on this plan ----------------
+
+export interface RateLookup {
+  number: string;
+  atMs: number;
+  seconds: number;
+  direction: Direction;
+  /** Why no rate applies, in the words of the calls pages; undefined when one does. */
+  unratable?: string;
+  charge?: {
+    prefix: string;
+    description: string;
+    rateEffectiveFrom: Date;
+    chargedSeconds: number;
+    pieces: Array<{ band: string | null; step: number; from: number; seconds: number; rate: string; rateUnit: number; amount: string }>;
+    connectFee: string;
+    usage: string;
+    /** The minimum charge or maximum cost that replaced connect fee + usage. */
+    cap: { kind: 'minimum charge' | 'maximum cost'; amount: string } | null;
+    amount: string;
+    currency: string;
+  };
+}
+
+/**
+ * A call priced on the plan with the intake's own engine (the compiled plan from the cache, the
+ * same rateLeg): the matching prefix, the band and step of each part, and the amount before tax.
+ * `at` is a wall time in `timeZone` (the viewer's); bad fields are FieldErrors by field.
+ */
+export async function lookUpRate(db: Queryable, cache: PlanCache, plan: repo.RatePlan, q: { number: string; at: string; seconds: string; direction: Direction }, timeZone: string): Promise<RateLookup> {
+  const errors: Record<string, string> = {};
+  const number = normaliseE164(q.number);
+  if (!number.ok) errors.lookup_number = `The number ${number.reason}: give it with its country code (+44 20 7946 0000)`;
+  const wall = readWallDateTime(q.at.replace('T', ' '));
+  if (!wall.ok) errors.lookup_at = `The time ${wall.reason}`;
+  const seconds = /^\d{1,6}$/.test(q.seconds) ? Number(q.seconds) : NaN;
+  if (!(seconds >= 0 && seconds <= MAX_CALL_SECONDS)) errors.lookup_seconds = `Seconds must be a whole number from 0 (unanswered) to ${MAX_CALL_SECONDS}`;
+  if (Object.keys(errors).length || !number.ok || !wall.ok) throw new FieldErrors(errors);
+  const day = Math.floor(wall.ms / 86_400_000);
+  const atMs = utcOfWallTime(timeZone, day, wall.ms - day * 86_400_000);
+  const compiled = await cache.get(db, plan.id);
+  if (!compiled) throw new NotFoundError();
+  const result = rateLeg({ direction: q.direction, number: number.number, startMs: atMs, answerMs: seconds > 0 ? atMs : null, billableSeconds: seconds }, compiled);
+  const base = { number: number.number, atMs, seconds, direction: q.direction };
+  if (isUnratable(result)) {
+    return { ...base, unratable: result.unratable === 'no_rate' ? `No ${q.direction} rate matches ${number.number} at that time` : `No rate of ${number.number}'s prefix for the band in force at that time` };
+  }
+  const d = chargeDecimals(result);
+  return {
+    ...base,
+    charge: {
+      prefix: result.prefix,
+      description: result.description,
+      rateEffectiveFrom: new Date(result.rateEffectiveFrom),
+      chargedSeconds: result.chargedSeconds,
+      pieces: result.pieces.map((p, i) => ({ band: p.band, step: p.step, from: p.from, seconds: p.seconds, rate: d.pieces[i]!.rate.toString(), rateUnit: p.rateUnit, amount: d.pieces[i]!.amount.toString() })),
+      connectFee: d.connectFee.toString(),
+      usage: d.usage.toString(),
+      cap: result.cap ? { kind: result.minChargeApplied ? 'minimum charge' : 'maximum cost', amount: d.subtotal.toString() } : null,
+      amount: d.amount.toFixed(plan.rounding.decimals),
+      currency: plan.currency,
+    },
+  };
 }
