@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { parseBody, type ParseAnswer, type ParseTask } from './parse.worker';
@@ -26,7 +25,6 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
-export const DEFAULT_PARSE_THREADS = Math.max(1, Math.min(4, (os.availableParallelism?.() ?? os.cpus().length) - 1));
 /** Measured: a single-record post parses in tens of microseconds; posting it to a thread costs more. */
 export const DEFAULT_PARSE_INLINE_BELOW = 64 * 1024;
 

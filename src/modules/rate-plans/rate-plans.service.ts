@@ -6,7 +6,8 @@ import { normaliseE164 } from '../../domain/numbers/e164';
 import { chargeDecimals } from '../../domain/rating/charge';
 import type { RowError } from '../../domain/rating/deck';
 import { isUnratable, rateLeg } from '../../domain/rating/engine';
-import { utcOfWallTime } from '../../domain/rating/zoned-time';
+import { DAY_MS, utcOfWallTime } from '../../domain/rating/zoned-time';
+import { MAX_LEG_SECONDS } from '../../domain/mediation/common';
 import { readWallDateTime } from '../../domain/time/date-time';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
@@ -134,9 +135,6 @@ export async function bands(db: Queryable, planId: number) {
   return repo.loadBands(db, planId);
 }
 
-/** The longest call the intake accepts (a week); a longer one is a clock gone wrong. */
-const MAX_CALL_SECONDS = 604_800;
-
 // ---- The rate look-up: what the intake would charge for one call on this plan ----------------
 
 export interface RateLookup {
@@ -173,10 +171,10 @@ export async function lookUpRate(db: Queryable, cache: PlanCache, plan: repo.Rat
   const wall = readWallDateTime(q.at.replace('T', ' '));
   if (!wall.ok) errors.lookup_at = `The time ${wall.reason}`;
   const seconds = /^\d{1,6}$/.test(q.seconds) ? Number(q.seconds) : NaN;
-  if (!(seconds >= 0 && seconds <= MAX_CALL_SECONDS)) errors.lookup_seconds = `Seconds must be a whole number from 0 (unanswered) to ${MAX_CALL_SECONDS}`;
+  if (!(seconds >= 0 && seconds <= MAX_LEG_SECONDS)) errors.lookup_seconds = `Seconds must be a whole number from 0 (unanswered) to ${MAX_LEG_SECONDS}`;
   if (Object.keys(errors).length || !number.ok || !wall.ok) throw new FieldErrors(errors);
-  const day = Math.floor(wall.ms / 86_400_000);
-  const atMs = utcOfWallTime(timeZone, day, wall.ms - day * 86_400_000);
+  const day = Math.floor(wall.ms / DAY_MS);
+  const atMs = utcOfWallTime(timeZone, day, wall.ms - day * DAY_MS);
   const compiled = await cache.get(db, plan.id);
   if (!compiled) throw new NotFoundError();
   const result = rateLeg({ direction: q.direction, number: number.number, startMs: atMs, answerMs: seconds > 0 ? atMs : null, billableSeconds: seconds }, compiled);
