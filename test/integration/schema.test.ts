@@ -27,6 +27,12 @@ const OPERATOR_TABLES: Record<string, string> = {
   job_schedules: "the operator's periodic work (half-call expiry, reject pruning, partitions): the system's, no tenant's",
   party_version: 'one counter of changes to numbers, subscribers and resellers, for the intake\'s holders cache',
   cache_versions: 'one counter per kind of reference data held in memory (rate plans, platforms, taxes, exchange rates), for every process\'s caches',
+  features: "the operator's catalogue of switch features, offered to resellers only inside packages",
+  // Rows of a parent that carries reseller_id, read and written only through it.
+  feature_package_features: 'the features of one feature package (the package carries reseller_id)',
+  destination_group_prefixes: 'the prefixes of one destination group (the group carries reseller_id)',
+  toll_package_groups: 'the allowances of one toll package (the package carries reseller_id)',
+  allowance_usage: 'seconds used per cycle of one package assignment (the assignment carries reseller_id)',
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */
@@ -39,6 +45,9 @@ const NULLABLE_TENANT: Record<string, string> = {
   rates: "rates of the operator's own plans",
   taxes: "the operator's own taxes (on its wholesale charges to resellers) belong to no reseller",
   call_legs: 'a leg whose numbers match no subscriber is kept, unrated, with no reseller',
+  feature_packages: "the operator's own feature packages (offered to resellers) belong to no reseller",
+  destination_groups: "the operator's own destination groups belong to no reseller",
+  toll_packages: "the operator's own toll packages (held by resellers) belong to no reseller",
   leg_changes: "a change of a leg matched to no subscriber (the leg's reseller_id is null) belongs to no reseller",
 };
 
