@@ -168,11 +168,12 @@ interface Row {
 }
 
 /**
- * Settles claims in the write's transaction (the ledger runs it: ledger/allowances.ts). The
- * balances are created for their cycle if new (INSERT ... ON CONFLICT DO NOTHING) and locked
- * (SELECT ... FOR UPDATE), both in one order (assignment, group, cycle start), so two writes never
- * wait on each other in a circle; their allowance is read under the lock (a package changed since
- * rating counts as it is now). Then pure work: give back, allocate in call order, re-price.
+ * Settles claims in the write's transaction (the ledger runs it: ledger/allowances.ts, after the
+ * legs are stored). The balances are created for their cycle if new and locked, in one statement
+ * (INSERT ... ON CONFLICT DO UPDATE ... RETURNING) and in one order (assignment, group, cycle
+ * start), so two writes never wait on each other in a circle; their allowance is read under the
+ * lock (a package changed since rating counts as it is now). Then pure work: give back, allocate
+ * in call order, re-price; and one UPDATE of the balances that moved. Two round trips.
  */
 export const allowanceStep: AllowanceStep = {
   async consume<T extends FreshLeg>(tx: Queryable, legs: T[], given: AllowanceTake[] = []): Promise<T[]> {
@@ -184,24 +185,33 @@ export const allowanceStep: AllowanceStep = {
     if (keys.size === 0) return legs;
     const sorted = [...keys.values()].sort((x, y) => x.a - y.a || x.g - y.g || x.s - y.s);
     const iso = (ms: number) => new Date(ms).toISOString();
-    const fresh = sorted.filter((k) => k.e !== null);
-    if (fresh.length) {
-      await tx.raw(
-        `INSERT INTO allowance_usage (assignment_id, group_id, cycle_start, cycle_end)
-         SELECT a, g, s, e FROM unnest(?::bigint[], ?::bigint[], ?::timestamptz[], ?::timestamptz[]) AS v(a, g, s, e) ORDER BY a, g, s
-         ON CONFLICT DO NOTHING`,
-        [fresh.map((k) => k.a), fresh.map((k) => k.g), fresh.map((k) => iso(k.s)), fresh.map((k) => iso(k.e as number))],
-      );
+    // Balances only given back (re-rating) exist already: their cycle's end is read, not computed.
+    const ends = sorted.filter((k) => k.e === null);
+    if (ends.length) {
+      const { rows } = (await tx.raw(
+        `SELECT assignment_id, group_id, cycle_start, cycle_end FROM allowance_usage
+          WHERE (assignment_id, group_id, cycle_start) IN (SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::timestamptz[]))`,
+        [ends.map((k) => k.a), ends.map((k) => k.g), ends.map((k) => iso(k.s))],
+      )) as { rows: Array<{ assignment_id: string | number; group_id: string | number; cycle_start: Date | string; cycle_end: Date | string }> };
+      for (const r of rows) {
+        const k = keys.get(balanceKeyOf({ assignmentId: Number(r.assignment_id), groupId: Number(r.group_id), cycleStartMs: new Date(r.cycle_start).getTime() }));
+        if (k) k.e = new Date(r.cycle_end).getTime();
+      }
     }
+    const locking = sorted.filter((k) => k.e !== null);
+    // One statement creates the cycle's balance if new and locks it either way, in the order of
+    // the rows (ON CONFLICT DO UPDATE locks the row it meets, even one committed after this
+    // statement began, and returns it as it is now); the allowance is read under the lock.
     const { rows } = (await tx.raw(
-      `SELECT u.assignment_id, u.group_id, u.cycle_start, u.seconds_used, g.included_seconds, g.package_id IS NULL AS gone
-         FROM allowance_usage u
-         JOIN package_assignments pa ON pa.id = u.assignment_id
-         LEFT JOIN toll_package_groups g ON g.package_id = pa.toll_package_id AND g.group_id = u.group_id
-        WHERE (u.assignment_id, u.group_id, u.cycle_start) IN (SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::timestamptz[]))
-        ORDER BY u.assignment_id, u.group_id, u.cycle_start
-          FOR UPDATE OF u`,
-      [sorted.map((k) => k.a), sorted.map((k) => k.g), sorted.map((k) => iso(k.s))],
+      `INSERT INTO allowance_usage AS u (assignment_id, group_id, cycle_start, cycle_end)
+       SELECT a, g, s, e FROM unnest(?::bigint[], ?::bigint[], ?::timestamptz[], ?::timestamptz[]) AS v(a, g, s, e) ORDER BY a, g, s
+       ON CONFLICT (assignment_id, group_id, cycle_start) DO UPDATE SET seconds_used = u.seconds_used
+       RETURNING u.assignment_id, u.group_id, u.cycle_start, u.seconds_used,
+                 (SELECT tg.included_seconds FROM package_assignments pa JOIN toll_package_groups tg ON tg.package_id = pa.toll_package_id AND tg.group_id = u.group_id
+                   WHERE pa.id = u.assignment_id) AS included_seconds,
+                 NOT EXISTS (SELECT 1 FROM package_assignments pa JOIN toll_package_groups tg ON tg.package_id = pa.toll_package_id AND tg.group_id = u.group_id
+                              WHERE pa.id = u.assignment_id) AS gone`,
+      [locking.map((k) => k.a), locking.map((k) => k.g), locking.map((k) => iso(k.s)), locking.map((k) => iso(k.e as number))],
     )) as { rows: Row[] };
     const balances = new Map<string, Balance>();
     const before = new Map<string, number>();
