@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { allocate, balanceKeyOf, compareCallOrder, giveBack, matchAllowances, type AllowanceCandidate, type AllowanceSource, type Balance } from '../../src/domain/billing/allowances';
 import { Decimal } from '../../src/domain/money/decimal';
 import { chargeText, isPriced } from '../../src/domain/rating/charge';
+import { allowancesJson } from '../../src/modules/ledger/ledger.repository';
 import { priceWithAllowances } from '../../src/modules/rating/allowances';
 import { answered, planFromCsv } from '../support/rating';
 
@@ -107,6 +108,9 @@ describe('priceWithAllowances', () => {
     assert.equal(chargeText(covered).amount, '0.046');
     assert.equal(covered.coveredSeconds, 60);
     assert.deepEqual(covered.allowances, take);
+    // As stored (charges.allowances), written by hand like the other breakdowns: the same as JSON.stringify.
+    assert.equal(allowancesJson(covered), JSON.stringify([{ assignment_id: 3, group_id: 4, cycle_start: '2026-11-01T00:00:00.000Z', seconds: 60 }]));
+    assert.equal(allowancesJson(charge), '[]');
   });
 
   test('an overage rate replaces the plan\'s after the allowance, in the plan\'s steps and increments; another currency keeps the plan\'s', () => {
