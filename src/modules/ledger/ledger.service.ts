@@ -30,6 +30,11 @@ import { hasClaims, settleAllowances, type AllowanceStep, type FreshLeg } from '
  *
  * Every strategy writes each new leg's row of the change log (leg_changes) with the leg: in the
  * same statement (one statement, INSERT) or the same transaction (a fifth COPY).
+ *
+ * Legs that draw on toll package allowances (RatedLeg.claims) are settled in the transaction by
+ * the caller's AllowanceStep, after they are stored and before their charges are (allowances.ts):
+ * the one statement then runs inside a transaction of its own (storeInOneStatementDrawing), the
+ * INSERT path settles before insertCharges, and COPY leaves their charges out of its rows.
  */
 
 /** A leg to store, with the carrier it left by. */
@@ -162,6 +167,9 @@ export async function writeLedger<T>(
   if (!opts.inTransaction) {
     const stored = await storeInOneStatement(db, posts, opts.guard);
     if (stored) return opts.then(db, stored);
+    if (oneStatementFits(posts) && claimsAllowances(posts)) {
+      return db.transaction(async (tx) => opts.then(tx, await storeInOneStatementDrawing(tx, posts, opts.guard, opts.allowances)));
+    }
   }
   return db.transaction(async (tx) => opts.then(tx, await storeInTransaction(tx, posts, opts.guard, opts.allowances)));
 }
@@ -178,9 +186,34 @@ function claimsAllowances(posts: LedgerPost[]): boolean {
  * transaction). Undefined when the group is not such.
  */
 export async function storeInOneStatement(db: Queryable, posts: LedgerPost[], guard?: WriteGuard): Promise<StoredRecords[] | undefined> {
-  if (posts.some((p) => p.copy) || shareALeg(posts) || claimsAllowances(posts)) return undefined;
+  if (!oneStatementFits(posts) || claimsAllowances(posts)) return undefined;
   const records: GroupRecord[] = posts.flatMap((p) => p.records);
   const stored = await insertGroup(db, records, guard);
+  let r = 0;
+  return posts.map((p) => p.records.map(() => stored[r++] as StoredLeg[]));
+}
+
+/** Whether one INSERT statement can store the posts: no COPY plan, no leg shared by two of them. */
+const oneStatementFits = (posts: LedgerPost[]): boolean => !posts.some((p) => p.copy) && !shareALeg(posts);
+
+/**
+ * The one statement for a group that draws on toll package allowances, in a transaction of its
+ * own: the statement stores records, legs and the charges that draw on nothing; the allowances
+ * are then settled for the legs it stored (a re-post takes nothing) under the balances' locks,
+ * and their charges inserted. Three round trips more than the one statement, not a whole INSERT
+ * path's worth.
+ */
+async function storeInOneStatementDrawing(tx: Queryable, posts: LedgerPost[], guard: WriteGuard | undefined, allowances: AllowanceStep | undefined): Promise<StoredRecords[]> {
+  const records: GroupRecord[] = posts.flatMap((p) => p.records);
+  // Claimed legs go without their charges: those are written once settled.
+  const bare = records.map((r) => ({ ...r, legs: r.legs.map((l) => (hasClaims(l.rated) ? { ...l, rated: { ...l.rated, charges: [] } } : l)) }));
+  const stored = await insertGroup(tx, bare, guard);
+  const fresh: FreshLeg[] = [];
+  records.forEach((r, i) => r.legs.forEach((l, k) => {
+    const st = (stored[i] as StoredLeg[])[k] as StoredLeg;
+    if (st.inserted && hasClaims(l.rated)) fresh.push({ id: st.id, startMs: st.startAt, rated: l.rated });
+  }));
+  await insertCharges(tx, await settleAllowances(tx, allowances, fresh));
   let r = 0;
   return posts.map((p) => p.records.map(() => stored[r++] as StoredLeg[]));
 }
