@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isOutcome, parsePost, ratePosts, writePosts, type ParsedPost } from '../../src/modules/intake/intake.service';
 import { getPlatform } from '../../src/modules/platforms/platforms.repository';
+import { currentPartyVersion, holdersOf } from '../../src/modules/rating/holders';
 import { rerateLegs } from '../../src/modules/rating/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeRates, makeReseller, makeSubscriber, randomNumber, rateRow, step } from '../support/factories';
@@ -99,6 +100,22 @@ describe('toll package allowances', () => {
     assert.deepEqual(await balances(h.assignmentId), [{ cycle_start: '2026-11-01T00:00:00.000Z', cycle_end: '2026-12-01T00:00:00.000Z', used: 600 }]);
     // The wholesale side has no package: 150 s at 0.01 a minute per second.
     assert.deepEqual((await charges(h.sub.id, 'wholesale')).map((x) => [x.covered_seconds, x.amount]), [[0, '0.0900000000'], [0, '0.0250000000'], [0, '0.0100000000']]);
+  });
+
+  test('the holders say who holds toll packages (so others cost no query), and an assignment moves party_version (so the cache and its write check follow)', async () => {
+    const number = randomNumber();
+    const sub = await makeSubscriber(t.db, resellerId, { retail_plan_id: retailPlanId }, [number]);
+    const before = await holdersOf(t.db, [number]);
+    assert.deepEqual([before.parties.get(sub.id)?.subscriberTolls, before.parties.get(sub.id)?.resellerTolls], [false, false]);
+    const [{ id: pkg }] = await t.db('toll_packages').insert({ reseller_id: resellerId, name: `Flag ${++pkgs}`, currency: 'USD' }).returning('id');
+    await t.db('package_assignments').insert({ reseller_id: resellerId, subscriber_id: sub.id, toll_package_id: pkg, starts_at: '2026-01-01T00:00:00Z' });
+    assert.ok(BigInt(await currentPartyVersion(t.db)) > BigInt(before.version));
+    const after = await holdersOf(t.db, [number]);
+    assert.deepEqual([after.parties.get(sub.id)?.subscriberTolls, after.parties.get(sub.id)?.resellerTolls], [true, false]);
+    // A leg of it to a number in no group: priced by the plan, no balance made.
+    await postCdrs(t, platform.token, leg(number, '2026-11-11T12:00:00Z', 60, '+33142000000'));
+    assert.deepEqual((await charges(sub.id)).map((x) => [x.covered_seconds, x.amount]), [[0, '0.2000000000']]);
+    assert.equal(Number((await t.db('allowance_usage').join('package_assignments as pa', 'pa.id', 'allowance_usage.assignment_id').where('pa.subscriber_id', sub.id).count('* as n').first())?.n), 0);
   });
 
   test('an unlimited package covers every second; a number in no group is priced by the plan and touches no balance', async () => {

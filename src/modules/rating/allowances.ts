@@ -64,8 +64,11 @@ export async function loadTollHolders(db: Queryable, subscriberIds: number[], re
        JOIN toll_package_groups g ON g.package_id = tp.id
        JOIN resellers r ON r.id = pa.reseller_id
        LEFT JOIN subscribers s ON s.id = pa.subscriber_id
-      WHERE (pa.subscriber_id = any(?::bigint[]) AND tp.reseller_id = pa.reseller_id)
-         OR (pa.subscriber_id IS NULL AND pa.reseller_id = any(?::bigint[]) AND tp.reseller_id IS NULL)`,
+      WHERE pa.id IN (SELECT id FROM package_assignments WHERE subscriber_id = any(?::bigint[]) AND toll_package_id IS NOT NULL
+                      UNION ALL
+                      SELECT id FROM package_assignments WHERE subscriber_id IS NULL AND reseller_id = any(?::bigint[]) AND toll_package_id IS NOT NULL)
+        -- A subscriber draws on its reseller's packages, a reseller on the operator's.
+        AND tp.reseller_id IS NOT DISTINCT FROM (CASE WHEN pa.subscriber_id IS NULL THEN NULL ELSE pa.reseller_id END)`,
     [subscriberIds, resellerIds],
   )) as { rows: Array<Record<string, any>> };
   for (const r of rows) {
