@@ -264,5 +264,10 @@ describe('toll package allowances', () => {
     assert.deepEqual((await charges(h.sub.id)).map((x) => x.covered_seconds), [60, 60, 60]);
     assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [180]);
     await assertBalancesAgree(h.assignmentId);
+    // Re-rated to no charge at all (the subscriber now inactive: blocked): everything given back.
+    await t.db('subscribers').where({ id: h.sub.id }).update({ status: 'inactive' });
+    await rerateLegs(t.db, caches, { kind: 'wholesale' }, period);
+    assert.deepEqual(await charges(h.sub.id), []);
+    assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [0]);
   });
 });
