@@ -113,6 +113,32 @@ export async function seed(db: Db, o: FixtureOptions): Promise<Fixture> {
 }
 
 /**
+ * Every subscriber given a toll package of its reseller (for (b) with --toll-packages): one
+ * destination group per reseller of every country code (prefixes 1-9, so that every outbound call
+ * draws on it), `includedSeconds` a cycle (default an hour: busy numbers run out mid-call and are
+ * split, the others stay covered), assigned since before the calls. Written straight into the
+ * tables, as the rest of the fixture; the assignments move party_version, so the app's holders
+ * cache reloads on its own.
+ */
+export async function giveTollPackages(db: Db, includedSeconds = 3600): Promise<{ assignments: number }> {
+  const resellers = (await db('resellers').select('id', 'currency')) as Array<{ id: number; currency: string }>;
+  let assignments = 0;
+  for (const r of resellers) {
+    const [group] = await db('destination_groups').insert({ reseller_id: r.id, name: 'Everywhere' }).returning('id');
+    await db('destination_group_prefixes').insert(['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((prefix) => ({ group_id: group.id, prefix })));
+    const [pkg] = await db('toll_packages').insert({ reseller_id: r.id, name: 'Bench minutes', currency: r.currency.trim(), monthly_fee: '10' }).returning('id');
+    await db('toll_package_groups').insert({ package_id: pkg.id, group_id: group.id, included_seconds: includedSeconds });
+    const subs = (await db('subscribers').where({ reseller_id: r.id }).select('id')) as Array<{ id: number }>;
+    for (const part of chunks(subs, 1000)) {
+      await db('package_assignments').insert(part.map((s) => ({ reseller_id: r.id, subscriber_id: s.id, toll_package_id: pkg.id, starts_at: '2020-01-01T00:00:00Z' })));
+      assignments += part.length;
+    }
+  }
+  await db.raw('ANALYZE');
+  return { assignments };
+}
+
+/**
  * Generic JSON records: 72% outbound (a subscriber calls a deck destination), 14% inbound (an
  * outside caller rings a subscriber), 10% on-net, 4% nobody's (stored unrated); 80% answered
  * with 1 s to 20 min of talk; starts spread over November 2026.

@@ -14,7 +14,10 @@
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
  * --no-hostile (skip (b) at the low rate again with a hostile platform beside it),
  * --hostile-bad-rate=N (its bad posts a second), --hostile-huge-every=S (a huge post every S seconds),
- * --concurrency=N, --no-doc (do not touch docs/PERFORMANCE.md), --json=FILE (also write the raw results).
+ * --concurrency=N, --no-doc (do not touch docs/PERFORMANCE.md), --json=FILE (also write the raw results),
+ * --toll-packages (after (b), give every subscriber a toll package and run (b) again at the same
+ * rate: issue 11's target is a p99 at most 20% above (b) without packages, in the same run;
+ * --toll-seconds=N sets each package's included seconds, default 3600).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -29,7 +32,7 @@ import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/server';
 import { benchEngine } from './engine';
-import { hostilePlatform, seed } from './fixture';
+import { giveTollPackages, hostilePlatform, seed } from './fixture';
 import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './intake';
 import { describeMachine } from './machine';
 import type { HostileOutput } from './hostile-worker';
@@ -65,6 +68,8 @@ function args() {
     hostileBadRate: num('hostile-bad-rate', 20, 20),
     hostileHugeEveryS: num('hostile-huge-every', 5, 2),
     json: a.get('json'),
+    tolls: a.has('toll-packages'),
+    tollSeconds: num('toll-seconds', 3600, 3600),
   };
 }
 
@@ -182,6 +187,14 @@ async function main() {
         loadNow('b');
         log(`(b) single-record posts at ${o.rate}/s`);
         results.single = await benchSinglePosts({ url: appUrl, db, fixture, clients: o.clients, rate: o.rate, durationS: o.durationS, timeoutMs: 10_000, tag: 'S', log });
+        if (o.tolls) {
+          // The same again with every subscriber holding a toll package (issue 11): rating finds
+          // the allowance, and every write settles it under the balances' row locks.
+          const { assignments } = await giveTollPackages(db, o.tollSeconds);
+          loadNow('b-tolls');
+          log(`(b) single-record posts at ${o.rate}/s, ${assignments} subscribers holding a toll package of ${o.tollSeconds} s`);
+          results.singleTolls = await benchSinglePosts({ url: appUrl, db, fixture, clients: o.clients, rate: o.rate, durationS: o.durationS, timeoutMs: 10_000, tag: 'T', log });
+        }
       }
     }
 

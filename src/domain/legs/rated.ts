@@ -1,3 +1,4 @@
+import type { AllowanceClaim } from '../billing/allowances';
 import type { PricedCharge } from '../rating/charge';
 import type { Direction } from './direction';
 import type { NormalisedLeg } from './leg';
@@ -20,6 +21,11 @@ export interface RatedLeg {
   status: LegStatus;
   reason: string | null;
   charges: PricedCharge[];
+  /**
+   * Charges that may draw on toll package allowances (none for most legs): the write settles them
+   * in its transaction, under the balances' row locks (domain/billing/allowances.ts).
+   */
+  claims?: AllowanceClaim[];
 }
 
 /** Whether a leg of this status has charges, and so a time it was rated. */

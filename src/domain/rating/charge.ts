@@ -4,6 +4,7 @@ import { decimalOfFixed, fixed, fixedText, formatScaled, HALF_UP, lcm, pow10, ro
 import { taxLineFigures, taxLines, type TaxLine, type TaxRule } from '../tax/tax';
 import { coveredIn, NO_ALLOWANCE, rateLeg, type Charge, type ChargePiece, type RatableLeg } from './engine';
 import type { CompiledPlan } from './plan';
+import type { AllowanceTake } from '../billing/allowances';
 
 export type ChargeKind = 'wholesale' | 'retail';
 
@@ -20,6 +21,8 @@ export interface PricedCharge extends Charge {
   /** 1 unit of the plan's currency in the billed currency, in force at the call's start. */
   exchangeRate: Decimal;
   billedTotal: Fixed;
+  /** Which allowances covered its coveredSeconds (toll packages); absent or empty: none. */
+  allowances?: AllowanceTake[];
 }
 
 export interface ChargeUnratable {

@@ -8,6 +8,7 @@ import type { StoredLeg } from '../ledger/ledger.repository';
 import { planCopies, storeInOneStatement, storeInTransaction, writeLedger, type CopyPlan, type LedgerPost, type StoredRecords } from '../ledger/ledger.service';
 import { ensurePartitions } from '../ledger/partitions';
 import type { Platform } from '../platforms/platforms.repository';
+import { allowanceStep } from '../rating/allowances';
 import { holdersGuard, partyVersionOf } from '../rating/holders';
 import { rateLegs, type HoldersSource } from '../rating/rating.service';
 import type { RatingCaches } from '../reference-data/reference-data';
@@ -247,13 +248,13 @@ const storesMore = (p: PreparedPost) => p.consumedPending.length > 0 || p.good.l
  */
 export async function writeGroup(db: Db, posts: PreparedPost[], opts: WriteOptions = {}): Promise<WrittenPost[]> {
   const guard = holdersGuard(partyVersionOf(posts.map((p) => p.partyVersion)));
-  return writeLedger(db, ledgerPosts(posts, opts), { guard, inTransaction: posts.some(storesMore), then: (q, stored) => answerPosts(q, posts, stored) });
+  return writeLedger(db, ledgerPosts(posts, opts), { guard, inTransaction: posts.some(storesMore), allowances: allowanceStep, then: (q, stored) => answerPosts(q, posts, stored) });
 }
 
 /** Stage three inside a transaction of the caller's (possibly shared with other posts). */
 export async function writePosts(tx: Queryable, posts: PreparedPost[], opts: WriteOptions = {}): Promise<WrittenPost[]> {
   const guard = holdersGuard(partyVersionOf(posts.map((p) => p.partyVersion)));
-  return answerPosts(tx, posts, await storeInTransaction(tx, ledgerPosts(posts, opts), guard));
+  return answerPosts(tx, posts, await storeInTransaction(tx, ledgerPosts(posts, opts), guard, allowanceStep));
 }
 
 /**

@@ -165,10 +165,10 @@ export async function insertLegs(
 const CHARGE_COLUMNS = [
   'leg_id', 'start_at', 'kind', 'reseller_id', 'subscriber_id', 'rate_plan_id', 'plan_revision', 'direction', 'prefix', 'description',
   'rate_effective_from', 'billable_seconds', 'charged_seconds', 'pieces', 'currency', 'connect_fee', 'usage', 'amount', 'taxes', 'tax_amount',
-  'total', 'billed_currency', 'exchange_rate', 'billed_total', 'rated_at',
+  'total', 'billed_currency', 'exchange_rate', 'billed_total', 'rated_at', 'covered_seconds', 'allowances',
 ] as const;
 
-const CHARGE_ESCAPE = escapeMask(CHARGE_COLUMNS, ['prefix', 'description', 'pieces', 'taxes']);
+const CHARGE_ESCAPE = escapeMask(CHARGE_COLUMNS, ['prefix', 'description', 'pieces', 'taxes', 'allowances']);
 
 // Many charges share the instant their rate took effect: its text is made once.
 const effectiveText = new Map<number, string>();
@@ -190,8 +190,18 @@ function chargeValues(legId: number, startIso: string, resellerId: number, subsc
   return [
     legId, startIso, c.kind, resellerId, subscriberId, c.planId, c.planRevision, direction, c.prefix, c.description,
     isoOfEffective(c.rateEffectiveFrom), c.billableSeconds, c.chargedSeconds, piecesJson(c, t), c.currency, t.connectFee, t.usage, t.amount, taxesJson(c, t), t.taxAmount,
-    t.total, c.billedCurrency, t.exchangeRate, t.billedTotal, ratedAt,
+    t.total, c.billedCurrency, t.exchangeRate, t.billedTotal, ratedAt, c.coveredSeconds, allowancesJson(c),
   ];
+}
+
+/** [{assignment_id, group_id, cycle_start, seconds}]: what the charge took from which toll package allowance. */
+export function allowancesJson(c: PricedCharge): string {
+  const a = c.allowances;
+  if (!a || a.length === 0) return '[]';
+  return jsonArray(a.length, (i) => {
+    const t = a[i]!;
+    return `{"assignment_id":${t.assignmentId},"group_id":${t.groupId},"cycle_start":"${new Date(t.cycleStartMs).toISOString()}","seconds":${t.seconds}}`;
+  });
 }
 
 // The breakdown columns (jsonb) written out by hand: they are most of the text of a charge, and
@@ -539,7 +549,7 @@ function jsonObject(columns: readonly string[], values: Value[], raw: ReadonlySe
   return `{${members.join(',')}}`;
 }
 const NO_RAW: ReadonlySet<string> = new Set();
-const CHARGE_JSON_COLUMNS: ReadonlySet<string> = new Set(['pieces', 'taxes']);
+const CHARGE_JSON_COLUMNS: ReadonlySet<string> = new Set(['pieces', 'taxes', 'allowances']);
 
 export interface GroupRecord {
   platformId: number;

@@ -14,6 +14,7 @@ import {
   type StoredLeg,
   type WriteGuard,
 } from './ledger.repository';
+import { hasClaims, settleAllowances, type AllowanceStep, type FreshLeg } from './allowances';
 
 /*
  * The one writer of rated legs. Three strategies, each measured (docs/PERFORMANCE.md, bench (a),
@@ -29,6 +30,11 @@ import {
  *
  * Every strategy writes each new leg's row of the change log (leg_changes) with the leg: in the
  * same statement (one statement, INSERT) or the same transaction (a fifth COPY).
+ *
+ * Legs that draw on toll package allowances (RatedLeg.claims) are settled in the transaction by
+ * the caller's AllowanceStep, after they are stored and before their charges are (allowances.ts):
+ * the one statement then runs inside a transaction of its own (storeInOneStatementDrawing), the
+ * INSERT path settles before insertCharges, and COPY leaves their charges out of its rows.
  */
 
 /** A leg to store, with the carrier it left by. */
@@ -75,6 +81,8 @@ export interface CopyPlan {
   charges: string[];
   /** The legs' rows of the change log. */
   changes: string[];
+  /** Legs that draw on toll package allowances: their charges are not in `charges` but written once settled (allowances.ts). */
+  claimed: FreshLeg[];
 }
 
 /**
@@ -110,7 +118,7 @@ export async function planCopies(db: Queryable, posts: LedgerRecord[][]): Promis
   let nextLeg = 0;
   const ratedAt = new Date().toISOString();
   return posts.map((records) => {
-    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [], changes: [] };
+    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [], changes: [], claimed: [] };
     for (const rec of records) {
       const cdrId = ids.cdrIds[nextCdr++] as number;
       plan.cdrIds.push(cdrId);
@@ -120,7 +128,8 @@ export async function planCopies(db: Queryable, posts: LedgerRecord[][]): Promis
         const id = ids.legIds[nextLeg++] as number;
         plan.legKeys.push(copyText.legKey(id, rec.platformId, r));
         plan.legs.push(copyText.leg(id, rec.platformId, cdrId, r, carrier, ratedAt));
-        plan.charges.push(copyText.charges({ id, startMs: l.startMs, rated: r }, ratedAt));
+        if (hasClaims(r)) plan.claimed.push({ id, startMs: l.startMs, rated: r });
+        else plan.charges.push(copyText.charges({ id, startMs: l.startMs, rated: r }, ratedAt));
         plan.changes.push(copyText.change(id, r));
         plan.stored.push({ id, legKey: l.legKey, startAt: l.startMs, status: r.status, reason: r.reason, direction: r.direction, inserted: true });
       }
@@ -153,23 +162,58 @@ function shareALeg(posts: LedgerPost[]): boolean {
 export async function writeLedger<T>(
   db: Db,
   posts: LedgerPost[],
-  opts: { guard?: WriteGuard; inTransaction?: boolean; then: (q: Queryable, stored: StoredRecords[]) => Promise<T> },
+  opts: { guard?: WriteGuard; inTransaction?: boolean; allowances?: AllowanceStep; then: (q: Queryable, stored: StoredRecords[]) => Promise<T> },
 ): Promise<T> {
   if (!opts.inTransaction) {
     const stored = await storeInOneStatement(db, posts, opts.guard);
     if (stored) return opts.then(db, stored);
+    if (oneStatementFits(posts) && claimsAllowances(posts)) {
+      return db.transaction(async (tx) => opts.then(tx, await storeInOneStatementDrawing(tx, posts, opts.guard, opts.allowances)));
+    }
   }
-  return db.transaction(async (tx) => opts.then(tx, await storeInTransaction(tx, posts, opts.guard)));
+  return db.transaction(async (tx) => opts.then(tx, await storeInTransaction(tx, posts, opts.guard, opts.allowances)));
+}
+
+/** Whether a leg of the posts draws on a toll package allowance (its balances need the transaction's row locks). */
+function claimsAllowances(posts: LedgerPost[]): boolean {
+  for (const p of posts) for (const r of p.records) for (const l of r.legs) if (hasClaims(l.rated)) return true;
+  return false;
 }
 
 /**
  * The common case in one statement and no transaction of our own (insertGroup): posts that share
- * no leg and have no COPY plan. Undefined when the group is not such.
+ * no leg, have no COPY plan and draw on no allowance (balances are drawn under row locks, in a
+ * transaction). Undefined when the group is not such.
  */
 export async function storeInOneStatement(db: Queryable, posts: LedgerPost[], guard?: WriteGuard): Promise<StoredRecords[] | undefined> {
-  if (posts.some((p) => p.copy) || shareALeg(posts)) return undefined;
+  if (!oneStatementFits(posts) || claimsAllowances(posts)) return undefined;
   const records: GroupRecord[] = posts.flatMap((p) => p.records);
   const stored = await insertGroup(db, records, guard);
+  let r = 0;
+  return posts.map((p) => p.records.map(() => stored[r++] as StoredLeg[]));
+}
+
+/** Whether one INSERT statement can store the posts: no COPY plan, no leg shared by two of them. */
+const oneStatementFits = (posts: LedgerPost[]): boolean => !posts.some((p) => p.copy) && !shareALeg(posts);
+
+/**
+ * The one statement for a group that draws on toll package allowances, in a transaction of its
+ * own: the statement stores records, legs and the charges that draw on nothing; the allowances
+ * are then settled for the legs it stored (a re-post takes nothing) under the balances' locks,
+ * and their charges inserted. Three round trips more than the one statement, not a whole INSERT
+ * path's worth.
+ */
+async function storeInOneStatementDrawing(tx: Queryable, posts: LedgerPost[], guard: WriteGuard | undefined, allowances: AllowanceStep | undefined): Promise<StoredRecords[]> {
+  const records: GroupRecord[] = posts.flatMap((p) => p.records);
+  // Claimed legs go without their charges: those are written once settled.
+  const bare = records.map((r) => ({ ...r, legs: r.legs.map((l) => (hasClaims(l.rated) ? { ...l, rated: { ...l.rated, charges: [] } } : l)) }));
+  const stored = await insertGroup(tx, bare, guard);
+  const fresh: FreshLeg[] = [];
+  records.forEach((r, i) => r.legs.forEach((l, k) => {
+    const st = (stored[i] as StoredLeg[])[k] as StoredLeg;
+    if (st.inserted && hasClaims(l.rated)) fresh.push({ id: st.id, startMs: st.startAt, rated: l.rated });
+  }));
+  await insertCharges(tx, await settleAllowances(tx, allowances, fresh));
   let r = 0;
   return posts.map((p) => p.records.map(() => stored[r++] as StoredLeg[]));
 }
@@ -183,13 +227,13 @@ export async function storeInOneStatement(db: Queryable, posts: LedgerPost[], gu
  * racing its original) are written one after the other, so that the later one sees the leg as a
  * duplicate. A record whose legs were all stored already keeps no second copy of its body.
  */
-export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], guard?: WriteGuard): Promise<StoredRecords[]> {
+export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], guard?: WriteGuard, allowances?: AllowanceStep): Promise<StoredRecords[]> {
   await checkGuard(tx, guard);
   const inserted = posts.filter((p) => !p.copy);
   // ON CONFLICT does not see a row inserted by the same statement: posts sharing a leg go one by one.
   if (inserted.length > 1 && shareALeg(inserted)) {
     const out: StoredRecords[] = [];
-    for (const one of posts) out.push((await storeInTransaction(tx, [one])) [0] as StoredRecords);
+    for (const one of posts) out.push((await storeInTransaction(tx, [one], undefined, allowances))[0] as StoredRecords);
     return out;
   }
 
@@ -215,7 +259,8 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
     list.push(p);
     buckets.set(key, list);
   }
-  const fresh: Array<{ id: number; startMs: number; rated: RatedLeg }> = [];
+  // Legs stored now that still want their charges: those COPY left out (they draw on allowances), then the INSERTed ones.
+  const fresh: FreshLeg[] = copied.flatMap((p) => (p.copy as CopyPlan).claimed);
   for (const bucket of buckets.values()) {
     const stored = await insertBucket(tx, bucket.flatMap((p) => p.records), cdrOf);
     stored.forEach((st) => st.inserted && fresh.push({ id: st.id, startMs: st.startAt, rated: st.rated }));
@@ -226,7 +271,7 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
       from += n;
     }
   }
-  await insertCharges(tx, fresh);
+  await insertCharges(tx, await settleAllowances(tx, allowances, fresh));
 
   // Each post's legs back by record; a re-posted record is already stored once, and keeping its
   // body again would only add noise.

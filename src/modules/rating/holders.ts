@@ -37,6 +37,13 @@ export interface Party {
   billingService: boolean;
   wholesalePlanId: number | null;
   resellerTaxExempt: boolean;
+  /**
+   * Whether the subscriber holds (or held) a toll package, and its reseller an operator's one:
+   * only then does rating look for allowances (rating/allowances.ts). package_assignments moves
+   * party_version, so a copy of these is as fresh as the rest.
+   */
+  subscriberTolls: boolean;
+  resellerTolls: boolean;
 }
 
 /**
@@ -74,7 +81,9 @@ export async function holdersOf(db: Queryable, numbers: string[]): Promise<Holde
          SELECT n.number, n.subscriber_id, n.reseller_id AS number_reseller_id, n.assigned_at, n.released_at,
                 s.id, s.status, s.country, s.region, s.retail_plan_id, s.billing_currency, s.tax_exempt, s.reseller_id,
                 r.name AS reseller_name, r.status AS reseller_status, r.currency AS reseller_currency, r.billing_service, r.wholesale_plan_id,
-                r.tax_exempt AS reseller_tax_exempt
+                r.tax_exempt AS reseller_tax_exempt,
+                EXISTS (SELECT 1 FROM package_assignments pa WHERE pa.subscriber_id = s.id AND pa.toll_package_id IS NOT NULL) AS subscriber_tolls,
+                EXISTS (SELECT 1 FROM package_assignments pa WHERE pa.subscriber_id IS NULL AND pa.reseller_id = r.id AND pa.toll_package_id IS NOT NULL) AS reseller_tolls
            FROM (SELECT number, subscriber_id, reseller_id, assigned_at, released_at FROM phone_numbers WHERE number = any(?::text[])
                  UNION ALL
                  SELECT identity || '@' || domain, subscriber_id, reseller_id, assigned_at, released_at
@@ -112,6 +121,8 @@ export async function holdersOf(db: Queryable, numbers: string[]): Promise<Holde
       billingService: row.billing_service,
       wholesalePlanId: row.wholesale_plan_id,
       resellerTaxExempt: row.reseller_tax_exempt === true,
+      subscriberTolls: row.subscriber_tolls === true,
+      resellerTolls: row.reseller_tolls === true,
     });
   }
   return { assignments, parties, version };

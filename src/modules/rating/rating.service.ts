@@ -10,6 +10,8 @@ import type { RatingCaches } from '../reference-data/reference-data';
 import { holderAt, vacancyOf } from '../../domain/legs/holders';
 import { OPERATOR, type Owner } from '../../domain/tenancy/owner';
 import { holdersOf, type Holders, type Party } from './holders';
+import { loadTollHolders, priceWithAllowances, type TollHolders } from './allowances';
+import type { AllowanceClaim } from '../../domain/billing/allowances';
 
 export type { LegStatus, RatedLeg } from '../../domain/legs/rated';
 
@@ -67,16 +69,23 @@ export async function rateLegs(
   // answer exactly as the SQL look-ups they replace; one snapshot serves every leg of the batch.
   const { plans: planCache, refs } = caches;
   const planIds = new Set<number>();
+  // Parties holding toll packages (few, and known from the holders): their packages in one query;
+  // a batch with none asks nothing more.
+  const tollSubscribers = new Set<number>();
+  const tollResellers = new Set<number>();
   for (const p of parties.values()) {
     if (p.wholesalePlanId !== null) planIds.add(p.wholesalePlanId);
     if (p.billingService && p.retailPlanId !== null) planIds.add(p.retailPlanId);
+    if (p.billingService && p.subscriberTolls) tollSubscribers.add(p.subscriberId);
+    if (p.resellerTolls) tollResellers.add(p.resellerId);
   }
-  const [taxes, fx, plans] = await Promise.all([
+  const [taxes, fx, plans, tolls] = await Promise.all([
     refs.usageTaxes.get(db),
     refs.exchangeRates.get(db),
     Promise.all([...planIds].map(async (id) => [id, await planCache.get(db, id)] as const)).then((entries) => new Map(entries)),
+    tollSubscribers.size || tollResellers.size ? loadTollHolders(db, [...tollSubscribers], [...tollResellers]) : undefined,
   ]);
-  const batch: Batch = { plans, taxes, fx };
+  const batch: Batch = { plans, taxes, fx, tolls };
 
   const rated = legs.map((leg, i): RatedLeg => {
     const c = classified[i]!;
@@ -91,15 +100,17 @@ export async function rateLegs(
     if (party.subscriberStatus !== 'active') return { ...base, status: 'blocked', reason: 'the subscriber is inactive', charges: [] };
 
     const ratable = { direction: c.direction, number: c.ratedNumber, startMs: leg.startMs, answerMs: leg.answered ? leg.answerMs : null, billableSeconds: leg.answered ? leg.billableSeconds : 0 };
-    const out: LegPricing = { ratable, place: { country: party.country, region: party.region }, charges: [], reasons: [] };
+    const out: LegPricing = { ratable, place: { country: party.country, region: party.region }, charges: [], reasons: [], claims: undefined };
     priceOne(batch, out, 'wholesale', party.wholesalePlanId, OPERATOR, party.resellerTaxExempt, party.resellerCurrency, party);
     if (party.billingService) {
       priceOne(batch, out, 'retail', party.retailPlanId, { kind: 'reseller', resellerId: party.resellerId }, party.subscriberTaxExempt, party.billingCurrency ?? party.resellerCurrency, party);
     }
-    const { reasons, charges } = out;
+    const { reasons, charges, claims } = out;
     // A status that agrees with the charges stored beside it: some priced and some not is partial.
     const status = reasons.length === 0 ? 'rated' : charges.length ? 'partial' : 'unrated';
-    return { ...base, status, reason: reasons.length ? reasons.join('; ') : null, charges };
+    const r: RatedLeg = { ...base, status, reason: reasons.length ? reasons.join('; ') : null, charges };
+    if (claims) r.claims = claims;
+    return r;
   });
   return { legs: rated, partyVersion };
 }
@@ -109,6 +120,8 @@ interface Batch {
   plans: Map<number, CompiledPlan | undefined>;
   taxes: Awaited<ReturnType<RatingCaches['refs']['usageTaxes']['get']>>;
   fx: Awaited<ReturnType<RatingCaches['refs']['exchangeRates']['get']>>;
+  /** Toll packages of the batch's parties that hold any; undefined when none does. */
+  tolls: TollHolders | undefined;
 }
 
 /** One leg being priced: what it is and where, and its charges and the reasons it could not be priced so far. */
@@ -117,6 +130,8 @@ interface LegPricing {
   place: { country: string; region: string | null };
   charges: PricedCharge[];
   reasons: string[];
+  /** Charges that may draw on allowances (RatedLeg.claims). */
+  claims: AllowanceClaim[] | undefined;
 }
 
 /** One charge of a leg (a function of its own, not a closure made per leg). */
@@ -133,7 +148,19 @@ function priceOne(b: Batch, out: LegPricing, kind: 'wholesale' | 'retail', planI
   const startMs = out.ratable.startMs;
   const rules = exempt ? [] : b.taxes.rulesFor(taxOwner, out.place, startMs);
   const exchangeRate = b.fx.rateInForce(plan.currency, billedCurrency, startMs);
-  const priced = priceCharge({ kind, plan, planRevision: plan.revision ?? 0, leg: out.ratable, taxes: rules, billedCurrency, exchangeRate });
-  if (isPriced(priced)) out.charges.push(priced);
-  else out.reasons.push(priced.reason);
+  const inputs = { kind, plan, planRevision: plan.revision ?? 0, leg: out.ratable, taxes: rules, billedCurrency, exchangeRate };
+  const holder = b.tolls && (kind === 'wholesale' ? (party.resellerTolls ? b.tolls.byReseller.get(party.resellerId) : undefined) : party.subscriberTolls ? b.tolls.bySubscriber.get(party.subscriberId) : undefined);
+  if (!holder) {
+    const priced = priceCharge(inputs);
+    if (isPriced(priced)) out.charges.push(priced);
+    else out.reasons.push(priced.reason);
+    return;
+  }
+  const { charge, claim } = priceWithAllowances(inputs, holder);
+  if (!isPriced(charge)) {
+    out.reasons.push(charge.reason);
+    return;
+  }
+  if (claim) (out.claims ??= []).push({ ...claim, charge: out.charges.length });
+  out.charges.push(charge);
 }

@@ -15,6 +15,8 @@ import {
 } from '../ledger/ledger.repository';
 import { carrierOf, type RatedLeg } from '../../domain/legs/rated';
 import { trunkCarriersOf } from '../platforms/platforms.repository';
+import { hasClaims, takenBy } from '../ledger/allowances';
+import { allowanceStep } from './allowances';
 import { holdersOf } from './holders';
 import { rateLegs } from './rating.service';
 
@@ -55,6 +57,24 @@ export interface RerateCheckpoint {
   outcome: Omit<RerateOutcome, 'reasons'>;
   reasons: Array<[string, number]>;
   audited?: boolean;
+}
+
+/**
+ * Toll package allowances of re-rated legs, in the batch's transaction: what their stored charges
+ * took is given back and their new charges draw again, in call order, under the balances' locks
+ * (rating/allowances.ts). Legs not re-rated keep what they took; see docs/ARCHITECTURE.md "Toll
+ * package allowances" for what that means for a period in the middle of a cycle.
+ */
+async function reallocate<T extends { id: number; startMs: number; rated: RatedLeg }>(tx: Queryable, rows: T[]): Promise<T[]> {
+  const given = await takenBy(tx, rows);
+  const claimed = rows.filter((r) => hasClaims(r.rated));
+  if (given.length === 0 && claimed.length === 0) return rows;
+  const settled = new Map(claimed.map((r, i) => [r, i]));
+  const out = await allowanceStep.consume(tx, claimed, given);
+  return rows.map((r) => {
+    const i = settled.get(r);
+    return i === undefined ? r : (out[i] as T);
+  });
 }
 
 /** The largest selection of ids one request may name. */
@@ -109,13 +129,14 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     // Counted before the commit so that the checkpoint in it says what it stores; a failure ends the run.
     await db.transaction(async (tx) => {
       await updateLegRatings(tx, rows);
-      await replaceCharges(tx, rows);
+      await replaceCharges(tx, await reallocate(tx, rows));
       await opts.checkpoint?.(tx, at());
     });
     await opts.onProgress?.(outcome.total);
   };
 
   let audited: Record<string, unknown>;
+
   if ('ids' in target) {
     const ids = [...new Set(target.ids)];
     if (ids.length > MAX_RERATE_IDS) throw new ConflictError(`Select at most ${MAX_RERATE_IDS} calls at a time, or re-rate by filter.`);
