@@ -102,11 +102,13 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/taxes', label: 'Taxes' },
         { href: '/reseller/users', label: 'Users' },
         { href: '/reseller/audit', label: 'Audit log' },
+        { href: '/reseller/account', label: 'Wholesale account' },
       ];
     case 'subscriber':
       return [
         { href: '/me', label: 'My account' },
         { href: '/me/calls', label: 'My calls' },
+        { href: '/me/account', label: 'Account status' },
       ];
   }
 }
