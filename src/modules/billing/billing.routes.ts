@@ -4,7 +4,6 @@ import type { Db } from '../../db/knex';
 import { idParam } from '../../web/params';
 import { principal, resellerIdOf, scope } from '../../web/principal';
 import { displayAmount, minutesSeconds } from '../calls/format';
-import { addDays } from '../../domain/time/zones';
 import { accountQuery } from './billing.schemas';
 import * as service from './billing.service';
 
@@ -21,7 +20,7 @@ export function billingRoutes({ db }: { db: Db }): Router {
     const status = await service.accountStatus(db, scope(req), target, { cycleDate: cycle });
     const p = status.party;
     const title = p.side === 'wholesale' ? `${p.name}: wholesale account` : `${p.accountNumber} ${p.name}: account status`;
-    res.page('billing/account', { title, ...status, base, back, fmt: { amount: displayAmount, minutes: minutesSeconds, lastDay: (endDate: string) => addDays(endDate, -1) } });
+    res.page('billing/account', { title, ...status, base, back, fmt: { amount: displayAmount, minutes: minutesSeconds } });
   }
 
   r.get('/me/account', (req, res) => show(req, res, { kind: 'subscriber', subscriberId: principal(req).subscriberId as number }, '/me/account', null));
