@@ -77,11 +77,12 @@ export interface DueLine {
 }
 
 /**
- * The lines of one assignment on one side that are due at `nowMs` and not yet posted. A cycle that
- * overlaps a month already posted under other dates (the party's cycle day was changed) is left
- * alone rather than charged twice.
+ * The lines of one assignment on one side that are due at `nowMs` and not yet posted, among cycles
+ * that end after `sinceMs` (older ones are not looked at again: `posted` need hold only lines of
+ * those cycles). A cycle that overlaps a month already posted under other dates (the party's cycle
+ * day was changed) is left alone rather than charged twice.
  */
-export function dueLines(terms: AssignmentTerms, rule: CycleRule, nowMs: number, posted: readonly PostedLine[]): DueLine[] {
+export function dueLines(terms: AssignmentTerms, rule: CycleRule, nowMs: number, posted: readonly PostedLine[], sinceMs = Number.NEGATIVE_INFINITY): DueLine[] {
   const out: DueLine[] = [];
   if (terms.startsAtMs > nowMs) return out;
   const decimals = currencyDecimals(terms.currency);
@@ -89,14 +90,14 @@ export function dueLines(terms: AssignmentTerms, rule: CycleRule, nowMs: number,
 
   if (terms.setupFee.coef > 0n) {
     const c = cycleAt(terms.startsAtMs, rule);
-    if (!has('setup', c.startMs)) out.push({ item: 'setup', cycle: c, days: 0, base: roundTo(terms.setupFee.coef * pow10(SCALE - terms.setupFee.scale), decimals), atMs: terms.startsAtMs });
+    if (c.endMs > sinceMs && !has('setup', c.startMs)) out.push({ item: 'setup', cycle: c, days: 0, base: roundTo(terms.setupFee.coef * pow10(SCALE - terms.setupFee.scale), decimals), atMs: terms.startsAtMs });
   }
   if (terms.monthlyFee.coef === 0n) return out;
 
   const months = posted.filter((p) => p.item === 'monthly');
   const until = Math.min(terms.endsAtMs ?? Number.POSITIVE_INFINITY, nowMs + 1);
   for (const c of cyclesBetween(terms.startsAtMs, until, rule)) {
-    if (c.startMs > nowMs || has('monthly', c.startMs)) continue;
+    if (c.startMs > nowMs || c.endMs <= sinceMs || has('monthly', c.startMs)) continue;
     if (months.some((m) => m.cycleStartMs < c.endMs && m.cycleEndMs > c.startMs)) continue;
     const days = activeDays(c, terms.startsAtMs, terms.endsAtMs, rule.timeZone);
     if (days > 0) out.push({ item: 'monthly', cycle: c, days, base: prorate(terms.monthlyFee, days, c.days, decimals), atMs: Math.max(c.startMs, terms.startsAtMs) });
@@ -104,7 +105,7 @@ export function dueLines(terms: AssignmentTerms, rule: CycleRule, nowMs: number,
 
   // Months posted before the end was known (or before it was moved earlier): credit the days not used.
   for (const m of months) {
-    if (has('credit', m.cycleStartMs)) continue;
+    if (m.cycleEndMs <= sinceMs || has('credit', m.cycleStartMs)) continue;
     const c = cycleOfPosted(m, rule);
     const days = activeDays(c, terms.startsAtMs, terms.endsAtMs, rule.timeZone);
     if (days >= m.days) continue;

@@ -146,13 +146,14 @@ export async function billableAssignments(db: Queryable, nowMs: number, horizonD
   });
 }
 
-/** The lines already posted for assignments on one side, by assignment. */
-export async function postedLines(db: Queryable, side: BillingSide, assignmentIds: number[]): Promise<Map<number, PostedLine[]>> {
+/** The lines already posted for assignments on one side, of cycles that ended after `sinceMs`, by assignment. */
+export async function postedLines(db: Queryable, side: BillingSide, assignmentIds: number[], sinceMs: number): Promise<Map<number, PostedLine[]>> {
   const out = new Map<number, PostedLine[]>();
   if (assignmentIds.length === 0) return out;
   const rows = (await db('recurring_charges')
     .where('side', side)
     .whereIn('assignment_id', assignmentIds)
+    .where('cycle_end', '>', new Date(sinceMs).toISOString())
     .select('assignment_id', 'item', 'cycle_start', 'cycle_end', 'days', db.raw('amount::text as amount'), 'charged_at')) as Array<Record<string, any>>;
   for (const r of rows) {
     const list = out.get(Number(r.assignment_id)) ?? [];

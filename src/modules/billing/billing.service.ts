@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '../../db/knex';
 import { cycleAt, cycleStartingOn, previousCycle, type Cycle, type CycleRule } from '../../domain/billing/cycles';
-import { dueLines, priceLine, type BillingSide } from '../../domain/billing/recurring';
+import { dueLines, priceLine, type BillingSide, type DueLine, type PostedLine } from '../../domain/billing/recurring';
 import { NotFoundError } from '../../domain/errors';
 import { Decimal } from '../../domain/money/decimal';
 import { fixedText, formatScaled } from '../../domain/money/fixed';
@@ -56,7 +56,8 @@ interface PartyWork {
  * (assignment, side, item, cycle): a second run, a resumed run or two runs at once post nothing twice.
  */
 export async function postRecurringCharges(db: Db, opts: RunOptions): Promise<RunResult> {
-  const assignments = await repo.billableAssignments(db, opts.nowMs);
+  const sinceMs = opts.nowMs - HORIZON_DAYS * DAY_MS;
+  const assignments = await repo.billableAssignments(db, opts.nowMs, HORIZON_DAYS);
   const work = new Map<string, PartyWork>();
   for (const a of assignments) {
     for (const side of ['wholesale', 'retail'] as const) {
@@ -69,33 +70,50 @@ export async function postRecurringCharges(db: Db, opts: RunOptions): Promise<Ru
       w.items.push({ assignment: a, price: s.price });
     }
   }
-  const parties = [...work.values()].sort((x, y) => comparePosition(x.position, y.position));
-  const result: RunResult = { parties: parties.length, posted: 0, notPosted: [] };
-  let done = 0;
-  for (const w of parties) {
-    done++;
-    if (opts.after && comparePosition(w.position, opts.after) <= 0) continue;
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('stopped');
-    await db.transaction(async (tx) => {
-      result.posted += await postParty(tx, w, opts.nowMs, result.notPosted);
-      await opts.afterParty?.(tx, w.position, done, parties.length);
-    });
+  const parties = [...work.values()].filter((w) => !opts.after || comparePosition(w.position, opts.after) > 0).sort((x, y) => comparePosition(x.position, y.position));
+  const result: RunResult = { parties: work.size, posted: 0, notPosted: [] };
+  let done = work.size - parties.length;
+  // What is posted already is read a chunk of parties at a time; a transaction is opened only for a
+  // party that owes something (most hours, none does).
+  for (let i = 0; i < parties.length; i += PARTY_CHUNK) {
+    const chunk = parties.slice(i, i + PARTY_CHUNK);
+    const posted = new Map<BillingSide, Map<number, PostedLine[]>>();
+    for (const side of ['wholesale', 'retail'] as const) {
+      const ids = chunk.filter((w) => w.position.side === side).flatMap((w) => w.items.map((x) => x.assignment.id));
+      posted.set(side, await repo.postedLines(db, side, ids, sinceMs));
+    }
+    for (const w of chunk) {
+      done++;
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('stopped');
+      const rule: CycleRule = { day: w.party.cycleDay, timeZone: w.party.timeZone };
+      const due = w.items.map((x) => ({ ...x, lines: dueLines(termsOf(x.assignment, x.price), rule, opts.nowMs, posted.get(w.position.side)?.get(x.assignment.id) ?? [], sinceMs) }));
+      if (!due.some((x) => x.lines.length)) continue;
+      await db.transaction(async (tx) => {
+        result.posted += await postParty(tx, w.party, due, result.notPosted);
+        await opts.afterParty?.(tx, w.position, done, work.size);
+      });
+    }
   }
   return result;
 }
 
-async function postParty(tx: Queryable, w: PartyWork, nowMs: number, notPosted: string[]): Promise<number> {
-  const { party } = w;
-  const rule: CycleRule = { day: party.cycleDay, timeZone: party.timeZone };
-  const posted = await repo.postedLines(tx, party.side, w.items.map((i) => i.assignment.id));
+/** Cycles that ended longer ago than this are not looked at again (catch-up after an outage, credits after an end). */
+export const HORIZON_DAYS = 100;
+const DAY_MS = 86_400_000;
+const PARTY_CHUNK = 500;
+
+function termsOf(a: repo.BillableAssignment, price: repo.PackagePrice) {
+  return { startsAtMs: a.startsAtMs, endsAtMs: a.endsAtMs, setupFee: price.setupFee, monthlyFee: price.monthlyFee, currency: price.currency };
+}
+
+async function postParty(tx: Queryable, party: repo.BillingParty, due: Array<{ assignment: repo.BillableAssignment; price: repo.PackagePrice; lines: DueLine[] }>, notPosted: string[]): Promise<number> {
   const owner: Owner = party.side === 'wholesale' ? OPERATOR : { kind: 'reseller', resellerId: party.resellerId };
   let count = 0;
-  for (const { assignment: a, price } of w.items) {
+  for (const { assignment: a, price, lines } of due) {
     // A subscriber's assignment is taxed at its service address on both sides, as its calls are (a
     // reseller has no address: what it holds itself carries no tax).
     const address = a[party.side]?.party.address ?? null;
-    const terms = { startsAtMs: a.startsAtMs, endsAtMs: a.endsAtMs, setupFee: price.setupFee, monthlyFee: price.monthlyFee, currency: price.currency };
-    for (const line of dueLines(terms, rule, nowMs, posted.get(a.id) ?? [])) {
+    for (const line of lines) {
       const taxes = party.taxExempt || !address ? [] : await taxesFor(tx, owner, 'recurring', address, line.atMs);
       const exchangeRate = await rateInForce(tx, price.currency, party.billedCurrency, line.atMs);
       const priced = priceLine({ base: line.base, currency: price.currency, taxes, billedCurrency: party.billedCurrency, exchangeRate });
