@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Db } from '../../src/db/knex';
 import { SYSTEM_ACTOR } from '../../src/domain/tenancy/actor';
 import { RECURRING_CHARGES_JOB } from '../../src/modules/billing/billing.jobs';
-import { postRecurringCharges } from '../../src/modules/billing/billing.service';
+import { postRecurringCharges, type RunPosition } from '../../src/modules/billing/billing.service';
 import { enqueueJob } from '../../src/modules/jobs/jobs.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeExchangeRate, makeJurisdiction, makeReseller, makeSubscriber, makeTax } from '../support/factories';
@@ -193,17 +193,23 @@ describe('recurring charges', () => {
     const now = at('2027-03-01T06:00:00Z');
     // Cut after the first party's lines committed: the second party's transaction fails.
     let seen = 0;
+    let committed: RunPosition | undefined;
     await assert.rejects(postRecurringCharges(t.db, { nowMs: now, afterParty: async (_tx, p) => {
       if (p.side === 'wholesale' && ids.has(p.partyId) && ++seen === 2) throw new Error('killed');
+      committed = p;
     } }), /killed/);
     const cut = Number(await count());
     assert.ok(cut > 0, 'the first party was stored');
-    // Resumed (from scratch, as a run without a checkpoint would): only what is missing is posted.
+    // Resumed after the last party committed (the job's checkpoint): the rest is posted.
+    const resumed = await postRecurringCharges(t.db, { nowMs: now, after: committed });
+    assert.equal(Number(await count()), 27);
+    assert.ok(resumed.posted >= 27 - cut);
+    // And a run from scratch (no checkpoint) finds nothing missing.
     const first = await postRecurringCharges(t.db, { nowMs: now });
+    assert.equal(first.posted, 0);
     const total = Number(await count());
     // Each of 3 parties: retail setup + Dec..Mar (4 months), wholesale Dec..Mar: 9 lines.
     assert.equal(total, 27);
-    assert.ok(first.posted >= total - cut);
     const again = await postRecurringCharges(t.db, { nowMs: now });
     assert.equal(again.posted, 0);
     // Two runs at once, at the next cycle: every line once between them.
