@@ -160,6 +160,9 @@ describe('account status', () => {
     assert.match(bad.text, /from 1 to 28/);
     assert.equal((await op.submit(`/wholesale/resellers/${r.id}`, { ...form, billing_cycle_day: '15' }, `/wholesale/resellers/${r.id}/edit`)).status, 303);
     assert.equal((await t.db('resellers').where('id', r.id).first()).billing_cycle_day, 15);
+    const audit = await t.db('audit_log').where({ entity_type: 'reseller', entity_id: r.id, action: 'update' }).orderBy('id', 'desc').first();
+    const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
+    assert.deepEqual([json(audit.before).billing_cycle_day, json(audit.after).billing_cycle_day], [1, 15], 'the change is audited');
     const shown = await op.get(`/wholesale/resellers/${r.id}`);
     const c = cycleAt(Date.now(), { day: 15, timeZone: 'Europe/London' });
     assert.match(byTestId(shown.text, 'reseller-cycle') ?? '', new RegExp(`Day 15; current ${c.startDate} to ${addDays(c.endDate, -1)} \\(Europe/London\\)`));
