@@ -22,6 +22,8 @@ import { JobKinds } from './modules/jobs/jobs.service';
 import { JobWorker } from './modules/jobs/worker';
 import { registerRerateJobs } from './modules/calls/rerate.jobs';
 import { registerIntakeJobs } from './modules/intake/intake.jobs';
+import { registerBillingJobs } from './modules/billing/billing.jobs';
+import { billingRoutes } from './modules/billing/billing.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
@@ -117,6 +119,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   const jobs = new JobKinds();
   registerRerateJobs(jobs, { db, caches });
   registerIntakeJobs(jobs, { db, caches });
+  registerBillingJobs(jobs, { db });
   const worker = deps.worker === false ? undefined : new JobWorker({ db, kinds: jobs, log: logger, leaseSeconds: config.jobLeaseSeconds, schedules: deps.schedules ?? false }).start();
 
   app.set('view engine', 'ejs');
@@ -260,6 +263,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));
   app.use(settingsRoutes({ db }));
+  app.use(billingRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

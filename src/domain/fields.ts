@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCycleDay } from './billing/cycles';
 import { canonicalTimeZone } from './time/zones';
 
 // Field rules shared by forms and the API. Blank optional inputs become null, never ''.
@@ -81,6 +82,27 @@ export const optionalTimeZone = z
     ctx.addIssue({ code: 'custom', message: TIME_ZONE_HELP });
     return z.NEVER;
   });
+
+const CYCLE_DAY_HELP = 'Billing cycle day must be a day of the month from 1 to 28';
+
+/** A day of the month from 1 to 28 as typed or sent in JSON, or null for a blank. */
+const cycleDayOrBlank = z
+  .union([z.string(), z.number()])
+  .optional()
+  .transform((v, ctx) => {
+    const t = v === undefined ? '' : String(v).trim();
+    if (t === '') return null;
+    const n = Number(t);
+    if (/^\d{1,2}$/.test(t) && isCycleDay(n)) return n;
+    ctx.addIssue({ code: 'custom', message: CYCLE_DAY_HELP });
+    return z.NEVER;
+  });
+
+/** A reseller's billing cycle day (1-28; every month has it); blank is the 1st. */
+export const cycleDayField = cycleDayOrBlank.transform((v) => v ?? 1);
+
+/** A subscriber's billing cycle day; blank (null) follows its reseller's. */
+export const optionalCycleDay = cycleDayOrBlank;
 
 /** A SIP domain (hosted PBX), lower case; blank: none. */
 export const optionalSipDomain = (example: string) =>

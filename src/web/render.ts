@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { changedFields } from '../domain/audit/changes';
-import { DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
+import { addDays, DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
 
 export type FlashKind = 'success' | 'error' | 'info';
@@ -42,6 +42,10 @@ export const viewHelpers = {
     return ROLE_LABELS[role as Role] ?? role;
   },
   changes: changedFields,
+  /** The last local day of a billing cycle (its end date is the next cycle's first). */
+  cycleLastDay(c: { endDate: string }): string {
+    return addDays(c.endDate, -1);
+  },
   /** IANA zone names, for a time-zone field's suggestions. */
   timeZones: knownTimeZones,
   json(v: unknown): string {
@@ -102,11 +106,13 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/taxes', label: 'Taxes' },
         { href: '/reseller/users', label: 'Users' },
         { href: '/reseller/audit', label: 'Audit log' },
+        { href: '/reseller/account', label: 'Wholesale account' },
       ];
     case 'subscriber':
       return [
         { href: '/me', label: 'My account' },
         { href: '/me/calls', label: 'My calls' },
+        { href: '/me/account', label: 'Account status' },
       ];
   }
 }

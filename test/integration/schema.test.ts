@@ -24,7 +24,7 @@ const OPERATOR_TABLES: Record<string, string> = {
   pending_records: 'half of a call waiting for its other half: no leg, so no reseller, yet',
   reject_quota: "each platform's bytes of rejects kept per day, so a broken switch cannot fill the database",
   leg_keys: "each platform's leg keys, claimed once whatever partition the leg is in; read only by the intake, never shown",
-  job_schedules: "the operator's periodic work (half-call expiry, reject pruning, partitions): the system's, no tenant's",
+  job_schedules: "the operator's periodic work (half-call expiry, reject pruning, partitions, recurring charges): the system's, no tenant's",
   party_version: 'one counter of changes to numbers, subscribers and resellers, for the intake\'s holders cache',
   cache_versions: 'one counter per kind of reference data held in memory (rate plans, platforms, taxes, exchange rates), for every process\'s caches',
   features: "the operator's catalogue of switch features, offered to resellers only inside packages",

@@ -349,3 +349,73 @@ export async function recordsTodayByPlatform(db: Queryable): Promise<Map<number,
   const rows = (await db('cdrs').where('received_at', '>', db.raw(`now() - interval '1 day'`)).groupBy('platform_id').select('platform_id', db.raw('count(*) as n'))) as Array<{ platform_id: number | string; n: number | string }>;
   return new Map(rows.map((r) => [Number(r.platform_id), Number(r.n)]));
 }
+
+/** Whose usage an account statement sums: a reseller's wholesale charges, or one subscriber's retail charges. */
+export type UsageParty = { kind: 'reseller'; resellerId: number } | { kind: 'subscriber'; resellerId: number; subscriberId: number };
+
+/** Charges of one currency pair in a period; amounts are exact numeric text. */
+export interface UsageChargeTotal {
+  currency: string;
+  billedCurrency: string;
+  charges: number;
+  amount: string;
+  taxAmount: string;
+  total: string;
+  billedTotal: string;
+}
+
+/** A period's usage: the legs the party pays for (started in it), their billable seconds, and their charges of the party's side. */
+export interface UsageTotals {
+  calls: number;
+  seconds: number;
+  charges: UsageChargeTotal[];
+}
+
+/**
+ * Usage of a party in each period [fromMs, toMs) (billing cycles, for the account pages): two
+ * queries for every period together. A reseller's are its legs and their wholesale charges (by the
+ * charges' reseller index); a subscriber's, the legs it pays for (by the legs' subscriber index)
+ * and their retail charges.
+ */
+export async function usageByPeriod(db: Queryable, party: UsageParty, periods: ReadonlyArray<{ fromMs: number; toMs: number }>): Promise<UsageTotals[]> {
+  const out: UsageTotals[] = periods.map(() => ({ calls: 0, seconds: 0, charges: [] }));
+  if (periods.length === 0) return out;
+  const values = periods.map(() => '(?::int, ?::timestamptz, ?::timestamptz)').join(', ');
+  const bind: Array<string | number> = [];
+  periods.forEach((p, i) => bind.push(i, new Date(p.fromMs).toISOString(), new Date(p.toMs).toISOString()));
+  const periodsSql = `(VALUES ${values}) AS p(i, f, t)`;
+  const legWhere = party.kind === 'reseller' ? 'l.reseller_id = ?' : 'l.reseller_id = ? AND l.subscriber_id = ?';
+  const legBind = party.kind === 'reseller' ? [party.resellerId] : [party.resellerId, party.subscriberId];
+
+  const calls = (await db.raw(
+    `SELECT p.i, count(l.id)::bigint AS calls, coalesce(sum(l.billable_seconds), 0)::bigint AS seconds
+       FROM ${periodsSql} JOIN call_legs l ON l.start_at >= p.f AND l.start_at < p.t AND ${legWhere}
+      GROUP BY p.i`,
+    [...bind, ...legBind],
+  )).rows as Array<Record<string, any>>;
+  for (const r of calls) Object.assign(out[Number(r.i)] as UsageTotals, { calls: Number(r.calls), seconds: Number(r.seconds) });
+
+  const sums = `c.currency, c.billed_currency, count(*)::bigint AS n, sum(c.amount)::text AS amount, sum(c.tax_amount)::text AS tax_amount,
+                sum(c.total)::text AS total, sum(c.billed_total)::text AS billed_total`;
+  const charges = (party.kind === 'reseller'
+    ? await db.raw(
+        `SELECT p.i, ${sums} FROM ${periodsSql}
+           JOIN charges c ON c.reseller_id = ? AND c.kind = 'wholesale' AND c.start_at >= p.f AND c.start_at < p.t
+          GROUP BY p.i, c.currency, c.billed_currency ORDER BY p.i, c.billed_currency, c.currency`,
+        [...bind, party.resellerId],
+      )
+    : await db.raw(
+        `SELECT p.i, ${sums} FROM ${periodsSql}
+           JOIN call_legs l ON l.start_at >= p.f AND l.start_at < p.t AND ${legWhere}
+           JOIN charges c ON c.leg_id = l.id AND c.start_at = l.start_at AND c.kind = 'retail' AND c.reseller_id = l.reseller_id
+          GROUP BY p.i, c.currency, c.billed_currency ORDER BY p.i, c.billed_currency, c.currency`,
+        [...bind, ...legBind],
+      )).rows as Array<Record<string, any>>;
+  for (const r of charges) {
+    (out[Number(r.i)] as UsageTotals).charges.push({
+      currency: String(r.currency).trim(), billedCurrency: String(r.billed_currency).trim(), charges: Number(r.n),
+      amount: r.amount, taxAmount: r.tax_amount, total: r.total, billedTotal: r.billed_total,
+    });
+  }
+  return out;
+}

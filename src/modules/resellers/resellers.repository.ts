@@ -10,6 +10,8 @@ export interface Reseller {
   code: string;
   status: Status;
   billingService: boolean;
+  /** Its wholesale billing cycle starts on this day of the month (1-28), in its zone. */
+  billingCycleDay: number;
   currency: string;
   contactName: string | null;
   contactEmail: string | null;
@@ -40,6 +42,7 @@ function toReseller(r: Record<string, any>): Reseller {
     code: r.code,
     status: r.status,
     billingService: r.billing_service,
+    billingCycleDay: r.billing_cycle_day ?? 1,
     currency: r.currency,
     contactName: r.contact_name,
     contactEmail: r.contact_email,
@@ -107,6 +110,7 @@ function columns(input: ResellerInput) {
     code: input.code,
     currency: input.currency,
     billing_service: input.billing_service,
+    billing_cycle_day: input.billing_cycle_day,
     contact_name: input.contact_name,
     contact_email: input.contact_email,
     contact_phone: input.contact_phone,

@@ -7,6 +7,7 @@ import { actor, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { listPlans } from '../rate-plans/rate-plans.service';
+import { currentCycleOf } from '../billing/billing.service';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
 
@@ -21,7 +22,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   });
 
   r.get('/wholesale/resellers/new', (_req, res) => {
-    res.page('wholesale/resellers/new', { title: 'New reseller', values: { currency: 'USD', billing_service: 'on' } });
+    res.page('wholesale/resellers/new', { title: 'New reseller', values: { currency: 'USD', billing_service: 'on', billing_cycle_day: '1' } });
   });
 
   r.post('/wholesale/resellers', async (req, res) => {
@@ -39,17 +40,20 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   r.get('/wholesale/resellers/:resellerId', async (req, res) => {
     const data = await service.monitor(db, scope(req), idParam(req, 'resellerId'));
     const plans = await listPlans(db, { kind: 'operator' });
-    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans });
+    const billing = await currentCycleOf(db, { resellerId: data.reseller.id });
+    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans, billing });
   });
 
   r.get('/wholesale/resellers/:resellerId/edit', async (req, res) => {
     const reseller = await service.getOrThrow(db, scope(req), idParam(req, 'resellerId'));
-    res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, values: formValues(reseller) });
+    const billing = await currentCycleOf(db, { resellerId: reseller.id });
+    res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, billing, values: formValues(reseller) });
   });
 
   r.post('/wholesale/resellers/:resellerId', async (req, res) => {
     const id = idParam(req, 'resellerId');
     const reseller = await service.getOrThrow(db, scope(req), id);
+    const billing = await currentCycleOf(db, { resellerId: id });
     await submitForm(
       req, res, resellerFields,
       async (data) => {
@@ -57,7 +61,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
         flash(req, 'success', 'Reseller saved.');
         res.redirect(303, `/wholesale/resellers/${id}`);
       },
-      (errors) => res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, errors, values: req.body }),
+      (errors) => res.page('wholesale/resellers/edit', { title: `Edit ${reseller.name}`, reseller, billing, errors, values: req.body }),
     );
   });
 
@@ -100,6 +104,7 @@ function formValues(r: service.Reseller): Record<string, unknown> {
     code: r.code,
     currency: r.currency,
     billing_service: r.billingService ? 'on' : '',
+    billing_cycle_day: String(r.billingCycleDay),
     contact_name: r.contactName ?? '',
     contact_email: r.contactEmail ?? '',
     contact_phone: r.contactPhone ?? '',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, cycleDayField, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -10,6 +10,8 @@ export const resellerFields = z.object({
     .regex(/^[a-z0-9][a-z0-9-]{1,31}$/, 'Code must be 2-32 lowercase letters, digits or dashes'),
   currency: currencyField,
   billing_service: checkbox,
+  // Its wholesale billing cycle: monthly from midnight of this day in its zone.
+  billing_cycle_day: cycleDayField,
   contact_name: optionalText('Contact name', 120),
   contact_email: optionalEmail,
   contact_phone: optionalText('Contact phone', 40),

@@ -25,6 +25,8 @@ export interface Subscriber {
   taxExempt: boolean;
   /** The time zone of its portal; null follows its reseller's. */
   timeZone: string | null;
+  /** Its retail billing cycle's day (1-28); null follows its reseller's. */
+  billingCycleDay: number | null;
   statusChangedAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -64,6 +66,7 @@ function toSubscriber(r: Record<string, any>): Subscriber {
     retailPlanId: r.retail_plan_id ?? null,
     taxExempt: r.tax_exempt ?? false,
     timeZone: r.time_zone ?? null,
+    billingCycleDay: r.billing_cycle_day ?? null,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -198,6 +201,7 @@ function columns(input: SubscriberInput) {
     postal_code: input.postal_code,
     country: input.country,
     time_zone: input.time_zone,
+    billing_cycle_day: input.billing_cycle_day,
   };
 }
 

@@ -9,6 +9,7 @@ import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { listPlans } from '../rate-plans/rate-plans.service';
+import { currentCycleOf } from '../billing/billing.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
@@ -24,8 +25,9 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     res.page('subscribers/list', { title: 'Subscribers', page, filter, base: BASE, reseller: null });
   });
 
-  r.get(`${BASE}/new`, (_req, res) => {
-    res.page('subscribers/new', { title: 'New subscriber', values: { country: 'US' } });
+  r.get(`${BASE}/new`, async (req, res) => {
+    const resellerCycle = await currentCycleOf(db, { resellerId: resellerIdOf(req) });
+    res.page('subscribers/new', { title: 'New subscriber', resellerCycle, values: { country: 'US' } });
   });
 
   r.post(BASE, async (req, res) => {
@@ -36,15 +38,17 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
         flash(req, 'success', `Subscriber ${sub.accountNumber} (${sub.name}) created.`);
         res.redirect(303, `${BASE}/${sub.id}`);
       },
-      (errors) => res.page('subscribers/new', { title: 'New subscriber', errors, values: { ...req.body, login_password: '' } }),
+      async (errors) => res.page('subscribers/new', { title: 'New subscriber', resellerCycle: await currentCycleOf(db, { resellerId: resellerIdOf(req) }), errors, values: { ...req.body, login_password: '' } }),
     );
   });
 
   async function showPage(req: Request, res: Response, base: string, extra: Record<string, unknown> = {}) {
     const data = await service.details(db, scope(req), idParam(req, 'subscriberId'));
     const plans = await listPlans(db, { kind: 'reseller', resellerId: data.subscriber.resellerId });
+    const billing = await currentCycleOf(db, { resellerId: data.subscriber.resellerId, subscriberId: data.subscriber.id });
     res.page('subscribers/show', {
       plans,
+      billing,
       title: `${data.subscriber.accountNumber} ${data.subscriber.name}`,
       base,
       ...data,
@@ -57,12 +61,14 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
 
   r.get(`${BASE}/:subscriberId/edit`, async (req, res) => {
     const sub = await service.getOrThrow(db, scope(req), idParam(req, 'subscriberId'));
-    res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, values: formValues(sub) });
+    const [billing, resellerCycle] = await Promise.all([currentCycleOf(db, { resellerId: sub.resellerId, subscriberId: sub.id }), currentCycleOf(db, { resellerId: sub.resellerId })]);
+    res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, billing, resellerCycle, values: formValues(sub) });
   });
 
   r.post(`${BASE}/:subscriberId`, async (req, res) => {
     const id = idParam(req, 'subscriberId');
     const sub = await service.getOrThrow(db, scope(req), id);
+    const [billing, resellerCycle] = await Promise.all([currentCycleOf(db, { resellerId: sub.resellerId, subscriberId: sub.id }), currentCycleOf(db, { resellerId: sub.resellerId })]);
     await submitForm(
       req, res, subscriberFields,
       async (data) => {
@@ -70,7 +76,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
         flash(req, 'success', 'Subscriber saved.');
         res.redirect(303, `${BASE}/${id}`);
       },
-      (errors) => res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, errors, values: req.body }),
+      (errors) => res.page('subscribers/edit', { title: `Edit ${sub.accountNumber}`, subscriber: sub, billing, resellerCycle, errors, values: req.body }),
     );
   });
 
@@ -192,5 +198,6 @@ function formValues(s: service.Subscriber): Record<string, unknown> {
     postal_code: s.postalCode ?? '',
     country: s.country,
     time_zone: s.timeZone ?? '',
+    billing_cycle_day: s.billingCycleDay === null ? '' : String(s.billingCycleDay),
   };
 }

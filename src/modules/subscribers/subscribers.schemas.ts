@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryField, emailField, jsonFields, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { countryField, optionalCycleDay, emailField, jsonFields, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const subscriberFields = z.object({
   account_number: z
@@ -20,6 +20,8 @@ export const subscriberFields = z.object({
   country: countryField,
   // Blank: the reseller's zone.
   time_zone: optionalTimeZone,
+  // Its retail billing cycle's day; blank: the reseller's.
+  billing_cycle_day: optionalCycleDay,
 });
 export type SubscriberInput = z.infer<typeof subscriberFields>;
 
