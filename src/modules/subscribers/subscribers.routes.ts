@@ -9,6 +9,7 @@ import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { listPlans } from '../rate-plans/rate-plans.service';
+import { partySection as tollPackageSection } from '../toll-packages/toll-packages.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
@@ -43,8 +44,11 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   async function showPage(req: Request, res: Response, base: string, extra: Record<string, unknown> = {}) {
     const data = await service.details(db, scope(req), idParam(req, 'subscriberId'));
     const plans = await listPlans(db, { kind: 'reseller', resellerId: data.subscriber.resellerId });
+    // The full toll-package page is the reseller's (operator staff see the section only).
+    const tollPackages = await tollPackageSection(db, scope(req), { kind: 'subscriber', subscriberId: data.subscriber.id }, base === BASE ? `${BASE}/${data.subscriber.id}/toll-packages` : null);
     res.page('subscribers/show', {
       plans,
+      tollPackages,
       title: `${data.subscriber.accountNumber} ${data.subscriber.name}`,
       base,
       ...data,
