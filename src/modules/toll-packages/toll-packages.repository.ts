@@ -193,11 +193,10 @@ export async function listPackages(db: Queryable, owner: Owner, at: Date): Promi
 }
 
 export async function getPackage(db: Queryable, owner: Owner, id: number, at: Date, opts: { lock?: boolean } = {}): Promise<TollPackage | undefined> {
-  const q = db('toll_packages as p').whereRaw(ownerWhere(owner, 'p.reseller_id')).where('p.id', id).select('p.*', ...holderColumns(db, at)).first();
   // No key update: an assignment's foreign key (FOR KEY SHARE) does not wait on it, another
   // assignment or a retirement of the same package does.
-  if (opts.lock) q.forNoKeyUpdate(['p']);
-  const row = await q;
+  if (opts.lock) await db.raw(`select id from toll_packages where id = ? and ${ownerWhere(owner)} for no key update`, [id]);
+  const row = await db('toll_packages as p').whereRaw(ownerWhere(owner, 'p.reseller_id')).where('p.id', id).select('p.*', ...holderColumns(db, at)).first();
   if (!row) return undefined;
   const groups = await groupsOfPackages(db, [id]);
   return toPackage(row, groups.get(id) ?? []);
@@ -264,9 +263,8 @@ export async function listAssignments(db: Queryable, party: Party): Promise<Toll
 }
 
 export async function getAssignment(db: Queryable, party: Party, id: number, opts: { forUpdate?: boolean } = {}): Promise<TollAssignment | undefined> {
-  const q = partyQuery(db, party).where('a.id', id).first();
-  if (opts.forUpdate) q.forNoKeyUpdate(['a']);
-  const row = await q;
+  if (opts.forUpdate) await db.raw('select id from package_assignments where id = ? and toll_package_id is not null for no key update', [id]);
+  const row = await partyQuery(db, party).where('a.id', id).first();
   return row ? toAssignment(row) : undefined;
 }
 
