@@ -210,10 +210,9 @@ export function tollPackageRoutes({ db }: { db: Db }): Router {
   async function partyPage(req: Request, res: Response, p: PartyPage, extra: { errors?: Record<string, string>; values?: unknown } = {}) {
     const view = await service.partyView(db, scope(req), p.party);
     const packages = await service.assignablePackages(db, view.info);
-    const zone = timeZoneOf(req);
     res.page('toll-packages/party', {
-      title: `${p.name}: toll packages`, ...viewHelpers, ...p, ...view, packages, zone,
-      values: extra.values ?? { starts_at: '', ends_at: '' }, errors: extra.errors ?? {}, formatInZone: (d: Date) => formatDateTime(d, zone),
+      title: `${p.name}: toll packages`, ...viewHelpers, ...p, ...view, packages,
+      values: extra.values ?? { starts_at: '', ends_at: '' }, errors: extra.errors ?? {},
     });
   }
 
