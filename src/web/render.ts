@@ -82,6 +82,8 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale', label: 'Dashboard' },
         { href: '/wholesale/resellers', label: 'Resellers' },
         { href: '/wholesale/rate-plans', label: 'Rate plans' },
+        { href: '/wholesale/toll-packages', label: 'Toll packages' },
+        { href: '/wholesale/destination-groups', label: 'Destination groups' },
         { href: '/wholesale/taxes', label: 'Taxes' },
         { href: '/wholesale/tax-jurisdictions', label: 'Tax jurisdictions' },
         { href: '/wholesale/exchange-rates', label: 'Exchange rates' },
@@ -103,6 +105,8 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/unrated', label: 'Unrated' },
         { href: '/reseller/jobs', label: 'Jobs' },
         { href: '/reseller/rate-plans', label: 'Rate plans' },
+        { href: '/reseller/toll-packages', label: 'Toll packages' },
+        { href: '/reseller/destination-groups', label: 'Destination groups' },
         { href: '/reseller/taxes', label: 'Taxes' },
         { href: '/reseller/users', label: 'Users' },
         { href: '/reseller/audit', label: 'Audit log' },
@@ -113,6 +117,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/me', label: 'My account' },
         { href: '/me/calls', label: 'My calls' },
         { href: '/me/account', label: 'Account status' },
+        { href: '/me/toll-packages', label: 'My toll packages' },
       ];
   }
 }

@@ -20,7 +20,7 @@ import { isWriteForm, SELF_SERVICE_WRITES } from '../../src/web/guards';
 import { INTAKE_PATH } from '../../src/modules/intake/intake.routes';
 import { API_MOUNT } from '../../src/web/api';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, randomNumber } from '../support/factories';
+import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, makeTollAssignment, makeTollPackage, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
 
 /**
@@ -60,7 +60,21 @@ async function makeTenants(db: Db) {
   const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
   const withJob = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, job: await job(x.reseller.id) });
   const operatorJob = await job(null);
-  return { ...fx, jurisdictions, operatorTax, operatorJob, reject, received: { ...received, callerId }, a: await withIdentity(await withJob(await withLeg(await withTax(fx.a)))), b: await withIdentity(await withJob(await withLeg(await withTax(fx.b)))) };
+  // Toll packages: the operator's group and package, held by each reseller; each reseller's own
+  // group and package, held by its subscriber (the operator's group in it too), with usage.
+  const tolls = await makeTollPackage(db, null);
+  const withTolls = async <T extends { reseller: { id: number }; subscriber: { id: number } }>(x: T) => {
+    const own = await makeTollPackage(db, x.reseller.id, [tolls.group.id]);
+    return {
+      ...x, group: own.group, tollPackage: own.tollPackage,
+      resellerTollAssignment: await makeTollAssignment(db, { resellerId: x.reseller.id, subscriberId: null, packageId: tolls.tollPackage.id }),
+      subscriberTollAssignment: await makeTollAssignment(db, { resellerId: x.reseller.id, subscriberId: x.subscriber.id, packageId: own.tollPackage.id, usedSeconds: 90 }),
+    };
+  };
+  return {
+    ...fx, jurisdictions, operatorTax, operatorJob, reject, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
+    a: await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.a))))), b: await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.b))))),
+  };
 }
 
 /** The amount of b's charges on the call a's subscriber received: never on a page of a's people. */
@@ -146,12 +160,19 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   rejectId: (fx, t) => (t === 'a' ? fx.reject.id : 999_999),
   // /wholesale/users/:userId edits operator staff: "foreign" there is a reseller's login, which the
   // wholesale users pages must not reach. Under /reseller it is that reseller's staff login.
+  // Destination groups and toll packages, like plans: under /wholesale the operator's own
+  // ("foreign": a reseller's, which the operator's pages must not reach); under /reseller that reseller's.
+  destinationGroupId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorGroup.id : fx.b.group.id) : fx[t].group.id),
+  tollPackageId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorTollPackage.id : fx.b.tollPackage.id) : fx[t].tollPackage.id),
+  // A toll-package assignment: under /wholesale the reseller's own (the operator's package it
+  // holds); under /reseller its subscriber's. Operator staff reach every reseller's.
+  tollAssignmentId: (fx, t, portal) => (portal === 'wholesale' ? fx[t].resellerTollAssignment.id : fx[t].subscriberTollAssignment.id),
   userId: (fx, t, portal) =>
     portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {

@@ -238,3 +238,31 @@ export async function makeCdrReject(db: Db, opts: { platformId: number | null; b
     .returning('*');
   return row as { id: number };
 }
+
+/**
+ * A destination group (one prefix) and a toll package giving it 100 minutes a cycle, of the
+ * operator (resellerId null) or of a reseller; `alsoGroupIds` are more groups it covers, unlimited.
+ */
+export async function makeTollPackage(db: Db, resellerId: number | null, alsoGroupIds: number[] = []) {
+  const u = uniq();
+  const [group] = await db('destination_groups').insert({ reseller_id: resellerId, name: `Group ${u}` }).returning('*');
+  await db('destination_group_prefixes').insert({ group_id: group.id, prefix: '44' });
+  const [tollPackage] = await db('toll_packages').insert({ reseller_id: resellerId, name: `Toll package ${u}`, currency: 'USD', monthly_fee: '5' }).returning('*');
+  await db('toll_package_groups').insert([
+    { package_id: tollPackage.id, group_id: group.id, included_seconds: 6000 },
+    ...alsoGroupIds.map((id) => ({ package_id: tollPackage.id, group_id: id, included_seconds: null })),
+  ]);
+  return { group: group as { id: number; name: string }, tollPackage: tollPackage as { id: number; name: string } };
+}
+
+/** A toll package held by a subscriber (or, subscriberId null, by the reseller) from 2000 with no end; `usedSeconds` recorded in a cycle of 2000. */
+export async function makeTollAssignment(db: Db, opts: { resellerId: number; subscriberId: number | null; packageId: number; startsAt?: string; endsAt?: string | null; usedSeconds?: number }) {
+  const [row] = await db('package_assignments')
+    .insert({ reseller_id: opts.resellerId, subscriber_id: opts.subscriberId, toll_package_id: opts.packageId, starts_at: opts.startsAt ?? '2000-01-01T00:00:00Z', ends_at: opts.endsAt ?? null })
+    .returning('*');
+  if (opts.usedSeconds) {
+    const group = await db('toll_package_groups').where({ package_id: opts.packageId }).orderBy('group_id').first('group_id');
+    await db('allowance_usage').insert({ assignment_id: row.id, group_id: group.group_id, cycle_start: '2000-01-01T00:00:00Z', cycle_end: '2000-02-01T00:00:00Z', seconds_used: opts.usedSeconds });
+  }
+  return row as { id: number };
+}

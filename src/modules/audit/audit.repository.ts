@@ -37,6 +37,9 @@ const EVENT_SUBJECTS: Readonly<Record<string, string>> = {
   phone_number: 'number',
   subscriber_identity: 'identity',
   number_range: 'number_range',
+  destination_group: 'destination_group',
+  toll_package: 'toll_package',
+  toll_package_assignment: 'toll_package_assignment',
 };
 
 /** Audit actions as the past tense of an event type; an action not listed is its own name. */
@@ -50,6 +53,8 @@ const EVENT_VERBS: Readonly<Record<string, string>> = {
   release: 'released',
   assign_plan: 'plan_assigned',
   tax_exempt: 'tax_exemption_changed',
+  retire: 'retired',
+  end: 'ended',
 };
 
 /** The outbox event type of an audited change (`subscriber.updated`), or null when it makes none. */

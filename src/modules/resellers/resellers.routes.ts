@@ -8,6 +8,7 @@ import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { listPlans } from '../rate-plans/rate-plans.service';
 import { currentCycleOf } from '../billing/billing.service';
+import { partySection as tollPackageSection } from '../toll-packages/toll-packages.service';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
 
@@ -41,7 +42,8 @@ export function resellerRoutes({ db }: { db: Db }): Router {
     const data = await service.monitor(db, scope(req), idParam(req, 'resellerId'));
     const plans = await listPlans(db, { kind: 'operator' });
     const billing = await currentCycleOf(db, { resellerId: data.reseller.id });
-    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans, billing });
+    const tollPackages = await tollPackageSection(db, scope(req), { kind: 'reseller', resellerId: data.reseller.id }, `/wholesale/resellers/${data.reseller.id}/toll-packages`);
+    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans, billing, tollPackages });
   });
 
   r.get('/wholesale/resellers/:resellerId/edit', async (req, res) => {

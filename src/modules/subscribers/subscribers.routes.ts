@@ -10,6 +10,7 @@ import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { listPlans } from '../rate-plans/rate-plans.service';
 import { currentCycleOf } from '../billing/billing.service';
+import { partySection as tollPackageSection } from '../toll-packages/toll-packages.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
@@ -46,9 +47,12 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     const data = await service.details(db, scope(req), idParam(req, 'subscriberId'));
     const plans = await listPlans(db, { kind: 'reseller', resellerId: data.subscriber.resellerId });
     const billing = await currentCycleOf(db, { resellerId: data.subscriber.resellerId, subscriberId: data.subscriber.id });
+    // The full toll-package page is the reseller's (operator staff see the section only).
+    const tollPackages = await tollPackageSection(db, scope(req), { kind: 'subscriber', subscriberId: data.subscriber.id }, base === BASE ? `${BASE}/${data.subscriber.id}/toll-packages` : null);
     res.page('subscribers/show', {
       plans,
       billing,
+      tollPackages,
       title: `${data.subscriber.accountNumber} ${data.subscriber.name}`,
       base,
       ...data,
