@@ -123,12 +123,12 @@ export async function setRetired(db: Queryable, id: number, at: Date | null): Pr
 export async function copyDeck(db: Queryable, fromId: number, to: RatePlan): Promise<{ rates: number; bands: number }> {
   const rates = await db.raw(
     `INSERT INTO rates (rate_plan_id, reseller_id, prefix, description, direction, band, effective_from, connect_fee, min_charge, max_cost, steps)
-     SELECT ?, ?, prefix, description, direction, band, effective_from, connect_fee, min_charge, max_cost, steps FROM rates WHERE rate_plan_id = ?`,
+     SELECT ?, ?, prefix, description, direction, band, effective_from, connect_fee, min_charge, max_cost, steps FROM rates WHERE rate_plan_id = ? ORDER BY id`,
     [to.id, to.resellerId, fromId],
   );
   const bands = await db.raw(
     `INSERT INTO rate_plan_bands (rate_plan_id, reseller_id, band, weekdays, dates, start_ms)
-     SELECT ?, ?, band, weekdays, dates, start_ms FROM rate_plan_bands WHERE rate_plan_id = ?`,
+     SELECT ?, ?, band, weekdays, dates, start_ms FROM rate_plan_bands WHERE rate_plan_id = ? ORDER BY id`,
     [to.id, to.resellerId, fromId],
   );
   return { rates: (rates as { rowCount: number }).rowCount, bands: (bands as { rowCount: number }).rowCount };
