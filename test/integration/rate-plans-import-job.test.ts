@@ -96,6 +96,24 @@ describe('a large deck imports as a job: progress, all or nothing, every refused
     assert.deepEqual(seen, [[0, 5000], [2000, 5000], [4000, 5000], [5000, 5000]]);
   });
 
+  test("while an import waits or runs, the plan's page points at its progress", async () => {
+    const id = await newPlan('Waiting deck');
+    await t.worker!.stop();
+    let jobId: number;
+    try {
+      const res = await upload(admin, `/wholesale/rate-plans/${id}/deck`, deck(INLINE_IMPORT_MAX_LINES + 1), { mode: 'replace' });
+      jobId = Number(/^\/wholesale\/jobs\/(\d+)$/.exec(res.headers.location as string)?.[1]);
+      const page = await admin.get(`/wholesale/rate-plans/${id}`);
+      assert.match(page.text, new RegExp(`data-testid="import-running">A deck import is queued\\. <a href="/wholesale/jobs/${jobId}">See its progress</a>`));
+      assert.match((await admin.get(`/wholesale/jobs/${jobId}`)).text, /data-testid="job-queued"/);
+    } finally {
+      t.worker!.start();
+    }
+    const done = await finished(jobId);
+    assert.equal(done.result.rates, INLINE_IMPORT_MAX_LINES + 1);
+    assert.doesNotMatch((await admin.get(`/wholesale/rate-plans/${id}`)).text, /data-testid="import-running"/);
+  });
+
   test('the deck template: the header and two example rows that import as they are', async () => {
     const res = await admin.get('/wholesale/rate-plans/deck-template.csv');
     assert.equal(res.status, 200);

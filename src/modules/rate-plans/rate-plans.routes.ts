@@ -113,14 +113,15 @@ export function ratePlanRoutes({ db, cache, jobs }: { db: Db; cache: PlanCache; 
     async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       const filter = rateSearchQuery.parse(req.query);
-      const [rates, bands, summary, lookup] = await Promise.all([
+      const [rates, bands, summary, lookup, imports] = await Promise.all([
         service.searchRates(db, plan.id, filter),
         service.bands(db, plan.id),
         service.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
         lookUp(req, plan),
+        service.openImports(db, scope(req), plan.id),
       ]);
       res.page('rate-plans/show', {
-        title: plan.name, ...common, plan, rates, filter, summary,
+        title: plan.name, ...common, plan, rates, filter, summary, imports,
         bands: bands.map((b) => ({ ...b, days: b.dates.length ? b.dates.join(' ') : b.weekdays.map((w) => WEEKDAYS[w]).join(','), start: hhmm(b.startMs) })),
         ...lookup,
         ...extra,

@@ -11,7 +11,8 @@ import { MAX_LEG_SECONDS } from '../../domain/mediation/common';
 import { readWallDateTime } from '../../domain/time/date-time';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
-import { enqueueJob, type JobKinds } from '../jobs/jobs.service';
+import { enqueueJob, openJobsIn, type JobKinds } from '../jobs/jobs.service';
+import type { Scope } from '../../domain/tenancy/roles';
 import { readBandsCsv, readDeckCsv } from './deck-csv';
 import type { PlanCache } from './plan-cache';
 import { PLAN_CHANGED_CHANNEL } from './plan-cache';
@@ -150,6 +151,11 @@ export async function startDeckImport(db: Db, jobs: JobKinds, actor: Actor, owne
       payload: { importId, planId: id, owner, actor: { userId: actor.userId, email: actor.email, role: actor.role } },
     });
   });
+}
+
+/** Deck imports of this plan still queued or running (its page points at their progress). */
+export async function openImports(db: Queryable, scope: Scope, planId: number) {
+  return openJobsIn(db, scope, DECK_IMPORT_JOB, { planId });
 }
 
 /** The file a deck-import job imports (undefined: its job already imported it). */
