@@ -226,6 +226,32 @@ describe('rate plans managed in the page: list, clone, rename, retire, rates edi
     assert.equal((await admin.get(`/wholesale/rate-plans/${id}/rates/${otherRate}/edit`)).status, 404);
   });
 
+  test('bands edited in the page: the current ones shown as lines, changed with the file\'s checks and words, the revision moved', async () => {
+    const id = await newPlan(admin, '/wholesale/rate-plans', 'Banded in page');
+    assert.equal((await upload(admin, `/wholesale/rate-plans/${id}/bands`, BANDS)).status, 303);
+    assert.equal((await upload(admin, `/wholesale/rate-plans/${id}/deck`, DECK, { mode: 'replace' })).status, 303);
+    const page = await admin.get(`/wholesale/rate-plans/${id}`);
+    const shown = decode(/<textarea id="f-bands-text" name="csv"[^>]*>([\s\S]*?)<\/textarea>/.exec(page.text)?.[1] ?? '');
+    assert.equal(shown, 'band,days,start\noffpeak,"sun,sat",00:00\noffpeak,"mon,tue,wed,thu,fri",18:00\npeak,"mon,tue,wed,thu,fri",08:00');
+    const rev = await revision(id);
+    // Peak from 07:30 now: the text as edited goes through the band import.
+    const edited = shown.replace('08:00', '07:30');
+    assert.equal((await admin.submit(`/wholesale/rate-plans/${id}/bands`, { csv: edited })).status, 303);
+    assert.equal((await admin.get(`/wholesale/rate-plans/${id}/bands.csv`)).text.includes('peak,"mon,tue,wed,thu,fri",07:30'), true);
+    assert.ok((await revision(id)) > rev);
+    const bad = `${shown}\nlunch,mon,25:00`;
+    const fromPage = await admin.submit(`/wholesale/rate-plans/${id}/bands`, { csv: bad });
+    const fromFile = await upload(admin, `/wholesale/rate-plans/${id}/bands`, bad);
+    assert.equal(fromPage.status, 422);
+    const lines = (html: string) => [...html.matchAll(/<li>Line (\d+): ([^<]*)<\/li>/g)].map((m) => `${m[1]} ${decode(m[2] as string)}`);
+    assert.deepEqual(lines(fromPage.text), ['5 start "25:00" must be a time HH:MM']);
+    assert.deepEqual(lines(fromPage.text), lines(fromFile.text));
+    const dropped = await admin.submit(`/wholesale/rate-plans/${id}/bands`, { csv: 'band,days,start\npeak,mon-sun,00:00' });
+    assert.equal(dropped.status, 422);
+    assert.match(dropped.text, /rates of this plan use band offpeak/);
+    assert.equal((await support.submit(`/wholesale/rate-plans/${id}/bands`, { csv: edited })).status, 403);
+  });
+
   test('a reseller schedules a new version from a time in its own zone; versions list their standing; two instants compare row by row, and as CSV', async () => {
     const r = await makeReseller(t.db, { time_zone: 'America/New_York' });
     const radmin = await Client.login(t.app, (await makeUser(t.db, 'reseller_admin', { resellerId: r.id })).email);
