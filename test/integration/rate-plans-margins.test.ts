@@ -90,6 +90,9 @@ describe("a reseller's costs and margins", () => {
     assert.match(page.text, /<td>no cost found<\/td>/);
     const below = await radmin.get(`/reseller/rate-plans/${id}/margins?below=1`);
     assert.deepEqual(rowsOf(below.text), ['44 -0.01 (below cost)']);
+    const uk = await radmin.get(`/reseller/rate-plans/${id}/margins?prefix=%2B44`);
+    assert.deepEqual(rowsOf(uk.text), ['44 -0.01 (below cost)', '4420 0.05'], 'narrowed by prefix; the counts still cover the plan');
+    assert.match(uk.text, /<strong>4<\/strong> destinations in force, <strong data-testid="below-count">1<\/strong> sold below cost; 2 match/);
 
     const list = await radmin.get('/reseller/below-cost');
     assert.equal(list.status, 200);

@@ -43,7 +43,10 @@ const compareQuery = z.object({
   to: z.string().trim().max(40).optional().catch(undefined),
 });
 
-const marginQuery = z.object({ below: z.enum(['1']).optional().catch(undefined) });
+const marginQuery = z.object({ below: z.enum(['1']).optional().catch(undefined), prefix: z.string().trim().regex(/^\+?\d{0,15}$/).optional().catch(undefined) });
+
+/** Rows a margins page shows at most (a deck may have 100,000 destinations: the counts cover all, a prefix narrows). */
+const MARGIN_ROWS_SHOWN = 1000;
 
 /** The form's values for a stored rate (its start in the viewer's zone, blank for "always"). */
 function rateValues(r: Rate, zone: string, opts: { keepStart: boolean }): Record<string, string> {
@@ -275,8 +278,11 @@ export function ratePlanManageRoutes({ db, cache }: { db: Db; cache: PlanCache }
   r.get('/reseller/rate-plans/:planId/margins', async (req, res) => {
     const q = marginQuery.parse(req.query);
     const m = await margins.planMargins(db, resellerIdOf(req), idParam(req, 'planId'), Date.now());
-    const rows = q.below ? m.rows.filter((x) => x.belowCost) : m.rows;
-    res.page('rate-plans/margins', { title: `${m.plan.name}: margins`, base: '/reseller/rate-plans', portal: 'reseller', plan: m.plan, m, rows, below: Boolean(q.below) });
+    const prefix = q.prefix?.replace(/^\+/, '');
+    const rows = m.rows.filter((x) => (!q.below || x.belowCost) && (!prefix || x.retail.prefix.startsWith(prefix)));
+    res.page('rate-plans/margins', {
+      title: `${m.plan.name}: margins`, base: '/reseller/rate-plans', portal: 'reseller', plan: m.plan, m, rows: rows.slice(0, MARGIN_ROWS_SHOWN), matched: rows.length, below: Boolean(q.below), prefix: q.prefix ?? '',
+    });
   });
 
   r.get('/reseller/below-cost', async (req, res) => {
