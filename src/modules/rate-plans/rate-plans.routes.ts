@@ -85,7 +85,8 @@ export function ratePlanRoutes({ db, cache, jobs }: { db: Db; cache: PlanCache; 
       } catch (err) {
         if (!(err instanceof service.ImportErrors)) throw err;
         res.status(422);
-        await showPage(req, res, { [key]: err.rows });
+        // The start typed for a new version stays in its field for the next attempt.
+        await showPage(req, res, { [key]: err.rows, values: { effective_at: typeof req.body?.effective_at === 'string' ? req.body.effective_at : '' } });
         return undefined;
       }
     }
