@@ -29,6 +29,8 @@ import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
 import { PLAN_CHANGED_CHANNEL, PlanCache } from './modules/rate-plans/plan-cache';
 import { ReferenceData } from './modules/reference-data/reference-data';
+import { registerDeckImportJobs } from './modules/rate-plans/deck-import.jobs';
+import { ratePlanManageRoutes } from './modules/rate-plans/plan-manage.routes';
 import { planAssignmentRoutes, ratePlanRoutes } from './modules/rate-plans/rate-plans.routes';
 import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.routes';
 import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
@@ -121,6 +123,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerRerateJobs(jobs, { db, caches });
   registerIntakeJobs(jobs, { db, caches });
   registerBillingJobs(jobs, { db });
+  registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   const worker = deps.worker === false ? undefined : new JobWorker({ db, kinds: jobs, log: logger, leaseSeconds: config.jobLeaseSeconds, schedules: deps.schedules ?? false }).start();
 
   app.set('view engine', 'ejs');
@@ -253,7 +256,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(userRoutes({ db }));
   app.use(subscriberRoutes({ db }));
   app.use(auditRoutes({ db }));
-  app.use(ratePlanRoutes({ db, cache: planCache }));
+  app.use(ratePlanRoutes({ db, cache: planCache, jobs }));
+  app.use(ratePlanManageRoutes({ db, cache: planCache }));
   app.use(planAssignmentRoutes({ db }));
   app.use(tollPackageRoutes({ db }));
   app.use(taxRoutes({ db, refs: referenceData }));

@@ -20,7 +20,7 @@ import { isWriteForm, SELF_SERVICE_WRITES } from '../../src/web/guards';
 import { INTAKE_PATH } from '../../src/modules/intake/intake.routes';
 import { API_MOUNT } from '../../src/web/api';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeSubscriber, makeTax, makeTenants as makeBaseTenants, makeTollAssignment, makeTollPackage, randomNumber } from '../support/factories';
+import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeRates, makeSubscriber, makeTax, makeTenants as makeBaseTenants, makeTollAssignment, makeTollPackage, randomNumber, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 
 /**
@@ -71,9 +71,16 @@ async function makeTenants(db: Db) {
       subscriberTollAssignment: await makeTollAssignment(db, { resellerId: x.reseller.id, subscriberId: x.subscriber.id, packageId: own.tollPackage.id, usedSeconds: 90 }),
     };
   };
+  // A rate of each plan (the operator's and each tenant's), for the pages of one rate.
+  const rateOf = async (plan: { id: number; reseller_id: number | null }) => {
+    await makeRates(db, rateRow(plan, { prefix: '44' }));
+    return { id: Number((await db('rates').where({ rate_plan_id: plan.id }).first('id')).id) };
+  };
+  const operatorRate = await rateOf(fx.operatorPlan);
+  const withRate = async <T extends { plan: { id: number; reseller_id: number | null } }>(x: T) => ({ ...x, rate: await rateOf(x.plan) });
   return {
-    ...fx, jurisdictions, operatorTax, operatorJob, reject, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
-    a: await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.a))))), b: await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.b))))),
+    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
+    a: await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.a)))))), b: await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.b)))))),
   };
 }
 
@@ -146,6 +153,8 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   // Platforms are the operator's alone: there is no other tenant's platform, so "foreign" is one that does not exist.
   platformId: (fx, t) => (t === 'a' ? fx.platform.id : 999_999),
   planId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorPlan.id : fx.b.plan.id) : fx[t].plan.id),
+  // A rate of that plan: under /wholesale the operator plan's ("foreign": a reseller plan's); under /reseller that reseller plan's.
+  rateId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorRate.id : fx.b.rate.id) : fx[t].rate.id),
   // Taxes, like plans: under /wholesale the operator's own ("foreign": a reseller's, which the
   // operator's tax pages must not reach); under /reseller that reseller's.
   taxId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorTax.id : fx.b.tax.id) : fx[t].tax.id),
@@ -192,6 +201,7 @@ const NO_STORE_PAGES = [
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',
   'GET /me/account', 'GET /reseller/account', 'GET /reseller/subscribers/:subscriberId/account', 'GET /wholesale/resellers/:resellerId/account',
   'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/account',
+  'GET /wholesale/rate-plans/:planId/compare.csv', 'GET /reseller/rate-plans/:planId/compare.csv', 'GET /reseller/wholesale-plan', 'GET /reseller/rate-plans/:planId/margins',
 ];
 
 /**

@@ -1,5 +1,6 @@
 import { changeReferenceData, type ReferenceInvalidator } from '../../db/change-notices';
-import type { Db } from '../../db/knex';
+import type { Db, Queryable } from '../../db/knex';
+import type { Decimal } from '../../domain/money/decimal';
 import { rethrowDuplicate } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
@@ -40,4 +41,9 @@ export type { ExchangeRateRow } from './exchange-rates.repository';
 /** Every rate, grouped by pair (newest first within each), optionally of one pair. */
 export async function listRates(db: Db, filter: { from?: string; to?: string } = {}): Promise<repo.ExchangeRateRow[]> {
   return repo.listRates(db, filter);
+}
+
+/** What 1 `from` is worth in `to` at `atMs` (the rule rating converts by); undefined when no rate says. */
+export async function exchangeRateAt(db: Queryable, from: string, to: string, atMs: number): Promise<Decimal | undefined> {
+  return repo.rateInForce(db, from, to, atMs);
 }

@@ -92,6 +92,12 @@ export async function getJob(db: Queryable, scope: Scope, id: number): Promise<J
   return r ? toJob(r) : undefined;
 }
 
+/** The scope's queued or running jobs of one kind whose payload has these members (e.g. a plan's imports), newest first. */
+export async function openJobsOf(db: Queryable, scope: Scope, kind: string, payload: Record<string, unknown>): Promise<Job[]> {
+  const rows = await scoped(db, scope).where({ kind }).whereIn('status', ['queued', 'running']).whereRaw('payload @> ?::jsonb', [JSON.stringify(payload)]).orderBy('id', 'desc').limit(10);
+  return rows.map(toJob);
+}
+
 /** Jobs newest first, a page at a time (keyset on id). */
 export async function listJobs(db: Queryable, scope: Scope, f: { cursor?: string; status?: JobStatus }, limit = PAGE_SIZE): Promise<Page<Job>> {
   const after = decodeCursor(f.cursor, ['id']);

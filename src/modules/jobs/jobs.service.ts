@@ -3,7 +3,7 @@ import type { Db, Queryable } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
 import { NotFoundError } from '../../domain/errors';
 import type { Scope } from '../../domain/tenancy/roles';
-import { getJob, insertJob, listJobs, type Job, type JobStatus, type Schedule, upsertSchedule } from './jobs.repository';
+import { getJob, insertJob, listJobs, openJobsOf, type Job, type JobStatus, type Schedule, upsertSchedule } from './jobs.repository';
 
 /** What a handler is given for one attempt at its job. */
 export interface JobContext<P> {
@@ -144,4 +144,9 @@ export async function jobIn(db: Queryable, scope: Scope, id: number): Promise<Jo
   const job = await getJob(db, scope, id);
   if (!job) throw new NotFoundError();
   return job;
+}
+
+/** The scope's queued or running jobs of `kind` whose payload contains `payload` (a plan's imports on its page). */
+export function openJobsIn(db: Queryable, scope: Scope, kind: string, payload: Record<string, unknown>): Promise<Job[]> {
+  return openJobsOf(db, scope, kind, payload);
 }

@@ -50,9 +50,14 @@ function withWidthErrors<T>(table: CsvTable, parsed: Parsed<T>): Parsed<T> {
   return { ok: false, errors };
 }
 
-export function readDeckCsv(text: string, opts: { timeZone: string; bands?: Set<string> }): Parsed<Rate[]> {
+/**
+ * @param opts.effectiveFrom an ISO instant every row takes effect at (a new version of the deck
+ *   from then), in place of the rows' own effective_from; validated as the column is.
+ */
+export function readDeckCsv(text: string, opts: { timeZone: string; bands?: Set<string>; effectiveFrom?: string }): Parsed<Rate[]> {
   const csv = readCsvTable(text);
   if (Array.isArray(csv)) return { ok: false, errors: csv };
+  if (opts.effectiveFrom !== undefined && csv.header.includes('effective_from')) for (const r of csv.records) r.effective_from = opts.effectiveFrom;
   return withWidthErrors(csv, parseDeck(csv.header, csv.records, opts, csv.lines));
 }
 

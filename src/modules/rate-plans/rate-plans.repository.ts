@@ -13,12 +13,16 @@ export interface RatePlan extends RatePlanSettings {
   resellerId: number | null;
   description: string | null;
   revision: number;
+  /** Set: offered for no new assignment; it still rates what it is assigned to. */
+  retiredAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export interface RatePlanSummary extends RatePlan {
   rateCount: number;
+  /** Destinations: distinct direction and prefix, whatever their bands and versions. */
+  destinationCount: number;
   assignedCount: number;
 }
 
@@ -34,6 +38,7 @@ function toPlan(r: Record<string, any>): RatePlan {
     bandMode: r.band_mode,
     connectFeeOnUnanswered: r.connect_fee_on_unanswered,
     revision: r.revision,
+    retiredAt: r.retired_at ? new Date(r.retired_at) : null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -51,9 +56,14 @@ export async function listPlans(db: Queryable, owner: PlanOwner): Promise<RatePl
       ? '(select count(*) from resellers x where x.wholesale_plan_id = rate_plans.id)'
       : '(select count(*) from subscribers x where x.reseller_id = rate_plans.reseller_id and x.retail_plan_id = rate_plans.id)';
   const rows = (await owned(db, owner)
-    .select('rate_plans.*', db.raw('(select count(*) from rates r where r.rate_plan_id = rate_plans.id) as rate_count'), db.raw(`${assigned} as assigned_count`))
+    .select(
+      'rate_plans.*',
+      db.raw('(select count(*) from rates r where r.rate_plan_id = rate_plans.id) as rate_count'),
+      db.raw('(select count(*) from (select distinct r.direction, r.prefix from rates r where r.rate_plan_id = rate_plans.id) d) as destination_count'),
+      db.raw(`${assigned} as assigned_count`),
+    )
     .orderByRaw('lower(name), id')) as Array<Record<string, any>>;
-  return rows.map((r) => ({ ...toPlan(r), rateCount: Number(r.rate_count), assignedCount: Number(r.assigned_count) }));
+  return rows.map((r) => ({ ...toPlan(r), rateCount: Number(r.rate_count), destinationCount: Number(r.destination_count), assignedCount: Number(r.assigned_count) }));
 }
 
 export async function getPlan(db: Queryable, owner: PlanOwner, id: number, opts: { forUpdate?: boolean } = {}): Promise<RatePlan | undefined> {
@@ -101,6 +111,27 @@ export async function updatePlan(db: Queryable, id: number, input: PlanInput): P
     .update({ ...columns(input), revision: db.raw('revision + 1'), updated_at: db.fn.now() })
     .returning('*');
   return toPlan(row);
+}
+
+/** Retires (at) or brings back (null) a plan. */
+export async function setRetired(db: Queryable, id: number, at: Date | null): Promise<RatePlan> {
+  const [row] = await db('rate_plans').where('id', id).update({ retired_at: at, updated_at: db.fn.now() }).returning('*');
+  return toPlan(row);
+}
+
+/** A copy of a plan's rates and bands into another plan of the same owner (one statement each). */
+export async function copyDeck(db: Queryable, fromId: number, to: RatePlan): Promise<{ rates: number; bands: number }> {
+  const rates = await db.raw(
+    `INSERT INTO rates (rate_plan_id, reseller_id, prefix, description, direction, band, effective_from, connect_fee, min_charge, max_cost, steps)
+     SELECT ?, ?, prefix, description, direction, band, effective_from, connect_fee, min_charge, max_cost, steps FROM rates WHERE rate_plan_id = ? ORDER BY id`,
+    [to.id, to.resellerId, fromId],
+  );
+  const bands = await db.raw(
+    `INSERT INTO rate_plan_bands (rate_plan_id, reseller_id, band, weekdays, dates, start_ms)
+     SELECT ?, ?, band, weekdays, dates, start_ms FROM rate_plan_bands WHERE rate_plan_id = ? ORDER BY id`,
+    [to.id, to.resellerId, fromId],
+  );
+  return { rates: (rates as { rowCount: number }).rowCount, bands: (bands as { rowCount: number }).rowCount };
 }
 
 export async function bumpRevision(db: Queryable, id: number): Promise<number> {
@@ -153,7 +184,9 @@ const BATCH = 2000;
  * Writes an imported deck. 'replace' drops every rate first; 'merge' adds the rows, replacing any
  * with the same direction, prefix, band and effective date (a new version of a few prefixes).
  */
-export async function writeRates(db: Queryable, plan: RatePlan, rates: Rate[], mode: 'merge' | 'replace'): Promise<{ inserted: number; replaced: number; removed: number }> {
+export async function writeRates(
+  db: Queryable, plan: RatePlan, rates: Rate[], mode: 'merge' | 'replace', onBatch?: (written: number) => Promise<void>,
+): Promise<{ inserted: number; replaced: number; removed: number }> {
   let removed = 0;
   if (mode === 'replace') removed = await db('rates').where('rate_plan_id', plan.id).del();
   let replaced = 0;
@@ -168,8 +201,74 @@ export async function writeRates(db: Queryable, plan: RatePlan, rates: Rate[], m
       [db('rates').insert(rows)],
     )) as { rows: Array<{ inserted: boolean }> };
     for (const r of result.rows) (r.inserted ? inserted++ : replaced++);
+    await onBatch?.(Math.min(i + BATCH, rates.length));
   }
   return { inserted, replaced, removed };
+}
+
+export type StoredRate = Rate & { id: number };
+
+export async function getRate(db: Queryable, planId: number, rateId: number): Promise<StoredRate | undefined> {
+  const row = await db('rates').where({ rate_plan_id: planId, id: rateId }).first();
+  return row ? { ...toRate(row), id: Number(row.id) } : undefined;
+}
+
+/** A rate added in the page; undefined when its destination already has a row at that effective date. */
+export async function insertRate(db: Queryable, plan: RatePlan, rate: Rate): Promise<StoredRate | undefined> {
+  const result = (await db.raw(`? ON CONFLICT (rate_plan_id, direction, prefix, coalesce(band, ''), effective_from) DO NOTHING RETURNING *`, [db('rates').insert(rateRow(plan.id, plan.resellerId, rate))])) as {
+    rows: Array<Record<string, any>>;
+  };
+  const row = result.rows[0];
+  return row ? { ...toRate(row), id: Number(row.id) } : undefined;
+}
+
+/** A rate changed in the page; undefined when another row of the plan already has its new key. */
+export async function replaceRate(db: Queryable, plan: RatePlan, rateId: number, rate: Rate): Promise<StoredRate | undefined> {
+  const clash = await db('rates')
+    .where({ rate_plan_id: plan.id, direction: rate.direction, prefix: rate.prefix, effective_from: new Date(rate.effectiveFrom).toISOString() })
+    .whereRaw("coalesce(band, '') = ?", [rate.band ?? ''])
+    .whereNot('id', rateId)
+    .first('id');
+  if (clash) return undefined;
+  const { rate_plan_id: _p, reseller_id: _r, ...cols } = rateRow(plan.id, plan.resellerId, rate);
+  const [row] = await db('rates').where({ rate_plan_id: plan.id, id: rateId }).update(cols).returning('*');
+  return row ? { ...toRate(row), id: Number(row.id) } : undefined;
+}
+
+export async function deleteRate(db: Queryable, planId: number, rateId: number): Promise<boolean> {
+  return (await db('rates').where({ rate_plan_id: planId, id: rateId }).del()) > 0;
+}
+
+// ---- large imports waiting for their job --------------------------------------------------------
+
+export interface PendingImport {
+  id: number;
+  planId: number;
+  mode: 'merge' | 'replace';
+  effectiveFrom: Date | null;
+  csv: string;
+}
+
+export async function insertImport(db: Queryable, plan: RatePlan, x: { mode: 'merge' | 'replace'; effectiveFrom: number | null; csv: string }): Promise<number> {
+  const [row] = await db('rate_plan_imports')
+    .insert({ rate_plan_id: plan.id, reseller_id: plan.resellerId, mode: x.mode, effective_from: x.effectiveFrom === null ? null : new Date(x.effectiveFrom).toISOString(), csv: x.csv })
+    .returning('id');
+  return Number(row.id);
+}
+
+export async function getImport(db: Queryable, id: number): Promise<PendingImport | undefined> {
+  const r = await db('rate_plan_imports').where({ id }).first();
+  return r ? { id: Number(r.id), planId: Number(r.rate_plan_id), mode: r.mode, effectiveFrom: r.effective_from ? new Date(r.effective_from) : null, csv: r.csv } : undefined;
+}
+
+export async function deleteImport(db: Queryable, id: number): Promise<void> {
+  await db('rate_plan_imports').where({ id }).del();
+}
+
+/** The wholesale plan the operator assigned to a reseller (its costs), if any. */
+export async function wholesalePlanIdOf(db: Queryable, resellerId: number): Promise<number | null> {
+  const row = await db('resellers').where({ id: resellerId }).first('wholesale_plan_id');
+  return row?.wholesale_plan_id == null ? null : Number(row.wholesale_plan_id);
 }
 
 export async function loadRates(db: Queryable, planId: number): Promise<Rate[]> {

@@ -12,7 +12,10 @@ import { actor, resellerIdOf, scope, timeZoneOf } from '../../web/principal';
 import { formatDateTime } from '../../domain/time/zones';
 import { flash } from '../../web/render';
 import { csvWriter } from '../csv/csv-writer';
+import type { JobKinds } from '../jobs/jobs.service';
 import * as assignments from './assignments.service';
+import { belowCostWarning } from './margins.service';
+import { readZonedTime } from './plan-edits.service';
 import type { PlanCache } from './plan-cache';
 import { deckImportSchema, planFields, rateLookupQuery, rateSearchQuery } from './rate-plans.schemas';
 import * as service from './rate-plans.service';
@@ -32,7 +35,7 @@ async function uploadedCsv(req: Request): Promise<string> {
  * Rate plans for both owners: the operator's (wholesale portal, sold to resellers) and each
  * reseller's (reseller portal, sold to its subscribers). Same pages, different owner.
  */
-export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Router {
+export function ratePlanRoutes({ db, cache, jobs }: { db: Db; cache: PlanCache; jobs: JobKinds }): Router {
   const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
@@ -42,7 +45,18 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
 
     r.get(base, async (req, res) => {
       const plans = await service.listPlans(db, ownerOf(req));
-      res.page('rate-plans/list', { title: 'Rate plans', ...common, plans });
+      const retired = plans.filter((p) => p.retiredAt).length;
+      res.page('rate-plans/list', { title: 'Rate plans', ...common, plans, counts: { all: plans.length, active: plans.length - retired, retired } });
+    });
+
+    // A template to start a deck from: the header and two example rows (the columns are explained on the plan's page).
+    r.get(`${base}/deck-template.csv`, (_req, res) => {
+      res.type('text/csv').attachment('deck-template.csv');
+      const out = csvWriter(DECK_COLUMNS);
+      out.pipe(res);
+      out.write({ prefix: '44', description: 'United Kingdom', direction: 'outbound', band: '', interval_start: 0, rate: '0.0500', rate_unit: 60, increment: 60, connect_fee: '0.01', min_charge: '', max_cost: '3.00', effective_from: '2027-01-01' });
+      out.write({ prefix: '44', description: 'United Kingdom', direction: 'outbound', band: '', interval_start: 60, rate: '0.0400', rate_unit: 60, increment: 6, connect_fee: '', min_charge: '', max_cost: '', effective_from: '2027-01-01' });
+      out.end();
     });
 
     r.get(`${base}/new`, (_req, res) => {
@@ -71,7 +85,8 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
       } catch (err) {
         if (!(err instanceof service.ImportErrors)) throw err;
         res.status(422);
-        await showPage(req, res, { [key]: err.rows });
+        // The start typed for a new version stays in its field for the next attempt.
+        await showPage(req, res, { [key]: err.rows, values: { effective_at: typeof req.body?.effective_at === 'string' ? req.body.effective_at : '' } });
         return undefined;
       }
     }
@@ -99,14 +114,15 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
     async function showPage(req: Request, res: Response, extra: Record<string, unknown> = {}) {
       const plan = await service.getOrThrow(db, ownerOf(req), idParam(req, 'planId'));
       const filter = rateSearchQuery.parse(req.query);
-      const [rates, bands, summary, lookup] = await Promise.all([
+      const [rates, bands, summary, lookup, imports] = await Promise.all([
         service.searchRates(db, plan.id, filter),
         service.bands(db, plan.id),
         service.listPlans(db, ownerOf(req)).then((all) => all.find((p) => p.id === plan.id)),
         lookUp(req, plan),
+        service.openImports(db, scope(req), plan.id),
       ]);
       res.page('rate-plans/show', {
-        title: plan.name, ...common, plan, rates, filter, summary,
+        title: plan.name, ...common, plan, rates, filter, summary, imports,
         bands: bands.map((b) => ({ ...b, days: b.dates.length ? b.dates.join(' ') : b.weekdays.map((w) => WEEKDAYS[w]).join(','), start: hhmm(b.startMs) })),
         ...lookup,
         ...extra,
@@ -142,9 +158,23 @@ export function ratePlanRoutes({ db, cache }: { db: Db; cache: PlanCache }): Rou
         req, res, deckImportSchema,
         async (data) => {
           if (!csv.trim()) throw new FieldErrors({ file: 'Choose a deck CSV file (or paste its text)' });
-          const result = await importing(req, res, 'deckErrors', () => service.importDeck(db, cache, actor(req), ownerOf(req), id, csv, data.mode));
+          let effectiveFrom: number | null = null;
+          if (data.effective_at?.trim()) {
+            const at = readZonedTime(data.effective_at, timeZoneOf(req));
+            if (!at.ok) throw new FieldErrors({ effective_at: `The start ${at.reason}` });
+            effectiveFrom = at.ms;
+          }
+          if (service.lineCount(csv) > service.INLINE_IMPORT_MAX_LINES) {
+            const jobId = await service.startDeckImport(db, jobs, actor(req), ownerOf(req), id, csv, { mode: data.mode, effectiveFrom }, `${base}/${id}`);
+            flash(req, 'info', 'A large deck is imported in the background: this page shows its progress, and at the end what was imported or every refused row.');
+            return res.redirect(303, `/${portal}/jobs/${jobId}`);
+          }
+          const result = await importing(req, res, 'deckErrors', () => service.importDeck(db, cache, actor(req), ownerOf(req), id, csv, { mode: data.mode, effectiveFrom }));
           if (!result) return;
           flash(req, 'success', `Deck imported (${data.mode}): ${result.rates} rates, ${result.inserted} new, ${result.replaced} replaced${result.removed ? `, ${result.removed} removed` : ''}.`);
+          // A retail deck is checked against the reseller's costs: imported all the same, with a warning.
+          const warning = portal === 'reseller' ? await belowCostWarning(db, resellerIdOf(req), id) : undefined;
+          if (warning) flash(req, 'error', warning);
           res.redirect(303, `${base}/${id}`);
         },
         (errors) => showPage(req, res, { errors }),

@@ -26,6 +26,8 @@ export type PlanInput = z.infer<typeof planFields>;
 export const deckImportSchema = z.object({
   mode: z.enum(['merge', 'replace'], { error: 'Choose merge or replace' }),
   csv: z.string().optional(),
+  /** A date and time in the viewer's zone every row takes effect from (a new version of the deck); blank: the rows' own. */
+  effective_at: z.string().max(40).optional(),
 });
 
 export const rateSearchQuery = z.object({

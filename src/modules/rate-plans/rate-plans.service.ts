@@ -11,6 +11,8 @@ import { MAX_LEG_SECONDS } from '../../domain/mediation/common';
 import { readWallDateTime } from '../../domain/time/date-time';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
+import { enqueueJob, openJobsIn, type JobKinds } from '../jobs/jobs.service';
+import type { Scope } from '../../domain/tenancy/roles';
 import { readBandsCsv, readDeckCsv } from './deck-csv';
 import type { PlanCache } from './plan-cache';
 import { PLAN_CHANGED_CHANNEL } from './plan-cache';
@@ -76,22 +78,93 @@ export class ImportErrors extends Error {
   }
 }
 
-/** Imports a deck CSV, all or nothing. */
-export async function importDeck(db: Db, cache: PlanCache, actor: Actor, owner: repo.PlanOwner, id: number, csv: string, mode: 'merge' | 'replace') {
+/** A deck file above this many lines is imported by a job, with its progress shown (see startDeckImport). */
+export const INLINE_IMPORT_MAX_LINES = 5000;
+
+export interface DeckImportOptions {
+  mode: 'merge' | 'replace';
+  /** Every row takes effect at this instant (a new version of the deck), in place of its own effective_from. */
+  effectiveFrom?: number | null;
+  /** Told the rates written as the import goes (a job's progress). */
+  progress?: (p: { done: number; total: number }) => Promise<void>;
+  /** Called inside the import's transaction, after the rates are written (a job's own bookkeeping). */
+  also?: (tx: Queryable) => Promise<void>;
+}
+
+/**
+ * Imports a deck CSV, all or nothing: every row is validated first (deck.ts, one rule for the file
+ * and the page), then written in one transaction with the plan's revision moved and an audit row.
+ */
+export async function importDeck(db: Db, cache: PlanCache, actor: Actor, owner: repo.PlanOwner, id: number, csv: string, modeOrOpts: 'merge' | 'replace' | DeckImportOptions) {
+  const opts: DeckImportOptions = typeof modeOrOpts === 'string' ? { mode: modeOrOpts } : modeOrOpts;
+  const { mode } = opts;
+  const effectiveFrom = opts.effectiveFrom == null ? undefined : new Date(opts.effectiveFrom).toISOString();
+  // Validated before the transaction: a file with a bad row opens none (and the embedded
+  // database's one connection stays free for the job's progress meanwhile).
+  const first = await getOrThrow(db, owner, id);
+  const parsed = readDeckCsv(csv, { timeZone: first.timeZone, bands: new Set((await repo.loadBands(db, id)).map((b) => b.band)), effectiveFrom });
+  if (!parsed.ok) throw new ImportErrors(parsed.errors);
+  const total = parsed.value.length;
+  await opts.progress?.({ done: 0, total });
   const result = await db.transaction(async (tx) => {
     const plan = await repo.getPlan(tx, owner, id, { forUpdate: true });
     if (!plan) throw new NotFoundError();
-    const bands = await repo.loadBands(tx, id);
-    const parsed = readDeckCsv(csv, { timeZone: plan.timeZone, bands: new Set(bands.map((b) => b.band)) });
-    if (!parsed.ok) throw new ImportErrors(parsed.errors);
-    const counts = await repo.writeRates(tx, plan, parsed.value, mode);
+    // The plan's zone or bands may have changed since the rows were read: read them again, in here.
+    const again = plan.timeZone === first.timeZone ? parsed : readDeckCsv(csv, { timeZone: plan.timeZone, bands: new Set((await repo.loadBands(tx, id)).map((b) => b.band)), effectiveFrom });
+    if (!again.ok) throw new ImportErrors(again.errors);
+    const bands = new Set((await repo.loadBands(tx, id)).map((b) => b.band));
+    const orphan = again.value.find((r) => r.band !== null && !bands.has(r.band));
+    if (orphan) throw new ImportErrors([{ line: 1, message: `band "${orphan.band}" is not defined for this plan (its bands changed during the import)` }]);
+    const counts = await repo.writeRates(tx, plan, again.value, mode, opts.progress ? (done) => opts.progress!({ done, total }) : undefined);
     const revision = await repo.bumpRevision(tx, id);
     await announceChange(tx, id);
-    await recordAudit(tx, actor, { resellerId: tenantOf(owner), entityType: 'rate_plan', entityId: id, action: 'import_deck', after: { mode, rows: parsed.value.length, ...counts, revision } });
-    return { ...counts, rates: parsed.value.length };
+    await recordAudit(tx, actor, { resellerId: tenantOf(owner), entityType: 'rate_plan', entityId: id, action: 'import_deck', after: { mode, rows: again.value.length, ...counts, revision, ...(effectiveFrom ? { effective_from: effectiveFrom } : {}) } });
+    await opts.also?.(tx);
+    return { ...counts, rates: again.value.length };
   });
   cache.invalidate(id);
   return result;
+}
+
+export const DECK_IMPORT_JOB = 'deck-import';
+
+/** Lines of a file (a quoted field spanning lines counts twice: only the size matters here). */
+export function lineCount(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return text.endsWith('\n') ? n : n + 1;
+}
+
+/**
+ * A large deck file (more than INLINE_IMPORT_MAX_LINES lines) is kept in rate_plan_imports and
+ * imported by a job (deck-import.jobs.ts), whose page shows its progress and, at the end, what it
+ * imported or every refused row by line; all or nothing as inline. Returns the job's id.
+ */
+export async function startDeckImport(db: Db, jobs: JobKinds, actor: Actor, owner: repo.PlanOwner, id: number, csv: string, opts: { mode: 'merge' | 'replace'; effectiveFrom: number | null }, returnTo: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    const plan = await repo.getPlan(tx, owner, id);
+    if (!plan) throw new NotFoundError();
+    const importId = await repo.insertImport(tx, plan, { mode: opts.mode, effectiveFrom: opts.effectiveFrom, csv });
+    const lines = lineCount(csv) - 1;
+    return enqueueJob(tx, jobs, actor, {
+      kind: DECK_IMPORT_JOB, title: `Importing ${lines.toLocaleString('en-US')} deck rows into ${plan.name}`, returnTo,
+      payload: { importId, planId: id, owner, actor: { userId: actor.userId, email: actor.email, role: actor.role } },
+    });
+  });
+}
+
+/** Deck imports of this plan still queued or running (its page points at their progress). */
+export async function openImports(db: Queryable, scope: Scope, planId: number) {
+  return openJobsIn(db, scope, DECK_IMPORT_JOB, { planId });
+}
+
+/** The file a deck-import job imports (undefined: its job already imported it). */
+export async function pendingImport(db: Queryable, importId: number) {
+  return repo.getImport(db, importId);
+}
+
+export async function dropImport(db: Queryable, importId: number): Promise<void> {
+  await repo.deleteImport(db, importId);
 }
 
 /** Replaces the plan's time bands; refuses a file that drops a band the rates still use. */
