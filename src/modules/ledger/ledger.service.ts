@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/knex';
 import type { RatedLeg } from '../../domain/legs/rated';
 import {
+  addUsage,
   allocateIds,
   checkGuard,
   copyPrepared,
@@ -10,6 +11,10 @@ import {
   insertCharges,
   insertGroup,
   insertLegs,
+  replaceCharges,
+  rerateUsage,
+  updateLegRatings,
+  usageToTakeAway,
   type GroupRecord,
   type StoredLeg,
   type WriteGuard,
@@ -227,6 +232,8 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
     }
   }
   await insertCharges(tx, fresh);
+  // The dashboards' totals of every new leg, copied or inserted, in one upsert (one lock order).
+  await addUsage(tx, [...copied.flatMap((p) => (p.copy as CopyPlan).stored.map((st) => ({ id: st.id, startMs: st.startAt }))), ...fresh]);
 
   // Each post's legs back by record; a re-posted record is already stored once, and keeping its
   // body again would only add noise.
@@ -256,4 +263,25 @@ async function insertBucket(tx: Queryable, records: LedgerRecord[], cdrOf: Map<L
   const toStore = records.flatMap((r) => r.legs.map((l) => ({ cdrId: cdrOf.get(r) as number, rated: l.rated, carrier: l.carrier })));
   const stored = await insertLegs(tx, platformId, toStore);
   return stored.map((st, i) => ({ ...st, rated: (toStore[i] as { rated: RatedLeg }).rated }));
+}
+
+/** A leg re-rated: its place in the table, its new rating and the carrier it left by. */
+export interface RewrittenLeg {
+  id: number;
+  startMs: number;
+  rated: RatedLeg;
+  carrier: string | null;
+}
+
+/**
+ * Stores a new rating of existing legs in the caller's transaction: the legs' columns and change
+ * log (updateLegRatings), their charges replaced (replaceCharges), and the dashboards' totals moved
+ * from the old figures to the new (taken before anything changes, put back in one upsert).
+ */
+export async function storeRerating(tx: Queryable, legs: RewrittenLeg[]): Promise<number> {
+  const old = await usageToTakeAway(tx, legs);
+  const n = await updateLegRatings(tx, legs);
+  await replaceCharges(tx, legs);
+  await rerateUsage(tx, legs, old);
+  return n;
 }
