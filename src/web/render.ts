@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { changedFields } from '../domain/audit/changes';
+import { displayAmount } from '../modules/calls/format';
 import { DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
 
@@ -42,6 +43,8 @@ export const viewHelpers = {
     return ROLE_LABELS[role as Role] ?? role;
   },
   changes: changedFields,
+  /** A stored amount for reading: trailing zeros dropped, at least two decimals (lossless). */
+  amount: displayAmount,
   /** IANA zone names, for a time-zone field's suggestions. */
   timeZones: knownTimeZones,
   json(v: unknown): string {
