@@ -8,7 +8,9 @@
  * Measures (docs/PERFORMANCE.md has the latest results and their reading):
  *   (a) batch intake of generic JSON through the real app, beside raw COPY of the same rows;
  *   (b) single-record posts from many clients, open loop, latency percentiles;
- *   (c) the pure rating engine on one core, beside findRate alone and a no-op loop.
+ *   (c) the pure rating engine on one core, beside findRate alone and a no-op loop;
+ *   (d) only when asked (--only=d): the dashboards' queries over N legs stored by COPY across
+ *       100,000 subscribers (bench/dashboards.ts; its options prefixed dash-: --dash-legs=N).
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -28,6 +30,7 @@ import pino from 'pino';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/server';
+import { benchDashboards, dashboardOptions, printDashboards } from './dashboards';
 import { benchEngine } from './engine';
 import { hostilePlatform, seed } from './fixture';
 import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './intake';
@@ -65,6 +68,8 @@ function args() {
     hostileBadRate: num('hostile-bad-rate', 20, 20),
     hostileHugeEveryS: num('hostile-huge-every', 5, 2),
     json: a.get('json'),
+    /** Every option as given, for part (d)'s own (bench/dashboards.ts dashboardOptions). */
+    raw: a,
   };
 }
 
@@ -183,6 +188,11 @@ async function main() {
         log(`(b) single-record posts at ${o.rate}/s`);
         results.single = await benchSinglePosts({ url: appUrl, db, fixture, clients: o.clients, rate: o.rate, durationS: o.durationS, timeoutMs: 10_000, tag: 'S', log });
       }
+    }
+
+    if (o.only.has('d')) {
+      loadNow('d');
+      printDashboards(await benchDashboards(db, dashboardOptions(o.raw, log, 'dash-')), log);
     }
 
     printTable(results);
