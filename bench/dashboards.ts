@@ -106,14 +106,20 @@ async function loadLegs(db: Db, o: DashboardBenchOptions, parties: Awaited<Retur
       }
       stored.push({ id, startMs: start });
     }
+    let copyMs = 0;
+    let usageMs = 0;
     await db.transaction(async (tx) => {
+      const c0 = performance.now();
       await copyRows(tx, 'call_legs', LEG_COLS, legs);
       await copyRows(tx, 'charges', CHARGE_COLS, charges);
+      const c1 = performance.now();
       await addUsage(tx, stored);
+      copyMs += c1 - c0;
+      usageMs += performance.now() - c1;
     });
     done += n;
     const s = (performance.now() - started) / 1000;
-    o.log(`  stored ${done.toLocaleString('en')} legs (${Math.round(done / s).toLocaleString('en')} legs/s)`);
+    o.log(`  stored ${done.toLocaleString('en')} legs (${Math.round(done / s).toLocaleString('en')} legs/s; this chunk: COPY ${copyMs.toFixed(0)} ms, usage totals ${usageMs.toFixed(0)} ms)`);
   }
 }
 

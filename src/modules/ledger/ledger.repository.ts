@@ -656,7 +656,7 @@ const USAGE_KEY = 'level, grain, reseller_id, subscriber_id, destination, wholes
 const USAGE_COLUMNS = `${USAGE_KEY}, calls, answered, seconds, wholesale, retail`;
 
 /**
- * The figures of one leg each, from `legs` (call_legs, alias l, or a CTE with the same columns) and
+ * The figures of one leg each, from `legs` (a FROM item naming call_legs, or a CTE with its columns, as l) and
  * its charges (`charge(kind)` joins one kind on alias w or r): a leg of no reseller counts nowhere.
  */
 function usageSource(legs: string, charge: (kind: 'wholesale' | 'retail', alias: string) => string, where: string): string {
@@ -664,7 +664,7 @@ function usageSource(legs: string, charge: (kind: 'wholesale' | 'retail', alias:
                  coalesce(w.currency, '') AS wholesale_currency, coalesce(w.amount, 0) AS wholesale,
                  coalesce(r.currency, '') AS retail_currency, coalesce(r.amount, 0) AS retail,
                  coalesce(nullif(w.description, ''), nullif(r.description, ''), w.prefix, r.prefix, '') AS destination
-            FROM ${legs} l ${charge('wholesale', 'w')} ${charge('retail', 'r')}
+            FROM ${legs} ${charge('wholesale', 'w')} ${charge('retail', 'r')}
            WHERE l.reseller_id IS NOT NULL ${where}`;
 }
 
@@ -698,7 +698,12 @@ function upsertUsage(deltas: string): string {
 function storedUsageSource(): string {
   const charge = (kind: string, a: string) =>
     `LEFT JOIN charges ${a} ON ${a}.leg_id = l.id AND ${a}.start_at = l.start_at AND ${a}.kind = '${kind}' AND ${a}.start_at BETWEEN :from AND :to`;
-  return usageSource('call_legs', charge, `AND l.start_at BETWEEN :from AND :to AND (l.id, l.start_at) IN (SELECT * FROM unnest(:ids::bigint[], :starts::timestamptz[]))`);
+  // Driven by the keys: each leg found by its primary key in its partition, never a scan of the window.
+  return usageSource(
+    `unnest(:ids::bigint[], :starts::timestamptz[]) AS k(id, start_at) JOIN call_legs l ON l.id = k.id AND l.start_at = k.start_at`,
+    charge,
+    `AND l.start_at BETWEEN :from AND :to`,
+  );
 }
 
 function legBindings(legs: Array<{ id: number; startMs: number }>) {
@@ -720,7 +725,7 @@ export async function addUsage(db: Queryable, legs: Array<{ id: number; startMs:
 /** The CTE of insertGroup's statement: its `ins` (legs, RETURNING the columns usageSource reads) and `chg` (charges, RETURNING theirs). */
 function usageOfGroupCte(): string {
   const charge = (kind: string, a: string) => `LEFT JOIN chg ${a} ON ${a}.leg_id = l.id AND ${a}.kind = '${kind}'`;
-  return (usageOfGroup ??= upsertUsage(usageDeltas(usageSource('ins', charge, ''), 1)));
+  return (usageOfGroup ??= upsertUsage(usageDeltas(usageSource('ins l', charge, ''), 1)));
 }
 let usageOfGroup: string | undefined;
 
