@@ -8,7 +8,9 @@
  * Measures (docs/PERFORMANCE.md has the latest results and their reading):
  *   (a) batch intake of generic JSON through the real app, beside raw COPY of the same rows;
  *   (b) single-record posts from many clients, open loop, latency percentiles;
- *   (c) the pure rating engine on one core, beside findRate alone and a no-op loop.
+ *   (c) the pure rating engine on one core, beside findRate alone and a no-op loop;
+ *   (d) only when asked (--only=d): the dashboards' queries over N legs stored by COPY across
+ *       100,000 subscribers (bench/dashboards.ts; its options prefixed dash-: --dash-legs=N).
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -31,6 +33,7 @@ import pino from 'pino';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/server';
+import { benchDashboards, dashboardOptions, printDashboards } from './dashboards';
 import { benchEngine } from './engine';
 import { giveTollPackages, hostilePlatform, seed } from './fixture';
 import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './intake';
@@ -70,6 +73,8 @@ function args() {
     json: a.get('json'),
     tolls: a.has('toll-packages'),
     tollSeconds: num('toll-seconds', 3600, 3600),
+    /** Every option as given, for part (d)'s own (bench/dashboards.ts dashboardOptions). */
+    raw: a,
   };
 }
 
@@ -196,6 +201,11 @@ async function main() {
           results.singleTolls = await benchSinglePosts({ url: appUrl, db, fixture, clients: o.clients, rate: o.rate, durationS: o.durationS, timeoutMs: 10_000, tag: 'T', log });
         }
       }
+    }
+
+    if (o.only.has('d')) {
+      loadNow('d');
+      printDashboards(await benchDashboards(db, dashboardOptions(o.raw, log, 'dash-')), log);
     }
 
     printTable(results);

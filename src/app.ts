@@ -204,6 +204,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   // before sessions (no cookie or session row for an icon).
   const favicon = path.resolve(__dirname, '../public/favicon.ico');
   app.get('/favicon.ico', (_req, res) => res.sendFile(favicon, { maxAge: '7d' }));
+  // The dashboards' chart library, from the package itself (no CDN: the CSP allows scripts from 'self' only).
+  const chartJs = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+  app.get('/public/vendor/chart.umd.min.js', (_req, res) => res.sendFile(chartJs, { maxAge: '1h' }));
   app.use('/public', express.static(path.resolve(__dirname, '../public'), { maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '1mb' }));

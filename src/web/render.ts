@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { changedFields } from '../domain/audit/changes';
 import { addDays, DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
+import { displayAmount } from '../modules/calls/format';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
 
 export type FlashKind = 'success' | 'error' | 'info';
@@ -46,6 +47,8 @@ export const viewHelpers = {
   cycleLastDay(c: { endDate: string }): string {
     return addDays(c.endDate, -1);
   },
+  /** A stored amount for reading: trailing zeros dropped, at least two decimals (lossless). */
+  amount: displayAmount,
   /** IANA zone names, for a time-zone field's suggestions. */
   timeZones: knownTimeZones,
   json(v: unknown): string {

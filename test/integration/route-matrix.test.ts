@@ -109,6 +109,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /': 'sends people to their home page, or to the login page',
   'GET /healthz': 'health check for the load balancer; says only up or down',
   'GET /favicon.ico': 'the site icon, which browsers fetch before anyone logs in',
+  'GET /public/vendor/chart.umd.min.js': "the dashboards' chart library (Chart.js) from its package, a static file like the rest of /public",
   'GET /login': 'the login form',
   'POST /login': 'the login form',
   'GET /login/totp': 'second login step; shows nothing without the first step in the same session',
@@ -118,8 +119,11 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /logout': 'ending a session is harmless, with or without one (also a self-service write)',
 };
 
-/** The one route whose answer is the same for everyone and holds nothing private: cached. */
-const CACHEABLE: Record<string, string> = { 'GET /favicon.ico': "the site's icon, a static file" };
+/** The routes whose answer is the same for everyone and holds nothing private: cached. */
+const CACHEABLE: Record<string, string> = {
+  'GET /favicon.ico': "the site's icon, a static file",
+  'GET /public/vendor/chart.umd.min.js': 'the chart library, a static file of a package',
+};
 
 /** URL prefixes and the guard that app.ts mounts on each. */
 function accessOf(path: string): Access | undefined {

@@ -108,9 +108,13 @@ export interface AuditRow {
   resellerId: number | null;
   resellerName: string | null;
   actorEmail: string | null;
+  /** The acting user's name (null where the email is withheld, or for the system). */
+  actorName: string | null;
   actorRole: string | null;
   entityType: string;
   entityId: number | null;
+  /** The reseller, subscriber, user, rate plan or platform changed, by its name today. */
+  entityName: string | null;
   action: string;
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
@@ -129,9 +133,16 @@ export interface AuditFilter {
 /** The audit trail a scope may see: operator staff all of it, a reseller only its own rows. */
 export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter = {}): Promise<Page<AuditRow>> {
   const limit = filter.limit ?? PAGE_SIZE;
+  // Names, not ids: who acted, and the reseller, subscriber, user, plan or platform changed (as named now).
   const q = db('audit_log as a')
     .leftJoin('resellers as r', 'r.id', 'a.reseller_id')
-    .select('a.*', 'r.name as reseller_name')
+    .leftJoin('users as au', 'au.id', 'a.actor_user_id')
+    .leftJoin('resellers as er', (j) => j.on('er.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['reseller'])))
+    .leftJoin('subscribers as es', (j) => j.on('es.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['subscriber'])))
+    .leftJoin('users as eu', (j) => j.on('eu.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['user'])))
+    .leftJoin('rate_plans as ep', (j) => j.on('ep.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['rate_plan'])))
+    .leftJoin('platforms as ef', (j) => j.on('ef.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['platform'])))
+    .select('a.*', 'r.name as reseller_name', 'au.name as actor_name', db.raw('coalesce(er.name, es.name, eu.name, ep.name, ef.name) as entity_name'))
     .orderBy([{ column: 'a.id', order: 'desc' }])
     .limit(limit + 1);
   if (scope.kind !== 'wholesale') q.where('a.reseller_id', scope.resellerId);
@@ -149,6 +160,8 @@ export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter
     resellerName: r.reseller_name,
     // A reseller's people see that the operator made a change, not which member of staff.
     actorEmail: scope.kind !== 'wholesale' && String(r.actor_role).startsWith('wholesale_') ? null : r.actor_email,
+    actorName: scope.kind !== 'wholesale' && String(r.actor_role).startsWith('wholesale_') ? null : (r.actor_name ?? null),
+    entityName: r.entity_name ?? null,
     actorRole: r.actor_role,
     entityType: r.entity_type,
     entityId: r.entity_id,

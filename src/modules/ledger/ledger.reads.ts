@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../../db/knex';
 import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { Decimal } from '../../domain/money/decimal';
 import type { Scope } from '../../domain/tenancy/roles';
 import { applyLegSelection, confineLegs, reasonKindSql, startKeySql, type LegSelection, type StoredLegStatus } from './ledger.repository';
 
@@ -418,4 +419,155 @@ export async function usageByPeriod(db: Queryable, party: UsageParty, periods: R
     });
   }
   return out;
+}
+// ---------------------------------------------------------------------------------------------
+// The dashboards' figures, from usage_totals (ledger.repository.ts, "Usage totals"): never from
+// the legs themselves, so that a period of millions of legs reads thousands of rows.
+
+/** An amount in one currency: the exact sum as text (10 decimals), never a JS number. */
+export interface Money {
+  currency: string;
+  amount: string;
+}
+
+/** Calls, answered calls and billable seconds of legs, and their charges' amounts (before tax) per currency. */
+export interface UsageFigures {
+  calls: number;
+  answered: number;
+  seconds: number;
+  wholesale: Money[];
+  retail: Money[];
+}
+
+interface UsageRow {
+  key: string;
+  wholesale_currency: string;
+  retail_currency: string;
+  calls: string;
+  answered: string;
+  seconds: string;
+  wholesale: string;
+  retail: string;
+}
+
+const emptyFigures = (): UsageFigures => ({ calls: 0, answered: 0, seconds: 0, wholesale: [], retail: [] });
+
+/** Adds an amount to a list kept per currency (sorted by currency), exactly. */
+function addMoney(list: Money[], currency: string, amount: string): void {
+  if (!currency) return;
+  const at = list.find((m) => m.currency === currency);
+  if (at) at.amount = new Decimal(at.amount).plus(amount).toFixed(10);
+  else {
+    list.push({ currency, amount: new Decimal(amount).toFixed(10) });
+    list.sort((a, b) => a.currency.localeCompare(b.currency));
+  }
+}
+
+/** Rows per (key, currencies) folded into figures per key, in the order keys first appear. */
+function foldUsage(rows: UsageRow[]): Map<string, UsageFigures> {
+  const out = new Map<string, UsageFigures>();
+  for (const r of rows) {
+    let f = out.get(r.key);
+    if (!f) out.set(r.key, (f = emptyFigures()));
+    f.calls += Number(r.calls);
+    f.answered += Number(r.answered);
+    f.seconds += Number(r.seconds);
+    addMoney(f.wholesale, r.wholesale_currency, r.wholesale);
+    addMoney(f.retail, r.retail_currency, r.retail);
+  }
+  return out;
+}
+
+/** Whose figures: the scope's own, or (operator staff) every reseller's. */
+function usageOwner(scope: Scope): { level: 'reseller' | 'subscriber'; where: string; bindings: number[] } {
+  if (scope.kind === 'reseller') return { level: 'reseller', where: 'AND reseller_id = ?', bindings: [scope.resellerId] };
+  if (scope.kind === 'subscriber') return { level: 'subscriber', where: 'AND reseller_id = ? AND subscriber_id = ?', bindings: [scope.resellerId, scope.subscriberId] };
+  return { level: 'reseller', where: '', bindings: [] };
+}
+
+const SUMS = `sum(calls)::text AS calls, sum(answered)::text AS answered, sum(seconds)::text AS seconds, sum(wholesale)::text AS wholesale, sum(retail)::text AS retail`;
+
+/**
+ * The scope's figures per local day of `timeZone` from `fromMs` to `toMs` (local midnights), every
+ * day of the period present (zeros for a day without calls). A UTC hour counts for the local day
+ * its start falls in: exact for zones whose offset is whole hours (see docs/DASHBOARDS.md).
+ */
+export async function usageByDay(db: Queryable, scope: Scope, period: { fromMs: number; toMs: number; timeZone: string; days: string[] }): Promise<Array<{ day: string } & UsageFigures>> {
+  const o = usageOwner(scope);
+  const res = (await db.raw(
+    // Hours first (a few hundred), then each hour's local day: the zone conversion once per hour, not per row.
+    `SELECT to_char(bucket AT TIME ZONE ?, 'YYYY-MM-DD') AS key, wholesale_currency, retail_currency, ${SUMS}
+       FROM (SELECT bucket, wholesale_currency, retail_currency, sum(calls) AS calls, sum(answered) AS answered, sum(seconds) AS seconds,
+                    sum(wholesale) AS wholesale, sum(retail) AS retail
+               FROM usage_totals
+              WHERE level = ? AND grain = 'hour' AND bucket >= ? AND bucket < ? ${o.where}
+              GROUP BY 1, 2, 3) h
+      GROUP BY 1, 2, 3`,
+    [period.timeZone, o.level, new Date(period.fromMs).toISOString(), new Date(period.toMs).toISOString(), ...o.bindings],
+  )) as { rows: UsageRow[] };
+  const byDay = foldUsage(res.rows);
+  return period.days.map((day) => ({ day, ...(byDay.get(day) ?? emptyFigures()) }));
+}
+
+/** What a top list ranks. */
+export type UsageRanking = 'reseller' | 'destination' | 'subscriber';
+
+export interface RankedUsage extends UsageFigures {
+  /** The reseller's or subscriber's id, or the destination's name. */
+  key: string;
+  /** The reseller's or subscriber's name (the destination's own for a destination). */
+  name: string;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The first `limit` resellers (operator staff), subscribers (a reseller's people) or destinations
+ * of the period [fromMs, toMs) by minutes, then calls. Whole UTC days inside the period are read
+ * from the day grain and the hours at its ends from the hour grain (the subscriber level keeps
+ * hours only). A leg of no subscriber ranks among no subscribers.
+ */
+export async function topUsage(db: Queryable, scope: Scope, by: UsageRanking, period: { fromMs: number; toMs: number }, limit = 10): Promise<RankedUsage[]> {
+  if (scope.kind === 'subscriber') return [];
+  if (by === 'reseller' && scope.kind !== 'wholesale') return [];
+  if (by === 'subscriber' && scope.kind !== 'reseller') return [];
+  const level = by === 'reseller' ? 'reseller' : by === 'subscriber' ? 'subscriber' : scope.kind === 'reseller' ? 'reseller_destination' : 'destination';
+  const key = by === 'reseller' ? 'reseller_id::text' : by === 'subscriber' ? 'subscriber_id::text' : 'destination';
+  const own = scope.kind === 'reseller' ? `AND reseller_id = ${Number(scope.resellerId)}` : '';
+  const extra = by === 'subscriber' ? 'AND subscriber_id <> 0' : '';
+  const iso = (ms: number) => new Date(ms).toISOString();
+  // Whole UTC days [d0, d1) from the day grain, when the level keeps days and the period holds one.
+  const d0 = Math.ceil(period.fromMs / DAY) * DAY;
+  const d1 = Math.floor(period.toMs / DAY) * DAY;
+  const days = level !== 'subscriber' && d0 < d1;
+  const parts: string[] = [];
+  const bindings: Array<string | number> = [];
+  const select = `SELECT ${key} AS key, wholesale_currency, retail_currency, calls, answered, seconds, wholesale, retail FROM usage_totals WHERE level = '${level}' ${own} ${extra}`;
+  if (days) {
+    parts.push(`${select} AND grain = 'day' AND bucket >= ? AND bucket < ?`);
+    parts.push(`${select} AND grain = 'hour' AND ((bucket >= ? AND bucket < ?) OR (bucket >= ? AND bucket < ?))`);
+    bindings.push(iso(d0), iso(d1), iso(period.fromMs), iso(d0), iso(d1), iso(period.toMs));
+  } else {
+    parts.push(`${select} AND grain = 'hour' AND bucket >= ? AND bucket < ?`);
+    bindings.push(iso(period.fromMs), iso(period.toMs));
+  }
+  const names =
+    by === 'reseller' ? `LEFT JOIN resellers n ON n.id = g.key::bigint` : by === 'subscriber' ? `LEFT JOIN subscribers n ON n.id = g.key::bigint` : '';
+  const name = by === 'destination' ? 'g.key' : `coalesce(n.name, '#' || g.key)`;
+  const res = (await db.raw(
+    `WITH g AS MATERIALIZED (
+       SELECT key, wholesale_currency, retail_currency, sum(calls) AS calls, sum(answered) AS answered, sum(seconds) AS seconds, sum(wholesale) AS wholesale, sum(retail) AS retail
+         FROM (${parts.join(' UNION ALL ')}) s
+        GROUP BY 1, 2, 3
+     ), k AS (
+       SELECT key, sum(seconds) AS seconds, sum(calls) AS calls FROM g GROUP BY key HAVING sum(calls) <> 0 ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?
+     )
+     SELECT g.key, ${name} AS name, g.wholesale_currency, g.retail_currency, g.calls::text, g.answered::text, g.seconds::text, g.wholesale::text, g.retail::text
+       FROM g JOIN k ON k.key = g.key ${names}
+      ORDER BY k.seconds DESC, k.calls DESC, k.key`,
+    [...bindings, limit],
+  )) as { rows: Array<UsageRow & { name: string }> };
+  const folded = foldUsage(res.rows);
+  const nameOf = new Map(res.rows.map((r) => [r.key, r.name]));
+  return [...folded].map(([k, f]) => ({ key: k, name: nameOf.get(k) ?? k, ...f }));
 }

@@ -581,6 +581,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
   const legCols = LEG_COLUMNS.filter((c) => c !== 'cdr_id');
   const chargeCols = CHARGE_COLUMNS.filter((c) => c !== 'leg_id');
   const guardSql = guard?.sql ?? 'NULL::bigint';
+  const USAGE_OF_GROUP = usageOfGroupCte();
   const res = await preparedQuery<{ leg: number; id: number; inserted: boolean; stale: string | null }>(
     db,
     // A named statement's text never changes: one name per guard.
@@ -602,7 +603,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
      ), ins AS (
        INSERT INTO call_legs (id, cdr_id, ${legCols.join(', ')})
        SELECT id, cdr_id, ${legCols.map((c) => `(rw).${c}`).join(', ')} FROM leg WHERE id IN (SELECT leg_id FROM key)
-       RETURNING id, start_at, reseller_id
+       RETURNING id, start_at, reseller_id, subscriber_id, answered, billable_seconds
      ), log AS (
        ${LEG_CHANGE_OF_INSERT}
      ), chg AS (
@@ -610,6 +611,9 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
        SELECT ins.id, ${chargeCols.map((c) => `c.${c}`).join(', ')}
          FROM json_array_elements($3::json) AS e(j), json_populate_record(null::charges, e.j) AS c, leg, ins
         WHERE leg.leg = c.leg_id AND ins.id = leg.id
+       RETURNING leg_id, kind, currency, amount, description, prefix
+     ), usage AS (
+       ${USAGE_OF_GROUP}
      ), body AS (
        INSERT INTO cdrs (id, platform_id, content_type, body, body_sha256)
        SELECT id, (rw).platform_id, (rw).content_type, (rw).body, (rw).body_sha256 FROM rec
@@ -643,4 +647,125 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
       return old;
     }),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage totals (usage_totals, migrations/20261209006100_usage_totals.ts): the dashboards' figures,
+// pre-aggregated per UTC hour and day, kept by every write of legs and charges in the same
+// statement or transaction: insertGroup (a CTE of its one statement), the INSERT and COPY paths
+// (addUsage after the rows, in storeInTransaction) and re-rating (rerateUsage: the old figures
+// taken before the legs change, then old and new in one upsert). Each upsert takes its rows' locks
+// in key order, one statement per transaction, so the intake's two lanes and re-rating never
+// deadlock on them (they may wait for each other's commit on a shared row).
+
+/** The groupings kept (level) and at which grains; see the migration. */
+const USAGE_LEVELS = `(VALUES ('reseller', 'hour'), ('reseller', 'day'), ('destination', 'hour'), ('destination', 'day'),
+  ('reseller_destination', 'hour'), ('reseller_destination', 'day'), ('subscriber', 'hour')) AS v(level, grain)`;
+
+const USAGE_KEY = 'level, grain, reseller_id, subscriber_id, destination, wholesale_currency, retail_currency, bucket';
+const USAGE_COLUMNS = `${USAGE_KEY}, calls, answered, seconds, wholesale, retail`;
+
+/**
+ * The figures of one leg each, from `legs` (a FROM item naming call_legs, or a CTE with its columns, as l) and
+ * its charges (`charge(kind)` joins one kind on alias w or r): a leg of no reseller counts nowhere.
+ */
+function usageSource(legs: string, charge: (kind: 'wholesale' | 'retail', alias: string) => string, where: string): string {
+  return `SELECT l.start_at, l.reseller_id, coalesce(l.subscriber_id, 0) AS subscriber_id, l.answered, l.billable_seconds,
+                 coalesce(w.currency, '') AS wholesale_currency, coalesce(w.amount, 0) AS wholesale,
+                 coalesce(r.currency, '') AS retail_currency, coalesce(r.amount, 0) AS retail,
+                 coalesce(nullif(w.description, ''), nullif(r.description, ''), w.prefix, r.prefix, '') AS destination
+            FROM ${legs} ${charge('wholesale', 'w')} ${charge('retail', 'r')}
+           WHERE l.reseller_id IS NOT NULL ${where}`;
+}
+
+/** A source's figures summed per level, grain and key, times `sign` (-1: taking them away). */
+function usageDeltas(source: string, sign: 1 | -1): string {
+  const s = sign === 1 ? '' : '-';
+  return `SELECT v.level, v.grain,
+                 CASE WHEN v.level = 'destination' THEN 0 ELSE s.reseller_id END AS reseller_id,
+                 CASE WHEN v.level = 'subscriber' THEN s.subscriber_id ELSE 0 END AS subscriber_id,
+                 CASE WHEN v.level IN ('destination', 'reseller_destination') THEN s.destination ELSE '' END AS destination,
+                 s.wholesale_currency, s.retail_currency, date_trunc(v.grain, s.start_at, 'UTC') AS bucket,
+                 ${s}count(*) AS calls, ${s}count(*) FILTER (WHERE s.answered) AS answered, ${s}sum(s.billable_seconds)::bigint AS seconds,
+                 ${s}sum(s.wholesale) AS wholesale, ${s}sum(s.retail) AS retail
+            FROM (${source}) s CROSS JOIN ${USAGE_LEVELS}
+           GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`;
+}
+
+/** Adds deltas (one or more sources, UNION ALL) to the totals: one row per key, locked in key order. */
+function upsertUsage(deltas: string): string {
+  return `INSERT INTO usage_totals AS t (${USAGE_COLUMNS})
+          SELECT ${USAGE_KEY}, sum(calls), sum(answered), sum(seconds), sum(wholesale), sum(retail)
+            FROM (${deltas}) d
+           GROUP BY ${USAGE_KEY}
+           ORDER BY ${USAGE_KEY}
+          ON CONFLICT (${USAGE_KEY}) DO UPDATE
+             SET calls = t.calls + excluded.calls, answered = t.answered + excluded.answered, seconds = t.seconds + excluded.seconds,
+                 wholesale = t.wholesale + excluded.wholesale, retail = t.retail + excluded.retail`;
+}
+
+/** Stored legs (and their charges as stored) by id and start, the start's bounds pruning partitions. */
+function storedUsageSource(): string {
+  const charge = (kind: string, a: string) =>
+    `LEFT JOIN charges ${a} ON ${a}.leg_id = l.id AND ${a}.start_at = l.start_at AND ${a}.kind = '${kind}' AND ${a}.start_at BETWEEN :from AND :to`;
+  // Driven by the keys: each leg found by its primary key in its partition, never a scan of the window.
+  return usageSource(
+    `unnest(:ids::bigint[], :starts::timestamptz[]) AS k(id, start_at) JOIN call_legs l ON l.id = k.id AND l.start_at = k.start_at`,
+    charge,
+    `AND l.start_at BETWEEN :from AND :to`,
+  );
+}
+
+function legBindings(legs: Array<{ id: number; startMs: number }>) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const l of legs) {
+    if (l.startMs < min) min = l.startMs;
+    if (l.startMs > max) max = l.startMs;
+  }
+  return { from: iso(min), to: iso(max), ids: legs.map((l) => l.id), starts: legs.map((l) => iso(l.startMs)) };
+}
+
+/** Adds the figures of legs just stored in this transaction, with their charges (the INSERT and COPY paths). */
+export async function addUsage(db: Queryable, legs: Array<{ id: number; startMs: number }>): Promise<void> {
+  if (legs.length === 0) return;
+  await db.raw(upsertUsage(usageDeltas(storedUsageSource(), 1)), legBindings(legs));
+}
+
+/** The CTE of insertGroup's statement: its `ins` (legs, RETURNING the columns usageSource reads) and `chg` (charges, RETURNING theirs). */
+function usageOfGroupCte(): string {
+  const charge = (kind: string, a: string) => `LEFT JOIN chg ${a} ON ${a}.leg_id = l.id AND ${a}.kind = '${kind}'`;
+  return (usageOfGroup ??= upsertUsage(usageDeltas(usageSource('ins l', charge, ''), 1)));
+}
+let usageOfGroup: string | undefined;
+
+/** Figures as text (numeric and bigint as Postgres writes them), to take away later in the same transaction. */
+export interface UsageDelta {
+  level: string; grain: string; reseller_id: string; subscriber_id: string; destination: string; wholesale_currency: string; retail_currency: string; bucket: string;
+  calls: string; answered: string; seconds: string; wholesale: string; retail: string;
+}
+
+/**
+ * Re-rating, first step: the figures the legs count for now (as stored, with their charges),
+ * negated. Read before the legs and charges are rewritten; handed to rerateUsage after.
+ */
+export async function usageToTakeAway(db: Queryable, legs: Array<{ id: number; startMs: number }>): Promise<UsageDelta[]> {
+  if (legs.length === 0) return [];
+  const res = (await db.raw(
+    `SELECT level, grain, reseller_id::text, subscriber_id::text, destination, wholesale_currency, retail_currency, to_json(bucket)#>>'{}' AS bucket,
+            calls::text, answered::text, seconds::text, wholesale::text, retail::text
+       FROM (${usageDeltas(storedUsageSource(), -1)}) d`,
+    legBindings(legs),
+  )) as { rows: UsageDelta[] };
+  return res.rows;
+}
+
+/** Re-rating, last step: the old figures taken away and the new ones added, in one upsert (one lock order). */
+export async function rerateUsage(db: Queryable, legs: Array<{ id: number; startMs: number }>, old: UsageDelta[]): Promise<void> {
+  if (legs.length === 0 && old.length === 0) return;
+  const oldRows = `SELECT ${USAGE_COLUMNS} FROM json_to_recordset(:old::json) AS o(level text, grain text, reseller_id bigint, subscriber_id bigint,
+     destination text, wholesale_currency text, retail_currency text, bucket timestamptz, calls bigint, answered bigint, seconds bigint, wholesale numeric, retail numeric)`;
+  const fresh = legs.length ? `SELECT ${USAGE_COLUMNS} FROM (${usageDeltas(storedUsageSource(), 1)}) n UNION ALL ` : '';
+  const b = legs.length ? legBindings(legs) : {};
+  await db.raw(upsertUsage(`${fresh}${oldRows}`), { ...b, old: JSON.stringify(old) });
 }

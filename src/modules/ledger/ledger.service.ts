@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/knex';
 import type { RatedLeg } from '../../domain/legs/rated';
 import {
+  addUsage,
   allocateIds,
   checkGuard,
   copyPrepared,
@@ -10,6 +11,10 @@ import {
   insertCharges,
   insertGroup,
   insertLegs,
+  replaceCharges,
+  rerateUsage,
+  updateLegRatings,
+  usageToTakeAway,
   type GroupRecord,
   type StoredLeg,
   type WriteGuard,
@@ -213,7 +218,11 @@ async function storeInOneStatementDrawing(tx: Queryable, posts: LedgerPost[], gu
     const st = (stored[i] as StoredLeg[])[k] as StoredLeg;
     if (st.inserted && hasClaims(l.rated)) fresh.push({ id: st.id, startMs: st.startAt, rated: l.rated });
   }));
+  // The statement counted these legs in the dashboards' totals without their charges: count them
+  // again with their charges, as re-rating does (the figures without, taken away; with, added).
+  const without = await usageToTakeAway(tx, fresh);
   await insertCharges(tx, await settleAllowances(tx, allowances, fresh));
+  await rerateUsage(tx, fresh, without);
   let r = 0;
   return posts.map((p) => p.records.map(() => stored[r++] as StoredLeg[]));
 }
@@ -272,6 +281,12 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
     }
   }
   await insertCharges(tx, await settleAllowances(tx, allowances, fresh));
+  // The dashboards' totals of every new leg, copied or inserted, in one upsert (one lock order);
+  // a copied leg that drew on an allowance is in both lists, counted once.
+  const counted = new Map<number, { id: number; startMs: number }>();
+  for (const p of copied) for (const st of (p.copy as CopyPlan).stored) counted.set(st.id, { id: st.id, startMs: st.startAt });
+  for (const f of fresh) counted.set(f.id, { id: f.id, startMs: f.startMs });
+  await addUsage(tx, [...counted.values()]);
 
   // Each post's legs back by record; a re-posted record is already stored once, and keeping its
   // body again would only add noise.
@@ -301,4 +316,27 @@ async function insertBucket(tx: Queryable, records: LedgerRecord[], cdrOf: Map<L
   const toStore = records.flatMap((r) => r.legs.map((l) => ({ cdrId: cdrOf.get(r) as number, rated: l.rated, carrier: l.carrier })));
   const stored = await insertLegs(tx, platformId, toStore);
   return stored.map((st, i) => ({ ...st, rated: (toStore[i] as { rated: RatedLeg }).rated }));
+}
+
+/** A leg re-rated: its place in the table, its new rating and the carrier it left by. */
+export interface RewrittenLeg {
+  id: number;
+  startMs: number;
+  rated: RatedLeg;
+  carrier: string | null;
+}
+
+/**
+ * Stores a new rating of existing legs in the caller's transaction: the legs' columns and change
+ * log (updateLegRatings), their charges replaced (replaceCharges), and the dashboards' totals moved
+ * from the old figures to the new (taken before anything changes, put back in one upsert).
+ */
+export async function storeRerating<T extends RewrittenLeg>(tx: Queryable, legs: T[], settle?: (tx: Queryable, legs: T[]) => Promise<T[]>): Promise<number> {
+  const old = await usageToTakeAway(tx, legs);
+  const n = await updateLegRatings(tx, legs);
+  // Allowances are given back and drawn again (rating's step, handed in: the ledger imports no rating) before the old charges go.
+  const settled = settle ? await settle(tx, legs) : legs;
+  await replaceCharges(tx, settled);
+  await rerateUsage(tx, settled, old);
+  return n;
 }

@@ -8,11 +8,10 @@ import {
   countReachableLegs,
   loadLegsForRating,
   reasonKind,
-  replaceCharges,
-  updateLegRatings,
   type LegSelection,
   type StoredLegForRating,
 } from '../ledger/ledger.repository';
+import { storeRerating } from '../ledger/ledger.service';
 import { carrierOf, type RatedLeg } from '../../domain/legs/rated';
 import { trunkCarriersOf } from '../platforms/platforms.repository';
 import { hasClaims, takenBy } from '../ledger/allowances';
@@ -128,8 +127,7 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     }
     // Counted before the commit so that the checkpoint in it says what it stores; a failure ends the run.
     await db.transaction(async (tx) => {
-      await updateLegRatings(tx, rows);
-      await replaceCharges(tx, await reallocate(tx, rows));
+      await storeRerating(tx, rows, reallocate);
       await opts.checkpoint?.(tx, at());
     });
     await opts.onProgress?.(outcome.total);
