@@ -107,6 +107,8 @@ function navFor(role: Role): NavItem[] {
       return [
         { href: '/me', label: 'My account' },
         { href: '/me/calls', label: 'My calls' },
+        { href: '/me/rates', label: 'My rates' },
+        { href: '/me/numbers', label: 'My numbers' },
       ];
   }
 }
