@@ -169,6 +169,8 @@ const NO_STORE_PAGES = [
   'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
   'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',
+  'GET /me/calls.csv', 'GET /reseller/subscribers/:subscriberId/calls', 'GET /reseller/subscribers/:subscriberId/calls.csv',
+  'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/calls', 'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/calls.csv',
 ];
 
 /**
