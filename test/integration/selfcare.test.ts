@@ -302,6 +302,28 @@ describe('self-care: calls, rates and numbers, for the subscriber and for staff'
     assert.match(reseller.text, new RegExp(`href="/wholesale/resellers/${resA.id}/subscribers"`));
   });
 
+  test("staff's CSV holds exactly the rows of its filtered list (subscriber, answered, sorted oldest first)", async () => {
+    const s = Date.parse('2026-11-19T15:00:00Z');
+    for (let i = 0; i < 30; i++) await legA({ startAt: new Date(s + i * 1000), answered: i % 3 !== 0, sub: i % 2 ? subA : subA2, calling: i % 2 ? numA : numA2 });
+    const filter = `from=2026-11-19&to=2026-11-19&subscriber=${subA.id}&answered=yes&sort=start`;
+    const ids: number[] = [];
+    let url: string | undefined = `/reseller/calls?${filter}`;
+    while (url) {
+      const page = await supportA.get(url);
+      ids.push(...idsOf(page.text));
+      url = nextOf(page.text, url);
+    }
+    assert.equal(ids.length, 10);
+    const csv = parse((await supportA.get(`/reseller/calls.csv?${filter}`)).text, { columns: true }) as Array<Record<string, string>>;
+    assert.deepEqual(csv.map((r) => Number(r.leg_id)), ids);
+    assert.ok(csv.every((r) => r.subscriber_account === subA.account_number && r.disposition === 'answered'));
+  });
+
+  test('the account page has the tabs of the subscriber\'s views', async () => {
+    const home = await subscriberA.get('/me');
+    for (const v of ['/me/calls', '/me/rates', '/me/numbers']) assert.match(home.text, new RegExp(`data-testid="subscriber-tabs"[\\s\\S]*href="${v}"`), v);
+  });
+
   test('the numbers page lists numbers, extensions and SIP identities', async () => {
     const page = await subscriberA.get('/me/numbers');
     assert.equal(page.status, 200);
