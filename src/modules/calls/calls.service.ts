@@ -68,10 +68,11 @@ export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, ti
   const operator = scope.kind === 'wholesale';
   const staff = scope.kind !== 'subscriber';
   const errors: Record<string, string> = {};
-  let number: string[] | undefined;
+  let number: string | string[] | undefined;
   if (q.q) {
     const n = readNumberSearch(q.q, callingCode);
-    if (n.ok) number = n.digits;
+    // One form: plain text, as re-rating's audit rows and job payloads have always recorded it.
+    if (n.ok) number = n.digits.length === 1 ? n.digits[0] : n.digits;
     else errors.q = n.message;
   }
   const selection: LegSelection = {
