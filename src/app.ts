@@ -39,6 +39,7 @@ import { tollPackageRoutes } from './modules/toll-packages/toll-packages.routes'
 import { resellerRoutes } from './modules/resellers/resellers.routes';
 import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
+import { selfCareRoutes } from './modules/selfcare/selfcare.routes';
 import { userRoutes } from './modules/users/users.routes';
 import { API_MOUNT, apiRouter, noApiKeys, type ApiKeyCheck } from './web/api';
 import { configurePassport } from './web/passport';
@@ -269,6 +270,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches, jobs }));
+  app.use(selfCareRoutes({ db, plans: planCache }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));
   app.use(settingsRoutes({ db }));

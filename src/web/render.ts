@@ -121,6 +121,8 @@ function navFor(role: Role): NavItem[] {
         { href: '/me/calls', label: 'My calls' },
         { href: '/me/account', label: 'Account status' },
         { href: '/me/toll-packages', label: 'My toll packages' },
+        { href: '/me/rates', label: 'My rates' },
+        { href: '/me/numbers', label: 'My numbers' },
       ];
   }
 }

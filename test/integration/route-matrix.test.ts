@@ -206,6 +206,8 @@ const NO_STORE_PAGES = [
   'GET /me/account', 'GET /reseller/account', 'GET /reseller/subscribers/:subscriberId/account', 'GET /wholesale/resellers/:resellerId/account',
   'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/account',
   'GET /wholesale/rate-plans/:planId/compare.csv', 'GET /reseller/rate-plans/:planId/compare.csv', 'GET /reseller/wholesale-plan', 'GET /reseller/rate-plans/:planId/margins',
+  'GET /me/calls.csv', 'GET /reseller/subscribers/:subscriberId/calls', 'GET /reseller/subscribers/:subscriberId/calls.csv',
+  'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/calls', 'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/calls.csv',
 ];
 
 /**

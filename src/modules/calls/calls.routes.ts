@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
-import { NotFoundError } from '../../domain/errors';
+import { BadRequestError, NotFoundError } from '../../domain/errors';
 import { idParam } from '../../web/params';
 import { actor, scope, timeZoneOf } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
@@ -23,10 +23,12 @@ const bodyOf = (req: Request): unknown => (req.body && typeof req.body === 'obje
 export function callRoutes({ db, caches, jobs }: { db: Db; caches: RatingCaches; jobs: JobKinds }): Router {
   const r = Router(ROUTER_OPTIONS);
 
-  /** The calls of a filter as a CSV download, streamed (the subscriber's, reseller's and operator's alike). */
+  /** The calls of a filter as a CSV download, streamed (the reseller's and operator's; the subscriber's views are selfcare's). */
   const csvExport = async (req: Request, res: Response) => {
     const q = callListQuery.parse(req.query);
-    const { view } = service.callSelection(scope(req), q, timeZoneOf(req));
+    const { view, errors } = service.callSelection(scope(req), q, timeZoneOf(req));
+    // A number that is no number: say so, never export every call.
+    if (errors.q) throw new BadRequestError(errors.q);
     res.type('text/csv').attachment(`calls-${view.from}-to-${view.to}.csv`);
     try {
       await service.exportCallsCsv(db, scope(req), q, res, { timeZone: timeZoneOf(req) });
@@ -37,14 +39,6 @@ export function callRoutes({ db, caches, jobs }: { db: Db; caches: RatingCaches;
     }
   };
 
-  r.get('/me/calls', async (req, res) => {
-    const q = callListQuery.parse(req.query);
-    const data = await service.listCalls(db, scope(req), q, timeZoneOf(req));
-    res.page('calls/mine', { title: 'My calls', base: '/me/calls', ...data, csvHref: `/me/calls.csv${viewHelpers.query(withoutCursor(data.filter))}` });
-  });
-
-  r.get('/me/calls.csv', csvExport);
-
   for (const portal of ['reseller', 'wholesale'] as const) {
     const base = `/${portal}/calls`;
     const unratedBase = `/${portal}/unrated`;
@@ -53,7 +47,7 @@ export function callRoutes({ db, caches, jobs }: { db: Db; caches: RatingCaches;
 
     r.get(base, async (req, res) => {
       const q = callListQuery.parse(req.query);
-      const [data, options] = await Promise.all([service.listCalls(db, scope(req), q, timeZoneOf(req)), service.filterOptions(db, scope(req))]);
+      const [data, options] = await Promise.all([service.listCalls(db, scope(req), q, timeZoneOf(req)), service.filterOptions(db, scope(req), q.subscriber)]);
       res.page('calls/list', {
         title: 'Calls', base, portal, operator, ...data, options,
         csvHref: `${base}.csv${viewHelpers.query(withoutCursor(data.filter))}`,
@@ -115,8 +109,12 @@ export function callRoutes({ db, caches, jobs }: { db: Db; caches: RatingCaches;
   // After a rate correction: re-rate every call of a period (or narrower filter), rated ones included.
   r.post('/wholesale/calls/rerate', async (req, res) => {
     const form = callsRerateForm.parse(bodyOf(req));
-    const { selection, view } = service.callSelection(scope(req), form, timeZoneOf(req));
+    const { selection, view, errors } = service.callSelection(scope(req), form, timeZoneOf(req));
     const back = `/wholesale/calls${viewHelpers.query(withoutCursor(view))}`;
+    if (errors.q) {
+      flash(req, 'error', `Nothing re-rated: ${errors.q}.`);
+      return res.redirect(303, back);
+    }
     const n = form.confirm === 'yes' ? 0 : await service.countSelection(db, scope(req), selection);
     if (n > 0) {
       return askConfirmation(req, res, {

@@ -26,15 +26,30 @@ const text = (max: number) =>
 
 const cursor = z.string().max(500).optional().catch(undefined);
 
-/** The filters of the call lists (all portals; reseller and platform only for operator staff). */
+/**
+ * The sortable columns of the call lists. Keyset paging needs an order it can resume from
+ * exactly, with an index to read it by: the start time, newest first ("-start", the default) or
+ * oldest first ("start"), then the leg id. Other columns are not sortable: ordering by duration
+ * or cost would read and sort every leg of the filter for each page.
+ */
+export const CALL_SORTS = ['-start', 'start'] as const;
+
+/**
+ * The filters of the call lists (all portals). Subscriber for staff (a reseller's own); reseller,
+ * platform and carrier for operator staff only. `q` is a number in any usual form (see readNumberSearch).
+ */
 export const callListQuery = z.object({
   from: dateText,
   to: dateText,
   q: text(40),
   direction: z.enum(DIRECTIONS).optional().catch(undefined),
   status: z.enum(LEG_STATUSES).optional().catch(undefined),
+  answered: z.enum(['yes', 'no']).optional().catch(undefined),
+  subscriber: idText,
   reseller: idText,
   platform: idText,
+  carrier: z.string().trim().max(100).optional().catch(undefined),
+  sort: z.enum(CALL_SORTS).optional().catch(undefined),
   cursor,
 });
 export type CallListQuery = z.infer<typeof callListQuery>;

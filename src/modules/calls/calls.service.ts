@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Db } from '../../db/knex';
 import type { Page } from '../../db/paging';
-import { NotFoundError } from '../../domain/errors';
+import { BadRequestError, NotFoundError } from '../../domain/errors';
+import { readNumberSearch } from '../../domain/numbers/search';
 import type { Direction } from '../../domain/legs/direction';
 import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -14,6 +15,7 @@ import type { RatingCaches } from '../reference-data/reference-data';
 import { csvWriter } from '../csv/csv-writer';
 import * as reads from '../ledger/ledger.reads';
 import * as repo from './calls.repository';
+import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
 import type { CallListQuery, UnratedListQuery } from './calls.schemas';
 import { addDays } from '../../domain/time/zones';
 import { dateMs, displayAmount, isoDate, isZeroAmount, minutesSeconds } from './format';
@@ -44,31 +46,54 @@ export function periodOf(q: { from?: string; to?: string }, days: number, timeZo
   return { from, to, fromMs: dateMs(from, timeZone), toMs: dateMs(addDays(to, 1), timeZone) };
 }
 
-const digitsOf = (q: string | undefined) => {
-  const d = (q ?? '').replace(/\D/g, '');
-  return d.length ? d : undefined;
-};
-
 const idOf = (v: string | undefined) => (v ? Number(v) : undefined);
 
-/** The legs a calls-page filter selects (reseller and platform only count for operator staff). */
-export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, timeZone = 'UTC', nowMs = Date.now()): { selection: LegSelection; view: FilterView } {
+/** What a calls-page filter selects, how it reads back in links, and what could not be read. */
+export interface CallSelection {
+  selection: LegSelection;
+  view: FilterView;
+  /** By start time, newest first (the default) or oldest first. */
+  order: 'desc' | 'asc';
+  /** By field: text that cannot be read (a number that is no number). The page shows no calls then, never all. */
+  errors: Record<string, string>;
+}
+
+/**
+ * The legs a calls-page filter selects. Subscriber for staff (a reseller's scope keeps it to its
+ * own); reseller, platform and carrier for operator staff only. `callingCode` reads national
+ * numbers typed in the number search (the party's country: a subscriber's own).
+ */
+export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, timeZone = 'UTC', nowMs = Date.now(), callingCode?: string): CallSelection {
   const p = periodOf(q, CALLS_DEFAULT_DAYS, timeZone, nowMs);
   const operator = scope.kind === 'wholesale';
+  const staff = scope.kind !== 'subscriber';
+  const errors: Record<string, string> = {};
+  let number: string | string[] | undefined;
+  if (q.q) {
+    const n = readNumberSearch(q.q, callingCode);
+    // One form: plain text, as re-rating's audit rows and job payloads have always recorded it.
+    if (n.ok) number = n.digits.length === 1 ? n.digits[0] : n.digits;
+    else errors.q = n.message;
+  }
   const selection: LegSelection = {
     fromMs: p.fromMs,
     toMs: p.toMs,
-    number: digitsOf(q.q),
+    number,
     direction: q.direction as Direction | undefined,
     statuses: q.status ? [q.status] : undefined,
+    answered: q.answered === 'yes' ? true : q.answered === 'no' ? false : undefined,
+    subscriberId: staff ? idOf(q.subscriber) : undefined,
     resellerId: operator ? idOf(q.reseller) : undefined,
     platformId: operator ? idOf(q.platform) : undefined,
+    carrier: operator && q.carrier ? q.carrier : undefined,
   };
   const view: FilterView = {
-    from: p.from, to: p.to, q: q.q, direction: q.direction, status: q.status,
-    reseller: operator ? q.reseller : undefined, platform: operator ? q.platform : undefined,
+    from: p.from, to: p.to, q: q.q, direction: q.direction, status: q.status, answered: q.answered,
+    subscriber: staff ? q.subscriber : undefined,
+    reseller: operator ? q.reseller : undefined, platform: operator ? q.platform : undefined, carrier: operator && q.carrier ? q.carrier : undefined,
+    sort: q.sort === 'start' ? 'start' : undefined,
   };
-  return { selection, view };
+  return { selection, view, order: q.sort === 'start' ? 'asc' : 'desc', errors };
 }
 
 /** The legs an unrated-page filter selects: unrated and blocked ones only. */
@@ -118,6 +143,8 @@ export interface CallView {
   retail: MoneyView | null;
   /** What a subscriber reads in the cost column. */
   retailText: string;
+  /** Seconds of the retail charge a toll package covered, as m:ss; null when none or not known (see coveredSecondsColumn). */
+  packageTime: string | null;
   /** Reached only as who received it: the subscriber is the callee, the charges only the scope's own. */
   received: boolean;
 }
@@ -154,6 +181,7 @@ export function presentCall(row: reads.CallRow): CallView {
     wholesale: money(row.wholesale),
     retail: money(row.retail),
     retailText: subscriberCost(row),
+    packageTime: row.retail?.coveredSeconds ? minutesSeconds(row.retail.coveredSeconds) : null,
     received: row.received,
   };
 }
@@ -162,10 +190,40 @@ function presentPage(page: Page<reads.CallRow>): Page<CallView> {
   return { rows: page.rows.map(presentCall), nextCursor: page.nextCursor };
 }
 
-export async function listCalls(db: Db, scope: Scope, q: CallListQuery, timeZone = 'UTC') {
-  const { selection, view } = callSelection(scope, q, timeZone);
-  const page = await reads.listCalls(db, scope, { ...selection, cursor: q.cursor });
-  return { page: presentPage(page), filter: { ...view, cursor: q.cursor } };
+export interface TotalsView {
+  calls: number;
+  /** Billable minutes, one decimal ("1,234.5"). */
+  minutes: string;
+  /** Package time of the retail charges as m:ss; null while charges do not record it. */
+  packageTime: string | null;
+  money: Array<{ kind: 'wholesale' | 'retail'; label: string; total: string; currency: string }>;
+}
+
+export function presentTotals(t: reads.CallTotals, scope: Scope): TotalsView {
+  return {
+    calls: t.calls,
+    minutes: (t.billableSeconds / 60).toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+    packageTime: t.coveredSeconds === null ? null : minutesSeconds(t.coveredSeconds),
+    money: t.money.map((m) => ({
+      kind: m.kind,
+      label: scope.kind === 'subscriber' ? 'Cost' : m.kind === 'wholesale' ? 'Wholesale cost' : 'Retail price',
+      total: displayAmount(m.total),
+      currency: m.currency,
+    })),
+  };
+}
+
+/**
+ * One page of a calls list with the totals of its whole filter (SQL sums, not the page's), the
+ * filter as links carry it, and the fields that could not be read (then no calls at all).
+ */
+export async function listCalls(db: Db, scope: Scope, q: CallListQuery, timeZone = 'UTC', callingCode?: string) {
+  const { selection, view, order, errors } = callSelection(scope, q, timeZone, Date.now(), callingCode);
+  const filter = { ...view, cursor: q.cursor };
+  const covered = await reads.coveredSecondsColumn(db);
+  if (Object.keys(errors).length) return { page: { rows: [] } as Page<CallView>, totals: null, errors, filter, covered };
+  const [page, totals] = await Promise.all([reads.listCalls(db, scope, { ...selection, cursor: q.cursor, order }), reads.callTotals(db, scope, selection)]);
+  return { page: presentPage(page), totals: presentTotals(totals, scope), errors, filter, covered };
 }
 
 /** A subscriber's last calls, for its home page. */
@@ -173,10 +231,16 @@ export async function recentCalls(db: Db, scope: Scope, n = 5): Promise<CallView
   return (await reads.listCalls(db, scope, { limit: n })).rows.map(presentCall);
 }
 
-/** Options of the filter menus. */
-export async function filterOptions(db: Db, scope: Scope) {
-  const [resellers, platforms] = await Promise.all([repo.resellerOptions(db, scope), scope.kind === 'wholesale' ? repo.platformOptions(db) : Promise.resolve([])]);
-  return { resellers, platforms };
+/** Options of the filter menus, and the name of the subscriber filtered by (staff; another tenant's is not named). */
+export async function filterOptions(db: Db, scope: Scope, subscriber?: string) {
+  const operator = scope.kind === 'wholesale';
+  const [resellers, platforms, carriers, sub] = await Promise.all([
+    repo.resellerOptions(db, scope),
+    operator ? repo.platformOptions(db) : Promise.resolve([]),
+    operator ? repo.carrierOptions(db) : Promise.resolve([]),
+    subscriber && scope.kind !== 'subscriber' ? getSubscriber(db, scope, Number(subscriber)).catch(() => undefined) : Promise.resolve(undefined),
+  ]);
+  return { resellers, platforms, carriers, subscriber: sub ? { value: String(sub.id), label: `${sub.accountNumber} · ${sub.name}` } : subscriber ? { value: subscriber, label: `#${subscriber}` } : null };
 }
 
 export interface ChargeView {
@@ -257,19 +321,21 @@ function chargeCells(prefix: string, c: reads.ChargeSummary | null): Record<stri
   return Object.fromEntries(CHARGE_CSV.map((k) => [`${prefix}_${k}`, v[k]]));
 }
 
-export function csvColumns(scope: Scope): string[] {
+/** `covered`: charges record package seconds (coveredSecondsColumn), a column of their own then. */
+export function csvColumns(scope: Scope, covered = false): string[] {
   const operator = scope.kind === 'wholesale';
+  const packageColumn = covered ? ['retail_package_seconds'] : [];
   // A subscriber's own calls: no wholesale charge, no reason text meant for its reseller's staff.
   if (scope.kind === 'subscriber') {
     return [
       'leg_id', 'call_id', 'start_utc', 'answer_utc', 'end_utc', 'calling_number', 'called_number', 'direction', 'billable_seconds', 'disposition', 'status',
-      ...CHARGE_CSV.map((k) => `retail_${k}`),
+      ...CHARGE_CSV.map((k) => `retail_${k}`), ...packageColumn,
     ];
   }
   return [
     'leg_id', ...(operator ? ['platform', 'reseller_code', 'reseller_name'] : []), 'call_id', 'start_utc', 'answer_utc', 'end_utc', 'calling_number', 'called_number',
     'direction', 'billable_seconds', 'disposition', 'switch_cause', 'status', 'unrated_reason', 'subscriber_account', 'subscriber_name',
-    ...CHARGE_CSV.map((k) => `wholesale_${k}`), ...CHARGE_CSV.map((k) => `retail_${k}`),
+    ...CHARGE_CSV.map((k) => `wholesale_${k}`), ...CHARGE_CSV.map((k) => `retail_${k}`), ...packageColumn,
   ];
 }
 
@@ -298,6 +364,7 @@ function csvRecord(row: reads.CallRow): Record<string, string | number> {
     subscriber_name: row.subscriberName ?? '',
     ...chargeCells('wholesale', row.wholesale),
     ...chargeCells('retail', row.retail),
+    retail_package_seconds: row.retail?.coveredSeconds ?? '',
   };
 }
 
@@ -308,9 +375,11 @@ export const CSV_PAGE_SIZE = 1000;
  * subscriber's made, paid for and received), one keyset page at a time, waiting for the reader
  * when it falls behind. Stops early when `out` is closed (the browser went away).
  */
-export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number; timeZone?: string } = {}): Promise<number> {
-  const { selection } = callSelection(scope, q, opts.timeZone);
-  const csv = csvWriter(csvColumns(scope));
+export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number; timeZone?: string; callingCode?: string } = {}): Promise<number> {
+  const { selection, order, errors } = callSelection(scope, q, opts.timeZone, Date.now(), opts.callingCode);
+  // Never "every call" for a filter that could not be read (the route says so before any header).
+  if (errors.q) throw new BadRequestError(errors.q);
+  const csv = csvWriter(csvColumns(scope, await reads.coveredSecondsColumn(db)));
   csv.pipe(out);
   let closed = false;
   out.once('close', () => (closed = true));
@@ -327,7 +396,7 @@ export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery
   let n = 0;
   try {
     do {
-      const page = await reads.listCalls(db, scope, { ...selection, cursor, limit: opts.pageSize ?? CSV_PAGE_SIZE });
+      const page = await reads.listCalls(db, scope, { ...selection, cursor, order, limit: opts.pageSize ?? CSV_PAGE_SIZE });
       for (const row of page.rows) {
         if (closed) break;
         n++;
@@ -375,9 +444,12 @@ export async function describeFilter(db: Db, scope: Scope, view: FilterView, tim
   const options = await filterOptions(db, scope);
   const label = (list: Array<{ value: string; label: string }>, v: string) => list.find((o) => o.value === v)?.label ?? `#${v}`;
   const parts = [`${view.from} to ${view.to} (days in ${timeZone})`];
-  if (view.q) parts.push(`number containing ${view.q}`);
+  if (view.q) parts.push(`number ${view.q}`);
   if (view.direction) parts.push(`direction ${view.direction}`);
   if (view.status) parts.push(`status ${view.status}`);
+  if (view.answered) parts.push(view.answered === 'yes' ? 'answered' : 'unanswered');
+  if (view.subscriber) parts.push(`subscriber #${view.subscriber}`);
+  if (view.carrier) parts.push(`carrier ${view.carrier}`);
   if (view.reason) parts.push(`reason containing "${view.reason}"`);
   if (view.reseller) parts.push(`reseller ${label(options.resellers, view.reseller)}`);
   if (view.platform) parts.push(`platform ${label(options.platforms, view.platform)}`);

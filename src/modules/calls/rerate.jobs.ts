@@ -16,8 +16,11 @@ export const reratePayload = z.object({
     .object({
       fromMs: z.number().int().optional(),
       toMs: z.number().int().optional(),
-      number: z.string().max(40).optional(),
+      number: z.union([z.string().max(40), z.array(z.string().max(40)).max(4)]).optional(),
       direction: z.enum(DIRECTIONS).optional(),
+      answered: z.boolean().optional(),
+      subscriberId: z.number().int().positive().optional(),
+      carrier: z.string().max(100).optional(),
       statuses: z.array(z.enum(LEG_STATUSES)).optional(),
       resellerId: z.number().int().positive().optional(),
       platformId: z.number().int().positive().optional(),

@@ -342,9 +342,15 @@ export type StoredLegStatus = (typeof LEG_STATUSES)[number];
 export interface LegSelection {
   fromMs?: number;
   toMs?: number;
-  /** Digits found in the calling or the called number. */
-  number?: string;
+  /** Digits found in the calling or the called number (any of them, when several forms of one typed number). */
+  number?: string | string[];
   direction?: Direction;
+  /** Answered legs only (true) or unanswered ones only (false). */
+  answered?: boolean;
+  /** The subscriber who pays for the leg (on the received side of a calls page: who received it). */
+  subscriberId?: number;
+  /** The LD carrier the leg left by, as stored. */
+  carrier?: string;
   statuses?: StoredLegStatus[];
   /** Operator staff narrowing to one reseller (a reseller's scope already does). */
   resellerId?: number;
@@ -378,14 +384,23 @@ export function reasonKind(reason: string | null): string {
 
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function applyLegSelection(q: Knex.QueryBuilder, sel: LegSelection, alias = 'l', opts: { ignoreReason?: boolean } = {}): Knex.QueryBuilder {
+export function applyLegSelection(q: Knex.QueryBuilder, sel: LegSelection, alias = 'l', opts: { ignoreReason?: boolean; received?: boolean } = {}): Knex.QueryBuilder {
   if (sel.fromMs !== undefined) q.where(`${alias}.start_at`, '>=', new Date(sel.fromMs).toISOString());
   if (sel.toMs !== undefined) q.where(`${alias}.start_at`, '<', new Date(sel.toMs).toISOString());
-  if (sel.number) {
-    const like = `%${likeEscape(sel.number)}%`;
-    q.where((w) => w.where(`${alias}.calling_number`, 'like', like).orWhere(`${alias}.called_number`, 'like', like));
+  const numbers = (Array.isArray(sel.number) ? sel.number : sel.number ? [sel.number] : []).filter(Boolean);
+  if (numbers.length) {
+    q.where((w) => {
+      for (const n of numbers) {
+        const like = `%${likeEscape(n)}%`;
+        w.orWhere(`${alias}.calling_number`, 'like', like).orWhere(`${alias}.called_number`, 'like', like);
+      }
+    });
   }
   if (sel.direction) q.where(`${alias}.direction`, sel.direction);
+  if (sel.answered !== undefined) q.where(`${alias}.answered`, sel.answered);
+  // A leg read as received (calls pages): the subscriber shown is its callee.
+  if (sel.subscriberId !== undefined) q.where(opts.received ? `${alias}.callee_subscriber_id` : `${alias}.subscriber_id`, sel.subscriberId);
+  if (sel.carrier) q.where(`${alias}.carrier`, sel.carrier);
   if (sel.statuses?.length) q.whereIn(`${alias}.status`, sel.statuses);
   if (sel.resellerId !== undefined) q.where(`${alias}.reseller_id`, sel.resellerId);
   if (sel.platformId !== undefined) q.where(`${alias}.platform_id`, sel.platformId);
