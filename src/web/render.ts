@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { changedFields } from '../domain/audit/changes';
 import { DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
+import { moneyText } from '../domain/packages/feature-packages';
 
 export type FlashKind = 'success' | 'error' | 'info';
 
@@ -42,6 +43,8 @@ export const viewHelpers = {
     return ROLE_LABELS[role as Role] ?? role;
   },
   changes: changedFields,
+  /** An exact amount's text for reading ("5.00", "0.125"): never through a JS number. */
+  money: moneyText,
   /** IANA zone names, for a time-zone field's suggestions. */
   timeZones: knownTimeZones,
   json(v: unknown): string {
@@ -78,6 +81,8 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale', label: 'Dashboard' },
         { href: '/wholesale/resellers', label: 'Resellers' },
         { href: '/wholesale/rate-plans', label: 'Rate plans' },
+        { href: '/wholesale/feature-packages', label: 'Feature packages' },
+        { href: '/wholesale/features', label: 'Features' },
         { href: '/wholesale/taxes', label: 'Taxes' },
         { href: '/wholesale/tax-jurisdictions', label: 'Tax jurisdictions' },
         { href: '/wholesale/exchange-rates', label: 'Exchange rates' },
@@ -99,6 +104,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/unrated', label: 'Unrated' },
         { href: '/reseller/jobs', label: 'Jobs' },
         { href: '/reseller/rate-plans', label: 'Rate plans' },
+        { href: '/reseller/feature-packages', label: 'Feature packages' },
         { href: '/reseller/taxes', label: 'Taxes' },
         { href: '/reseller/users', label: 'Users' },
         { href: '/reseller/audit', label: 'Audit log' },
@@ -107,6 +113,7 @@ function navFor(role: Role): NavItem[] {
       return [
         { href: '/me', label: 'My account' },
         { href: '/me/calls', label: 'My calls' },
+        { href: '/me/features', label: 'My features' },
       ];
   }
 }

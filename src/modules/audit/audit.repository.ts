@@ -37,6 +37,10 @@ const EVENT_SUBJECTS: Readonly<Record<string, string>> = {
   phone_number: 'number',
   subscriber_identity: 'identity',
   number_range: 'number_range',
+  // A reseller's own packages, and the operator's offered to or withdrawn from it (the operator's
+  // own package changes have no reseller and make none).
+  feature_package: 'feature_package',
+  package_assignment: 'package_assignment',
 };
 
 /** Audit actions as the past tense of an event type; an action not listed is its own name. */
@@ -50,6 +54,10 @@ const EVENT_VERBS: Readonly<Record<string, string>> = {
   release: 'released',
   assign_plan: 'plan_assigned',
   tax_exempt: 'tax_exemption_changed',
+  retire: 'retired',
+  offer: 'offered',
+  withdraw: 'withdrawn',
+  end: 'ended',
 };
 
 /** The outbox event type of an audited change (`subscriber.updated`), or null when it makes none. */

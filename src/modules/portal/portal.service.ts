@@ -4,6 +4,7 @@ import { listAudit } from '../audit/audit.service';
 import { recentCalls } from '../calls/calls.service';
 import { operatorCounts, subscriberStatusCounts } from '../resellers/resellers.service';
 import { details } from '../subscribers/subscribers.service';
+import { subscriberFeatures } from '../feature-packages/feature-packages.service';
 
 /** The operator's home: counts of resellers and subscribers, and the last changes. */
 export async function wholesaleHome(db: Db, scope: Scope) {
@@ -19,6 +20,6 @@ export async function resellerHome(db: Db, scope: Scope, resellerId: number) {
 
 /** A subscriber's account page: the account, its numbers and login, and its last calls. */
 export async function subscriberHome(db: Db, scope: Scope, subscriberId: number) {
-  const [data, recent] = await Promise.all([details(db, scope, subscriberId), recentCalls(db, scope, 5)]);
-  return { ...data, recentCalls: recent };
+  const [data, recent, featureSection] = await Promise.all([details(db, scope, subscriberId), recentCalls(db, scope, 5), subscriberFeatures(db, scope, subscriberId)]);
+  return { ...data, recentCalls: recent, featureSection };
 }

@@ -7,6 +7,7 @@ import { actor, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { listPlans } from '../rate-plans/rate-plans.service';
+import { offeredTo } from '../feature-packages/feature-packages.service';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
 
@@ -39,7 +40,8 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   r.get('/wholesale/resellers/:resellerId', async (req, res) => {
     const data = await service.monitor(db, scope(req), idParam(req, 'resellerId'));
     const plans = await listPlans(db, { kind: 'operator' });
-    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans });
+    const offeredPackages = await offeredTo(db, scope(req), data.reseller.id);
+    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans, offeredPackages });
   });
 
   r.get('/wholesale/resellers/:resellerId/edit', async (req, res) => {

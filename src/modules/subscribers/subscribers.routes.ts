@@ -9,6 +9,7 @@ import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { listPlans } from '../rate-plans/rate-plans.service';
+import { subscriberFeatures } from '../feature-packages/feature-packages.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
@@ -43,8 +44,10 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   async function showPage(req: Request, res: Response, base: string, extra: Record<string, unknown> = {}) {
     const data = await service.details(db, scope(req), idParam(req, 'subscriberId'));
     const plans = await listPlans(db, { kind: 'reseller', resellerId: data.subscriber.resellerId });
+    const featureSection = await subscriberFeatures(db, scope(req), data.subscriber.id);
     res.page('subscribers/show', {
       plans,
+      featureSection,
       title: `${data.subscriber.accountNumber} ${data.subscriber.name}`,
       base,
       ...data,
