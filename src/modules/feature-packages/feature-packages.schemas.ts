@@ -20,7 +20,10 @@ const fee = (label: string) => decimalText(label, { precision: 20, scale: 10 });
 /** Ticked checkboxes: none, one (a string) or several (an array); ids only. */
 const featureIds = z.preprocess(
   (v) => (v === undefined || v === null || v === '' ? [] : Array.isArray(v) ? v : [v]),
-  z.array(z.string().trim().regex(/^[1-9]\d{0,15}$/, 'Choose features from the list').transform(Number), { error: 'Choose features from the list' }),
+  z.array(
+    z.union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().trim().regex(/^[1-9]\d{0,15}$/).transform(Number)], { error: 'Choose features from the list' }),
+    { error: 'Choose features from the list' },
+  ),
 );
 
 export const packageFields = z.object({
