@@ -60,7 +60,28 @@ async function makeTenants(db: Db) {
   const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
   const withJob = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, job: await job(x.reseller.id) });
   const operatorJob = await job(null);
-  return { ...fx, jurisdictions, operatorTax, operatorJob, reject, received: { ...received, callerId }, a: await withIdentity(await withJob(await withLeg(await withTax(fx.a)))), b: await withIdentity(await withJob(await withLeg(await withTax(fx.b)))) };
+  // Feature packages: two features of the operator's catalogue (both its own), a package of the
+  // operator's offered to each tenant, each tenant's package built on its offer and assigned to
+  // its subscriber.
+  const feature = async (code: string) => (await db('features').insert({ code, name: `Feature ${code}` }).returning('*'))[0] as { id: number };
+  const features = { a: await feature(`fa${Date.now()}`), b: await feature(`fb${Date.now()}`) };
+  const featurePackage = async (resellerId: number | null, base: number | null, name: string) => {
+    const [p] = await db('feature_packages').insert({ reseller_id: resellerId, base_package_id: base, name, currency: 'USD', setup_fee: '1', monthly_fee: '2' }).returning('*');
+    await db('feature_package_features').insert({ package_id: p.id, feature_id: features.a.id });
+    return p as { id: number };
+  };
+  const operatorFeaturePackage = await featurePackage(null, null, `Operator features ${Date.now()}`);
+  const withFeatures = async <T extends { reseller: { id: number }; subscriber: { id: number } }>(x: T) => {
+    await db('feature_package_offers').insert({ package_id: operatorFeaturePackage.id, reseller_id: x.reseller.id });
+    const pkg = await featurePackage(x.reseller.id, operatorFeaturePackage.id, `Features of ${x.reseller.id}`);
+    const [assignment] = await db('package_assignments').insert({ reseller_id: x.reseller.id, subscriber_id: x.subscriber.id, feature_package_id: pkg.id, starts_at: '2026-01-01T00:00:00Z' }).returning('*');
+    return { ...x, featurePackage: pkg, featureAssignment: assignment as { id: number } };
+  };
+  return {
+    ...fx, jurisdictions, operatorTax, operatorJob, reject, received: { ...received, callerId }, features, operatorFeaturePackage,
+    a: await withFeatures(await withIdentity(await withJob(await withLeg(await withTax(fx.a))))),
+    b: await withFeatures(await withIdentity(await withJob(await withLeg(await withTax(fx.b))))),
+  };
 }
 
 /** The amount of b's charges on the call a's subscriber received: never on a page of a's people. */
@@ -146,12 +167,19 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   rejectId: (fx, t) => (t === 'a' ? fx.reject.id : 999_999),
   // /wholesale/users/:userId edits operator staff: "foreign" there is a reseller's login, which the
   // wholesale users pages must not reach. Under /reseller it is that reseller's staff login.
+  // The operator's catalogue: both features are its own (see OPERATOR_REACHES_EVERY_TENANT).
+  featureId: (fx, t) => fx.features[t].id,
+  // Under /wholesale the operator's package ("foreign": a reseller's, which the operator's package
+  // pages must not reach); under /reseller that reseller's own package.
+  featurePackageId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorFeaturePackage.id : fx.b.featurePackage.id) : fx[t].featurePackage.id),
+  // A feature package assignment of the tenant's subscriber.
+  featureAssignmentId: (fx, t) => fx[t].featureAssignment.id,
   userId: (fx, t, portal) =>
     portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'featureId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
