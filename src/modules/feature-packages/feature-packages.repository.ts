@@ -116,15 +116,17 @@ export async function retireFeature(db: Queryable, id: number): Promise<Feature>
   return toFeature(row);
 }
 
-/** Packages (not retired) that hold the feature, by owner: the operator's and resellers'. */
-export async function featureUse(db: Queryable, featureId: number): Promise<{ operator: number; reseller: number }> {
-  const row = await db('feature_package_features as pf')
+/** Packages (not retired) that hold each feature, by owner: the operator's and resellers'. */
+export async function featureUses(db: Queryable, featureIds?: number[]): Promise<Map<number, { operator: number; reseller: number }>> {
+  const q = db('feature_package_features as pf')
     .join('feature_packages as p', 'p.id', 'pf.package_id')
-    .where('pf.feature_id', featureId)
     .whereNull('p.retired_at')
-    .select(db.raw('count(*) filter (where p.reseller_id is null)::int as operator'), db.raw('count(*) filter (where p.reseller_id is not null)::int as reseller'))
-    .first();
-  return { operator: Number(row?.operator ?? 0), reseller: Number(row?.reseller ?? 0) };
+    .groupBy('pf.feature_id')
+    .select('pf.feature_id', db.raw('count(*) filter (where p.reseller_id is null)::int as operator'), db.raw('count(*) filter (where p.reseller_id is not null)::int as reseller'));
+  if (featureIds) q.whereIn('pf.feature_id', featureIds);
+  const out = new Map<number, { operator: number; reseller: number }>();
+  for (const r of await q) out.set(Number(r.feature_id), { operator: Number(r.operator), reseller: Number(r.reseller) });
+  return out;
 }
 
 // ---- Packages ----

@@ -2,7 +2,6 @@ import { Router, type Request, type Response } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { ConflictError } from '../../domain/errors';
-import { moneyText } from '../../domain/packages/feature-packages';
 import { formatDateTime } from '../../domain/time/zones';
 import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
@@ -36,7 +35,6 @@ function ticked(body: unknown): string[] {
  */
 export function featurePackageRoutes({ db }: { db: Db }): Router {
   const r = Router(ROUTER_OPTIONS);
-  const money = moneyText;
 
   // ---- The feature catalogue ----
 
@@ -103,7 +101,7 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
 
   r.get(OPERATOR, async (req, res) => {
     const packages = await service.listOperatorPackages(db, scope(req));
-    res.page('feature-packages/operator-list', { title: 'Feature packages', packages, money });
+    res.page('feature-packages/operator-list', { title: 'Feature packages', packages });
   });
 
   async function operatorForm(req: Request, res: Response, view: { title: string; action: string; pkg?: service.PackageView; values: Record<string, unknown>; errors?: Record<string, string> }) {
@@ -128,7 +126,7 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
 
   r.get(`${OPERATOR}/:featurePackageId`, async (req, res) => {
     const data = await service.operatorPackage(db, scope(req), idParam(req, 'featurePackageId'));
-    res.page('feature-packages/operator-show', { title: data.pkg.name, ...data, money, errors: {}, values: {} });
+    res.page('feature-packages/operator-show', { title: data.pkg.name, ...data, errors: {}, values: {} });
   });
 
   r.get(`${OPERATOR}/:featurePackageId/edit`, async (req, res) => {
@@ -187,7 +185,7 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
       },
       async (errors) => {
         const data = await service.operatorPackage(db, scope(req), id);
-        res.page('feature-packages/operator-show', { title: data.pkg.name, ...data, money, errors, values: req.body });
+        res.page('feature-packages/operator-show', { title: data.pkg.name, ...data, errors, values: req.body });
       });
   });
 
@@ -223,7 +221,7 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
   r.get(RESELLER, async (req, res) => {
     const resellerId = resellerIdOf(req);
     const [offered, packages] = await Promise.all([service.offeredTo(db, scope(req), resellerId), service.listResellerPackages(db, scope(req), resellerId)]);
-    res.page('feature-packages/reseller-list', { title: 'Feature packages', offered, packages, money });
+    res.page('feature-packages/reseller-list', { title: 'Feature packages', offered, packages });
   });
 
   async function resellerForm(req: Request, res: Response, view: { title: string; action: string; pkg?: service.ResellerPackageView; baseId?: number; values: Record<string, unknown>; errors?: Record<string, string> }) {
@@ -234,7 +232,7 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
     const held = new Set(view.pkg?.features.map((f) => f.id) ?? []);
     const choices = (base?.features ?? []).filter((f) => !f.retired || held.has(f.id));
     res.page('feature-packages/package-form', {
-      ...view, choices, base: base ?? null, offered: offered.filter((o) => !o.retiredAt), portal: 'reseller', money,
+      ...view, choices, base: base ?? null, offered: offered.filter((o) => !o.retiredAt), portal: 'reseller',
       cancel: view.pkg ? `${RESELLER}/${view.pkg.id}` : RESELLER, errors: view.errors ?? {},
     });
   }
@@ -264,7 +262,7 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
 
   r.get(`${RESELLER}/:featurePackageId`, async (req, res) => {
     const pkg = await service.resellerPackage(db, scope(req), idParam(req, 'featurePackageId'));
-    res.page('feature-packages/reseller-show', { title: pkg.name, pkg, money });
+    res.page('feature-packages/reseller-show', { title: pkg.name, pkg });
   });
 
   r.get(`${RESELLER}/:featurePackageId/edit`, async (req, res) => {
@@ -318,7 +316,7 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
   async function subscriberPage(req: Request, res: Response, subscriberId: number, opts: { errors?: Record<string, string>; values?: Record<string, unknown>; endErrors?: { id: number; errors: Record<string, string>; values: Record<string, unknown> } } = {}) {
     const features = await service.subscriberFeatures(db, scope(req), subscriberId);
     res.page('feature-packages/subscriber', {
-      title: 'Features', features, money, canWrite: principal(req).role === 'reseller_admin', subscriberId,
+      title: 'Features', features, canWrite: principal(req).role === 'reseller_admin', subscriberId,
       errors: opts.errors ?? {}, values: opts.values ?? { starts_at: nowText(timeZoneOf(req)) }, endErrors: opts.endErrors, nowText: nowText(timeZoneOf(req)),
     });
   }

@@ -58,15 +58,15 @@ const packageAudit = (p: repo.FeaturePackage, features: number[]) => ({
 
 export async function listFeatures(db: Db, scope: Scope): Promise<Array<repo.Feature & { use: { operator: number; reseller: number } }>> {
   operatorOnly(scope);
-  const features = await repo.listFeatures(db);
-  return Promise.all(features.map(async (f) => ({ ...f, use: await repo.featureUse(db, f.id) })));
+  const [features, uses] = await Promise.all([repo.listFeatures(db), repo.featureUses(db)]);
+  return features.map((f) => ({ ...f, use: uses.get(f.id) ?? { operator: 0, reseller: 0 } }));
 }
 
 export async function getFeature(db: Db, scope: Scope, id: number): Promise<repo.Feature & { use: { operator: number; reseller: number } }> {
   operatorOnly(scope);
   const f = await repo.getFeature(db, id);
   if (!f) throw new NotFoundError();
-  return { ...f, use: await repo.featureUse(db, id) };
+  return { ...f, use: (await repo.featureUses(db, [id])).get(id) ?? { operator: 0, reseller: 0 } };
 }
 
 export async function createFeature(db: Db, actor: Actor, input: FeatureInput): Promise<repo.Feature> {
