@@ -24,6 +24,15 @@ function post(c: Client, path: string, fields: Array<[string, string]>) {
 
 const ZONE = 'America/New_York';
 
+/** Presses the confirmation page's button: its form's action and hidden fields, as a browser posts them. */
+function pressConfirm(c: Client, html: string) {
+  const section = /<section class="card confirm"[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
+  const action = text(/<form method="post" action="([^"]+)"/.exec(section)?.[1] ?? '');
+  const fields = [...section.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], text(m[2] as string)] as [string, string]);
+  assert.ok(fields.some(([k, v]) => k === 'confirm' && v === 'yes'), 'no confirmation form');
+  return c.agent.post(action).type('form').send(new URLSearchParams(fields).toString());
+}
+
 describe('feature packages', () => {
   let t: TestApp;
   let ops: Client;
@@ -185,7 +194,8 @@ describe('feature packages', () => {
     // Withdrawn: nothing new is built on it.
     const ask = await post(ops, `/wholesale/feature-packages/${basic}/withdraw`, [['reseller_id', String(a.reseller.id)]]);
     assert.match(text(ask.text), /Existing assignments are not ended/);
-    assert.equal((await post(ops, `/wholesale/feature-packages/${basic}/withdraw`, [['reseller_id', String(a.reseller.id)], ['confirm', 'yes']])).status, 303);
+    assert.equal((await pressConfirm(ops, ask.text)).status, 303);
+    assert.equal(await t.db('feature_package_offers').where({ package_id: basic, reseller_id: a.reseller.id }).first(), undefined);
     const afterWithdraw = await resellerPackage(a.admin, basic, 'Too late', ['VM']);
     assert.equal(afterWithdraw.status, 422);
     assert.match(text(afterWithdraw.text), /Choose a package the operator offers you/);
@@ -235,7 +245,8 @@ describe('feature packages', () => {
     assert.equal(ask.status, 200);
     assert.match(text(ask.text), /End History home\?/);
     assert.equal((await t.db('package_assignments').where({ id: row.id }).first()).ends_at, null);
-    const ended = await post(a.admin, `/reseller/subscribers/${sub}/feature-packages/${row.id}/end`, [['ends_at', '2026-02-01 00:00'], ['confirm', 'yes']]);
+    // The confirmation carries the end typed on the subscriber's page.
+    const ended = await pressConfirm(a.admin, ask.text);
     assert.equal(ended.status, 303, text(ended.text));
     const endedRow = await t.db('package_assignments').where({ id: row.id }).first();
     assert.equal(endedRow.ends_at.toISOString(), '2026-02-01T05:00:00.000Z');
