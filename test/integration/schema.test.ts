@@ -27,6 +27,8 @@ const OPERATOR_TABLES: Record<string, string> = {
   job_schedules: "the operator's periodic work (half-call expiry, reject pruning, partitions): the system's, no tenant's",
   party_version: 'one counter of changes to numbers, subscribers and resellers, for the intake\'s holders cache',
   cache_versions: 'one counter per kind of reference data held in memory (rate plans, platforms, taxes, exchange rates), for every process\'s caches',
+  features: "the operator's catalogue of switch features, put in packages by the operator and (from its offered packages) by resellers",
+  feature_package_features: 'the features of a feature package, reached only through the package, whose reseller_id scopes it',
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */
@@ -38,6 +40,7 @@ const NULLABLE_TENANT: Record<string, string> = {
   rate_plan_bands: "bands of the operator's own plans",
   rates: "rates of the operator's own plans",
   taxes: "the operator's own taxes (on its wholesale charges to resellers) belong to no reseller",
+  feature_packages: "the operator's own feature packages (offered to resellers) belong to no reseller",
   call_legs: 'a leg whose numbers match no subscriber is kept, unrated, with no reseller',
   leg_changes: "a change of a leg matched to no subscriber (the leg's reseller_id is null) belongs to no reseller",
 };
