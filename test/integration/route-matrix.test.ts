@@ -13,6 +13,7 @@
  * reseller or logging out cannot disturb the cases after them.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Db } from '../../src/db/knex';
 import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/domain/tenancy/roles';
@@ -64,13 +65,14 @@ async function makeTenants(db: Db) {
   // operator's offered to each tenant, each tenant's package built on its offer and assigned to
   // its subscriber.
   const feature = async (code: string) => (await db('features').insert({ code, name: `Feature ${code}` }).returning('*'))[0] as { id: number };
-  const features = { a: await feature(`fa${Date.now()}`), b: await feature(`fb${Date.now()}`) };
+  const u = crypto.randomBytes(4).toString('hex');
+  const features = { a: await feature(`fa${u}`), b: await feature(`fb${u}`) };
   const featurePackage = async (resellerId: number | null, base: number | null, name: string) => {
     const [p] = await db('feature_packages').insert({ reseller_id: resellerId, base_package_id: base, name, currency: 'USD', setup_fee: '1', monthly_fee: '2' }).returning('*');
     await db('feature_package_features').insert({ package_id: p.id, feature_id: features.a.id });
     return p as { id: number };
   };
-  const operatorFeaturePackage = await featurePackage(null, null, `Operator features ${Date.now()}`);
+  const operatorFeaturePackage = await featurePackage(null, null, `Operator features ${u}`);
   const withFeatures = async <T extends { reseller: { id: number }; subscriber: { id: number } }>(x: T) => {
     await db('feature_package_offers').insert({ package_id: operatorFeaturePackage.id, reseller_id: x.reseller.id });
     const pkg = await featurePackage(x.reseller.id, operatorFeaturePackage.id, `Features of ${x.reseller.id}`);
