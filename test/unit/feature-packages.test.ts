@@ -51,3 +51,22 @@ describe('feature package rules', () => {
     assert.match(ny('tomorrow'), /is not a date and time/);
   });
 });
+
+describe('feature packages: the JSON schema beside the form', () => {
+  test('the same package typed on the form and sent as JSON is the same data; amounts stay exact text, a JSON number is refused', async () => {
+    const { packageFields, packageJson } = await import('../../src/modules/feature-packages/feature-packages.schemas');
+    const { parseForm } = await import('../../src/web/forms');
+    const a = parseForm(packageFields, { name: 'Home', description: '', currency: 'usd', setup_fee: '0.1', monthly_fee: '1234567890.1234567891', feature_ids: ['3', '5'] });
+    const b = parseForm(packageJson, { name: 'Home', description: null, currency: 'usd', setup_fee: '0.1', monthly_fee: '1234567890.1234567891', feature_ids: [3, 5] });
+    assert.ok(a.ok && b.ok);
+    assert.deepEqual(b.data, a.data);
+    assert.equal(a.data.monthly_fee.toFixed(), '1234567890.1234567891');
+    const n = parseForm(packageJson, { name: 'Home', currency: 'USD', setup_fee: 0.1, monthly_fee: '1', feature_ids: [] });
+    assert.ok(!n.ok && 'setup_fee' in n.errors);
+    // One ticked box arrives as a string, none as nothing.
+    const one = parseForm(packageFields, { name: 'Home', currency: 'USD', setup_fee: '0', monthly_fee: '0', feature_ids: '7' });
+    const none = parseForm(packageFields, { name: 'Home', currency: 'USD', setup_fee: '0', monthly_fee: '0' });
+    assert.ok(one.ok && none.ok);
+    assert.deepEqual([one.data.feature_ids, none.data.feature_ids], [[7], []]);
+  });
+});

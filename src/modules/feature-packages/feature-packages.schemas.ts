@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyField, optionalText, requiredText } from '../../domain/fields';
+import { currencyField, jsonFields, optionalText, requiredText } from '../../domain/fields';
 import { FEATURE_CODE } from '../../domain/packages/feature-packages';
 import { decimalText, idChoice } from '../taxes/form-fields';
 
@@ -51,3 +51,10 @@ export const assignFields = z.object({
 export type AssignInput = z.infer<typeof assignFields>;
 
 export const endFields = z.object({ ends_at: requiredText('End', 40) });
+
+// The JSON twins (the API, issue 14): the same rules; amounts are decimal text in JSON too (a JSON
+// number is refused: it may already have lost digits), features an array of ids.
+const jsonIds = z.array(z.number({ error: 'Choose features from the list' }).int().positive().max(Number.MAX_SAFE_INTEGER), { error: 'Choose features from the list' }).default([]);
+export const featureJson = jsonFields(featureFields);
+export const packageJson = jsonFields(packageFields, { feature_ids: jsonIds });
+export const resellerPackageJson = jsonFields(resellerPackageFields, { feature_ids: jsonIds });
