@@ -36,6 +36,7 @@ import { exchangeRateRoutes } from './modules/exchange-rates/exchange-rates.rout
 import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/taxes/taxes.routes';
 import { numberRangeRoutes } from './modules/number-ranges/number-ranges.routes';
 import { tollPackageRoutes } from './modules/toll-packages/toll-packages.routes';
+import { featurePackageRoutes } from './modules/feature-packages/feature-packages.routes';
 import { resellerRoutes } from './modules/resellers/resellers.routes';
 import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
@@ -267,6 +268,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(taxRoutes({ db, refs: referenceData }));
   app.use(jurisdictionRoutes({ db, refs: referenceData }));
   app.use(taxExemptionRoutes({ db }));
+  app.use(featurePackageRoutes({ db }));
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches, jobs }));

@@ -15,6 +15,7 @@ import { callingCodeFor, createSubscriber } from '../modules/subscribers/subscri
 import { addRange } from '../modules/number-ranges/number-ranges.service';
 import { normaliseE164 } from '../domain/numbers/e164';
 import { createStaffUser } from '../modules/users/users.service';
+import { loadDemoFeatures } from './demo-features';
 
 export const DEMO_PASSWORD = 'demo-password-2026';
 
@@ -108,6 +109,7 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
     }
   }
   await loadDemoRating(db);
+  await loadDemoFeatures(db, (await db('resellers').whereIn('code', RESELLERS.map((r) => r.code)).orderBy('id').select('id', 'currency')).map((r) => ({ id: r.id, currency: String(r.currency).trim() })));
   return logins;
 }
 

@@ -3,6 +3,7 @@ import { changedFields } from '../domain/audit/changes';
 import { addDays, DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
 import { displayAmount } from '../modules/calls/format';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
+import { moneyText } from '../domain/packages/feature-packages';
 
 export type FlashKind = 'success' | 'error' | 'info';
 
@@ -49,6 +50,8 @@ export const viewHelpers = {
   },
   /** A stored amount for reading: trailing zeros dropped, at least two decimals (lossless). */
   amount: displayAmount,
+  /** An exact amount's text for reading ("5.00", "0.125"): never through a JS number. */
+  money: moneyText,
   /** IANA zone names, for a time-zone field's suggestions. */
   timeZones: knownTimeZones,
   json(v: unknown): string {
@@ -87,6 +90,8 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale/rate-plans', label: 'Rate plans' },
         { href: '/wholesale/toll-packages', label: 'Toll packages' },
         { href: '/wholesale/destination-groups', label: 'Destination groups' },
+        { href: '/wholesale/feature-packages', label: 'Feature packages' },
+        { href: '/wholesale/features', label: 'Features' },
         { href: '/wholesale/taxes', label: 'Taxes' },
         { href: '/wholesale/tax-jurisdictions', label: 'Tax jurisdictions' },
         { href: '/wholesale/exchange-rates', label: 'Exchange rates' },
@@ -110,6 +115,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/rate-plans', label: 'Rate plans' },
         { href: '/reseller/toll-packages', label: 'Toll packages' },
         { href: '/reseller/destination-groups', label: 'Destination groups' },
+        { href: '/reseller/feature-packages', label: 'Feature packages' },
         { href: '/reseller/taxes', label: 'Taxes' },
         { href: '/reseller/users', label: 'Users' },
         { href: '/reseller/audit', label: 'Audit log' },
@@ -123,6 +129,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/me/toll-packages', label: 'My toll packages' },
         { href: '/me/rates', label: 'My rates' },
         { href: '/me/numbers', label: 'My numbers' },
+        { href: '/me/features', label: 'My features' },
       ];
   }
 }

@@ -21,6 +21,13 @@ describe('the first start with the demo data (npm run demo)', () => {
     const ops = await d.db('users').where({ email: 'ops@operator.example' }).first();
     assert.ok(await verifyPassword(ops.password_hash, DEMO_PASSWORD), 'the demo login uses the demo password, as the start says');
 
+    // Feature packages: a catalogue, the operator's packages offered to both resellers, and every
+    // demo subscriber holding one of its reseller's packages built on them.
+    assert.ok(Number((await d.db('features').count('* as n').first())?.n) >= 6);
+    assert.equal(Number((await d.db('feature_package_offers').count('* as n').first())?.n), 4);
+    const without = await d.db('subscribers as s').whereNotExists(d.db('package_assignments as a').whereRaw('a.subscriber_id = s.id').whereNotNull('a.feature_package_id').select(d.db.raw('1'))).pluck('s.account_number');
+    assert.deepEqual(without, []);
+
     const again = await firstStart(d.db, { email: 'ops@operator.example' }, { demo: true });
     assert.deepEqual(again, { first: undefined, demo: null });
   });

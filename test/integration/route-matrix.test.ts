@@ -13,6 +13,7 @@
  * reseller or logging out cannot disturb the cases after them.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Db } from '../../src/db/knex';
 import { isReadOnly, portalOf, ROLES, type Portal, type Role } from '../../src/domain/tenancy/roles';
@@ -78,9 +79,30 @@ async function makeTenants(db: Db) {
   };
   const operatorRate = await rateOf(fx.operatorPlan);
   const withRate = async <T extends { plan: { id: number; reseller_id: number | null } }>(x: T) => ({ ...x, rate: await rateOf(x.plan) });
+  // Feature packages: two features of the operator's catalogue (both its own), a package of the
+  // operator's offered to each tenant, each tenant's package built on its offer and assigned to
+  // its subscriber.
+  const feature = async (code: string) => (await db('features').insert({ code, name: `Feature ${code}` }).returning('*'))[0] as { id: number };
+  const u = crypto.randomBytes(4).toString('hex');
+  const features = { a: await feature(`fa${u}`), b: await feature(`fb${u}`) };
+  const featurePackage = async (resellerId: number | null, base: number | null, name: string) => {
+    const [p] = await db('feature_packages').insert({ reseller_id: resellerId, base_package_id: base, name, currency: 'USD', setup_fee: '1', monthly_fee: '2' }).returning('*');
+    await db('feature_package_features').insert({ package_id: p.id, feature_id: features.a.id });
+    return p as { id: number };
+  };
+  const operatorFeaturePackage = await featurePackage(null, null, `Operator features ${u}`);
+  const withFeatures = async <T extends { reseller: { id: number }; subscriber: { id: number } }>(x: T) => {
+    await db('feature_package_offers').insert({ package_id: operatorFeaturePackage.id, reseller_id: x.reseller.id });
+    const pkg = await featurePackage(x.reseller.id, operatorFeaturePackage.id, `Features of ${x.reseller.id}`);
+    const [assignment] = await db('package_assignments').insert({ reseller_id: x.reseller.id, subscriber_id: x.subscriber.id, feature_package_id: pkg.id, starts_at: '2026-01-01T00:00:00Z' }).returning('*');
+    return { ...x, featurePackage: pkg, featureAssignment: assignment as { id: number } };
+  };
+  const tenant = async <T extends typeof fx.a>(x: T) => withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x)))))));
   return {
     ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
-    a: await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.a)))))), b: await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(fx.b)))))),
+    features, operatorFeaturePackage,
+    a: await tenant(fx.a),
+    b: await tenant(fx.b),
   };
 }
 
@@ -180,12 +202,19 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   // A toll-package assignment: under /wholesale the reseller's own (the operator's package it
   // holds); under /reseller its subscriber's. Operator staff reach every reseller's.
   tollAssignmentId: (fx, t, portal) => (portal === 'wholesale' ? fx[t].resellerTollAssignment.id : fx[t].subscriberTollAssignment.id),
+  // The operator's catalogue: both features are its own (see OPERATOR_REACHES_EVERY_TENANT).
+  featureId: (fx, t) => fx.features[t].id,
+  // Under /wholesale the operator's package ("foreign": a reseller's, which the operator's package
+  // pages must not reach); under /reseller that reseller's own package.
+  featurePackageId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorFeaturePackage.id : fx.b.featurePackage.id) : fx[t].featurePackage.id),
+  // A feature package assignment of the tenant's subscriber.
+  featureAssignmentId: (fx, t) => fx[t].featureAssignment.id,
   userId: (fx, t, portal) =>
     portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId', 'featureId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {

@@ -40,6 +40,10 @@ const EVENT_SUBJECTS: Readonly<Record<string, string>> = {
   destination_group: 'destination_group',
   toll_package: 'toll_package',
   toll_package_assignment: 'toll_package_assignment',
+  // A reseller's own packages, and the operator's offered to or withdrawn from it (the operator's
+  // own package changes have no reseller and make none).
+  feature_package: 'feature_package',
+  package_assignment: 'package_assignment',
 };
 
 /** Audit actions as the past tense of an event type; an action not listed is its own name. */
@@ -54,6 +58,8 @@ const EVENT_VERBS: Readonly<Record<string, string>> = {
   assign_plan: 'plan_assigned',
   tax_exempt: 'tax_exemption_changed',
   retire: 'retired',
+  offer: 'offered',
+  withdraw: 'withdrawn',
   end: 'ended',
 };
 

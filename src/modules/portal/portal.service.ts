@@ -6,6 +6,7 @@ import { operatorCounts, subscriberStatusCounts } from '../resellers/resellers.s
 import { details } from '../subscribers/subscribers.service';
 import { topList, usageDashboard } from './dashboards.service';
 import type { DashboardQuery } from './portal.schemas';
+import { subscriberFeatures } from '../feature-packages/feature-packages.service';
 
 /** The operator's home: counts of resellers and subscribers, usage of the period, and the last changes. */
 export async function wholesaleHome(db: Db, scope: Scope, asked: DashboardQuery = {}, timeZone = 'UTC') {
@@ -31,8 +32,10 @@ export async function resellerHome(db: Db, scope: Scope, resellerId: number, ask
   return { subs, recent: recent.rows, usage, topSubscribers, topDestinations };
 }
 
-/** A subscriber's account page: the account, its numbers and login, its usage per day and its last calls. */
+/** A subscriber's account page: the account, its numbers and login, its features, its usage per day and its last calls. */
 export async function subscriberHome(db: Db, scope: Scope, subscriberId: number, asked: DashboardQuery = {}, timeZone = 'UTC') {
-  const [data, recent, usage] = await Promise.all([details(db, scope, subscriberId), recentCalls(db, scope, 5), usageDashboard(db, scope, asked, timeZone)]);
-  return { ...data, recentCalls: recent, usage };
+  const [data, recent, usage, featureSection] = await Promise.all([
+    details(db, scope, subscriberId), recentCalls(db, scope, 5), usageDashboard(db, scope, asked, timeZone), subscriberFeatures(db, scope, subscriberId),
+  ]);
+  return { ...data, recentCalls: recent, usage, featureSection };
 }

@@ -9,6 +9,7 @@ import { flash } from '../../web/render';
 import { listPlans } from '../rate-plans/rate-plans.service';
 import { currentCycleOf } from '../billing/billing.service';
 import { partySection as tollPackageSection } from '../toll-packages/toll-packages.service';
+import { offeredTo } from '../feature-packages/feature-packages.service';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
 
@@ -43,7 +44,8 @@ export function resellerRoutes({ db }: { db: Db }): Router {
     const plans = await listPlans(db, { kind: 'operator' });
     const billing = await currentCycleOf(db, { resellerId: data.reseller.id });
     const tollPackages = await tollPackageSection(db, scope(req), { kind: 'reseller', resellerId: data.reseller.id }, `/wholesale/resellers/${data.reseller.id}/toll-packages`);
-    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans, billing, tollPackages });
+    const offeredPackages = await offeredTo(db, scope(req), data.reseller.id);
+    res.page('wholesale/resellers/show', { title: data.reseller.name, ...data, plans, billing, tollPackages, offeredPackages });
   });
 
   r.get('/wholesale/resellers/:resellerId/edit', async (req, res) => {

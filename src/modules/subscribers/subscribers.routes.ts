@@ -11,6 +11,7 @@ import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { listPlans } from '../rate-plans/rate-plans.service';
 import { currentCycleOf } from '../billing/billing.service';
 import { partySection as tollPackageSection } from '../toll-packages/toll-packages.service';
+import { subscriberFeatures } from '../feature-packages/feature-packages.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
@@ -49,10 +50,12 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     const billing = await currentCycleOf(db, { resellerId: data.subscriber.resellerId, subscriberId: data.subscriber.id });
     // The full toll-package page is the reseller's (operator staff see the section only).
     const tollPackages = await tollPackageSection(db, scope(req), { kind: 'subscriber', subscriberId: data.subscriber.id }, base === BASE ? `${BASE}/${data.subscriber.id}/toll-packages` : null);
+    const featureSection = await subscriberFeatures(db, scope(req), data.subscriber.id);
     res.page('subscribers/show', {
       plans,
       billing,
       tollPackages,
+      featureSection,
       title: `${data.subscriber.accountNumber} ${data.subscriber.name}`,
       base,
       ...data,
