@@ -110,3 +110,10 @@ export function jsonFields<T extends z.ZodRawShape, O extends { [K in keyof T]?:
 
 /** A checkbox's value in JSON: true or false (absent: false, as an unticked box). */
 export const jsonBoolean = (name: string) => z.boolean({ error: `${name} must be true or false` }).default(false);
+
+/** The query parameters every portal list takes beside its own filters (src/db/list.ts): sort, direction, cursor. */
+export const listParams = {
+  sort: z.string().trim().max(40).regex(/^[a-z_]+$/).optional().catch(undefined),
+  dir: z.enum(['asc', 'desc']).optional().catch(undefined),
+  cursor: z.string().max(1000).optional().catch(undefined),
+};

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, listParams, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -37,5 +37,5 @@ export const newResellerJson = jsonFields(newResellerSchema, resellerJsonTypes);
 export const resellerListQuery = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),
   status: z.enum(['active', 'inactive']).optional().catch(undefined),
-  cursor: z.string().max(500).optional().catch(undefined),
+  ...listParams,
 });

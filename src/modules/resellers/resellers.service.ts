@@ -112,6 +112,11 @@ export async function listResellers(db: Db, scope: Scope, filter: repo.ResellerF
   return repo.listResellers(db, scope, filter);
 }
 
+/** Every reseller the list's filter matches, in its order: the CSV of exactly that list. */
+export function allResellers(db: Db, scope: Scope, filter: repo.ResellerFilter) {
+  return repo.allResellers(db, scope, filter);
+}
+
 /** The operator's dashboard counts: resellers by status, subscribers by status, subscribers suspended with their reseller. */
 export async function operatorCounts(db: Db) {
   const [resellers, subscribers, suspended] = await Promise.all([repo.resellerCounts(db), repo.subscriberStatusCounts(db), repo.suspendedSubscriberCount(db)]);
