@@ -67,7 +67,8 @@ function withParams(url: string, params: Record<string, string>): string {
 interface ListCase {
   name: string;
   who: 'wholesale' | 'reseller';
-  url: string;
+  /** The list's URL (a function of the fixture for lists under a tenant's id). */
+  url: string | ((fx: Awaited<ReturnType<typeof makeTenants>>) => string);
   /** The least number of rows the fixture gives it (so that the test is not about empty lists). */
   atLeast: number;
 }
@@ -104,6 +105,12 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
   const LISTS: ListCase[] = [
     { name: 'resellers', who: 'wholesale', url: '/wholesale/resellers', atLeast: 30 },
     { name: 'resellers, filtered', who: 'wholesale', url: '/wholesale/resellers?status=inactive&q=Reseller', atLeast: 4 },
+    { name: 'subscribers (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/subscribers`, atLeast: 28 },
+    { name: 'subscribers (reseller)', who: 'reseller', url: '/reseller/subscribers', atLeast: 28 },
+    { name: 'users (wholesale)', who: 'wholesale', url: '/wholesale/users', atLeast: 5 },
+    { name: 'users (reseller)', who: 'reseller', url: '/reseller/users', atLeast: 5 },
+    { name: 'users (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/users`, atLeast: 5 },
+    { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
   ];
 
   /** The page at url; its links (which may be only a query) made whole against it. */
@@ -148,19 +155,20 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
   for (const list of LISTS) {
     test(`${list.name}: every order, both directions: pages and CSV hold the same rows`, async () => {
       const c = clients[list.who];
-      const first = await walk(c, list.url);
-      assert.ok(first.first.count >= list.atLeast, `${list.url}: ${first.first.count} rows, expected at least ${list.atLeast}`);
-      assert.equal(first.rows.length, first.first.count, `${list.url}: the pages hold as many rows as the count says`);
-      assert.ok(first.first.sortLinks.length >= 2, `${list.url}: at least two sortable columns`);
-      const orders = [list.url, ...first.first.sortLinks.flatMap((href) => [withParams(href, { dir: 'asc' }), withParams(href, { dir: 'desc' })])];
-      for (const url of orders) {
-        const { first: shown, rows } = await walk(c, url);
-        assert.equal(rows.length, shown.count, `${url}: count`);
-        const csv = await csvOf(c, shown, url);
-        assert.deepEqual(csv.headers, shown.headers, `${url}: the CSV has the table's columns`);
-        assert.deepEqual(csv.rows, asCsv(rows), `${url}: the CSV holds the shown rows, in the shown order`);
-        const sort = new URL(url, 'http://x').searchParams.get('sort');
-        if (sort) assert.ok(shown.sorted, `${url}: the sorted column is marked`);
+      const url = typeof list.url === 'string' ? list.url : list.url(fx);
+      const first = await walk(c, url);
+      assert.ok(first.first.count >= list.atLeast, `${url}: ${first.first.count} rows, expected at least ${list.atLeast}`);
+      assert.equal(first.rows.length, first.first.count, `${url}: the pages hold as many rows as the count says`);
+      assert.ok(first.first.sortLinks.length >= 2, `${url}: at least two sortable columns`);
+      const orders = [url, ...first.first.sortLinks.flatMap((href) => [withParams(href, { dir: 'asc' }), withParams(href, { dir: 'desc' })])];
+      for (const order of orders) {
+        const { first: shown, rows } = await walk(c, order);
+        assert.equal(rows.length, shown.count, `${order}: count`);
+        const csv = await csvOf(c, shown, order);
+        assert.deepEqual(csv.headers, shown.headers, `${order}: the CSV has the table's columns`);
+        assert.deepEqual(csv.rows, asCsv(rows), `${order}: the CSV holds the shown rows, in the shown order`);
+        const sort = new URL(order, 'http://x').searchParams.get('sort');
+        if (sort) assert.ok(shown.sorted, `${order}: the sorted column is marked`);
       }
       // Ascending and descending by the same column are each other's reverse wherever keys differ:
       // check the first sortable column whose values are all different.

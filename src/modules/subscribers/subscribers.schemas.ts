@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryField, emailField, jsonFields, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { countryField, emailField, jsonFields, listParams, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const subscriberFields = z.object({
   account_number: z
@@ -76,5 +76,5 @@ export const subscriberLoginSchema = z.object({
 export const subscriberListQuery = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),
   status: z.enum(['active', 'inactive']).optional().catch(undefined),
-  cursor: z.string().max(500).optional().catch(undefined),
+  ...listParams,
 });

@@ -271,3 +271,8 @@ export type { Subscriber, SubscriberFilter, SubscriberSummary } from './subscrib
 export async function listSubscribers(db: Db, scope: Scope, filter: repo.SubscriberFilter) {
   return repo.listSubscribers(db, scope, filter);
 }
+
+/** Every subscriber the list's filter matches, in its order: the CSV of exactly that list. */
+export function allSubscribers(db: Db, scope: Scope, filter: repo.SubscriberFilter) {
+  return repo.allSubscribers(db, scope, filter);
+}
