@@ -41,6 +41,8 @@ export interface ListView<T> {
   /** Lines of totals over every matched row ("Subscribers: 12 active of 15"). */
   totals?: string[];
   nextCursor?: string;
+  /** Each row carries data-<rowKey>="<its id>" (for tests and scripts that find a row). */
+  rowKey?: string;
 }
 
 /** The locals of views/partials/list.ejs. */

@@ -43,7 +43,7 @@ function readList(html: string): Shown {
   const head = /<thead>([\s\S]*?)<\/thead>/.exec(table)?.[1] ?? '';
   const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? '';
   const ths = [...head.matchAll(/<th([^>]*)>([\s\S]*?)<\/th>/g)].filter((m) => !(m[1] as string).includes('data-list-extra'));
-  const rows = [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((tr) =>
+  const rows = [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((tr) =>
     [...(tr[1] as string).matchAll(/<td([^>]*)>([\s\S]*?)<\/td>/g)].filter((m) => !(m[1] as string).includes('data-list-extra')).map((m) => decode(m[2] as string)),
   );
   const sortedTh = ths.find((m) => /aria-sort="/.test(m[1] as string));
@@ -110,6 +110,7 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'users (wholesale)', who: 'wholesale', url: '/wholesale/users', atLeast: 5 },
     { name: 'users (reseller)', who: 'reseller', url: '/reseller/users', atLeast: 5 },
     { name: 'users (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/users`, atLeast: 5 },
+    { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
     { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
   ];
 
