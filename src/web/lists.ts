@@ -39,7 +39,7 @@ export interface ListView<T> {
   /** The path of the page; the CSV is at the same path with .csv. */
   path: string;
   /** Lines of totals over every matched row ("Subscribers: 12 active of 15"). */
-  totals?: string[];
+  totalLines?: string[];
   nextCursor?: string;
   /** Each row carries data-<rowKey>="<its id>" (for tests and scripts that find a row). */
   rowKey?: string;

@@ -95,6 +95,9 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     await makeExchangeRate(t.db, 'EUR', 'USD', '1.0800000000', '2026-01-01T00:00:00Z');
     await makeExchangeRate(t.db, 'GBP', 'USD', '1.2700000000', '2026-02-01T00:00:00Z');
     for (let i = 0; i < 3; i++) await makeCdrReject(t.db, { platformId: fx.platform.id });
+    for (const [resellerId, status] of [[a, 'done'], [a, 'failed'], [null, 'queued']] as const) {
+      await t.db('jobs').insert({ reseller_id: resellerId, kind: 'lists-test', title: `Re-rating ${status}`, total: 2, done: 1, status, return_to: '/', result: JSON.stringify({ message: 'Done.' }) });
+    }
     clients = {
       wholesale: await Client.login(t.app, fx.wholesaleAdmin.email),
       reseller: await Client.login(t.app, fx.a.admin.email),
@@ -110,6 +113,8 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'users (wholesale)', who: 'wholesale', url: '/wholesale/users', atLeast: 5 },
     { name: 'users (reseller)', who: 'reseller', url: '/reseller/users', atLeast: 5 },
     { name: 'users (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/users`, atLeast: 5 },
+    { name: 'jobs (wholesale)', who: 'wholesale', url: '/wholesale/jobs', atLeast: 3 },
+    { name: 'jobs (reseller)', who: 'reseller', url: '/reseller/jobs', atLeast: 2 },
     { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
     { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
   ];

@@ -38,7 +38,7 @@ export function rejectRoutes({ db }: { db: Db }): Router {
   r.get(BASE, async (req, res) => {
     const filter = rejectsQuery.parse(req.query);
     const { page, platforms, retentionDays } = await service.rejectsPage(db, scope(req), toFilter(filter));
-    const list = listView({ columns: REJECT_COLUMNS, ...page, filter, path: BASE, rowKey: 'reject', noun: ['rejected record', 'rejected records'], totals: [`${page.totals.chars ?? '0'} chars in all`] });
+    const list = listView({ columns: REJECT_COLUMNS, ...page, filter, path: BASE, rowKey: 'reject', noun: ['rejected record', 'rejected records'], totalLines: [`${page.totals.chars ?? '0'} chars in all`] });
     res.page('rejects/list', { title: 'Rejected records', base: BASE, list, filter, platforms, retentionDays });
   });
 

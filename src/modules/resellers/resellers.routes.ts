@@ -32,7 +32,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
     const page = await service.listResellers(db, scope(req), filter);
     const list = listView({
       columns: RESELLER_COLUMNS, ...page, filter, path: '/wholesale/resellers', noun: ['reseller', 'resellers'],
-      totals: [`Subscribers: ${page.totals.subscribersActive ?? '0'} active of ${page.totals.subscribersTotal ?? '0'}`],
+      totalLines: [`Subscribers: ${page.totals.subscribersActive ?? '0'} active of ${page.totals.subscribersTotal ?? '0'}`],
     });
     res.page('wholesale/resellers/list', { title: 'Resellers', list, filter });
   });

@@ -38,7 +38,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     const page = await service.listSubscribers(db, scope(req), { ...filter, ...(reseller ? { resellerId: reseller.id } : {}) });
     const list = listView({
       columns: subscriberColumns(base), ...page, filter, path: base, noun: ['subscriber', 'subscribers'],
-      totals: [`${page.totals.active ?? '0'} active`, `${page.totals.numbers ?? '0'} numbers`],
+      totalLines: [`${page.totals.active ?? '0'} active`, `${page.totals.numbers ?? '0'} numbers`],
     });
     res.page('subscribers/list', { title: reseller ? `${reseller.name}: subscribers` : 'Subscribers', list, filter, base, reseller });
   }

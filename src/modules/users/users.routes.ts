@@ -25,7 +25,7 @@ const USER_COLUMNS: Array<Column<service.User>> = [
 function usersList(page: Awaited<ReturnType<typeof service.listUsers>>, filter: Record<string, unknown>, path: string) {
   return listView({
     columns: USER_COLUMNS, ...page, filter, path, noun: ['login', 'logins'],
-    totals: [`${page.totals.active ?? '0'} active`, `${page.totals.totp ?? '0'} with two-factor`],
+    totalLines: [`${page.totals.active ?? '0'} active`, `${page.totals.totp ?? '0'} with two-factor`],
   });
 }
 
