@@ -18,8 +18,8 @@ export interface Column<T> {
   sort?: string;
   /** Right-aligned (figures). */
   num?: boolean;
-  /** How the text is set: as code, as a status badge, or plain. */
-  style?: 'code' | 'status';
+  /** How the text is set: as code, as a status badge, as lines (kept apart), or plain. */
+  style?: 'code' | 'status' | 'lines';
   /** The cell's text on the page and in the CSV. */
   text: (row: T, h: Helpers) => string;
   /** Where the cell links to, if anywhere. */

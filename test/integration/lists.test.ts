@@ -98,6 +98,13 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     for (const [resellerId, status] of [[a, 'done'], [a, 'failed'], [null, 'queued']] as const) {
       await t.db('jobs').insert({ reseller_id: resellerId, kind: 'lists-test', title: `Re-rating ${status}`, total: 2, done: 1, status, return_to: '/', result: JSON.stringify({ message: 'Done.' }) });
     }
+    // Changes made through the portal, so that the audit log has rows (with fields before and after).
+    const operator = await Client.login(t.app, fx.wholesaleAdmin.email);
+    for (const r of [fx.a.reseller, fx.b.reseller]) {
+      assert.equal((await operator.submit(`/wholesale/resellers/${r.id}`, { name: `${r.name} renamed`, code: r.code, currency: 'USD', notes: 'a note, "quoted"' }, `/wholesale/resellers/${r.id}/edit`)).status, 303);
+    }
+    assert.equal((await operator.submit(`/wholesale/resellers/${a}/deactivate`, { confirm: 'yes' }, `/wholesale/resellers/${a}`)).status, 303);
+    assert.equal((await operator.submit(`/wholesale/resellers/${a}/activate`, {}, `/wholesale/resellers/${a}`)).status, 303);
     clients = {
       wholesale: await Client.login(t.app, fx.wholesaleAdmin.email),
       reseller: await Client.login(t.app, fx.a.admin.email),
@@ -115,6 +122,8 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'users (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/users`, atLeast: 5 },
     { name: 'jobs (wholesale)', who: 'wholesale', url: '/wholesale/jobs', atLeast: 3 },
     { name: 'jobs (reseller)', who: 'reseller', url: '/reseller/jobs', atLeast: 2 },
+    { name: 'audit log (wholesale)', who: 'wholesale', url: '/wholesale/audit', atLeast: 3 },
+    { name: 'audit log (reseller)', who: 'reseller', url: '/reseller/audit', atLeast: 2 },
     { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
     { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
   ];
