@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { SortDir } from '../db/list';
+import { sortInMemory, type ListParams, type SortDir } from '../db/list';
 import { csvWriter } from '../modules/csv/csv-writer';
 import { viewHelpers } from './render';
 
@@ -68,4 +68,22 @@ export async function sendListCsv<T>(req: Request, res: Response, name: string, 
     return;
   }
   out.end();
+}
+
+/**
+ * A short list held whole in memory (platforms, taxes, exchange rates): sorted on the server by a
+ * whitelisted column (`sorts`, by the columns' sort names), counted, and not paged. The CSV route
+ * calls the same function and writes its rows.
+ */
+export function listInMemory<T>(
+  rows: readonly T[],
+  o: Omit<ListView<T>, 'rows' | 'count' | 'sort' | 'dir' | 'nextCursor'> & {
+    sorts: Record<string, (row: T) => string | number | null>;
+    defaultSort: string;
+    defaultDir: SortDir;
+  },
+): ListView<T> & { csvHref: string } {
+  const { sorts, defaultSort, defaultDir, ...view } = o;
+  const sorted = sortInMemory(rows, sorts, o.filter as ListParams, { sort: defaultSort, dir: defaultDir });
+  return listView({ ...view, ...sorted });
 }

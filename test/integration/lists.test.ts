@@ -90,8 +90,12 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     for (let i = 0; i < 3; i++) await makeUser(t.db, 'reseller_support', { resellerId: a });
     for (let i = 0; i < 3; i++) await makeUser(t.db, 'wholesale_support');
     const j = await makeJurisdiction(t.db);
-    await makeTax(t.db, null, j.id);
-    await makeTax(t.db, a, j.id);
+    const whole = await makeJurisdiction(t.db, { country: 'CA', region: null });
+    for (const [i, rate] of ['5', '12.5', '0.75'].entries()) {
+      await makeTax(t.db, null, i === 1 ? whole.id : j.id, { rate, priority: i + 1 });
+      await makeTax(t.db, a, j.id, { rate, priority: 3 - i, ...(i === 2 ? { basis: 'fixed', effective_from: '2030-01-01T00:00:00Z' } : {}) });
+    }
+    for (const name of ['zeta-pbx', 'alpha-pbx']) await t.db('platforms').insert({ name, format: 'generic-csv', credential_hash: '1'.repeat(64), active: name === 'zeta-pbx' });
     await makeExchangeRate(t.db, 'EUR', 'USD', '1.0800000000', '2026-01-01T00:00:00Z');
     await makeExchangeRate(t.db, 'GBP', 'USD', '1.2700000000', '2026-02-01T00:00:00Z');
     for (let i = 0; i < 3; i++) await makeCdrReject(t.db, { platformId: fx.platform.id });
@@ -124,6 +128,13 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'jobs (reseller)', who: 'reseller', url: '/reseller/jobs', atLeast: 2 },
     { name: 'audit log (wholesale)', who: 'wholesale', url: '/wholesale/audit', atLeast: 3 },
     { name: 'audit log (reseller)', who: 'reseller', url: '/reseller/audit', atLeast: 2 },
+    { name: 'platforms', who: 'wholesale', url: '/wholesale/platforms', atLeast: 3 },
+    { name: 'taxes (wholesale)', who: 'wholesale', url: '/wholesale/taxes', atLeast: 3 },
+    { name: 'taxes (reseller)', who: 'reseller', url: '/reseller/taxes', atLeast: 3 },
+    { name: 'tax jurisdictions', who: 'wholesale', url: '/wholesale/tax-jurisdictions', atLeast: 2 },
+    { name: 'exchange rates', who: 'wholesale', url: '/wholesale/exchange-rates', atLeast: 2 },
+    { name: 'number ranges (wholesale)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/number-ranges`, atLeast: 10 },
+    { name: 'number ranges (reseller)', who: 'reseller', url: '/reseller/number-ranges', atLeast: 10 },
     { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
     { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
   ];
