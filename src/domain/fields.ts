@@ -117,3 +117,22 @@ export const listParams = {
   dir: z.enum(['asc', 'desc']).optional().catch(undefined),
   cursor: z.string().max(1000).optional().catch(undefined),
 };
+
+/** One row chosen from a list (a select of plans): its id, or null when left blank. */
+export const optionalId = (message: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^([1-9]\d{0,14})?$/, message)
+    .optional()
+    .transform((v) => (v ? Number(v) : null));
+
+/** The same in JSON: a positive integer, or null / absent for none. */
+export const jsonOptionalId = (message: string) =>
+  z
+    .number({ error: message })
+    .int(message)
+    .positive(message)
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null);

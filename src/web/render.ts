@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { changedFields } from '../domain/audit/changes';
+import { countryOptions, currencyOptions } from '../domain/iso-codes';
 import { DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
 
@@ -44,6 +45,9 @@ export const viewHelpers = {
   changes: changedFields,
   /** IANA zone names, for a time-zone field's suggestions. */
   timeZones: knownTimeZones,
+  /** ISO 4217 currencies and ISO 3166-1 countries with their names, for the code fields' lists. */
+  currencies: currencyOptions,
+  countries: countryOptions,
   json(v: unknown): string {
     return v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   },

@@ -11,6 +11,7 @@ const auditQuery = z.object({
   entityType: z.enum(['reseller', 'subscriber', 'user', 'phone_number', 'setting']).optional().catch(undefined),
   action: z.string().trim().max(40).regex(/^[a-z_]+$/).optional().catch(undefined),
   resellerId: z.coerce.number().int().positive().optional().catch(undefined),
+  entityId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional().catch(undefined),
   who: z.string().trim().max(100).optional().catch(undefined),
   ...listParams,
 });

@@ -42,8 +42,14 @@ export function resellerRoutes({ db }: { db: Db }): Router {
     await sendListCsv(req, res, 'resellers', RESELLER_COLUMNS, service.allResellers(db, scope(req), filter));
   });
 
-  r.get('/wholesale/resellers/new', (_req, res) => {
-    res.page('wholesale/resellers/new', { title: 'New reseller', values: { currency: 'USD', billing_service: 'on' } });
+  /** The operator's plans to pick from on the create form (blank: assign one later). */
+  const planOptions = async () => [
+    { value: '', label: '(none yet: its calls stay unrated until one is assigned)' },
+    ...(await listPlans(db, { kind: 'operator' })).map((p) => ({ value: String(p.id), label: `${p.name} (${p.currency})` })),
+  ];
+
+  r.get('/wholesale/resellers/new', async (_req, res) => {
+    res.page('wholesale/resellers/new', { title: 'New reseller', planOptions: await planOptions(), values: { currency: 'USD', billing_service: 'on' } });
   });
 
   r.post('/wholesale/resellers', async (req, res) => {
@@ -54,7 +60,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
         flash(req, 'success', `Reseller ${reseller.name} created with admin ${data.admin_email}.`);
         res.redirect(303, `/wholesale/resellers/${reseller.id}`);
       },
-      (errors) => res.page('wholesale/resellers/new', { title: 'New reseller', errors, values: { ...req.body, admin_password: '' } }),
+      async (errors) => res.page('wholesale/resellers/new', { title: 'New reseller', planOptions: await planOptions(), errors, values: { ...req.body, admin_password: '' } }),
     );
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, listParams, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, jsonOptionalId, listParams, optionalId, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -23,6 +23,8 @@ export type ResellerInput = z.infer<typeof resellerFields>;
 
 /** Creating a reseller creates its first admin in the same form and transaction. */
 export const newResellerSchema = resellerFields.extend({
+  // The operator's plan that prices its calls, chosen on the same form (blank: assigned later).
+  wholesale_plan_id: optionalId('Choose one of the operator’s rate plans'),
   admin_name: requiredText('Admin name', 120),
   admin_email: emailField,
   admin_password: passwordField,
@@ -32,7 +34,7 @@ export type NewResellerInput = z.infer<typeof newResellerSchema>;
 // The same fields as a JSON body (the API, issue 14), beside the form's: same rules, same data.
 const resellerJsonTypes = { billing_service: jsonBoolean('billing_service') };
 export const resellerJson = jsonFields(resellerFields, resellerJsonTypes);
-export const newResellerJson = jsonFields(newResellerSchema, resellerJsonTypes);
+export const newResellerJson = jsonFields(newResellerSchema, { ...resellerJsonTypes, wholesale_plan_id: jsonOptionalId('wholesale_plan_id must be a plan id or null') });
 
 export const resellerListQuery = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),

@@ -51,8 +51,14 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   r.get(BASE, (req, res) => listPage(req, res, BASE, null));
   r.get(`${BASE}.csv`, (req, res) => listCsv(req, res, BASE));
 
-  r.get(`${BASE}/new`, (_req, res) => {
-    res.page('subscribers/new', { title: 'New subscriber', values: { country: 'US' } });
+  /** The reseller's plans to pick from on the create form (blank: assign one later). */
+  const planOptions = async (req: Request) => [
+    { value: '', label: '(none yet: its calls are not charged retail until one is assigned)' },
+    ...(await listPlans(db, { kind: 'reseller', resellerId: resellerIdOf(req) })).map((p) => ({ value: String(p.id), label: `${p.name} (${p.currency})` })),
+  ];
+
+  r.get(`${BASE}/new`, async (req, res) => {
+    res.page('subscribers/new', { title: 'New subscriber', planOptions: await planOptions(req), values: { country: 'US' } });
   });
 
   r.post(BASE, async (req, res) => {
@@ -63,7 +69,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
         flash(req, 'success', `Subscriber ${sub.accountNumber} (${sub.name}) created.`);
         res.redirect(303, `${BASE}/${sub.id}`);
       },
-      (errors) => res.page('subscribers/new', { title: 'New subscriber', errors, values: { ...req.body, login_password: '' } }),
+      async (errors) => res.page('subscribers/new', { title: 'New subscriber', planOptions: await planOptions(req), errors, values: { ...req.body, login_password: '' } }),
     );
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryField, emailField, jsonFields, listParams, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { countryField, emailField, jsonFields, jsonOptionalId, listParams, optionalId, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const subscriberFields = z.object({
   account_number: z
@@ -38,6 +38,8 @@ const optionalLogin = z
   .pipe(z.email('Enter a valid email address').optional());
 
 const newSubscriberFields = subscriberFields.extend({
+  // The reseller's plan that prices its calls, chosen on the same form (blank: assigned later).
+  retail_plan_id: optionalId('Choose one of your rate plans'),
   numbers: numberList,
   login_email: optionalLogin,
   login_password: z.string().optional().transform((v) => (v ? v : undefined)),
@@ -61,6 +63,7 @@ export const newSubscriberJson = jsonFields(newSubscriberFields, {
     .array(z.string({ error: 'Each number is a string' }), { error: 'numbers must be a list of phone numbers' })
     .default([])
     .transform((list) => list.map((s) => s.trim()).filter(Boolean)),
+  retail_plan_id: jsonOptionalId('retail_plan_id must be a plan id or null'),
 }).superRefine(portalLoginPair);
 
 export const addNumberSchema = z.object({
