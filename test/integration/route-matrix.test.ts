@@ -169,6 +169,12 @@ const NO_STORE_PAGES = [
   'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
   'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',
+  // The lists' CSVs (src/web/lists.ts).
+  'GET /wholesale/resellers.csv', 'GET /wholesale/resellers/:resellerId/subscribers.csv', 'GET /reseller/subscribers.csv',
+  'GET /wholesale/users.csv', 'GET /reseller/users.csv', 'GET /wholesale/resellers/:resellerId/users.csv', 'GET /wholesale/platforms.csv',
+  'GET /wholesale/taxes.csv', 'GET /reseller/taxes.csv', 'GET /wholesale/tax-jurisdictions.csv', 'GET /wholesale/exchange-rates.csv',
+  'GET /wholesale/resellers/:resellerId/number-ranges.csv', 'GET /reseller/number-ranges.csv', 'GET /wholesale/rejects.csv',
+  'GET /wholesale/jobs.csv', 'GET /reseller/jobs.csv', 'GET /wholesale/audit.csv', 'GET /reseller/audit.csv',
 ];
 
 /**
