@@ -82,7 +82,7 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
   for (const r of RESELLERS) {
     const reseller = await createReseller(db, SYSTEM_ACTOR, {
       name: r.name, code: r.code, currency: r.currency, billing_service: true, billing_cycle_day: 1,
-      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller', sip_domain: `pbx.${r.domain}`, time_zone: r.timeZone,
+      contact_name: `${r.name} operations`, contact_email: `ops@${r.domain}`, contact_phone: null, notes: 'Demo reseller', sip_domain: `pbx.${r.domain}`, time_zone: r.timeZone, wholesale_plan_id: null,
       admin_name: `${r.name} admin`, admin_email: `admin@${r.domain}`, admin_password: DEMO_PASSWORD,
     });
     logins.push({ role: 'reseller_admin', email: `admin@${r.domain}` });
@@ -102,7 +102,7 @@ export async function loadDemoData(db: Db): Promise<DemoLogin[] | undefined> {
       await createSubscriber(db, SYSTEM_ACTOR, reseller.id, {
         account_number: account, name, contact_name: null, email: `billing@${account.toLowerCase()}.${r.domain}`, phone: null,
         address_line1: '1 Main Street', address_line2: null, city, region, postal_code: null, country: r.country, time_zone: null, billing_cycle_day: null,
-        numbers: [...numbers], login_email: loginEmail, login_password: loginEmail ? DEMO_PASSWORD : undefined,
+        numbers: [...numbers], login_email: loginEmail, login_password: loginEmail ? DEMO_PASSWORD : undefined, retail_plan_id: null,
       });
       if (loginEmail) logins.push({ role: 'subscriber', email: loginEmail });
       first = false;

@@ -132,3 +132,29 @@ export function jsonFields<T extends z.ZodRawShape, O extends { [K in keyof T]?:
 
 /** A checkbox's value in JSON: true or false (absent: false, as an unticked box). */
 export const jsonBoolean = (name: string) => z.boolean({ error: `${name} must be true or false` }).default(false);
+
+/** The query parameters every portal list takes beside its own filters (src/db/list.ts): sort, direction, cursor. */
+export const listParams = {
+  sort: z.string().trim().max(40).regex(/^[a-z_]+$/).optional().catch(undefined),
+  dir: z.enum(['asc', 'desc']).optional().catch(undefined),
+  cursor: z.string().max(1000).optional().catch(undefined),
+};
+
+/** One row chosen from a list (a select of plans): its id, or null when left blank. */
+export const optionalId = (message: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^([1-9]\d{0,14})?$/, message)
+    .optional()
+    .transform((v) => (v ? Number(v) : null));
+
+/** The same in JSON: a positive integer, or null / absent for none. */
+export const jsonOptionalId = (message: string) =>
+  z
+    .number({ error: message })
+    .int(message)
+    .positive(message)
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null);

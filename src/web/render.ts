@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { changedFields } from '../domain/audit/changes';
 import { addDays, DEFAULT_TIME_ZONE, formatDateTime, knownTimeZones, zoneAbbreviation } from '../domain/time/zones';
+import { countryOptions, currencyOptions } from '../domain/iso-codes';
 import { displayAmount } from '../modules/calls/format';
 import { ROLE_LABELS, isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
 import { moneyText } from '../domain/packages/feature-packages';
@@ -54,6 +55,9 @@ export const viewHelpers = {
   money: moneyText,
   /** IANA zone names, for a time-zone field's suggestions. */
   timeZones: knownTimeZones,
+  /** ISO 4217 currencies and ISO 3166-1 countries with their names, for the code fields' lists. */
+  currencies: currencyOptions,
+  countries: countryOptions,
   json(v: unknown): string {
     return v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   },
@@ -79,47 +83,55 @@ export function viewHelpersFor(timeZone: string) {
   };
 }
 
-interface NavItem { href: string; label: string }
+/**
+ * One entry of the main menu. `group` names the drop-down it sits in (in the order groups first
+ * appear); an entry without one stands on the bar itself. One line per entry, so entries added
+ * by different features merge without touching each other.
+ */
+export interface NavItem { href: string; label: string; group?: NavGroupName }
+export type NavGroupName = 'Customers' | 'Rating' | 'Packages' | 'Traffic' | 'System';
 
 function navFor(role: Role): NavItem[] {
   switch (portalOf(role)) {
     case 'wholesale':
       return [
         { href: '/wholesale', label: 'Dashboard' },
-        { href: '/wholesale/resellers', label: 'Resellers' },
-        { href: '/wholesale/rate-plans', label: 'Rate plans' },
-        { href: '/wholesale/toll-packages', label: 'Toll packages' },
-        { href: '/wholesale/destination-groups', label: 'Destination groups' },
-        { href: '/wholesale/feature-packages', label: 'Feature packages' },
-        { href: '/wholesale/features', label: 'Features' },
-        { href: '/wholesale/taxes', label: 'Taxes' },
-        { href: '/wholesale/tax-jurisdictions', label: 'Tax jurisdictions' },
-        { href: '/wholesale/exchange-rates', label: 'Exchange rates' },
-        { href: '/wholesale/platforms', label: 'Platforms' },
-        { href: '/wholesale/calls', label: 'Calls' },
-        { href: '/wholesale/unrated', label: 'Unrated' },
-        { href: '/wholesale/rejects', label: 'Rejects' },
-        { href: '/wholesale/jobs', label: 'Jobs' },
-        { href: '/wholesale/users', label: 'Wholesale users' },
-        { href: '/wholesale/audit', label: 'Audit log' },
-        { href: '/wholesale/settings', label: 'Settings' },
+        { href: '/wholesale/resellers', label: 'Resellers', group: 'Customers' },
+        { href: '/wholesale/rate-plans', label: 'Rate plans', group: 'Rating' },
+        { href: '/wholesale/taxes', label: 'Taxes', group: 'Rating' },
+        { href: '/wholesale/tax-jurisdictions', label: 'Tax jurisdictions', group: 'Rating' },
+        { href: '/wholesale/exchange-rates', label: 'Exchange rates', group: 'Rating' },
+        { href: '/wholesale/feature-packages', label: 'Feature packages', group: 'Packages' },
+        { href: '/wholesale/features', label: 'Features', group: 'Packages' },
+        { href: '/wholesale/toll-packages', label: 'Toll packages', group: 'Packages' },
+        { href: '/wholesale/destination-groups', label: 'Destination groups', group: 'Packages' },
+        { href: '/wholesale/calls', label: 'Calls', group: 'Traffic' },
+        { href: '/wholesale/unrated', label: 'Unrated', group: 'Traffic' },
+        { href: '/wholesale/rejects', label: 'Rejects', group: 'Traffic' },
+        { href: '/wholesale/platforms', label: 'Platforms', group: 'Traffic' },
+        { href: '/wholesale/jobs', label: 'Jobs', group: 'System' },
+        { href: '/wholesale/users', label: 'Wholesale users', group: 'System' },
+        { href: '/wholesale/audit', label: 'Audit log', group: 'System' },
+        { href: '/wholesale/settings', label: 'Settings', group: 'System' },
       ];
     case 'reseller':
       return [
         { href: '/reseller', label: 'Dashboard' },
-        { href: '/reseller/subscribers', label: 'Subscribers' },
-        { href: '/reseller/number-ranges', label: 'Number ranges' },
-        { href: '/reseller/calls', label: 'Calls' },
-        { href: '/reseller/unrated', label: 'Unrated' },
-        { href: '/reseller/jobs', label: 'Jobs' },
-        { href: '/reseller/rate-plans', label: 'Rate plans' },
-        { href: '/reseller/toll-packages', label: 'Toll packages' },
-        { href: '/reseller/destination-groups', label: 'Destination groups' },
-        { href: '/reseller/feature-packages', label: 'Feature packages' },
-        { href: '/reseller/taxes', label: 'Taxes' },
-        { href: '/reseller/users', label: 'Users' },
-        { href: '/reseller/audit', label: 'Audit log' },
-        { href: '/reseller/account', label: 'Wholesale account' },
+        { href: '/reseller/subscribers', label: 'Subscribers', group: 'Customers' },
+        { href: '/reseller/number-ranges', label: 'Number ranges', group: 'Customers' },
+        { href: '/reseller/rate-plans', label: 'Rate plans', group: 'Rating' },
+        { href: '/reseller/wholesale-plan', label: 'Wholesale plan (costs)', group: 'Rating' },
+        { href: '/reseller/below-cost', label: 'Sold below cost', group: 'Rating' },
+        { href: '/reseller/taxes', label: 'Taxes', group: 'Rating' },
+        { href: '/reseller/feature-packages', label: 'Feature packages', group: 'Packages' },
+        { href: '/reseller/toll-packages', label: 'Toll packages', group: 'Packages' },
+        { href: '/reseller/destination-groups', label: 'Destination groups', group: 'Packages' },
+        { href: '/reseller/calls', label: 'Calls', group: 'Traffic' },
+        { href: '/reseller/unrated', label: 'Unrated', group: 'Traffic' },
+        { href: '/reseller/account', label: 'Wholesale account', group: 'System' },
+        { href: '/reseller/jobs', label: 'Jobs', group: 'System' },
+        { href: '/reseller/users', label: 'Users', group: 'System' },
+        { href: '/reseller/audit', label: 'Audit log', group: 'System' },
       ];
     case 'subscriber':
       return [
@@ -134,6 +146,37 @@ function navFor(role: Role): NavItem[] {
   }
 }
 
+/** What the layout draws: links on the bar and drop-downs of links, the current page marked. */
+export type NavEntry =
+  | { kind: 'link'; href: string; label: string; active: boolean }
+  | { kind: 'group'; label: string; active: boolean; items: Array<{ href: string; label: string; active: boolean }> };
+
+/** A link is current on its own page and on the pages below it (a portal's home only on itself). */
+function isCurrent(href: string, path: string): boolean {
+  return path === href || (href.split('/').length > 2 && path.startsWith(`${href}/`));
+}
+
+export function navEntries(items: readonly NavItem[], currentPath: string): NavEntry[] {
+  const entries: NavEntry[] = [];
+  const groups = new Map<string, Extract<NavEntry, { kind: 'group' }>>();
+  for (const item of items) {
+    const active = isCurrent(item.href, currentPath);
+    if (!item.group) {
+      entries.push({ kind: 'link', href: item.href, label: item.label, active });
+      continue;
+    }
+    let group = groups.get(item.group);
+    if (!group) {
+      group = { kind: 'group', label: item.group, active: false, items: [] };
+      groups.set(item.group, group);
+      entries.push(group);
+    }
+    group.items.push({ href: item.href, label: item.label, active });
+    group.active ||= active;
+  }
+  return entries;
+}
+
 export function homeFor(role: Role): string {
   const portal = portalOf(role);
   return portal === 'subscriber' ? '/me' : `/${portal}`;
@@ -146,7 +189,7 @@ export function renderSetup(req: Request, res: Response, next: NextFunction): vo
   // Every time on the person's pages is in their party's zone (anonymous pages show none).
   res.locals.timeZone = user?.timeZone ?? DEFAULT_TIME_ZONE;
   res.locals.h = viewHelpersFor(res.locals.timeZone as string);
-  res.locals.nav = user ? navFor(user.role) : [];
+  res.locals.nav = user ? navEntries(navFor(user.role), req.path) : [];
   res.locals.readOnly = user ? isReadOnly(user.role) : false;
   res.locals.currentPath = req.path;
   res.locals.csrfToken = typeof req.csrfToken === 'function' ? req.csrfToken() : '';

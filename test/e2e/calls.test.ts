@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
-import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
+import { BrowserHarness, SHOTS, skipWithoutChromium, navLink } from '../support/browser';
 import { makeCallLeg, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
@@ -35,7 +35,8 @@ describe('calls in a browser', { skip }, () => {
     return page;
   }
 
-  const nav = (page: Page, label: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true });
+  /** A main-menu link, its drop-down opened first (see navLink). */
+  const nav = (page: Page, label: string) => navLink(page, label);
 
   test('a posted call shows on the subscriber\'s calls page with its retail cost, and on the reseller\'s with both charges', async () => {
     const platform = await makePlatform(t.db);
@@ -58,7 +59,7 @@ describe('calls in a browser', { skip }, () => {
     assert.equal(res.status, 200);
     const legId = res.body.records[0].legs[0].id as number;
 
-    await Promise.all([subscriber.waitForURL('**/me/calls'), nav(subscriber, 'My calls').click()]);
+    await Promise.all([subscriber.waitForURL('**/me/calls'), nav(subscriber, 'My calls').then((link) => link.click())]);
     const row = subscriber.locator(`tr[data-leg="${legId}"]`);
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /\+442079460000/);
@@ -68,7 +69,7 @@ describe('calls in a browser', { skip }, () => {
     await subscriber.screenshot({ path: path.join(SHOTS, 'calls-subscriber.png'), fullPage: true });
 
     const admin = await loginAs(resellerAdmin.email);
-    await Promise.all([admin.waitForURL('**/reseller/calls'), nav(admin, 'Calls').click()]);
+    await Promise.all([admin.waitForURL('**/reseller/calls'), nav(admin, 'Calls').then((link) => link.click())]);
     const adminRow = admin.locator(`tr[data-leg="${legId}"]`);
     assert.equal(((await adminRow.getByTestId('wholesale').textContent()) ?? '').trim(), '0.0317 USD');
     assert.equal(((await adminRow.getByTestId('retail').textContent()) ?? '').trim(), '0.18 USD');
@@ -78,7 +79,7 @@ describe('calls in a browser', { skip }, () => {
     await admin.screenshot({ path: path.join(SHOTS, 'calls-reseller-detail.png'), fullPage: true });
 
     const support = await loginAs(resellerSupport.email);
-    await Promise.all([support.waitForURL('**/reseller/unrated'), nav(support, 'Unrated').click()]);
+    await Promise.all([support.waitForURL('**/reseller/unrated'), nav(support, 'Unrated').then((link) => link.click())]);
     assert.equal(await support.getByRole('button', { name: /Re-rate/ }).count(), 0);
     assert.equal(await support.locator('input[name=ids]').count(), 0);
   });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
-import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
+import { BrowserHarness, SHOTS, skipWithoutChromium, navLink } from '../support/browser';
 import { makeNumberRange, makeReseller, makeSubscriber, makeTenants, makeUser, PASSWORD } from '../support/factories';
 
 const skip = skipWithoutChromium;
@@ -64,7 +64,8 @@ describe('portals in a browser', { skip }, () => {
   const heading = (page: Page) => page.getByRole('heading', { level: 1 });
   const flashOk = (page: Page) => page.locator('.flash-success');
   const alert = (page: Page) => page.getByRole('alert').first();
-  const nav = (page: Page, label: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true });
+  /** A main-menu link, its drop-down opened first (see navLink). */
+  const nav = (page: Page, label: string) => navLink(page, label);
   /**
    * The control labelled exactly `label` (a required field's label ends with an aria-hidden "*",
    * which getByLabel's exact match would otherwise count).
@@ -122,7 +123,7 @@ describe('portals in a browser', { skip }, () => {
     assert.equal(await textOf(heading(admin)), 'Dashboard');
     await shot(admin, 'wholesale-dashboard');
 
-    await go(admin, nav(admin, 'Resellers'));
+    await go(admin, await nav(admin, 'Resellers'));
     await admin.waitForURL('**/wholesale/resellers');
     await go(admin, admin.getByRole('link', { name: 'New reseller' }));
     await admin.waitForURL('**/wholesale/resellers/new');
@@ -151,7 +152,7 @@ describe('portals in a browser', { skip }, () => {
     assert.equal(await admin.locator('.view-only').count(), 0);
     await shot(admin, 'reseller-show');
 
-    await go(admin, nav(admin, 'Resellers'));
+    await go(admin, await nav(admin, 'Resellers'));
     await admin.waitForURL('**/wholesale/resellers');
     assert.equal(await admin.getByRole('link', { name: 'Harbor Telecom', exact: true }).count(), 1);
     await shot(admin, 'resellers-list');
@@ -165,7 +166,7 @@ describe('portals in a browser', { skip }, () => {
     assert.equal(await textOf(heading(resellerAdmin)), 'Harbor Telecom');
     await shot(resellerAdmin, 'reseller-dashboard');
 
-    await go(resellerAdmin, nav(resellerAdmin, 'Subscribers'));
+    await go(resellerAdmin, await nav(resellerAdmin, 'Subscribers'));
     await resellerAdmin.waitForURL('**/reseller/subscribers');
     await go(resellerAdmin, resellerAdmin.getByRole('link', { name: 'New subscriber' }));
     await resellerAdmin.waitForURL('**/reseller/subscribers/new');
@@ -216,7 +217,7 @@ describe('portals in a browser', { skip }, () => {
   });
 
   test('4. deactivating the reseller throws out its subscriber and refuses logins until reactivated', async () => {
-    await go(admin, nav(admin, 'Resellers'));
+    await go(admin, await nav(admin, 'Resellers'));
     await go(admin, admin.getByRole('link', { name: 'Harbor Telecom', exact: true }));
     await admin.waitForURL(`**${resellerUrl}`);
     assert.equal(await textOf(admin.getByTestId('impact-subscribers')), '1');
@@ -235,12 +236,12 @@ describe('portals in a browser', { skip }, () => {
     await shot(admin, 'reseller-deactivated');
 
     // The subscriber's open session ends at the next click.
-    await go(subscriber, nav(subscriber, 'My account'));
+    await go(subscriber, await nav(subscriber, 'My account'));
     await subscriber.waitForURL('**/login');
     assert.equal(await textOf(alert(subscriber)), SUSPENDED);
     await shot(subscriber, 'login-suspended');
     // So does the reseller admin's.
-    await go(resellerAdmin, nav(resellerAdmin, 'Dashboard'));
+    await go(resellerAdmin, await nav(resellerAdmin, 'Dashboard'));
     await resellerAdmin.waitForURL('**/login');
     assert.equal(await textOf(alert(resellerAdmin)), SUSPENDED);
 
@@ -254,7 +255,7 @@ describe('portals in a browser', { skip }, () => {
     await go(admin, admin.getByRole('link', { name: 'All subscribers of Harbor Telecom' }));
     assert.match(await textOf(admin.getByRole('row').filter({ hasText: 'HT-1001' })), /suspended/i);
     assert.equal(await textOf(admin.locator('.notice')), 'This reseller is inactive: all its subscribers are suspended.');
-    await go(admin, nav(admin, 'Resellers'));
+    await go(admin, await nav(admin, 'Resellers'));
     await go(admin, admin.getByRole('link', { name: 'Harbor Telecom', exact: true }));
 
     await go(admin, admin.getByRole('button', { name: 'Reactivate reseller' }));
@@ -277,7 +278,7 @@ describe('portals in a browser', { skip }, () => {
     // Wholesale support.
     const ws = await loginAs(wholesaleSupport.email);
     await assertNoWriteControls(ws, 'wholesale dashboard');
-    await go(ws, nav(ws, 'Resellers'));
+    await go(ws, await nav(ws, 'Resellers'));
     await ws.waitForURL('**/wholesale/resellers');
     await assertNoWriteControls(ws, 'resellers list');
     await shot(ws, 'support-resellers-list');
@@ -302,11 +303,11 @@ describe('portals in a browser', { skip }, () => {
     await ws.waitForURL(`**/wholesale/resellers/${a.reseller.id}/users`);
     await assertNoWriteControls(ws, 'reseller logins');
     assert.equal(await ws.getByRole('cell', { name: a.admin.email }).count(), 1);
-    await go(ws, nav(ws, 'Wholesale users'));
+    await go(ws, await nav(ws, 'Wholesale users'));
     await ws.waitForURL('**/wholesale/users');
     await assertNoWriteControls(ws, 'wholesale users');
     await shot(ws, 'support-wholesale-users');
-    await go(ws, nav(ws, 'Rate plans'));
+    await go(ws, await nav(ws, 'Rate plans'));
     await ws.waitForURL('**/wholesale/rate-plans');
     await assertNoWriteControls(ws, 'rate plans');
     await go(ws, ws.getByRole('link', { name: fx.operatorPlan.name, exact: true }));
@@ -314,7 +315,7 @@ describe('portals in a browser', { skip }, () => {
     await assertNoWriteControls(ws, 'rate plan page');
     await assertForgedPostRefused(ws, `/wholesale/rate-plans/${fx.operatorPlan.id}/deck`, { mode: 'replace', csv: 'prefix,description\n' });
     await assertForgedPostRefused(ws, `/wholesale/resellers/${a.reseller.id}/plan`, { wholesale_plan_id: String(fx.operatorPlan.id) });
-    await go(ws, nav(ws, 'Audit log'));
+    await go(ws, await nav(ws, 'Audit log'));
     await ws.waitForURL('**/wholesale/audit');
     await assertNoWriteControls(ws, 'wholesale audit log');
     await shot(ws, 'support-wholesale-audit');
@@ -323,7 +324,7 @@ describe('portals in a browser', { skip }, () => {
     const rs = await loginAs(a.support.email);
     assert.equal(new URL(rs.url()).pathname, '/reseller');
     await assertNoWriteControls(rs, 'reseller dashboard');
-    await go(rs, nav(rs, 'Subscribers'));
+    await go(rs, await nav(rs, 'Subscribers'));
     await rs.waitForURL('**/reseller/subscribers');
     await assertNoWriteControls(rs, 'subscribers list');
     await go(rs, rs.getByRole('link', { name: a.subscriber.account_number, exact: true }));
@@ -338,16 +339,16 @@ describe('portals in a browser', { skip }, () => {
     await assertForgedPostRefused(rs, sub, { account_number: 'FORGED', name: 'Forged', country: 'US' });
     await assertForgedPostRefused(rs, '/reseller/subscribers', { account_number: 'FORGED-2', name: 'Forged', country: 'US' });
     await assertForgedPostRefused(rs, '/reseller/users', { name: 'F', email: 'f3@example.com', role: 'reseller_admin', password: 'forged-long-password' });
-    await go(rs, nav(rs, 'Users'));
+    await go(rs, await nav(rs, 'Users'));
     await rs.waitForURL('**/reseller/users');
     await assertNoWriteControls(rs, 'reseller users');
-    await go(rs, nav(rs, 'Rate plans'));
+    await go(rs, await nav(rs, 'Rate plans'));
     await rs.waitForURL('**/reseller/rate-plans');
     await assertNoWriteControls(rs, 'reseller rate plans');
     await go(rs, rs.getByRole('link', { name: a.plan.name, exact: true }));
     await assertNoWriteControls(rs, 'reseller rate plan page');
     await assertForgedPostRefused(rs, `${sub}/plan`, { retail_plan_id: String(a.plan.id) });
-    await go(rs, nav(rs, 'Audit log'));
+    await go(rs, await nav(rs, 'Audit log'));
     await rs.waitForURL('**/reseller/audit');
     await assertNoWriteControls(rs, 'reseller audit log');
 

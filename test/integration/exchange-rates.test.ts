@@ -17,10 +17,12 @@ function fieldError(html: string, field: string): string | undefined {
   return m ? text(m[1] as string) : undefined;
 }
 
-/** The rates of one pair's table, in the order shown: "rate state". */
+/** The rates of one pair in the list, in the order shown: "rate state". */
 function shownRates(html: string, from: string, to: string): string[] {
-  const section = new RegExp(`data-testid="pair-${from}-${to}">([\\s\\S]*?)</section>`).exec(html)?.[1] ?? '';
-  return [...section.matchAll(/<td class="num">([^<]+)<\/td><td>([^<]+)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
+  return [...html.matchAll(/<tr data-rate="\d+">([\s\S]*?)<\/tr>/g)]
+    .map((m) => [...(m[1] as string).matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((c) => c[1] as string))
+    .filter((cells) => cells[0] === from && cells[1] === to)
+    .map((cells) => `${cells[3]} ${cells[4]}`);
 }
 
 const at = (iso: string) => Date.parse(iso);

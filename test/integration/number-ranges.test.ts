@@ -13,10 +13,14 @@ function text(html: string): string {
   return html.replace(/&#34;|&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-/** The ranges table of a page: [first, last, in use] per row. */
+/** The ranges table of a page (the reseller's page, or the list): [first, last, in use] per row. */
 function rangeRows(html: string): string[][] {
-  const table = /data-testid="ranges">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
-  return [...table.matchAll(/<tr>\s*<td><code>([^<]+)<\/code><\/td>\s*<td><code>([^<]+)<\/code><\/td>[\s\S]*?<td class="num" data-testid="in-use">(\d+)<\/td>/g)].map((m) => [m[1], m[2], m[3]] as string[]);
+  const table = /(?:data-testid="ranges"|data-list="number ranges")>([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
+  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? '';
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((tr) => {
+    const cells = [...(tr[1] as string).matchAll(/<td([^>]*)>([\s\S]*?)<\/td>/g)].filter((m) => !(m[1] as string).includes('data-list-extra')).map((m) => (m[2] as string).replace(/<[^>]*>/g, '').trim());
+    return [cells[0], cells[1], cells[cells.length - 1]] as string[];
+  });
 }
 
 describe('number ranges: given by the operator, used by the reseller', () => {

@@ -237,6 +237,12 @@ const NO_STORE_PAGES = [
   'GET /wholesale/rate-plans/:planId/compare.csv', 'GET /reseller/rate-plans/:planId/compare.csv', 'GET /reseller/wholesale-plan', 'GET /reseller/rate-plans/:planId/margins',
   'GET /me/calls.csv', 'GET /reseller/subscribers/:subscriberId/calls', 'GET /reseller/subscribers/:subscriberId/calls.csv',
   'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/calls', 'GET /wholesale/resellers/:resellerId/subscribers/:subscriberId/calls.csv',
+  // The lists' CSVs (src/web/lists.ts).
+  'GET /wholesale/resellers.csv', 'GET /wholesale/resellers/:resellerId/subscribers.csv', 'GET /reseller/subscribers.csv',
+  'GET /wholesale/users.csv', 'GET /reseller/users.csv', 'GET /wholesale/resellers/:resellerId/users.csv', 'GET /wholesale/platforms.csv',
+  'GET /wholesale/taxes.csv', 'GET /reseller/taxes.csv', 'GET /wholesale/tax-jurisdictions.csv', 'GET /wholesale/exchange-rates.csv',
+  'GET /wholesale/resellers/:resellerId/number-ranges.csv', 'GET /reseller/number-ranges.csv', 'GET /wholesale/rejects.csv',
+  'GET /wholesale/jobs.csv', 'GET /reseller/jobs.csv', 'GET /wholesale/audit.csv', 'GET /reseller/audit.csv',
 ];
 
 /**

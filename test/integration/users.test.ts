@@ -8,7 +8,7 @@ const NEW_PASSWORD = 'a-fresh-staff-password';
 
 /** Emails listed in a users page, in order. */
 function listedEmails(html: string): string[] {
-  return [...html.matchAll(/<tr>\s*<td>([^<]+@[^<]+)<\/td>/g)].map((m) => m[1] as string);
+  return [...html.matchAll(/<tr[^>]*>\s*<td[^>]*>([^<]+@[^<]+)<\/td>/g)].map((m) => m[1] as string);
 }
 
 async function loginStatus(t: TestApp, email: string, password = PASSWORD) {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createTestApp, listen, type TestApp } from './app';
 
 /** Debian's chromium, driven by playwright-core (never a downloaded browser). */
@@ -43,4 +43,20 @@ export class BrowserHarness {
     await this.server?.close();
     await this.t?.close();
   }
+}
+
+/**
+ * A link of the main menu by its text, as a person reaches it: the drop-down it sits in opened
+ * first (its summary clicked), and on a phone the menu itself (the Menu button).
+ */
+export async function navLink(page: Page, label: string): Promise<Locator> {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const link = nav.getByRole('link', { name: label, exact: true });
+  if (await link.isVisible()) return link;
+  const toggle = page.locator('label.nav-toggle-button');
+  if ((await toggle.isVisible()) && !(await nav.isVisible())) await toggle.click();
+  // `has` is looked for inside each details element: a locator from the page, not from the nav.
+  const group = nav.locator('details').filter({ has: page.getByRole('link', { name: label, exact: true, includeHidden: true }) });
+  if ((await group.count()) > 0 && !(await link.isVisible())) await group.locator('summary').click();
+  return link;
 }

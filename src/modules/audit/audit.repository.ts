@@ -1,7 +1,8 @@
 import type { Queryable } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
-import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { PAGE_SIZE, type Page } from '../../db/paging';
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 
 export interface AuditEntry {
   resellerId: number | null;
@@ -127,18 +128,30 @@ export interface AuditRow {
   ip: string | null;
 }
 
-export interface AuditFilter {
+export interface AuditFilter extends ListParams {
   entityType?: string;
   action?: string;
   resellerId?: number;
   entityId?: number;
-  cursor?: string;
-  limit?: number;
+  /** Text in the email of who made the change. */
+  who?: string;
 }
 
+/** The audit log list: its sortable columns (src/db/list.ts). Newest first unless asked. */
+export const AUDIT_LIST: ListSpec = {
+  sorts: {
+    when: { sql: 'a.id', kind: 'number' },
+    who: { sql: 'lower(a.actor_email)', kind: 'text' },
+    reseller: { sql: 'lower(r.name)', kind: 'text' },
+    what: { sql: `a.action || ' ' || a.entity_type`, kind: 'text' },
+  },
+  defaultSort: 'when',
+  defaultDir: 'desc',
+  id: 'a.id',
+};
+
 /** The audit trail a scope may see: operator staff all of it, a reseller only its own rows. */
-export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter = {}): Promise<Page<AuditRow>> {
-  const limit = filter.limit ?? PAGE_SIZE;
+function filteredAudit(db: Queryable, scope: Scope, filter: AuditFilter) {
   // Names, not ids: who acted, and the reseller, subscriber, user, plan or platform changed (as named now).
   const q = db('audit_log as a')
     .leftJoin('resellers as r', 'r.id', 'a.reseller_id')
@@ -148,18 +161,18 @@ export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter
     .leftJoin('users as eu', (j) => j.on('eu.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['user'])))
     .leftJoin('rate_plans as ep', (j) => j.on('ep.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['rate_plan'])))
     .leftJoin('platforms as ef', (j) => j.on('ef.id', 'a.entity_id').andOn('a.entity_type', db.raw('?', ['platform'])))
-    .select('a.*', 'r.name as reseller_name', 'au.name as actor_name', db.raw('coalesce(er.name, es.name, eu.name, ep.name, ef.name) as entity_name'))
-    .orderBy([{ column: 'a.id', order: 'desc' }])
-    .limit(limit + 1);
+    .select('a.*', 'r.name as reseller_name', 'au.name as actor_name', db.raw('coalesce(er.name, es.name, eu.name, ep.name, ef.name) as entity_name'));
   if (scope.kind !== 'wholesale') q.where('a.reseller_id', scope.resellerId);
   else if (filter.resellerId) q.where('a.reseller_id', filter.resellerId);
   if (filter.entityType) q.where('a.entity_type', filter.entityType);
   if (filter.entityId) q.where('a.entity_id', filter.entityId);
   if (filter.action) q.where('a.action', filter.action);
-  const after = decodeCursor(filter.cursor, ['id']);
-  if (after) q.where('a.id', '<', Number(after[0]));
-  const rows = (await q) as Array<Record<string, any>>;
-  const mapped: AuditRow[] = rows.map((r) => ({
+  if (filter.who) q.whereILike('a.actor_email', `%${filter.who}%`);
+  return q;
+}
+
+function toAuditRow(scope: Scope) {
+  return (r: Record<string, any>): AuditRow => ({
     id: r.id,
     occurredAt: r.occurred_at,
     resellerId: r.reseller_id,
@@ -175,7 +188,23 @@ export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter
     before: r.before,
     after: r.after,
     ip: r.ip,
-  }));
-  return toPage(mapped, limit, (r) => [r.id]);
+  });
+}
+
+/** The latest changes a scope may see (the feeds on home and reseller pages), newest first. */
+export async function listAudit(db: Queryable, scope: Scope, filter: AuditFilter = {}): Promise<Page<AuditRow>> {
+  const limit = filter.limit ?? PAGE_SIZE;
+  const rows = (await filteredAudit(db, scope, filter).orderBy('a.id', 'desc').limit(limit)) as Array<Record<string, any>>;
+  return { rows: rows.map(toAuditRow(scope)) };
+}
+
+/** The audit log page: sorted, counted, keyset paged. */
+export async function auditPage(db: Queryable, scope: Scope, filter: AuditFilter): Promise<ListPage<AuditRow>> {
+  return listPage(db, filteredAudit(db, scope, filter), AUDIT_LIST, filter, toAuditRow(scope));
+}
+
+/** Every change of the filter, in the list's order (its CSV). */
+export function allAudit(db: Queryable, scope: Scope, filter: AuditFilter): AsyncGenerator<AuditRow> {
+  return listAll(db, filteredAudit(db, scope, filter), AUDIT_LIST, filter, toAuditRow(scope));
 }
 

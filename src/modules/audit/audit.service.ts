@@ -8,3 +8,13 @@ export type { AuditFilter, AuditRow } from './audit.repository';
 export async function listAudit(db: Queryable, scope: Scope, filter: repo.AuditFilter = {}) {
   return repo.listAudit(db, scope, filter);
 }
+
+/** The audit log page: the filter's changes sorted, counted and paged. */
+export async function auditPage(db: Queryable, scope: Scope, filter: repo.AuditFilter) {
+  return repo.auditPage(db, scope, filter);
+}
+
+/** Every change the log's filter matches, in its order: the CSV of exactly that list. */
+export function allAudit(db: Queryable, scope: Scope, filter: repo.AuditFilter) {
+  return repo.allAudit(db, scope, filter);
+}

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/knex';
-import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Scope } from '../../domain/tenancy/roles';
 
 /** A body (or one record of it) the intake could not accept, kept as received. */
@@ -51,26 +51,47 @@ function base(db: Queryable) {
     .select('x.id', 'x.platform_id', 'x.received_at', 'x.source_ip', 'x.content_type', 'x.error', 'x.record_index', 'p.name as platform_name', db.raw(`${RECEIVED_KEY} as received_key`), db.raw('length(x.body) as body_length'));
 }
 
-export interface RejectFilter {
+export interface RejectFilter extends ListParams {
   platformId?: number;
-  cursor?: string;
-  limit?: number;
+  /** Text in the error or the source address. */
+  q?: string;
 }
 
-/** Rejects are the operator's: other scopes reach none. Newest first, keyset on (received_at, id). */
-export async function listRejects(db: Queryable, scope: Scope, f: RejectFilter): Promise<Page<CdrReject>> {
-  if (scope.kind !== 'wholesale') return { rows: [] };
-  const limit = f.limit ?? PAGE_SIZE;
-  const q = base(db)
-    .orderBy([{ column: 'x.received_at', order: 'desc' }, { column: 'x.id', order: 'desc' }])
-    .limit(limit + 1);
+/** The rejects list: its sortable columns and totals (src/db/list.ts). Newest first unless asked. */
+export const REJECT_LIST: ListSpec = {
+  sorts: {
+    received: { sql: 'x.received_at', kind: 'time' },
+    platform: { sql: 'lower(p.name)', kind: 'text' },
+    source: { sql: 'x.source_ip::text', kind: 'text' },
+    error: { sql: 'lower(x.error)', kind: 'text' },
+    record: { sql: 'coalesce(x.record_index, -1)', kind: 'number' },
+    size: { sql: 'length(x.body)', kind: 'number' },
+  },
+  defaultSort: 'received',
+  defaultDir: 'desc',
+  id: 'x.id',
+  totals: { chars: 'sum(body_length)' },
+};
+
+/** Rejects are the operator's: other scopes reach none. */
+function filteredRejects(db: Queryable, scope: Scope, f: RejectFilter) {
+  const q = base(db);
+  if (scope.kind !== 'wholesale') q.whereRaw('false');
   if (f.platformId) q.where('x.platform_id', f.platformId);
-  const after = decodeCursor(f.cursor, ['time', 'id']);
-  if (after) {
-    q.whereRaw('(x.received_at, x.id) < (?::timestamptz, ?)', after);
+  if (f.q) {
+    const like = `%${f.q}%`;
+    q.where((w) => w.whereILike('x.error', like).orWhereRaw('x.source_ip::text ilike ?', [like]));
   }
-  const rows = ((await q) as Array<Record<string, any>>).map(toReject);
-  return toPage(rows, limit, (r) => [r.receivedKey, r.id]);
+  return q;
+}
+
+export async function listRejects(db: Queryable, scope: Scope, f: RejectFilter): Promise<ListPage<CdrReject>> {
+  return listPage(db, filteredRejects(db, scope, f), REJECT_LIST, f, toReject);
+}
+
+/** Every reject of the filter, in the list's order (its CSV). */
+export function allRejects(db: Queryable, scope: Scope, f: RejectFilter): AsyncGenerator<CdrReject> {
+  return listAll(db, filteredRejects(db, scope, f), REJECT_LIST, f, toReject);
 }
 
 export async function getReject(db: Queryable, scope: Scope, id: number): Promise<CdrRejectDetail | undefined> {

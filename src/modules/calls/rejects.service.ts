@@ -16,6 +16,11 @@ export async function rejectsPage(db: Db, scope: Scope, filter: repo.RejectFilte
   return { page, platforms, retentionDays };
 }
 
+/** Every reject the list's filter matches, in its order: the CSV of exactly that list. */
+export function allRejects(db: Db, scope: Scope, filter: repo.RejectFilter) {
+  return repo.allRejects(db, scope, filter);
+}
+
 export async function getRejectOrThrow(db: Db, scope: Scope, id: number): Promise<repo.CdrRejectDetail> {
   const reject = await repo.getReject(db, scope, id);
   if (!reject) throw new NotFoundError();

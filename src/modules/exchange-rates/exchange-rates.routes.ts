@@ -6,6 +6,7 @@ import { seriesStates } from '../../domain/time/in-force';
 import { submitForm } from '../../web/forms';
 import { actor } from '../../web/principal';
 import { flash } from '../../web/render';
+import { listInMemory, sendListCsv, type Column } from '../../web/lists';
 import { momentText } from '../taxes/form-fields';
 import { exchangeRateFields, exchangeRateListQuery } from './exchange-rates.schemas';
 import * as service from './exchange-rates.service';
@@ -33,15 +34,44 @@ function byPair(rows: service.ExchangeRateRow[], nowMs: number): PairView[] {
   });
 }
 
+type RateRow = PairView['rates'][number] & { from: string; to: string };
+
+/** The exchange rates list's columns: the page's table and its CSV (the pair's newest first within it). */
+const RATE_COLUMNS: Array<Column<RateRow>> = [
+  { label: 'From', sort: 'pair', text: (r) => r.from },
+  { label: 'To', text: (r) => r.to },
+  { label: 'Effective from', sort: 'effective', text: (r, h) => h.dateTime(r.effectiveFrom) },
+  { label: 'Rate', sort: 'rate', num: true, text: (r) => r.rate },
+  { label: 'State', sort: 'state', text: (r) => r.state },
+  { label: 'Added', sort: 'added', text: (r, h) => h.dateTime(r.createdAt) },
+];
+
 /** Exchange rates: wholesale admins add them; nobody edits or deletes one. */
 export function exchangeRateRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
   const r = Router(ROUTER_OPTIONS);
   const base = '/wholesale/exchange-rates';
 
+  /** Every rate of the filter, each marked, in one list sorted as asked: the page and its CSV. */
+  async function rateList(query: unknown) {
+    const filter = exchangeRateListQuery.parse(query);
+    const rows = byPair(await service.listRates(db, { from: filter.from, to: filter.to }), Date.now())
+      .flatMap((p) => p.rates.map((r) => ({ ...r, from: p.from, to: p.to })))
+      .filter((r) => !filter.state || r.state === filter.state);
+    return listInMemory(rows, {
+      columns: RATE_COLUMNS, filter, path: base, rowKey: 'rate', noun: ['rate', 'rates'],
+      sorts: { pair: (r) => `${r.from}/${r.to}`, effective: (r) => r.effectiveFrom.getTime(), rate: (r) => r.rate, state: (r) => r.state, added: (r) => r.createdAt.getTime() },
+      defaultSort: 'pair', defaultDir: 'asc',
+    });
+  }
+
   r.get(base, async (req, res) => {
-    const filter = exchangeRateListQuery.parse(req.query);
-    const pairs = byPair(await service.listRates(db, filter), Date.now());
-    res.page('exchange-rates/list', { title: 'Exchange rates', base, pairs, filter });
+    const list = await rateList(req.query);
+    res.page('exchange-rates/list', { title: 'Exchange rates', base, list, filter: list.filter });
+  });
+
+  r.get(`${base}.csv`, async (req, res) => {
+    const list = await rateList(req.query);
+    await sendListCsv(req, res, 'exchange-rates', list.columns, list.rows);
   });
 
   r.get(`${base}/new`, (req, res) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listParams } from '../../domain/fields';
 import { currencyField } from '../../domain/fields';
 import { decimalText, momentField } from '../taxes/form-fields';
 
@@ -16,4 +17,6 @@ export type ExchangeRateInput = z.infer<typeof exchangeRateFields>;
 export const exchangeRateListQuery = z.object({
   from: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/).optional().catch(undefined),
   to: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/).optional().catch(undefined),
+  state: z.enum(['in force', 'superseded', 'scheduled']).optional().catch(undefined),
+  ...listParams,
 });

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/knex';
-import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Scope } from '../../domain/tenancy/roles';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -98,13 +98,39 @@ export async function openJobsOf(db: Queryable, scope: Scope, kind: string, payl
   return rows.map(toJob);
 }
 
-/** Jobs newest first, a page at a time (keyset on id). */
-export async function listJobs(db: Queryable, scope: Scope, f: { cursor?: string; status?: JobStatus }, limit = PAGE_SIZE): Promise<Page<Job>> {
-  const after = decodeCursor(f.cursor, ['id']);
-  const q = scoped(db, scope).orderBy('id', 'desc').limit(limit + 1);
-  if (after) q.where('id', '<', after[0] as number);
-  if (f.status) q.where({ status: f.status });
-  return toPage((await q).map(toJob), limit, (j) => [j.id]);
+export interface JobFilter extends ListParams {
+  status?: JobStatus;
+  /** Text in the job's title. */
+  q?: string;
+}
+
+/** The jobs list: its sortable columns (src/db/list.ts). Newest first unless asked. */
+export const JOB_LIST: ListSpec = {
+  sorts: {
+    queued: { sql: 'jobs.created_at', kind: 'time' },
+    title: { sql: 'lower(jobs.title)', kind: 'text' },
+    status: { sql: 'jobs.status', kind: 'text' },
+    attempts: { sql: 'jobs.attempts', kind: 'number' },
+  },
+  defaultSort: 'queued',
+  defaultDir: 'desc',
+  id: 'jobs.id',
+};
+
+function filteredJobs(db: Queryable, scope: Scope, f: JobFilter) {
+  const q = scoped(db, scope).select('jobs.*');
+  if (f.status) q.where('jobs.status', f.status);
+  if (f.q) q.whereILike('jobs.title', `%${f.q}%`);
+  return q;
+}
+
+export async function listJobs(db: Queryable, scope: Scope, f: JobFilter): Promise<ListPage<Job>> {
+  return listPage(db, filteredJobs(db, scope, f), JOB_LIST, f, toJob);
+}
+
+/** Every job of the filter, in the list's order (its CSV). */
+export function allJobs(db: Queryable, scope: Scope, f: JobFilter): AsyncGenerator<Job> {
+  return listAll(db, filteredJobs(db, scope, f), JOB_LIST, f, toJob);
 }
 
 /**

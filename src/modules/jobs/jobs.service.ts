@@ -3,7 +3,7 @@ import type { Db, Queryable } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
 import { NotFoundError } from '../../domain/errors';
 import type { Scope } from '../../domain/tenancy/roles';
-import { getJob, insertJob, listJobs, openJobsOf, type Job, type JobStatus, type Schedule, upsertSchedule } from './jobs.repository';
+import { allJobs, getJob, insertJob, listJobs, openJobsOf, type Job, type JobFilter, type JobStatus, type Schedule, upsertSchedule } from './jobs.repository';
 
 /** What a handler is given for one attempt at its job. */
 export interface JobContext<P> {
@@ -132,11 +132,16 @@ export async function enqueueJob<P>(db: Queryable, kinds: JobKinds, actor: Actor
 
 // ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
 
-export type { Job, JobStatus } from './jobs.repository';
+export type { Job, JobFilter, JobStatus } from './jobs.repository';
 
 /** The jobs the scope may see, newest first, a page at a time. */
-export function listJobsIn(db: Queryable, scope: Scope, filter: { cursor?: string; status?: JobStatus }) {
+export function listJobsIn(db: Queryable, scope: Scope, filter: JobFilter) {
   return listJobs(db, scope, filter);
+}
+
+/** Every job the list's filter matches, in its order: the CSV of exactly that list. */
+export function allJobsIn(db: Queryable, scope: Scope, filter: JobFilter) {
+  return allJobs(db, scope, filter);
 }
 
 /** One job the scope may see; NotFoundError otherwise (another tenant's job is not there). */

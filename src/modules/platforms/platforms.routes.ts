@@ -8,19 +8,62 @@ import { idParam } from '../../web/params';
 import { actor } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
+import { z } from 'zod';
+import { listParams } from '../../domain/fields';
+import { listInMemory, sendListCsv, type Column } from '../../web/lists';
 import { platformFields } from './platforms.schemas';
 import * as service from './platforms.service';
 
 const BASE = '/wholesale/platforms';
 const FORMAT_OPTIONS = FORMAT_NAMES.map((f) => ({ value: f, label: f }));
 
+const platformListQuery = z.object({
+  q: z.string().trim().max(100).optional().catch(undefined),
+  status: z.enum(['active', 'inactive']).optional().catch(undefined),
+  ...listParams,
+});
+
+type PlatformRow = Awaited<ReturnType<typeof service.listPlatforms>>[number];
+
+/** The platforms list's columns: the page's table and its CSV. */
+const PLATFORM_COLUMNS: Array<Column<PlatformRow>> = [
+  { label: 'Name', sort: 'name', text: (p) => p.name, href: (p) => `${BASE}/${p.id}` },
+  { label: 'Format', sort: 'format', style: 'code', text: (p) => p.format },
+  { label: 'Time zone', sort: 'zone', text: (p) => p.timeZone },
+  { label: 'Country code', sort: 'country', text: (p) => `+${p.countryCode}` },
+  { label: 'Status', sort: 'status', style: 'status', text: (p) => (p.active ? 'active' : 'inactive') },
+  { label: 'Records in 24 h', sort: 'legs', num: true, text: (p) => String(p.legsToday), href: (p) => `/wholesale/calls?platform=${p.id}` },
+  { label: 'Credential since', sort: 'credential', text: (p, h) => h.dateTime(p.credentialRotatedAt) },
+];
+
 /** Wholesale portal: the switches that send call records, and their machine credentials. */
 export function platformRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
   const r = Router(ROUTER_OPTIONS);
   const common = { base: BASE, formatOptions: FORMAT_OPTIONS };
 
-  r.get(BASE, async (_req, res) => {
-    res.page('platforms/list', { title: 'Platforms', ...common, platforms: await service.listPlatforms(db) });
+  /** The platforms the filter matches, sorted as asked: the page and its CSV. */
+  async function platformList(query: unknown) {
+    const filter = platformListQuery.parse(query);
+    const q = filter.q?.toLowerCase();
+    const rows = (await service.listPlatforms(db)).filter(
+      (p) => (!q || p.name.toLowerCase().includes(q) || p.format.includes(q)) && (!filter.status || (filter.status === 'active') === p.active),
+    );
+    const legs = rows.reduce((n, p) => n + p.legsToday, 0);
+    return listInMemory(rows, {
+      columns: PLATFORM_COLUMNS, filter, path: BASE, noun: ['platform', 'platforms'], totalLines: [`${legs} records in 24 h`],
+      sorts: { name: (p) => p.name, format: (p) => p.format, zone: (p) => p.timeZone, country: (p) => p.countryCode, status: (p) => (p.active ? 'active' : 'inactive'), legs: (p) => p.legsToday, credential: (p) => p.credentialRotatedAt.getTime() },
+      defaultSort: 'name', defaultDir: 'asc',
+    });
+  }
+
+  r.get(BASE, async (req, res) => {
+    const list = await platformList(req.query);
+    res.page('platforms/list', { title: 'Platforms', ...common, list, filter: list.filter });
+  });
+
+  r.get(`${BASE}.csv`, async (req, res) => {
+    const list = await platformList(req.query);
+    await sendListCsv(req, res, 'platforms', list.columns, list.rows);
   });
 
   r.get(`${BASE}/new`, (_req, res) => {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/knex';
-import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Scope } from '../../domain/tenancy/roles';
 import type { Status } from '../../domain/tenancy/status';
 import type { ResellerInput } from './resellers.schemas';
@@ -75,33 +75,52 @@ export async function getResellerForUpdate(db: Queryable, id: number): Promise<R
   return row ? toReseller(row) : undefined;
 }
 
-export interface ResellerFilter {
+export interface ResellerFilter extends ListParams {
   q?: string;
   status?: Status;
-  cursor?: string;
-  limit?: number;
 }
 
-export async function listResellers(db: Queryable, scope: Scope, f: ResellerFilter): Promise<Page<ResellerSummary>> {
-  const limit = f.limit ?? PAGE_SIZE;
-  const q = scoped(db, scope)
-    .select(
-      'resellers.*',
-      db.raw('(select count(*) from subscribers s where s.reseller_id = resellers.id) as subscribers_total'),
-      db.raw(`(select count(*) from subscribers s where s.reseller_id = resellers.id and s.status = 'active') as subscribers_active`),
-    )
-    .orderByRaw('lower(resellers.name), resellers.id')
-    .limit(limit + 1);
+const ACTIVE_SUBSCRIBERS = `(select count(*) from subscribers s where s.reseller_id = resellers.id and s.status = 'active')`;
+const ALL_SUBSCRIBERS = '(select count(*) from subscribers s where s.reseller_id = resellers.id)';
+
+/** The resellers list: its sortable columns and totals (src/db/list.ts). */
+export const RESELLER_LIST: ListSpec = {
+  sorts: {
+    name: { sql: 'lower(resellers.name)', kind: 'text' },
+    code: { sql: 'lower(resellers.code)', kind: 'text' },
+    status: { sql: 'resellers.status', kind: 'text' },
+    subscribers: { sql: ACTIVE_SUBSCRIBERS, kind: 'number' },
+    currency: { sql: 'resellers.currency', kind: 'text' },
+    contact: { sql: 'lower(resellers.contact_email)', kind: 'text' },
+    created: { sql: 'resellers.created_at', kind: 'time' },
+  },
+  defaultSort: 'name',
+  defaultDir: 'asc',
+  id: 'resellers.id',
+  totals: { subscribersActive: 'sum(subscribers_active)', subscribersTotal: 'sum(subscribers_total)' },
+};
+
+function filteredResellers(db: Queryable, scope: Scope, f: ResellerFilter) {
+  const q = scoped(db, scope).select('resellers.*', db.raw(`${ALL_SUBSCRIBERS} as subscribers_total`), db.raw(`${ACTIVE_SUBSCRIBERS} as subscribers_active`));
   if (f.q) {
     const like = `%${f.q}%`;
     q.where((w) => w.whereILike('resellers.name', like).orWhereILike('resellers.code', like).orWhereILike('resellers.contact_email', like));
   }
   if (f.status) q.where('resellers.status', f.status);
-  const after = decodeCursor(f.cursor, ['text', 'id']);
-  if (after) q.whereRaw('(lower(resellers.name), resellers.id) > (?, ?)', after);
-  const rows = (await q) as Array<Record<string, any>>;
-  const mapped = rows.map((r) => ({ ...toReseller(r), subscribersTotal: Number(r.subscribers_total), subscribersActive: Number(r.subscribers_active) }));
-  return toPage(mapped, limit, (r) => [r.name.toLowerCase(), r.id]);
+  return q;
+}
+
+function toSummary(r: Record<string, any>): ResellerSummary {
+  return { ...toReseller(r), subscribersTotal: Number(r.subscribers_total), subscribersActive: Number(r.subscribers_active) };
+}
+
+export async function listResellers(db: Queryable, scope: Scope, f: ResellerFilter): Promise<ListPage<ResellerSummary>> {
+  return listPage(db, filteredResellers(db, scope, f), RESELLER_LIST, f, toSummary);
+}
+
+/** Every reseller of the filter, in the list's order (its CSV). */
+export function allResellers(db: Queryable, scope: Scope, f: ResellerFilter): AsyncGenerator<ResellerSummary> {
+  return listAll(db, filteredResellers(db, scope, f), RESELLER_LIST, f, toSummary);
 }
 
 function columns(input: ResellerInput) {

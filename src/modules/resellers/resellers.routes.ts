@@ -6,12 +6,25 @@ import { idParam } from '../../web/params';
 import { actor, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
+import { listView, sendListCsv, type Column } from '../../web/lists';
 import { listPlans } from '../rate-plans/rate-plans.service';
 import { currentCycleOf } from '../billing/billing.service';
 import { partySection as tollPackageSection } from '../toll-packages/toll-packages.service';
 import { offeredTo } from '../feature-packages/feature-packages.service';
 import { newResellerSchema, resellerFields, resellerListQuery } from './resellers.schemas';
 import * as service from './resellers.service';
+
+/** The resellers list's columns: the page's table and its CSV. */
+const RESELLER_COLUMNS: Array<Column<service.ResellerSummary>> = [
+  { label: 'Name', sort: 'name', text: (r) => r.name, href: (r) => `/wholesale/resellers/${r.id}` },
+  { label: 'Code', sort: 'code', style: 'code', text: (r) => r.code },
+  { label: 'Status', sort: 'status', style: 'status', text: (r) => r.status },
+  { label: 'Subscribers (active / all)', sort: 'subscribers', num: true, text: (r) => `${r.subscribersActive} / ${r.subscribersTotal}`, href: (r) => `/wholesale/resellers/${r.id}/subscribers` },
+  { label: 'Currency', sort: 'currency', text: (r) => r.currency },
+  { label: 'Billing service', text: (r) => (r.billingService ? 'yes' : 'no') },
+  { label: 'Contact', sort: 'contact', text: (r) => r.contactEmail ?? '' },
+  { label: 'Created', sort: 'created', text: (r, h) => h.dateTime(r.createdAt) },
+];
 
 /** Wholesale portal: the operator's resellers. */
 export function resellerRoutes({ db }: { db: Db }): Router {
@@ -20,11 +33,26 @@ export function resellerRoutes({ db }: { db: Db }): Router {
   r.get('/wholesale/resellers', async (req, res) => {
     const filter = resellerListQuery.parse(req.query);
     const page = await service.listResellers(db, scope(req), filter);
-    res.page('wholesale/resellers/list', { title: 'Resellers', page, filter });
+    const list = listView({
+      columns: RESELLER_COLUMNS, ...page, filter, path: '/wholesale/resellers', noun: ['reseller', 'resellers'],
+      totalLines: [`Subscribers: ${page.totals.subscribersActive ?? '0'} active of ${page.totals.subscribersTotal ?? '0'}`],
+    });
+    res.page('wholesale/resellers/list', { title: 'Resellers', list, filter });
   });
 
-  r.get('/wholesale/resellers/new', (_req, res) => {
-    res.page('wholesale/resellers/new', { title: 'New reseller', values: { currency: 'USD', billing_service: 'on', billing_cycle_day: '1' } });
+  r.get('/wholesale/resellers.csv', async (req, res) => {
+    const filter = resellerListQuery.parse(req.query);
+    await sendListCsv(req, res, 'resellers', RESELLER_COLUMNS, service.allResellers(db, scope(req), filter));
+  });
+
+  /** The operator's plans to pick from on the create form (blank: assign one later). */
+  const planOptions = async () => [
+    { value: '', label: '(none yet: its calls stay unrated until one is assigned)' },
+    ...(await listPlans(db, { kind: 'operator' })).map((p) => ({ value: String(p.id), label: `${p.name} (${p.currency})` })),
+  ];
+
+  r.get('/wholesale/resellers/new', async (_req, res) => {
+    res.page('wholesale/resellers/new', { title: 'New reseller', planOptions: await planOptions(), values: { currency: 'USD', billing_service: 'on', billing_cycle_day: '1' } });
   });
 
   r.post('/wholesale/resellers', async (req, res) => {
@@ -35,7 +63,7 @@ export function resellerRoutes({ db }: { db: Db }): Router {
         flash(req, 'success', `Reseller ${reseller.name} created with admin ${data.admin_email}.`);
         res.redirect(303, `/wholesale/resellers/${reseller.id}`);
       },
-      (errors) => res.page('wholesale/resellers/new', { title: 'New reseller', errors, values: { ...req.body, admin_password: '' } }),
+      async (errors) => res.page('wholesale/resellers/new', { title: 'New reseller', planOptions: await planOptions(), errors, values: { ...req.body, admin_password: '' } }),
     );
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, cycleDayField, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, cycleDayField, jsonOptionalId, listParams, optionalId, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -25,6 +25,8 @@ export type ResellerInput = z.infer<typeof resellerFields>;
 
 /** Creating a reseller creates its first admin in the same form and transaction. */
 export const newResellerSchema = resellerFields.extend({
+  // The operator's plan that prices its calls, chosen on the same form (blank: assigned later).
+  wholesale_plan_id: optionalId('Choose one of the operator’s rate plans'),
   admin_name: requiredText('Admin name', 120),
   admin_email: emailField,
   admin_password: passwordField,
@@ -34,10 +36,10 @@ export type NewResellerInput = z.infer<typeof newResellerSchema>;
 // The same fields as a JSON body (the API, issue 14), beside the form's: same rules, same data.
 const resellerJsonTypes = { billing_service: jsonBoolean('billing_service') };
 export const resellerJson = jsonFields(resellerFields, resellerJsonTypes);
-export const newResellerJson = jsonFields(newResellerSchema, resellerJsonTypes);
+export const newResellerJson = jsonFields(newResellerSchema, { ...resellerJsonTypes, wholesale_plan_id: jsonOptionalId('wholesale_plan_id must be a plan id or null') });
 
 export const resellerListQuery = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),
   status: z.enum(['active', 'inactive']).optional().catch(undefined),
-  cursor: z.string().max(500).optional().catch(undefined),
+  ...listParams,
 });

@@ -7,6 +7,7 @@ import { cascadeImpact, type CascadeImpact, type Status } from '../../domain/ten
 import { listAudit, recordAudit } from '../audit/audit.repository';
 import { hashPassword } from '../auth/passwords';
 import { listRanges } from '../number-ranges/number-ranges.repository';
+import { getPlan } from '../rate-plans/rate-plans.repository';
 import { insertUser } from '../users/users.repository';
 import * as repo from './resellers.repository';
 import type { NewResellerInput, ResellerInput } from './resellers.schemas';
@@ -25,7 +26,12 @@ export async function createReseller(db: Db, actor: Actor, input: NewResellerInp
   const passwordHash = await hashPassword(input.admin_password);
   try {
     return await db.transaction(async (tx) => {
-      const reseller = await repo.insertReseller(tx, input);
+      let reseller = await repo.insertReseller(tx, input);
+      if (input.wholesale_plan_id !== null) {
+        // The plan is assigned in the creating transaction: a reseller is never left without the plan chosen for it.
+        if (!(await getPlan(tx, { kind: 'operator' }, input.wholesale_plan_id))) throw new FieldErrors({ wholesale_plan_id: 'Choose one of the operator’s rate plans' });
+        reseller = await repo.setWholesalePlan(tx, reseller.id, input.wholesale_plan_id);
+      }
       const admin = await insertUser(tx, {
         email: input.admin_email,
         name: input.admin_name,
@@ -39,6 +45,7 @@ export async function createReseller(db: Db, actor: Actor, input: NewResellerInp
       return reseller;
     });
   } catch (err) {
+    if (err instanceof FieldErrors) throw err;
     return duplicateToFieldErrors(err);
   }
 }
@@ -110,6 +117,11 @@ export type { Reseller, ResellerFilter, ResellerSummary } from './resellers.repo
 
 export async function listResellers(db: Db, scope: Scope, filter: repo.ResellerFilter) {
   return repo.listResellers(db, scope, filter);
+}
+
+/** Every reseller the list's filter matches, in its order: the CSV of exactly that list. */
+export function allResellers(db: Db, scope: Scope, filter: repo.ResellerFilter) {
+  return repo.allResellers(db, scope, filter);
 }
 
 /** The operator's dashboard counts: resellers by status, subscribers by status, subscribers suspended with their reseller. */

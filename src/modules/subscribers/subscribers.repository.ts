@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/knex';
-import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Scope } from '../../domain/tenancy/roles';
 import type { Status } from '../../domain/tenancy/status';
 import type { SubscriberInput } from './subscribers.schemas';
@@ -139,26 +139,38 @@ function confine<Q extends { where: (...args: any[]) => Q }>(q: Q, scope: Scope,
   return q;
 }
 
-export interface SubscriberFilter {
+export interface SubscriberFilter extends ListParams {
   /** Operator staff looking at one reseller. */
   resellerId?: number;
   q?: string;
   status?: Status;
-  cursor?: string;
-  limit?: number;
 }
 
-export async function listSubscribers(db: Queryable, scope: Scope, f: SubscriberFilter): Promise<Page<SubscriberSummary>> {
-  const limit = f.limit ?? PAGE_SIZE;
+/** Its status as the list shows it: an active subscriber of an inactive reseller is suspended. */
+const SHOWN_STATUS = `case when s.status = 'active' and r.status <> 'active' then 'suspended' else s.status end`;
+const NUMBERS = `coalesce((select array_agg(n.number order by n.number) from phone_numbers n where n.reseller_id = s.reseller_id and n.subscriber_id = s.id and n.released_at is null), '{}')`;
+
+/** The subscribers list: its sortable columns and totals (src/db/list.ts). */
+export const SUBSCRIBER_LIST: ListSpec = {
+  sorts: {
+    account: { sql: 'lower(s.account_number)', kind: 'text' },
+    name: { sql: 'lower(s.name)', kind: 'text' },
+    numbers: { sql: `(${NUMBERS})[1]`, kind: 'text' },
+    status: { sql: SHOWN_STATUS, kind: 'text' },
+    location: { sql: `lower(concat_ws(', ', s.city, s.region, s.country))`, kind: 'text' },
+    email: { sql: 'lower(s.email)', kind: 'text' },
+    created: { sql: 's.created_at', kind: 'time' },
+  },
+  defaultSort: 'account',
+  defaultDir: 'asc',
+  id: 's.id',
+  totals: { active: `count(*) filter (where shown_status = 'active')`, numbers: 'sum(cardinality(numbers))' },
+};
+
+function filteredSubscribers(db: Queryable, scope: Scope, f: SubscriberFilter) {
   const q = confine(db('subscribers as s'), scope, 's')
     .join('resellers as r', 'r.id', 's.reseller_id')
-    .select(
-      's.*',
-      'r.status as reseller_status',
-      db.raw(`coalesce((select array_agg(n.number order by n.number) from phone_numbers n where n.reseller_id = s.reseller_id and n.subscriber_id = s.id and n.released_at is null), '{}') as numbers`),
-    )
-    .orderByRaw('lower(s.account_number), s.id')
-    .limit(limit + 1);
+    .select('s.*', 'r.status as reseller_status', db.raw(`${SHOWN_STATUS} as shown_status`), db.raw(`${NUMBERS} as numbers`));
   if (f.resellerId) q.where('s.reseller_id', f.resellerId);
   if (f.status) q.where('s.status', f.status);
   if (f.q) {
@@ -173,11 +185,18 @@ export async function listSubscribers(db: Queryable, scope: Scope, f: Subscriber
       }
     });
   }
-  const after = decodeCursor(f.cursor, ['text', 'id']);
-  if (after) q.whereRaw('(lower(s.account_number), s.id) > (?, ?)', after);
-  const rows = (await q) as Array<Record<string, any>>;
-  const mapped = rows.map((r) => ({ ...toSubscriber(r), resellerStatus: r.reseller_status, numbers: r.numbers as string[] }));
-  return toPage(mapped, limit, (s) => [s.accountNumber.toLowerCase(), s.id]);
+  return q;
+}
+
+const toSummary = (r: Record<string, any>): SubscriberSummary => ({ ...toSubscriber(r), resellerStatus: r.reseller_status, numbers: r.numbers as string[] });
+
+export async function listSubscribers(db: Queryable, scope: Scope, f: SubscriberFilter): Promise<ListPage<SubscriberSummary>> {
+  return listPage(db, filteredSubscribers(db, scope, f), SUBSCRIBER_LIST, f, toSummary);
+}
+
+/** Every subscriber of the filter, in the list's order (its CSV). */
+export function allSubscribers(db: Queryable, scope: Scope, f: SubscriberFilter): AsyncGenerator<SubscriberSummary> {
+  return listAll(db, filteredSubscribers(db, scope, f), SUBSCRIBER_LIST, f, toSummary);
 }
 
 export async function getSubscriber(db: Queryable, scope: Scope, id: number, opts: { forUpdate?: boolean } = {}): Promise<Subscriber | undefined> {

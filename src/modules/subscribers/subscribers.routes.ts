@@ -7,6 +7,7 @@ import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
+import { listView, sendListCsv, type Column } from '../../web/lists';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { listPlans } from '../rate-plans/rate-plans.service';
 import { currentCycleOf } from '../billing/billing.service';
@@ -17,19 +18,51 @@ import * as service from './subscribers.service';
 
 const BASE = '/reseller/subscribers';
 
+/** The subscribers list's columns (the page and its CSV); `base` is where each subscriber's page is. */
+function subscriberColumns(base: string): Array<Column<service.SubscriberSummary>> {
+  return [
+    { label: 'Account', sort: 'account', text: (s) => s.accountNumber, href: (s) => `${base}/${s.id}` },
+    { label: 'Name', sort: 'name', text: (s) => s.name },
+    { label: 'Numbers', sort: 'numbers', text: (s) => s.numbers.join(', ') },
+    { label: 'Status', sort: 'status', style: 'status', text: (s) => (s.status === 'active' && s.resellerStatus !== 'active' ? 'suspended' : s.status) },
+    { label: 'Location', sort: 'location', text: (s) => [s.city, s.region, s.country].filter(Boolean).join(', ') },
+    { label: 'Email', sort: 'email', text: (s) => s.email ?? '' },
+    { label: 'Created', sort: 'created', text: (s, h) => h.dateTime(s.createdAt) },
+  ];
+}
+
 /** Reseller portal: its subscribers. Wholesale portal: a read view of any reseller's subscribers. */
 export function subscriberRoutes({ db }: { db: Db }): Router {
   const r = Router(ROUTER_OPTIONS);
 
-  r.get(BASE, async (req, res) => {
+  /** The subscribers list of the reseller's people (base BASE) or of one reseller for the operator's. */
+  async function listPage(req: Request, res: Response, base: string, reseller: { id: number; name: string; status: string } | null) {
     const filter = subscriberListQuery.parse(req.query);
-    const page = await service.listSubscribers(db, scope(req), filter);
-    res.page('subscribers/list', { title: 'Subscribers', page, filter, base: BASE, reseller: null });
-  });
+    const page = await service.listSubscribers(db, scope(req), { ...filter, ...(reseller ? { resellerId: reseller.id } : {}) });
+    const list = listView({
+      columns: subscriberColumns(base), ...page, filter, path: base, noun: ['subscriber', 'subscribers'],
+      totalLines: [`${page.totals.active ?? '0'} active`, `${page.totals.numbers ?? '0'} numbers`],
+    });
+    res.page('subscribers/list', { title: reseller ? `${reseller.name}: subscribers` : 'Subscribers', list, filter, base, reseller });
+  }
+
+  async function listCsv(req: Request, res: Response, base: string, resellerId?: number) {
+    const filter = subscriberListQuery.parse(req.query);
+    await sendListCsv(req, res, 'subscribers', subscriberColumns(base), service.allSubscribers(db, scope(req), { ...filter, ...(resellerId ? { resellerId } : {}) }));
+  }
+
+  r.get(BASE, (req, res) => listPage(req, res, BASE, null));
+  r.get(`${BASE}.csv`, (req, res) => listCsv(req, res, BASE));
+
+  /** The reseller's plans to pick from on the create form (blank: assign one later). */
+  const planOptions = async (req: Request) => [
+    { value: '', label: '(none yet: its calls are not charged retail until one is assigned)' },
+    ...(await listPlans(db, { kind: 'reseller', resellerId: resellerIdOf(req) })).map((p) => ({ value: String(p.id), label: `${p.name} (${p.currency})` })),
+  ];
 
   r.get(`${BASE}/new`, async (req, res) => {
     const resellerCycle = await currentCycleOf(db, { resellerId: resellerIdOf(req) });
-    res.page('subscribers/new', { title: 'New subscriber', resellerCycle, values: { country: 'US' } });
+    res.page('subscribers/new', { title: 'New subscriber', resellerCycle, planOptions: await planOptions(req), values: { country: 'US' } });
   });
 
   r.post(BASE, async (req, res) => {
@@ -40,7 +73,7 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
         flash(req, 'success', `Subscriber ${sub.accountNumber} (${sub.name}) created.`);
         res.redirect(303, `${BASE}/${sub.id}`);
       },
-      async (errors) => res.page('subscribers/new', { title: 'New subscriber', resellerCycle: await currentCycleOf(db, { resellerId: resellerIdOf(req) }), errors, values: { ...req.body, login_password: '' } }),
+      async (errors) => res.page('subscribers/new', { title: 'New subscriber', resellerCycle: await currentCycleOf(db, { resellerId: resellerIdOf(req) }), planOptions: await planOptions(req), errors, values: { ...req.body, login_password: '' } }),
     );
   });
 
@@ -176,9 +209,12 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   // Operator staff: any reseller's subscribers, read only (changes are the reseller's to make).
   r.get('/wholesale/resellers/:resellerId/subscribers', async (req, res) => {
     const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
-    const filter = subscriberListQuery.parse(req.query);
-    const page = await service.listSubscribers(db, scope(req), { ...filter, resellerId: reseller.id });
-    res.page('subscribers/list', { title: `${reseller.name}: subscribers`, page, filter, base: `/wholesale/resellers/${reseller.id}/subscribers`, reseller });
+    await listPage(req, res, `/wholesale/resellers/${reseller.id}/subscribers`, reseller);
+  });
+
+  r.get('/wholesale/resellers/:resellerId/subscribers.csv', async (req, res) => {
+    const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
+    await listCsv(req, res, `/wholesale/resellers/${reseller.id}/subscribers`, reseller.id);
   });
 
   r.get('/wholesale/resellers/:resellerId/subscribers/:subscriberId', async (req, res) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryField, optionalCycleDay, emailField, jsonFields, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { countryField, optionalCycleDay, emailField, jsonFields, jsonOptionalId, listParams, optionalId, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const subscriberFields = z.object({
   account_number: z
@@ -40,6 +40,8 @@ const optionalLogin = z
   .pipe(z.email('Enter a valid email address').optional());
 
 const newSubscriberFields = subscriberFields.extend({
+  // The reseller's plan that prices its calls, chosen on the same form (blank: assigned later).
+  retail_plan_id: optionalId('Choose one of your rate plans'),
   numbers: numberList,
   login_email: optionalLogin,
   login_password: z.string().optional().transform((v) => (v ? v : undefined)),
@@ -63,6 +65,7 @@ export const newSubscriberJson = jsonFields(newSubscriberFields, {
     .array(z.string({ error: 'Each number is a string' }), { error: 'numbers must be a list of phone numbers' })
     .default([])
     .transform((list) => list.map((s) => s.trim()).filter(Boolean)),
+  retail_plan_id: jsonOptionalId('retail_plan_id must be a plan id or null'),
 }).superRefine(portalLoginPair);
 
 export const addNumberSchema = z.object({
@@ -78,5 +81,5 @@ export const subscriberLoginSchema = z.object({
 export const subscriberListQuery = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),
   status: z.enum(['active', 'inactive']).optional().catch(undefined),
-  cursor: z.string().max(500).optional().catch(undefined),
+  ...listParams,
 });

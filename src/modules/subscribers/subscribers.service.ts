@@ -10,6 +10,7 @@ import { subscriberEffectiveStatus, type Status } from '../../domain/tenancy/sta
 import { recordAudit } from '../audit/audit.repository';
 import { hashPassword } from '../auth/passwords';
 import { rangeOf } from '../number-ranges/number-ranges.repository';
+import { getPlan } from '../rate-plans/rate-plans.repository';
 import { getReseller } from '../resellers/resellers.repository';
 import * as users from '../users/users.repository';
 import * as repo from './subscribers.repository';
@@ -150,7 +151,12 @@ export async function createSubscriber(db: Db, actor: Actor, resellerId: number,
   const passwordHash = input.login_password ? await hashPassword(input.login_password) : undefined;
   try {
     return await db.transaction(async (tx) => {
-      const sub = await repo.insertSubscriber(tx, resellerId, input);
+      let sub = await repo.insertSubscriber(tx, resellerId, input);
+      if (input.retail_plan_id !== null) {
+        // Assigned in the creating transaction, so its first call is rated by the plan chosen for it.
+        if (!(await getPlan(tx, { kind: 'reseller', resellerId }, input.retail_plan_id))) throw new FieldErrors({ retail_plan_id: 'Choose one of your rate plans' });
+        sub = await repo.setRetailPlan(tx, resellerId, sub.id, input.retail_plan_id);
+      }
       await recordAudit(tx, actor, { resellerId, entityType: 'subscriber', entityId: sub.id, action: 'create', after: { ...sub, numbers, identities: identities.map((i) => `${i.identity}@${i.domain}`) } });
       for (const n of numbers) await assignNumber(tx, actor, sub, n, null, 'numbers');
       for (const i of identities) await assignIdentity(tx, actor, sub, i, null, 'numbers', ownDomain);
@@ -270,4 +276,9 @@ export type { Subscriber, SubscriberFilter, SubscriberSummary } from './subscrib
 
 export async function listSubscribers(db: Db, scope: Scope, filter: repo.SubscriberFilter) {
   return repo.listSubscribers(db, scope, filter);
+}
+
+/** Every subscriber the list's filter matches, in its order: the CSV of exactly that list. */
+export function allSubscribers(db: Db, scope: Scope, filter: repo.SubscriberFilter) {
+  return repo.allSubscribers(db, scope, filter);
 }

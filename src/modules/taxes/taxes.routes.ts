@@ -8,6 +8,8 @@ import { parseForm, submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
+import { listParams } from '../../domain/fields';
+import { listInMemory, sendListCsv, type Column } from '../../web/lists';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
 import * as exemptions from './exemptions.service';
@@ -36,6 +38,40 @@ function stateOf(t: service.Tax, nowMs: number): 'in force' | 'ended' | 'schedul
   return versionState(t.effectiveFrom.getTime(), t.effectiveTo ? t.effectiveTo.getTime() : null, nowMs);
 }
 
+const taxListQuery = z.object({
+  q: z.string().trim().max(100).optional().catch(undefined),
+  state: z.enum(['in force', 'ended', 'scheduled']).optional().catch(undefined),
+  kind: z.enum(['usage', 'recurring']).optional().catch(undefined),
+  ...listParams,
+});
+
+const jurisdictionListQuery = z.object({ q: z.string().trim().max(100).optional().catch(undefined), ...listParams });
+
+type TaxView = ReturnType<typeof view>;
+
+/** The taxes list's columns (the page's table and its CSV); `base` is where each tax's page is. */
+const TAX_COLUMNS = (base: string): Array<Column<TaxView>> => [
+  { label: 'Name', sort: 'name', text: (t) => t.name, href: (t) => `${base}/${t.id}` },
+  { label: 'Jurisdiction', sort: 'jurisdiction', text: (t) => `${t.place} (${t.jurisdictionName})` },
+  { label: 'Kind', sort: 'kind', text: (t) => t.kind },
+  { label: 'Rate', sort: 'rate', num: true, text: (t) => t.rate },
+  { label: 'Priority', sort: 'priority', num: true, text: (t) => String(t.priority) },
+  { label: 'Compounding', text: (t) => (t.compounding ? 'yes' : '') },
+  { label: 'From', sort: 'from', text: (t, h) => h.dateTime(t.effectiveFrom) },
+  { label: 'To', sort: 'to', text: (t, h) => (t.effectiveTo ? h.dateTime(t.effectiveTo) : '') },
+  { label: 'State', sort: 'state', text: (t) => t.state },
+];
+
+type JurisdictionRow = Awaited<ReturnType<typeof service.listJurisdictions>>[number];
+
+/** The jurisdictions list's columns: the page's table and its CSV. */
+const JURISDICTION_COLUMNS: Array<Column<JurisdictionRow>> = [
+  { label: 'Country', sort: 'country', text: (j) => j.country },
+  { label: 'Region', sort: 'region', text: (j) => j.region || '(whole country)' },
+  { label: 'Name', sort: 'name', text: (j) => j.name },
+  { label: 'Taxes using it', sort: 'taxes', num: true, text: (j) => String(j.taxCount) },
+];
+
 /** A tax as the pages show it: text only. */
 function view(t: service.Tax, nowMs: number) {
   return {
@@ -46,6 +82,7 @@ function view(t: service.Tax, nowMs: number) {
     kind: t.kind,
     basis: t.basis,
     rate: t.basis === 'percent' ? `${t.rate.toString()} %` : `${t.rate.toString()} per charge`,
+    rateValue: t.rate.toString(),
     priority: t.priority,
     compounding: t.compounding,
     effectiveFrom: t.effectiveFrom,
@@ -85,10 +122,32 @@ export function taxRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }):
       return { base, portal, kindOptions: KIND_OPTIONS, basisOptions: BASIS_OPTIONS, jurisdictionOptions: jurisdictionOptions(places), hasJurisdictions: places.length > 0 };
     }
 
-    r.get(base, async (req, res) => {
+    /** The owner's taxes the filter matches, sorted as asked: the page and its CSV. */
+    async function taxList(req: Request) {
+      const filter = taxListQuery.parse(req.query);
       const now = Date.now();
-      const taxes = (await service.listTaxes(db, ownerOf(req))).map((t) => view(t, now));
-      res.page('taxes/list', { title: 'Taxes', ...(await common()), taxes });
+      const q = filter.q?.toLowerCase();
+      const taxes = (await service.listTaxes(db, ownerOf(req)))
+        .map((t) => view(t, now))
+        .filter((t) => (!q || `${t.name} ${t.place} ${t.jurisdictionName}`.toLowerCase().includes(q)) && (!filter.state || t.state === filter.state) && (!filter.kind || t.kind === filter.kind));
+      return listInMemory(taxes, {
+        columns: TAX_COLUMNS(base), filter, path: base, rowKey: 'tax', noun: ['tax', 'taxes'],
+        sorts: {
+          name: (t) => t.name, jurisdiction: (t) => t.place, kind: (t) => t.kind, rate: (t) => t.rateValue, priority: (t) => t.priority,
+          from: (t) => t.effectiveFrom.getTime(), to: (t) => t.effectiveTo?.getTime() ?? null, state: (t) => t.state,
+        },
+        defaultSort: 'priority', defaultDir: 'asc',
+      });
+    }
+
+    r.get(base, async (req, res) => {
+      const list = await taxList(req);
+      res.page('taxes/list', { title: 'Taxes', ...(await common()), list, filter: list.filter });
+    });
+
+    r.get(`${base}.csv`, async (req, res) => {
+      const list = await taxList(req);
+      await sendListCsv(req, res, 'taxes', list.columns, list.rows);
     });
 
     r.get(`${base}/new`, async (_req, res) => {
@@ -163,9 +222,27 @@ export function jurisdictionRoutes({ db, refs }: { db: Db; refs: ReferenceInvali
   const r = Router(ROUTER_OPTIONS);
   const base = '/wholesale/tax-jurisdictions';
 
-  r.get(base, async (_req, res) => {
-    const list = await service.listJurisdictions(db);
-    res.page('taxes/jurisdictions', { title: 'Tax jurisdictions', base, jurisdictions: list.map((j) => ({ ...j, place: placeOf(j) })) });
+  /** The jurisdictions the filter matches, sorted as asked: the page and its CSV. */
+  async function jurisdictionList(req: Request) {
+    const filter = jurisdictionListQuery.parse(req.query);
+    const q = filter.q?.toLowerCase();
+    const rows = (await service.listJurisdictions(db)).filter((j) => !q || `${j.country} ${j.region ?? ''} ${j.name}`.toLowerCase().includes(q));
+    return listInMemory(rows, {
+      columns: JURISDICTION_COLUMNS, filter, path: base, noun: ['jurisdiction', 'jurisdictions'],
+      totalLines: [`${rows.reduce((n, j) => n + j.taxCount, 0)} taxes use them`],
+      sorts: { country: (j) => j.country, region: (j) => j.region ?? '', name: (j) => j.name, taxes: (j) => j.taxCount },
+      defaultSort: 'country', defaultDir: 'asc',
+    });
+  }
+
+  r.get(base, async (req, res) => {
+    const list = await jurisdictionList(req);
+    res.page('taxes/jurisdictions', { title: 'Tax jurisdictions', base, list, filter: list.filter });
+  });
+
+  r.get(`${base}.csv`, async (req, res) => {
+    const list = await jurisdictionList(req);
+    await sendListCsv(req, res, 'tax-jurisdictions', list.columns, list.rows);
   });
 
   r.get(`${base}/new`, (_req, res) => {

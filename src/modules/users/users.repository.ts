@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/knex';
-import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Role, Scope } from '../../domain/tenancy/roles';
 import type { Status } from '../../domain/tenancy/status';
 
@@ -89,34 +89,53 @@ export async function findLoginById(db: Queryable, id: number): Promise<LoginRec
 function scoped(db: Queryable, scope: Scope) {
   const q = db('users');
   if (scope.kind === 'wholesale') return q;
-  if (scope.kind === 'reseller') return q.where('reseller_id', scope.resellerId);
-  return q.where({ reseller_id: scope.resellerId, subscriber_id: scope.subscriberId });
+  if (scope.kind === 'reseller') return q.where('users.reseller_id', scope.resellerId);
+  return q.where({ 'users.reseller_id': scope.resellerId, 'users.subscriber_id': scope.subscriberId });
 }
 
-export interface UserListFilter {
+export interface UserListFilter extends ListParams {
   /** Which people: operator staff, one reseller's staff, or subscriber logins. */
   kind: 'wholesale' | 'reseller';
   resellerId?: number;
   q?: string;
   role?: Role;
   status?: 'active' | 'disabled';
-  cursor?: string;
-  limit?: number;
 }
 
-export async function listUsers(db: Queryable, scope: Scope, f: UserListFilter): Promise<Page<User>> {
-  const limit = f.limit ?? PAGE_SIZE;
-  const q = scoped(db, scope).select('*').orderByRaw('lower(email), id').limit(limit + 1);
-  if (f.kind === 'wholesale') q.whereNull('reseller_id');
-  else q.whereIn('role', ['reseller_admin', 'reseller_support']);
-  if (f.resellerId) q.where('reseller_id', f.resellerId);
-  if (f.q) q.where((w) => w.whereILike('email', `%${f.q}%`).orWhereILike('name', `%${f.q}%`));
-  if (f.role) q.where('role', f.role);
-  if (f.status) q.where('status', f.status);
-  const after = decodeCursor(f.cursor, ['text', 'id']);
-  if (after) q.whereRaw('(lower(email), id) > (?, ?)', after);
-  const rows = await q;
-  return toPage(rows.map(toUser), limit, (u) => [u.email.toLowerCase(), u.id]);
+/** The staff logins list: its sortable columns and totals (src/db/list.ts). */
+export const USER_LIST: ListSpec = {
+  sorts: {
+    email: { sql: 'lower(users.email)', kind: 'text' },
+    name: { sql: 'lower(users.name)', kind: 'text' },
+    role: { sql: 'users.role', kind: 'text' },
+    status: { sql: 'users.status', kind: 'text' },
+    totp: { sql: `case when users.totp_enabled_at is null then 'off' else 'on' end`, kind: 'text' },
+    last_login: { sql: 'users.last_login_at', kind: 'time' },
+  },
+  defaultSort: 'email',
+  defaultDir: 'asc',
+  id: 'users.id',
+  totals: { active: `count(*) filter (where status = 'active')`, totp: 'count(totp_enabled_at)' },
+};
+
+function filteredUsers(db: Queryable, scope: Scope, f: UserListFilter) {
+  const q = scoped(db, scope).select('users.*');
+  if (f.kind === 'wholesale') q.whereNull('users.reseller_id');
+  else q.whereIn('users.role', ['reseller_admin', 'reseller_support']);
+  if (f.resellerId) q.where('users.reseller_id', f.resellerId);
+  if (f.q) q.where((w) => w.whereILike('users.email', `%${f.q}%`).orWhereILike('users.name', `%${f.q}%`));
+  if (f.role) q.where('users.role', f.role);
+  if (f.status) q.where('users.status', f.status);
+  return q;
+}
+
+export async function listUsers(db: Queryable, scope: Scope, f: UserListFilter): Promise<ListPage<User>> {
+  return listPage(db, filteredUsers(db, scope, f), USER_LIST, f, toUser);
+}
+
+/** Every login of the filter, in the list's order (its CSV). */
+export function allUsers(db: Queryable, scope: Scope, f: UserListFilter): AsyncGenerator<User> {
+  return listAll(db, filteredUsers(db, scope, f), USER_LIST, f, toUser);
 }
 
 export async function getUser(db: Queryable, scope: Scope, id: number): Promise<User | undefined> {

@@ -7,9 +7,27 @@ import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
+import { listView, sendListCsv, type Column } from '../../web/lists';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { staffUserSchemas, userListQuery } from './users.schemas';
 import * as service from './users.service';
+
+/** The staff logins list's columns: the page's table and its CSV. */
+const USER_COLUMNS: Array<Column<service.User>> = [
+  { label: 'Email', sort: 'email', text: (u) => u.email },
+  { label: 'Name', sort: 'name', text: (u) => u.name },
+  { label: 'Role', sort: 'role', text: (u, h) => h.roleLabel(u.role) },
+  { label: 'Status', sort: 'status', style: 'status', text: (u) => u.status },
+  { label: 'Two-factor', sort: 'totp', text: (u) => (u.totpEnabled ? 'on' : 'off') },
+  { label: 'Last login', sort: 'last_login', text: (u, h) => h.dateTime(u.lastLoginAt) || 'never' },
+];
+
+function usersList(page: Awaited<ReturnType<typeof service.listUsers>>, filter: Record<string, unknown>, path: string) {
+  return listView({
+    columns: USER_COLUMNS, ...page, filter, path, noun: ['login', 'logins'],
+    totalLines: [`${page.totals.active ?? '0'} active`, `${page.totals.totp ?? '0'} with two-factor`],
+  });
+}
 
 /** Staff logins: wholesale admins manage the operator's, reseller admins their own reseller's. */
 export function userRoutes({ db }: { db: Db }): Router {
@@ -24,7 +42,12 @@ export function userRoutes({ db }: { db: Db }): Router {
     r.get(base, async (req, res) => {
       const filter = userListQuery.parse(req.query);
       const page = await service.listUsers(db, scope(req), { kind: portal, ...filter, resellerId: tenant(req) ?? undefined });
-      res.page('users/list', { title: 'Users', page, filter, base, heading: portal === 'wholesale' ? 'Wholesale users' : 'Users' });
+      res.page('users/list', { title: 'Users', list: usersList(page, filter, base), filter, base, heading: portal === 'wholesale' ? 'Wholesale users' : 'Users' });
+    });
+
+    r.get(`${base}.csv`, async (req, res) => {
+      const filter = userListQuery.parse(req.query);
+      await sendListCsv(req, res, 'users', USER_COLUMNS, service.allUsers(db, scope(req), { kind: portal, ...filter, resellerId: tenant(req) ?? undefined }));
     });
 
     r.get(`${base}/new`, (_req, res) => {
@@ -83,7 +106,14 @@ export function userRoutes({ db }: { db: Db }): Router {
     const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
     const filter = userListQuery.parse(req.query);
     const page = await service.listUsers(db, scope(req), { kind: 'reseller', resellerId: reseller.id, ...filter });
-    res.page('users/list', { title: `${reseller.name}: users`, page, filter, base: null, heading: `${reseller.name}: staff logins` });
+    const list = usersList(page, filter, `/wholesale/resellers/${reseller.id}/users`);
+    res.page('users/list', { title: `${reseller.name}: users`, list, filter, base: null, reseller, heading: `${reseller.name}: staff logins` });
+  });
+
+  r.get('/wholesale/resellers/:resellerId/users.csv', async (req, res) => {
+    const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
+    const filter = userListQuery.parse(req.query);
+    await sendListCsv(req, res, 'users', USER_COLUMNS, service.allUsers(db, scope(req), { kind: 'reseller', resellerId: reseller.id, ...filter }));
   });
 
   return r;

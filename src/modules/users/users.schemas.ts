@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailField, passwordField, requiredText } from '../../domain/fields';
+import { emailField, listParams, passwordField, requiredText } from '../../domain/fields';
 import { assignableRoles } from '../../domain/tenancy/roles';
 
 export function staffUserSchemas(portal: 'wholesale' | 'reseller') {
@@ -32,5 +32,5 @@ export type StaffUserUpdate = { name: string; email: string; role: string; statu
 export const userListQuery = z.object({
   q: z.string().trim().max(100).optional().catch(undefined),
   status: z.enum(['active', 'disabled']).optional().catch(undefined),
-  cursor: z.string().max(500).optional().catch(undefined),
+  ...listParams,
 });

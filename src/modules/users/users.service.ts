@@ -75,3 +75,8 @@ export type { User, UserListFilter } from './users.repository';
 export async function listUsers(db: Db, scope: Scope, filter: repo.UserListFilter) {
   return repo.listUsers(db, scope, filter);
 }
+
+/** Every login the list's filter matches, in its order: the CSV of exactly that list. */
+export function allUsers(db: Db, scope: Scope, filter: repo.UserListFilter) {
+  return repo.allUsers(db, scope, filter);
+}

@@ -1,0 +1,233 @@
+/**
+ * Every portal list, one way (src/db/list.ts, src/web/lists.ts, views/partials/list.ejs): the
+ * number of rows matched, sortable columns, paging that follows the sort, and a CSV of exactly the
+ * rows and cells the page shows. Driven by a table of list URLs: a list added to LISTS is held to
+ * all of it, in every order its headers offer, both directions.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { csvCell } from '../../src/domain/csv-cell';
+import { createTestApp, type TestApp } from '../support/app';
+import { makeCdrReject, makeExchangeRate, makeJurisdiction, makeReseller, makeSubscriber, makeTax, makeTenants, makeUser, randomNumber } from '../support/factories';
+import { Client } from '../support/http';
+
+const PAGE = 25;
+
+function decode(s: string): string {
+  return s
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#34;/g, '"').replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+const attr = (s: string) => s.replace(/&amp;/g, '&').replace(/&#34;/g, '"').replace(/&quot;/g, '"');
+
+interface Shown {
+  count: number;
+  headers: string[];
+  rows: string[][];
+  csvHref?: string;
+  next?: string;
+  /** The sort links of the headers, as the page writes them. */
+  sortLinks: string[];
+  sorted?: { label: string; dir: string };
+}
+
+/** The list as a person sees it: the count line, the table's headers and cells (without row actions), the links. */
+function readList(html: string): Shown {
+  const count = /data-testid="list-count"><strong>(\d+)<\/strong>/.exec(html);
+  assert.ok(count, 'the page states how many rows match');
+  const table = /<table class="grid" data-list="[^"]*">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
+  const head = /<thead>([\s\S]*?)<\/thead>/.exec(table)?.[1] ?? '';
+  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? '';
+  const ths = [...head.matchAll(/<th([^>]*)>([\s\S]*?)<\/th>/g)].filter((m) => !(m[1] as string).includes('data-list-extra'));
+  const rows = [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((tr) =>
+    [...(tr[1] as string).matchAll(/<td([^>]*)>([\s\S]*?)<\/td>/g)].filter((m) => !(m[1] as string).includes('data-list-extra')).map((m) => decode(m[2] as string)),
+  );
+  const sortedTh = ths.find((m) => /aria-sort="/.test(m[1] as string));
+  return {
+    count: Number(count[1]),
+    headers: ths.map((m) => decode(m[2] as string)),
+    rows,
+    csvHref: /href="([^"]+)" data-testid="list-csv"/.exec(html)?.[1]?.replace(/&amp;/g, '&'),
+    next: /href="([^"]+)" rel="next"/.exec(html)?.[1]?.replace(/&amp;/g, '&'),
+    sortLinks: ths.flatMap((m) => [.../<a class="sort" href="([^"]+)"/.exec(m[2] as string) ?? []].slice(1)).map(attr),
+    sorted: sortedTh ? { label: decode(sortedTh[2] as string), dir: /aria-sort="(\w+)"/.exec(sortedTh[1] as string)?.[1] as string } : undefined,
+  };
+}
+
+function withParams(url: string, params: Record<string, string>): string {
+  const u = new URL(url, 'http://x');
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return `${u.pathname}${u.search}`;
+}
+
+interface ListCase {
+  name: string;
+  who: 'wholesale' | 'reseller';
+  /** The list's URL (a function of the fixture for lists under a tenant's id). */
+  url: string | ((fx: Awaited<ReturnType<typeof makeTenants>>) => string);
+  /** The least number of rows the fixture gives it (so that the test is not about empty lists). */
+  atLeast: number;
+}
+
+describe('portal lists: count, sort, paging and CSV agree with what is shown', () => {
+  let t: TestApp;
+  let clients: Record<ListCase['who'], Client>;
+  let fx: Awaited<ReturnType<typeof makeTenants>>;
+
+  before(async () => {
+    t = await createTestApp();
+    fx = await makeTenants(t.db);
+    // More resellers than a page, some inactive, with awkward names (a formula, a comma, a quote).
+    for (let i = 0; i < 28; i++) {
+      await makeReseller(t.db, { name: i === 0 ? '=cmd|calc' : i === 1 ? 'Smith, "Jones" & Co' : `Reseller ${String(i).padStart(2, '0')}`, status: i % 5 === 0 ? 'inactive' : 'active' });
+    }
+    const a = fx.a.reseller.id;
+    for (let i = 0; i < 27; i++) await makeSubscriber(t.db, a, { status: i % 4 === 0 ? 'inactive' : 'active' }, i % 3 === 0 ? [randomNumber()] : []);
+    for (let i = 0; i < 3; i++) await makeUser(t.db, 'reseller_support', { resellerId: a });
+    for (let i = 0; i < 3; i++) await makeUser(t.db, 'wholesale_support');
+    const j = await makeJurisdiction(t.db);
+    const whole = await makeJurisdiction(t.db, { country: 'CA', region: null });
+    for (const [i, rate] of ['5', '12.5', '0.75'].entries()) {
+      await makeTax(t.db, null, i === 1 ? whole.id : j.id, { rate, priority: i + 1 });
+      await makeTax(t.db, a, j.id, { rate, priority: 3 - i, ...(i === 2 ? { basis: 'fixed', effective_from: '2030-01-01T00:00:00Z' } : {}) });
+    }
+    for (const name of ['zeta-pbx', 'alpha-pbx']) await t.db('platforms').insert({ name, format: 'generic-csv', credential_hash: '1'.repeat(64), active: name === 'zeta-pbx' });
+    await makeExchangeRate(t.db, 'EUR', 'USD', '1.0800000000', '2026-01-01T00:00:00Z');
+    await makeExchangeRate(t.db, 'GBP', 'USD', '1.2700000000', '2026-02-01T00:00:00Z');
+    for (let i = 0; i < 3; i++) await makeCdrReject(t.db, { platformId: fx.platform.id });
+    for (const [resellerId, status] of [[a, 'done'], [a, 'failed'], [null, 'queued']] as const) {
+      await t.db('jobs').insert({ reseller_id: resellerId, kind: 'lists-test', title: `Re-rating ${status}`, total: 2, done: 1, status, return_to: '/', result: JSON.stringify({ message: 'Done.' }) });
+    }
+    // Changes made through the portal, so that the audit log has rows (with fields before and after).
+    const operator = await Client.login(t.app, fx.wholesaleAdmin.email);
+    for (const r of [fx.a.reseller, fx.b.reseller]) {
+      assert.equal((await operator.submit(`/wholesale/resellers/${r.id}`, { name: `${r.name} renamed`, code: r.code, currency: 'USD', notes: 'a note, "quoted"' }, `/wholesale/resellers/${r.id}/edit`)).status, 303);
+    }
+    assert.equal((await operator.submit(`/wholesale/resellers/${a}/deactivate`, { confirm: 'yes' }, `/wholesale/resellers/${a}`)).status, 303);
+    assert.equal((await operator.submit(`/wholesale/resellers/${a}/activate`, {}, `/wholesale/resellers/${a}`)).status, 303);
+    clients = {
+      wholesale: await Client.login(t.app, fx.wholesaleAdmin.email),
+      reseller: await Client.login(t.app, fx.a.admin.email),
+    };
+  });
+  after(() => t.close());
+
+  const LISTS: ListCase[] = [
+    { name: 'resellers', who: 'wholesale', url: '/wholesale/resellers', atLeast: 30 },
+    { name: 'resellers, filtered', who: 'wholesale', url: '/wholesale/resellers?status=inactive&q=Reseller', atLeast: 4 },
+    { name: 'subscribers (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/subscribers`, atLeast: 28 },
+    { name: 'subscribers (reseller)', who: 'reseller', url: '/reseller/subscribers', atLeast: 28 },
+    { name: 'users (wholesale)', who: 'wholesale', url: '/wholesale/users', atLeast: 5 },
+    { name: 'users (reseller)', who: 'reseller', url: '/reseller/users', atLeast: 5 },
+    { name: 'users (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/users`, atLeast: 5 },
+    { name: 'jobs (wholesale)', who: 'wholesale', url: '/wholesale/jobs', atLeast: 3 },
+    { name: 'jobs (reseller)', who: 'reseller', url: '/reseller/jobs', atLeast: 2 },
+    { name: 'audit log (wholesale)', who: 'wholesale', url: '/wholesale/audit', atLeast: 3 },
+    { name: 'audit log (reseller)', who: 'reseller', url: '/reseller/audit', atLeast: 2 },
+    { name: 'platforms', who: 'wholesale', url: '/wholesale/platforms', atLeast: 3 },
+    { name: 'taxes (wholesale)', who: 'wholesale', url: '/wholesale/taxes', atLeast: 3 },
+    { name: 'taxes (reseller)', who: 'reseller', url: '/reseller/taxes', atLeast: 3 },
+    { name: 'tax jurisdictions', who: 'wholesale', url: '/wholesale/tax-jurisdictions', atLeast: 2 },
+    { name: 'exchange rates', who: 'wholesale', url: '/wholesale/exchange-rates', atLeast: 2 },
+    { name: 'number ranges (wholesale)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/number-ranges`, atLeast: 10 },
+    { name: 'number ranges (reseller)', who: 'reseller', url: '/reseller/number-ranges', atLeast: 10 },
+    { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
+    { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
+  ];
+
+  /** The page at url; its links (which may be only a query) made whole against it. */
+  async function page(c: Client, url: string): Promise<Shown> {
+    const res = await c.get(url);
+    assert.equal(res.status, 200, `${url}: ${res.status}`);
+    const shown = readList(res.text);
+    const whole = (href: string) => {
+      const u = new URL(href, `http://x${url}`);
+      return `${u.pathname}${u.search}`;
+    };
+    return { ...shown, next: shown.next && whole(shown.next), csvHref: shown.csvHref && whole(shown.csvHref), sortLinks: shown.sortLinks.map(whole) };
+  }
+
+  /** Every row of the list in one order, page after page by its next links. */
+  async function walk(c: Client, url: string): Promise<{ first: Shown; rows: string[][] }> {
+    const first = await page(c, url);
+    const rows = [...first.rows];
+    let next = first.next;
+    for (let guard = 0; next && guard < 100; guard++) {
+      const p = await page(c, next);
+      assert.equal(p.count, first.count, `${next}: the count is the filter's on every page`);
+      assert.ok(p.rows.length <= PAGE);
+      rows.push(...p.rows);
+      next = p.next;
+    }
+    return { first, rows };
+  }
+
+  async function csvOf(c: Client, shown: Shown, url: string): Promise<{ headers: string[]; rows: string[][] }> {
+    assert.ok(shown.csvHref, `${url}: a CSV link`);
+    const res = await c.get(shown.csvHref);
+    assert.equal(res.status, 200, `${shown.csvHref}: ${res.status}`);
+    assert.match(String(res.headers['content-type']), /text\/csv/);
+    const [headers, ...rows] = parse(res.text, { relax_column_count: false }) as string[][];
+    return { headers: headers ?? [], rows: rows.map((r) => r.map((v) => v.replace(/\s+/g, ' ').trim())) };
+  }
+
+  /** What the CSV must hold for a cell shown as `text`: the same text, neutralised as every CSV cell is. */
+  const asCsv = (rows: string[][]) => rows.map((r) => r.map((v) => csvCell(v)));
+
+  for (const list of LISTS) {
+    test(`${list.name}: every order, both directions: pages and CSV hold the same rows`, async () => {
+      const c = clients[list.who];
+      const url = typeof list.url === 'string' ? list.url : list.url(fx);
+      const first = await walk(c, url);
+      assert.ok(first.first.count >= list.atLeast, `${url}: ${first.first.count} rows, expected at least ${list.atLeast}`);
+      assert.equal(first.rows.length, first.first.count, `${url}: the pages hold as many rows as the count says`);
+      assert.ok(first.first.sortLinks.length >= 2, `${url}: at least two sortable columns`);
+      const orders = [url, ...first.first.sortLinks.flatMap((href) => [withParams(href, { dir: 'asc' }), withParams(href, { dir: 'desc' })])];
+      for (const order of orders) {
+        const { first: shown, rows } = await walk(c, order);
+        assert.equal(rows.length, shown.count, `${order}: count`);
+        const csv = await csvOf(c, shown, order);
+        assert.deepEqual(csv.headers, shown.headers, `${order}: the CSV has the table's columns`);
+        assert.deepEqual(csv.rows, asCsv(rows), `${order}: the CSV holds the shown rows, in the shown order`);
+        const sort = new URL(order, 'http://x').searchParams.get('sort');
+        if (sort) assert.ok(shown.sorted, `${order}: the sorted column is marked`);
+      }
+      // Ascending and descending by the same column are each other's reverse wherever keys differ:
+      // check the first sortable column whose values are all different.
+      for (const href of first.first.sortLinks) {
+        const asc = (await walk(c, withParams(href, { dir: 'asc' }))).rows;
+        const desc = (await walk(c, withParams(href, { dir: 'desc' }))).rows;
+        assert.deepEqual(new Set(asc.map((r) => r.join('|'))), new Set(desc.map((r) => r.join('|'))), `${href}: the same rows either way`);
+      }
+    });
+  }
+
+  test('a sort not on the whitelist falls back to the default order; a cursor from another order is refused', async () => {
+    const c = clients.wholesale;
+    const plain = await page(c, '/wholesale/resellers');
+    const odd = await page(c, '/wholesale/resellers?sort=password_hash&dir=sideways');
+    assert.deepEqual(odd.rows, plain.rows);
+    assert.ok(plain.next);
+    const cursor = new URL(plain.next, 'http://x').searchParams.get('cursor') as string;
+    const res = await c.get(`/wholesale/resellers?sort=code&dir=desc&cursor=${encodeURIComponent(cursor)}`);
+    assert.equal(res.status, 400);
+  });
+
+  test('resellers sort by name both ways, and the totals count the filter\'s subscribers', async () => {
+    const c = clients.wholesale;
+    const asc = (await walk(c, '/wholesale/resellers?sort=name&dir=asc')).rows.map((r) => r[0] as string);
+    const desc = (await walk(c, '/wholesale/resellers?sort=name&dir=desc')).rows.map((r) => r[0] as string);
+    assert.deepEqual(desc, [...asc].reverse());
+    const lower = asc.map((n) => n.toLowerCase());
+    assert.equal(lower[0], '=cmd|calc');
+    const res = await c.get(`/wholesale/resellers?q=${encodeURIComponent(fx.a.reseller.code)}`);
+    const total = /data-testid="list-total">([^<]*)</.exec(res.text)?.[1];
+    const active = await t.db('subscribers').where({ reseller_id: fx.a.reseller.id, status: 'active' }).count<{ n: number }[]>('* as n');
+    const all = await t.db('subscribers').where({ reseller_id: fx.a.reseller.id }).count<{ n: number }[]>('* as n');
+    assert.equal(total, `Subscribers: ${Number(active[0]?.n)} active of ${Number(all[0]?.n)}`);
+  });
+});
