@@ -42,8 +42,12 @@ async function tenant(db: Db, opts: { wholesaleMonthly: string; retailMonthly: s
   const subscriber = await makeSubscriber(db, reseller.id, { region: 'NY', ...opts.subscriber });
   const [base] = await db('feature_packages').insert({ name: `Operator pack ${reseller.id}`, currency: 'USD', setup_fee: opts.wholesaleSetup ?? '0', monthly_fee: opts.wholesaleMonthly }).returning('*');
   const [own] = await db('feature_packages').insert({ reseller_id: reseller.id, base_package_id: base.id, name: 'Office pack', currency: 'USD', setup_fee: opts.retailSetup ?? '0', monthly_fee: opts.retailMonthly }).returning('*');
+  // One subscriber may not hold one package twice at a time: each assignment gets a package of its
+  // own at the same prices (the first one is `own`).
+  let copies = 0;
   const assign = async (startsAt: string, endsAt: string | null = null) => {
-    const [a] = await db('package_assignments').insert({ reseller_id: reseller.id, subscriber_id: subscriber.id, feature_package_id: own.id, starts_at: startsAt, ends_at: endsAt }).returning('id');
+    const pkg = copies++ === 0 ? own : (await db('feature_packages').insert({ ...own, id: undefined, name: `Office pack ${copies}` }).returning('*'))[0];
+    const [a] = await db('package_assignments').insert({ reseller_id: reseller.id, subscriber_id: subscriber.id, feature_package_id: pkg.id, starts_at: startsAt, ends_at: endsAt }).returning('id');
     return Number(a.id);
   };
   return { reseller, subscriber, base, own, assign };

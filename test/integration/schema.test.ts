@@ -48,6 +48,7 @@ const NULLABLE_TENANT: Record<string, string> = {
   feature_packages: "the operator's own feature packages (offered to resellers) belong to no reseller",
   destination_groups: "the operator's own destination groups belong to no reseller",
   toll_packages: "the operator's own toll packages (held by resellers) belong to no reseller",
+  rate_plan_imports: "a large deck file waiting for its import job into one of the operator's own plans belongs to no reseller",
   leg_changes: "a change of a leg matched to no subscriber (the leg's reseller_id is null) belongs to no reseller",
 };
 
