@@ -211,6 +211,9 @@ describe('packages journey: reseller builds, subscriber and support see', { skip
     assert.equal(await text(s, 'total-USD'), '12.50');
     const overflow = await s.locator('html').evaluate((el) => el.scrollWidth - el.clientWidth);
     assert.ok(overflow <= 0, `the account page is ${overflow} px wider than a 390 px phone`);
+    // Each table a stack of cards: nothing to scroll sideways inside a card either.
+    const widest = await s.locator('main table').evaluateAll((tables) => Math.max(0, ...tables.map((el) => el.scrollWidth - el.clientWidth)));
+    assert.ok(widest <= 0, `a table on the account page scrolls ${widest} px sideways at 390 px`);
     await s.screenshot({ path: path.join(SHOTS, 'packages-subscriber-account-390.png'), fullPage: true });
 
     // -- The reseller's support user: the same subscriber's views, the same figures, nothing to change.
@@ -218,6 +221,10 @@ describe('packages journey: reseller builds, subscriber and support see', { skip
     await go(p, 'Subscribers');
     await Promise.all([p.waitForURL(`**/subscribers/${sub.id}`), p.getByRole('link', { name: new RegExp(sub.account_number) }).first().click()]);
     await noWriteControl(p, 'support: subscriber page');
+    // A long login beside the menu at 1280 px gives way (cut short); it never covers the menu.
+    const navRight = await p.getByRole('navigation', { name: 'Main' }).evaluate((el) => Math.max(...[...el.children].map((c) => c.getBoundingClientRect().right)));
+    const whoLeft = await p.locator('.who').evaluate((el) => el.getBoundingClientRect().left);
+    assert.ok(navRight <= whoLeft, `the menu (to ${navRight} px) runs under the login details (from ${whoLeft} px)`);
     assert.match(await p.getByTestId('toll-packages').innerText(), /UK 10/);
     assert.match(await p.getByTestId('features-section').innerText(), /Voicemail/);
     await p.screenshot({ path: path.join(SHOTS, 'packages-support-subscriber.png'), fullPage: true });
