@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
-import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
+import { BrowserHarness, navLink, SHOTS, skipWithoutChromium } from '../support/browser';
 import { makeCallLeg, makeCharge, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, PASSWORD, rateRow } from '../support/factories';
 import { makePlatform } from '../support/intake';
 
@@ -55,7 +55,7 @@ describe('self-care on a phone', { skip: skipWithoutChromium }, () => {
     await makeCharge(t.db, paris, { kind: 'retail', resellerId: reseller.id, subscriberId: sub.id, ratePlanId: plan.id, amount: '0.1200' });
 
     const page = await loginAs(user.email);
-    await Promise.all([page.waitForURL('**/me/calls'), page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My calls', exact: true }).click()]);
+    await Promise.all([page.waitForURL('**/me/calls'), (await navLink(page, 'My calls')).click()]);
     await page.locator(`tr[data-leg="${paris.id}"]`).waitFor();
     assert.equal(((await page.getByTestId('total-calls').textContent()) ?? '').trim(), '2');
     assert.equal(((await page.getByTestId('total-retail-USD').textContent()) ?? '').trim(), '0.15 USD');
