@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
 import { BrowserHarness, SHOTS, skipWithoutChromium, navLink } from '../support/browser';
-import { makeCallLeg, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber, rateRow } from '../support/factories';
+import { makeCallLeg, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, randomNumber, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
 const skip = skipWithoutChromium;
@@ -27,12 +27,7 @@ describe('calls in a browser', { skip }, () => {
   after(() => h.close());
 
   async function loginAs(email: string): Promise<Page> {
-    const page = await h.newPage();
-    await page.goto('/login');
-    await page.getByLabel(/^Email( \*)?$/).fill(email);
-    await page.getByLabel(/^Password( \*)?$/).fill(PASSWORD);
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
-    return page;
+    return h.loginAs(email);
   }
 
   /** A main-menu link, its drop-down opened first (see navLink). */

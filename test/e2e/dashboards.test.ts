@@ -9,8 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
-import { BrowserHarness, SHOTS, skipWithoutChromium } from '../support/browser';
-import { makePlan, makeRates, makeReseller, makeSubscriber, makeUser, PASSWORD, randomNumber, rateRow } from '../support/factories';
+import { BrowserHarness, logIn, SHOTS, skipWithoutChromium } from '../support/browser';
+import { makePlan, makeRates, makeReseller, makeSubscriber, makeUser, randomNumber, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 
 describe('dashboards in a browser', { skip: skipWithoutChromium }, () => {
@@ -31,10 +31,7 @@ describe('dashboards in a browser', { skip: skipWithoutChromium }, () => {
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(`console: ${m.text()}`);
     });
-    await page.goto('/login');
-    await page.getByLabel(/^Email( \*)?$/).fill(email);
-    await page.getByLabel(/^Password( \*)?$/).fill(PASSWORD);
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
+    await logIn(page, email);
     return { page, problems };
   }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BrowserHarness, navLink, SHOTS, skipWithoutChromium } from '../support/browser';
-import { makeReseller, makeTenants, makeUser, PASSWORD } from '../support/factories';
+import { makeReseller, makeTenants, makeUser } from '../support/factories';
 
 describe('navigation at 1366 px and on a 390 px phone', { skip: skipWithoutChromium }, () => {
   const h = new BrowserHarness();
@@ -24,13 +24,7 @@ describe('navigation at 1366 px and on a 390 px phone', { skip: skipWithoutChrom
   after(() => h.close());
 
   async function loginAs(email: string, width: number, height: number): Promise<Page> {
-    const page = await h.newPage();
-    await page.setViewportSize({ width, height });
-    await page.goto('/login');
-    await page.getByLabel(/^Email( \*)?$/).fill(email);
-    await page.getByLabel(/^Password( \*)?$/).fill(PASSWORD);
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
-    return page;
+    return h.loginAs(email, { width, height });
   }
 
   interface Box { top: number; bottom: number; height: number; left: number; right: number }

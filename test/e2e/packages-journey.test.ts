@@ -15,7 +15,7 @@ import { RECURRING_CHARGES_JOB } from '../../src/modules/billing/billing.jobs';
 import { enqueueJob } from '../../src/modules/jobs/jobs.service';
 import type { TestApp } from '../support/app';
 import { BrowserHarness, navLink, SHOTS, skipWithoutChromium } from '../support/browser';
-import { makePlan, makeRates, makeReseller, makeSubscriber, makeUser, PASSWORD, rateRow } from '../support/factories';
+import { makePlan, makeRates, makeReseller, makeSubscriber, makeUser, rateRow } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
 import { until } from '../support/wait';
 
@@ -33,12 +33,7 @@ describe('packages journey: reseller builds, subscriber and support see', { skip
   after(() => h.close());
 
   async function loginAs(email: string): Promise<Page> {
-    const page = await h.newPage();
-    await page.goto('/login');
-    await page.getByLabel(/^Email( \*)?$/).fill(email);
-    await page.getByLabel(/^Password( \*)?$/).fill(PASSWORD);
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
-    return page;
+    return h.loginAs(email);
   }
 
   async function go(page: Page, label: string) {

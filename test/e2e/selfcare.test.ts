@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../support/app';
 import { BrowserHarness, navLink, SHOTS, skipWithoutChromium } from '../support/browser';
-import { makeCallLeg, makeCharge, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, PASSWORD, rateRow } from '../support/factories';
+import { makeCallLeg, makeCharge, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, rateRow } from '../support/factories';
 import { makePlatform } from '../support/intake';
 
 describe('self-care on a phone', { skip: skipWithoutChromium }, () => {
@@ -23,13 +23,7 @@ describe('self-care on a phone', { skip: skipWithoutChromium }, () => {
   after(() => h.close());
 
   async function loginAs(email: string): Promise<Page> {
-    const page = await h.newPage();
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto('/login');
-    await page.getByLabel(/^Email( \*)?$/).fill(email);
-    await page.getByLabel(/^Password( \*)?$/).fill(PASSWORD);
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
-    return page;
+    return h.loginAs(email, { width: 390, height: 844 });
   }
 
   /** The page never scrolls sideways, and no card is wider than the screen. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createTestApp, listen, type TestApp } from './app';
+import { PASSWORD } from './factories';
 
 /** Debian's chromium, driven by playwright-core (never a downloaded browser). */
 export const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
@@ -37,12 +38,28 @@ export class BrowserHarness {
     return context.newPage();
   }
 
+  /** A new window (at `size`, if given) logged in through the login form, on the page it lands on. */
+  async loginAs(email: string, size?: { width: number; height: number }, password = PASSWORD): Promise<Page> {
+    const page = await this.newPage();
+    if (size) await page.setViewportSize(size);
+    await logIn(page, email, password);
+    return page;
+  }
+
   async close(): Promise<void> {
     for (const c of this.contexts) await c.close().catch(() => undefined);
     await this.browser?.close().catch(() => undefined);
     await this.server?.close();
     await this.t?.close();
   }
+}
+
+/** Fills the login form of `page` and waits until it has left the login pages. */
+export async function logIn(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel(/^Email( \*)?$/).fill(email);
+  await page.getByLabel(/^Password( \*)?$/).fill(password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: 'Log in' }).click()]);
 }
 
 /**
