@@ -120,6 +120,9 @@ export interface LegGenerator {
   days: number;
   destinations: number;
   stored: number;
+  /** Legs stored when the tables are next analyzed (analyzeAsItGrows). */
+  analyzeAt: number;
+  analyzing: boolean;
 }
 
 /** A platform, the parties and the monthly partitions of the window: ready to store legs in steps (storeLegs). */
@@ -134,7 +137,7 @@ export async function createGenerator(db: Db, o: Pick<DashboardBenchOptions, 're
   await ensurePartitions(db, months);
   return {
     rng: new Rng(20261209), platformId: Number((platform as { id: number }).id), parties,
-    euro: new Set(parties.resellerIds.filter((_, i) => i % 10 === 9)), fromMs, nowMs, days: o.days, destinations: o.destinations, stored: 0,
+    euro: new Set(parties.resellerIds.filter((_, i) => i % 10 === 9)), fromMs, nowMs, days: o.days, destinations: o.destinations, stored: 0, analyzeAt: 1, analyzing: false,
   };
 }
 
@@ -172,6 +175,24 @@ export async function storeLegs(db: Db, g: LegGenerator, count: number, opts: { 
   await Promise.all(parts);
   if (progress.stopped) opts.log(`  stopped at ${progress.done.toLocaleString('en')} of ${count.toLocaleString('en')} legs: time is up (--stop-at)`);
   return progress.done;
+}
+
+/**
+ * ANALYZE after the first chunk and then whenever the ledger has doubled (at least every 2 million
+ * legs), as autovacuum would: this server may run without it, and without statistics the fresh
+ * partitions' plans (addUsage's among them) go badly wrong (one chunk's upsert ran 9 minutes).
+ */
+async function analyzeAsItGrows(db: Db, g: LegGenerator, log: (msg: string) => void): Promise<void> {
+  if (g.analyzing || g.stored < g.analyzeAt) return;
+  g.analyzing = true;
+  try {
+    const t0 = performance.now();
+    await db.raw('ANALYZE call_legs, charges, usage_totals');
+    log(`  analyzed at ${g.stored.toLocaleString('en')} legs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    g.analyzeAt = Math.min(g.stored * 2, g.stored + 2_000_000);
+  } finally {
+    g.analyzing = false;
+  }
 }
 
 /** One lane of storeLegs: `count` legs with ids from `firstId`, starting in [fromMs, toMs), chunk by chunk in time order. */
@@ -273,6 +294,7 @@ async function storePart(
     done += n;
     g.stored += n;
     opts.progress.done += n;
+    await analyzeAsItGrows(db, g, opts.log);
     const s = (performance.now() - opts.started) / 1000;
     opts.log(`  stored ${g.stored.toLocaleString('en')} legs (${Math.round(opts.progress.done / s).toLocaleString('en')} legs/s; this chunk: COPY ${copyMs.toFixed(0)} ms, usage totals ${usageMs.toFixed(0)} ms)`);
   }
