@@ -10,7 +10,11 @@
  *   (b) single-record posts from many clients, open loop, latency percentiles;
  *   (c) the pure rating engine on one core, beside findRate alone and a no-op loop;
  *   (d) only when asked (--only=d): the dashboards' queries over N legs stored by COPY across
- *       100,000 subscribers (bench/dashboards.ts; its options prefixed dash-: --dash-legs=N).
+ *       100,000 subscribers (bench/dashboards.ts; its options prefixed dash-: --dash-legs=N);
+ *   (e) only when asked (--only=e): the subscriber calls and account pages, and the dashboards, at
+ *       each size of one ledger grown by COPY across 100,000 subscribers, by default 1 million then
+ *       10 million legs (bench/pages.ts; its options prefixed pages-: --pages-steps=N,M,
+ *       --pages-stop-at=HH:MM). Written to its own section of docs/PERFORMANCE.md.
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -38,6 +42,7 @@ import { benchEngine } from './engine';
 import { giveTollPackages, hostilePlatform, seed } from './fixture';
 import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './intake';
 import { describeMachine } from './machine';
+import { benchPages, pagesOptions, pagesMarkdown, writePagesDoc, type PagesBenchResult } from './pages';
 import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
@@ -208,12 +213,25 @@ async function main() {
       printDashboards(await benchDashboards(db, dashboardOptions(o.raw, log, 'dash-')), log);
     }
 
-    printTable(results);
-    if (o.json) fs.writeFileSync(o.json, JSON.stringify(results, null, 2));
-    if (o.doc) {
-      const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
+    let pages: PagesBenchResult | undefined;
+    if (o.only.has('e')) {
+      loadNow('e');
+      pages = await benchPages(db, pagesOptions(o.raw, log, 'pages-'), { date: results.date, command: results.command });
+      process.stdout.write(`\n${pagesMarkdown(pages)}\n`);
+    }
+
+    const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
+    // The "Latest run" section holds (a) to (c): a run of only (d) or (e) leaves it as it was.
+    const main = ['a', 'b', 'c'].some((p) => o.only.has(p));
+    if (main) printTable(results);
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify(pages ? { ...results, pages } : results, null, 2));
+    if (o.doc && main) {
       writeDoc(doc, results);
       log(`results written to ${path.relative(process.cwd(), doc)}`);
+    }
+    if (o.doc && pages) {
+      writePagesDoc(doc, pages);
+      log(`pages at scale written to ${path.relative(process.cwd(), doc)}`);
     }
   } finally {
     await cleanup();
