@@ -464,7 +464,8 @@ export async function countReachableLegs(db: Queryable, scope: Scope, ids: numbe
 
 /**
  * Legs to (re-)rate, rebuilt from their stored columns: by id, or by selection one keyset page at a
- * time (start time and id descending, after `after`).
+ * time (start time and id ascending, after `after`): call order, so that re-rating a period larger
+ * than a batch draws toll package allowances again in the order the calls were made.
  */
 export async function loadLegsForRating(
   db: Queryable,
@@ -477,8 +478,8 @@ export async function loadLegsForRating(
     if (target.ids.length === 0) return [];
     q.whereIn('l.id', target.ids);
   } else applyLegSelection(q, target.selection);
-  if (opts.after) q.whereRaw('(l.start_at, l.id) < (?::timestamptz, ?)', [opts.after.startKey, opts.after.id]);
-  q.orderBy([{ column: 'l.start_at', order: 'desc' }, { column: 'l.id', order: 'desc' }]);
+  if (opts.after) q.whereRaw('(l.start_at, l.id) > (?::timestamptz, ?)', [opts.after.startKey, opts.after.id]);
+  q.orderBy([{ column: 'l.start_at', order: 'asc' }, { column: 'l.id', order: 'asc' }]);
   if (opts.limit) q.limit(opts.limit);
   const rows = (await q) as Array<Record<string, any>>;
   return rows.map((r) => ({ id: r.id, startMs: new Date(r.start_at).getTime(), startKey: r.start_key, platformId: r.platform_id, status: r.status, leg: toNormalisedLeg(r) }));
