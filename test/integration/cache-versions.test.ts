@@ -82,8 +82,12 @@ describe('caches: a change nobody announced is seen within the bound, by every c
   test('a hand edit (no notice) of plans, taxes, exchange rates, platforms and parties: every cache sees it within the bound, embedded or not', async () => {
     assert.deepEqual(await seen(t), { status: 200, leg: 'rated', revision: await revisionNow(), fx: '0.91', tax: [1] });
     const checks = t.cacheVersions.checks;
+    const began = Date.now();
     for (let i = 0; i < 10; i++) await seen(t);
-    assert.ok(t.cacheVersions.checks - checks <= 2, `served from memory between checks (${t.cacheVersions.checks - checks} checks for 10 posts)`);
+    // At most one check per bound that passed (plus the one under way), however slow the machine:
+    // the posts between checks are served from memory.
+    const allowed = 2 + Math.floor((Date.now() - began) / BOUND_MS);
+    assert.ok(t.cacheVersions.checks - checks <= Math.min(allowed, 9), `served from memory between checks (${t.cacheVersions.checks - checks} checks for 10 posts in ${Date.now() - began} ms)`);
 
     let changedAt = Date.now();
     await editByHand(2);
