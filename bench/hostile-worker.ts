@@ -8,7 +8,6 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
-import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 

@@ -5,8 +5,9 @@
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import type { AdapterContext, NormalisedLeg, RecordOutcome } from '../legs/leg';
 import { normaliseE164 } from '../numbers/e164';
-import { DAY_MS, isValidTimeZone, utcOfWallTime } from '../rating/zoned-time';
-import { dateTimeProblem, fieldsMs, readWallDateTime } from '../time/date-time';
+import { isValidTimeZone } from '../rating/zoned-time';
+import { dateTimeProblem, fieldsMs } from '../time/date-time';
+import { readZonedWallTime } from '../time/zones';
 
 /**
  * The whole body could not be read (not-well-formed XML, invalid JSON, broken CSV quoting, a
@@ -91,10 +92,8 @@ export function assertTimeZone(ctx: AdapterContext): void {
  * text is not such a time.
  */
 export function parseLocalDateTime(text: string, timeZone: string): number | null {
-  const wall = readWallDateTime(text, { seconds: 'required' });
-  if (!wall.ok) return null;
-  const day = Math.floor(wall.ms / DAY_MS);
-  return utcOfWallTime(timeZone, day, wall.ms - day * DAY_MS);
+  const at = readZonedWallTime(text, timeZone, { seconds: 'required' });
+  return at.ok ? at.ms : null;
 }
 
 /**

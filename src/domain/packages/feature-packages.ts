@@ -1,6 +1,6 @@
 import { Decimal } from '../money/decimal';
-import { DAY_MS, utcOfWallTime } from '../rating/zoned-time';
-import { readIsoDate, readWallDateTime, type DateTimeResult } from '../time/date-time';
+import type { DateTimeResult } from '../time/date-time';
+import { readZonedWallTime } from '../time/zones';
 
 /**
  * Pure rules of feature packages (issue 11): what a reseller may put in its package, when an
@@ -62,8 +62,8 @@ export function moneyText(amount: string): string {
  */
 export function readLocalMoment(text: string, timeZone: string): DateTimeResult {
   const t = text.trim().replace('T', ' ');
-  const wall = /^\d{4}-\d{2}-\d{2}$/.test(t) ? readIsoDate(t) : readWallDateTime(t);
-  if (!wall.ok) return wall.impossible ? wall : { ok: false, reason: 'is not a date and time YYYY-MM-DD hh:mm (or a date YYYY-MM-DD)', impossible: false };
-  const day = Math.floor(wall.ms / DAY_MS);
-  return { ok: true, ms: utcOfWallTime(timeZone, day, wall.ms - day * DAY_MS) };
+  // A date alone is its midnight.
+  const at = readZonedWallTime(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t} 00:00` : t, timeZone);
+  if (!at.ok) return at.impossible ? at : { ok: false, reason: 'is not a date and time YYYY-MM-DD hh:mm (or a date YYYY-MM-DD)', impossible: false };
+  return at;
 }

@@ -5,6 +5,7 @@
  * Everything stored stays UTC; only the text changes.
  */
 import { DAY_MS, isValidTimeZone, utcOfWallTime } from '../rating/zoned-time';
+import { readWallDateTime, type DateTimeResult } from './date-time';
 
 export { isValidTimeZone };
 
@@ -78,6 +79,19 @@ export function localDate(ms: number, timeZone: string): string {
 /** The date `days` calendar days after (or before) a YYYY-MM-DD date. */
 export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * A wall time without a zone ("2026-12-07 09:30", seconds optional unless required) read in
+ * `timeZone`: the instant it names there (a time in a DST gap moves forward by the gap, one in a
+ * repeated hour is the earlier). What people type into the portals' time fields, and what switches
+ * write in their *_stamp columns.
+ */
+export function readZonedWallTime(text: string, timeZone: string, opts: { seconds?: 'required' } = {}): DateTimeResult {
+  const wall = readWallDateTime(text, opts);
+  if (!wall.ok) return wall;
+  const day = Math.floor(wall.ms / DAY_MS);
+  return { ok: true, ms: utcOfWallTime(timeZone, day, wall.ms - day * DAY_MS) };
 }
 
 /**

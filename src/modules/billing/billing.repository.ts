@@ -1,11 +1,8 @@
 import type { Queryable } from '../../db/knex';
 import type { BillingSide, PostedLine, RecurringItem } from '../../domain/billing/recurring';
 import { parseScaled, SCALE, type Fixed } from '../../domain/money/fixed';
-import { DEFAULT_TIME_ZONE } from '../../domain/time/zones';
-import { OPERATOR_TIME_ZONE } from '../settings/settings.repository';
+import { partyTimeZoneSql } from '../settings/settings.repository';
 
-/** The operator's zone as SQL, for a party with no zone of its own. */
-const OPERATOR_ZONE_SQL = `coalesce((SELECT value FROM settings WHERE key = '${OPERATOR_TIME_ZONE}'), '${DEFAULT_TIME_ZONE}')`;
 
 /** A party's billing terms: its cycle, its zone, its billed currency, whether it is taxed and where. */
 export interface BillingParty {
@@ -31,10 +28,10 @@ export interface BillingParty {
 
 /** Both parties of a subscriber's assignment, read in one row. */
 const PARTY_COLUMNS = `
-  r.id AS r_id, r.name AS r_name, r.billing_cycle_day AS r_day, coalesce(r.time_zone, ${OPERATOR_ZONE_SQL}) AS r_zone,
+  r.id AS r_id, r.name AS r_name, r.billing_cycle_day AS r_day, ${partyTimeZoneSql('r.time_zone')} AS r_zone,
   r.currency AS r_currency, r.tax_exempt AS r_exempt, r.billing_service AS r_billing_service, r.created_at AS r_created_at,
   s.id AS s_id, s.name AS s_name, s.account_number AS s_account, s.billing_cycle_day AS s_day,
-  coalesce(s.time_zone, r.time_zone, ${OPERATOR_ZONE_SQL}) AS s_zone, coalesce(s.billing_currency, r.currency) AS s_currency,
+  ${partyTimeZoneSql('s.time_zone', 'r.time_zone')} AS s_zone, coalesce(s.billing_currency, r.currency) AS s_currency,
   s.tax_exempt AS s_exempt, s.country AS s_country, s.region AS s_region, s.created_at AS s_created_at`;
 
 function partyOf(r: Record<string, any>, side: BillingSide): BillingParty {

@@ -3,7 +3,7 @@ import type { Db, Queryable } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
 import { NotFoundError } from '../../domain/errors';
 import type { Scope } from '../../domain/tenancy/roles';
-import { allJobs, getJob, insertJob, listJobs, openJobsOf, type Job, type JobFilter, type JobStatus, type Schedule, upsertSchedule } from './jobs.repository';
+import { allJobs, getJob, insertJob, listJobs, openJobsOf, type Job, type JobFilter, type Schedule, upsertSchedule } from './jobs.repository';
 
 /** What a handler is given for one attempt at its job. */
 export interface JobContext<P> {

@@ -4,8 +4,7 @@ import { FieldErrors, NotFoundError } from '../../domain/errors';
 import { DECK_COLUMNS, parseDeck } from '../../domain/rating/deck';
 import type { Rate } from '../../domain/rating/plan';
 import { compareDecks, deckVersions, type DeckComparison, type DeckVersion } from '../../domain/rating/versions';
-import { DAY_MS, utcOfWallTime } from '../../domain/rating/zoned-time';
-import { readWallDateTime } from '../../domain/time/date-time';
+import { readZonedWallTime } from '../../domain/time/zones';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
 import type { PlanCache } from './plan-cache';
@@ -91,10 +90,8 @@ export interface RateForm {
 
 /** A wall time typed in `timeZone` as an instant; the reason when it cannot be read. */
 export function readZonedTime(text: string, timeZone: string): { ok: true; ms: number } | { ok: false; reason: string } {
-  const wall = readWallDateTime(text.replace('T', ' '));
-  if (!wall.ok) return { ok: false, reason: wall.reason };
-  const day = Math.floor(wall.ms / DAY_MS);
-  return { ok: true, ms: utcOfWallTime(timeZone, day, wall.ms - day * DAY_MS) };
+  const at = readZonedWallTime(text, timeZone);
+  return at.ok ? at : { ok: false, reason: at.reason };
 }
 
 /**

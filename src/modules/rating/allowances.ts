@@ -18,6 +18,7 @@ import { isPriced, priceCharge, type ChargeInputs, type ChargeUnratable, type Pr
 import { matchLeg } from '../../domain/rating/engine';
 import { compilePlan, type CompiledPlan, type CompiledRate, type Rate } from '../../domain/rating/plan';
 import type { AllowanceStep, FreshLeg } from '../ledger/allowances';
+import { partyTimeZoneSql } from '../settings/settings.repository';
 
 /*
  * Toll package allowances in rating (issue 11; the rules are in domain/billing/allowances.ts).
@@ -58,7 +59,7 @@ export async function loadTollHolders(db: Queryable, subscriberIds: number[], re
             g.group_id, g.included_seconds, g.overage_rate::text AS overage_rate, tp.currency,
             coalesce((SELECT array_agg(p.prefix) FROM destination_group_prefixes p WHERE p.group_id = g.group_id), '{}') AS prefixes,
             CASE WHEN pa.subscriber_id IS NULL THEN r.billing_cycle_day ELSE coalesce(s.billing_cycle_day, r.billing_cycle_day) END AS cycle_day,
-            coalesce(s.time_zone, r.time_zone, (SELECT value FROM settings WHERE key = 'operator_time_zone'), 'UTC') AS time_zone
+            ${partyTimeZoneSql('s.time_zone', 'r.time_zone')} AS time_zone
        FROM package_assignments pa
        JOIN toll_packages tp ON tp.id = pa.toll_package_id
        JOIN toll_package_groups g ON g.package_id = tp.id

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/knex';
 import { Decimal } from '../../domain/money/decimal';
 import { ownerKey, type Owner } from '../../domain/tenancy/owner';
+import { partyTimeZoneSql } from '../settings/settings.repository';
 
 /**
  * Destination groups, toll packages and their assignments (migrations/…_packages.ts). Every read
@@ -300,15 +301,14 @@ export async function endAssignment(db: Queryable, id: number, endsAt: Date): Pr
  * a person's zone.
  */
 export async function cycleRuleOf(db: Queryable, party: Party): Promise<{ day: number; timeZone: string | null } | undefined> {
-  const operatorZone = `(select value from settings where key = 'operator_time_zone')`;
   const res =
     party.kind === 'subscriber'
       ? await db.raw(
-          `select coalesce(s.billing_cycle_day, r.billing_cycle_day) as day, coalesce(s.time_zone, r.time_zone, ${operatorZone}) as zone
+          `select coalesce(s.billing_cycle_day, r.billing_cycle_day) as day, ${partyTimeZoneSql('s.time_zone', 'r.time_zone')} as zone
            from subscribers s join resellers r on r.id = s.reseller_id where s.id = ?`,
           [party.subscriberId],
         )
-      : await db.raw(`select r.billing_cycle_day as day, coalesce(r.time_zone, ${operatorZone}) as zone from resellers r where r.id = ?`, [party.resellerId]);
+      : await db.raw(`select r.billing_cycle_day as day, ${partyTimeZoneSql('r.time_zone')} as zone from resellers r where r.id = ?`, [party.resellerId]);
   const row = res.rows[0];
   return row ? { day: Number(row.day), timeZone: row.zone ?? null } : undefined;
 }

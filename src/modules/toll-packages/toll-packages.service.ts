@@ -3,9 +3,7 @@ import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
 import { cycleAt, type Cycle } from '../../domain/billing/cycles';
 import { Decimal } from '../../domain/money/decimal';
 import { minutesAndSeconds, secondsLeft, secondsToMinutesText } from '../../domain/packages/toll-catalogue';
-import { DAY_MS, utcOfWallTime } from '../../domain/rating/zoned-time';
-import { readWallDateTime } from '../../domain/time/date-time';
-import { addDays, DEFAULT_TIME_ZONE, formatDateTime, isValidTimeZone } from '../../domain/time/zones';
+import { addDays, DEFAULT_TIME_ZONE, formatDateTime, isValidTimeZone, readZonedWallTime } from '../../domain/time/zones';
 import type { Actor } from '../../domain/tenancy/actor';
 import { OPERATOR, type Owner } from '../../domain/tenancy/owner';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -334,10 +332,9 @@ export async function assignablePackages(db: Db, info: PartyInfo, at = new Date(
 /** A wall time typed in the viewer's zone ("2026-12-07 09:30"), as an instant; blank is undefined. */
 function wallTime(text: string, zone: string, field: string, label: string): Date | undefined {
   if (!text) return undefined;
-  const wall = readWallDateTime(text.replace('T', ' '));
-  if (!wall.ok) throw new FieldErrors({ [field]: `${label} ${wall.reason} (in ${zone})` });
-  const day = Math.floor(wall.ms / DAY_MS);
-  return new Date(utcOfWallTime(zone, day, wall.ms - day * DAY_MS));
+  const at = readZonedWallTime(text, zone);
+  if (!at.ok) throw new FieldErrors({ [field]: `${label} ${at.reason} (in ${zone})` });
+  return new Date(at.ms);
 }
 
 const overlapMessage = (a: repo.TollAssignment, zone: string) =>

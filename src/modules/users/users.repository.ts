@@ -2,6 +2,7 @@ import type { Queryable } from '../../db/knex';
 import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Role, Scope } from '../../domain/tenancy/roles';
 import type { Status } from '../../domain/tenancy/status';
+import { partyTimeZoneSql } from '../settings/settings.repository';
 
 /** A person as the portals see them (no secrets). */
 export interface User {
@@ -70,7 +71,7 @@ function loginQuery(db: Queryable) {
       's.status as subscriber_status',
       's.name as subscriber_name',
       // A party without its own zone follows the one above it (DOMAIN: subscriber -> reseller -> operator).
-      db.raw(`coalesce(s.time_zone, r.time_zone, (select value from settings where key = 'operator_time_zone')) as party_time_zone`),
+      db.raw(`${partyTimeZoneSql('s.time_zone', 'r.time_zone')} as party_time_zone`),
     );
 }
 
