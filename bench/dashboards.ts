@@ -14,15 +14,13 @@
  */
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import type { Db } from '../src/db/knex';
 import type { Scope } from '../src/domain/tenancy/roles';
-import { loadConfig } from '../src/config';
-import { openDatabase } from '../src/server';
 import { copyLine, copyRows } from '../src/modules/ledger/copy';
 import { addUsage } from '../src/modules/ledger/ledger.repository';
 import { ensurePartitions } from '../src/modules/ledger/partitions';
 import { topList, usageDashboard } from '../src/modules/portal/dashboards.service';
+import { benchArgs, benchLog, runMain, withScratchDatabase } from './cli';
 import { Rng } from './rng';
 
 export interface DashboardBenchOptions {
@@ -381,39 +379,8 @@ export function dashboardOptions(a: Map<string, string>, log: (msg: string) => v
 
 /** Run alone: a database of its own beside BENCH_DATABASE_URL's, dropped at the end. */
 async function main() {
-  const a = new Map<string, string>();
-  for (const raw of process.argv.slice(2)) {
-    const m = /^--([\w-]+)(?:=(.*))?$/.exec(raw);
-    if (!m) throw new Error(`unknown argument ${raw}`);
-    a.set(m[1] as string, m[2] ?? 'true');
-  }
-  const log = (msg: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
-  const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `bench_dash_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${crypto.randomBytes(2).toString('hex')}`;
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}" TEMPLATE template0`);
-  log(`created database ${name}`);
-  try {
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url.toString(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' });
-    const { db } = await openDatabase(config);
-    try {
-      printDashboards(await benchDashboards(db, dashboardOptions(a, log)), log);
-    } finally {
-      await db.destroy();
-    }
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-    log(`dropped database ${name}`);
-  }
+  const a = benchArgs();
+  await withScratchDatabase('dash', { log: benchLog }, async (db) => printDashboards(await benchDashboards(db, dashboardOptions(a, benchLog)), benchLog));
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) runMain(main);

@@ -18,22 +18,19 @@
  * Targets: p95 at most 50 ms per page at 10 million legs and within 20% of the 1 million figure;
  * dashboards p95 at most 200 ms at 10 million. Not asserted anywhere.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import type { Db } from '../src/db/knex';
 import type { Scope } from '../src/domain/tenancy/roles';
 import { cycleAt, previousCycle } from '../src/domain/billing/cycles';
-import { loadConfig } from '../src/config';
-import { openDatabase } from '../src/server';
 import { accountStatus } from '../src/modules/billing/billing.service';
 import { callListQuery } from '../src/modules/calls/calls.schemas';
 import { callsSection, openSubscriber } from '../src/modules/selfcare/selfcare.service';
 import { createGenerator, storeLegs, time, timeDashboards, type BenchSubscriber, type Timing } from './dashboards';
 import { describeMachine, machineLine, type Machine } from './machine';
+import { benchArgs, benchLog, runMain, withScratchDatabase } from './cli';
 import { Rng } from './rng';
 
 export interface PagesBenchOptions {
@@ -239,56 +236,19 @@ export function pagesOptions(a: Map<string, string>, log: (msg: string) => void,
   };
 }
 
-/** Run alone: a database of its own beside BENCH_DATABASE_URL's, dropped at the end. */
+/** Run alone: a database of its own beside BENCH_DATABASE_URL's, dropped at the end (kept with --keep, for EXPLAIN ANALYZE). */
 async function main() {
-  const a = new Map<string, string>();
-  for (const raw of process.argv.slice(2)) {
-    const m = /^--([\w-]+)(?:=(.*))?$/.exec(raw);
-    if (!m) throw new Error(`unknown argument ${raw}`);
-    a.set(m[1] as string, m[2] ?? 'true');
-  }
-  const log = (msg: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
-  const options = pagesOptions(a, log);
-  const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `bench_pages_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${crypto.randomBytes(2).toString('hex')}`;
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}" TEMPLATE template0`);
-  log(`created database ${name}`);
-  const drop = async () => {
-    // --keep: left for EXPLAIN ANALYZE of the pages' queries at the size reached (drop it by hand).
-    if (a.has('keep')) log(`kept database ${name}`);
-    else {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      log(`dropped database ${name}`);
+  const a = benchArgs();
+  const options = pagesOptions(a, benchLog);
+  await withScratchDatabase('pages', { keep: a.has('keep'), log: benchLog }, async (db) => {
+    const r = await benchPages(db, options, { date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, command: `npx tsx bench/pages.ts ${process.argv.slice(2).join(' ')}`.trim() });
+    process.stdout.write(`\n${pagesMarkdown(r)}\n`);
+    if (!a.has('no-doc')) {
+      const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
+      writePagesDoc(doc, r);
+      benchLog(`results written to ${path.relative(process.cwd(), doc)}`);
     }
-    await admin.end();
-  };
-  process.once('SIGINT', () => void drop().then(() => process.exit(130)));
-  try {
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url.toString(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' });
-    const { db } = await openDatabase(config);
-    try {
-      const r = await benchPages(db, options, { date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, command: `npx tsx bench/pages.ts ${process.argv.slice(2).join(' ')}`.trim() });
-      process.stdout.write(`\n${pagesMarkdown(r)}\n`);
-      if (!a.has('no-doc')) {
-        const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
-        writePagesDoc(doc, r);
-        log(`results written to ${path.relative(process.cwd(), doc)}`);
-      }
-    } finally {
-      await db.destroy();
-    }
-  } finally {
-    await drop();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
-    process.exit(1);
   });
 }
+
+if (require.main === module) runMain(main);

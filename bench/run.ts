@@ -38,6 +38,7 @@ import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/server';
 import { benchDashboards, dashboardOptions, printDashboards } from './dashboards';
+import { benchArgs } from './cli';
 import { benchEngine } from './engine';
 import { giveTollPackages, hostilePlatform, seed } from './fixture';
 import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './intake';
@@ -47,12 +48,7 @@ import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
 function args() {
-  const a = new Map<string, string>();
-  for (const raw of process.argv.slice(2)) {
-    const m = /^--([\w-]+)(?:=(.*))?$/.exec(raw);
-    if (!m) throw new Error(`unknown argument ${raw}`);
-    a.set(m[1] as string, m[2] ?? 'true');
-  }
+  const a = benchArgs();
   const quick = a.has('quick');
   const num = (k: string, full: number, small: number) => (a.has(k) ? Number(a.get(k)) : quick ? small : full);
   return {
