@@ -51,8 +51,9 @@ export function marginOf(retail: { currency: string; amount: string }, wholesale
 }
 
 /** A numeric(20,10) amount for reading: trailing zeros dropped, at least two decimals ("5.00", "0.125"). */
-export function moneyText(amount: string): string {
-  const d = new Decimal(amount);
+export function moneyText(amount: Decimal | string | null | undefined): string {
+  if (amount === null || amount === undefined) return '';
+  const d = typeof amount === 'string' ? new Decimal(amount) : amount;
   return d.toFixed(Math.max(2, d.decimalPlaces()));
 }
 

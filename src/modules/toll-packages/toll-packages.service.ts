@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../../db/knex';
 import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
 import { cycleAt, type Cycle } from '../../domain/billing/cycles';
-import { Decimal } from '../../domain/money/decimal';
+import { moneyText } from '../../domain/packages/feature-packages';
 import { minutesAndSeconds, secondsLeft, secondsToMinutesText } from '../../domain/packages/toll-catalogue';
 import { addDays, DEFAULT_TIME_ZONE, formatDateTime, isValidTimeZone, readZonedWallTime } from '../../domain/time/zones';
 import type { Actor } from '../../domain/tenancy/actor';
@@ -16,12 +16,8 @@ import type { AssignInput, EndInput, GroupInput, PackageInput } from './toll-pac
 export type { DestinationGroup, PackageGroup, TollAssignment, TollPackage } from './toll-packages.repository';
 export { minutesAndSeconds };
 
-/** A fee or rate as text: at least 2 decimals, as many as it has ("5.00", "0.0125"). */
-export function moneyText(value: Decimal | string | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  const d = typeof value === 'string' ? new Decimal(value) : value;
-  return d.toFixed(Math.max(2, d.decimalPlaces()));
-}
+/** A fee or rate as text (the feature packages' rule: at least 2 decimals, as many as it has). */
+export { moneyText };
 
 /** A package's fields as its edit form shows them (minutes from seconds, exactly). */
 export function packageFormValues(p: repo.TollPackage): Record<string, string> {
