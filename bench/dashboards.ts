@@ -1,6 +1,7 @@
 /**
  * Dashboards at scale: N legs stored by COPY across 100,000 subscribers (not through the intake),
- * the usage totals kept by the ledger's own addUsage per chunk (as its INSERT and COPY paths do),
+ * the usage totals kept by the ledger's own addUsage per chunk (as its INSERT and COPY paths do)
+ * and folded by foldUsage after it (as the server's usage folder does),
  * then the dashboards' queries timed server-side (the services the pages call), p50 and p95.
  *
  *   npx tsx bench/dashboards.ts --legs=10000000          (alone: creates and drops its database)
@@ -17,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { Db } from '../src/db/knex';
 import type { Scope } from '../src/domain/tenancy/roles';
 import { copyLine, copyRows } from '../src/modules/ledger/copy';
-import { addUsage } from '../src/modules/ledger/ledger.repository';
+import { addUsage, foldUsage, vacuumUsageDeltas } from '../src/modules/ledger/ledger.repository';
 import { ensurePartitions } from '../src/modules/ledger/partitions';
 import { topList, usageDashboard } from '../src/modules/portal/dashboards.service';
 import { benchArgs, benchLog, runMain, withScratchDatabase } from './cli';
@@ -171,6 +172,8 @@ export async function storeLegs(db: Db, g: LegGenerator, count: number, opts: { 
     }, { ...opts, started, progress });
   });
   await Promise.all(parts);
+  while ((await foldUsage(db)) > 0);
+  await vacuumUsageDeltas(db);
   if (progress.stopped) opts.log(`  stopped at ${progress.done.toLocaleString('en')} of ${count.toLocaleString('en')} legs: time is up (--stop-at)`);
   return progress.done;
 }
@@ -289,6 +292,11 @@ async function storePart(
       copyMs += c1 - c0;
       usageMs += performance.now() - c1;
     });
+    // As the server's usage folder does (a lane that finds the other folding leaves its deltas to it).
+    const f0 = performance.now();
+    while ((await foldUsage(db)) >= 50_000);
+    await vacuumUsageDeltas(db);
+    usageMs += performance.now() - f0;
     done += n;
     g.stored += n;
     opts.progress.done += n;

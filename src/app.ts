@@ -49,6 +49,7 @@ import { errorHandler, notFoundHandler } from './web/errors';
 import { API_PREFIX } from './web/problems';
 import { homeFor, renderSetup } from './web/render';
 import { KnexSessionStore } from './web/session-store';
+import { UsageFolder } from './modules/ledger/usage-folder';
 import { LoginThrottle } from './web/throttle';
 import { uploads } from './web/uploads';
 
@@ -126,6 +127,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerIntakeJobs(jobs, { db, caches });
   registerBillingJobs(jobs, { db });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
+  // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
+  // where schedules run (the server); a test folds when it means to (readers are exact either way).
+  const usageFolder = deps.schedules ? new UsageFolder(db, { log: logger }).start() : undefined;
   const worker = deps.worker === false ? undefined : new JobWorker({ db, kinds: jobs, log: logger, leaseSeconds: config.jobLeaseSeconds, schedules: deps.schedules ?? false }).start();
 
   app.set('view engine', 'ejs');
@@ -293,6 +297,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     async close() {
       await worker?.stop();
       await intake.close();
+      await usageFolder?.stop();
       await changeListener.close();
       store.close();
     },

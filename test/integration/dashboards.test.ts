@@ -1,5 +1,6 @@
 /**
- * Dashboards (issue 11): the usage totals the ledger keeps (usage_totals) against a plain GROUP BY
+ * Dashboards (issue 11): the usage figures the ledger keeps (usage_figures: usage_totals and the
+ * deltas not folded yet; and usage_totals alone after a fold) against a plain GROUP BY
  * of the legs and charges, after writes through each of the ledger's paths and after re-rating; the
  * dashboards' tables against the legs by local day of a zone that is not UTC; each reseller seeing
  * only its own figures; the chart library served by the app with the CSP intact; the audit feed
@@ -14,6 +15,7 @@ import type { NormalisedLeg } from '../../src/domain/legs/leg';
 import { localDate } from '../../src/domain/time/zones';
 import { planCopies, storeInTransaction, writeLedger, type LedgerRecord } from '../../src/modules/ledger/ledger.service';
 import { ensurePartitions } from '../../src/modules/ledger/partitions';
+import { foldUsage } from '../../src/modules/ledger/ledger.repository';
 import { rateLegs } from '../../src/modules/rating/rating.service';
 import { rerateLegs } from '../../src/modules/rating/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
@@ -66,6 +68,7 @@ async function expectedTotals(t: TestApp): Promise<Map<string, Row>> {
       keys.push(['reseller_destination', grain, l.reseller_id, '0', dest, bucket]);
     }
     keys.push(['subscriber', 'hour', l.reseller_id, l.subscriber_id, '', hour]);
+    keys.push(['all', 'hour', '0', '0', '', hour]);
     for (const k of keys) {
       const key = [...k.slice(0, 5), l.wc ?? '', l.rc ?? '', k[5]].join('|');
       const row = out.get(key) ?? { calls: '0', answered: '0', seconds: '0', wholesale: '0', retail: '0' };
@@ -80,11 +83,17 @@ async function expectedTotals(t: TestApp): Promise<Map<string, Row>> {
   return out;
 }
 
-async function storedTotals(t: TestApp): Promise<Map<string, Row>> {
+/**
+ * The figures as readers see them (usage_figures: the totals and the deltas not folded yet), or
+ * with `from: 'usage_totals'` the totals alone (what a fold must leave them equal to).
+ */
+async function storedTotals(t: TestApp, from: 'usage_figures' | 'usage_totals' = 'usage_figures'): Promise<Map<string, Row>> {
   const { rows } = (await t.db.raw(
     `SELECT level, grain, reseller_id::text, subscriber_id::text, destination, wholesale_currency, retail_currency, bucket,
-            calls::text, answered::text, seconds::text, wholesale::text, retail::text
-       FROM usage_totals WHERE calls <> 0 OR answered <> 0 OR seconds <> 0 OR wholesale <> 0 OR retail <> 0`,
+            sum(calls)::text AS calls, sum(answered)::text AS answered, sum(seconds)::text AS seconds, sum(wholesale)::text AS wholesale, sum(retail)::text AS retail
+       FROM ${from}
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+     HAVING sum(calls) <> 0 OR sum(answered) <> 0 OR sum(seconds) <> 0 OR sum(wholesale) <> 0 OR sum(retail) <> 0`,
   )) as { rows: Array<Record<string, any>> };
   return new Map(
     rows.map((r) => [
@@ -94,9 +103,9 @@ async function storedTotals(t: TestApp): Promise<Map<string, Row>> {
   );
 }
 
-async function assertTotalsMatchLegs(t: TestApp, when: string) {
+async function assertTotalsMatchLegs(t: TestApp, when: string, from: 'usage_figures' | 'usage_totals' = 'usage_figures') {
   const expected = await expectedTotals(t);
-  const stored = await storedTotals(t);
+  const stored = await storedTotals(t, from);
   assert.ok(expected.size > 0, 'there are legs to compare');
   assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()), `usage_totals after ${when}`);
 }
@@ -208,8 +217,60 @@ describe('dashboards: usage totals kept by every write path, shown per local day
     assert.ok(outcome.total >= 12, `re-rated ${outcome.total}`);
     await assertTotalsMatchLegs(t, 're-rating');
     assert.notDeepEqual(await storedTotals(t), beforeRerate, 're-rating changed the figures');
-    const japan = await t.db('usage_totals').where({ level: 'destination', grain: 'day', destination: 'Japan' }).sum('calls as n').first();
+    const japan = await t.db('usage_figures').where({ level: 'destination', grain: 'day', destination: 'Japan' }).sum('calls as n').first();
     assert.ok(Number(japan?.n) > 0, 'the call to Japan counts under its destination once rated');
+  });
+
+  test('folding moves every delta into the totals exactly once, also while writes go on', async () => {
+    await foldUsage(t.db);
+    const { rows: left } = (await t.db.raw('SELECT count(*)::int AS n FROM usage_deltas')) as { rows: Array<{ n: number }> };
+    assert.equal(left[0]?.n, 0, 'no delta left after a fold');
+    await assertTotalsMatchLegs(t, 'a fold', 'usage_totals');
+
+    // Writes and folds at the same time (folds of a few rows each, so that many run): nothing
+    // lost, nothing counted twice, whatever a fold saw of a write that had not committed yet.
+    let writing = true;
+    const folds: number[] = [];
+    const folder = (async () => {
+      while (writing) folds.push(await foldUsage(t.db, 3));
+    })();
+    for (let i = 0; i < 6; i++) {
+      await writeLedger(t.db, [{ records: [await record(batch(10_000 + i * 1000))] }], { then: async () => undefined });
+    }
+    writing = false;
+    await folder;
+    assert.ok(folds.some((n) => n > 0), 'folds ran beside the writes and took deltas');
+    await assertTotalsMatchLegs(t, 'writes beside folds');
+    while ((await foldUsage(t.db, 3)) > 0);
+    await assertTotalsMatchLegs(t, 'writes beside folds, all folded', 'usage_totals');
+  });
+
+  test('a second folder finds the lock taken and folds nothing', async () => {
+    const deltas = async () => ((await t.db.raw('SELECT count(*)::int AS n FROM usage_deltas')) as { rows: Array<{ n: number }> }).rows[0]?.n;
+    await writeLedger(t.db, [{ records: [await record(batch(20_000))] }], { then: async () => undefined });
+    const waiting = await deltas();
+    assert.ok(waiting && waiting > 0);
+    if (t.embedded) {
+      // One connection: two transactions never overlap; the lock is exercised on a server only.
+      assert.ok((await foldUsage(t.db)) > 0);
+      return;
+    }
+    let release!: () => void;
+    const holding = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = t.db.transaction(async (tx) => {
+      await tx.raw('SELECT pg_advisory_xact_lock(7311001)');
+      locked();
+      await holding;
+    });
+    await isLocked;
+    assert.equal(await foldUsage(t.db), 0, 'the lock is taken: nothing folded');
+    assert.equal(await deltas(), waiting, 'every delta still waits');
+    release();
+    await holder;
+    assert.ok((await foldUsage(t.db)) > 0, 'folded once the lock is free');
+    await assertTotalsMatchLegs(t, 'a fold after the lock', 'usage_totals');
   });
 
   /** The page's per-day table: day -> [calls, answered, minutes, money cells...]. */

@@ -511,8 +511,9 @@ export async function usageByPeriod(db: Queryable, party: UsageParty, periods: R
   return out;
 }
 // ---------------------------------------------------------------------------------------------
-// The dashboards' figures, from usage_totals (ledger.repository.ts, "Usage totals"): never from
-// the legs themselves, so that a period of millions of legs reads thousands of rows.
+// The dashboards' figures, from usage_figures (usage_totals and the deltas not folded into them
+// yet; ledger.repository.ts, "Usage totals"): never from the legs themselves, so that a period of
+// millions of legs reads thousands of rows.
 
 /** An amount in one currency: the exact sum as text (10 decimals), never a JS number. */
 export interface Money {
@@ -569,10 +570,11 @@ function foldUsage(rows: UsageRow[]): Map<string, UsageFigures> {
 }
 
 /** Whose figures: the scope's own, or (operator staff) every reseller's. */
-function usageOwner(scope: Scope): { level: 'reseller' | 'subscriber'; where: string; bindings: number[] } {
+function usageOwner(scope: Scope): { level: 'all' | 'reseller' | 'subscriber'; where: string; bindings: number[] } {
   if (scope.kind === 'reseller') return { level: 'reseller', where: 'AND reseller_id = ?', bindings: [scope.resellerId] };
   if (scope.kind === 'subscriber') return { level: 'subscriber', where: 'AND reseller_id = ? AND subscriber_id = ?', bindings: [scope.resellerId, scope.subscriberId] };
-  return { level: 'reseller', where: '', bindings: [] };
+  // Every reseller together: one row per hour and currencies (the reseller level would be one per reseller).
+  return { level: 'all', where: '', bindings: [] };
 }
 
 const SUMS = `sum(calls)::text AS calls, sum(answered)::text AS answered, sum(seconds)::text AS seconds, sum(wholesale)::text AS wholesale, sum(retail)::text AS retail`;
@@ -589,7 +591,7 @@ export async function usageByDay(db: Queryable, scope: Scope, period: { fromMs: 
     `SELECT to_char(bucket AT TIME ZONE ?, 'YYYY-MM-DD') AS key, wholesale_currency, retail_currency, ${SUMS}
        FROM (SELECT bucket, wholesale_currency, retail_currency, sum(calls) AS calls, sum(answered) AS answered, sum(seconds) AS seconds,
                     sum(wholesale) AS wholesale, sum(retail) AS retail
-               FROM usage_totals
+               FROM usage_figures
               WHERE level = ? AND grain = 'hour' AND bucket >= ? AND bucket < ? ${o.where}
               GROUP BY 1, 2, 3) h
       GROUP BY 1, 2, 3`,
@@ -632,7 +634,7 @@ export async function topUsage(db: Queryable, scope: Scope, by: UsageRanking, pe
   const days = level !== 'subscriber' && d0 < d1;
   const parts: string[] = [];
   const bindings: Array<string | number> = [];
-  const select = `SELECT ${key} AS key, wholesale_currency, retail_currency, calls, answered, seconds, wholesale, retail FROM usage_totals WHERE level = '${level}' ${own} ${extra}`;
+  const select = `SELECT ${key} AS key, wholesale_currency, retail_currency, calls, answered, seconds, wholesale, retail FROM usage_figures WHERE level = '${level}' ${own} ${extra}`;
   if (days) {
     parts.push(`${select} AND grain = 'day' AND bucket >= ? AND bucket < ?`);
     parts.push(`${select} AND grain = 'hour' AND ((bucket >= ? AND bucket < ?) OR (bucket >= ? AND bucket < ?))`);

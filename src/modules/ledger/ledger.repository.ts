@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { preparedQuery, type Queryable } from '../../db/knex';
+import { preparedQuery, type Db, type Queryable } from '../../db/knex';
 import type { Direction } from '../../domain/legs/direction';
 import type { NormalisedLeg } from '../../domain/legs/leg';
 import type { LegFacts } from '../../domain/legs/repost';
@@ -571,7 +571,8 @@ export interface GroupRecord {
   platformId: number;
   contentType: string | undefined;
   body: string;
-  legs: Array<{ rated: RatedLeg; carrier: string | null }>;
+  /** `later`: the leg's charges are written after the statement (allowances.ts), and its usage with them. */
+  legs: Array<{ rated: RatedLeg; carrier: string | null; later?: boolean }>;
 }
 
 /**
@@ -590,7 +591,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
     for (const l of r.legs) {
       const n = leg.length + 1;
       // cdr_id is filled in by the statement; 0 here only to keep the column list whole.
-      leg.push(`{"leg":${n},"rec":${i + 1},${jsonObject(LEG_COLUMNS, legValues(r.platformId, 0, l.rated, l.carrier, ratedAt)).slice(1)}`);
+      leg.push(`{"leg":${n},"rec":${i + 1},${l.later ? '"later":true,' : ''}${jsonObject(LEG_COLUMNS, legValues(r.platformId, 0, l.rated, l.carrier, ratedAt)).slice(1)}`);
       for (const v of chargeValuesOf({ id: n, startMs: l.rated.leg.startMs, rated: l.rated }, ratedAt)) chg.push(jsonObject(CHARGE_COLUMNS, v, CHARGE_JSON_COLUMNS));
     }
   });
@@ -609,7 +610,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
          FROM json_array_elements($1::json) AS e(j), json_populate_record(null::cdrs, e.j) AS r
         WHERE $4::bigint IS NULL OR (SELECT current FROM pv) = $4::bigint
      ), leg AS MATERIALIZED (
-       SELECT (e.j->>'leg')::int AS leg, nextval('call_legs_id_seq') AS id, rec.id AS cdr_id, r AS rw
+       SELECT (e.j->>'leg')::int AS leg, nextval('call_legs_id_seq') AS id, rec.id AS cdr_id, r AS rw, (e.j->>'later') IS NOT NULL AS later
          FROM json_array_elements($2::json) AS e(j) JOIN rec ON rec.rec = (e.j->>'rec')::int, json_populate_record(null::call_legs, e.j) AS r
      ), key AS (
        INSERT INTO leg_keys (platform_id, leg_key, leg_id, start_at)
@@ -666,69 +667,48 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Usage totals (usage_totals, migrations/20261209006100_usage_totals.ts): the dashboards' figures,
-// pre-aggregated per UTC hour and day, kept by every write of legs and charges in the same
-// statement or transaction: insertGroup (a CTE of its one statement), the INSERT and COPY paths
-// (addUsage after the rows, in storeInTransaction) and re-rating (rerateUsage: the old figures
-// taken before the legs change, then old and new in one upsert). Each upsert takes its rows' locks
-// in key order, one statement per transaction, so the intake's two lanes and re-rating never
-// deadlock on them (they may wait for each other's commit on a shared row).
+// Usage totals (usage_totals, migrations/20261209006100_usage_totals.ts and 20261210000100_usage_deltas.ts):
+// the dashboards' figures, pre-aggregated per UTC hour and day. Every write of legs and charges
+// appends each leg's figures to usage_deltas in the same statement or transaction (a row per leg,
+// no key, no lock another write waits for): insertGroup (a CTE of its one statement), the INSERT
+// and COPY paths (addUsage after the rows, in storeInTransaction) and re-rating (takeAwayUsage
+// before the legs change, addUsage after). foldUsage moves deltas into usage_totals (the ledger's
+// usage folder runs it about once a second); readers read usage_figures, totals and deltas together.
 
-/** The groupings kept (level) and at which grains; see the migration. */
-const USAGE_LEVELS = `(VALUES ('reseller', 'hour'), ('reseller', 'day'), ('destination', 'hour'), ('destination', 'day'),
+/** The groupings kept (level) and at which grains; see the migrations. */
+const USAGE_LEVELS = `(VALUES ('all', 'hour'), ('reseller', 'hour'), ('reseller', 'day'), ('destination', 'hour'), ('destination', 'day'),
   ('reseller_destination', 'hour'), ('reseller_destination', 'day'), ('subscriber', 'hour')) AS v(level, grain)`;
 
 const USAGE_KEY = 'level, grain, reseller_id, subscriber_id, destination, wholesale_currency, retail_currency, bucket';
 const USAGE_COLUMNS = `${USAGE_KEY}, calls, answered, seconds, wholesale, retail`;
+const DELTA_COLUMNS = 'start_at, reseller_id, subscriber_id, destination, wholesale_currency, retail_currency, calls, answered, seconds, wholesale, retail';
 
 /**
- * The figures of one leg each, from `legs` (a FROM item naming call_legs, or a CTE with its columns, as l) and
- * its charges (`charge(kind)` joins one kind on alias w or r): a leg of no reseller counts nowhere.
+ * One delta row per leg, times `sign` (-1: taking its figures away), from `legs` (a FROM item
+ * naming call_legs, or a CTE with its columns, as l) and its charges (`charge(kind)` joins one kind
+ * on alias w or r): a leg of no reseller counts nowhere.
  */
-function usageSource(legs: string, charge: (kind: 'wholesale' | 'retail', alias: string) => string, where: string): string {
-  return `SELECT l.start_at, l.reseller_id, coalesce(l.subscriber_id, 0) AS subscriber_id, l.answered, l.billable_seconds,
-                 coalesce(w.currency, '') AS wholesale_currency, coalesce(w.amount, 0) AS wholesale,
-                 coalesce(r.currency, '') AS retail_currency, coalesce(r.amount, 0) AS retail,
-                 coalesce(nullif(w.description, ''), nullif(r.description, ''), w.prefix, r.prefix, '') AS destination
+function usageRows(legs: string, charge: (kind: 'wholesale' | 'retail', alias: string) => string, where: string, sign: 1 | -1): string {
+  const s = sign === 1 ? '' : '-';
+  return `SELECT l.start_at, l.reseller_id, coalesce(l.subscriber_id, 0),
+                 coalesce(nullif(w.description, ''), nullif(r.description, ''), w.prefix, r.prefix, ''),
+                 coalesce(w.currency, ''), coalesce(r.currency, ''),
+                 ${s}1, ${s}(CASE WHEN l.answered THEN 1 ELSE 0 END), ${s}l.billable_seconds::bigint,
+                 ${s}coalesce(w.amount, 0), ${s}coalesce(r.amount, 0)
             FROM ${legs} ${charge('wholesale', 'w')} ${charge('retail', 'r')}
            WHERE l.reseller_id IS NOT NULL ${where}`;
 }
 
-/** A source's figures summed per level, grain and key, times `sign` (-1: taking them away). */
-function usageDeltas(source: string, sign: 1 | -1): string {
-  const s = sign === 1 ? '' : '-';
-  return `SELECT v.level, v.grain,
-                 CASE WHEN v.level = 'destination' THEN 0 ELSE s.reseller_id END AS reseller_id,
-                 CASE WHEN v.level = 'subscriber' THEN s.subscriber_id ELSE 0 END AS subscriber_id,
-                 CASE WHEN v.level IN ('destination', 'reseller_destination') THEN s.destination ELSE '' END AS destination,
-                 s.wholesale_currency, s.retail_currency, date_trunc(v.grain, s.start_at, 'UTC') AS bucket,
-                 ${s}count(*) AS calls, ${s}count(*) FILTER (WHERE s.answered) AS answered, ${s}sum(s.billable_seconds)::bigint AS seconds,
-                 ${s}sum(s.wholesale) AS wholesale, ${s}sum(s.retail) AS retail
-            FROM (${source}) s CROSS JOIN ${USAGE_LEVELS}
-           GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`;
-}
-
-/** Adds deltas (one or more sources, UNION ALL) to the totals: one row per key, locked in key order. */
-function upsertUsage(deltas: string): string {
-  return `INSERT INTO usage_totals AS t (${USAGE_COLUMNS})
-          SELECT ${USAGE_KEY}, sum(calls), sum(answered), sum(seconds), sum(wholesale), sum(retail)
-            FROM (${deltas}) d
-           GROUP BY ${USAGE_KEY}
-           ORDER BY ${USAGE_KEY}
-          ON CONFLICT (${USAGE_KEY}) DO UPDATE
-             SET calls = t.calls + excluded.calls, answered = t.answered + excluded.answered, seconds = t.seconds + excluded.seconds,
-                 wholesale = t.wholesale + excluded.wholesale, retail = t.retail + excluded.retail`;
-}
-
 /** Stored legs (and their charges as stored) by id and start, the start's bounds pruning partitions. */
-function storedUsageSource(): string {
+function storedUsageRows(sign: 1 | -1): string {
   const charge = (kind: string, a: string) =>
     `LEFT JOIN charges ${a} ON ${a}.leg_id = l.id AND ${a}.start_at = l.start_at AND ${a}.kind = '${kind}' AND ${a}.start_at BETWEEN :from AND :to`;
   // Driven by the keys: each leg found by its primary key in its partition, never a scan of the window.
-  return usageSource(
+  return usageRows(
     `unnest(:ids::bigint[], :starts::timestamptz[]) AS k(id, start_at) JOIN call_legs l ON l.id = k.id AND l.start_at = k.start_at`,
     charge,
     `AND l.start_at BETWEEN :from AND :to`,
+    sign,
   );
 }
 
@@ -742,46 +722,74 @@ function legBindings(legs: Array<{ id: number; startMs: number }>) {
   return { from: iso(min), to: iso(max), ids: legs.map((l) => l.id), starts: legs.map((l) => iso(l.startMs)) };
 }
 
-/** Adds the figures of legs just stored in this transaction, with their charges (the INSERT and COPY paths). */
+/** Adds the figures of legs as stored now, with their charges (legs just stored; re-rated legs once rewritten). */
 export async function addUsage(db: Queryable, legs: Array<{ id: number; startMs: number }>): Promise<void> {
   if (legs.length === 0) return;
-  await db.raw(upsertUsage(usageDeltas(storedUsageSource(), 1)), legBindings(legs));
+  await db.raw(`INSERT INTO usage_deltas (${DELTA_COLUMNS}) ${storedUsageRows(1)}`, legBindings(legs));
 }
 
-/** The CTE of insertGroup's statement: its `ins` (legs, RETURNING the columns usageSource reads) and `chg` (charges, RETURNING theirs). */
-function usageOfGroupCte(): string {
-  const charge = (kind: string, a: string) => `LEFT JOIN chg ${a} ON ${a}.leg_id = l.id AND ${a}.kind = '${kind}'`;
-  return (usageOfGroup ??= upsertUsage(usageDeltas(usageSource('ins l', charge, ''), 1)));
-}
-let usageOfGroup: string | undefined;
-
-/** Figures as text (numeric and bigint as Postgres writes them), to take away later in the same transaction. */
-export interface UsageDelta {
-  level: string; grain: string; reseller_id: string; subscriber_id: string; destination: string; wholesale_currency: string; retail_currency: string; bucket: string;
-  calls: string; answered: string; seconds: string; wholesale: string; retail: string;
+/** Re-rating, first step: the figures the legs count for now (as stored, with their charges) taken away. */
+export async function takeAwayUsage(db: Queryable, legs: Array<{ id: number; startMs: number }>): Promise<void> {
+  if (legs.length === 0) return;
+  await db.raw(`INSERT INTO usage_deltas (${DELTA_COLUMNS}) ${storedUsageRows(-1)}`, legBindings(legs));
 }
 
 /**
- * Re-rating, first step: the figures the legs count for now (as stored, with their charges),
- * negated. Read before the legs and charges are rewritten; handed to rerateUsage after.
+ * The CTE of insertGroup's statement: its `ins` (legs, RETURNING the columns usageRows reads) and
+ * `chg` (charges, RETURNING theirs), for the legs whose `leg.later` is false (a leg whose charges
+ * are written after the statement, once its allowances are settled, is counted then by addUsage).
  */
-export async function usageToTakeAway(db: Queryable, legs: Array<{ id: number; startMs: number }>): Promise<UsageDelta[]> {
-  if (legs.length === 0) return [];
-  const res = (await db.raw(
-    `SELECT level, grain, reseller_id::text, subscriber_id::text, destination, wholesale_currency, retail_currency, to_json(bucket)#>>'{}' AS bucket,
-            calls::text, answered::text, seconds::text, wholesale::text, retail::text
-       FROM (${usageDeltas(storedUsageSource(), -1)}) d`,
-    legBindings(legs),
-  )) as { rows: UsageDelta[] };
-  return res.rows;
+function usageOfGroupCte(): string {
+  const charge = (kind: string, a: string) => `LEFT JOIN chg ${a} ON ${a}.leg_id = l.id AND ${a}.kind = '${kind}'`;
+  return (usageOfGroup ??= `INSERT INTO usage_deltas (${DELTA_COLUMNS}) ${usageRows('ins l JOIN leg ON leg.id = l.id AND NOT leg.later', charge, '', 1)}`);
+}
+let usageOfGroup: string | undefined;
+
+/**
+ * Moves up to `limit` deltas into usage_totals in one transaction: the rows taken are deleted and
+ * their sums upserted, one row per key, locked in key order. One folder at a time across processes
+ * (an advisory lock; a second one finds it taken and returns 0). Deltas committed while it runs
+ * are left for the next fold; a delta is folded exactly once (its DELETE and its sums commit together).
+ * Answers the number of deltas folded.
+ */
+export async function foldUsage(db: Db, limit = 50_000): Promise<number> {
+  return db.transaction(async (tx) => {
+    const { rows: lock } = (await tx.raw(`SELECT pg_try_advisory_xact_lock(${USAGE_FOLD_LOCK}) AS got`)) as { rows: Array<{ got: boolean }> };
+    if (!lock[0]?.got) return 0;
+    const { rows } = (await tx.raw(
+      `WITH d AS (
+         DELETE FROM usage_deltas WHERE ctid = any(array(SELECT ctid FROM usage_deltas LIMIT ${Math.max(1, Math.floor(limit))}))
+         RETURNING ${DELTA_COLUMNS}
+       ), sums AS (
+         SELECT v.level, v.grain,
+                CASE WHEN v.level IN ('destination', 'all') THEN 0 ELSE d.reseller_id END AS reseller_id,
+                CASE WHEN v.level = 'subscriber' THEN d.subscriber_id ELSE 0 END AS subscriber_id,
+                CASE WHEN v.level IN ('destination', 'reseller_destination') THEN d.destination ELSE '' END AS destination,
+                d.wholesale_currency, d.retail_currency, date_trunc(v.grain, d.start_at, 'UTC') AS bucket,
+                sum(d.calls) AS calls, sum(d.answered) AS answered, sum(d.seconds) AS seconds, sum(d.wholesale) AS wholesale, sum(d.retail) AS retail
+           FROM d CROSS JOIN ${USAGE_LEVELS}
+          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+       ), up AS (
+         INSERT INTO usage_totals AS t (${USAGE_COLUMNS})
+         SELECT ${USAGE_COLUMNS} FROM sums ORDER BY ${USAGE_KEY}
+         ON CONFLICT (${USAGE_KEY}) DO UPDATE
+            SET calls = t.calls + excluded.calls, answered = t.answered + excluded.answered, seconds = t.seconds + excluded.seconds,
+                wholesale = t.wholesale + excluded.wholesale, retail = t.retail + excluded.retail
+       )
+       SELECT count(*)::int AS n FROM d`,
+    )) as { rows: Array<{ n: number }> };
+    return rows[0]?.n ?? 0;
+  });
 }
 
-/** Re-rating, last step: the old figures taken away and the new ones added, in one upsert (one lock order). */
-export async function rerateUsage(db: Queryable, legs: Array<{ id: number; startMs: number }>, old: UsageDelta[]): Promise<void> {
-  if (legs.length === 0 && old.length === 0) return;
-  const oldRows = `SELECT ${USAGE_COLUMNS} FROM json_to_recordset(:old::json) AS o(level text, grain text, reseller_id bigint, subscriber_id bigint,
-     destination text, wholesale_currency text, retail_currency text, bucket timestamptz, calls bigint, answered bigint, seconds bigint, wholesale numeric, retail numeric)`;
-  const fresh = legs.length ? `SELECT ${USAGE_COLUMNS} FROM (${usageDeltas(storedUsageSource(), 1)}) n UNION ALL ` : '';
-  const b = legs.length ? legBindings(legs) : {};
-  await db.raw(upsertUsage(`${fresh}${oldRows}`), { ...b, old: JSON.stringify(old) });
+/**
+ * Frees the space of folded deltas. Readers scan usage_deltas whole (it is meant to hold a second
+ * of writes), and dead rows are scanned too until a vacuum; autovacuum may be off or late, so the
+ * folder asks for it itself. SKIP_LOCKED: a vacuum already running is enough.
+ */
+export async function vacuumUsageDeltas(db: Queryable): Promise<void> {
+  await db.raw('VACUUM (SKIP_LOCKED) usage_deltas');
 }
+
+/** pg_try_advisory_xact_lock key of the usage folder (any constant no other lock uses). */
+const USAGE_FOLD_LOCK = 7_311_001;

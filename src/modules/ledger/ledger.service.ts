@@ -12,9 +12,8 @@ import {
   insertGroup,
   insertLegs,
   replaceCharges,
-  rerateUsage,
   updateLegRatings,
-  usageToTakeAway,
+  takeAwayUsage,
   type GroupRecord,
   type StoredLeg,
   type WriteGuard,
@@ -88,6 +87,8 @@ export interface CopyPlan {
   changes: string[];
   /** Legs that draw on toll package allowances: their charges are not in `charges` but written once settled (allowances.ts). */
   claimed: FreshLeg[];
+  /** The legs' rated_at, for the charges of `claimed` written later. */
+  ratedAt: string;
 }
 
 /**
@@ -123,7 +124,7 @@ export async function planCopies(db: Queryable, posts: LedgerRecord[][]): Promis
   let nextLeg = 0;
   const ratedAt = new Date().toISOString();
   return posts.map((records) => {
-    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [], changes: [], claimed: [] };
+    const plan: CopyPlan = { stored: [], cdrIds: [], cdrs: [], legKeys: [], legs: [], charges: [], changes: [], claimed: [], ratedAt };
     for (const rec of records) {
       const cdrId = ids.cdrIds[nextCdr++] as number;
       plan.cdrIds.push(cdrId);
@@ -173,7 +174,11 @@ export async function writeLedger<T>(
     const stored = await storeInOneStatement(db, posts, opts.guard);
     if (stored) return opts.then(db, stored);
     if (oneStatementFits(posts) && claimsAllowances(posts)) {
-      return db.transaction(async (tx) => opts.then(tx, await storeInOneStatementDrawing(tx, posts, opts.guard, opts.allowances)));
+      try {
+        return await db.transaction(async (tx) => opts.then(tx, await storeInOneStatementDrawing(tx, posts, opts.guard, opts.allowances)));
+      } catch (err) {
+        if (!(err instanceof DrawnForAStoredLeg)) throw err;
+      }
     }
   }
   return db.transaction(async (tx) => opts.then(tx, await storeInTransaction(tx, posts, opts.guard, opts.allowances)));
@@ -203,28 +208,32 @@ const oneStatementFits = (posts: LedgerPost[]): boolean => !posts.some((p) => p.
 
 /**
  * The one statement for a group that draws on toll package allowances, in a transaction of its
- * own: the statement stores records, legs and the charges that draw on nothing; the allowances
- * are then settled for the legs it stored (a re-post takes nothing) under the balances' locks,
- * and their charges inserted. Three round trips more than the one statement, not a whole INSERT
- * path's worth.
+ * own. The allowances are settled first, as if every leg were new (the balances locked, allocated
+ * in call order, stored), and the one statement then stores records, legs and every charge priced
+ * as settled: two round trips more than the one statement. A claimed leg the statement finds
+ * stored already (a re-post) took seconds it must not have: the transaction is rolled back
+ * (DrawnForAStoredLeg) and the caller writes the group the slow way, settling after the legs.
  */
 async function storeInOneStatementDrawing(tx: Queryable, posts: LedgerPost[], guard: WriteGuard | undefined, allowances: AllowanceStep | undefined): Promise<StoredRecords[]> {
   const records: GroupRecord[] = posts.flatMap((p) => p.records);
-  // Claimed legs go without their charges: those are written once settled.
-  const bare = records.map((r) => ({ ...r, legs: r.legs.map((l) => (hasClaims(l.rated) ? { ...l, rated: { ...l.rated, charges: [] } } : l)) }));
-  const stored = await insertGroup(tx, bare, guard);
-  const fresh: FreshLeg[] = [];
+  const claimed: FreshLeg[] = [];
+  for (const r of records) for (const l of r.legs) if (hasClaims(l.rated)) claimed.push({ id: claimed.length, startMs: l.rated.leg.startMs, rated: l.rated });
+  const settled = await settleAllowances(tx, allowances, claimed);
+  const byRated = new Map(claimed.map((c, i) => [c.rated, (settled[i] as FreshLeg).rated]));
+  const final = records.map((r) => ({ ...r, legs: r.legs.map((l) => ({ ...l, rated: byRated.get(l.rated) ?? l.rated })) }));
+  const stored = await insertGroup(tx, final, guard);
   records.forEach((r, i) => r.legs.forEach((l, k) => {
-    const st = (stored[i] as StoredLeg[])[k] as StoredLeg;
-    if (st.inserted && hasClaims(l.rated)) fresh.push({ id: st.id, startMs: st.startAt, rated: l.rated });
+    if (byRated.has(l.rated) && !((stored[i] as StoredLeg[])[k] as StoredLeg).inserted) throw new DrawnForAStoredLeg();
   }));
-  // The statement counted these legs in the dashboards' totals without their charges: count them
-  // again with their charges, as re-rating does (the figures without, taken away; with, added).
-  const without = await usageToTakeAway(tx, fresh);
-  await insertCharges(tx, await settleAllowances(tx, allowances, fresh));
-  await rerateUsage(tx, fresh, without);
   let r = 0;
   return posts.map((p) => p.records.map(() => stored[r++] as StoredLeg[]));
+}
+
+/** A group settled allowances for a leg that turned out to be stored already: written again, settling after the legs. */
+class DrawnForAStoredLeg extends Error {
+  constructor() {
+    super('a leg that draws on an allowance was stored already');
+  }
 }
 
 /**
@@ -249,9 +258,18 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
   const storedOf = new Map<LedgerPost, StoredLeg[]>();
   const cdrOf = new Map<LedgerRecord, number>();
   const copied = posts.filter((p) => p.copy);
+  // Copied legs that draw, when no inserted leg does: settled before the COPY (which stores only
+  // new legs, or fails as a whole) so that their charges stream with the others.
+  const settleFirst = copied.some((p) => (p.copy as CopyPlan).claimed.length > 0) && !claimsAllowances(inserted);
+  const drawnCharges: string[] = [];
+  if (settleFirst) {
+    // One settle for all of them: one lock order, and call order across the posts.
+    const drawing = copied.flatMap((p) => (p.copy as CopyPlan).claimed.map((leg) => ({ ...leg, ratedAt: (p.copy as CopyPlan).ratedAt })));
+    for (const leg of await settleAllowances(tx, allowances, drawing)) drawnCharges.push(copyText.charges(leg, leg.ratedAt));
+  }
   if (copied.length) {
     const plans = copied.map((p) => p.copy as CopyPlan);
-    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legKeys: plans.flatMap((c) => c.legKeys), legs: plans.flatMap((c) => c.legs), charges: plans.flatMap((c) => c.charges), changes: plans.flatMap((c) => c.changes) });
+    await copyPrepared(tx, { cdrs: plans.flatMap((c) => c.cdrs), legKeys: plans.flatMap((c) => c.legKeys), legs: plans.flatMap((c) => c.legs), charges: [...plans.flatMap((c) => c.charges), ...drawnCharges], changes: plans.flatMap((c) => c.changes) });
     for (const p of copied) {
       const plan = p.copy as CopyPlan;
       storedOf.set(p, plan.stored);
@@ -269,7 +287,7 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
     buckets.set(key, list);
   }
   // Legs stored now that still want their charges: those COPY left out (they draw on allowances), then the INSERTed ones.
-  const fresh: FreshLeg[] = copied.flatMap((p) => (p.copy as CopyPlan).claimed);
+  const fresh: FreshLeg[] = settleFirst ? [] : copied.flatMap((p) => (p.copy as CopyPlan).claimed);
   for (const bucket of buckets.values()) {
     const stored = await insertBucket(tx, bucket.flatMap((p) => p.records), cdrOf);
     stored.forEach((st) => st.inserted && fresh.push({ id: st.id, startMs: st.startAt, rated: st.rated }));
@@ -281,8 +299,8 @@ export async function storeInTransaction(tx: Queryable, posts: LedgerPost[], gua
     }
   }
   await insertCharges(tx, await settleAllowances(tx, allowances, fresh));
-  // The dashboards' totals of every new leg, copied or inserted, in one upsert (one lock order);
-  // a copied leg that drew on an allowance is in both lists, counted once.
+  // The dashboards' figures of every new leg, copied or inserted, in one statement; a copied leg
+  // that drew on an allowance is in both lists, counted once.
   const counted = new Map<number, { id: number; startMs: number }>();
   for (const p of copied) for (const st of (p.copy as CopyPlan).stored) counted.set(st.id, { id: st.id, startMs: st.startAt });
   for (const f of fresh) counted.set(f.id, { id: f.id, startMs: f.startMs });
@@ -328,15 +346,15 @@ export interface RewrittenLeg {
 
 /**
  * Stores a new rating of existing legs in the caller's transaction: the legs' columns and change
- * log (updateLegRatings), their charges replaced (replaceCharges), and the dashboards' totals moved
- * from the old figures to the new (taken before anything changes, put back in one upsert).
+ * log (updateLegRatings), their charges replaced (replaceCharges), and the dashboards' figures moved
+ * from the old to the new (the old taken away before anything changes, the new added after).
  */
 export async function storeRerating<T extends RewrittenLeg>(tx: Queryable, legs: T[], settle?: (tx: Queryable, legs: T[]) => Promise<T[]>): Promise<number> {
-  const old = await usageToTakeAway(tx, legs);
+  await takeAwayUsage(tx, legs);
   const n = await updateLegRatings(tx, legs);
   // Allowances are given back and drawn again (rating's step, handed in: the ledger imports no rating) before the old charges go.
   const settled = settle ? await settle(tx, legs) : legs;
   await replaceCharges(tx, settled);
-  await rerateUsage(tx, settled, old);
+  await addUsage(tx, settled);
   return n;
 }
