@@ -95,9 +95,11 @@ describe('schema', () => {
     const t = await createTestDatabase();
     try {
       const all = await tables(t.db);
-      const cols = (await t.db('information_schema.columns')
+      let cols = (await t.db('information_schema.columns')
         .where({ table_schema: 'public', column_name: 'reseller_id' })
         .select('table_name', 'is_nullable', 'data_type')) as Array<{ table_name: string; is_nullable: string; data_type: string }>;
+      // Tables only: a view (usage_figures) is read through the tables it is made of.
+      cols = cols.filter((c) => all.includes(c.table_name));
       const byTable = new Map(cols.map((c) => [c.table_name, c]));
 
       const missing = all.filter((name) => !byTable.has(name) && !(name in OPERATOR_TABLES));
