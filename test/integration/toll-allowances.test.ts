@@ -118,6 +118,25 @@ describe('toll package allowances', () => {
     assert.equal(Number((await t.db('allowance_usage').join('package_assignments as pa', 'pa.id', 'allowance_usage.assignment_id').where('pa.subscriber_id', sub.id).count('* as n').first())?.n), 0);
   });
 
+  test("the intake remembers a holder's packages; a group's new prefix, a package's new allowance are seen by the next post", async () => {
+    const number = randomNumber();
+    const sub = await makeSubscriber(t.db, resellerId, { retail_plan_id: retailPlanId }, [number]);
+    const [{ id: group }] = await t.db('destination_groups').insert({ reseller_id: resellerId, name: `Cached ${++pkgs}` }).returning('id');
+    await t.db('destination_group_prefixes').insert({ group_id: group, prefix: '44' });
+    const [{ id: pkg }] = await t.db('toll_packages').insert({ reseller_id: resellerId, name: `Cached ${pkgs}`, currency: 'USD' }).returning('id');
+    await t.db('toll_package_groups').insert({ package_id: pkg, group_id: group, included_seconds: 60 });
+    await t.db('package_assignments').insert({ reseller_id: resellerId, subscriber_id: sub.id, toll_package_id: pkg, starts_at: '2026-01-01T00:00:00Z' });
+    // Twice, so that the second is rated from what the first left in memory.
+    await postCdrs(t, platform.token, leg(number, '2026-11-12T09:00:00Z', 30));
+    await postCdrs(t, platform.token, leg(number, '2026-11-12T09:10:00Z', 30, '+33142000001'));
+    await t.db('destination_group_prefixes').insert({ group_id: group, prefix: '33' });
+    await t.db('toll_package_groups').where({ package_id: pkg, group_id: group }).update({ included_seconds: 600 });
+    await postCdrs(t, platform.token, leg(number, '2026-11-12T09:20:00Z', 120, '+33142000002'));
+    // 30 s (charged 60 on the 60/60 UK plan) took the 60 s; France was in no group; then France is, with 600 s.
+    const c = await charges(sub.id);
+    assert.deepEqual(c.map((x) => [x.charged_seconds, x.covered_seconds]), [[60, 60], [30, 0], [120, 120]]);
+  });
+
   test('an unlimited package covers every second; a number in no group is priced by the plan and touches no balance', async () => {
     const h = await holder(null);
     await postCdrs(t, platform.token, [leg(h.number, '2026-11-11T09:00:00Z', 3600), leg(h.number, '2026-11-11T10:00:00Z', 90, '+33142000000')]);

@@ -4,6 +4,7 @@ import type { Assignment } from '../../domain/legs/holders';
 import { isIdentityKey } from '../../domain/legs/identity';
 import type { Status } from '../../domain/tenancy/status';
 import type { WriteGuard } from '../ledger/ledger.repository';
+import { loadTollHolders, type TollHolder, type TollHolders } from './allowances';
 
 export type { Assignment } from '../../domain/legs/holders';
 
@@ -58,6 +59,11 @@ export interface Holders {
   parties: Map<number, Party>;
   /** party_version.version when they were read (see migrations/20261126000700_party_version.ts). */
   version: string;
+  /**
+   * The toll packages of parties that hold them, as of the same version (the cache remembers them
+   * with the holders); absent: rating reads them from the database (loadTollHolders).
+   */
+  tolls?: (db: Queryable, subscriberIds: number[], resellerIds: number[]) => Promise<TollHolders>;
 }
 
 /**
@@ -184,6 +190,9 @@ export class HoldersCache implements VersionedCache {
   private generation = 0;
   private readonly numbers = new Map<string, Assignment[]>();
   private readonly parties = new Map<number, Party>();
+  /** Toll packages by party (null: holds none after all), of the same version as the holders. */
+  private readonly subscriberTolls = new Map<number, TollHolder | null>();
+  private readonly resellerTolls = new Map<number, TollHolder | null>();
 
   /** `maxNumbers`: above this many holders remembered, start again (memory stays bounded). */
   constructor(private readonly maxNumbers = 200_000) {}
@@ -266,7 +275,48 @@ export class HoldersCache implements VersionedCache {
         if (party) parties.set(a.subscriberId, party);
       }
     }
-    return { assignments, parties, version: this.version as string };
+    return { assignments, parties, version: this.version as string, tolls: this.tollsOfVersion };
+  }
+
+  /**
+   * Toll packages of parties, remembered like their holders: what was read at the cache's version
+   * (package_assignments and the packages' tables move party_version, migrations 20261209004000 and
+   * 20261210000200), so a rated batch and its write check agree on one version.
+   */
+  private readonly tollsOfVersion = async (db: Queryable, subscriberIds: number[], resellerIds: number[]): Promise<TollHolders> => {
+    const generation = this.generation;
+    const subs = subscriberIds.filter((id) => !this.subscriberTolls.has(id));
+    const resellers = resellerIds.filter((id) => !this.resellerTolls.has(id));
+    if (subs.length || resellers.length) {
+      const read = await loadTollHolders(db, subs, resellers);
+      // Read after a change (the generation moved): used for this batch, whose write check sees the change, not kept.
+      const keep = generation === this.generation;
+      const out: TollHolders = { bySubscriber: new Map(), byReseller: new Map() };
+      for (const id of subs) {
+        const h = read.bySubscriber.get(id) ?? null;
+        if (keep) this.subscriberTolls.set(id, h);
+        if (h) out.bySubscriber.set(id, h);
+      }
+      for (const id of resellers) {
+        const h = read.byReseller.get(id) ?? null;
+        if (keep) this.resellerTolls.set(id, h);
+        if (h) out.byReseller.set(id, h);
+      }
+      if (!keep) return this.mergeRemembered(out, subscriberIds.filter((id) => !subs.includes(id)), resellerIds.filter((id) => !resellers.includes(id)));
+    }
+    return this.mergeRemembered({ bySubscriber: new Map(), byReseller: new Map() }, subscriberIds, resellerIds);
+  };
+
+  private mergeRemembered(out: TollHolders, subscriberIds: number[], resellerIds: number[]): TollHolders {
+    for (const id of subscriberIds) {
+      const h = this.subscriberTolls.get(id);
+      if (h) out.bySubscriber.set(id, h);
+    }
+    for (const id of resellerIds) {
+      const h = this.resellerTolls.get(id);
+      if (h) out.byReseller.set(id, h);
+    }
+    return out;
   }
 
   private startLoad(db: Queryable): void {
@@ -294,6 +344,8 @@ export class HoldersCache implements VersionedCache {
   private forgetHolders(): void {
     this.numbers.clear();
     this.parties.clear();
+    this.subscriberTolls.clear();
+    this.resellerTolls.clear();
   }
 }
 

@@ -49,7 +49,7 @@ export async function rateLegs(
   legs.forEach((l, i) => {
     for (const n of [l.callingNumber, l.calledNumber, l.redirectingNumber, shorts[i]?.calling, shorts[i]?.called]) if (n) numbers.add(n);
   });
-  const { assignments, parties, version: partyVersion } = await holders(db, [...numbers]);
+  const { assignments, parties, version: partyVersion, tolls: tollsOf = loadTollHolders } = await holders(db, [...numbers]);
 
   // Each number's holder at the call's start; nobody's before its first assignment or between holders.
   const classified = legs.map((leg, i) =>
@@ -83,7 +83,7 @@ export async function rateLegs(
     refs.usageTaxes.get(db),
     refs.exchangeRates.get(db),
     Promise.all([...planIds].map(async (id) => [id, await planCache.get(db, id)] as const)).then((entries) => new Map(entries)),
-    tollSubscribers.size || tollResellers.size ? loadTollHolders(db, [...tollSubscribers], [...tollResellers]) : undefined,
+    tollSubscribers.size || tollResellers.size ? tollsOf(db, [...tollSubscribers], [...tollResellers]) : undefined,
   ]);
   const batch: Batch = { plans, taxes, fx, tolls };
 
