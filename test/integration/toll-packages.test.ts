@@ -198,7 +198,7 @@ describe('toll packages', () => {
     // Holders counted on the list.
     assert.equal((await a.admin.submit(`/reseller/subscribers/${a.subscriber.id}/toll-packages`, { toll_package_id: String(id) })).status, 303);
     const list = (await a.admin.get('/reseller/toll-packages')).text;
-    assert.match(list, new RegExp(`<tr data-package="${id}">[\\s\\S]*?data-testid="holders">1<`));
+    assert.match(list, new RegExp(`<tr data-package="${id}">[\\s\\S]*?data-label="Holders now">1<`));
 
     // Retire: asked first; then not assignable, the current holder keeps it.
     const ask = await a.admin.submit(`/reseller/toll-packages/${id}/retire`, {}, `/reseller/toll-packages/${id}`);

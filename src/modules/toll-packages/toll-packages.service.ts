@@ -47,12 +47,6 @@ export function packageFormValues(p: repo.TollPackage): Record<string, string> {
 /** The groups an owner may put in its packages: its own, and for a reseller the operator's too. */
 const usableOwners = (owner: Owner): Owner[] => (owner.kind === 'operator' ? [OPERATOR] : [owner, OPERATOR]);
 
-export async function listGroups(db: Db, owner: Owner): Promise<{ own: repo.DestinationGroup[]; operator: repo.DestinationGroup[] }> {
-  const all = await repo.listGroups(db, usableOwners(owner));
-  if (owner.kind === 'operator') return { own: all, operator: [] };
-  return { own: all.filter((g) => g.resellerId !== null), operator: all.filter((g) => g.resellerId === null) };
-}
-
 /** A group the owner keeps (`readable`: or may use read only, the operator's for a reseller). */
 export async function getGroupOrThrow(db: Queryable, owner: Owner, id: number, opts: { readable?: boolean } = {}): Promise<repo.DestinationGroup> {
   const group = await repo.getGroup(db, opts.readable ? usableOwners(owner) : [owner], id);
