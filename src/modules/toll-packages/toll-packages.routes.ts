@@ -181,9 +181,14 @@ export function tollPackageRoutes({ db }: { db: Db }): Router {
       await sendListCsv(req, res, 'toll-packages', list.columns, list.rows);
     });
 
-    async function packageForm(req: Request, res: Response, locals: Record<string, unknown>) {
-      const groups = await service.usableGroups(db, ownerOf(req));
-      res.page('toll-packages/package-form', { ...common, groups, ...locals });
+    /** The package form: the groups to choose from, the currencies of the owner's plans and, editing, who holds it on a plan in another. */
+    async function packageForm(req: Request, res: Response, locals: { pkg: service.TollPackage | null } & Record<string, unknown>) {
+      const [groups, planCurrencies, holders] = await Promise.all([
+        service.usableGroups(db, ownerOf(req)), service.planCurrencies(db, ownerOf(req)),
+        locals.pkg ? service.packageHolders(db, ownerOf(req), locals.pkg.id) : Promise.resolve([]),
+      ]);
+      const otherCurrency = locals.pkg ? holders.filter((x) => x.planCurrency !== null && x.planCurrency !== locals.pkg?.currency).length : 0;
+      res.page('toll-packages/package-form', { ...common, groups, planCurrencies, otherCurrency, ...locals });
     }
 
     r.get(`${pbase}/new`, async (req, res) => {
