@@ -70,7 +70,7 @@ export interface CallRow {
 /**
  * What a calls list may be ordered by (then by the leg id, the tie-break of every order): the start
  * time, the billable duration, the called number, and the wholesale or retail charge the row shows
- * (its billed total; a leg without one sorts below every charge). See CALL_ORDER for what each costs.
+ * (its billed total; a leg without one sorts below every charge). See sortValueSql for what each costs.
  */
 export type CallSortKey = 'start' | 'duration' | 'to' | 'wholesale' | 'retail';
 
