@@ -1,5 +1,7 @@
 import type { Request, Response } from 'express';
 import { sortInMemory, type ListParams, type SortDir } from '../db/list';
+import { Decimal } from '../domain/money/decimal';
+import { moneyText } from '../domain/packages/feature-packages';
 import { csvWriter } from '../modules/csv/csv-writer';
 import { viewHelpers } from './render';
 
@@ -86,4 +88,18 @@ export function listInMemory<T>(
   const { sorts, defaultSort, defaultDir, ...view } = o;
   const sorted = sortInMemory(rows, sorts, o.filter as ListParams, { sort: defaultSort, dir: defaultDir });
   return listView({ ...view, ...sorted });
+}
+
+/**
+ * Lines of money totals over a list's rows, one per amount, each summed per currency and never
+ * across ("Monthly fees: 12.00 EUR, 30.50 USD"), exact (decimal.js). None for an empty list.
+ */
+export function moneyTotalLines<T>(rows: readonly T[], currencyOf: (row: T) => string, amounts: Array<[label: string, amount: (row: T) => Decimal | string]>): string[] {
+  if (rows.length === 0) return [];
+  return amounts.map(([label, amount]) => {
+    const sums = new Map<string, Decimal>();
+    for (const row of rows) sums.set(currencyOf(row), (sums.get(currencyOf(row)) ?? new Decimal(0)).plus(amount(row)));
+    const parts = [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([currency, sum]) => `${moneyText(sum)} ${currency}`);
+    return `${label}: ${parts.join(', ')}`;
+  });
 }

@@ -375,7 +375,7 @@ describe('feature packages', () => {
 
     // The operator's pages: offers and subscriber counts on the list; the reseller's page lists its offers.
     const opsList = text((await ops.get('/wholesale/feature-packages')).text);
-    assert.match(opsList, new RegExp(`data-package="${base}"[\\s\\S]*?${b.reseller.name}[\\s\\S]*?data-testid="subscribers">1<`));
+    assert.match(opsList, new RegExp(`data-package="${base}"[\\s\\S]*?${b.reseller.name}[\\s\\S]*?data-label="Subscribers">1<`));
     assert.match(text((await ops.get(`/wholesale/resellers/${b.reseller.id}`)).text), /Feature packages offered[\s\S]*Only for b/);
   });
 });

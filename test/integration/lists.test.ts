@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import Decimal from 'decimal.js';
 import { csvCell } from '../../src/domain/csv-cell';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeCdrReject, makeExchangeRate, makeJurisdiction, makeReseller, makeSubscriber, makeTax, makeTenants, makeUser, randomNumber } from '../support/factories';
@@ -102,6 +103,33 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     for (const [resellerId, status] of [[a, 'done'], [a, 'failed'], [null, 'queued']] as const) {
       await t.db('jobs').insert({ reseller_id: resellerId, kind: 'lists-test', title: `Re-rating ${status}`, total: 2, done: 1, status, return_to: '/', result: JSON.stringify({ message: 'Done.' }) });
     }
+    // The feature catalogue, feature packages (the operator's, offered to A, and A's built on them)
+    // and toll packages with destination groups (both owners): fees in two currencies, some retired.
+    const features = [];
+    for (let i = 0; i < 6; i++) features.push((await t.db('features').insert({ code: `F${i}x`, name: i === 2 ? 'Smith, "Jones"' : `Feature ${i}`, retired_at: i === 4 ? new Date() : null }).returning('*'))[0] as { id: number });
+    const opFeature = [];
+    for (let i = 0; i < 4; i++) {
+      const [p] = await t.db('feature_packages').insert({ name: `Op features ${i}`, currency: i % 2 ? 'EUR' : 'USD', setup_fee: `${i}.5`, monthly_fee: `${10 - i}`, retired_at: i === 3 ? new Date() : null }).returning('*');
+      await t.db('feature_package_features').insert(features.slice(0, i + 1).map((f) => ({ package_id: p.id, feature_id: f.id })));
+      await t.db('feature_package_offers').insert({ package_id: p.id, reseller_id: a });
+      opFeature.push(p as { id: number });
+    }
+    for (let i = 0; i < 3; i++) {
+      const [p] = await t.db('feature_packages').insert({ reseller_id: a, base_package_id: opFeature[i]!.id, name: `Own features ${i}`, currency: i === 1 ? 'EUR' : 'USD', setup_fee: '2', monthly_fee: `${12 + i}.25` }).returning('*');
+      await t.db('feature_package_features').insert({ package_id: p.id, feature_id: features[0]!.id });
+    }
+    for (const [owner, names] of [[null, ['US and Canada', 'UK', 'Mobiles']], [a, ['Own group 1', 'Own group 2']]] as const) {
+      const groups = [];
+      for (const [i, name] of names.entries()) {
+        const [g] = await t.db('destination_groups').insert({ reseller_id: owner, name, description: i === 0 ? 'first, "quoted"' : '' }).returning('*');
+        await t.db('destination_group_prefixes').insert(Array.from({ length: i + 1 }, (_, k) => ({ group_id: g.id, prefix: `${owner === null ? 4 : 3}${i}${k}` })));
+        groups.push(g as { id: number });
+      }
+      for (let i = 0; i < 3; i++) {
+        const [p] = await t.db('toll_packages').insert({ reseller_id: owner, name: `Toll ${owner === null ? 'op' : 'own'} ${i}`, currency: i === 2 ? 'EUR' : 'USD', setup_fee: `${i}`, monthly_fee: `${5 + i}.75`, retired_at: i === 1 ? new Date() : null }).returning('*');
+        await t.db('toll_package_groups').insert({ package_id: p.id, group_id: groups[i % groups.length]!.id, included_seconds: i === 0 ? null : 600 * (i + 1), overage_rate: i === 2 ? '0.0250' : null });
+      }
+    }
     // Changes made through the portal, so that the audit log has rows (with fields before and after).
     const operator = await Client.login(t.app, fx.wholesaleAdmin.email);
     for (const r of [fx.a.reseller, fx.b.reseller]) {
@@ -137,6 +165,15 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'number ranges (reseller)', who: 'reseller', url: '/reseller/number-ranges', atLeast: 10 },
     { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
     { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
+    { name: 'features', who: 'wholesale', url: '/wholesale/features', atLeast: 6 },
+    { name: 'feature packages (wholesale)', who: 'wholesale', url: '/wholesale/feature-packages', atLeast: 4 },
+    { name: 'feature packages (wholesale), filtered', who: 'wholesale', url: '/wholesale/feature-packages?status=active&q=op', atLeast: 3 },
+    { name: 'feature packages (reseller)', who: 'reseller', url: '/reseller/feature-packages', atLeast: 3 },
+    { name: 'toll packages (wholesale)', who: 'wholesale', url: '/wholesale/toll-packages', atLeast: 3 },
+    { name: 'toll packages (reseller)', who: 'reseller', url: '/reseller/toll-packages', atLeast: 3 },
+    { name: 'toll packages (reseller), filtered', who: 'reseller', url: '/reseller/toll-packages?status=active', atLeast: 2 },
+    { name: 'destination groups (wholesale)', who: 'wholesale', url: '/wholesale/destination-groups', atLeast: 3 },
+    { name: 'destination groups (reseller)', who: 'reseller', url: '/reseller/destination-groups', atLeast: 5 },
   ];
 
   /** The page at url; its links (which may be only a query) made whole against it. */
@@ -215,6 +252,45 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     const cursor = new URL(plain.next, 'http://x').searchParams.get('cursor') as string;
     const res = await c.get(`/wholesale/resellers?sort=code&dir=desc&cursor=${encodeURIComponent(cursor)}`);
     assert.equal(res.status, 400);
+  });
+
+  test('package lists sort by their fees both ways, count the filter\'s rows and total the fees per currency', async () => {
+    const c = clients.wholesale;
+    const totals = (html: string) => [...html.matchAll(/data-testid="list-total">([^<]*)</g)].map((m) => m[1] as string);
+    const money = (d: Decimal) => d.toFixed(Math.max(2, d.decimalPlaces()));
+    /** The expected fee lines of rows: each fee summed per currency, currencies in order. */
+    const feeLines = (rows: Array<{ currency: string; setup_fee: string; monthly_fee: string }>) =>
+      (['setup_fee', 'monthly_fee'] as const).map((k) => {
+        const sums = new Map<string, Decimal>();
+        for (const r of rows) sums.set(r.currency.trim(), (sums.get(r.currency.trim()) ?? new Decimal(0)).plus(r[k]));
+        return `${k === 'setup_fee' ? 'Setup fees' : 'Monthly fees'}: ${[...sums.keys()].sort().map((cur) => `${money(sums.get(cur) as Decimal)} ${cur}`).join(', ')}`;
+      });
+    // The operator's feature packages in use: by monthly fee, both ways, as the fees compare (numbers, not text: 10 after 9).
+    const active = await t.db('feature_packages').whereNull('reseller_id').whereNull('retired_at').select('*');
+    const byMonthly = [...active].sort((x, y) => new Decimal(x.monthly_fee).comparedTo(y.monthly_fee) || x.id - y.id).map((p) => p.name as string);
+    for (const dir of ['asc', 'desc'] as const) {
+      const url = `/wholesale/feature-packages?status=active&sort=monthly&dir=${dir}`;
+      const shown = await page(c, url);
+      assert.equal(shown.count, active.length, `${url}: the filter's count`);
+      assert.deepEqual(shown.rows.map((r) => r[0]), dir === 'asc' ? byMonthly : [...byMonthly].reverse(), `${url}: by monthly fee`);
+      const html = (await c.get(url)).text;
+      const subs = totals(html)[0];
+      assert.match(subs ?? '', /^\d+ subscribers? now$/);
+      assert.deepEqual(totals(html).slice(1), feeLines(active), `${url}: fees per currency, of the filter's rows only`);
+    }
+    assert.ok(new Set(active.map((p) => p.currency.trim())).size > 1, 'the fixture has fees in two currencies');
+    // A reseller's toll packages: the filter's totals, and by setup fee descending.
+    const own = await t.db('toll_packages').where({ reseller_id: fx.a.reseller.id }).select('*');
+    const html = (await clients.reseller.get('/reseller/toll-packages?sort=setup&dir=desc')).text;
+    assert.deepEqual(totals(html).slice(2), feeLines(own));
+    const shown = readList(html);
+    assert.equal(shown.count, own.length);
+    assert.deepEqual(shown.rows.map((r) => r[0]), [...own].sort((x, y) => new Decimal(y.setup_fee).comparedTo(x.setup_fee) || y.id - x.id).map((p) => p.name));
+    // The features catalogue: in use and retired, of the filter.
+    const feats = await t.db('features').select('*');
+    const f = await c.get('/wholesale/features');
+    assert.deepEqual(totals(f.text), [`${feats.filter((x) => !x.retired_at).length} in use`, `${feats.filter((x) => x.retired_at).length} retired`]);
+    assert.equal(readList((await c.get('/wholesale/features?status=retired')).text).count, feats.filter((x) => x.retired_at).length);
   });
 
   test('resellers sort by name both ways, and the totals count the filter\'s subscribers', async () => {

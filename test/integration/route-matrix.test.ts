@@ -243,6 +243,8 @@ const NO_STORE_PAGES = [
   'GET /wholesale/taxes.csv', 'GET /reseller/taxes.csv', 'GET /wholesale/tax-jurisdictions.csv', 'GET /wholesale/exchange-rates.csv',
   'GET /wholesale/resellers/:resellerId/number-ranges.csv', 'GET /reseller/number-ranges.csv', 'GET /wholesale/rejects.csv',
   'GET /wholesale/jobs.csv', 'GET /reseller/jobs.csv', 'GET /wholesale/audit.csv', 'GET /reseller/audit.csv',
+  'GET /wholesale/features.csv', 'GET /wholesale/feature-packages.csv', 'GET /reseller/feature-packages.csv',
+  'GET /wholesale/toll-packages.csv', 'GET /reseller/toll-packages.csv', 'GET /wholesale/destination-groups.csv', 'GET /reseller/destination-groups.csv',
 ];
 
 /**

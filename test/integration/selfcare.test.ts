@@ -302,6 +302,82 @@ describe('self-care: calls, rates and numbers, for the subscriber and for staff'
     assert.match(reseller.text, new RegExp(`href="/wholesale/resellers/${resA.id}/subscribers"`));
   });
 
+  test('calls sort by duration, number called and cost, both ways, keyset-paged with ties broken by id; the CSV in the same order', async () => {
+    // 32 legs of one day with many equal durations, numbers and costs (ties across page ends), some
+    // without a charge, and one received from another account (a subscriber sees no charge of it).
+    const s = Date.parse('2026-11-26T15:00:00Z');
+    const legs: Array<{ id: number; duration: number; to: string; retail: number; wholesale: number }> = [];
+    for (let i = 0; i < 32; i++) {
+      const to = `+4420794${String(i % 7).padStart(5, '0')}`;
+      const amount = i % 5 === 0 ? undefined : `0.${(i % 4) + 1}0`;
+      const leg = await legA({ startAt: new Date(s + i * 1000), called: to, amount });
+      await t.db('call_legs').where({ id: leg.id }).update({ billable_seconds: (i % 6) * 30 });
+      const wholesale = i % 3 === 0 ? undefined : `0.0${(i % 5) + 1}`;
+      if (wholesale) await makeCharge(t.db, leg, { kind: 'wholesale', resellerId: resA.id, subscriberId: subA.id, ratePlanId: retailA.id, amount: wholesale });
+      legs.push({ id: leg.id, duration: (i % 6) * 30, to, retail: amount ? Number(amount) : -1, wholesale: wholesale ? Number(wholesale) : -1 });
+    }
+    const received = await makeCallLeg(t.db, { platformId: platform.id, resellerId: resA.id, subscriberId: subA2.id, calling: numA2, called: numA, startAt: new Date(s + 40_000), direction: 'outbound', calleeResellerId: resA.id, calleeSubscriberId: subA.id });
+    await makeCharge(t.db, received, { kind: 'retail', resellerId: resA.id, subscriberId: subA2.id, ratePlanId: retailA.id, amount: '9.00' });
+    const day = 'from=2026-11-26&to=2026-11-26';
+
+    /** Every row of the list in one order, page by page; the CSV's leg ids beside them. */
+    async function walk(c: Client, path: string, qs: string): Promise<{ ids: number[]; csv: number[] }> {
+      const ids: number[] = [];
+      let url: string | undefined = `${path}?${qs}`;
+      for (let guard = 0; url && guard < 10; guard++) {
+        const page = await c.get(url);
+        assert.equal(page.status, 200, url);
+        ids.push(...idsOf(page.text));
+        url = nextOf(page.text, url);
+      }
+      const csv = parse((await c.get(`${path}.csv?${qs}`)).text, { columns: true }) as Array<Record<string, string>>;
+      return { ids, csv: csv.map((r) => Number(r.leg_id)) };
+    }
+    type Row = (typeof legs)[number];
+    const expected = (rows: Row[], key: (r: Row) => number | string, dir: 'asc' | 'desc') => {
+      const sign = dir === 'asc' ? 1 : -1;
+      return [...rows].sort((a, b) => {
+        const x = key(a);
+        const y = key(b);
+        return sign * (x < y ? -1 : x > y ? 1 : a.id - b.id);
+      }).map((r) => r.id);
+    };
+    // The subscriber: its own legs and the received one (no charge of its own: below every cost).
+    const mine = [...legs, { id: received.id, duration: 60, to: numA, retail: -1, wholesale: -1 }];
+    const dur = await t.db('call_legs').where({ id: received.id }).first('billable_seconds');
+    mine[mine.length - 1]!.duration = Number(dur.billable_seconds);
+    for (const [sort, key] of [['duration', (r: Row) => r.duration], ['to', (r: Row) => r.to], ['retail', (r: Row) => r.retail]] as const) {
+      for (const dir of ['asc', 'desc'] as const) {
+        const qs = `${day}&sort=${dir === 'desc' ? '-' : ''}${sort}`;
+        const got = await walk(subscriberA, '/me/calls', qs);
+        assert.deepEqual(got.ids, expected(mine, key, dir), `${qs}: the pages in order, every leg once`);
+        assert.deepEqual(got.csv, got.ids, `${qs}: the CSV in the same order`);
+      }
+    }
+    // A subscriber never orders by the wholesale charge: the default order (newest first) instead.
+    const fallback = await walk(subscriberA, '/me/calls', `${day}&sort=-wholesale`);
+    assert.deepEqual(fallback.ids, (await walk(subscriberA, '/me/calls', day)).ids);
+    // Staff sort by either charge; the reseller's list holds the same legs (the received one is its own subscriber's, paid).
+    const staffRows = [...legs, { id: received.id, duration: mine[mine.length - 1]!.duration, to: numA, retail: 9, wholesale: -1 }];
+    for (const [sort, key] of [['wholesale', (r: Row) => r.wholesale], ['retail', (r: Row) => r.retail]] as const) {
+      for (const dir of ['asc', 'desc'] as const) {
+        const qs = `${day}&sort=${dir === 'desc' ? '-' : ''}${sort}`;
+        const got = await walk(adminA, '/reseller/calls', qs);
+        assert.deepEqual(got.ids, expected(staffRows, key, dir), `${qs} (reseller)`);
+        assert.deepEqual(got.csv, got.ids, `${qs} (reseller): the CSV in the same order`);
+      }
+    }
+    // The headers link to the sorts, and the sorted one says which way.
+    const page = await adminA.get(`/reseller/calls?${day}&sort=-duration`);
+    for (const k of ['start', 'to', 'duration', 'wholesale', 'retail']) assert.match(page.text, new RegExp(`data-testid="sort-${k}"`));
+    assert.match(page.text, /aria-sort="descending"><a href="[^"]*sort=duration[^"]*" class="sort" data-testid="sort-duration"/);
+    // A cursor of one order is refused by another.
+    const first = await adminA.get(`/reseller/calls?${day}&sort=-duration`);
+    const cursor = /[?&]cursor=([^&"]+)/.exec(/<a href="([^"]+)" rel="next">/.exec(first.text)?.[1]?.replace(/&amp;/g, '&') ?? '')?.[1];
+    assert.ok(cursor);
+    assert.equal((await adminA.get(`/reseller/calls?${day}&sort=to&cursor=${cursor}`)).status, 400);
+  });
+
   test("staff's CSV holds exactly the rows of its filtered list (subscriber, answered, sorted oldest first)", async () => {
     const s = Date.parse('2026-11-19T15:00:00Z');
     for (let i = 0; i < 30; i++) await legA({ startAt: new Date(s + i * 1000), answered: i % 3 !== 0, sub: i % 2 ? subA : subA2, calling: i % 2 ? numA : numA2 });

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { cycleAt } from '../../src/domain/billing/cycles';
 import { allowancesOf, tollAssignmentsOf } from '../../src/modules/toll-packages/toll-packages.service';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeReseller, makeSubscriber, makeUser } from '../support/factories';
+import { makePlan, makeReseller, makeSubscriber, makeUser } from '../support/factories';
 import { Client } from '../support/http';
 
 /** Page text with the HTML entities EJS writes turned back into characters. */
@@ -198,7 +198,7 @@ describe('toll packages', () => {
     // Holders counted on the list.
     assert.equal((await a.admin.submit(`/reseller/subscribers/${a.subscriber.id}/toll-packages`, { toll_package_id: String(id) })).status, 303);
     const list = (await a.admin.get('/reseller/toll-packages')).text;
-    assert.match(list, new RegExp(`<tr data-package="${id}">[\\s\\S]*?data-testid="holders">1<`));
+    assert.match(list, new RegExp(`<tr data-package="${id}">[\\s\\S]*?data-label="Holders now">1<`));
 
     // Retire: asked first; then not assignable, the current holder keeps it.
     const ask = await a.admin.submit(`/reseller/toll-packages/${id}/retire`, {}, `/reseller/toll-packages/${id}`);
@@ -214,6 +214,47 @@ describe('toll packages', () => {
     const holder = (await a.admin.get(`/reseller/subscribers/${a.subscriber.id}/toll-packages`)).text;
     assert.deepEqual(assignmentRows(holder), [['Talk', 'active']]);
     assert.match(holder, /Talk <small class="muted">\(retired\)<\/small>/);
+  });
+
+  test('a rate after the allowance only in a currency of the owner’s plans (rating ignores it in any other); holders on a plan in another currency are told their plan’s rate applies', async () => {
+    const a = await tenant();
+    const g = groupIdOf(await newGroup(a.admin, '/reseller', { name: 'Everywhere', prefixes: '1\n44' }));
+    const eur = await makePlan(t.db, a.reseller.id, { currency: 'EUR' });
+    const usd = await makePlan(t.db, a.reseller.id, { currency: 'USD' });
+    const form = (await a.admin.get('/reseller/toll-packages/new')).text;
+    assert.match(form, /data-testid="plan-currencies">EUR, USD</, 'the form names the currencies of the plans');
+    assert.match(form, /data-testid="overage-currency">[^<]*rating uses it only for a holder whose rate plan is in that currency/);
+    const fields = (currency: string, overage: string) => ({ name: `Calls ${currency} ${overage}`, currency, [`group_${g}_on`]: 'on', [`group_${g}_minutes`]: '100', [`group_${g}_overage`]: overage });
+
+    // GBP: no plan of the reseller is in it, so rating would never use the rate: refused, on the rate and on the currency.
+    const refused = await a.admin.submit('/reseller/toll-packages', fields('GBP', '0.0125'), '/reseller/toll-packages/new');
+    assert.equal(refused.status, 422);
+    assert.match(text(refused.text), /Rating would never use this rate: none of your rate plans is in GBP \(they are in EUR, USD\)/);
+    assert.match(text(refused.text), /No rate plan of yours is in GBP/);
+    assert.match(refused.text, /Rate after, per minute, in GBP<br><small class="muted">not used: no plan of yours is in GBP</);
+    assert.equal((await t.db('toll_packages').where({ reseller_id: a.reseller.id, currency: 'GBP' })).length, 0);
+    // Without a rate after the allowance a GBP package is fine (its minutes apply whatever the plan).
+    assert.equal((await a.admin.submit('/reseller/toll-packages', fields('GBP', ''), '/reseller/toll-packages/new')).status, 303);
+    // USD: a plan is in it: accepted.
+    const made = await a.admin.submit('/reseller/toll-packages', fields('USD', '0.0125'), '/reseller/toll-packages/new');
+    assert.equal(made.status, 303, text(made.text));
+    const pid = packageIdOf(made);
+
+    // One holder on the EUR plan, one on the USD plan: the package's page and each holder's page say what applies.
+    const onUsd = await makeSubscriber(t.db, a.reseller.id, { retail_plan_id: usd.id });
+    await t.db('subscribers').where({ id: a.subscriber.id }).update({ retail_plan_id: eur.id });
+    for (const sub of [a.subscriber.id, onUsd.id]) {
+      assert.equal((await a.admin.submit(`/reseller/subscribers/${sub}/toll-packages`, { toll_package_id: String(pid) })).status, 303);
+    }
+    const page = (await a.admin.get(`/reseller/toll-packages/${pid}`)).text;
+    assert.match(page, /data-testid="overage-applies">The rates after the allowance are in USD: rating uses them for holders whose plan is in USD\. 1 holder below is on a plan in another currency/);
+    assert.deepEqual([...page.matchAll(/data-testid="plan-currency">([^<]*)</g)].map((m) => m[1]).sort(), ['EUR (its plan’s rate after the allowance)', 'USD']);
+    const after = async (sub: number) => /data-testid="after">([^<]*)</.exec((await a.admin.get(`/reseller/subscribers/${sub}/toll-packages`)).text)?.[1];
+    assert.equal(await after(onUsd.id), '0.0125 USD/min');
+    assert.equal(await after(a.subscriber.id), 'plan rate (the plan is in EUR; 0.0125 USD/min applies only to plans in USD)');
+    assert.deepEqual((await allowancesOf(t.db, { kind: 'reseller', resellerId: a.reseller.id }, { kind: 'subscriber', subscriberId: a.subscriber.id })).map((x) => [x.planCurrency, x.overageApplies]), [['EUR', false]]);
+    // Editing: the form counts the holders on a plan in another currency.
+    assert.match((await a.admin.get(`/reseller/toll-packages/${pid}/edit`)).text, /data-testid="other-currency-holders">1 holder of this package is on a plan in another currency</);
   });
 
   test('assignments: times typed in the viewer’s zone; no overlap of one package for one party; future starts; ending asks first and keeps the row; the operator assigns its packages to resellers', async () => {

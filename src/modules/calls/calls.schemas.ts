@@ -27,12 +27,14 @@ const text = (max: number) =>
 const cursor = z.string().max(500).optional().catch(undefined);
 
 /**
- * The sortable columns of the call lists. Keyset paging needs an order it can resume from
- * exactly, with an index to read it by: the start time, newest first ("-start", the default) or
- * oldest first ("start"), then the leg id. Other columns are not sortable: ordering by duration
- * or cost would read and sort every leg of the filter for each page.
+ * The sortable columns of the call lists, each either way ("-x": descending): the start time (the
+ * default, newest first), the billable duration, the called number and each charge the row shows.
+ * Every order is keyset-paged with the leg id as tie-break; only the start is read by an index
+ * (why, and what the others cost: sortValueSql in ledger/ledger.reads.ts). A subscriber's scope
+ * never orders by the wholesale charge (it never reads it): that sort falls back to the default.
  */
-export const CALL_SORTS = ['-start', 'start'] as const;
+export const CALL_SORTS = ['-start', 'start', '-duration', 'duration', '-to', 'to', '-wholesale', 'wholesale', '-retail', 'retail'] as const;
+export type CallSort = (typeof CALL_SORTS)[number];
 
 /**
  * The filters of the call lists (all portals). Subscriber for staff (a reseller's own); reseller,

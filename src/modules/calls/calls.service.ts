@@ -16,7 +16,7 @@ import { csvWriter } from '../csv/csv-writer';
 import * as reads from '../ledger/ledger.reads';
 import * as repo from './calls.repository';
 import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
-import type { CallListQuery, UnratedListQuery } from './calls.schemas';
+import type { CallListQuery, CallSort, UnratedListQuery } from './calls.schemas';
 import { addDays } from '../../domain/time/zones';
 import { dateMs, displayAmount, isoDate, isZeroAmount, minutesSeconds } from './format';
 
@@ -52,7 +52,8 @@ const idOf = (v: string | undefined) => (v ? Number(v) : undefined);
 export interface CallSelection {
   selection: LegSelection;
   view: FilterView;
-  /** By start time, newest first (the default) or oldest first. */
+  /** The column ordered by (the start time by default) and which way: newest first, by default. */
+  sort: reads.CallSortKey;
   order: 'desc' | 'asc';
   /** By field: text that cannot be read (a number that is no number). The page shows no calls then, never all. */
   errors: Record<string, string>;
@@ -65,6 +66,7 @@ export interface CallSelection {
  */
 export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, timeZone = 'UTC', nowMs = Date.now(), callingCode?: string): CallSelection {
   const p = periodOf(q, CALLS_DEFAULT_DAYS, timeZone, nowMs);
+  const sort = callSortOf(scope, q.sort);
   const operator = scope.kind === 'wholesale';
   const staff = scope.kind !== 'subscriber';
   const errors: Record<string, string> = {};
@@ -91,9 +93,18 @@ export function callSelection(scope: Scope, q: Omit<CallListQuery, 'cursor'>, ti
     from: p.from, to: p.to, q: q.q, direction: q.direction, status: q.status, answered: q.answered,
     subscriber: staff ? q.subscriber : undefined,
     reseller: operator ? q.reseller : undefined, platform: operator ? q.platform : undefined, carrier: operator && q.carrier ? q.carrier : undefined,
-    sort: q.sort === 'start' ? 'start' : undefined,
+    sort: sort.text === '-start' ? undefined : sort.text,
   };
-  return { selection, view, order: q.sort === 'start' ? 'asc' : 'desc', errors };
+  return { selection, view, sort: sort.by, order: sort.order, errors };
+}
+
+/**
+ * The order a calls page asks for ("-x": x descending), as the reads take it; the default (newest
+ * first) for none, and for the wholesale charge in a subscriber's scope, which never reads it.
+ */
+export function callSortOf(scope: Scope, sort: CallSort | undefined): { text: CallSort; by: reads.CallSortKey; order: 'asc' | 'desc' } {
+  const text: CallSort = !sort || (scope.kind === 'subscriber' && sort.endsWith('wholesale')) ? '-start' : sort;
+  return { text, by: text.replace(/^-/, '') as reads.CallSortKey, order: text.startsWith('-') ? 'desc' : 'asc' };
 }
 
 /** The legs an unrated-page filter selects: unrated and blocked ones only. */
@@ -218,11 +229,11 @@ export function presentTotals(t: reads.CallTotals, scope: Scope): TotalsView {
  * filter as links carry it, and the fields that could not be read (then no calls at all).
  */
 export async function listCalls(db: Db, scope: Scope, q: CallListQuery, timeZone = 'UTC', callingCode?: string) {
-  const { selection, view, order, errors } = callSelection(scope, q, timeZone, Date.now(), callingCode);
+  const { selection, view, sort, order, errors } = callSelection(scope, q, timeZone, Date.now(), callingCode);
   const filter = { ...view, cursor: q.cursor };
   const covered = await reads.coveredSecondsColumn(db);
   if (Object.keys(errors).length) return { page: { rows: [] } as Page<CallView>, totals: null, errors, filter, covered };
-  const [page, totals] = await Promise.all([reads.listCalls(db, scope, { ...selection, cursor: q.cursor, order }), reads.callTotals(db, scope, selection)]);
+  const [page, totals] = await Promise.all([reads.listCalls(db, scope, { ...selection, cursor: q.cursor, sort, order }), reads.callTotals(db, scope, selection)]);
   return { page: presentPage(page), totals: presentTotals(totals, scope), errors, filter, covered };
 }
 
@@ -376,7 +387,7 @@ export const CSV_PAGE_SIZE = 1000;
  * when it falls behind. Stops early when `out` is closed (the browser went away).
  */
 export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery, 'cursor'>, out: Writable, opts: { pageSize?: number; timeZone?: string; callingCode?: string } = {}): Promise<number> {
-  const { selection, order, errors } = callSelection(scope, q, opts.timeZone, Date.now(), opts.callingCode);
+  const { selection, sort, order, errors } = callSelection(scope, q, opts.timeZone, Date.now(), opts.callingCode);
   // Never "every call" for a filter that could not be read (the route says so before any header).
   if (errors.q) throw new BadRequestError(errors.q);
   const csv = csvWriter(csvColumns(scope, await reads.coveredSecondsColumn(db)));
@@ -396,7 +407,7 @@ export async function exportCallsCsv(db: Db, scope: Scope, q: Omit<CallListQuery
   let n = 0;
   try {
     do {
-      const page = await reads.listCalls(db, scope, { ...selection, cursor, order, limit: opts.pageSize ?? CSV_PAGE_SIZE });
+      const page = await reads.listCalls(db, scope, { ...selection, cursor, sort, order, limit: opts.pageSize ?? CSV_PAGE_SIZE });
       for (const row of page.rows) {
         if (closed) break;
         n++;

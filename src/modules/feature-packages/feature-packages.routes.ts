@@ -8,7 +8,9 @@ import { idParam } from '../../web/params';
 import { actor, principal, resellerIdOf, scope, timeZoneOf } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
-import { assignFields, endFields, featureFields, offerFields, packageFields, resellerPackageFields } from './feature-packages.schemas';
+import { listInMemory, moneyTotalLines, sendListCsv, type Column } from '../../web/lists';
+import { moneyText } from '../../domain/packages/feature-packages';
+import { assignFields, catalogueListQuery, endFields, featureFields, offerFields, packageFields, resellerPackageFields } from './feature-packages.schemas';
 import * as service from './feature-packages.service';
 
 const FEATURES = '/wholesale/features';
@@ -29,6 +31,62 @@ function ticked(body: unknown): string[] {
   return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
 }
 
+/** A package's features as one line of text (the list's cell and its CSV). */
+const featuresText = (list: service.FeatureRef[]) => (list.length ? list.map((f) => `${f.code} ${f.name}${f.retired ? ' (retired)' : ''}`).join(', ') : 'no features');
+
+/** Whether a row is kept by the list's filter (a word of its name or code; in use or retired). */
+function kept(f: { q?: string; status?: 'active' | 'retired' }, words: string, retiredAt: Date | null): boolean {
+  return (!f.q || words.toLowerCase().includes(f.q.toLowerCase())) && (!f.status || (f.status === 'retired') === (retiredAt !== null));
+}
+
+type FeatureRow = Awaited<ReturnType<typeof service.listFeatures>>[number];
+
+/** The feature catalogue's columns: the page's table and its CSV. */
+const FEATURE_COLUMNS: Array<Column<FeatureRow>> = [
+  { label: 'Code', sort: 'code', style: 'code', text: (f) => f.code },
+  { label: 'Name', sort: 'name', text: (f) => f.name },
+  { label: 'Description', text: (f) => f.description },
+  { label: 'In packages', sort: 'packages', num: true, text: (f) => `${f.use.operator} operator, ${f.use.reseller} reseller` },
+  { label: 'Status', sort: 'status', style: 'status', text: (f) => (f.retiredAt ? 'retired' : 'active') },
+  { label: 'Retired', sort: 'retired', text: (f, h) => (f.retiredAt ? h.dateTime(f.retiredAt) : '') },
+];
+
+/** The money of a package in its currency, as the lists show it. */
+const fee = (amount: string, currency: string) => `${moneyText(amount)} ${currency}`;
+
+const OPERATOR_COLUMNS: Array<Column<service.OperatorPackageView>> = [
+  { label: 'Name', sort: 'name', text: (p) => p.name, href: (p) => `${OPERATOR}/${p.id}` },
+  { label: 'Status', sort: 'status', style: 'status', text: (p) => (p.retiredAt ? 'retired' : 'active') },
+  { label: 'Features', text: (p) => featuresText(p.features) },
+  { label: 'Setup', sort: 'setup', num: true, text: (p) => fee(p.setupFee, p.currency) },
+  { label: 'Monthly', sort: 'monthly', num: true, text: (p) => fee(p.monthlyFee, p.currency) },
+  { label: 'Offered to', text: (p) => (p.offers.length ? p.offers.map((o) => o.resellerName).join(', ') : 'nobody') },
+  { label: 'Reseller packages', sort: 'dependents', num: true, text: (p) => String(p.dependents) },
+  { label: 'Subscribers', sort: 'subscribers', num: true, text: (p) => String(p.subscribers) },
+];
+
+const RESELLER_COLUMNS: Array<Column<service.ResellerPackageView>> = [
+  { label: 'Name', sort: 'name', text: (p) => p.name, href: (p) => `${RESELLER}/${p.id}` },
+  { label: 'Status', sort: 'status', text: (p) => resellerStatus(p) },
+  { label: 'Features', text: (p) => featuresText(p.features) },
+  { label: 'Built on', sort: 'base', text: (p) => (p.base ? `${p.base.name}${p.base.offered ? '' : ' (withdrawn)'}` : '') },
+  { label: 'Setup', sort: 'setup', num: true, text: (p) => fee(p.setupFee, p.currency) },
+  { label: 'Monthly', sort: 'monthly', num: true, text: (p) => fee(p.monthlyFee, p.currency) },
+  { label: 'Monthly margin', sort: 'margin', num: true, text: (p) => (p.margin.monthly === null ? 'other currency' : fee(p.margin.monthly, p.currency)) },
+  { label: 'Subscribers', sort: 'subscribers', num: true, text: (p) => String(p.subscribers) },
+];
+
+/** A reseller's package as its status cell says it: retired, active, or why it cannot be given to anyone now. */
+function resellerStatus(p: service.ResellerPackageView): string {
+  return p.retiredAt ? 'retired' : p.assignable ? 'active' : `not assignable: ${p.notAssignableWhy ?? ''}`;
+}
+
+/** Totals of a package list: subscribers, and the fees summed per currency. */
+function packageTotals(rows: ReadonlyArray<service.PackageView>): string[] {
+  const subscribers = rows.reduce((n, p) => n + p.subscribers, 0);
+  return [`${subscribers} subscriber${subscribers === 1 ? '' : 's'} now`, ...moneyTotalLines(rows, (p) => p.currency, [['Setup fees', (p) => p.setupFee], ['Monthly fees', (p) => p.monthlyFee]])];
+}
+
 /**
  * Feature packages: the operator's feature catalogue and packages (offered to resellers), a
  * reseller's own packages built on them, and their assignment to subscribers.
@@ -38,12 +96,30 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
 
   // ---- The feature catalogue ----
 
+  /** The catalogue the filter keeps, sorted as asked: the page and its CSV. */
+  async function features(req: Request) {
+    const filter = catalogueListQuery.parse(req.query);
+    const rows = (await service.listFeatures(db, scope(req))).filter((f) => kept(filter, `${f.code} ${f.name}`, f.retiredAt));
+    const retired = rows.filter((f) => f.retiredAt).length;
+    return listInMemory(rows, {
+      columns: FEATURE_COLUMNS, filter, path: FEATURES, rowKey: 'feature', noun: ['feature', 'features'],
+      totalLines: [`${rows.length - retired} in use`, `${retired} retired`],
+      sorts: { code: (f) => f.code, name: (f) => f.name, packages: (f) => f.use.operator + f.use.reseller, status: (f) => (f.retiredAt ? 'retired' : 'active'), retired: (f) => f.retiredAt?.getTime() ?? null },
+      defaultSort: 'code', defaultDir: 'asc',
+    });
+  }
+
   async function featureList(req: Request, res: Response, opts: { errors?: Record<string, string>; values?: unknown } = {}) {
-    const features = await service.listFeatures(db, scope(req));
-    res.page('feature-packages/features', { title: 'Features', features, errors: opts.errors ?? {}, values: opts.values ?? {} });
+    const list = await features(req);
+    res.page('feature-packages/features', { title: 'Features', list, filter: list.filter, errors: opts.errors ?? {}, values: opts.values ?? {} });
   }
 
   r.get(FEATURES, (req, res) => featureList(req, res));
+
+  r.get(`${FEATURES}.csv`, async (req, res) => {
+    const list = await features(req);
+    await sendListCsv(req, res, 'features', list.columns, list.rows);
+  });
 
   r.post(FEATURES, async (req, res) => {
     await submitForm(req, res, featureFields,
@@ -99,9 +175,25 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
 
   // ---- The operator's packages ----
 
+  /** The operator's packages the filter keeps, sorted as asked: the page and its CSV. */
+  async function operatorPackages(req: Request) {
+    const filter = catalogueListQuery.parse(req.query);
+    const rows = (await service.listOperatorPackages(db, scope(req))).filter((p) => kept(filter, p.name, p.retiredAt));
+    return listInMemory(rows, {
+      columns: OPERATOR_COLUMNS, filter, path: OPERATOR, rowKey: 'package', noun: ['package', 'packages'], totalLines: packageTotals(rows),
+      sorts: { name: (p) => p.name, status: (p) => (p.retiredAt ? 'retired' : 'active'), setup: (p) => p.setupFee, monthly: (p) => p.monthlyFee, dependents: (p) => p.dependents, subscribers: (p) => p.subscribers },
+      defaultSort: 'name', defaultDir: 'asc',
+    });
+  }
+
   r.get(OPERATOR, async (req, res) => {
-    const packages = await service.listOperatorPackages(db, scope(req));
-    res.page('feature-packages/operator-list', { title: 'Feature packages', packages });
+    const list = await operatorPackages(req);
+    res.page('feature-packages/operator-list', { title: 'Feature packages', list, filter: list.filter });
+  });
+
+  r.get(`${OPERATOR}.csv`, async (req, res) => {
+    const list = await operatorPackages(req);
+    await sendListCsv(req, res, 'feature-packages', list.columns, list.rows);
   });
 
   async function operatorForm(req: Request, res: Response, view: { title: string; action: string; pkg?: service.PackageView; values: Record<string, unknown>; errors?: Record<string, string> }) {
@@ -218,10 +310,28 @@ export function featurePackageRoutes({ db }: { db: Db }): Router {
 
   // ---- A reseller's packages ----
 
+  /** The reseller's own packages the filter keeps, sorted as asked: the page and its CSV. */
+  async function resellerPackages(req: Request) {
+    const filter = catalogueListQuery.parse(req.query);
+    const rows = (await service.listResellerPackages(db, scope(req), resellerIdOf(req))).filter((p) => kept(filter, p.name, p.retiredAt));
+    return listInMemory(rows, {
+      columns: RESELLER_COLUMNS, filter, path: RESELLER, rowKey: 'package', noun: ['package', 'packages'], totalLines: packageTotals(rows),
+      sorts: {
+        name: (p) => p.name, status: resellerStatus, base: (p) => p.base?.name ?? null, setup: (p) => p.setupFee, monthly: (p) => p.monthlyFee,
+        margin: (p) => p.margin.monthly, subscribers: (p) => p.subscribers,
+      },
+      defaultSort: 'name', defaultDir: 'asc',
+    });
+  }
+
   r.get(RESELLER, async (req, res) => {
-    const resellerId = resellerIdOf(req);
-    const [offered, packages] = await Promise.all([service.offeredTo(db, scope(req), resellerId), service.listResellerPackages(db, scope(req), resellerId)]);
-    res.page('feature-packages/reseller-list', { title: 'Feature packages', offered, packages });
+    const [offered, list] = await Promise.all([service.offeredTo(db, scope(req), resellerIdOf(req)), resellerPackages(req)]);
+    res.page('feature-packages/reseller-list', { title: 'Feature packages', offered, list, filter: list.filter });
+  });
+
+  r.get(`${RESELLER}.csv`, async (req, res) => {
+    const list = await resellerPackages(req);
+    await sendListCsv(req, res, 'feature-packages', list.columns, list.rows);
   });
 
   async function resellerForm(req: Request, res: Response, view: { title: string; action: string; pkg?: service.ResellerPackageView; baseId?: number; values: Record<string, unknown>; errors?: Record<string, string> }) {

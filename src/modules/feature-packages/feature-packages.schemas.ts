@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyField, jsonFields, optionalText, requiredText } from '../../domain/fields';
+import { currencyField, jsonFields, listParams, optionalText, requiredText } from '../../domain/fields';
 import { FEATURE_CODE } from '../../domain/packages/feature-packages';
 import { decimalText, idChoice } from '../taxes/form-fields';
 
@@ -58,3 +58,11 @@ const jsonIds = z.array(z.number({ error: 'Choose features from the list' }).int
 export const featureJson = jsonFields(featureFields);
 export const packageJson = jsonFields(packageFields, { feature_ids: jsonIds });
 export const resellerPackageJson = jsonFields(resellerPackageFields, { feature_ids: jsonIds });
+
+/** The filter of the feature and package lists: a word of the name (or code), and in use or retired. */
+export const catalogueListQuery = z.object({
+  q: z.string().trim().max(100).optional().catch(undefined),
+  status: z.enum(['active', 'retired']).optional().catch(undefined),
+  ...listParams,
+});
+export type CatalogueListQuery = z.infer<typeof catalogueListQuery>;

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../../db/knex';
 import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
+import { BadRequestError } from '../../domain/errors';
 import { Decimal } from '../../domain/money/decimal';
 import type { Scope } from '../../domain/tenancy/roles';
 import { applyLegSelection, confineLegs, reasonKindSql, startKeySql, type LegSelection, type StoredLegStatus } from './ledger.repository';
@@ -66,10 +67,19 @@ export interface CallRow {
   retail: ChargeSummary | null;
 }
 
+/**
+ * What a calls list may be ordered by (then by the leg id, the tie-break of every order): the start
+ * time, the billable duration, the called number, and the wholesale or retail charge the row shows
+ * (its billed total; a leg without one sorts below every charge). See sortValueSql for what each costs.
+ */
+export type CallSortKey = 'start' | 'duration' | 'to' | 'wholesale' | 'retail';
+
 export interface CallFilter extends LegSelection {
   cursor?: string;
   limit?: number;
-  /** By start time (then id): newest first (the default) or oldest first. */
+  /** The column ordered by (default the start time). */
+  sort?: CallSortKey;
+  /** Its direction: by start, newest first (the default) or oldest first. */
   order?: 'desc' | 'asc';
   /** Leave out the legs the scope only received (the unrated pages: what the scope pays for and can re-rate). */
   paidOnly?: boolean;
@@ -215,17 +225,72 @@ function sides(db: Queryable, scope: Scope, f: CallFilter, columns: string[], sh
 }
 
 /**
- * One page of legs by keyset on (start_at, id), newest first or oldest first: never OFFSET. A
- * reseller's or subscriber's page merges the legs it pays for and those it received (sides).
+ * The billed total of the leg's charge of one kind that a row shows (joinCharge's, confined the
+ * same way), as SQL over the leg alias: the sort value of the charge columns. Scope ids are inlined
+ * as numbers, as paidSql does. -1 where there is none, so that every row has a value to page by.
+ */
+function chargeSortSql(scope: Scope, kind: 'wholesale' | 'retail', alias = 'l'): string {
+  const where = [`c.leg_id = ${alias}.id`, `c.start_at = ${alias}.start_at`, `c.kind = '${kind}'`];
+  if (scope.kind !== 'wholesale') where.push(`c.reseller_id = ${Math.trunc(Number(scope.resellerId))}`);
+  if (scope.kind === 'subscriber') where.push(`c.subscriber_id = ${Math.trunc(Number(scope.subscriberId))}`);
+  return `coalesce((SELECT c.billed_total FROM charges c WHERE ${where.join(' AND ')}), -1)`;
+}
+
+/**
+ * Each sort but the start: its value as SQL over call_legs (alias l), and how a cursor carries it.
+ * All are keyset-paged on (value, id), so a page resumes exactly where the last stopped and a row
+ * is never shown twice or skipped. Only the start has an index to read the order by, though: the
+ * period (start_at) leads every filter, so no index on duration, number or charge could serve it.
+ * Each page of these orders reads every leg the filter matches and keeps the top rows (a top-N
+ * sort, one charge lookup per leg for the charge orders): cheap for a filter of days or a
+ * subscriber, slow over months of a whole network. That is why the default stays the start.
+ * Amounts of different currencies are compared as numbers (the column shows each with its currency).
+ */
+function sortValueSql(scope: Scope, by: Exclude<CallSortKey, 'start'>, alias = 'l'): string {
+  switch (by) {
+    case 'duration': return `${alias}.billable_seconds::numeric`;
+    case 'to': return `coalesce(${alias}.called_number, ${alias}.raw_called)`;
+    case 'wholesale': return chargeSortSql(scope, 'wholesale', alias);
+    case 'retail': return chargeSortSql(scope, 'retail', alias);
+  }
+}
+
+const NUMBER_KEY = /^-?\d{1,30}(\.\d{1,30})?$/;
+
+/**
+ * One page of legs by keyset on (sort value, id), either way: never OFFSET. By start (the default)
+ * the key is (start_at, id), read by the index. A reseller's or subscriber's page merges the legs
+ * it pays for and those it received (sides), each side ordered and limited the same way.
  */
 export async function listCalls(db: Queryable, scope: Scope, f: CallFilter): Promise<Page<CallRow>> {
   const limit = f.limit ?? PAGE_SIZE;
   const order = f.order ?? 'desc';
-  const after = decodeCursor(f.cursor, ['time', 'id']);
-  const keyset = (q: Knex.QueryBuilder) => {
-    if (after) q.whereRaw(`(l.start_at, l.id) ${order === 'desc' ? '<' : '>'} (?::timestamptz, ?)`, after);
-    return q.orderBy([{ column: 'l.start_at', order }, { column: 'l.id', order }]).limit(limit + 1);
-  };
+  const by = f.sort ?? 'start';
+  const cmp = order === 'desc' ? '<' : '>';
+  let keyset: (q: Knex.QueryBuilder) => Knex.QueryBuilder;
+  let keyOf: (row: Record<string, any>) => Array<string | number>;
+  if (by === 'start') {
+    // The cursor of the start order is as it always was: links already out keep working.
+    const after = decodeCursor(f.cursor, ['time', 'id']);
+    keyset = (q) => {
+      if (after) q.whereRaw(`(l.start_at, l.id) ${cmp} (?::timestamptz, ?)`, after);
+      return q.orderBy([{ column: 'l.start_at', order }, { column: 'l.id', order }]).limit(limit + 1);
+    };
+    keyOf = (r) => [r.start_key, Number(r.id)];
+  } else {
+    const value = sortValueSql(scope, by);
+    const numeric = by !== 'to';
+    const after = decodeCursor(f.cursor, ['text', 'text', 'id']);
+    // The cursor names its order: one from another order is refused, never read with the wrong key.
+    if (after && (after[0] !== `${by}.${order}` || (numeric && !NUMBER_KEY.test(String(after[1]))))) {
+      throw new BadRequestError('This page link is not valid: start again from the first page.');
+    }
+    keyset = (q) => {
+      if (after) q.whereRaw(`(${value}, l.id) ${cmp} (?${numeric ? '::numeric' : ''}, ?)`, [after[1] as string, after[2] as number]);
+      return q.orderByRaw(`${value} ${order}, l.id ${order}`).limit(limit + 1);
+    };
+    keyOf = (r) => [`${by}.${order}`, String(r.sort_key), Number(r.id)];
+  }
   const covered = await coveredSecondsColumn(db);
   let q: Knex.QueryBuilder;
   if (scope.kind === 'wholesale' || f.paidOnly) {
@@ -235,8 +300,10 @@ export async function listCalls(db: Queryable, scope: Scope, f: CallFilter): Pro
     const [paid, received] = sides(db, scope, f, ['l.id', 'l.start_at'], keyset);
     q = keyset(callsQuery(db, scope, { confined: false, covered })).whereRaw('(l.id, l.start_at) IN (SELECT id, start_at FROM ((?) UNION ALL (?)) AS k)', [paid, received]);
   }
-  const rows = ((await q) as Array<Record<string, any>>).map(toCallRow);
-  return toPage(rows, limit, (c) => [c.startKey, c.id]);
+  if (by !== 'start') q.select(db.raw(`(${sortValueSql(scope, by)})::text AS sort_key`));
+  const raw = (await q) as Array<Record<string, any>>;
+  const page = toPage(raw, limit, keyOf);
+  return { rows: page.rows.map(toCallRow), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
 }
 
 /** Money of one kind of charge in one billed currency, summed exactly (numeric text). */

@@ -323,17 +323,39 @@ export async function usageIn(db: Queryable, assignmentIds: number[], cycleStart
 }
 
 /** Names of the parties holding the package now or later, for its page: reseller or subscriber. */
-export async function holdersOf(db: Queryable, packageId: number, at: Date): Promise<Array<{ assignmentId: number; resellerId: number; resellerName: string; subscriberId: number | null; subscriberName: string | null; accountNumber: string | null; startsAt: Date; endsAt: Date | null }>> {
+export async function holdersOf(db: Queryable, packageId: number, at: Date): Promise<Array<{ assignmentId: number; resellerId: number; resellerName: string; subscriberId: number | null; subscriberName: string | null; accountNumber: string | null; startsAt: Date; endsAt: Date | null; planCurrency: string | null }>> {
   const rows = await db('package_assignments as a')
     .join('resellers as r', 'r.id', 'a.reseller_id')
     .leftJoin('subscribers as s', 's.id', 'a.subscriber_id')
+    // The plan that rates the holder's charges the package applies to: a reseller's wholesale plan, a subscriber's retail plan.
+    .leftJoin('rate_plans as p', 'p.id', db.raw('CASE WHEN a.subscriber_id IS NULL THEN r.wholesale_plan_id ELSE s.retail_plan_id END'))
     .where('a.toll_package_id', packageId)
     .where((w) => w.whereNull('a.ends_at').orWhere('a.ends_at', '>', at))
-    .select('a.id', 'a.reseller_id', 'r.name as reseller_name', 'a.subscriber_id', 's.name as subscriber_name', 's.account_number', 'a.starts_at', 'a.ends_at')
+    .select('a.id', 'a.reseller_id', 'r.name as reseller_name', 'a.subscriber_id', 's.name as subscriber_name', 's.account_number', 'a.starts_at', 'a.ends_at', db.raw('trim(p.currency) as plan_currency'))
     .orderBy([{ column: 'a.starts_at' }, { column: 'a.id' }])
     .limit(500);
   return rows.map((r: Record<string, any>) => ({
     assignmentId: Number(r.id), resellerId: Number(r.reseller_id), resellerName: r.reseller_name, subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id),
-    subscriberName: r.subscriber_name ?? null, accountNumber: r.account_number ?? null, startsAt: r.starts_at, endsAt: r.ends_at ?? null,
+    subscriberName: r.subscriber_name ?? null, accountNumber: r.account_number ?? null, startsAt: r.starts_at, endsAt: r.ends_at ?? null, planCurrency: r.plan_currency ?? null,
   }));
+}
+
+/**
+ * The currencies of the owner's rate plans, sorted: what the holders of its toll packages are
+ * rated in (the operator's plans are the resellers' wholesale plans, a reseller's its subscribers' retail plans).
+ */
+export async function planCurrencies(db: Queryable, owner: Owner): Promise<string[]> {
+  const q = db('rate_plans').distinct(db.raw('trim(currency) as currency')).orderBy('currency');
+  if (owner.kind === 'reseller') q.where('reseller_id', owner.resellerId);
+  else q.whereNull('reseller_id');
+  return ((await q) as Array<{ currency: string }>).map((r) => r.currency);
+}
+
+/** The currency of the plan that rates the party's charges its toll packages apply to (null: no plan yet). */
+export async function planCurrencyOf(db: Queryable, party: Party): Promise<string | null> {
+  const row =
+    party.kind === 'subscriber'
+      ? await db('subscribers as s').leftJoin('rate_plans as p', 'p.id', 's.retail_plan_id').where('s.id', party.subscriberId).first(db.raw('trim(p.currency) as currency'))
+      : await db('resellers as r').leftJoin('rate_plans as p', 'p.id', 'r.wholesale_plan_id').where('r.id', party.resellerId).first(db.raw('trim(p.currency) as currency'));
+  return (row as { currency: string | null } | undefined)?.currency ?? null;
 }

@@ -9,13 +9,41 @@ import { idParam } from '../../web/params';
 import { actor, principal, resellerIdOf, scope, timeZoneOf } from '../../web/principal';
 import { askConfirmation, countOf, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
+import { listInMemory, moneyTotalLines, sendListCsv, type Column } from '../../web/lists';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
-import { assignFields, endFields, groupFields, packageFields } from './toll-packages.schemas';
+import { assignFields, endFields, groupFields, packageFields, tollListQuery } from './toll-packages.schemas';
 import * as service from './toll-packages.service';
 
 /** Helpers every toll-package view uses: seconds as minutes, fees as money. */
 const viewHelpers = { minutes: service.minutesAndSeconds, money: service.moneyText };
+
+/** The destination groups list's columns (the page and its CSV); a reseller's also says whose each is. */
+function groupColumns(portal: 'wholesale' | 'reseller', gbase: string): Array<Column<service.DestinationGroup>> {
+  return [
+    { label: 'Name', sort: 'name', text: (g) => g.name, href: (g) => `${gbase}/${g.id}` },
+    ...(portal === 'reseller' ? [{ label: 'Kept by', sort: 'owner', text: (g: service.DestinationGroup) => (g.resellerId === null ? 'your operator' : 'you') }] : []),
+    { label: 'Description', text: (g) => g.description },
+    { label: 'Prefixes', style: 'code', text: (g) => `${g.prefixes.join(' ')}${g.prefixCount > g.prefixes.length ? ' …' : ''}` },
+    { label: 'Count', sort: 'prefixes', num: true, text: (g) => String(g.prefixCount) },
+    { label: 'In packages', sort: 'packages', num: true, text: (g) => String(g.packageCount) },
+  ];
+}
+
+/** The toll packages list's columns: the page and its CSV. */
+function packageColumns(pbase: string): Array<Column<service.TollPackage>> {
+  return [
+    { label: 'Name', sort: 'name', text: (p) => p.name, href: (p) => `${pbase}/${p.id}` },
+    { label: 'Status', sort: 'status', style: 'status', text: (p) => (p.retiredAt ? 'retired' : 'active') },
+    { label: 'Allowances', text: (p) => p.groups.map((g) => `${g.groupName}: ${g.includedSeconds === null ? 'unlimited' : service.minutesAndSeconds(g.includedSeconds)}${g.overageRate === null ? '' : `, then ${service.moneyText(g.overageRate)} ${p.currency}/min`}`).join('; ') },
+    { label: 'Setup fee', sort: 'setup', num: true, text: (p) => `${service.moneyText(p.setupFee)} ${p.currency}` },
+    { label: 'Monthly fee', sort: 'monthly', num: true, text: (p) => `${service.moneyText(p.monthlyFee)} ${p.currency}` },
+    { label: 'Holders now', sort: 'holders', num: true, text: (p) => String(p.holders) },
+    { label: 'Starting later', sort: 'scheduled', num: true, text: (p) => String(p.scheduled) },
+  ];
+}
+
+const nameHas = (q: string | undefined, name: string) => !q || name.toLowerCase().includes(q.toLowerCase());
 
 /**
  * Destination groups and toll packages for both owners (the operator's in the wholesale portal,
@@ -33,9 +61,26 @@ export function tollPackageRoutes({ db }: { db: Db }): Router {
 
     // -- Destination groups --------------------------------------------------------------------
 
+    /** The groups the owner keeps or may use that the filter keeps, sorted as asked: the page and its CSV. */
+    async function groupList(req: Request) {
+      const filter = tollListQuery.omit({ status: true }).parse(req.query);
+      const rows = (await service.usableGroups(db, ownerOf(req))).filter((g) => nameHas(filter.q, g.name));
+      return listInMemory(rows, {
+        columns: groupColumns(portal, gbase), filter, path: gbase, rowKey: 'group', noun: ['destination group', 'destination groups'],
+        totalLines: [`${rows.reduce((n, g) => n + g.prefixCount, 0)} prefixes`],
+        sorts: { name: (g) => g.name, owner: (g) => (g.resellerId === null ? 1 : 0), prefixes: (g) => g.prefixCount, packages: (g) => g.packageCount },
+        defaultSort: 'name', defaultDir: 'asc',
+      });
+    }
+
     r.get(gbase, async (req, res) => {
-      const groups = await service.listGroups(db, ownerOf(req));
-      res.page('toll-packages/groups', { title: 'Destination groups', ...common, groups });
+      const list = await groupList(req);
+      res.page('toll-packages/groups', { title: 'Destination groups', ...common, list, filter: list.filter });
+    });
+
+    r.get(`${gbase}.csv`, async (req, res) => {
+      const list = await groupList(req);
+      await sendListCsv(req, res, 'destination-groups', list.columns, list.rows);
     });
 
     const groupForm = (res: Response, locals: Record<string, unknown>) => res.page('toll-packages/group-form', { ...common, ...locals });
@@ -108,16 +153,42 @@ export function tollPackageRoutes({ db }: { db: Db }): Router {
 
     // -- Toll packages -------------------------------------------------------------------------
 
+    /** The owner's packages the filter keeps, sorted as asked: the page and its CSV. */
+    async function packageList(req: Request) {
+      const filter = tollListQuery.parse(req.query);
+      const rows = (await service.listPackages(db, ownerOf(req))).filter((p) => nameHas(filter.q, p.name) && (!filter.status || (filter.status === 'retired') === (p.retiredAt !== null)));
+      const holders = rows.reduce((n, p) => n + p.holders, 0);
+      return listInMemory(rows, {
+        columns: packageColumns(pbase), filter, path: pbase, rowKey: 'package', noun: ['toll package', 'toll packages'],
+        totalLines: [`${holders} holder${holders === 1 ? '' : 's'} now`, `${rows.reduce((n, p) => n + p.scheduled, 0)} starting later`, ...moneyTotalLines(rows, (p) => p.currency, [['Setup fees', (p) => p.setupFee], ['Monthly fees', (p) => p.monthlyFee]])],
+        sorts: {
+          name: (p) => p.name, status: (p) => (p.retiredAt ? 'retired' : 'active'), setup: (p) => p.setupFee.toFixed(), monthly: (p) => p.monthlyFee.toFixed(),
+          holders: (p) => p.holders, scheduled: (p) => p.scheduled,
+        },
+        defaultSort: 'name', defaultDir: 'asc',
+      });
+    }
+
     r.get(pbase, async (req, res) => {
-      const packages = await service.listPackages(db, ownerOf(req));
+      const list = await packageList(req);
       // A reseller also sees the operator's packages it holds (on its wholesale charges).
       const wholesale = portal === 'reseller' ? await service.partyView(db, scope(req), { kind: 'reseller', resellerId: resellerIdOf(req) }) : null;
-      res.page('toll-packages/packages', { title: 'Toll packages', ...common, packages, wholesale });
+      res.page('toll-packages/packages', { title: 'Toll packages', ...common, list, filter: list.filter, wholesale });
     });
 
-    async function packageForm(req: Request, res: Response, locals: Record<string, unknown>) {
-      const groups = await service.usableGroups(db, ownerOf(req));
-      res.page('toll-packages/package-form', { ...common, groups, ...locals });
+    r.get(`${pbase}.csv`, async (req, res) => {
+      const list = await packageList(req);
+      await sendListCsv(req, res, 'toll-packages', list.columns, list.rows);
+    });
+
+    /** The package form: the groups to choose from, the currencies of the owner's plans and, editing, who holds it on a plan in another. */
+    async function packageForm(req: Request, res: Response, locals: { pkg: service.TollPackage | null } & Record<string, unknown>) {
+      const [groups, planCurrencies, holders] = await Promise.all([
+        service.usableGroups(db, ownerOf(req)), service.planCurrencies(db, ownerOf(req)),
+        locals.pkg ? service.packageHolders(db, ownerOf(req), locals.pkg.id) : Promise.resolve([]),
+      ]);
+      const otherCurrency = locals.pkg ? holders.filter((x) => x.planCurrency !== null && x.planCurrency !== locals.pkg?.currency).length : 0;
+      res.page('toll-packages/package-form', { ...common, groups, planCurrencies, otherCurrency, ...locals });
     }
 
     r.get(`${pbase}/new`, async (req, res) => {

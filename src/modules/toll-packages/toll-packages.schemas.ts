@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyField, optionalText, requiredText } from '../../domain/fields';
+import { currencyField, listParams, optionalText, requiredText } from '../../domain/fields';
 import type { Decimal } from '../../domain/money/decimal';
 import { minutesToSeconds, parsePrefixList } from '../../domain/packages/toll-catalogue';
 import { decimalText } from '../taxes/form-fields';
@@ -130,3 +130,10 @@ export const endFields = z.object({
   ends_at: z.string().trim().optional().transform((v) => v ?? ''),
 });
 export type EndInput = z.infer<typeof endFields>;
+
+/** The filter of the destination group and toll package lists: a word of the name (packages: in use or retired). */
+export const tollListQuery = z.object({
+  q: z.string().trim().max(100).optional().catch(undefined),
+  status: z.enum(['active', 'retired']).optional().catch(undefined),
+  ...listParams,
+});

@@ -47,12 +47,6 @@ export function packageFormValues(p: repo.TollPackage): Record<string, string> {
 /** The groups an owner may put in its packages: its own, and for a reseller the operator's too. */
 const usableOwners = (owner: Owner): Owner[] => (owner.kind === 'operator' ? [OPERATOR] : [owner, OPERATOR]);
 
-export async function listGroups(db: Db, owner: Owner): Promise<{ own: repo.DestinationGroup[]; operator: repo.DestinationGroup[] }> {
-  const all = await repo.listGroups(db, usableOwners(owner));
-  if (owner.kind === 'operator') return { own: all, operator: [] };
-  return { own: all.filter((g) => g.resellerId !== null), operator: all.filter((g) => g.resellerId === null) };
-}
-
 /** A group the owner keeps (`readable`: or may use read only, the operator's for a reseller). */
 export async function getGroupOrThrow(db: Queryable, owner: Owner, id: number, opts: { readable?: boolean } = {}): Promise<repo.DestinationGroup> {
   const group = await repo.getGroup(db, opts.readable ? usableOwners(owner) : [owner], id);
@@ -148,6 +142,32 @@ async function checkPackage(db: Queryable, owner: Owner, input: PackageInput, ex
   for (const g of input.groups) {
     if (!usable.has(g.groupId)) throw new FieldErrors({ groups: 'Choose destination groups from the list' });
   }
+  await checkOverageCurrency(db, owner, input);
+}
+
+/**
+ * Rating applies a group's rate after the allowance only to a holder whose plan is in the
+ * package's currency (priceWithAllowances): in any other, the plan's own rate applies. So a rate
+ * in a currency none of the owner's plans is in would never be used: refused, on each rate and on
+ * the currency, rather than stored and silently ignored. An owner without plans rates nothing yet:
+ * accepted, and the form says it will apply to plans in the package's currency only.
+ */
+async function checkOverageCurrency(db: Queryable, owner: Owner, input: PackageInput): Promise<void> {
+  const priced = input.groups.filter((g) => g.overageRate !== null);
+  if (!priced.length) return;
+  const currencies = await repo.planCurrencies(db, owner);
+  // No plan yet: nothing is rated, so nothing is ignored; the form says which currency will count.
+  if (!currencies.length || currencies.includes(input.currency)) return;
+  const message = `Rating would never use this rate: none of your rate plans is in ${input.currency} (they are in ${currencies.join(', ')}), and a rate after the allowance applies only to holders whose plan is in the package’s currency. Leave it blank (the plan’s rate applies) or give the package a currency of your plans`;
+  throw new FieldErrors({
+    currency: `No rate plan of yours is in ${input.currency}: the rates after the allowance below would never be used`,
+    ...Object.fromEntries(priced.map((g) => [`group_${g.groupId}_overage`, message])),
+  });
+}
+
+/** The currencies of the owner's rate plans (the package form says which a rate after the allowance can apply to). */
+export async function planCurrencies(db: Db, owner: Owner): Promise<string[]> {
+  return repo.planCurrencies(db, owner);
 }
 
 const packageRow = (input: PackageInput): repo.PackageRow => ({ name: input.name, description: input.description, currency: input.currency, setupFee: input.setup_fee, monthlyFee: input.monthly_fee });
@@ -272,6 +292,13 @@ export interface Allowance {
   leftSeconds: number | null;
   /** Per minute after the allowance, text as stored; null: the plan's rate. */
   overageRate: string | null;
+  /**
+   * The currency of the party's plan (null: none yet). Rating applies overageRate only when it is
+   * the package's currency; otherwise the plan's own rate applies after the allowance.
+   */
+  planCurrency: string | null;
+  /** Whether overageRate is what rating charges after the allowance (false: the plan's rate, see planCurrency). */
+  overageApplies: boolean;
   cycle: CycleView;
 }
 
@@ -294,9 +321,10 @@ async function allowancesFor(db: Queryable, info: PartyInfo, assignments: repo.T
   const active = assignments.filter((a) => stateAt(a, at.getTime()) === 'active').sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.id - b.id);
   if (!active.length) return [];
   const cycle = cycleOf(info, at);
-  const [groups, used] = await Promise.all([
+  const [groups, used, planCurrency] = await Promise.all([
     repo.groupsOfPackages(db, [...new Set(active.map((a) => a.packageId))]),
     repo.usageIn(db, active.map((a) => a.id), new Date(cycle.startMs)),
+    repo.planCurrencyOf(db, info.party),
   ]);
   const out: Allowance[] = [];
   for (const a of active) {
@@ -304,7 +332,8 @@ async function allowancesFor(db: Queryable, info: PartyInfo, assignments: repo.T
       const usedSeconds = used.get(`${a.id}:${g.groupId}`) ?? 0;
       out.push({
         assignmentId: a.id, packageId: a.packageId, packageName: a.packageName, currency: a.packageCurrency, groupId: g.groupId, groupName: g.groupName,
-        includedSeconds: g.includedSeconds, usedSeconds, leftSeconds: secondsLeft(g.includedSeconds, usedSeconds), overageRate: g.overageRate?.toString() ?? null, cycle,
+        includedSeconds: g.includedSeconds, usedSeconds, leftSeconds: secondsLeft(g.includedSeconds, usedSeconds), overageRate: g.overageRate?.toString() ?? null,
+        planCurrency, overageApplies: g.overageRate !== null && planCurrency === a.packageCurrency, cycle,
       });
     }
   }
