@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { outcomeMessage } from '../../src/modules/calls/calls.service';
 import { isOutcome, parsePost, ratePosts, writePosts, type ParsedPost } from '../../src/modules/intake/intake.service';
 import { getPlatform } from '../../src/modules/platforms/platforms.repository';
 import { currentPartyVersion, holdersOf } from '../../src/modules/rating/holders';
@@ -327,6 +328,7 @@ describe('toll package allowances', () => {
     assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3)]);
     // The 22nd's three calls, and the 23rd's three that drew on the same balance after them.
     assert.deepEqual([out.total, out.rated, out.extended], [6, 6, 3]);
+    assert.equal(outcomeMessage(out), 'Re-rated 6 calls: 6 rated. 3 of them were outside the selection: later calls of the same billing cycle, re-rated so that toll package allowances stay in call order.');
     assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
     await assertBalancesAgree(h.assignmentId);
     const audit = await t.db('audit_log').where({ action: 'rerate' }).orderBy('id', 'desc').first();

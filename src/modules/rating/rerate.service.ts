@@ -114,6 +114,12 @@ export const MAX_RERATE_IDS = 5000;
  * (no reseller yet); a reseller's admins only legs already attributed to their reseller. Naming an
  * id the scope does not reach changes nothing and answers not found. One audit row per run.
  *
+ * Toll package allowances come out as rating the legs afresh in call order would give, whatever
+ * the batch: the legs (selected, or named, in call order) are walked with the later legs of the
+ * same cycles that drew on a balance they touch, which are re-rated too (`extended`); each batch
+ * draws as if the seconds later legs still hold were free, and leaves them counted until those
+ * legs give them back (docs/ARCHITECTURE.md "Toll package allowances").
+ *
  * Rating reads run outside the write transaction, which uses only its own connection (the embedded
  * server runs one transaction at a time).
  */
@@ -174,7 +180,8 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
       .slice(0, batchSize);
   };
 
-  const rerateBatch = async (walked: Walked[]): Promise<void> => {
+  /** Re-rates the first legs of `walked` (all, unless a leg it could not know of lies among them); false when the walk is over. */
+  const rerateBatch = async (walked: Walked[]): Promise<boolean> => {
     const batch = walked.map((w) => w.leg);
     const platforms = await caches.refs.platforms.get(db);
     const rules = batch.map((b) => platforms.get(b.platformId)).map((p) => (p ? { shortNumbers: p.shortNumbers, sipDomain: p.sipDomain, countryCode: p.countryCode } : undefined));
@@ -250,13 +257,15 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     after = last;
     touched = nextTouched;
     if (rows.length) await opts.onProgress?.(outcome.total);
+    // A short page of a walk that touched no balance: nothing can follow.
+    return !(walked.length < batchSize && n === walked.length && touched.size === 0);
   };
 
-  for (let overtaken = 0; ; ) {
+  for (let overtaken = 0, more = true; more; ) {
     const walked = await nextLegs();
     if (walked.length === 0) break;
     try {
-      await rerateBatch(walked);
+      more = await rerateBatch(walked);
       overtaken = 0;
     } catch (e) {
       if (!(e instanceof BatchOvertaken) || ++overtaken > 20) throw e;
