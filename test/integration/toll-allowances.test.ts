@@ -389,6 +389,40 @@ describe('toll package allowances', () => {
     await assertBalancesAgree(h.assignmentId);
   });
 
+  test('a selection with calls of the same balance between its own (a number filter) re-allocates those in their place', async () => {
+    const h = await holder(300);
+    const [a, b] = ['+442079460000', '+442071110000'];
+    // 09:00 and 11:00 to a, 10:00 and 12:00 to b; posted latest first.
+    for (const [hour, to] of [[12, b], [11, a], [10, b], [9, a]] as const) await postCdrs(t, platform.token, leg(h.number, hours('2026-11-09', hour)[0]!, 90, to));
+    assert.deepEqual(await figures(h.sub.id), [...none(1), [60, '0.1000000000'], [120, '0.0000000000'], [120, '0.0000000000']]);
+    // One batch would hold both calls to a: it ends after 09:00, before 10:00 (which the walk did not know yet).
+    const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: { ...day('2026-11-09'), number: '2079460000' } }, { batchSize: 3 });
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(1)]);
+    assert.deepEqual([out.total, out.extended], [4, 2]);
+    assert.deepEqual((await balances(h.assignmentId)).map((x) => x.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
+  });
+
+  test('20 posts of later calls, two at a time, beside a re-rating in batches of one: the period\'s calls end with the allowance in call order, the later ones with none, no deadlock', async () => {
+    const h = await holder(300);
+    await calls(h.number, hours('2026-11-19', 9, 10, 11, 12, 13, 14).reverse());
+    const later = Array.from({ length: 20 }, (_, i) => leg(h.number, new Date(Date.UTC(2026, 10, 19, 15, i)).toISOString(), 90));
+    // Two posts at a time, one after another, so that they come in all through the run.
+    const posting = async (mine: typeof later) => {
+      for (const l of mine) assert.equal((await postCdrs(t, platform.token, l)).body.records[0].status, 'accepted');
+    };
+    const [out] = await Promise.all([
+      rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: { ...day('2026-11-19'), toMs: Date.parse('2026-11-19T15:00:00Z') } }, { batchSize: 1 }),
+      posting(later.filter((_, i) => i % 2 === 0)),
+      posting(later.filter((_, i) => i % 2 === 1)),
+    ]);
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3), ...none(20)]);
+    // The later calls the walk found stored were re-rated too (how many depends on when they came).
+    assert.ok(out.extended <= 20 && out.total === 6 + out.extended, JSON.stringify(out));
+    assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
+  });
+
   test('a run cut after a batch and resumed from its checkpoint ends as one run does, with the later calls of the cycle', async () => {
     const h = await holder(300);
     await calls(h.number, hours('2026-11-30', 9, 10, 11, 12));

@@ -93,7 +93,11 @@ async function reallocate<T extends { id: number; startMs: number; rated: RatedL
  * that the batch does not hold (the intake stored it meanwhile): the batch is rolled back and walked
  * again, so that it is re-allocated in its place.
  */
-class BatchOvertaken extends Error {}
+class BatchOvertaken extends Error {
+  constructor() {
+    super('A call drawing on a toll package balance this batch re-allocates was stored inside it meanwhile; the batch is walked again.');
+  }
+}
 
 /** A leg walked by re-rating: from the selection, or a later leg of a balance re-allocated. */
 interface Walked {
