@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { outcomeMessage } from '../../src/modules/calls/calls.service';
 import { isOutcome, parsePost, ratePosts, writePosts, type ParsedPost } from '../../src/modules/intake/intake.service';
 import { getPlatform } from '../../src/modules/platforms/platforms.repository';
 import { currentPartyVersion, holdersOf } from '../../src/modules/rating/holders';
-import { rerateLegs } from '../../src/modules/rating/rerate.service';
+import { rerateLegs, type RerateCheckpoint } from '../../src/modules/rating/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { makePlan, makeRates, makeReseller, makeSubscriber, randomNumber, rateRow, step } from '../support/factories';
 import { makePlatform, postCdrs } from '../support/intake';
@@ -44,12 +45,20 @@ describe('toll package allowances', () => {
   let pkgs = 0;
   /** A subscriber of the reseller holding a new toll package of the UK group (included: seconds, null unlimited). */
   async function holder(included: number | null, o: { overage?: string; sub?: Record<string, unknown> } = {}) {
+    const h = await unassigned(o.sub);
+    return { ...h, assignmentId: await h.assign(included, o.overage) };
+  }
+  /** A subscriber of the reseller, and how to give it a toll package of the UK group later (in force since January). */
+  async function unassigned(subRow: Record<string, unknown> = {}) {
     const number = randomNumber();
-    const sub = await makeSubscriber(t.db, resellerId, { retail_plan_id: retailPlanId, ...o.sub }, [number]);
-    const [{ id: pkg }] = await t.db('toll_packages').insert({ reseller_id: resellerId, name: `UK ${++pkgs}`, currency: 'USD' }).returning('id');
-    await t.db('toll_package_groups').insert({ package_id: pkg, group_id: ukGroup, included_seconds: included, overage_rate: o.overage ?? null });
-    const [{ id: assignmentId }] = await t.db('package_assignments').insert({ reseller_id: resellerId, subscriber_id: sub.id, toll_package_id: pkg, starts_at: '2026-01-01T00:00:00Z' }).returning('id');
-    return { sub, number, assignmentId: Number(assignmentId) };
+    const sub = await makeSubscriber(t.db, resellerId, { retail_plan_id: retailPlanId, ...subRow }, [number]);
+    const assign = async (included: number | null, overage?: string) => {
+      const [{ id: pkg }] = await t.db('toll_packages').insert({ reseller_id: resellerId, name: `UK ${++pkgs}`, currency: 'USD' }).returning('id');
+      await t.db('toll_package_groups').insert({ package_id: pkg, group_id: ukGroup, included_seconds: included, overage_rate: overage ?? null });
+      const [{ id: assignmentId }] = await t.db('package_assignments').insert({ reseller_id: resellerId, subscriber_id: sub.id, toll_package_id: pkg, starts_at: '2026-01-01T00:00:00Z' }).returning('id');
+      return Number(assignmentId);
+    };
+    return { sub, number, assign };
   }
 
   let seq = 0;
@@ -288,5 +297,168 @@ describe('toll package allowances', () => {
     await rerateLegs(t.db, caches, { kind: 'wholesale' }, period);
     assert.deepEqual(await charges(h.sub.id), []);
     assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [0]);
+  });
+
+  // Re-rating in call order across batches (the issue: "re-rating a period gives back and
+  // re-consumes allowances exactly, in call order"). Every holder below has 300 s and makes UK
+  // calls of 90 s, charged 120 s in 60/60 blocks: 0.00 covered, 0.10 with 60 s covered, 0.20
+  // uncovered. Whatever the batch, the calls of a cycle end as rating them afresh in call order
+  // gives: 120, 120, 60, then nothing.
+  const caches = () => ({ plans: t.planCache, refs: t.referenceData });
+  const day = (d: string) => ({ fromMs: Date.parse(`${d}T00:00:00Z`), toMs: Date.parse(`${d}T00:00:00Z`) + 86_400_000, resellerId });
+  const figures = async (subscriberId: number) => (await charges(subscriberId)).map((x) => [x.covered_seconds, x.amount]);
+  const CALL_ORDER = [[120, '0.0000000000'], [120, '0.0000000000'], [60, '0.1000000000']];
+  const none = (n: number) => Array.from({ length: n }, () => [0, '0.2000000000']);
+  /** Posts calls of 90 s at these times, one post each, in the order given. */
+  async function calls(number: string, starts: string[]) {
+    for (const s of starts) {
+      const res = await postCdrs(t, platform.token, leg(number, s, 90));
+      assert.equal(res.body.records[0].status, 'accepted', JSON.stringify(res.body));
+    }
+  }
+  const hours = (d: string, ...h: number[]) => h.map((x) => `${d}T${String(x).padStart(2, '0')}:00:00Z`);
+
+  for (const batchSize of [2, 3]) {
+    test(`re-rating a period in batches of ${batchSize} gives the allowance to the first calls, though later batches held it`, async () => {
+      const h = await holder(300);
+      const d = `2026-11-2${batchSize === 2 ? 0 : 1}`;
+      // Posted latest first: the last calls took the allowance.
+      await calls(h.number, hours(d, 9, 10, 11, 12, 13, 14).reverse());
+      assert.deepEqual(await figures(h.sub.id), [...none(3), [60, '0.1000000000'], [120, '0.0000000000'], [120, '0.0000000000']]);
+      const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: day(d) }, { batchSize });
+      assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3)]);
+      assert.deepEqual([out.total, out.extended], [6, 0]);
+      assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+      await assertBalancesAgree(h.assignmentId);
+      // Again, in batches of one: the same.
+      await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: day(d) }, { batchSize: 1 });
+      assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3)]);
+      assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+    });
+  }
+
+  test('re-rating a period that ends mid-cycle re-allocates the later calls of the cycle too, and says so in the outcome and the audit', async () => {
+    const h = await holder(300);
+    // The 23rd's calls were posted first and took the allowance; the 22nd's got nothing.
+    await calls(h.number, hours('2026-11-23', 9, 10, 11));
+    await calls(h.number, hours('2026-11-22', 9, 10, 11));
+    assert.deepEqual(await figures(h.sub.id), [...none(3), ...CALL_ORDER]);
+    const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: day('2026-11-22') }, { batchSize: 2 });
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3)]);
+    // The 22nd's three calls, and the 23rd's three that drew on the same balance after them.
+    assert.deepEqual([out.total, out.rated, out.extended], [6, 6, 3]);
+    assert.equal(outcomeMessage(out), 'Re-rated 6 calls: 6 rated. 3 of them were outside the selection: later calls of the same billing cycle, re-rated so that toll package allowances stay in call order.');
+    assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
+    const audit = await t.db('audit_log').where({ action: 'rerate' }).orderBy('id', 'desc').first();
+    const a = typeof audit.after === 'string' ? JSON.parse(audit.after) : audit.after;
+    assert.deepEqual([a.total, a.extended, a.filter.from], [6, 3, '2026-11-22T00:00:00.000Z']);
+  });
+
+  test('calls rated before the package was assigned draw on it once re-rated, ahead of the calls after them (by id, one at a time)', async () => {
+    const h = await unassigned();
+    await calls(h.number, hours('2026-11-24', 9, 10));
+    assert.deepEqual(await figures(h.sub.id), none(2));
+    const assignmentId = await h.assign(300);
+    await calls(h.number, hours('2026-11-24', 11, 12, 13));
+    assert.deepEqual(await figures(h.sub.id), [...none(2), ...CALL_ORDER]);
+    const early = (await t.db('call_legs').where({ subscriber_id: h.sub.id }).orderBy('start_at').limit(2).select('id')).map((r) => Number(r.id));
+    const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { ids: early }, { batchSize: 1 });
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(2)]);
+    // 11:00, 12:00 and 13:00 drew on the balance after them: walked too (12:00 and 13:00 end with nothing).
+    assert.deepEqual([out.total, out.extended], [5, 3]);
+    assert.deepEqual((await balances(assignmentId)).map((b) => b.used), [300]);
+    await assertBalancesAgree(assignmentId);
+  });
+
+  test('a call short of the allowance between two re-allocated calls gets what the later one gave back', async () => {
+    const h = await holder(300);
+    // 10:00 came last and found 300 s taken by 09:00 (120) and 11:00 and 12:00 (120, 60).
+    await calls(h.number, hours('2026-11-25', 9, 11, 12, 10));
+    assert.deepEqual(await figures(h.sub.id), [[120, '0.0000000000'], [0, '0.2000000000'], [120, '0.0000000000'], [60, '0.1000000000']]);
+    const first = await t.db('call_legs').where({ subscriber_id: h.sub.id }).orderBy('start_at').first();
+    const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { ids: [first.id] });
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(1)]);
+    assert.deepEqual([out.total, out.extended], [4, 3]);
+    assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
+  });
+
+  test('calls the intake stores while a re-rating runs are re-allocated in their place, and cannot take seconds of earlier calls', async () => {
+    const h = await holder(300);
+    await calls(h.number, hours('2026-11-26', 9, 10, 11, 12).reverse());
+    assert.deepEqual(await figures(h.sub.id), [...none(1), [60, '0.1000000000'], [120, '0.0000000000'], [120, '0.0000000000']]);
+    let posted = false;
+    const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: day('2026-11-26') }, {
+      batchSize: 1,
+      onProgress: async () => {
+        if (posted) return;
+        posted = true;
+        // After the first batch: a call at 10:30 (in the period, after the walk's place) and one on
+        // the 27th (after it, same cycle). Both find the 300 s held and take nothing for now.
+        await calls(h.number, ['2026-11-26T10:30:00Z', '2026-11-27T09:00:00Z']);
+        const c = await charges(h.sub.id);
+        assert.deepEqual([c[2]!.covered_seconds, c[5]!.covered_seconds], [0, 0]);
+      },
+    });
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3)]);
+    // 09:00, 10:00, 10:30 (walked as part of the period), 11:00, 12:00, and the 27th's call (it may draw).
+    assert.deepEqual([out.total, out.extended], [6, 1]);
+    assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
+  });
+
+  test('a selection with calls of the same balance between its own (a number filter) re-allocates those in their place', async () => {
+    const h = await holder(300);
+    const [a, b] = ['+442079460000', '+442071110000'];
+    // 09:00 and 11:00 to a, 10:00 and 12:00 to b; posted latest first.
+    for (const [hour, to] of [[12, b], [11, a], [10, b], [9, a]] as const) await postCdrs(t, platform.token, leg(h.number, hours('2026-11-09', hour)[0]!, 90, to));
+    assert.deepEqual(await figures(h.sub.id), [...none(1), [60, '0.1000000000'], [120, '0.0000000000'], [120, '0.0000000000']]);
+    // One batch would hold both calls to a: it ends after 09:00, before 10:00 (which the walk did not know yet).
+    const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: { ...day('2026-11-09'), number: '2079460000' } }, { batchSize: 3 });
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(1)]);
+    assert.deepEqual([out.total, out.extended], [4, 2]);
+    assert.deepEqual((await balances(h.assignmentId)).map((x) => x.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
+  });
+
+  test('20 posts of later calls, two at a time, beside a re-rating in batches of one: the period\'s calls end with the allowance in call order, the later ones with none, no deadlock', async () => {
+    const h = await holder(300);
+    await calls(h.number, hours('2026-11-19', 9, 10, 11, 12, 13, 14).reverse());
+    const later = Array.from({ length: 20 }, (_, i) => leg(h.number, new Date(Date.UTC(2026, 10, 19, 15, i)).toISOString(), 90));
+    // Two posts at a time, one after another, so that they come in all through the run.
+    const posting = async (mine: typeof later) => {
+      for (const l of mine) assert.equal((await postCdrs(t, platform.token, l)).body.records[0].status, 'accepted');
+    };
+    const [out] = await Promise.all([
+      rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: { ...day('2026-11-19'), toMs: Date.parse('2026-11-19T15:00:00Z') } }, { batchSize: 1 }),
+      posting(later.filter((_, i) => i % 2 === 0)),
+      posting(later.filter((_, i) => i % 2 === 1)),
+    ]);
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3), ...none(20)]);
+    // The later calls the walk found stored were re-rated too (how many depends on when they came).
+    assert.ok(out.extended <= 20 && out.total === 6 + out.extended, JSON.stringify(out));
+    assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
+  });
+
+  test('a run cut after a batch and resumed from its checkpoint ends as one run does, with the later calls of the cycle', async () => {
+    const h = await holder(300);
+    await calls(h.number, hours('2026-11-30', 9, 10, 11, 12));
+    await calls(h.number, hours('2026-11-29', 20, 21));
+    assert.deepEqual(await figures(h.sub.id), [...none(2), [120, '0.0000000000'], [120, '0.0000000000'], [60, '0.1000000000'], [0, '0.2000000000']]);
+    const saved: RerateCheckpoint[] = [];
+    const cut = new Error('killed');
+    const opts = { batchSize: 2, checkpoint: async (_tx: unknown, at: RerateCheckpoint) => void saved.push(at) };
+    await assert.rejects(rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: day('2026-11-29') }, { ...opts, onProgress: async () => { throw cut; } }), cut);
+    // The first batch (the 29th's two calls) is stored.
+    assert.equal(saved.length, 1);
+    const out = await rerateLegs(t.db, caches(), { kind: 'wholesale' }, { filter: day('2026-11-29') }, { ...opts, resume: saved[0] });
+    assert.deepEqual(await figures(h.sub.id), [...CALL_ORDER, ...none(3)]);
+    // The checkpoint named the balance the first batch touched: the resumed run walked the 30th's calls after it.
+    assert.deepEqual(saved[0]!.touched?.map(([a]) => a), [h.assignmentId]);
+    assert.deepEqual([out.total, out.extended], [6, 4]);
+    assert.deepEqual((await balances(h.assignmentId)).map((b) => b.used), [300]);
+    await assertBalancesAgree(h.assignmentId);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { allocate, balanceKeyOf, compareCallOrder, giveBack, matchAllowances, type AllowanceCandidate, type AllowanceSource, type Balance } from '../../src/domain/billing/allowances';
+import { allocate, balanceKeyOf, compareCallOrder, giveBack, matchAllowances, planReallocation, type AllowanceCandidate, type AllowanceSource, type Balance } from '../../src/domain/billing/allowances';
 import { Decimal } from '../../src/domain/money/decimal';
 import { chargeText, isPriced } from '../../src/domain/rating/charge';
 import { allowancesJson } from '../../src/modules/ledger/ledger.repository';
@@ -128,5 +128,32 @@ describe('priceWithAllowances', () => {
     assert.equal(priceWithAllowances(inputs(95, 'inbound'), holder(null)).claim, undefined);
     assert.equal(priceWithAllowances({ ...inputs(95), leg: { ...inputs(95).leg, number: '+33142000000' } }, holder(null)).claim, undefined);
     assert.equal(priceWithAllowances({ ...inputs(0), leg: { ...inputs(0).leg, answerMs: null, billableSeconds: 0 } }, holder(null)).claim, undefined);
+  });
+});
+
+describe('planReallocation', () => {
+  test('a selected leg is always re-allocated; another only after a leg of the walk touched one of its balances', () => {
+    // In call order: a leg outside the selection on B before any touched it (kept as it is), the
+    // selected leg that touches A and B, then legs outside the selection on B, on C, and on C and A.
+    const plan = planReallocation(
+      [
+        { selected: false, balances: ['B'] },
+        { selected: true, balances: ['A', 'B'] },
+        { selected: false, balances: ['B'] },
+        { selected: false, balances: ['C'] },
+        { selected: false, balances: ['C', 'A'] },
+        { selected: false, balances: ['C'] },
+      ],
+      new Set(),
+    );
+    // The one on C and A brings C in: the leg on C after it is re-allocated, the one before is not.
+    assert.deepEqual(plan.keep, [false, true, true, false, true, true]);
+    assert.deepEqual([...plan.first], [['A', 1], ['B', 1], ['C', 4]]);
+  });
+
+  test('balances touched by earlier batches bring their legs in from the first; they are not touched first again', () => {
+    const plan = planReallocation([{ selected: false, balances: ['D'] }, { selected: false, balances: ['E'] }, { selected: true, balances: ['D', 'E'] }], new Set(['D']));
+    assert.deepEqual(plan.keep, [true, false, true]);
+    assert.deepEqual([...plan.first], [['E', 2]]);
   });
 });

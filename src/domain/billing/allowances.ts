@@ -139,3 +139,23 @@ export function giveBack(takes: readonly AllowanceTake[], balances: Map<string, 
 export function compareCallOrder(a: { startMs: number; legKey: string }, b: { startMs: number; legKey: string }): number {
   return a.startMs - b.startMs || (a.legKey < b.legKey ? -1 : a.legKey > b.legKey ? 1 : 0);
 }
+
+/**
+ * Re-rating in call order (docs/ARCHITECTURE.md "Toll package allowances"): a leg's share of a
+ * balance depends on every earlier leg of the balance's cycle, so once re-rating touches a balance
+ * (gives back from it or claims it), every later leg of the cycle that drew on it, or may, is
+ * re-allocated too, in call order. Re-rating walks the selected legs merged with such legs, one
+ * batch at a time; this decides, for one batch in call order, which legs are re-allocated: a
+ * selected leg always; another only when one of its balances (what its charges took, what its new
+ * claims may take) was touched by an earlier leg of the walk (`touched`, or an earlier leg of the
+ * batch). Returns that per leg, and the balances the batch touches first, with their first leg.
+ */
+export function planReallocation(legs: ReadonlyArray<{ selected: boolean; balances: readonly string[] }>, touched: ReadonlySet<string>): { keep: boolean[]; first: Map<string, number> } {
+  const first = new Map<string, number>();
+  const keep = legs.map((l, i) => {
+    if (!l.selected && !l.balances.some((k) => touched.has(k) || first.has(k))) return false;
+    for (const k of l.balances) if (!touched.has(k) && !first.has(k)) first.set(k, i);
+    return true;
+  });
+  return { keep, first };
+}

@@ -439,10 +439,14 @@ export function outcomeMessage(o: RerateOutcome): string {
   if (o.total === 0) return 'No calls matched: nothing was re-rated.';
   const notRated = o.partial + o.unrated + o.blocked;
   const head = `Re-rated ${o.total} call${o.total === 1 ? '' : 's'}: ${o.rated} rated`;
-  if (notRated === 0) return `${head}.`;
+  // Later calls of a billing cycle whose toll package allowances were re-allocated (rerateLegs).
+  const extended = o.extended
+    ? ` ${o.extended} of them ${o.extended === 1 ? 'was' : 'were'} outside the selection: later calls of the same billing cycle, re-rated so that toll package allowances stay in call order.`
+    : '';
+  if (notRated === 0) return `${head}.${extended}`;
   const parts = [o.partial ? `${o.partial} partly rated` : '', o.unrated ? `${o.unrated} still unrated` : '', o.blocked ? `${o.blocked} blocked` : ''].filter(Boolean).join(', ');
   const why = o.reasons.slice(0, 5).map((r) => `${r.reason} (${r.count})`).join('; ');
-  return `${head}, ${parts}${why ? ` — ${why}` : ''}${o.reasons.length > 5 ? '; …' : ''}.`;
+  return `${head}, ${parts}${why ? ` — ${why}` : ''}${o.reasons.length > 5 ? '; …' : ''}.${extended}`;
 }
 
 /** How many legs a re-rating by filter would take (for the page that asks first). */

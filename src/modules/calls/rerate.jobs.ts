@@ -52,10 +52,11 @@ export function registerRerateJobs(kinds: JobKinds, deps: { db: Db; caches: Rati
         resume: (ctx.checkpoint as RerateCheckpoint | null) ?? undefined,
         checkpoint: async (tx, at) => {
           if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('the worker stopped');
-          await ctx.save(tx, { checkpoint: at as unknown as Record<string, unknown>, done: at.outcome.total });
+          // Progress through the selection (the later legs of a cycle it brings in are counted apart).
+          await ctx.save(tx, { checkpoint: at as unknown as Record<string, unknown>, done: at.outcome.total - (at.outcome.extended ?? 0) });
         },
       });
-      return { message: outcomeMessage(outcome), ...outcome, done: outcome.total };
+      return { message: outcomeMessage(outcome), ...outcome, done: outcome.total - outcome.extended };
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/knex';
-import type { AllowanceTake } from '../../domain/billing/allowances';
+import type { AllowanceTake, BalanceKey } from '../../domain/billing/allowances';
 import type { RatedLeg } from '../../domain/legs/rated';
 
 /*
@@ -23,9 +23,15 @@ export interface AllowanceStep {
    * In the write's transaction: locks the balances `legs` may draw on (and those `given` names),
    * gives back `given` (what earlier charges of re-rated legs took), allocates to the legs in call
    * order, stores the balances, and returns the legs with their claimed charges re-priced.
+   * `setAside` (re-rating), run once the balances are locked, names seconds of each locked balance
+   * that later legs still hold and will give back in their turn: the legs here draw as if they were
+   * free, and they stay counted in the balance.
    */
-  consume<T extends FreshLeg>(tx: Queryable, legs: T[], given?: AllowanceTake[]): Promise<T[]>;
+  consume<T extends FreshLeg>(tx: Queryable, legs: T[], given?: AllowanceTake[], setAside?: SetAside): Promise<T[]>;
 }
+
+/** Seconds of each locked balance (by balanceKeyOf) held by legs after the ones allocated; may throw to roll the write back. */
+export type SetAside = (tx: Queryable, locked: Array<Omit<BalanceKey, 'cycleEndMs'> & { cycleEndMs: number }>) => Promise<Map<string, number>>;
 
 /** Whether a leg draws on an allowance. */
 export const hasClaims = (r: RatedLeg): boolean => r.claims !== undefined && r.claims.length > 0;
@@ -48,12 +54,24 @@ export async function settleAllowances<T extends FreshLeg>(tx: Queryable, step: 
 
 /** What the stored charges of these legs took from allowances (re-rating gives it back). */
 export async function takenBy(db: Queryable, legs: Array<{ id: number; startMs: number }>): Promise<AllowanceTake[]> {
-  if (legs.length === 0) return [];
+  return [...(await takenByLeg(db, legs)).values()].flat();
+}
+
+/** The same by leg id (a leg that took nothing is absent). */
+export async function takenByLeg(db: Queryable, legs: Array<{ id: number; startMs: number }>): Promise<Map<number, AllowanceTake[]>> {
+  const out = new Map<number, AllowanceTake[]>();
+  if (legs.length === 0) return out;
   const { rows } = (await db.raw(
-    `SELECT a.assignment_id, a.group_id, a.cycle_start, a.seconds
+    `SELECT c.leg_id, a.assignment_id, a.group_id, a.cycle_start, a.seconds
        FROM charges c, jsonb_to_recordset(c.allowances) AS a(assignment_id bigint, group_id bigint, cycle_start timestamptz, seconds int)
       WHERE (c.leg_id, c.start_at) IN (SELECT * FROM unnest(?::bigint[], ?::timestamptz[])) AND c.covered_seconds > 0`,
     [legs.map((l) => l.id), legs.map((l) => new Date(l.startMs).toISOString())],
-  )) as { rows: Array<{ assignment_id: string | number; group_id: string | number; cycle_start: Date | string; seconds: number }> };
-  return rows.map((r) => ({ assignmentId: Number(r.assignment_id), groupId: Number(r.group_id), cycleStartMs: new Date(r.cycle_start).getTime(), seconds: Number(r.seconds) }));
+  )) as { rows: Array<{ leg_id: string | number; assignment_id: string | number; group_id: string | number; cycle_start: Date | string; seconds: number }> };
+  for (const r of rows) {
+    const id = Number(r.leg_id);
+    let takes = out.get(id);
+    if (!takes) out.set(id, (takes = []));
+    takes.push({ assignmentId: Number(r.assignment_id), groupId: Number(r.group_id), cycleStartMs: new Date(r.cycle_start).getTime(), seconds: Number(r.seconds) });
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ import { decimalOfFixed } from '../../domain/money/fixed';
 import { isPriced, priceCharge, type ChargeInputs, type ChargeUnratable, type PricedCharge } from '../../domain/rating/charge';
 import { matchLeg } from '../../domain/rating/engine';
 import { compilePlan, type CompiledPlan, type CompiledRate, type Rate } from '../../domain/rating/plan';
-import type { AllowanceStep, FreshLeg } from '../ledger/allowances';
+import type { AllowanceStep, FreshLeg, SetAside } from '../ledger/allowances';
 import { partyTimeZoneSql } from '../settings/settings.repository';
 
 /*
@@ -166,6 +166,7 @@ interface Row {
   assignment_id: string | number;
   group_id: string | number;
   cycle_start: Date | string;
+  cycle_end: Date | string;
   seconds_used: string | number;
   included_seconds: string | number | null;
   gone: boolean;
@@ -180,7 +181,7 @@ interface Row {
  * in call order, re-price; and one UPDATE of the balances that moved. Two round trips.
  */
 export const allowanceStep: AllowanceStep = {
-  async consume<T extends FreshLeg>(tx: Queryable, legs: T[], given: AllowanceTake[] = []): Promise<T[]> {
+  async consume<T extends FreshLeg>(tx: Queryable, legs: T[], given: AllowanceTake[] = [], setAside?: SetAside): Promise<T[]> {
     const items = legs.flatMap((l) => (l.rated.claims ?? []).map((claim) => ({ l, claim })));
     items.sort((a, b) => compareCallOrder(a.l.rated.leg, b.l.rated.leg) || a.claim.charge - b.claim.charge);
     const keys = new Map<string, { a: number; g: number; s: number; e: number | null }>();
@@ -210,7 +211,7 @@ export const allowanceStep: AllowanceStep = {
       `INSERT INTO allowance_usage AS u (assignment_id, group_id, cycle_start, cycle_end)
        SELECT a, g, s, e FROM unnest(?::bigint[], ?::bigint[], ?::timestamptz[], ?::timestamptz[]) AS v(a, g, s, e) ORDER BY a, g, s
        ON CONFLICT (assignment_id, group_id, cycle_start) DO UPDATE SET seconds_used = u.seconds_used
-       RETURNING u.assignment_id, u.group_id, u.cycle_start, u.seconds_used,
+       RETURNING u.assignment_id, u.group_id, u.cycle_start, u.cycle_end, u.seconds_used,
                  (SELECT tg.included_seconds FROM package_assignments pa JOIN toll_package_groups tg ON tg.package_id = pa.toll_package_id AND tg.group_id = u.group_id
                    WHERE pa.id = u.assignment_id) AS included_seconds,
                  NOT EXISTS (SELECT 1 FROM package_assignments pa JOIN toll_package_groups tg ON tg.package_id = pa.toll_package_id AND tg.group_id = u.group_id
@@ -227,7 +228,21 @@ export const allowanceStep: AllowanceStep = {
       before.set(key, used);
     }
     giveBack(given, balances);
+    // Seconds later legs hold and will give back in their turn (re-rating): drawn on here as free,
+    // still counted in the balance after, so no other write can take them meanwhile.
+    const aside = new Map<string, number>();
+    if (setAside) {
+      const locked = rows.map((r) => ({ assignmentId: Number(r.assignment_id), groupId: Number(r.group_id), cycleStartMs: new Date(r.cycle_start).getTime(), cycleEndMs: new Date(r.cycle_end).getTime() }));
+      for (const [k, seconds] of await setAside(tx, locked)) {
+        const b = balances.get(k);
+        if (!b) continue;
+        const s = Math.min(b.used, seconds);
+        b.used -= s;
+        aside.set(k, s);
+      }
+    }
     const results = allocate(items.map((x) => x.claim), balances);
+    for (const [k, s] of aside) (balances.get(k) as Balance).used += s;
 
     const changed = [...balances].filter(([k, b]) => before.get(k) !== b.used);
     if (changed.length) {
