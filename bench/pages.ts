@@ -14,7 +14,8 @@
  * --lanes=N (connections storing at once, each its own part of the window, 2),
  * --stop-at=HH:MM (UTC; stop growing then and time the ledger as it is: the figures name the size
  * reached), --no-doc (do not touch docs/PERFORMANCE.md), --keep (alone only: keep the database,
- * to EXPLAIN the pages' queries at the size reached).
+ * to EXPLAIN the pages' queries at the size reached), --time-only=DATABASE (alone only: time a kept
+ * ledger again as it is, storing nothing).
  * Targets: p95 at most 50 ms per page at 10 million legs and within 20% of the 1 million figure;
  * dashboards p95 at most 200 ms at 10 million. Not asserted anywhere.
  */
@@ -31,6 +32,8 @@ import { callsSection, openSubscriber } from '../src/modules/selfcare/selfcare.s
 import { createGenerator, storeLegs, time, timeDashboards, type BenchSubscriber, type Timing } from './dashboards';
 import { describeMachine, machineLine, type Machine } from './machine';
 import { benchArgs, benchLog, runMain, withScratchDatabase } from './cli';
+import { loadConfig } from '../src/config';
+import { openDatabase } from '../src/server';
 import { Rng } from './rng';
 
 export interface PagesBenchOptions {
@@ -236,10 +239,38 @@ export function pagesOptions(a: Map<string, string>, log: (msg: string) => void,
   };
 }
 
+/**
+ * --time-only=DATABASE: times a ledger kept by an earlier run (--keep) as it is, with its parties
+ * read back from the tables; nothing is stored. For timing again on a quieter machine than the one
+ * the ledger was grown on.
+ */
+async function timeKept(name: string, o: PagesBenchOptions): Promise<void> {
+  const base = new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  base.pathname = `/${name}`;
+  const { db } = await openDatabase(loadConfig({ NODE_ENV: 'production', DATABASE_URL: base.toString(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' }));
+  try {
+    const { rows } = (await db.raw(
+      `SELECT s.id, s.reseller_id, r.time_zone, coalesce(s.billing_cycle_day, r.billing_cycle_day) AS cycle_day
+         FROM subscribers s JOIN resellers r ON r.id = s.reseller_id WHERE r.code LIKE 'dash-%' ORDER BY s.id`,
+    )) as { rows: Array<{ id: string; reseller_id: string; time_zone: string; cycle_day: number }> };
+    const subscribers = rows.map((r) => ({ id: Number(r.id), resellerId: Number(r.reseller_id), timeZone: r.time_zone, cycleDay: Number(r.cycle_day) }));
+    const parties = { resellerIds: [...new Set(subscribers.map((s) => s.resellerId))].sort((x, y) => x - y), subscribers };
+    const legs = Number(((await db.raw('SELECT count(*)::bigint AS n FROM call_legs')) as { rows: Array<{ n: string }> }).rows[0]?.n);
+    const load1 = os.loadavg()[0] as number;
+    const pages = await timePages(db, subscribers, o.rounds, o.log);
+    const dashboards = await timeDashboards(db, parties, o.dashRounds, o.log);
+    printStep({ legs, asked: legs, loadSeconds: 0, analyzeSeconds: 0, bytes: await relationBytes(db), load1, pages, dashboards }, o.log);
+  } finally {
+    await db.destroy();
+  }
+}
+
 /** Run alone: a database of its own beside BENCH_DATABASE_URL's, dropped at the end (kept with --keep, for EXPLAIN ANALYZE). */
 async function main() {
   const a = benchArgs();
   const options = pagesOptions(a, benchLog);
+  const kept = a.get('time-only');
+  if (kept) return timeKept(kept, options);
   await withScratchDatabase('pages', { keep: a.has('keep'), log: benchLog }, async (db) => {
     const r = await benchPages(db, options, { date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, command: `npx tsx bench/pages.ts ${process.argv.slice(2).join(' ')}`.trim() });
     process.stdout.write(`\n${pagesMarkdown(r)}\n`);
