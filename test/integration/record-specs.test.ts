@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { presetSpec, RECORD_PRESETS, readRecordSpec } from '../../src/domain/records';
+import { formatFile, presetSpec, RECORD_PRESETS, readRecordSpec, recordSpecSchema } from '../../src/domain/records';
+import { recentRecordLegs } from '../../src/modules/ledger/record-reads';
+import { recordFileChunks } from '../../src/modules/record-specs/record-specs.service';
 import { specFormValues } from '../../src/modules/record-specs/record-specs.schemas';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeCharge, makeTenants, randomNumber } from '../support/factories';
@@ -190,6 +192,31 @@ describe('record specifications in the portals', () => {
     assert.equal(late.status, 303);
     assert.match(text((await ops.get(`${base}/${id}`)).text), /is retired: it can no longer be changed/);
     assert.equal((await t.db('record_specifications').where({ id }).first()).name, 'Set by the operator');
+  });
+
+  test('a period’s file streams in call order by keyset batches, equal to the same legs formatted whole; filter, period and tenant hold', async () => {
+    const db = t.db;
+    const base = Date.UTC(2026, 0, 10, 0, 0, 0);
+    const made: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      // Two legs at the same instant (the keyset's tie-break), one outside the period, one unanswered.
+      const startAt = new Date(base + (i === 6 ? 86_400_000 : Math.min(i, 4) * 3_600_000));
+      const leg = await makeCallLeg(db, { platformId: fx.platform.id, resellerId: fx.a.reseller.id, subscriberId: fx.a.subscriber.id, startAt, direction: i === 3 ? 'inbound' : 'outbound' });
+      await makeCharge(db, leg, { kind: 'retail', resellerId: fx.a.reseller.id, subscriberId: fx.a.subscriber.id, ratePlanId: fx.a.plan.id, amount: `0.${i}100000000` });
+      made.push(leg.id);
+    }
+    await makeCallLeg(db, { platformId: fx.platform.id, resellerId: fx.b.reseller.id, subscriberId: fx.b.subscriber.id, startAt: new Date(base + 60_000) });
+    const spec = recordSpecSchema.parse({ fields: [{ field: 'leg_id', name: 'id' }, { field: 'start_time', name: 'start' }, { field: 'retail_total', name: 'total' }, { field: 'subscriber_name', name: 'name' }], charset: 'Windows-1252', lineEnding: 'CRLF', filter: { directions: ['outbound'], statuses: [], answeredOnly: false } });
+    const chunks: Buffer[] = [];
+    for await (const c of recordFileChunks(db, fx.a.reseller.id, spec, { fromMs: base, toMs: base + 86_400_000 }, 2)) chunks.push(c);
+    const file = Buffer.concat(chunks);
+    const rows = parse(file.toString('latin1'), { record_delimiter: '\r\n', columns: true }) as Array<Record<string, string>>;
+    const expected = await t.db('call_legs').whereIn('id', made.slice(0, 6)).where('direction', 'outbound').orderBy([{ column: 'start_at', order: 'asc' }, { column: 'id', order: 'asc' }]).pluck('id');
+    assert.deepEqual(rows.map((r) => Number(r.id)), expected.map(Number), 'every outbound leg of the period once, in call order, none of b');
+    assert.equal(rows.length, 5);
+    // The same legs formatted whole give the same bytes.
+    const legs = (await recentRecordLegs(db, fx.a.reseller.id, { filter: spec.filter, fromMs: base, toMs: base + 86_400_000 }, 100)).reverse();
+    assert.deepEqual(file, formatFile(spec, legs).bytes);
   });
 
   test('the database refuses what is plainly not a spec, and a second name in another case', async () => {

@@ -252,6 +252,7 @@ const NO_STORE_PAGES = [
   'GET /wholesale/taxes.csv', 'GET /reseller/taxes.csv', 'GET /wholesale/tax-jurisdictions.csv', 'GET /wholesale/exchange-rates.csv',
   'GET /wholesale/resellers/:resellerId/number-ranges.csv', 'GET /reseller/number-ranges.csv', 'GET /wholesale/rejects.csv',
   'GET /wholesale/jobs.csv', 'GET /reseller/jobs.csv', 'GET /wholesale/audit.csv', 'GET /reseller/audit.csv',
+  'GET /reseller/record-specs.csv', 'GET /wholesale/resellers/:resellerId/record-specs.csv',
   // Record specifications: the preview shows calls and charges, its download is the file.
   'GET /reseller/record-specs/:recordSpecId', 'GET /reseller/record-specs/:recordSpecId/download-preview',
   'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId', 'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId/download-preview',

@@ -1,12 +1,12 @@
 import type { Db, Queryable } from '../../db/knex';
 import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
 import {
-  CATALOGUE, compileSpec, FieldOverflowError, formatFile, parseRecordSpec, presetByKey, presetSpec, previewCells, RECORD_PRESETS, readRecordSpec,
+  CATALOGUE, compileSpec, encodeLine, FieldOverflowError, fileStart, formatFile, formatLeg, parseRecordSpec, presetByKey, presetSpec, previewCells, RECORD_PRESETS, readRecordSpec,
   type LegRecord, type RecordPreset, type RecordSpec,
 } from '../../domain/records';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
-import { recentRecordLegs } from '../ledger/record-reads';
+import { recentRecordLegs, streamRecordLegs } from '../ledger/record-reads';
 import * as repo from './record-specs.repository';
 import type { SpecFormInput } from './record-specs.schemas';
 
@@ -127,4 +127,32 @@ export async function previewFile(db: Queryable, resellerId: number, row: Record
   const type = spec.layout === 'fixed' ? 'text/plain' : spec.delimiter === '\t' ? 'text/tab-separated-values' : 'text/csv';
   const base = row.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || `spec-${row.id}`;
   return { bytes: file.bytes, contentType: `${type}; charset=${charset}`, filename: `${base}-preview.${spec.layout === 'fixed' ? 'txt' : spec.delimiter === '\t' ? 'tsv' : 'csv'}` };
+}
+
+/**
+ * A record file of the reseller's legs that start in [fromMs, toMs), in call order, as chunks of
+ * bytes (the start with byte order mark and header, then lines gathered to about 64 KB): what the
+ * posting work pipes to a file or a response (`Readable.from(recordFileChunks(...))`). Legs are
+ * read by keyset in batches and each line is formatted on its own, so memory stays constant
+ * whatever the period holds. A FieldOverflowError stops the file (nothing half-right is written).
+ */
+export async function* recordFileChunks(db: Queryable, resellerId: number, spec: RecordSpec, period: { fromMs?: number; toMs?: number } = {}, batch = 2000): AsyncGenerator<Buffer> {
+  const compiled = compileSpec(spec);
+  const start = fileStart(compiled);
+  if (start.length) yield start;
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const leg of streamRecordLegs(db, resellerId, { filter: spec.filter, ...period }, batch)) {
+    const line = formatLeg(compiled, leg);
+    if (line === null) continue;
+    const bytes = encodeLine(compiled, line);
+    parts.push(bytes);
+    size += bytes.length;
+    if (size >= 65_536) {
+      yield Buffer.concat(parts);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length) yield Buffer.concat(parts);
 }
