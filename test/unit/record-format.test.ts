@@ -364,3 +364,44 @@ describe('streaming', () => {
     }
   });
 });
+
+describe('the specification form', async () => {
+  const { readSpecForm, specFormValues } = await import('../../src/modules/record-specs/record-specs.schemas');
+  const { FieldErrors } = await import('../../src/domain/errors');
+  const base = (over: Record<string, unknown> = {}) => ({
+    name: 'Mine', period: 'daily', layout: 'delimited', delimiter: 'tab', quoting: 'minimal', line_ending: 'CRLF', header: 'on', charset: 'UTF-8',
+    date_format: 'epoch', time_zone: 'Europe/Paris', decimal_places: '2', decimal_separator: ',',
+    f_0_field: 'leg_id', f_0_name: 'ID', f_0_order: '2',
+    f_1_field: '', f_1_name: 'dropped', f_1_order: '1',
+    f_2_field: 'disposition', f_2_name: 'D', f_2_order: '1', f_2_map: 'answered=ok; busy = BSY',
+    f_3_field: 'literal', f_3_name: 'K', f_3_order: '3', f_3_value: 'voice',
+    ...over,
+  });
+
+  test('rows are ordered by their numbers, blank ones dropped; checkboxes, repeated values and maps read', () => {
+    const r = readSpecForm(base({ directions: ['outbound', 'forwarded'], statuses: 'rated', answered_only: 'on' }));
+    assert.deepEqual(r.spec.fields.map((f) => f.name), ['D', 'ID', 'K']);
+    assert.deepEqual(r.spec.fields[0]!.map, { answered: 'ok', busy: 'BSY' });
+    assert.equal(r.spec.delimiter, '\t');
+    assert.equal(r.spec.lineEnding, 'CRLF');
+    assert.deepEqual(r.spec.filter, { directions: ['outbound', 'forwarded'], statuses: ['rated'], answeredOnly: true });
+    assert.equal(r.spec.header, true);
+    assert.equal(r.spec.bom, false);
+    // And back: the form's values of the spec read as the same spec.
+    assert.deepEqual(readSpecForm(specFormValues(r, r.spec) as Record<string, unknown>).spec, r.spec);
+  });
+
+  test('errors name the form field they belong to, by row', () => {
+    try {
+      readSpecForm(base({ name: '', time_zone: 'Nowhere', layout: 'fixed', f_0_width: 'x', f_2_map: 'oops', f_3_value: undefined, f_3_field: 'literal' }));
+      assert.fail('must refuse');
+    } catch (err) {
+      assert.ok(err instanceof FieldErrors);
+      const f = (err as InstanceType<typeof FieldErrors>).fields;
+      assert.ok(f.name, 'name');
+      assert.match(f.f_0_width ?? '', /whole number/);
+      assert.match(f.f_2_map ?? '', /value=text/);
+      assert.ok(f.time_zone, 'time zone');
+    }
+  });
+});

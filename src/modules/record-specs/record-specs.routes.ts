@@ -5,7 +5,7 @@ import type { Db } from '../../db/knex';
 import { ConflictError, FieldErrors } from '../../domain/errors';
 import { listParams } from '../../domain/fields';
 import { DIRECTIONS } from '../../domain/legs/direction';
-import { ALIGNMENTS, CHARSETS, DATE_FORMATS, LEG_STATUSES, LITERAL_FIELD, QUOTINGS, type RecordSpec } from '../../domain/records';
+import { ALIGNMENTS, CHARSETS, DATE_FORMATS, FieldOverflowError, LEG_STATUSES, LITERAL_FIELD, QUOTINGS, type RecordSpec } from '../../domain/records';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf, scope } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
@@ -146,7 +146,7 @@ export function recordSpecRoutes({ db }: { db: Db }): Router {
         const file = await service.previewFile(db, o.reseller.id, spec);
         res.type(file.contentType).attachment(file.filename).send(file.bytes);
       } catch (err) {
-        if (!(err instanceof Error && err.name === 'FieldOverflowError')) throw err;
+        if (!(err instanceof FieldOverflowError)) throw err;
         flash(req, 'error', err.message);
         res.redirect(303, `${o.path}/${spec.id}`);
       }
