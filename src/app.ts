@@ -37,6 +37,7 @@ import { jurisdictionRoutes, taxExemptionRoutes, taxRoutes } from './modules/tax
 import { numberRangeRoutes } from './modules/number-ranges/number-ranges.routes';
 import { tollPackageRoutes } from './modules/toll-packages/toll-packages.routes';
 import { featurePackageRoutes } from './modules/feature-packages/feature-packages.routes';
+import { recordSpecRoutes } from './modules/record-specs/record-specs.routes';
 import { resellerRoutes } from './modules/resellers/resellers.routes';
 import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
@@ -276,6 +277,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches, jobs }));
+  app.use(recordSpecRoutes({ db }));
   app.use(selfCareRoutes({ db, plans: planCache }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));

@@ -128,6 +128,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/destination-groups', label: 'Destination groups', group: 'Packages' },
         { href: '/reseller/calls', label: 'Calls', group: 'Traffic' },
         { href: '/reseller/unrated', label: 'Unrated', group: 'Traffic' },
+        { href: '/reseller/record-specs', label: 'Record formats', group: 'Traffic' },
         { href: '/reseller/account', label: 'Wholesale account', group: 'System' },
         { href: '/reseller/jobs', label: 'Jobs', group: 'System' },
         { href: '/reseller/users', label: 'Users', group: 'System' },

@@ -10,6 +10,7 @@ import { parse } from 'csv-parse/sync';
 import Decimal from 'decimal.js';
 import { csvCell } from '../../src/domain/csv-cell';
 import { createTestApp, type TestApp } from '../support/app';
+import { presetSpec, RECORD_PRESETS } from '../../src/domain/records';
 import { makeCdrReject, makeExchangeRate, makeJurisdiction, makeReseller, makeSubscriber, makeTax, makeTenants, makeUser, randomNumber } from '../support/factories';
 import { Client } from '../support/http';
 
@@ -100,6 +101,11 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     await makeExchangeRate(t.db, 'EUR', 'USD', '1.0800000000', '2026-01-01T00:00:00Z');
     await makeExchangeRate(t.db, 'GBP', 'USD', '1.2700000000', '2026-02-01T00:00:00Z');
     for (let i = 0; i < 3; i++) await makeCdrReject(t.db, { platformId: fx.platform.id });
+    // Record specifications of reseller a, one retired, with awkward names.
+    for (const [i, name] of ['=cmd|calc', 'Daily, "plain"', 'Zeta'].entries()) {
+      const spec = presetSpec(RECORD_PRESETS[i]!);
+      await t.db('record_specifications').insert({ reseller_id: a, name, spec: JSON.stringify(spec), period: i === 1 ? 'hourly' : 'daily', ...(i === 2 ? { active: false, retired_at: new Date() } : {}) });
+    }
     for (const [resellerId, status] of [[a, 'done'], [a, 'failed'], [null, 'queued']] as const) {
       await t.db('jobs').insert({ reseller_id: resellerId, kind: 'lists-test', title: `Re-rating ${status}`, total: 2, done: 1, status, return_to: '/', result: JSON.stringify({ message: 'Done.' }) });
     }
@@ -164,6 +170,8 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'number ranges (wholesale)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/number-ranges`, atLeast: 10 },
     { name: 'number ranges (reseller)', who: 'reseller', url: '/reseller/number-ranges', atLeast: 10 },
     { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
+    { name: 'record specifications (reseller)', who: 'reseller', url: '/reseller/record-specs', atLeast: 3 },
+    { name: 'record specifications (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/record-specs`, atLeast: 3 },
     { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
     { name: 'features', who: 'wholesale', url: '/wholesale/features', atLeast: 6 },
     { name: 'feature packages (wholesale)', who: 'wholesale', url: '/wholesale/feature-packages', atLeast: 4 },

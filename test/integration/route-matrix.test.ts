@@ -23,6 +23,7 @@ import { API_MOUNT } from '../../src/web/api';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeRates, makeSubscriber, makeTax, makeTenants as makeBaseTenants, makeTollAssignment, makeTollPackage, randomNumber, rateRow } from '../support/factories';
 import { Client } from '../support/http';
+import { presetSpec, RECORD_PRESETS } from '../../src/domain/records';
 
 /**
  * The two tenants of makeTenants, plus rows for path parameters of operator-level and per-owner
@@ -97,7 +98,12 @@ async function makeTenants(db: Db) {
     const [assignment] = await db('package_assignments').insert({ reseller_id: x.reseller.id, subscriber_id: x.subscriber.id, feature_package_id: pkg.id, starts_at: '2026-01-01T00:00:00Z' }).returning('*');
     return { ...x, featurePackage: pkg, featureAssignment: assignment as { id: number } };
   };
-  const tenant = async <T extends typeof fx.a>(x: T) => withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x)))))));
+  // A record specification of each reseller (the plain preset).
+  const withRecordSpec = async <T extends { reseller: { id: number } }>(x: T) => {
+    const [spec] = await db('record_specifications').insert({ reseller_id: x.reseller.id, name: `Plain ${x.reseller.id}`, period: 'daily', spec: JSON.stringify(presetSpec(RECORD_PRESETS[0]!)) }).returning('id');
+    return { ...x, recordSpec: { id: Number((spec as { id: number }).id) } };
+  };
+  const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
   return {
     ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
     features, operatorFeaturePackage,
@@ -209,12 +215,15 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   featurePackageId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorFeaturePackage.id : fx.b.featurePackage.id) : fx[t].featurePackage.id),
   // A feature package assignment of the tenant's subscriber.
   featureAssignmentId: (fx, t) => fx[t].featureAssignment.id,
+  // A record specification of the tenant: under /wholesale any reseller's (with that reseller's
+  // id beside it), under /reseller its own.
+  recordSpecId: (fx, t) => fx[t].recordSpec.id,
   userId: (fx, t, portal) =>
     portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId', 'featureId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId', 'featureId', 'recordSpecId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
@@ -245,6 +254,10 @@ const NO_STORE_PAGES = [
   'GET /wholesale/jobs.csv', 'GET /reseller/jobs.csv', 'GET /wholesale/audit.csv', 'GET /reseller/audit.csv',
   'GET /wholesale/features.csv', 'GET /wholesale/feature-packages.csv', 'GET /reseller/feature-packages.csv',
   'GET /wholesale/toll-packages.csv', 'GET /reseller/toll-packages.csv', 'GET /wholesale/destination-groups.csv', 'GET /reseller/destination-groups.csv',
+  'GET /reseller/record-specs.csv', 'GET /wholesale/resellers/:resellerId/record-specs.csv',
+  // Record specifications: the preview shows calls and charges, its download is the file.
+  'GET /reseller/record-specs/:recordSpecId', 'GET /reseller/record-specs/:recordSpecId/download-preview',
+  'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId', 'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId/download-preview',
 ];
 
 /**
