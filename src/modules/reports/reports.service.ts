@@ -69,8 +69,8 @@ type SumKind = 'count' | 'money';
 
 /**
  * Total rows of a table: the rows grouped by the cells of `groupBy` (none: one total row), the
- * cells of `sums` added exactly, `minutesOf` (a seconds column) turned into minutes again, the
- * first cell "Total" (with the group's currency when there is one).
+ * cells of `sums` added exactly, `minutesCol` from the total of `secondsCol`, the first cell
+ * outside the group's "Total" (with the group's currency when there is one).
  */
 function totalsOf(
   rows: string[][],
@@ -93,7 +93,9 @@ function totalsOf(
       t[i] = kind === 'money' ? money(sum) : sum.toFixed(0);
     }
     if (o.minutesCol !== undefined && o.secondsCol !== undefined) t[o.minutesCol] = minutes(new Decimal(t[o.secondsCol] || '0'));
-    t[0] = o.labelCurrencyCol !== undefined ? `Total ${members[0]?.[o.labelCurrencyCol] ?? ''}`.trim() : 'Total';
+    // The label goes in the first cell that is not one of the group's own (a side stays readable).
+    const at = [...Array(width).keys()].find((i) => !(o.groupBy ?? []).includes(i)) ?? 0;
+    t[at] = o.labelCurrencyCol !== undefined ? `Total ${members[0]?.[o.labelCurrencyCol] ?? ''}`.trim() : 'Total';
     out.push(t);
   }
   return out;
@@ -298,7 +300,7 @@ async function taxesTable(c: Ctx): Promise<ReportTable> {
   const columns: ReportColumn[] = [
     ...(reseller ? [{ label: 'Side' }] : []),
     { label: 'Jurisdiction' }, { label: 'Country' }, { label: 'Region' }, { label: 'Tax' }, { label: 'On' }, { label: 'Currency' },
-    { label: 'Charges', num: true }, { label: 'Taxable', num: true }, { label: 'Tax', num: true },
+    { label: 'Charges', num: true }, { label: 'Taxable', num: true }, { label: 'Tax amount', num: true },
   ];
   const currencyCol = s + 5;
   return {
@@ -322,7 +324,7 @@ async function recurringTable(c: Ctx): Promise<ReportTable> {
   const columns: ReportColumn[] = [
     ...(reseller ? [{ label: 'Side' }, { label: 'Account' }] : [{ label: 'Reseller' }]),
     { label: 'Package' }, { label: 'Kind' }, { label: 'Item' }, { label: 'Currency' }, { label: 'Lines', num: true },
-    { label: 'Amount', num: true }, { label: 'Tax', num: true }, { label: 'Total', num: true }, { label: 'Billed currency' }, { label: 'Billed total', num: true },
+    { label: 'Amount', num: true }, { label: 'Tax amount', num: true }, { label: 'Total', num: true }, { label: 'Billed currency' }, { label: 'Billed total', num: true },
   ];
   const cur = s + 3;
   const billed = s + 8;
