@@ -243,6 +243,10 @@ const NO_STORE_PAGES = [
   'GET /wholesale/taxes.csv', 'GET /reseller/taxes.csv', 'GET /wholesale/tax-jurisdictions.csv', 'GET /wholesale/exchange-rates.csv',
   'GET /wholesale/resellers/:resellerId/number-ranges.csv', 'GET /reseller/number-ranges.csv', 'GET /wholesale/rejects.csv',
   'GET /wholesale/jobs.csv', 'GET /reseller/jobs.csv', 'GET /wholesale/audit.csv', 'GET /reseller/audit.csv',
+  // The reports (issue 12) and every table's CSV.
+  'GET /wholesale/reports', 'GET /reseller/reports',
+  ...['days', 'resellers', 'destinations', 'carriers', 'unrated', 'taxes', 'recurring'].map((id) => `GET /wholesale/reports/${id}.csv`),
+  ...['days', 'subscribers', 'destinations', 'taxes', 'recurring'].map((id) => `GET /reseller/reports/${id}.csv`),
 ];
 
 /**
