@@ -381,8 +381,9 @@ describe('reports: wholesale and reseller, against a scenario computed by hand',
   });
 
   test('the navigation links the reports; the chart is drawn from a JSON block under the strict CSP', async () => {
-    const home = await operator.get('/wholesale');
+    const home = await operator.get(`/wholesale?${PERIOD}`);
     assert.match(home.text, /href="\/wholesale\/reports"/);
+    assert.ok(home.text.includes(`href="/wholesale/reports?${PERIOD.replace('&', '&amp;')}"`), 'the dashboard links the report of its period');
     const res = await adminA.get(`/reseller/reports?${PERIOD}`);
     assert.match(res.text, /href="\/reseller\/reports"/);
     assert.match(res.text, /<script type="application\/json" id="usage-data">/);
