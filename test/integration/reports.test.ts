@@ -380,6 +380,27 @@ describe('reports: wholesale and reseller, against a scenario computed by hand',
     assert.equal((await adminA.get(`/wholesale/reports/resellers.csv?${PERIOD}`)).status, 403);
   });
 
+  test("operator staff open a reseller's report from the wholesale report: the same figures as its own people see, in the operator's zone", async () => {
+    const w = await report(operator, '/wholesale/reports');
+    const page = await operator.get(`/wholesale/reports?${PERIOD}`);
+    const href = `/wholesale/resellers/${resA.id}/reports?${PERIOD}`;
+    assert.ok(page.text.includes(`href="${href.replace('&', '&amp;')}"`), 'the per-reseller row links its report');
+    assert.ok((await operator.get(`/wholesale/resellers/${resA.id}`)).text.includes(`href="/wholesale/resellers/${resA.id}/reports"`), "the reseller's page links it");
+    const theirs = await report(operatorSupport, `/wholesale/resellers/${resA.id}/reports`);
+    const own = await report(adminA, '/reseller/reports');
+    // Days are the operator's (UTC), so compare what does not depend on the zone of the days.
+    for (const id of ['subscribers', 'destinations', 'taxes', 'recurring']) assert.deepEqual(theirs.get(id), { ...own.get(id)!, csvHref: theirs.get(id)!.csvHref }, id);
+    assert.deepEqual(theirs.get('days')!.totals, own.get('days')!.totals);
+    const row = byFirst(w.get('resellers')!).get('Alpha Telecom')!;
+    assert.equal(totalOf(theirs.get('days')!).Calls, row.Calls);
+    const csv = await operator.get(theirs.get('subscribers')!.csvHref);
+    assert.equal(csv.status, 200);
+    const [headers, ...rows] = parse(csv.text) as string[][];
+    assert.deepEqual([headers, ...rows], [own.get('subscribers')!.headers, ...own.get('subscribers')!.rows, ...own.get('subscribers')!.totals]);
+    assert.equal((await operator.get(`/wholesale/resellers/999999/reports?${PERIOD}`)).status, 404);
+    assert.equal((await adminA.get(`/wholesale/resellers/${resA.id}/reports`)).status, 403);
+  });
+
   test('the navigation links the reports; the chart is drawn from a JSON block under the strict CSP', async () => {
     const home = await operator.get(`/wholesale?${PERIOD}`);
     assert.match(home.text, /href="\/wholesale\/reports"/);

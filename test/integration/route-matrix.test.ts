@@ -247,6 +247,8 @@ const NO_STORE_PAGES = [
   'GET /wholesale/reports', 'GET /reseller/reports',
   ...['days', 'resellers', 'destinations', 'carriers', 'unrated', 'taxes', 'recurring'].map((id) => `GET /wholesale/reports/${id}.csv`),
   ...['days', 'subscribers', 'destinations', 'taxes', 'recurring'].map((id) => `GET /reseller/reports/${id}.csv`),
+  'GET /wholesale/resellers/:resellerId/reports',
+  ...['days', 'subscribers', 'destinations', 'taxes', 'recurring'].map((id) => `GET /wholesale/resellers/:resellerId/reports/${id}.csv`),
 ];
 
 /**

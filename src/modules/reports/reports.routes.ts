@@ -3,6 +3,7 @@ import { ROUTER_OPTIONS } from '../../web/router';
 import type { Db } from '../../db/knex';
 import { BadRequestError } from '../../domain/errors';
 import { sendListCsv, type Column } from '../../web/lists';
+import { idParam } from '../../web/params';
 import { scope, timeZoneOf } from '../../web/principal';
 import { viewHelpers } from '../../web/render';
 import { reportQuery } from './reports.schemas';
@@ -44,14 +45,39 @@ export function reportRoutes({ db }: { db: Db }): Router {
     for (const id of p.tables) {
       r.get(`${base}/${id}.csv`, async (req: Request, res: Response) => {
         const q = reportQuery.parse(req.query);
-        const report = await build(db, scope(req), q, timeZoneOf(req), id);
-        // A period that cannot be read: say so, never answer another period's figures under this name.
-        if (report.problem) throw new BadRequestError(report.problem);
-        const table = report.tables[0] as service.ReportTable;
-        await sendListCsv(req, res, `${p.portal}-${id}-${report.period.from}-to-${report.period.to}`, csvColumns(table), [...table.rows, ...table.totals]);
+        await sendTable(req, res, `${p.portal}-${id}`, await build(db, scope(req), q, timeZoneOf(req), id));
       });
     }
   }
 
+  // Operator staff open one reseller's report (what its own people see), in their own zone.
+  const one = '/wholesale/resellers/:resellerId/reports';
+  r.get(one, async (req, res) => {
+    const q = reportQuery.parse(req.query);
+    const id = idParam(req, 'resellerId');
+    const report = await service.resellerReportFor(db, scope(req), id, q, timeZoneOf(req));
+    const base = `/wholesale/resellers/${id}/reports`;
+    const period = { from: report.period.from, to: report.period.to };
+    res.page('reports/report', {
+      title: `Report: ${report.reseller?.name ?? ''}`, base, report, shortcuts: service.periodShortcuts(timeZoneOf(req)),
+      csvHref: (table: string) => `${base}/${table}.csv${viewHelpers.query(period)}`,
+    });
+  });
+  for (const table of service.RESELLER_TABLES) {
+    r.get(`${one}/${table}.csv`, async (req, res) => {
+      const q = reportQuery.parse(req.query);
+      const report = await service.resellerReportFor(db, scope(req), idParam(req, 'resellerId'), q, timeZoneOf(req), table);
+      await sendTable(req, res, `reseller-${report.reseller?.id}-${table}`, report);
+    });
+  }
+
   return r;
+}
+
+/** One table of a report as its CSV: its rows, then its totals. */
+async function sendTable(req: Request, res: Response, name: string, report: service.Report): Promise<void> {
+  // A period that cannot be read: say so, never answer another period's figures under this name.
+  if (report.problem) throw new BadRequestError(report.problem);
+  const table = report.tables[0] as service.ReportTable;
+  await sendListCsv(req, res, `${name}-${report.period.from}-to-${report.period.to}`, csvColumns(table), [...table.rows, ...table.totals]);
 }

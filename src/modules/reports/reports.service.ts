@@ -18,6 +18,7 @@ import { dayPeriod, type DayPeriod } from '../../domain/time/day-period';
 import { addDays, localDate } from '../../domain/time/zones';
 import { displayAmount } from '../calls/format';
 import { reasonCounts } from '../ledger/ledger.reads';
+import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { carrierTotals, chargeTaxTotals } from '../ledger/report.reads';
 import { recurringRows, recurringTaxRows, resellerNames, subscriberNames, usageRows, type UsageRow } from './reports.reads';
 
@@ -36,6 +37,8 @@ export interface ReportTable {
   rows: string[][];
   /** Sums of the rows: one row, or one per currency (then named "Total USD", ...). */
   totals: string[][];
+  /** Where each row's first cell links to on the page (the CSV has the text only). */
+  links?: Array<string | undefined>;
 }
 
 export interface ChartData {
@@ -47,6 +50,8 @@ export interface ChartData {
 
 export interface Report {
   kind: 'wholesale' | 'reseller';
+  /** The reseller whose report operator staff opened (its own people see theirs without it). */
+  reseller?: { id: number; name: string };
   period: DayPeriod;
   problem?: string;
   tables: ReportTable[];
@@ -225,7 +230,9 @@ async function resellersTable(c: Ctx): Promise<ReportTable> {
   const keys = [...byKey.keys()]
     .map((key) => ({ key, cells: [names.get(Number(key))?.name ?? `#${key}`, names.get(Number(key))?.code ?? ''] }))
     .sort((a, b) => byText(a.cells[0] as string, b.cells[0] as string) || Number(a.key) - Number(b.key));
-  return usageTable({ id: 'resellers', title: 'Per reseller', side: 'wholesale', keyColumns: ['Reseller', 'Code'] }, keys, byKey);
+  const table = usageTable({ id: 'resellers', title: 'Per reseller', side: 'wholesale', keyColumns: ['Reseller', 'Code'] }, keys, byKey);
+  const period = `?from=${c.period.from}&to=${c.period.to}`;
+  return { ...table, links: keys.map((k) => `/wholesale/resellers/${encodeURIComponent(k.key)}/reports${period}`) };
 }
 
 async function subscribersTable(c: Ctx): Promise<ReportTable> {
@@ -394,4 +401,12 @@ export async function resellerReport(db: Db, scope: Scope, asked: { from?: strin
   ]);
   const tables = [days?.table, ...rest].filter((t): t is ReportTable => !!t);
   return { kind: 'reseller', period, ...(problem ? { problem } : {}), tables, chart: days?.chart ?? { labels: [], calls: [], minutes: [], money: [] } };
+}
+
+/** One reseller's report as operator staff open it (from the reseller's page or the wholesale report), in the viewer's zone. */
+export async function resellerReportFor(db: Db, scope: Scope, resellerId: number, asked: { from?: string; to?: string }, timeZone: string, only?: ResellerTable, nowMs = Date.now()): Promise<Report> {
+  if (scope.kind !== 'wholesale') throw new BadRequestError('For the operator\'s staff.');
+  const reseller = await getReseller(db, scope, resellerId);
+  const report = await resellerReport(db, { kind: 'reseller', resellerId: reseller.id }, asked, timeZone, only, nowMs);
+  return { ...report, reseller: { id: reseller.id, name: reseller.name } };
 }
