@@ -24,6 +24,7 @@ import { registerRerateJobs } from './modules/calls/rerate.jobs';
 import { registerIntakeJobs } from './modules/intake/intake.jobs';
 import { registerBillingJobs } from './modules/billing/billing.jobs';
 import { billingRoutes } from './modules/billing/billing.routes';
+import { reportRoutes } from './modules/reports/reports.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
@@ -283,6 +284,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(jobRoutes({ db }));
   app.use(settingsRoutes({ db }));
   app.use(billingRoutes({ db }));
+  app.use(reportRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -258,6 +258,12 @@ const NO_STORE_PAGES = [
   // Record specifications: the preview shows calls and charges, its download is the file.
   'GET /reseller/record-specs/:recordSpecId', 'GET /reseller/record-specs/:recordSpecId/download-preview',
   'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId', 'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId/download-preview',
+  // The reports (issue 12) and every table's CSV.
+  'GET /wholesale/reports', 'GET /reseller/reports',
+  ...['days', 'resellers', 'destinations', 'carriers', 'unrated', 'taxes', 'recurring'].map((id) => `GET /wholesale/reports/${id}.csv`),
+  ...['days', 'subscribers', 'destinations', 'taxes', 'recurring'].map((id) => `GET /reseller/reports/${id}.csv`),
+  'GET /wholesale/resellers/:resellerId/reports',
+  ...['days', 'subscribers', 'destinations', 'taxes', 'recurring'].map((id) => `GET /wholesale/resellers/:resellerId/reports/${id}.csv`),
 ];
 
 /**

@@ -1,0 +1,97 @@
+/**
+ * The reports' reads of legs and charges (issue 12; modules/reports): the figures that the usage
+ * totals do not keep. Usage per reseller, subscriber, destination and day comes from usage_figures
+ * (modules/reports/reports.reads.ts); what is here reads call_legs or charges themselves, and says
+ * why. Kept in the ledger, the only code that knows those tables' columns.
+ */
+import type { Queryable } from '../../db/knex';
+import type { Scope } from '../../domain/tenancy/roles';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Taxes of one tax, side and currency in a period: the charges it was levied on, their taxable base and the tax. */
+export interface ChargeTaxTotal {
+  /** wholesale: the operator's tax on what a reseller pays; retail: a reseller's tax on what its subscriber pays. */
+  side: 'wholesale' | 'retail';
+  taxId: number;
+  taxName: string;
+  jurisdictionId: number | null;
+  jurisdictionName: string | null;
+  country: string | null;
+  region: string | null;
+  /** The charge's currency (the plan's), which its taxes are in. */
+  currency: string;
+  charges: number;
+  taxable: string;
+  amount: string;
+}
+
+/**
+ * Usage taxes by tax and currency of the charges of legs started in [fromMs, toMs): the operator's
+ * staff the wholesale side of every reseller, a reseller's people both sides of their own charges
+ * (what it levies on its subscribers and what the operator levies on it).
+ *
+ * Reads charges, not usage_figures: the totals keep amounts before tax only, and each charge's
+ * taxes are a JSON list (one entry per tax, with its jurisdiction through the tax). A month of
+ * millions of charges is one pass over that month's partitions; charges without taxes are skipped
+ * before their JSON is opened.
+ */
+export async function chargeTaxTotals(db: Queryable, scope: Scope, period: { fromMs: number; toMs: number }): Promise<ChargeTaxTotal[]> {
+  if (scope.kind === 'subscriber') return [];
+  const own = scope.kind === 'reseller' ? 'AND c.reseller_id = ?' : `AND c.kind = 'wholesale'`;
+  const bind: Array<string | number> = [iso(period.fromMs), iso(period.toMs)];
+  if (scope.kind === 'reseller') bind.push(scope.resellerId);
+  const { rows } = (await db.raw(
+    `SELECT g.side, g.tax_id, coalesce(x.name, g.tax_name) AS tax_name, j.id AS jurisdiction_id, j.name AS jurisdiction_name, j.country, j.region,
+            g.currency, g.charges::text, g.taxable::text, g.amount::text
+       FROM (SELECT c.kind AS side, (t->>'tax_id')::bigint AS tax_id, min(t->>'name') AS tax_name, btrim(c.currency) AS currency,
+                    count(*) AS charges, sum((t->>'taxable')::numeric) AS taxable, sum((t->>'amount')::numeric) AS amount
+               FROM charges c CROSS JOIN LATERAL jsonb_array_elements(c.taxes) t
+              WHERE c.start_at >= ? AND c.start_at < ? ${own} AND c.taxes <> '[]'::jsonb
+              GROUP BY 1, 2, 4) g
+       LEFT JOIN taxes x ON x.id = g.tax_id
+       LEFT JOIN tax_jurisdictions j ON j.id = x.jurisdiction_id
+      ORDER BY g.side DESC, j.country NULLS LAST, j.region NULLS FIRST, tax_name, g.tax_id, g.currency`,
+    bind,
+  )) as { rows: Array<Record<string, any>> };
+  return rows.map((r) => ({
+    side: r.side, taxId: Number(r.tax_id), taxName: r.tax_name ?? '', jurisdictionId: r.jurisdiction_id == null ? null : Number(r.jurisdiction_id),
+    jurisdictionName: r.jurisdiction_name ?? null, country: r.country == null ? null : String(r.country).trim(), region: r.region ?? null,
+    currency: r.currency, charges: Number(r.charges), taxable: r.taxable, amount: r.amount,
+  }));
+}
+
+/** Legs that left by one LD carrier, and their wholesale charges in one currency. */
+export interface CarrierTotal {
+  /** As the platform's trunk map named it; '' when the leg's trunk was not in the map. */
+  carrier: string;
+  /** The wholesale charge's currency; '' for legs without one (unrated, blocked). */
+  currency: string;
+  calls: number;
+  answered: number;
+  seconds: number;
+  amount: string;
+}
+
+/**
+ * Outbound (and forwarded) legs attributed to a reseller, started in [fromMs, toMs), per LD carrier
+ * and wholesale currency: operator staff only.
+ *
+ * Reads the legs: the carrier is not a key of usage_totals (adding it would add a level to every
+ * write for one report). A month of 10 million legs is one pass over that month's partitions,
+ * measured by nobody yet (docs/PERFORMANCE.md); the figure of every other table is from the totals.
+ */
+export async function carrierTotals(db: Queryable, scope: Scope, period: { fromMs: number; toMs: number }): Promise<CarrierTotal[]> {
+  if (scope.kind !== 'wholesale') return [];
+  const { rows } = (await db.raw(
+    `SELECT coalesce(l.carrier, '') AS carrier, coalesce(btrim(w.currency), '') AS currency, count(*)::text AS calls,
+            count(*) FILTER (WHERE l.answered)::text AS answered, coalesce(sum(l.billable_seconds), 0)::text AS seconds, coalesce(sum(w.amount), 0)::text AS amount
+       FROM call_legs l
+       LEFT JOIN charges w ON w.leg_id = l.id AND w.start_at = l.start_at AND w.kind = 'wholesale'
+      WHERE l.start_at >= ? AND l.start_at < ? AND l.reseller_id IS NOT NULL AND l.direction IN ('outbound', 'forwarded')
+      GROUP BY 1, 2
+      ORDER BY 1, 2`,
+    [iso(period.fromMs), iso(period.toMs)],
+  )) as { rows: Array<Record<string, any>> };
+  return rows.map((r) => ({ carrier: r.carrier, currency: r.currency, calls: Number(r.calls), answered: Number(r.answered), seconds: Number(r.seconds), amount: r.amount }));
+}
