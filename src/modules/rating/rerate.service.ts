@@ -18,7 +18,7 @@ import { balanceKeyOf, planReallocation } from '../../domain/billing/allowances'
 import { hasClaims, takenBy, takenByLeg, type SetAside } from '../ledger/allowances';
 import { allowanceStep } from './allowances';
 import { holdersOf } from './holders';
-import { comparePositions, heldAfter, legsDrawingOn, type BalanceRef, type Position } from './reallocation';
+import { comparePositions, heldAfter, legsDrawingOn, type BalanceRef, type Position } from '../ledger/reallocation';
 import { rateLegs } from './rating.service';
 
 /** Legs picked one by one (checkboxes), or every leg a selection (filter, period) matches. */

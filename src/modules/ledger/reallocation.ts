@@ -2,14 +2,15 @@ import type { Knex } from 'knex';
 import type { Queryable } from '../../db/knex';
 import { balanceKeyOf } from '../../domain/billing/allowances';
 import type { Scope } from '../../domain/tenancy/roles';
-import { startKeySql } from '../ledger/ledger.repository';
+import { startKeySql } from './ledger.repository';
 
 /*
  * The reads re-rating needs to re-allocate toll package allowances in call order across batches
- * (rerate.service.ts; docs/ARCHITECTURE.md "Toll package allowances"): which later legs of a
+ * (rating/rerate.service.ts; docs/ARCHITECTURE.md "Toll package allowances"): which later legs of a
  * balance's cycle drew on it or may, and how many of its seconds legs after a point still hold.
- * Here rather than in the ledger because they read packages (who holds an assignment, a group's
- * prefixes).
+ * In the ledger, the one module that queries legs and charges (test/unit/intake-stages.test.ts);
+ * they also read who holds an assignment and a group's prefixes, as ledger/allowances.ts reads
+ * what charges took.
  */
 
 /** A leg's place in call order: its start as exact text (microseconds, startKeySql) and its id. */
