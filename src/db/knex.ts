@@ -34,7 +34,9 @@ export interface DbOptions {
 export function createDb(url: string, opts: DbOptions = {}): Db {
   return knexFactory({
     client: 'pg',
-    connection: { connectionString: url, application_name: 'voip-billing' },
+    // JIT off on a server: the dashboards' and lists' queries read thousands of rows, and an estimate
+    // above jit_above_cost spent 70 of a query's 250 ms compiling it (docs/PERFORMANCE.md). PGlite has none.
+    connection: { connectionString: url, application_name: 'voip-billing', ...(opts.embedded ? {} : { options: '-c jit=off' }) },
     pool: {
       min: 0,
       // PGlite has one session behind its socket: more than one connection would interleave their
