@@ -19,7 +19,7 @@ import { foldUsage } from '../../src/modules/ledger/ledger.repository';
 import { rateLegs } from '../../src/modules/rating/rating.service';
 import { rerateLegs } from '../../src/modules/rating/rerate.service';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeExchangeRate, makePlan, makeRates, makeReseller, makeSubscriber, makeUser, randomNumber, rateRow } from '../support/factories';
+import { makeExchangeRate, makeJurisdiction, makePlan, makeTax, makeRates, makeReseller, makeSubscriber, makeUser, randomNumber, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 import { makePlatform } from '../support/intake';
 
@@ -48,7 +48,7 @@ type Row = Record<string, string>;
  */
 async function expectedTotals(t: TestApp): Promise<Map<string, Row>> {
   const { rows } = (await t.db.raw(
-    `SELECT l.start_at, l.reseller_id::text, coalesce(l.subscriber_id, 0)::text AS subscriber_id, l.answered, l.billable_seconds,
+    `SELECT l.start_at, l.reseller_id::text, coalesce(l.subscriber_id, 0)::text AS subscriber_id, l.answered, l.billable_seconds, l.direction, l.carrier,
             w.currency AS wc, w.amount::text AS wa, w.description AS wd, w.prefix AS wp, r.currency AS rc, r.amount::text AS ra, r.description AS rd, r.prefix AS rp
        FROM call_legs l
        LEFT JOIN charges w ON w.leg_id = l.id AND w.start_at = l.start_at AND w.kind = 'wholesale'
@@ -62,15 +62,18 @@ async function expectedTotals(t: TestApp): Promise<Map<string, Row>> {
     const hour = new Date(Math.floor(start / HOUR) * HOUR).toISOString();
     const day = new Date(Math.floor(start / (24 * HOUR)) * 24 * HOUR).toISOString();
     const keys: string[][] = [];
+    // [level, grain, reseller, subscriber, destination, carrier, bucket]
     for (const [grain, bucket] of [['hour', hour], ['day', day]] as const) {
-      keys.push(['reseller', grain, l.reseller_id, '0', '', bucket]);
-      keys.push(['destination', grain, '0', '0', dest, bucket]);
-      keys.push(['reseller_destination', grain, l.reseller_id, '0', dest, bucket]);
+      keys.push(['reseller', grain, l.reseller_id, '0', '', '', bucket]);
+      keys.push(['destination', grain, '0', '0', dest, '', bucket]);
+      keys.push(['reseller_destination', grain, l.reseller_id, '0', dest, '', bucket]);
+      // A destination called is on a carrier's bill ('' when its trunk was in no map).
+      if (l.direction === 'outbound' || l.direction === 'forwarded') keys.push(['carrier', grain, '0', '0', '', l.carrier ?? '', bucket]);
     }
-    keys.push(['subscriber', 'hour', l.reseller_id, l.subscriber_id, '', hour]);
-    keys.push(['all', 'hour', '0', '0', '', hour]);
+    keys.push(['subscriber', 'hour', l.reseller_id, l.subscriber_id, '', '', hour]);
+    keys.push(['all', 'hour', '0', '0', '', '', hour]);
     for (const k of keys) {
-      const key = [...k.slice(0, 5), l.wc ?? '', l.rc ?? '', k[5]].join('|');
+      const key = [...k.slice(0, 6), l.wc ?? '', l.rc ?? '', k[6]].join('|');
       const row = out.get(key) ?? { calls: '0', answered: '0', seconds: '0', wholesale: '0', retail: '0' };
       row.calls = String(Number(row.calls) + 1);
       row.answered = String(Number(row.answered) + (l.answered ? 1 : 0));
@@ -89,21 +92,57 @@ async function expectedTotals(t: TestApp): Promise<Map<string, Row>> {
  */
 async function storedTotals(t: TestApp, from: 'usage_figures' | 'usage_totals' = 'usage_figures'): Promise<Map<string, Row>> {
   const { rows } = (await t.db.raw(
-    `SELECT level, grain, reseller_id::text, subscriber_id::text, destination, wholesale_currency, retail_currency, bucket,
+    `SELECT level, grain, reseller_id::text, subscriber_id::text, destination, carrier, wholesale_currency, retail_currency, bucket,
             sum(calls)::text AS calls, sum(answered)::text AS answered, sum(seconds)::text AS seconds, sum(wholesale)::text AS wholesale, sum(retail)::text AS retail
        FROM ${from}
-      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
      HAVING sum(calls) <> 0 OR sum(answered) <> 0 OR sum(seconds) <> 0 OR sum(wholesale) <> 0 OR sum(retail) <> 0`,
   )) as { rows: Array<Record<string, any>> };
   return new Map(
     rows.map((r) => [
-      [r.level, r.grain, r.reseller_id, r.subscriber_id, r.destination, r.wholesale_currency, r.retail_currency, new Date(r.bucket).toISOString()].join('|'),
+      [r.level, r.grain, r.reseller_id, r.subscriber_id, r.destination, r.carrier, r.wholesale_currency, r.retail_currency, new Date(r.bucket).toISOString()].join('|'),
       { calls: r.calls, answered: r.answered, seconds: r.seconds, wholesale: new Decimal(r.wholesale).toFixed(10), retail: new Decimal(r.retail).toFixed(10) },
     ]),
   );
 }
 
+/** Per side, reseller, tax, currency, grain and bucket: the charges taxed, taxable base and tax, from the charges' tax lines in code. */
+async function expectedTaxes(t: TestApp): Promise<Map<string, Row>> {
+  const { rows } = (await t.db.raw(
+    `SELECT c.kind, c.reseller_id::text, c.currency, c.start_at, c.taxes FROM charges c JOIN call_legs l ON l.id = c.leg_id AND l.start_at = c.start_at WHERE l.reseller_id IS NOT NULL`,
+  )) as { rows: Array<Record<string, any>> };
+  const out = new Map<string, Row>();
+  for (const c of rows) {
+    const start = new Date(c.start_at).getTime();
+    for (const tax of c.taxes as Array<{ tax_id: number; taxable: string; amount: string }>) {
+      for (const [grain, size] of [['hour', HOUR], ['day', 24 * HOUR]] as const) {
+        const key = [c.kind, grain, c.reseller_id, String(tax.tax_id), c.currency, new Date(Math.floor(start / size) * size).toISOString()].join('|');
+        const row = out.get(key) ?? { charges: '0', taxable: '0', amount: '0' };
+        row.charges = String(Number(row.charges) + 1);
+        row.taxable = new Decimal(row.taxable as string).plus(tax.taxable).toFixed(10);
+        row.amount = new Decimal(row.amount as string).plus(tax.amount).toFixed(10);
+        out.set(key, row);
+      }
+    }
+  }
+  return out;
+}
+
+async function storedTaxes(t: TestApp, from: 'tax_figures' | 'tax_totals'): Promise<Map<string, Row>> {
+  const { rows } = (await t.db.raw(
+    `SELECT side, grain, reseller_id::text, tax_id::text, currency, bucket, sum(charges)::text AS charges, sum(taxable)::text AS taxable, sum(amount)::text AS amount
+       FROM ${from} GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(charges) <> 0 OR sum(taxable) <> 0 OR sum(amount) <> 0`,
+  )) as { rows: Array<Record<string, any>> };
+  return new Map(rows.map((r) => [
+    [r.side, r.grain, r.reseller_id, r.tax_id, r.currency, new Date(r.bucket).toISOString()].join('|'),
+    { charges: r.charges, taxable: new Decimal(r.taxable).toFixed(10), amount: new Decimal(r.amount).toFixed(10) },
+  ]));
+}
+
 async function assertTotalsMatchLegs(t: TestApp, when: string, from: 'usage_figures' | 'usage_totals' = 'usage_figures') {
+  const taxes = await expectedTaxes(t);
+  assert.ok(taxes.size > 0, 'there are taxed charges to compare');
+  assert.deepEqual(Object.fromEntries([...(await storedTaxes(t, from === 'usage_figures' ? 'tax_figures' : 'tax_totals'))].sort()), Object.fromEntries([...taxes].sort()), `taxes after ${when}`);
   const expected = await expectedTotals(t);
   const stored = await storedTotals(t, from);
   assert.ok(expected.size > 0, 'there are legs to compare');
@@ -156,6 +195,10 @@ describe('dashboards: usage totals kept by every write path, shown per local day
     retailA = await makePlan(t.db, resA.id, { name: 'Retail A', currency: 'USD', rounding_decimals: 2 });
     const retailB = await makePlan(t.db, resB.id, { name: 'Retail B', currency: 'EUR', rounding_decimals: 2 });
     await makeExchangeRate(t.db, 'USD', 'EUR', '0.9', '2020-01-01T00:00:00Z');
+    // Taxes on both sides (the operator's on wholesale, A's on retail), for the tax totals.
+    const ny = await makeJurisdiction(t.db, { country: 'US', region: 'NY', name: 'New York' });
+    await makeTax(t.db, null, ny.id, { name: 'NY telecom tax', rate: '10' });
+    await makeTax(t.db, resA.id, ny.id, { name: 'Sales tax', rate: '8.875' });
     subA1 = await makeSubscriber(t.db, resA.id, { name: 'Ada Lovelace', retail_plan_id: retailA.id }, [numA1]);
     subA2 = await makeSubscriber(t.db, resA.id, { name: 'Alan Turing', retail_plan_id: retailA.id }, [numA2]);
     subB = await makeSubscriber(t.db, resB.id, { name: 'Grace Hopper', retail_plan_id: retailB.id }, [numB]);

@@ -620,7 +620,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
      ), ins AS (
        INSERT INTO call_legs (id, cdr_id, ${legCols.join(', ')})
        SELECT id, cdr_id, ${legCols.map((c) => `(rw).${c}`).join(', ')} FROM leg WHERE id IN (SELECT leg_id FROM key)
-       RETURNING id, start_at, reseller_id, subscriber_id, answered, billable_seconds
+       RETURNING id, start_at, reseller_id, subscriber_id, answered, billable_seconds, direction, carrier
      ), log AS (
        ${LEG_CHANGE_OF_INSERT}
      ), chg AS (
@@ -628,7 +628,7 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
        SELECT ins.id, ${chargeCols.map((c) => `c.${c}`).join(', ')}
          FROM json_array_elements($3::json) AS e(j), json_populate_record(null::charges, e.j) AS c, leg, ins
         WHERE leg.leg = c.leg_id AND ins.id = leg.id
-       RETURNING leg_id, kind, currency, amount, description, prefix
+       RETURNING leg_id, kind, currency, amount, description, prefix, taxes
      ), usage AS (
        ${USAGE_OF_GROUP}
      ), body AS (
@@ -677,11 +677,12 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
 
 /** The groupings kept (level) and at which grains; see the migrations. */
 const USAGE_LEVELS = `(VALUES ('all', 'hour'), ('reseller', 'hour'), ('reseller', 'day'), ('destination', 'hour'), ('destination', 'day'),
-  ('reseller_destination', 'hour'), ('reseller_destination', 'day'), ('subscriber', 'hour')) AS v(level, grain)`;
+  ('reseller_destination', 'hour'), ('reseller_destination', 'day'), ('subscriber', 'hour'), ('carrier', 'hour'), ('carrier', 'day')) AS v(level, grain)`;
 
-const USAGE_KEY = 'level, grain, reseller_id, subscriber_id, destination, wholesale_currency, retail_currency, bucket';
+const USAGE_KEY = 'level, grain, reseller_id, subscriber_id, destination, carrier, wholesale_currency, retail_currency, bucket';
 const USAGE_COLUMNS = `${USAGE_KEY}, calls, answered, seconds, wholesale, retail`;
-const DELTA_COLUMNS = 'start_at, reseller_id, subscriber_id, destination, wholesale_currency, retail_currency, calls, answered, seconds, wholesale, retail';
+const DELTA_COLUMNS = 'start_at, reseller_id, subscriber_id, destination, carrier, wholesale_currency, retail_currency, calls, answered, seconds, wholesale, retail, wholesale_taxes, retail_taxes';
+const TAX_KEY = 'side, grain, reseller_id, tax_id, currency, bucket';
 
 /**
  * One delta row per leg, times `sign` (-1: taking its figures away), from `legs` (a FROM item
@@ -692,9 +693,13 @@ function usageRows(legs: string, charge: (kind: 'wholesale' | 'retail', alias: s
   const s = sign === 1 ? '' : '-';
   return `SELECT l.start_at, l.reseller_id, coalesce(l.subscriber_id, 0),
                  coalesce(nullif(w.description, ''), nullif(r.description, ''), w.prefix, r.prefix, ''),
+                 -- On a carrier's bill: a destination called (null otherwise; '' when the trunk was in no map).
+                 CASE WHEN l.direction IN ('outbound', 'forwarded') THEN coalesce(l.carrier, '') END,
                  coalesce(w.currency, ''), coalesce(r.currency, ''),
                  ${s}1, ${s}(CASE WHEN l.answered THEN 1 ELSE 0 END), ${s}l.billable_seconds::bigint,
-                 ${s}coalesce(w.amount, 0), ${s}coalesce(r.amount, 0)
+                 ${s}coalesce(w.amount, 0), ${s}coalesce(r.amount, 0),
+                 -- Tax lines as stored; their sign is the delta's (calls), applied when folded and read.
+                 coalesce(w.taxes, '[]'::jsonb), coalesce(r.taxes, '[]'::jsonb)
             FROM ${legs} ${charge('wholesale', 'w')} ${charge('retail', 'r')}
            WHERE l.reseller_id IS NOT NULL ${where}`;
 }
@@ -762,13 +767,29 @@ export async function foldUsage(db: Db, limit = 50_000): Promise<number> {
          RETURNING ${DELTA_COLUMNS}
        ), sums AS (
          SELECT v.level, v.grain,
-                CASE WHEN v.level IN ('destination', 'all') THEN 0 ELSE d.reseller_id END AS reseller_id,
+                CASE WHEN v.level IN ('destination', 'all', 'carrier') THEN 0 ELSE d.reseller_id END AS reseller_id,
                 CASE WHEN v.level = 'subscriber' THEN d.subscriber_id ELSE 0 END AS subscriber_id,
                 CASE WHEN v.level IN ('destination', 'reseller_destination') THEN d.destination ELSE '' END AS destination,
+                CASE WHEN v.level = 'carrier' THEN d.carrier ELSE '' END AS carrier,
                 d.wholesale_currency, d.retail_currency, date_trunc(v.grain, d.start_at, 'UTC') AS bucket,
                 sum(d.calls) AS calls, sum(d.answered) AS answered, sum(d.seconds) AS seconds, sum(d.wholesale) AS wholesale, sum(d.retail) AS retail
            FROM d CROSS JOIN ${USAGE_LEVELS}
-          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+          WHERE v.level <> 'carrier' OR d.carrier IS NOT NULL
+          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+       ), taxes AS (
+         SELECT t.side, g.grain, d.reseller_id, (x->>'tax_id')::bigint AS tax_id, t.currency, date_trunc(g.grain, d.start_at, 'UTC') AS bucket,
+                min(x->>'name') AS tax_name, sum(sign(d.calls))::bigint AS charges,
+                sum(sign(d.calls) * (x->>'taxable')::numeric) AS taxable, sum(sign(d.calls) * (x->>'amount')::numeric) AS amount
+           FROM d
+          CROSS JOIN LATERAL (VALUES ('wholesale', d.wholesale_currency, d.wholesale_taxes), ('retail', d.retail_currency, d.retail_taxes)) AS t(side, currency, taxes)
+          CROSS JOIN LATERAL jsonb_array_elements(t.taxes) AS x
+          CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
+          GROUP BY 1, 2, 3, 4, 5, 6
+       ), tax_up AS (
+         INSERT INTO tax_totals AS t (${TAX_KEY}, tax_name, charges, taxable, amount)
+         SELECT ${TAX_KEY}, tax_name, charges, taxable, amount FROM taxes ORDER BY ${TAX_KEY}
+         ON CONFLICT (${TAX_KEY}) DO UPDATE
+            SET charges = t.charges + excluded.charges, taxable = t.taxable + excluded.taxable, amount = t.amount + excluded.amount
        ), up AS (
          INSERT INTO usage_totals AS t (${USAGE_COLUMNS})
          SELECT ${USAGE_COLUMNS} FROM sums ORDER BY ${USAGE_KEY}

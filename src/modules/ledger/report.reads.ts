@@ -1,8 +1,7 @@
 /**
- * The reports' reads of legs and charges (issue 12; modules/reports): the figures that the usage
- * totals do not keep. Usage per reseller, subscriber, destination and day comes from usage_figures
- * (modules/reports/reports.reads.ts); what is here reads call_legs or charges themselves, and says
- * why. Kept in the ledger, the only code that knows those tables' columns.
+ * The reports' carrier and tax figures (issue 12; modules/reports), from the ledger's pre-aggregated
+ * figures (usage_figures level 'carrier', tax_figures), which only the ledger keeps. Usage per
+ * reseller, subscriber, destination and day is read by modules/reports/reports.reads.ts.
  */
 import type { Queryable } from '../../db/knex';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -31,28 +30,27 @@ export interface ChargeTaxTotal {
  * staff the wholesale side of every reseller, a reseller's people both sides of their own charges
  * (what it levies on its subscribers and what the operator levies on it).
  *
- * Reads charges, not usage_figures: the totals keep amounts before tax only, and each charge's
- * taxes are a JSON list (one entry per tax, with its jurisdiction through the tax). A month of
- * millions of charges is one pass over that month's partitions; charges without taxes are skipped
- * before their JSON is opened.
+ * From tax_figures (tax_totals and the deltas not folded yet; migrations/20261210000300): whole UTC
+ * days from the day grain, the hours at the period's ends from the hour grain (periodGrid), so a
+ * month reads thousands of rows, not its charges.
  */
 export async function chargeTaxTotals(db: Queryable, scope: Scope, period: { fromMs: number; toMs: number }): Promise<ChargeTaxTotal[]> {
   if (scope.kind === 'subscriber') return [];
-  const own = scope.kind === 'reseller' ? 'AND c.reseller_id = ?' : `AND c.kind = 'wholesale'`;
-  const bind: Array<string | number> = [iso(period.fromMs), iso(period.toMs)];
-  if (scope.kind === 'reseller') bind.push(scope.resellerId);
+  const grid = periodGrid(period);
+  const own = scope.kind === 'reseller' ? `AND f.reseller_id = ${Number(scope.resellerId)}` : `AND f.side = 'wholesale'`;
   const { rows } = (await db.raw(
     `SELECT g.side, g.tax_id, coalesce(x.name, g.tax_name) AS tax_name, j.id AS jurisdiction_id, j.name AS jurisdiction_name, j.country, j.region,
             g.currency, g.charges::text, g.taxable::text, g.amount::text
-       FROM (SELECT c.kind AS side, (t->>'tax_id')::bigint AS tax_id, min(t->>'name') AS tax_name, btrim(c.currency) AS currency,
-                    count(*) AS charges, sum((t->>'taxable')::numeric) AS taxable, sum((t->>'amount')::numeric) AS amount
-               FROM charges c CROSS JOIN LATERAL jsonb_array_elements(c.taxes) t
-              WHERE c.start_at >= ? AND c.start_at < ? ${own} AND c.taxes <> '[]'::jsonb
-              GROUP BY 1, 2, 4) g
+       FROM (SELECT f.side, f.tax_id, min(f.tax_name) AS tax_name, btrim(f.currency) AS currency,
+                    sum(f.charges) AS charges, sum(f.taxable) AS taxable, sum(f.amount) AS amount
+               FROM tax_figures f
+              WHERE (${grid.sql}) ${own}
+              GROUP BY 1, 2, 4
+             HAVING sum(f.charges) <> 0) g
        LEFT JOIN taxes x ON x.id = g.tax_id
        LEFT JOIN tax_jurisdictions j ON j.id = x.jurisdiction_id
       ORDER BY g.side DESC, j.country NULLS LAST, j.region NULLS FIRST, tax_name, g.tax_id, g.currency`,
-    bind,
+    grid.bindings,
   )) as { rows: Array<Record<string, any>> };
   return rows.map((r) => ({
     side: r.side, taxId: Number(r.tax_id), taxName: r.tax_name ?? '', jurisdictionId: r.jurisdiction_id == null ? null : Number(r.jurisdiction_id),
@@ -75,23 +73,39 @@ export interface CarrierTotal {
 
 /**
  * Outbound (and forwarded) legs attributed to a reseller, started in [fromMs, toMs), per LD carrier
- * and wholesale currency: operator staff only.
- *
- * Reads the legs: the carrier is not a key of usage_totals (adding it would add a level to every
- * write for one report). A month of 10 million legs is one pass over that month's partitions,
- * measured by nobody yet (docs/PERFORMANCE.md); the figure of every other table is from the totals.
+ * and wholesale currency: operator staff only. From usage_figures' level 'carrier' (every reseller
+ * per carrier; migrations/20261210000300), whole UTC days and the end hours as periodGrid says.
  */
 export async function carrierTotals(db: Queryable, scope: Scope, period: { fromMs: number; toMs: number }): Promise<CarrierTotal[]> {
   if (scope.kind !== 'wholesale') return [];
+  const grid = periodGrid(period);
   const { rows } = (await db.raw(
-    `SELECT coalesce(l.carrier, '') AS carrier, coalesce(btrim(w.currency), '') AS currency, count(*)::text AS calls,
-            count(*) FILTER (WHERE l.answered)::text AS answered, coalesce(sum(l.billable_seconds), 0)::text AS seconds, coalesce(sum(w.amount), 0)::text AS amount
-       FROM call_legs l
-       LEFT JOIN charges w ON w.leg_id = l.id AND w.start_at = l.start_at AND w.kind = 'wholesale'
-      WHERE l.start_at >= ? AND l.start_at < ? AND l.reseller_id IS NOT NULL AND l.direction IN ('outbound', 'forwarded')
+    `SELECT f.carrier, btrim(f.wholesale_currency) AS currency, sum(f.calls)::text AS calls, sum(f.answered)::text AS answered,
+            sum(f.seconds)::text AS seconds, sum(f.wholesale)::text AS amount
+       FROM usage_figures f
+      WHERE f.level = 'carrier' AND (${grid.sql})
       GROUP BY 1, 2
+     HAVING sum(f.calls) <> 0
       ORDER BY 1, 2`,
-    [iso(period.fromMs), iso(period.toMs)],
+    grid.bindings,
   )) as { rows: Array<Record<string, any>> };
   return rows.map((r) => ({ carrier: r.carrier, currency: r.currency, calls: Number(r.calls), answered: Number(r.answered), seconds: Number(r.seconds), amount: r.amount }));
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The buckets of pre-aggregated figures (alias f, columns grain and bucket) that make up the period
+ * [fromMs, toMs): whole UTC days inside it from the day grain, the hours at its two ends from the hour
+ * grain. Exact for periods that start and end on whole hours (local days of every whole-hour zone;
+ * docs/DASHBOARDS.md).
+ */
+export function periodGrid(period: { fromMs: number; toMs: number }): { sql: string; bindings: string[] } {
+  const d0 = Math.ceil(period.fromMs / DAY) * DAY;
+  const d1 = Math.floor(period.toMs / DAY) * DAY;
+  if (d0 >= d1) return { sql: `f.grain = 'hour' AND f.bucket >= ? AND f.bucket < ?`, bindings: [iso(period.fromMs), iso(period.toMs)] };
+  return {
+    sql: `(f.grain = 'day' AND f.bucket >= ? AND f.bucket < ?) OR (f.grain = 'hour' AND ((f.bucket >= ? AND f.bucket < ?) OR (f.bucket >= ? AND f.bucket < ?)))`,
+    bindings: [iso(d0), iso(d1), iso(period.fromMs), iso(d0), iso(d1), iso(period.toMs)],
+  };
 }
