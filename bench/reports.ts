@@ -7,12 +7,14 @@
  *   npx tsx bench/reports.ts --legs=10000000 --days=30     (a month of 10 million legs)
  *
  * Options as bench/dashboards.ts (--legs, --subscribers, --resellers, --destinations, --days,
- * --rounds, --chunk, --lanes). Target (issue 12): a report over a month of 10 million legs under
+ * --rounds, --chunk, --lanes), and --time-only=DATABASE (time a ledger kept by bench/pages.ts --keep). Target (issue 12): a report over a month of 10 million legs under
  * 2 s. Not asserted anywhere.
  */
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../src/db/knex';
 import { resellerReport, wholesaleReport } from '../src/modules/reports/reports.service';
+import { loadConfig } from '../src/config';
+import { openDatabase } from '../src/server';
 import { benchArgs, benchLog, runMain, withScratchDatabase } from './cli';
 import { createGenerator, dashboardOptions, storeLegs, time, type DashboardBenchOptions, type Timing } from './dashboards';
 import { Rng } from './rng';
@@ -26,6 +28,11 @@ export async function benchReports(db: Db, o: DashboardBenchOptions): Promise<{ 
   await storeLegs(db, g, o.legs, { chunk: o.chunk, log: o.log, lanes: o.lanes });
   const loadSeconds = (performance.now() - t0) / 1000;
   await db.raw('ANALYZE');
+  return { loadSeconds, timings: await timeReports(db, g.parties.resellerIds, o) };
+}
+
+/** Every table of both reports over the last 30 local days, timed as the routes build them. */
+async function timeReports(db: Db, resellerIds: number[], o: DashboardBenchOptions): Promise<Timing[]> {
   const rng = new Rng(11);
   const pick = <T>(list: T[]) => list[Math.floor(rng.next() * list.length)] as T;
   const rounds = Math.max(3, Math.floor(o.rounds / 4));
@@ -35,13 +42,33 @@ export async function benchReports(db: Db, o: DashboardBenchOptions): Promise<{ 
   for (const only of ['days', 'resellers', 'destinations', 'carriers', 'unrated', 'taxes', 'recurring'] as const) {
     timings.push(await time(`  wholesale: ${only}`, rounds, () => wholesaleReport(db, { kind: 'wholesale' }, {}, ZONE, only)));
   }
-  timings.push(await time('reseller report: every table', rounds, () => resellerReport(db, { kind: 'reseller', resellerId: pick(g.parties.resellerIds) }, {}, ZONE)));
-  return { loadSeconds, timings };
+  timings.push(await time('reseller report: every table', rounds, () => resellerReport(db, { kind: 'reseller', resellerId: pick(resellerIds) }, {}, ZONE)));
+  return timings;
+}
+
+/**
+ * --time-only=DATABASE: the reports timed on a ledger kept by an earlier bench (bench/pages.ts
+ * --keep, whose legs span 90 days: the last 30 of them are the month timed), migrated first.
+ */
+async function timeKept(name: string, o: DashboardBenchOptions): Promise<void> {
+  const url = new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  url.pathname = `/${name}`;
+  const { db } = await openDatabase(loadConfig({ NODE_ENV: 'production', DATABASE_URL: url.toString(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' }));
+  try {
+    const legs = Number(((await db.raw(`SELECT count(*)::bigint AS n FROM call_legs WHERE start_at >= now() - interval '30 days'`)) as { rows: Array<{ n: string }> }).rows[0]?.n);
+    const resellerIds = ((await db.raw(`SELECT id FROM resellers WHERE code LIKE 'dash-%' ORDER BY id`)) as { rows: Array<{ id: string }> }).rows.map((r) => Number(r.id));
+    benchLog(`reports over the last 30 days of ${name}: ${legs.toLocaleString('en')} legs in those days`);
+    for (const t of await timeReports(db, resellerIds, o)) benchLog(`  ${t.name.padEnd(40)} p50 ${t.p50.toFixed(1).padStart(8)} ms   p95 ${t.p95.toFixed(1).padStart(8)} ms   (${t.rounds} runs; target < 2000 ms for a month of 10M legs)`);
+  } finally {
+    await db.destroy();
+  }
 }
 
 async function main() {
   const a = benchArgs();
   const o = dashboardOptions(a, benchLog);
+  const kept = a.get('time-only');
+  if (kept) return timeKept(kept, o);
   await withScratchDatabase('reports', { log: benchLog }, async (db) => {
     const r = await benchReports(db, o);
     benchLog(`reports at ${o.legs.toLocaleString('en')} legs over ${o.days} days: stored in ${r.loadSeconds.toFixed(1)} s`);
