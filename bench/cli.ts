@@ -65,6 +65,18 @@ export async function withScratchDatabase<T>(prefix: string, opts: { keep?: bool
   }
 }
 
+/** Runs `work` on a database kept by an earlier run (`--keep`), beside BENCH_DATABASE_URL's, migrated first; nothing is dropped. */
+export async function withKeptDatabase<T>(name: string, work: (db: Db) => Promise<T>): Promise<T> {
+  const url = new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  url.pathname = `/${name}`;
+  const { db } = await openDatabase(loadConfig({ NODE_ENV: 'production', DATABASE_URL: url.toString(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' }));
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
 /** A script's main, run when the file is run itself: a failure printed and exit 1. */
 export function runMain(main: () => Promise<void>): void {
   main().catch((err) => {

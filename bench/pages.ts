@@ -31,9 +31,7 @@ import { callListQuery } from '../src/modules/calls/calls.schemas';
 import { callsSection, openSubscriber } from '../src/modules/selfcare/selfcare.service';
 import { createGenerator, storeLegs, time, timeDashboards, type BenchSubscriber, type Timing } from './dashboards';
 import { describeMachine, machineLine, type Machine } from './machine';
-import { benchArgs, benchLog, runMain, withScratchDatabase } from './cli';
-import { loadConfig } from '../src/config';
-import { openDatabase } from '../src/server';
+import { benchArgs, benchLog, runMain, withKeptDatabase, withScratchDatabase } from './cli';
 import { Rng } from './rng';
 
 export interface PagesBenchOptions {
@@ -245,10 +243,7 @@ export function pagesOptions(a: Map<string, string>, log: (msg: string) => void,
  * the ledger was grown on.
  */
 async function timeKept(name: string, o: PagesBenchOptions): Promise<void> {
-  const base = new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  base.pathname = `/${name}`;
-  const { db } = await openDatabase(loadConfig({ NODE_ENV: 'production', DATABASE_URL: base.toString(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' }));
-  try {
+  await withKeptDatabase(name, async (db) => {
     const { rows } = (await db.raw(
       `SELECT s.id, s.reseller_id, r.time_zone, coalesce(s.billing_cycle_day, r.billing_cycle_day) AS cycle_day
          FROM subscribers s JOIN resellers r ON r.id = s.reseller_id WHERE r.code LIKE 'dash-%' ORDER BY s.id`,
@@ -260,9 +255,7 @@ async function timeKept(name: string, o: PagesBenchOptions): Promise<void> {
     const pages = await timePages(db, subscribers, o.rounds, o.log);
     const dashboards = await timeDashboards(db, parties, o.dashRounds, o.log);
     printStep({ legs, asked: legs, loadSeconds: 0, analyzeSeconds: 0, bytes: await relationBytes(db), load1, pages, dashboards }, o.log);
-  } finally {
-    await db.destroy();
-  }
+  });
 }
 
 /** Run alone: a database of its own beside BENCH_DATABASE_URL's, dropped at the end (kept with --keep, for EXPLAIN ANALYZE). */

@@ -13,9 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../src/db/knex';
 import { resellerReport, wholesaleReport } from '../src/modules/reports/reports.service';
-import { loadConfig } from '../src/config';
-import { openDatabase } from '../src/server';
-import { benchArgs, benchLog, runMain, withScratchDatabase } from './cli';
+import { benchArgs, benchLog, runMain, withKeptDatabase, withScratchDatabase } from './cli';
 import { createGenerator, dashboardOptions, storeLegs, time, type DashboardBenchOptions, type Timing } from './dashboards';
 import { Rng } from './rng';
 
@@ -51,17 +49,12 @@ async function timeReports(db: Db, resellerIds: number[], o: DashboardBenchOptio
  * --keep, whose legs span 90 days: the last 30 of them are the month timed), migrated first.
  */
 async function timeKept(name: string, o: DashboardBenchOptions): Promise<void> {
-  const url = new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  url.pathname = `/${name}`;
-  const { db } = await openDatabase(loadConfig({ NODE_ENV: 'production', DATABASE_URL: url.toString(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0' }));
-  try {
+  await withKeptDatabase(name, async (db) => {
     const legs = Number(((await db.raw(`SELECT count(*)::bigint AS n FROM call_legs WHERE start_at >= now() - interval '30 days'`)) as { rows: Array<{ n: string }> }).rows[0]?.n);
     const resellerIds = ((await db.raw(`SELECT id FROM resellers WHERE code LIKE 'dash-%' ORDER BY id`)) as { rows: Array<{ id: string }> }).rows.map((r) => Number(r.id));
     benchLog(`reports over the last 30 days of ${name}: ${legs.toLocaleString('en')} legs in those days`);
     for (const t of await timeReports(db, resellerIds, o)) benchLog(`  ${t.name.padEnd(40)} p50 ${t.p50.toFixed(1).padStart(8)} ms   p95 ${t.p95.toFixed(1).padStart(8)} ms   (${t.rounds} runs; target < 2000 ms for a month of 10M legs)`);
-  } finally {
-    await db.destroy();
-  }
+  });
 }
 
 async function main() {
