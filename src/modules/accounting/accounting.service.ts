@@ -109,7 +109,7 @@ export async function bookFigures(db: Db, book: Book, asked: { from?: string; to
     }
     for (const u of usage) {
       const c = perDestination.get(`${u.resellerId}\u0000${u.currency}\u0000${u.destination}`)!;
-      invoices.add(u.resellerId, u.currency, 'Calls', `Calls to ${u.destination}: ${c.calls} calls, ${minutes(c.seconds)} min`, u.amount, u.taxes);
+      invoices.add(u.resellerId, u.currency, 'Calls', `Calls to ${u.destination}: ${c.calls} ${c.calls === 1 ? 'call' : 'calls'}, ${minutes(c.seconds)} min`, u.amount, u.taxes);
     }
     for (const r of recurring) {
       figures.push({ day: r.day, currency: r.currency, flow: 'sale', label: `Recurring charges: ${name(r.resellerId)}`, net: r.amount, taxes: r.taxes });
