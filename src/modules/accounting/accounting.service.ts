@@ -93,7 +93,7 @@ export async function bookFigures(db: Db, book: Book, asked: { from?: string; to
 
   if (book.kind === 'operator') {
     const [usage, recurring, resellers] = await Promise.all([
-      chargeBookTotals(db, { side: 'wholesale', ...q }),
+      chargeBookTotals(db, { side: 'wholesale', ...q, bySubscriber: false, byDestination: true }),
       repo.recurringBookTotals(db, { side: 'wholesale', ...q }),
       repo.resellerParties(db, book.resellerId),
     ]);
@@ -125,8 +125,8 @@ export async function bookFigures(db: Db, book: Book, asked: { from?: string; to
   }
 
   const [sales, purchases, recurringSales, recurringPurchases, subscribers] = await Promise.all([
-    chargeBookTotals(db, { side: 'retail', ...q }),
-    chargeBookTotals(db, { side: 'wholesale', ...q }),
+    chargeBookTotals(db, { side: 'retail', ...q, bySubscriber: true, byDestination: false }),
+    chargeBookTotals(db, { side: 'wholesale', ...q, bySubscriber: false, byDestination: false }),
     repo.recurringBookTotals(db, { side: 'retail', ...q }),
     repo.recurringBookTotals(db, { side: 'wholesale', ...q }),
     repo.subscriberParties(db, book.resellerId),

@@ -115,8 +115,8 @@ export interface ChargeBookTotal {
 
 /**
  * The accounting exports' reads of charges (modules/accounting): one side's charges of legs
- * started in [fromMs, toMs) per reseller, subscriber, local day of `timeZone`, destination and
- * currency, each group with its taxes by name. `resellerId` null: every reseller (operator staff);
+ * started in [fromMs, toMs) per reseller, local day of `timeZone` and currency, and per
+ * subscriber and destination when asked (0 and '' otherwise), each group with its taxes by name. `resellerId` null: every reseller (operator staff);
  * otherwise that reseller's only, which the caller takes from the scope.
  *
  * Reads charges rather than usage_figures: an invoice line carries its own taxes, and the totals
@@ -124,13 +124,14 @@ export interface ChargeBookTotal {
  */
 export async function chargeBookTotals(
   db: Queryable,
-  q: { side: 'wholesale' | 'retail'; resellerId: number | null; fromMs: number; toMs: number; timeZone: string },
+  q: { side: 'wholesale' | 'retail'; resellerId: number | null; fromMs: number; toMs: number; timeZone: string; bySubscriber: boolean; byDestination: boolean },
 ): Promise<ChargeBookTotal[]> {
   const own = q.resellerId === null ? '' : 'AND c.reseller_id = ?';
   const where = `c.kind = ? AND c.start_at >= ? AND c.start_at < ? ${own}`;
   const bind: Array<string | number> = [q.side, iso(q.fromMs), iso(q.toMs), ...(q.resellerId === null ? [] : [q.resellerId])];
-  const keys = `c.reseller_id, coalesce(c.subscriber_id, 0) AS subscriber_id, to_char(c.start_at AT TIME ZONE ?, 'YYYY-MM-DD') AS day,
-                coalesce(nullif(c.description, ''), c.prefix) AS destination, btrim(c.currency) AS currency`;
+  // Keys a caller does not need are constants, so the groups are as few as its figures allow.
+  const keys = `c.reseller_id, ${q.bySubscriber ? 'coalesce(c.subscriber_id, 0)' : '0'} AS subscriber_id, to_char(c.start_at AT TIME ZONE ?, 'YYYY-MM-DD') AS day,
+                ${q.byDestination ? "coalesce(nullif(c.description, ''), c.prefix)" : "''"} AS destination, btrim(c.currency) AS currency`;
   const [amounts, taxes] = await Promise.all([
     db.raw(
       `SELECT ${keys}, count(*)::text AS charges, sum(c.billable_seconds)::text AS seconds, sum(c.amount)::text AS amount
