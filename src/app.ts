@@ -25,6 +25,7 @@ import { registerIntakeJobs } from './modules/intake/intake.jobs';
 import { registerBillingJobs } from './modules/billing/billing.jobs';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
+import { accountingRoutes } from './modules/accounting/accounting.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
@@ -285,6 +286,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(settingsRoutes({ db }));
   app.use(billingRoutes({ db }));
   app.use(reportRoutes({ db }));
+  app.use(accountingRoutes({ db }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

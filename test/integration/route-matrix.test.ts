@@ -264,6 +264,8 @@ const NO_STORE_PAGES = [
   ...['days', 'subscribers', 'destinations', 'taxes', 'recurring'].map((id) => `GET /reseller/reports/${id}.csv`),
   'GET /wholesale/resellers/:resellerId/reports',
   ...['days', 'subscribers', 'destinations', 'taxes', 'recurring'].map((id) => `GET /wholesale/resellers/:resellerId/reports/${id}.csv`),
+  // The accounting exports (issue 12): the page and its journal and invoice files.
+  ...['wholesale', 'reseller'].flatMap((p) => [`GET /${p}/reports/accounting`, ...['journal', 'invoices-quickbooks', 'invoices-xero'].map((f) => `GET /${p}/reports/${f}.csv`)]),
 ];
 
 /**

@@ -109,3 +109,64 @@ export function periodGrid(period: { fromMs: number; toMs: number }): { sql: str
     bindings: [iso(d0), iso(d1), iso(period.fromMs), iso(d0), iso(d1), iso(period.toMs)],
   };
 }
+
+/** Charges of one side, reseller, subscriber, local day, destination and currency, with their taxes. */
+export interface ChargeBookTotal {
+  resellerId: number;
+  /** 0: a leg of no subscriber. */
+  subscriberId: number;
+  day: string;
+  /** As the usage totals name it: the charge's destination description, else its prefix. */
+  destination: string;
+  currency: string;
+  charges: number;
+  seconds: number;
+  /** Before tax, exact numeric text. */
+  amount: string;
+  /** Each tax by name (its code in the accounting exports), exact numeric text. */
+  taxes: Array<{ code: string; amount: string }>;
+}
+
+/**
+ * The accounting exports' reads of charges (modules/accounting): one side's charges of legs
+ * started in [fromMs, toMs) per reseller, local day of `timeZone` and currency, and per
+ * subscriber and destination when asked (0 and '' otherwise), each group with its taxes by name. `resellerId` null: every reseller (operator staff);
+ * otherwise that reseller's only, which the caller takes from the scope.
+ *
+ * Reads charges rather than usage_figures: an invoice line carries its own taxes, and the totals
+ * keep amounts before tax only. Two passes over the period's partitions (amounts, then taxes).
+ */
+export async function chargeBookTotals(
+  db: Queryable,
+  q: { side: 'wholesale' | 'retail'; resellerId: number | null; fromMs: number; toMs: number; timeZone: string; bySubscriber: boolean; byDestination: boolean },
+): Promise<ChargeBookTotal[]> {
+  const own = q.resellerId === null ? '' : 'AND c.reseller_id = ?';
+  const where = `c.kind = ? AND c.start_at >= ? AND c.start_at < ? ${own}`;
+  const bind: Array<string | number> = [q.side, iso(q.fromMs), iso(q.toMs), ...(q.resellerId === null ? [] : [q.resellerId])];
+  // Keys a caller does not need are constants, so the groups are as few as its figures allow.
+  const keys = `c.reseller_id, ${q.bySubscriber ? 'coalesce(c.subscriber_id, 0)' : '0'} AS subscriber_id, to_char(c.start_at AT TIME ZONE ?, 'YYYY-MM-DD') AS day,
+                ${q.byDestination ? "coalesce(nullif(c.description, ''), c.prefix)" : "''"} AS destination, btrim(c.currency) AS currency`;
+  const [amounts, taxes] = await Promise.all([
+    db.raw(
+      `SELECT ${keys}, count(*)::text AS charges, sum(c.billable_seconds)::text AS seconds, sum(c.amount)::text AS amount
+         FROM charges c WHERE ${where} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
+      [q.timeZone, ...bind],
+    ) as Promise<{ rows: Array<Record<string, any>> }>,
+    db.raw(
+      `SELECT ${keys}, t->>'name' AS code, sum((t->>'amount')::numeric)::text AS amount
+         FROM charges c CROSS JOIN LATERAL jsonb_array_elements(c.taxes) t
+        WHERE ${where} AND c.taxes <> '[]'::jsonb GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
+      [q.timeZone, ...bind],
+    ) as Promise<{ rows: Array<Record<string, any>> }>,
+  ]);
+  const key = (r: Record<string, any>) => [r.reseller_id, r.subscriber_id, r.day, r.destination, r.currency].join('\u0000');
+  const out = new Map<string, ChargeBookTotal>();
+  for (const r of amounts.rows) {
+    out.set(key(r), {
+      resellerId: Number(r.reseller_id), subscriberId: Number(r.subscriber_id), day: r.day, destination: r.destination, currency: r.currency,
+      charges: Number(r.charges), seconds: Number(r.seconds), amount: r.amount, taxes: [],
+    });
+  }
+  for (const r of taxes.rows) out.get(key(r))?.taxes.push({ code: r.code ?? '', amount: r.amount });
+  return [...out.values()];
+}

@@ -39,6 +39,7 @@ export function reportRoutes({ db }: { db: Db }): Router {
       res.page('reports/report', {
         title: p.title, base, report, shortcuts: service.periodShortcuts(timeZoneOf(req)),
         csvHref: (id: string) => `${base}/${id}.csv${viewHelpers.query(period)}`,
+        accountingHref: `${base}/accounting${viewHelpers.query(period)}`,
       });
     });
 
@@ -61,6 +62,7 @@ export function reportRoutes({ db }: { db: Db }): Router {
     res.page('reports/report', {
       title: `Report: ${report.reseller?.name ?? ''}`, base, report, shortcuts: service.periodShortcuts(timeZoneOf(req)),
       csvHref: (table: string) => `${base}/${table}.csv${viewHelpers.query(period)}`,
+      accountingHref: `/wholesale/reports/accounting${viewHelpers.query({ ...period, reseller: id })}`,
     });
   });
   for (const table of service.RESELLER_TABLES) {
