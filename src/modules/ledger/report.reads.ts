@@ -1,7 +1,8 @@
 /**
  * The reports' carrier and tax figures (issue 12; modules/reports), from the ledger's pre-aggregated
- * figures (usage_figures level 'carrier', tax_figures), which only the ledger keeps. Usage per
- * reseller, subscriber, destination and day is read by modules/reports/reports.reads.ts.
+ * figures (usage_figures level 'carrier', tax_figures), and the accounting exports' charges
+ * (chargeBookTotals, which reads charges and says why). Usage per reseller, subscriber,
+ * destination and day is read by modules/reports/reports.reads.ts.
  */
 import type { Queryable } from '../../db/knex';
 import type { Scope } from '../../domain/tenancy/roles';
