@@ -23,6 +23,7 @@ import { JobWorker } from './modules/jobs/worker';
 import { registerRerateJobs } from './modules/calls/rerate.jobs';
 import { registerIntakeJobs } from './modules/intake/intake.jobs';
 import { registerBillingJobs } from './modules/billing/billing.jobs';
+import { registerRecordFileJobs } from './modules/record-files/record-files.jobs';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerRerateJobs(jobs, { db, caches });
   registerIntakeJobs(jobs, { db, caches });
   registerBillingJobs(jobs, { db });
+  registerRecordFileJobs(jobs, { db });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import type { Db } from '../../db/knex';
+import type { JobKinds } from '../jobs/jobs.service';
+import { closeDueFiles } from './record-files.service';
+
+export const RECORD_FILES_JOB = 'record-files';
+
+/**
+ * Record files, every five minutes: each active spec's periods that ended more than the grace ago
+ * are closed (record-files.service closeDueFiles). The closing keeps its own progress in its file
+ * row (each batch commits with it), so a killed run resumes where the file stands; no job checkpoint.
+ */
+export function registerRecordFileJobs(kinds: JobKinds, deps: { db: Db }): void {
+  const { db } = deps;
+  kinds.register({
+    kind: RECORD_FILES_JOB,
+    payload: z.object({}).strict(),
+    title: () => 'Closing record files of ended periods',
+    async run(ctx) {
+      let done = 0;
+      const r = await closeDueFiles(db, { nowMs: Date.now(), signal: ctx.signal, afterBatch: async () => ctx.save(undefined, { done: ++done }) });
+      return { message: `${r.closed} record file${r.closed === 1 ? '' : 's'} closed.`, closed: r.closed };
+    },
+  });
+  kinds.schedule({ name: RECORD_FILES_JOB, kind: RECORD_FILES_JOB, payload: {}, everySeconds: 300 });
+}
