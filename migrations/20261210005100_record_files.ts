@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
  *   and totals are set; a closed file never changes (the trigger below refuses it). `number` is the
  *   reseller's file number, given at the close under a lock of the reseller's counter row, so
  *   numbers are gapless and committed in order: the API's cursor ("files after number N").
- * - record_file_chunks: the bytes, in chunks of about 64 KB. Chunks rather than one bytea: a day's
+ * - record_file_chunks: the bytes, one chunk per batch of legs. Chunks rather than one bytea: a day's
  *   file of a million legs is some 200 MB, which one value would have to hold in memory to write and
  *   to read; chunks are written batch by batch (so a closing resumes after its last committed
  *   batch) and streamed to a download with constant memory.
