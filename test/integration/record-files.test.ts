@@ -11,7 +11,9 @@ import { parse } from 'csv-parse/sync';
 import type { Db } from '../../src/db/knex';
 import { presetSpec, RECORD_PRESETS } from '../../src/domain/records';
 import { changesHorizon } from '../../src/modules/changes/changes.service';
-import { closeDueFiles, fileBytes, filesAfter, type RecordFileRow } from '../../src/modules/record-files/record-files.service';
+import request from 'supertest';
+import { closeDueFiles, createKey, fileBytes, filesAfter, type RecordFileRow } from '../../src/modules/record-files/record-files.service';
+import { Client } from '../support/http';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeCharge, makeTenants } from '../support/factories';
 
@@ -204,16 +206,26 @@ describe('record files', () => {
     const taken = new Map<number, number>();
     const files = new Set<number>();
     let cursor = 0;
+    // The reseller's client: the API with a record-files key, "files after the last one I took".
+    const { key } = await createKey(t.db, fx.b.reseller.id, 'follower', null);
+    const api = (path: string) => request(t.app).get(path).set('Authorization', `Bearer ${key}`);
     const page = async (): Promise<number> => {
-      const got = await filesAfter(t.db, fx.b.reseller.id, cursor, 3);
+      const res = await api(`/api/v1/record-files?after=${cursor}&limit=3`);
+      assert.equal(res.status, 200, res.text);
+      const got = res.body.files as Array<{ id: number; number: number; specification: { id: number }; download_url: string; sha256: string }>;
       for (const f of got) {
         assert.ok(!files.has(f.id), `file ${f.id} read twice`);
         assert.equal(f.number, cursor + 1, 'numbers come without a gap');
         files.add(f.id);
-        cursor = f.number!;
-        if (f.specId !== spec) continue;
-        for (const l of await linesOf(t.db, f)) taken.set(Number(l.leg_id), (taken.get(Number(l.leg_id)) ?? 0) + 1);
+        cursor = f.number;
+        if (f.specification.id !== spec) continue;
+        const content = await api(f.download_url);
+        assert.equal(content.status, 200);
+        assert.equal(crypto.createHash('sha256').update(content.text).digest('hex'), f.sha256);
+        const lines = parse(content.text, { columns: true, bom: true }) as Array<Record<string, string>>;
+        for (const l of lines) taken.set(Number(l.leg_id), (taken.get(Number(l.leg_id)) ?? 0) + 1);
       }
+      assert.equal(res.body.next_after, cursor);
       return got.length;
     };
     const closer = async () => {
@@ -234,5 +246,50 @@ describe('record files', () => {
     for (const id of written) assert.equal(taken.get(id), 1, `leg ${id} in ${taken.get(id) ?? 0} files`);
     // The spec's first file also holds the reseller's legs from before it (the earlier tests'): each once too.
     for (const [id, n] of taken) assert.equal(n, 1, `leg ${id} in ${n} files`);
+  });
+
+  test('the portal lists and downloads a reseller\'s own files only; keys are shown once, stored hashed, narrow, revocable', async () => {
+    const admin = await Client.login(t.app, fx.a.admin.email);
+    const support = await Client.login(t.app, fx.a.support.email);
+    const ops = await Client.login(t.app, fx.wholesaleAdmin.email);
+    const aFiles = await filesAfter(t.db, fx.a.reseller.id, 0, 1000);
+    const bFiles = await filesAfter(t.db, fx.b.reseller.id, 0, 1000);
+    assert.ok(aFiles.length > 0 && bFiles.length > 0);
+    const own = aFiles[aFiles.length - 1]!;
+    const foreign = bFiles[0]!;
+
+    const list = await admin.get('/reseller/record-files');
+    assert.equal(list.status, 200);
+    assert.match(list.text, new RegExp(own.filename.replace(/[.+]/g, '\\$&')));
+    assert.doesNotMatch(list.text, new RegExp(`record-files/${foreign.id}/download`));
+    assert.match(list.text, /EST|EDT/, 'periods in the reseller\'s zone');
+    const dl = await support.get(`/reseller/record-files/${own.id}/download`);
+    assert.equal(dl.status, 200);
+    assert.equal(crypto.createHash('sha256').update(dl.text).digest('hex'), own.sha256);
+    assert.equal((await admin.get(`/reseller/record-files/${foreign.id}/download`)).status, 404);
+    assert.equal((await ops.get(`/wholesale/resellers/${fx.b.reseller.id}/record-files/${foreign.id}/download`)).status, 200);
+    assert.equal((await ops.get(`/wholesale/resellers/${fx.a.reseller.id}/record-files/${foreign.id}/download`)).status, 404);
+
+    // Support reads only.
+    const refused = await support.submit('/reseller/record-files/keys', { label: 'x' }, '/reseller/record-files');
+    assert.equal(refused.status, 403);
+    const made = await admin.submit('/reseller/record-files/keys', { label: 'Accounting' }, '/reseller/record-files');
+    assert.equal(made.status, 200);
+    const key = /data-testid="key">([^<]+)</.exec(made.text)?.[1] as string;
+    assert.match(key, /^rfk_/);
+    const stored = await t.db('record_file_keys').where({ reseller_id: fx.a.reseller.id, label: 'Accounting' }).first();
+    assert.equal(stored.key_hash, crypto.createHash('sha256').update(key).digest('hex'));
+    assert.ok(!JSON.stringify(stored).includes(key), 'the key itself is not stored');
+    assert.doesNotMatch((await admin.get('/reseller/record-files')).text, new RegExp(key), 'shown once');
+
+    const api = (path: string, k = key) => request(t.app).get(path).set('Authorization', `Bearer ${k}`);
+    const page = await api('/api/v1/record-files?after=0&limit=1000');
+    assert.equal(page.status, 200);
+    assert.deepEqual(page.body.files.map((f: { id: number }) => f.id), aFiles.map((f) => f.id));
+    assert.equal((await api(`/api/v1/record-files/${foreign.id}/content`)).status, 404, 'another reseller\'s file is none');
+    assert.equal((await api('/api/v1/record-files?after=-1')).status, 400);
+    assert.equal((await api('/api/v1/')).status, 401, 'a record-files key opens nothing else');
+    await admin.submit(`/reseller/record-files/keys/${stored.id}/revoke`, {}, '/reseller/record-files');
+    assert.equal((await api('/api/v1/record-files')).status, 401, 'a revoked key is no key');
   });
 });
