@@ -71,12 +71,14 @@ describe('record files', () => {
    * Waits until every change stored so far may be read (the change log's horizon is held back by
    * any long transaction on the server, even in another database).
    */
-  async function settled(x: Tenant, timeoutMs = 300_000) {
+  async function settled(x: Tenant, timeoutMs = Number(process.env.SETTLE_MS ?? 300_000)) {
     const { rows } = (await t.db.raw("SELECT xid::text || '.' || position AS c FROM leg_changes WHERE reseller_id = ? ORDER BY xid DESC, position DESC LIMIT 1", [x.reseller.id])) as { rows: Array<{ c: string }> };
     const last = rows[0]?.c ?? null;
     const until = Date.now() + timeoutMs;
-    while ((await changesHorizon(t.db, { kind: 'reseller', resellerId: x.reseller.id }, null)) !== last) {
-      assert.ok(Date.now() < until, 'the change log did not settle');
+    for (;;) {
+      const horizon = await changesHorizon(t.db, { kind: 'reseller', resellerId: x.reseller.id }, null);
+      if (horizon === last) break;
+      assert.ok(Date.now() < until, `the change log did not settle: ${horizon} short of ${last}`);
       await sleep(200);
     }
   }

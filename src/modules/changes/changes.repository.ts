@@ -63,6 +63,8 @@ async function readAfter<R extends { xid: string; position: string | number }>(
   const [toXid, toPosition] = upTo ? cursorPair(upTo) : [null, null];
   const resellerId = tenantOf(scope);
   const n = Math.min(Math.max(1, Math.floor(limit)), MAX_CHANGES);
+  // Ordered by the column, not by the text `xid` of the select list (which ORDER BY xid would
+  // name): as text '1045' sorts before '788', and a cursor taken from such a page reads rows again.
   const { rows } = (await db.raw(
     `SELECT xid::text AS xid, position, ${columns}
        FROM ${table}
@@ -70,7 +72,7 @@ async function readAfter<R extends { xid: string; position: string | number }>(
         AND xid < pg_snapshot_xmin(pg_current_snapshot())
         AND (?::bigint IS NULL OR reseller_id = ?::bigint)
         AND (?::xid8 IS NULL OR (xid, position) <= (?::xid8, ?::bigint))
-      ORDER BY xid, position
+      ORDER BY ${table}.xid, ${table}.position
       LIMIT ?`,
     [xid, position, resellerId, resellerId, toXid, toXid, toPosition, n],
   )) as { rows: R[] };
@@ -147,7 +149,7 @@ export async function changesHorizon(db: Queryable, scope: Scope, cursor: Change
       WHERE (xid, position) > (?::xid8, ?::bigint)
         AND xid < pg_snapshot_xmin(pg_current_snapshot())
         AND (?::bigint IS NULL OR reseller_id = ?::bigint)
-      ORDER BY xid DESC, position DESC
+      ORDER BY leg_changes.xid DESC, leg_changes.position DESC
       LIMIT 1`,
     [xid, position, resellerId, resellerId],
   )) as { rows: Array<{ xid: string; position: string }> };
