@@ -14,6 +14,8 @@ import { changesHorizon } from '../../src/modules/changes/changes.service';
 import request from 'supertest';
 import { closeDueFiles, createKey, fileBytes, filesAfter, type RecordFileRow } from '../../src/modules/record-files/record-files.service';
 import { Client } from '../support/http';
+import http from 'node:http';
+import { pushDue, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/modules/record-files/record-files.push';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeCharge, makeTenants } from '../support/factories';
 
@@ -293,5 +295,85 @@ describe('record files', () => {
     assert.equal((await api('/api/v1/')).status, 401, 'a record-files key opens nothing else');
     await admin.submit(`/reseller/record-files/keys/${stored.id}/revoke`, {}, '/reseller/record-files');
     assert.equal((await api('/api/v1/record-files')).status, 401, 'a revoked key is no key');
+  });
+
+  test('push: each closed file is posted signed to the reseller\'s address, retried after failures until it is taken, every attempt kept; send again', async () => {
+    const SECRET = 'a-shared-secret-of-the-reseller';
+    let failuresLeft = 2;
+    const received: Array<{ id: number; sha: string }> = [];
+    let badSignatures = 0;
+    const server = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(parts);
+        const ts = String(req.headers[TIMESTAMP_HEADER]);
+        // The receiver's checks: the signature over timestamp and body, and a fresh timestamp.
+        const good = signBody(SECRET, ts, body);
+        const sent = String(req.headers[SIGNATURE_HEADER]);
+        const fresh = Math.abs(Date.now() / 1000 - Number(ts)) < 300;
+        if (sent.length !== good.length || !crypto.timingSafeEqual(Buffer.from(sent), Buffer.from(good)) || !fresh) {
+          badSignatures++;
+          res.writeHead(401).end('bad signature');
+          return;
+        }
+        // A body changed on the way (or signed with another secret) does not verify.
+        assert.notEqual(signBody(SECRET, ts, Buffer.concat([body, Buffer.from('x')])), sent);
+        assert.notEqual(signBody('another-secret-entirely', ts, body), sent);
+        if (failuresLeft > 0) {
+          failuresLeft--;
+          res.writeHead(503).end('busy, try later');
+          return;
+        }
+        received.push({ id: Number(req.headers['x-record-file-id']), sha: crypto.createHash('sha256').update(body).digest('hex') });
+        res.writeHead(200).end('thanks');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/record-files`;
+    try {
+      const admin = await Client.login(t.app, fx.b.admin.email);
+      assert.equal((await admin.submit('/reseller/record-files/push', { url: 'ftp://example.com/x', secret: SECRET }, '/reseller/record-files')).status, 422);
+      assert.equal((await admin.submit('/reseller/record-files/push', { url, secret: SECRET }, '/reseller/record-files')).status, 303);
+      const before = (await filesAfter(t.db, fx.b.reseller.id, 0, 1000)).length;
+      await settled(fx.b);
+      await closeDueFiles(t.db, { nowMs: Date.parse('2026-06-02T03:00:00Z'), graceMs: 0, resellerIds: [fx.b.reseller.id] });
+      const closed = (await filesAfter(t.db, fx.b.reseller.id, before, 1000));
+      assert.ok(closed.length > 2);
+      const deliveries = await t.db('record_file_deliveries').where({ reseller_id: fx.b.reseller.id });
+      assert.deepEqual(deliveries.map((d) => Number(d.file_id)).sort((a, b) => a - b), closed.map((f) => f.id).sort((a, b) => a - b), 'one delivery per closed file');
+
+      const first = await pushDue(t.db, { nowMs: Date.now() });
+      assert.equal(first.tried, closed.length);
+      assert.equal(first.delivered, closed.length - 2);
+      // Not due again before the back-off.
+      assert.equal((await pushDue(t.db, { nowMs: Date.now() + 30_000 })).tried, 0);
+      const second = await pushDue(t.db, { nowMs: Date.now() + 61_000 });
+      assert.deepEqual(second, { tried: 2, delivered: 2 });
+      assert.equal(badSignatures, 0);
+      assert.equal(received.length, closed.length);
+      for (const f of closed) assert.deepEqual(received.filter((r) => r.id === f.id).map((r) => r.sha), [f.sha256]);
+      const attempts = await t.db('record_file_delivery_attempts as a').join('record_file_deliveries as d', 'd.id', 'a.delivery_id').where('d.reseller_id', fx.b.reseller.id).orderBy('a.id').select('a.status_code', 'a.answer');
+      assert.equal(attempts.filter((a) => a.status_code === 503).length, 2);
+      assert.equal(attempts.length, closed.length + 2);
+      const page = await admin.get('/reseller/record-files');
+      assert.match(page.text, /503 busy, try later/, 'every attempt and its answer is shown');
+
+      // Send again: a new delivery of the same file, delivered on the next run.
+      const again = closed[0]!;
+      assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
+      assert.deepEqual(await pushDue(t.db, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.equal(received.filter((r) => r.id === again.id).length, 2);
+      // A post signed with another secret is refused by the receiver.
+      const ts = String(Math.floor(Date.now() / 1000));
+      const forged = await fetch(url, { method: 'POST', body: 'leg_id\n1\n', headers: { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: signBody('not-the-shared-secret', ts, Buffer.from('leg_id\n1\n')) } });
+      assert.equal(forged.status, 401);
+      assert.equal(badSignatures, 1);
+      // Another reseller's file cannot be sent again.
+      const aFile = (await filesAfter(t.db, fx.a.reseller.id, 0, 1))[0]!;
+      assert.equal((await admin.submit(`/reseller/record-files/${aFile.id}/push`, {}, '/reseller/record-files')).status, 404);
+    } finally {
+      server.close();
+    }
   });
 });

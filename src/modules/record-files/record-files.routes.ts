@@ -10,7 +10,9 @@ import { ROUTER_OPTIONS } from '../../web/router';
 import { recordAudit } from '../audit/audit.repository';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { getSpecOrThrow } from '../record-specs/record-specs.service';
+import { deliveriesOf, pushTargetOf, sendAgain, setPushTarget } from './record-files.push';
 import * as service from './record-files.service';
+import { FieldErrors } from '../../domain/errors';
 
 /** A file as the list shows it: its period in the reseller's zone and its totals as text. */
 function fileView(f: service.RecordFileRow, timeZone: string) {
@@ -53,12 +55,14 @@ export function recordFileRoutes({ db }: { db: Db }): Router {
       return { reseller, path, portal };
     }
 
-    async function list(req: Request, res: Response, newKey: { id: number; key: string } | null = null) {
+    async function list(req: Request, res: Response, newKey: { id: number; key: string } | null = null, pushErrors: Record<string, string> = {}) {
       const o = await owner(req);
       const zone = o.reseller.timeZone ?? 'UTC';
       const files = (await service.listFiles(db, o.reseller.id)).map((f) => fileView(f, zone));
       const keys = portal === 'reseller' ? await service.listKeys(db, o.reseller.id) : [];
-      res.page('record-files/list', { title: portal === 'wholesale' ? `${o.reseller.name}: record files` : 'Record files', ...o, files, keys, newKey, zone });
+      const push = await pushTargetOf(db, o.reseller.id);
+      const deliveries = (await deliveriesOf(db, o.reseller.id)).map((d) => ({ ...d, nextAt: formatDateTime(d.nextAt, zone), attempts: d.attempts.map((a) => ({ ...a, at: formatDateTime(a.at, zone) })) }));
+      res.page('record-files/list', { title: portal === 'wholesale' ? `${o.reseller.name}: record files` : 'Record files', ...o, files, keys, newKey, zone, push, deliveries, pushErrors });
     }
 
     r.get(base, (req, res) => list(req, res));
@@ -79,6 +83,36 @@ export function recordFileRoutes({ db }: { db: Db }): Router {
           return k;
         });
         await list(req, res, made);
+      });
+
+      // The push address and its shared secret (the secret is never shown again; blank keeps it).
+      r.post(`${base}/push`, async (req, res) => {
+        const resellerId = resellerIdOf(req);
+        const url = typeof req.body?.url === 'string' ? req.body.url : '';
+        const secret = typeof req.body?.secret === 'string' ? req.body.secret : '';
+        try {
+          await db.transaction(async (tx) => {
+            await setPushTarget(tx, resellerId, { url, secret });
+            await recordAudit(tx, actor(req), { resellerId, entityType: 'record_file_push', entityId: resellerId, action: 'update', after: { url } });
+          });
+        } catch (err) {
+          if (!(err instanceof FieldErrors)) throw err;
+          res.status(422);
+          return list(req, res, null, err.fields);
+        }
+        flash(req, 'success', url.trim() ? 'Closed files will be pushed to that address.' : 'The push is off.');
+        res.redirect(303, base);
+      });
+
+      r.post(`${base}/:recordFileId/push`, async (req, res) => {
+        try {
+          await sendAgain(db, resellerIdOf(req), idParam(req, 'recordFileId'));
+          flash(req, 'success', 'The file will be sent again.');
+        } catch (err) {
+          if (!(err instanceof FieldErrors)) throw err;
+          flash(req, 'error', 'Set a push address first.');
+        }
+        res.redirect(303, base);
       });
 
       r.post(`${base}/keys/:recordFileKeyId/revoke`, async (req, res) => {

@@ -8,6 +8,7 @@ import {
 } from '../../domain/records';
 import { changesAfter, changesHorizon } from '../changes/changes.service';
 import { recordLegsByIds } from '../ledger/record-reads';
+import { queueDelivery } from './record-files.push';
 import * as repo from './record-files.repository';
 
 export type { RecordFileRow, RecordFileKey } from './record-files.repository';
@@ -199,6 +200,8 @@ async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, 
       size += chunk.length;
     }
     await repo.markClosed(tx, locked.id, { number: await repo.nextNumber(tx, locked.resellerId), sha256: hash.digest('hex'), byteSize: size });
+    // The push (when the reseller has an address): one delivery, made with the close.
+    await queueDelivery(tx, locked.resellerId, locked.id);
   });
 }
 
