@@ -23,6 +23,9 @@ import { JobWorker } from './modules/jobs/worker';
 import { registerRerateJobs } from './modules/calls/rerate.jobs';
 import { registerIntakeJobs } from './modules/intake/intake.jobs';
 import { registerBillingJobs } from './modules/billing/billing.jobs';
+import { registerRecordFileJobs } from './modules/record-files/record-files.jobs';
+import { RECORD_FILES_API, recordFilesApi } from './modules/record-files/record-files.api';
+import { recordFileRoutes } from './modules/record-files/record-files.routes';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
 import { accountingRoutes } from './modules/accounting/accounting.routes';
@@ -129,6 +132,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerRerateJobs(jobs, { db, caches });
   registerIntakeJobs(jobs, { db, caches });
   registerBillingJobs(jobs, { db });
+  registerRecordFileJobs(jobs, { db });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
@@ -205,6 +209,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   // The machine API, like the intake a machine's and not a person's: mounted before the static
   // files, body parsers, sessions, CSRF and the portal's guards, so none of them runs for it (no
   // session cookie, no login redirect, no HTML). Its own bearer keys, JSON and problem details.
+  // Record files' own narrow keys (record-files.api.ts), in front of the general API router.
+  app.use(RECORD_FILES_API, recordFilesApi({ db }));
   app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? noApiKeys }));
   // Any other path under /api (another version, a typo): problem details, still without a session.
   app.use(API_PREFIX, notFoundHandler);
@@ -280,6 +286,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(platformRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
+  app.use(recordFileRoutes({ db }));
   app.use(selfCareRoutes({ db, plans: planCache }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));

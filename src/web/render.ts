@@ -130,6 +130,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/calls', label: 'Calls', group: 'Traffic' },
         { href: '/reseller/unrated', label: 'Unrated', group: 'Traffic' },
         { href: '/reseller/record-specs', label: 'Record formats', group: 'Traffic' },
+        { href: '/reseller/record-files', label: 'Record files', group: 'Traffic' },
         { href: '/reseller/reports', label: 'Reports', group: 'Traffic' },
         { href: '/reseller/account', label: 'Wholesale account', group: 'System' },
         { href: '/reseller/jobs', label: 'Jobs', group: 'System' },

@@ -101,7 +101,17 @@ async function makeTenants(db: Db) {
   // A record specification of each reseller (the plain preset).
   const withRecordSpec = async <T extends { reseller: { id: number } }>(x: T) => {
     const [spec] = await db('record_specifications').insert({ reseller_id: x.reseller.id, name: `Plain ${x.reseller.id}`, period: 'daily', spec: JSON.stringify(presetSpec(RECORD_PRESETS[0]!)) }).returning('id');
-    return { ...x, recordSpec: { id: Number((spec as { id: number }).id) } };
+    const specId = Number((spec as { id: number }).id);
+    // A closed record file of that spec (one chunk) and a record-files API key of the reseller.
+    const bytes = Buffer.from(`leg_id\n${x.reseller.id}\n`);
+    const [file] = await db('record_files').insert({
+      reseller_id: x.reseller.id, spec_id: specId, period_start: '2026-01-01T00:00:00Z', period_end: '2026-01-02T00:00:00Z', status: 'closed', chunks: 1, records: 1,
+      byte_size: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), number: 1, filename: `plain-${x.reseller.id}.csv`, closed_at: new Date(),
+    }).returning('id');
+    const recordFileId = Number((file as { id: number }).id);
+    await db('record_file_chunks').insert({ file_id: recordFileId, seq: 0, bytes });
+    const [key] = await db('record_file_keys').insert({ reseller_id: x.reseller.id, label: 'Matrix', prefix: 'rfk_matrix', key_hash: crypto.randomBytes(32).toString('hex') }).returning('id');
+    return { ...x, recordSpec: { id: specId }, recordFile: { id: recordFileId }, recordFileKey: { id: Number((key as { id: number }).id) } };
   };
   const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
   return {
@@ -218,12 +228,16 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   // A record specification of the tenant: under /wholesale any reseller's (with that reseller's
   // id beside it), under /reseller its own.
   recordSpecId: (fx, t) => fx[t].recordSpec.id,
+  // A closed record file of the tenant (under /wholesale with its reseller's id beside it) and a
+  // record-files API key (the reseller portal only).
+  recordFileId: (fx, t) => fx[t].recordFile.id,
+  recordFileKeyId: (fx, t) => fx[t].recordFileKey.id,
   userId: (fx, t, portal) =>
     portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId', 'featureId', 'recordSpecId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId', 'featureId', 'recordSpecId', 'recordFileId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
@@ -258,6 +272,9 @@ const NO_STORE_PAGES = [
   // Record specifications: the preview shows calls and charges, its download is the file.
   'GET /reseller/record-specs/:recordSpecId', 'GET /reseller/record-specs/:recordSpecId/download-preview',
   'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId', 'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId/download-preview',
+  // Record files: the list (totals), each file's download, and the answer that shows a new API key once.
+  'GET /reseller/record-files', 'GET /reseller/record-files/:recordFileId/download', 'POST /reseller/record-files/keys',
+  'GET /wholesale/resellers/:resellerId/record-files', 'GET /wholesale/resellers/:resellerId/record-files/:recordFileId/download',
   // The reports (issue 12) and every table's CSV.
   'GET /wholesale/reports', 'GET /reseller/reports',
   ...['days', 'resellers', 'destinations', 'carriers', 'unrated', 'taxes', 'recurring'].map((id) => `GET /wholesale/reports/${id}.csv`),

@@ -63,6 +63,18 @@ export interface LegRecord {
   carrier: string | null;
   wholesale: RecordCharge | null;
   retail: RecordCharge | null;
+  /**
+   * Set when a record file carries this leg again after an earlier file of the same specification
+   * did (it was re-rated): that file's number and each total's change since (stored numeric text,
+   * in the charge's plan currency; the whole new total when the earlier line had none).
+   */
+  correction?: RecordCorrection | null;
+}
+
+export interface RecordCorrection {
+  ofFile: number;
+  wholesaleDifference: string | null;
+  retailDifference: string | null;
 }
 
 export type FieldValue = string | number | boolean | null;
@@ -145,6 +157,11 @@ export const CATALOGUE: readonly CatalogueField[] = [
   f('matched_prefix', 'Matched prefix', 'text', 'The matched prefix of the retail charge, else of the wholesale charge.', (l) => l.retail?.prefix ?? l.wholesale?.prefix ?? null),
   ...chargeFields('wholesale'),
   ...chargeFields('retail'),
+  // Record files (issue 12): a leg re-rated after a file carried it comes again as a correction.
+  f('record_kind', 'Record kind', 'text', 'original (the first line of this leg in the files of this specification) or correction (the leg again, re-rated after an earlier file carried it).', (l) => (l.correction ? 'correction' : 'original')),
+  f('corrects_file', 'Corrects file', 'integer', 'For a correction, the number of the file whose line it corrects (the latest before it); empty for an original.', (l) => l.correction?.ofFile ?? null),
+  f('wholesale_difference', 'Wholesale difference', 'money', 'For a correction, the wholesale total now minus the one the corrected line carried; empty for an original.', (l) => l.correction?.wholesaleDifference ?? null),
+  f('retail_difference', 'Retail difference', 'money', 'For a correction, the retail total now minus the one the corrected line carried; empty for an original.', (l) => l.correction?.retailDifference ?? null),
 ];
 
 /** The one field that is no leg's: the same text on every row (a constant column some importers need). */

@@ -5,3 +5,4 @@ export * from './format';
 export * from './presets';
 export { fitCharset, encodeText, UTF8_BOM } from './charset';
 export { formatInstant } from './instants';
+export { periodAt, periodFrom, periodLabel, type FilePeriod } from './periods';

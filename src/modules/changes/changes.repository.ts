@@ -56,19 +56,25 @@ async function readAfter<R extends { xid: string; position: string | number }>(
   scope: Scope,
   cursor: ChangeCursor | null | undefined,
   limit: number,
+  upTo?: ChangeCursor | null,
 ): Promise<{ rows: R[]; cursor: ChangeCursor | null }> {
   const [xid, position] = cursorPair(cursor);
+  // An upper bound (inclusive): a record file's closing reads exactly the window it fixed at its start.
+  const [toXid, toPosition] = upTo ? cursorPair(upTo) : [null, null];
   const resellerId = tenantOf(scope);
   const n = Math.min(Math.max(1, Math.floor(limit)), MAX_CHANGES);
+  // Ordered by the column, not by the text `xid` of the select list (which ORDER BY xid would
+  // name): as text '1045' sorts before '788', and a cursor taken from such a page reads rows again.
   const { rows } = (await db.raw(
     `SELECT xid::text AS xid, position, ${columns}
        FROM ${table}
       WHERE (xid, position) > (?::xid8, ?::bigint)
         AND xid < pg_snapshot_xmin(pg_current_snapshot())
         AND (?::bigint IS NULL OR reseller_id = ?::bigint)
-      ORDER BY xid, position
+        AND (?::xid8 IS NULL OR (xid, position) <= (?::xid8, ?::bigint))
+      ORDER BY ${table}.xid, ${table}.position
       LIMIT ?`,
-    [xid, position, resellerId, resellerId, n],
+    [xid, position, resellerId, resellerId, toXid, toXid, toPosition, n],
   )) as { rows: R[] };
   const last = rows[rows.length - 1];
   return { rows, cursor: last ? cursorOf(last) : (cursor ?? null) };
@@ -91,9 +97,9 @@ export interface LegChange {
  * cursor to read on from (the same one when there is nothing new). A reseller's scope reads the
  * changes that left a leg with it.
  */
-export async function changesAfter(db: Queryable, scope: Scope, cursor: ChangeCursor | null | undefined, limit: number): Promise<{ changes: LegChange[]; cursor: ChangeCursor | null }> {
+export async function changesAfter(db: Queryable, scope: Scope, cursor: ChangeCursor | null | undefined, limit: number, upTo?: ChangeCursor | null): Promise<{ changes: LegChange[]; cursor: ChangeCursor | null }> {
   const { rows, cursor: next } = await readAfter<Record<string, any> & { xid: string; position: string }>(
-    db, 'leg_changes', 'leg_id, start_at, reseller_id, kind, changed_at', scope, cursor, limit,
+    db, 'leg_changes', 'leg_id, start_at, reseller_id, kind, changed_at', scope, cursor, limit, upTo,
   );
   return {
     changes: rows.map((r) => ({ cursor: cursorOf(r), legId: Number(r.leg_id), startAt: new Date(r.start_at), resellerId: r.reseller_id === null ? null : Number(r.reseller_id), kind: r.kind, changedAt: new Date(r.changed_at) })),
@@ -127,4 +133,26 @@ export async function eventsAfter(db: Queryable, scope: Scope, cursor: ChangeCur
     })),
     cursor: next,
   };
+}
+
+/**
+ * The last change of the scope that a reader may take now (below the snapshot's xmin), as a
+ * cursor, or `cursor` itself when there is none after it: the end of a window that a record file
+ * closes over. Every change up to it is final, so reading up to it later reads the same rows.
+ */
+export async function changesHorizon(db: Queryable, scope: Scope, cursor: ChangeCursor | null | undefined): Promise<ChangeCursor | null> {
+  const [xid, position] = cursorPair(cursor);
+  const resellerId = tenantOf(scope);
+  const { rows } = (await db.raw(
+    `SELECT xid::text AS xid, position
+       FROM leg_changes
+      WHERE (xid, position) > (?::xid8, ?::bigint)
+        AND xid < pg_snapshot_xmin(pg_current_snapshot())
+        AND (?::bigint IS NULL OR reseller_id = ?::bigint)
+      ORDER BY leg_changes.xid DESC, leg_changes.position DESC
+      LIMIT 1`,
+    [xid, position, resellerId, resellerId],
+  )) as { rows: Array<{ xid: string; position: string }> };
+  const last = rows[0];
+  return last ? cursorOf(last) : (cursor ?? null);
 }

@@ -10,8 +10,13 @@ export { MAX_CHANGES } from './changes.repository';
  * follows. Call it outside a transaction of one's own (a reader's own writes are not final until
  * it commits). See changes.repository.ts for why a cursor never skips or repeats a change.
  */
-export async function changesAfter(db: Queryable, scope: Scope, cursor: repo.ChangeCursor | null | undefined, limit: number) {
-  return repo.changesAfter(db, scope, cursor, limit);
+export async function changesAfter(db: Queryable, scope: Scope, cursor: repo.ChangeCursor | null | undefined, limit: number, upTo?: repo.ChangeCursor | null) {
+  return repo.changesAfter(db, scope, cursor, limit, upTo);
+}
+
+/** The last change a reader may take now (the end of a record file's window); `cursor` when none is newer. */
+export async function changesHorizon(db: Queryable, scope: Scope, cursor: repo.ChangeCursor | null | undefined) {
+  return repo.changesHorizon(db, scope, cursor);
 }
 
 /** The outbox of domain events in commit order: what webhooks (issue 14) follow. */

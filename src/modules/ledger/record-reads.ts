@@ -120,3 +120,23 @@ export async function* streamRecordLegs(db: Queryable, resellerId: number, sel: 
     after = { start: last.start_key, id: Number(last.id) };
   }
 }
+
+/**
+ * The reseller's legs of these ids (the legs of a batch of the change log: record files), in
+ * their current state with the reseller's charges, whatever the filter (the posting work needs a
+ * leg that no longer passes it, to correct an earlier line). `starts` bounds the partitions read.
+ * A leg left with another reseller since is not returned.
+ */
+export async function recordLegsByIds(db: Queryable, resellerId: number, legs: ReadonlyArray<{ id: number; startMs: number }>): Promise<LegRecord[]> {
+  if (legs.length === 0) return [];
+  let min = Infinity;
+  let max = -Infinity;
+  for (const l of legs) {
+    if (l.startMs < min) min = l.startMs;
+    if (l.startMs > max) max = l.startMs;
+  }
+  const rows = (await recordLegsQuery(db, resellerId, { fromMs: min, toMs: max + 1 })
+    .whereIn('l.id', legs.map((l) => l.id))
+    .orderBy('l.id')) as Array<Record<string, any>>;
+  return rows.map(toLegRecord);
+}

@@ -1,0 +1,132 @@
+import { Readable } from 'node:stream';
+import { Router, type Request, type Response } from 'express';
+import type { Db } from '../../db/knex';
+import { parseRecordSpec } from '../../domain/records';
+import { formatDateTime } from '../../domain/time/zones';
+import { idParam } from '../../web/params';
+import { actor, principal, resellerIdOf, scope } from '../../web/principal';
+import { flash } from '../../web/render';
+import { ROUTER_OPTIONS } from '../../web/router';
+import { recordAudit } from '../audit/audit.repository';
+import { getOrThrow as getReseller } from '../resellers/resellers.service';
+import { getSpecOrThrow } from '../record-specs/record-specs.service';
+import { deliveriesOf, pushTargetOf, sendAgain, setPushTarget } from './record-files.push';
+import * as service from './record-files.service';
+import { FieldErrors } from '../../domain/errors';
+
+/** A file as the list shows it: its period in the reseller's zone and its totals as text. */
+function fileView(f: service.RecordFileRow, timeZone: string) {
+  const totals = (side: Record<string, string> | undefined) => Object.entries(side ?? {}).map(([c, v]) => `${v} ${c}`).join(', ');
+  return {
+    ...f,
+    from: formatDateTime(f.periodStart, timeZone),
+    to: formatDateTime(f.periodEnd, timeZone),
+    closed: formatDateTime(f.closedAt, timeZone),
+    wholesaleTotals: totals(f.totals.wholesale),
+    retailTotals: totals(f.totals.retail),
+  };
+}
+
+/** Streams a closed file's chunks as a download. */
+export async function sendRecordFile(db: Db, res: Response, file: service.RecordFileRow): Promise<void> {
+  const spec = parseRecordSpec((await getSpecOrThrow(db, file.resellerId, file.specId)).spec);
+  res.type(service.contentTypeOf(spec)).attachment(file.filename);
+  res.set('Content-Length', String(file.byteSize));
+  res.set('Digest', `sha-256=${Buffer.from(file.sha256 as string, 'hex').toString('base64')}`);
+  await new Promise<void>((resolve, reject) => {
+    Readable.from(service.fileBytes(db, file)).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
+  });
+}
+
+/**
+ * Record files in both portals: a reseller's people see their own (`/reseller/record-files`), the
+ * operator's staff any reseller's (`/wholesale/resellers/:resellerId/record-files`); support roles
+ * read and download only (the read-only guard refuses their posts). The record-files API keys are
+ * made and revoked by the reseller's admins on the same page: shown once, stored hashed.
+ */
+export function recordFileRoutes({ db }: { db: Db }): Router {
+  const r = Router(ROUTER_OPTIONS);
+
+  for (const portal of ['wholesale', 'reseller'] as const) {
+    const base = portal === 'wholesale' ? '/wholesale/resellers/:resellerId/record-files' : '/reseller/record-files';
+    async function owner(req: Request) {
+      const reseller = await getReseller(db, scope(req), portal === 'wholesale' ? idParam(req, 'resellerId') : resellerIdOf(req));
+      const path = portal === 'wholesale' ? `/wholesale/resellers/${reseller.id}/record-files` : '/reseller/record-files';
+      return { reseller, path, portal };
+    }
+
+    async function list(req: Request, res: Response, newKey: { id: number; key: string } | null = null, pushErrors: Record<string, string> = {}) {
+      const o = await owner(req);
+      const zone = o.reseller.timeZone ?? 'UTC';
+      const files = (await service.listFiles(db, o.reseller.id)).map((f) => fileView(f, zone));
+      const keys = portal === 'reseller' ? await service.listKeys(db, o.reseller.id) : [];
+      const push = await pushTargetOf(db, o.reseller.id);
+      const deliveries = (await deliveriesOf(db, o.reseller.id)).map((d) => ({ ...d, nextAt: formatDateTime(d.nextAt, zone), attempts: d.attempts.map((a) => ({ ...a, at: formatDateTime(a.at, zone) })) }));
+      res.page('record-files/list', { title: portal === 'wholesale' ? `${o.reseller.name}: record files` : 'Record files', ...o, files, keys, newKey, zone, push, deliveries, pushErrors });
+    }
+
+    r.get(base, (req, res) => list(req, res));
+
+    r.get(`${base}/:recordFileId/download`, async (req, res) => {
+      const o = await owner(req);
+      await sendRecordFile(db, res, await service.closedFileOrThrow(db, o.reseller.id, idParam(req, 'recordFileId')));
+    });
+
+    if (portal === 'reseller') {
+      // A key is shown once, on the page this post answers (never stored but as its hash).
+      r.post(`${base}/keys`, async (req, res) => {
+        const resellerId = resellerIdOf(req);
+        const label = typeof req.body?.label === 'string' ? req.body.label : '';
+        const made = await db.transaction(async (tx) => {
+          const k = await service.createKey(tx, resellerId, label, principal(req).id);
+          await recordAudit(tx, actor(req), { resellerId, entityType: 'record_file_key', entityId: k.id, action: 'create', after: { label } });
+          return k;
+        });
+        await list(req, res, made);
+      });
+
+      // The push address and its shared secret (the secret is never shown again; blank keeps it).
+      r.post(`${base}/push`, async (req, res) => {
+        const resellerId = resellerIdOf(req);
+        const url = typeof req.body?.url === 'string' ? req.body.url : '';
+        const secret = typeof req.body?.secret === 'string' ? req.body.secret : '';
+        try {
+          await db.transaction(async (tx) => {
+            await setPushTarget(tx, resellerId, { url, secret });
+            await recordAudit(tx, actor(req), { resellerId, entityType: 'record_file_push', entityId: resellerId, action: 'update', after: { url } });
+          });
+        } catch (err) {
+          if (!(err instanceof FieldErrors)) throw err;
+          res.status(422);
+          return list(req, res, null, err.fields);
+        }
+        flash(req, 'success', url.trim() ? 'Closed files will be pushed to that address.' : 'The push is off.');
+        res.redirect(303, base);
+      });
+
+      r.post(`${base}/:recordFileId/push`, async (req, res) => {
+        try {
+          await sendAgain(db, resellerIdOf(req), idParam(req, 'recordFileId'));
+          flash(req, 'success', 'The file will be sent again.');
+        } catch (err) {
+          if (!(err instanceof FieldErrors)) throw err;
+          flash(req, 'error', 'Set a push address first.');
+        }
+        res.redirect(303, base);
+      });
+
+      r.post(`${base}/keys/:recordFileKeyId/revoke`, async (req, res) => {
+        const resellerId = resellerIdOf(req);
+        const id = idParam(req, 'recordFileKeyId');
+        const revoked = await db.transaction(async (tx) => {
+          const done = await service.revokeKey(tx, resellerId, id);
+          if (done) await recordAudit(tx, actor(req), { resellerId, entityType: 'record_file_key', entityId: id, action: 'revoke', after: { revoked: true } });
+          return done;
+        });
+        flash(req, revoked ? 'success' : 'error', revoked ? 'The key is revoked.' : 'The key was revoked already.');
+        res.redirect(303, base);
+      });
+    }
+  }
+  return r;
+}

@@ -1,0 +1,260 @@
+import crypto from 'node:crypto';
+import Decimal from 'decimal.js';
+import type { Db, Queryable } from '../../db/knex';
+import { NotFoundError } from '../../domain/errors';
+import {
+  compileSpec, encodeLine, fileStart, formatLeg, legPasses, parseRecordSpec, periodAt, periodFrom, periodLabel,
+  type LegRecord, type RecordPeriod, type RecordSpec,
+} from '../../domain/records';
+import { changesAfter, changesHorizon } from '../changes/changes.service';
+import { recordLegsByIds } from '../ledger/record-reads';
+import { queueDelivery } from './record-files.push';
+import * as repo from './record-files.repository';
+
+export type { RecordFileRow, RecordFileKey } from './record-files.repository';
+
+/**
+ * Record files (issue 12, "Automatic posting"; docs/RECORD-FORMATS.md, "Record files"). Which legs
+ * go into which file is decided by the change log of legs (changes.service), never by timestamps:
+ *
+ * - A file's window is fixed when its closing starts: from the previous file's last change to the
+ *   last change a reader may take then (`changesHorizon`: every change up to it is final). Every
+ *   change of the reseller is in exactly one window, so every leg is read, and read once per change.
+ * - A leg read in the window goes into this file when it starts before the period's end and is
+ *   rated (rated or partial) and passes the spec's filter; a leg that starts later waits in
+ *   record_file_deferred for its own period's file; an unrated leg is skipped: it comes back as a
+ *   'rerated' change when it is rated, into the file then closing.
+ * - record_file_entries holds, per spec and leg, the file that carried it and its totals: a leg
+ *   read again (re-rated) is written as a correction, with the difference of each total.
+ * - The closing commits batch by batch (a chunk, the entries, the progress cursor) and ends with
+ *   the checksum and the reseller's file number; a crash resumes after the last committed batch,
+ *   and the file is unique per (spec, period).
+ */
+
+/** Late records: a period is closed this long after its end. */
+export const DEFAULT_GRACE_MS = 5 * 60_000;
+const RATED = new Set(['rated', 'partial']);
+
+export interface CloseOptions {
+  nowMs: number;
+  graceMs?: number;
+  /** Legs a batch (a chunk of the file). */
+  batch?: number;
+  signal?: AbortSignal;
+  /** Called after each committed batch (the job reports progress; a test stops a closing here). */
+  afterBatch?: (file: repo.RecordFileRow) => Promise<void> | void;
+  /** Only these resellers (tests). */
+  resellerIds?: number[];
+}
+
+interface SpecToClose {
+  id: number;
+  resellerId: number;
+  name: string;
+  period: RecordPeriod;
+  spec: RecordSpec;
+  createdAt: Date;
+  timeZone: string;
+}
+
+function fileName(s: SpecToClose, p: { startMs: number; endMs: number }): string {
+  const base = s.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || `spec-${s.id}`;
+  const ext = s.spec.layout === 'fixed' ? 'txt' : s.spec.delimiter === '\t' ? 'tsv' : 'csv';
+  return `${base}-${periodLabel(p, s.period, s.timeZone)}.${ext}`;
+}
+
+/** Closes every period of every active spec that ended more than the grace ago; resumes closings cut short. */
+export async function closeDueFiles(db: Db, opts: CloseOptions): Promise<{ closed: number }> {
+  let closed = 0;
+  for (const row of await repo.activeSpecs(db)) {
+    if (opts.resellerIds && !opts.resellerIds.includes(row.resellerId)) continue;
+    const s: SpecToClose = { ...row, spec: parseRecordSpec(row.spec) };
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      let file = await repo.closingFileOf(db, s.id);
+      if (!file) {
+        const last = await repo.lastFileOf(db, s.id);
+        const p = last ? periodFrom(last.periodEnd.getTime(), s.period, s.timeZone) : periodAt(s.createdAt.getTime(), s.period, s.timeZone);
+        if (p.endMs + (opts.graceMs ?? DEFAULT_GRACE_MS) > opts.nowMs) break;
+        const from = last?.toCursor ?? null;
+        // Read outside a transaction of ours: our own xid would hold the horizon back.
+        const to = await changesHorizon(db, { kind: 'reseller', resellerId: s.resellerId }, from);
+        await repo.insertFile(db, { resellerId: s.resellerId, specId: s.id, startMs: p.startMs, endMs: p.endMs, fromCursor: from, toCursor: to, filename: fileName(s, p), start: fileStart(compileSpec(s.spec)) });
+        file = await repo.closingFileOf(db, s.id);
+        if (!file) continue;
+      }
+      await finishClosing(db, s, file, opts);
+      closed++;
+    }
+  }
+  return { closed };
+}
+
+type Totals = { wholesale: Record<string, Decimal>; retail: Record<string, Decimal> };
+
+function readTotals(t: repo.RecordFileRow['totals']): Totals {
+  const side = (x: Record<string, string> | undefined) => Object.fromEntries(Object.entries(x ?? {}).map(([k, v]) => [k, new Decimal(v)]));
+  return { wholesale: side(t.wholesale), retail: side(t.retail) };
+}
+
+function writeTotals(t: Totals): repo.RecordFileRow['totals'] {
+  const side = (x: Record<string, Decimal>) => Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x[k] as Decimal).toFixed(10)]));
+  return { wholesale: side(t.wholesale), retail: side(t.retail) };
+}
+
+function add(side: Record<string, Decimal>, currency: string | null | undefined, amount: string | Decimal | null | undefined) {
+  if (!currency || amount === null || amount === undefined) return;
+  side[currency] = (side[currency] ?? new Decimal(0)).plus(amount);
+}
+
+/** The lines of one batch of legs (in their current state) and the entries they leave. */
+function batchLines(s: SpecToClose, compiled: ReturnType<typeof compileSpec>, file: repo.RecordFileRow, legs: LegRecord[], entries: Map<number, repo.Entry>, totals: Totals) {
+  const parts: Buffer[] = [];
+  const put: repo.Entry[] = [];
+  let records = 0;
+  let corrections = 0;
+  for (const leg of legs) {
+    const passes = RATED.has(leg.status) && legPasses(s.spec.filter, leg);
+    const w = passes ? leg.wholesale : null;
+    const r = passes ? leg.retail : null;
+    const entry: repo.Entry = { legId: leg.id, fileId: file.id, wholesaleCurrency: w?.currency ?? null, wholesaleTotal: w?.total ?? null, retailCurrency: r?.currency ?? null, retailTotal: r?.total ?? null };
+    const before = entries.get(leg.id);
+    let out: LegRecord;
+    if (!before) {
+      if (!passes) continue;
+      out = leg;
+      add(totals.wholesale, w?.currency, w?.total);
+      add(totals.retail, r?.currency, r?.total);
+    } else {
+      const same = (a: string | null, b: string | null) => (a === null ? b === null : b !== null && new Decimal(a).eq(b));
+      const unchanged = same(before.wholesaleTotal, entry.wholesaleTotal) && same(before.retailTotal, entry.retailTotal) && before.wholesaleCurrency === entry.wholesaleCurrency && before.retailCurrency === entry.retailCurrency;
+      // Read twice in one window (stored, then re-rated before the close) with nothing changed: once is enough.
+      if (unchanged && (before.fileId === file.id || (!passes && before.wholesaleTotal === null && before.retailTotal === null))) continue;
+      const diff = (now: string | null, was: string | null) => (now === null && was === null ? null : new Decimal(now ?? 0).minus(was ?? 0).toFixed(10));
+      const wd = diff(entry.wholesaleTotal, before.wholesaleTotal);
+      const rd = diff(entry.retailTotal, before.retailTotal);
+      out = { ...leg, correction: { ofFile: before.fileId, wholesaleDifference: wd, retailDifference: rd } };
+      add(totals.wholesale, entry.wholesaleCurrency ?? before.wholesaleCurrency, wd);
+      add(totals.retail, entry.retailCurrency ?? before.retailCurrency, rd);
+      corrections++;
+    }
+    const text = formatLeg(compiled, out);
+    if (text === null) continue;
+    parts.push(encodeLine(compiled, text));
+    records++;
+    put.push(entry);
+  }
+  return { bytes: Buffer.concat(parts), records, corrections, entries: put };
+}
+
+async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, opts: CloseOptions): Promise<void> {
+  // Formatted without the filter: the service applies it (a correction may be of a leg that no longer passes).
+  const compiled = compileSpec({ ...s.spec, filter: { directions: [], statuses: [], answeredOnly: false } });
+  const batch = opts.batch ?? 2000;
+  const scope = { kind: 'reseller' as const, resellerId: s.resellerId };
+  const endMs = start.periodEnd.getTime();
+  let file = start;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    // Legs of this period that an earlier window read ahead of their time, then this window's changes.
+    const deferred = await repo.deferredBefore(db, s.id, endMs, batch);
+    let legs: Array<{ id: number; startMs: number }>;
+    let later: Array<{ id: number; startMs: number }> = [];
+    let progress = file.progressCursor;
+    if (deferred.length) legs = deferred;
+    else {
+      if (file.progressCursor === file.toCursor) break;
+      const page = await changesAfter(db, scope, file.progressCursor, batch, file.toCursor);
+      if (!page.changes.length) break;
+      progress = page.cursor;
+      const seen = new Map<number, { id: number; startMs: number }>();
+      for (const c of page.changes) seen.set(c.legId, { id: c.legId, startMs: c.startAt.getTime() });
+      legs = [...seen.values()].filter((l) => l.startMs < endMs);
+      later = [...seen.values()].filter((l) => l.startMs >= endMs);
+    }
+    const current = (await recordLegsByIds(db, s.resellerId, legs)).filter((l) => l.startMs < endMs);
+    const before = file;
+    file = await db.transaction(async (tx) => {
+      const locked = await repo.fileById(tx, before.id, { forUpdate: true });
+      // Another closer got here first: take its state and go on from there.
+      if (!locked || locked.status !== 'closing' || locked.progressCursor !== before.progressCursor || locked.chunks !== before.chunks) return locked ?? before;
+      const entries = await repo.entriesOf(tx, s.id, current.map((l) => l.id));
+      const totals = readTotals(locked.totals);
+      const lines = batchLines(s, compiled, locked, current, entries, totals);
+      await repo.putEntries(tx, s.id, lines.entries);
+      if (deferred.length) await repo.dropDeferred(tx, s.id, deferred.map((d) => d.id));
+      await repo.defer(tx, s.id, later);
+      await repo.appendBatch(tx, locked, { bytes: lines.bytes, records: lines.records, corrections: lines.corrections, totals: writeTotals(totals), progressCursor: progress });
+      return (await repo.fileById(tx, locked.id)) as repo.RecordFileRow;
+    });
+    if (file.status !== 'closing') return;
+    await opts.afterBatch?.(file);
+  }
+  await db.transaction(async (tx) => {
+    const locked = await repo.fileById(tx, file.id, { forUpdate: true });
+    if (!locked || locked.status !== 'closing') return;
+    const hash = crypto.createHash('sha256');
+    let size = 0;
+    for await (const chunk of repo.chunksOf(tx, locked.id, locked.chunks)) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    await repo.markClosed(tx, locked.id, { number: await repo.nextNumber(tx, locked.resellerId), sha256: hash.digest('hex'), byteSize: size });
+    // The push (when the reseller has an address): one delivery, made with the close.
+    await queueDelivery(tx, locked.resellerId, locked.id);
+  });
+}
+
+// Reading files.
+
+export async function listFiles(db: Queryable, resellerId: number, limit = 500): Promise<repo.RecordFileRow[]> {
+  return repo.closedFiles(db, resellerId, { limit, newestFirst: true });
+}
+
+/** Closed files after the reseller's file number `after` (0: from the first), oldest first: the API's cursor. */
+export async function filesAfter(db: Queryable, resellerId: number, after: number, limit = 100): Promise<repo.RecordFileRow[]> {
+  return repo.closedFiles(db, resellerId, { afterNumber: after, limit: Math.min(Math.max(1, limit), 1000) });
+}
+
+export async function closedFileOrThrow(db: Queryable, resellerId: number, id: number): Promise<repo.RecordFileRow> {
+  const f = await repo.closedFile(db, resellerId, id);
+  if (!f) throw new NotFoundError();
+  return f;
+}
+
+/** A closed file's bytes, chunk by chunk. */
+export function fileBytes(db: Queryable, file: repo.RecordFileRow): AsyncGenerator<Buffer> {
+  return repo.chunksOf(db, file.id, file.chunks);
+}
+
+/** The content type of a spec's files. */
+export function contentTypeOf(spec: RecordSpec): string {
+  const charset = spec.charset === 'UTF-8' ? 'utf-8' : spec.charset === 'ISO-8859-1' ? 'iso-8859-1' : 'windows-1252';
+  const type = spec.layout === 'fixed' ? 'text/plain' : spec.delimiter === '\t' ? 'text/tab-separated-values' : 'text/csv';
+  return `${type}; charset=${charset}`;
+}
+
+// Keys of the record-files API (only that API: general API keys are issue 14).
+
+const KEY_PREFIX = 'rfk_';
+const hashKey = (key: string) => crypto.createHash('sha256').update(key).digest('hex');
+
+/** A new key of the reseller's: the key itself is returned once and stored only as its hash. */
+export async function createKey(db: Queryable, resellerId: number, label: string, createdBy: number | null): Promise<{ id: number; key: string }> {
+  const key = `${KEY_PREFIX}${resellerId}_${crypto.randomBytes(24).toString('base64url')}`;
+  const id = await repo.insertKey(db, { resellerId, label: label.trim().slice(0, 100) || 'Record files', prefix: key.slice(0, 12), hash: hashKey(key), createdBy });
+  return { id, key };
+}
+
+export const listKeys = repo.keysOf;
+
+export async function revokeKey(db: Queryable, resellerId: number, id: number): Promise<boolean> {
+  if (!(await repo.keyOf(db, resellerId, id))) throw new NotFoundError();
+  return repo.revokeKey(db, resellerId, id);
+}
+
+/** The reseller a record-files key belongs to, or undefined for a revoked or unknown key. */
+export async function resellerOfKey(db: Queryable, token: string): Promise<number | undefined> {
+  if (!token.startsWith(KEY_PREFIX)) return undefined;
+  return (await repo.liveKeyByHash(db, hashKey(token)))?.resellerId;
+}
