@@ -7,10 +7,9 @@ import { idParam } from '../../web/params';
 import { actor, principal, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
 import { ROUTER_OPTIONS } from '../../web/router';
-import { recordAudit } from '../audit/audit.repository';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import { getSpecOrThrow } from '../record-specs/record-specs.service';
-import { deliveriesOf, pushTargetOf, sendAgain, setPushTarget } from './record-files.push';
+import { deliveriesOf, pushTargetOf, sendAgain } from './record-files.push';
 import * as service from './record-files.service';
 import { FieldErrors } from '../../domain/errors';
 
@@ -77,11 +76,7 @@ export function recordFileRoutes({ db }: { db: Db }): Router {
       r.post(`${base}/keys`, async (req, res) => {
         const resellerId = resellerIdOf(req);
         const label = typeof req.body?.label === 'string' ? req.body.label : '';
-        const made = await db.transaction(async (tx) => {
-          const k = await service.createKey(tx, resellerId, label, principal(req).id);
-          await recordAudit(tx, actor(req), { resellerId, entityType: 'record_file_key', entityId: k.id, action: 'create', after: { label } });
-          return k;
-        });
+        const made = await service.issueKey(db, actor(req), resellerId, label, principal(req).id);
         await list(req, res, made);
       });
 
@@ -91,10 +86,7 @@ export function recordFileRoutes({ db }: { db: Db }): Router {
         const url = typeof req.body?.url === 'string' ? req.body.url : '';
         const secret = typeof req.body?.secret === 'string' ? req.body.secret : '';
         try {
-          await db.transaction(async (tx) => {
-            await setPushTarget(tx, resellerId, { url, secret });
-            await recordAudit(tx, actor(req), { resellerId, entityType: 'record_file_push', entityId: resellerId, action: 'update', after: { url } });
-          });
+          await service.savePushTarget(db, actor(req), resellerId, { url, secret });
         } catch (err) {
           if (!(err instanceof FieldErrors)) throw err;
           res.status(422);
@@ -118,11 +110,7 @@ export function recordFileRoutes({ db }: { db: Db }): Router {
       r.post(`${base}/keys/:recordFileKeyId/revoke`, async (req, res) => {
         const resellerId = resellerIdOf(req);
         const id = idParam(req, 'recordFileKeyId');
-        const revoked = await db.transaction(async (tx) => {
-          const done = await service.revokeKey(tx, resellerId, id);
-          if (done) await recordAudit(tx, actor(req), { resellerId, entityType: 'record_file_key', entityId: id, action: 'revoke', after: { revoked: true } });
-          return done;
-        });
+        const revoked = await service.withdrawKey(db, actor(req), resellerId, id);
         flash(req, revoked ? 'success' : 'error', revoked ? 'The key is revoked.' : 'The key was revoked already.');
         res.redirect(303, base);
       });

@@ -8,7 +8,9 @@ import {
 } from '../../domain/records';
 import { changesAfter, changesHorizon } from '../changes/changes.service';
 import { recordLegsByIds } from '../ledger/record-reads';
-import { queueDelivery } from './record-files.push';
+import { queueDelivery, setPushTarget } from './record-files.push';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../../domain/tenancy/actor';
 import * as repo from './record-files.repository';
 
 export type { RecordFileRow, RecordFileKey } from './record-files.repository';
@@ -257,4 +259,32 @@ export async function revokeKey(db: Queryable, resellerId: number, id: number): 
 export async function resellerOfKey(db: Queryable, token: string): Promise<number | undefined> {
   if (!token.startsWith(KEY_PREFIX)) return undefined;
   return (await repo.liveKeyByHash(db, hashKey(token)))?.resellerId;
+}
+
+// ---- The reseller's own changes from its page, each with its audit row in one transaction ----
+
+/** A new API key for the reseller's files, audited; the key itself is answered once. */
+export async function issueKey(db: Db, actor: Actor, resellerId: number, label: string, createdBy: number | null): Promise<{ id: number; key: string }> {
+  return db.transaction(async (tx) => {
+    const k = await createKey(tx, resellerId, label, createdBy);
+    await recordAudit(tx, actor, { resellerId, entityType: 'record_file_key', entityId: k.id, action: 'create', after: { label } });
+    return k;
+  });
+}
+
+/** Revokes a key of the reseller's, audited; false when it was revoked already (or is not the reseller's). */
+export async function withdrawKey(db: Db, actor: Actor, resellerId: number, id: number): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const done = await revokeKey(tx, resellerId, id);
+    if (done) await recordAudit(tx, actor, { resellerId, entityType: 'record_file_key', entityId: id, action: 'revoke', after: { revoked: true } });
+    return done;
+  });
+}
+
+/** Sets (or with a blank address, turns off) the push of closed files, audited without the secret. */
+export async function savePushTarget(db: Db, actor: Actor, resellerId: number, input: { url: string; secret: string }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await setPushTarget(tx, resellerId, input);
+    await recordAudit(tx, actor, { resellerId, entityType: 'record_file_push', entityId: resellerId, action: 'update', after: { url: input.url } });
+  });
 }
