@@ -33,6 +33,10 @@ const OPERATOR_TABLES: Record<string, string> = {
   destination_group_prefixes: 'the prefixes of one destination group (the group carries reseller_id)',
   toll_package_groups: 'the allowances of one toll package (the package carries reseller_id)',
   allowance_usage: 'seconds used per cycle of one package assignment (the assignment carries reseller_id)',
+  record_file_chunks: 'the bytes of one record file (the file carries reseller_id)',
+  record_file_entries: 'which file of one record specification carried a leg (the specification carries reseller_id)',
+  record_file_deferred: 'a leg waiting for a later period of one record specification (the specification carries reseller_id)',
+  record_file_delivery_attempts: 'the attempts of one push delivery (the delivery carries reseller_id)',
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */
@@ -50,6 +54,7 @@ const NULLABLE_TENANT: Record<string, string> = {
   toll_packages: "the operator's own toll packages (held by resellers) belong to no reseller",
   rate_plan_imports: "a large deck file waiting for its import job into one of the operator's own plans belongs to no reseller",
   leg_changes: "a change of a leg matched to no subscriber (the leg's reseller_id is null) belongs to no reseller",
+  account_codes: "the operator's own account codes (its books in the accounting exports) belong to no reseller",
 };
 
 /** Knex's own bookkeeping, present whenever it has run at all. */
