@@ -16,7 +16,8 @@ import { closeDueFiles, createKey, fileBytes, filesAfter, type RecordFileRow } f
 import { Client } from '../support/http';
 import http from 'node:http';
 import { pushDue, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/modules/record-files/record-files.push';
-import { createTestApp, type TestApp } from '../support/app';
+import { SecretBox } from '../../src/modules/auth/secret-box';
+import { createTestApp, TEST_INSTANCE_SECRET, type TestApp } from '../support/app';
 import { makeCallLeg, makeCharge, makeTenants } from '../support/factories';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -36,6 +37,7 @@ async function linesOf(db: Db, f: RecordFileRow): Promise<Array<Record<string, s
 
 describe('record files', () => {
   let t: TestApp;
+  const box = new SecretBox(TEST_INSTANCE_SECRET);
   let fx: Fx;
   const plain = presetSpec(RECORD_PRESETS[0]!);
 
@@ -343,12 +345,14 @@ describe('record files', () => {
       const deliveries = await t.db('record_file_deliveries').where({ reseller_id: fx.b.reseller.id });
       assert.deepEqual(deliveries.map((d) => Number(d.file_id)).sort((a, b) => a - b), closed.map((f) => f.id).sort((a, b) => a - b), 'one delivery per closed file');
 
-      const first = await pushDue(t.db, { nowMs: Date.now() });
+      const stored = await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).first();
+      assert.ok(!stored.secret.includes(SECRET), 'the shared secret is not stored in clear');
+      const first = await pushDue(t.db, box, { nowMs: Date.now() });
       assert.equal(first.tried, closed.length);
       assert.equal(first.delivered, closed.length - 2);
       // Not due again before the back-off.
-      assert.equal((await pushDue(t.db, { nowMs: Date.now() + 30_000 })).tried, 0);
-      const second = await pushDue(t.db, { nowMs: Date.now() + 61_000 });
+      assert.equal((await pushDue(t.db, box, { nowMs: Date.now() + 30_000 })).tried, 0);
+      const second = await pushDue(t.db, box, { nowMs: Date.now() + 61_000 });
       assert.deepEqual(second, { tried: 2, delivered: 2 });
       assert.equal(badSignatures, 0);
       assert.equal(received.length, closed.length);
@@ -362,8 +366,15 @@ describe('record files', () => {
       // Send again: a new delivery of the same file, delivered on the next run.
       const again = closed[0]!;
       assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
-      assert.deepEqual(await pushDue(t.db, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.deepEqual(await pushDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
       assert.equal(received.filter((r) => r.id === again.id).length, 2);
+      // A secret stored in clear before secrets were sealed still signs, and is sealed on the next run.
+      await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).update({ secret: SECRET });
+      assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
+      assert.deepEqual(await pushDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.equal(badSignatures, 0);
+      const resealed = await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).first();
+      assert.ok(resealed.secret.startsWith('v1.') && box.open(resealed.secret) === SECRET);
       // A post signed with another secret is refused by the receiver.
       const ts = String(Math.floor(Date.now() / 1000));
       const forged = await fetch(url, { method: 'POST', body: 'leg_id\n1\n', headers: { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: signBody('not-the-shared-secret', ts, Buffer.from('leg_id\n1\n')) } });
