@@ -173,6 +173,37 @@ describe('record files', () => {
     await assert.rejects(t.db('record_files').where({ id: firstFile.id }).update({ records: 0 }), /never changes/);
   });
 
+  test('a leg that moved to another reseller after its file closed is taken back in the first one\'s next file and posted in the other\'s', async () => {
+    const moved = legs[1]!;
+    // The reseller it moves to is a new one, so the other tests' files of B stay as they are.
+    const to = (await makeTenants(t.db)).a;
+    const bSpec = await makeSpec(to, 'Moved in', 'daily', '2026-03-07T00:00:00Z');
+    // As the ledger re-rates a leg whose number's history was corrected: B's charges, and a change for both.
+    await t.db.transaction(async (tx) => {
+      await tx('charges').where({ leg_id: moved.id }).delete();
+      await tx('call_legs').where({ id: moved.id }).update({ reseller_id: to.reseller.id, subscriber_id: to.subscriber.id, rated_at: new Date() });
+      await makeCharge(tx as unknown as Db, moved, { kind: 'wholesale', resellerId: to.reseller.id, subscriberId: to.subscriber.id, ratePlanId: fx.operatorPlan.id, amount: '0.4000000000' });
+      await makeCharge(tx as unknown as Db, moved, { kind: 'retail', resellerId: to.reseller.id, subscriberId: to.subscriber.id, ratePlanId: to.plan.id, amount: '0.4000000000' });
+      await tx('leg_changes').insert([
+        { leg_id: moved.id, start_at: moved.start_at, reseller_id: to.reseller.id, kind: 'rerated' },
+        { leg_id: moved.id, start_at: moved.start_at, reseller_id: fx.a.reseller.id, kind: 'rerated' },
+      ]);
+    });
+    await settled(fx.a);
+    await settled(to);
+    await closeDueFiles(t.db, { nowMs: Date.parse('2026-03-12T12:00:00Z'), resellerIds: [fx.a.reseller.id, to.reseller.id] });
+    const aDays = await filesOf(daily);
+    assert.equal(aDays.length, 5);
+    const taken = await linesOf(t.db, aDays[4]!);
+    assert.equal(taken.length, 1);
+    const line = taken[0]!;
+    // Nothing of B's (subscriber, charges) in A's file: the call, and the whole first amount taken back.
+    assert.deepEqual([Number(line.leg_id), line.record_kind, line.corrects_file, line.wholesale_difference, line.wholesale_total, line.account_number, line.status], [moved.id, 'correction', String(aDays[0]!.id), '-0.1000', '', '', 'unrated']);
+    assert.equal(aDays[4]!.totals.wholesale?.USD, '-0.1000000000');
+    const bLines = (await Promise.all((await filesOf(bSpec)).map((f) => linesOf(t.db, f)))).flat();
+    assert.deepEqual(bLines.map((l) => [Number(l.leg_id), l.record_kind, l.wholesale_total]), [[moved.id, 'original', '0.4000']]);
+  });
+
   test('a closing cut short and resumed gives one file, byte for byte the file of an uninterrupted closing', async () => {
     const s1 = await makeSpec(fx.b, 'Cut', 'daily', '2026-05-01T00:00:00Z');
     const s2 = await makeSpec(fx.b, 'Whole', 'daily', '2026-05-01T00:00:00Z');
