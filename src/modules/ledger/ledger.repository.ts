@@ -681,7 +681,12 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
 // before the legs change, addUsage after). foldUsage moves deltas into usage_totals (the ledger's
 // usage folder runs it about once a second); readers read usage_figures, totals and deltas together.
 
-/** The groupings kept (level) and at which grains; see the migrations. */
+/**
+ * The groupings kept (level) and at which grains: the same list as the latest usage_figures view
+ * (migration 20261210000300), which reads unfolded deltas at these levels. A list that drifted would
+ * show in dashboards.test.ts ("folding moves every delta…"), which compares the folded totals with
+ * figures computed from the legs at every level.
+ */
 const USAGE_LEVELS = `(VALUES ('all', 'hour'), ('reseller', 'hour'), ('reseller', 'day'), ('destination', 'hour'), ('destination', 'day'),
   ('reseller_destination', 'hour'), ('reseller_destination', 'day'), ('subscriber', 'hour'), ('carrier', 'hour'), ('carrier', 'day')) AS v(level, grain)`;
 
