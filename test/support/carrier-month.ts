@@ -206,8 +206,9 @@ export function carrierMonth(o: CarrierMonthOptions): CarrierMonth {
         return;
       }
       case 'twice_later': {
-        // Billed again a moment later, still within the start tolerance: the closer one matches.
-        const copy = { ...base, recordId: recordId(i + 1, '-a'), start: new Date(leg.startUtc.getTime() + Math.max(1, tol.startSeconds) * 1000) };
+        // Billed again a moment later, still within the start tolerance: the closer one matches,
+        // though the copy's key is the smaller (so only "closest first" gets this right).
+        const copy = { ...base, recordId: `Q-${String(i + 1).padStart(7, '0')}`, start: new Date(leg.startUtc.getTime() + Math.max(1, tol.startSeconds) * 1000) };
         equal(base, inj);
         rows.push(copy);
         expected.push({ class: 'not_in_our_records', legId: null, recordId: copy.recordId, moneyAtStake: leg.expectedCost, secondsDifference: null, injection: inj });

@@ -224,7 +224,14 @@ export function reconcile(legs: ReconLeg[], records: ReconRecord[], tol: ReconTo
       },
     });
   });
-  items.sort((a, b) => a.at - b.at || compareIds(a.item.legId ?? '', b.item.legId ?? '') || compareIds(a.item.recordKey ?? '', b.item.recordKey ?? ''));
+  // In time order (our start, or the carrier's for a record we lack); at one instant, items with a leg first.
+  items.sort(
+    (a, b) =>
+      a.at - b.at ||
+      Number(a.item.legId === null) - Number(b.item.legId === null) ||
+      compareIds(a.item.legId ?? '', b.item.legId ?? '') ||
+      compareIds(a.item.recordKey ?? '', b.item.recordKey ?? ''),
+  );
   return { items: items.map((i) => i.item), byClass: totalsByClass(items.map((i) => i.item)) };
 }
 
