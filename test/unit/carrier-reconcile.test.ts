@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal } from '../../src/domain/money/decimal';
 import {
-  carrierRecordKey, compareIds, matchRecords, parseGenericCarrierCsv, RECON_CLASSES, reconcile, sha256Hex,
+  carrierRecordKey, compareIds, matchRecords, parseGenericCarrierCsv, RECON_CLASSES, reconcile, sha256Hex, totalsBy,
   type ReconClass, type ReconLeg, type ReconRecord, type ReconTolerances,
 } from '../../src/domain/reconciliation';
 import { carrierMonth, INJECTIONS, type ExpectedItem } from '../support/carrier-month';
@@ -98,6 +98,23 @@ describe('classifying a matched pair', () => {
     const records = legs.map((l, i) => rec(`r${i}`, { called: l.called, cost: '0.2' }));
     const r = reconcile(legs, records, tol);
     assert.deepEqual(r.byClass.cost_mismatch, { count: 10, moneyAtStake: { USD: '1' } });
+  });
+
+  test('totals per destination and per day', () => {
+    const legs = [
+      leg('1'),
+      leg('2', { called: '+33142685300', destination: 'France', expectedCost: '0.5', startUtc: at(86_400) }),
+      leg('3', { called: '+33142685301', destination: 'France', expectedCost: '0.25' }),
+    ];
+    const records = [rec('a', { cost: '0.0100' }), rec('b', { called: '+33142685300', cost: '0.5', rate: null, startUtc: at(86_400) }), rec('c', { called: '+4915112345678', cost: '1.5' })];
+    const r = reconcile(legs, records, tol);
+    const byDest = totalsBy(r.items, 'destination').map((g) => [g.key, RECON_CLASSES.filter((c) => g.byClass[c].count).map((c) => [c, g.byClass[c].count, g.byClass[c].moneyAtStake.USD])]);
+    assert.deepEqual(byDest, [
+      ['France', [['matched_equal', 1, '0'], ['not_billed_by_carrier', 1, '-0.25']]],
+      ['UK London', [['cost_mismatch', 1, '0.002']]],
+      [null, [['not_in_our_records', 1, '1.5']]],
+    ]);
+    assert.deepEqual(totalsBy(r.items, 'day').map((g) => [g.key, RECON_CLASSES.reduce((n, c) => n + g.byClass[c].count, 0)]), [['2026-11-03', 3], ['2026-11-04', 1]]);
   });
 
   test('refuses negative tolerances', () => {

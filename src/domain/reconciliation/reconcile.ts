@@ -251,3 +251,20 @@ export function totalsByClass(items: ReconItem[]): Record<ReconClass, ReconClass
   for (const c of RECON_CLASSES) for (const [cur, v] of sums.get(c)!) out[c].moneyAtStake[cur] = v.toFixed();
   return out;
 }
+
+/**
+ * The report's breakdowns: per destination (null for records we do not have: no deck priced them)
+ * or per day (UTC), each with its totals by class. Keys in ascending order.
+ */
+export function totalsBy(items: ReconItem[], by: 'destination' | 'day'): Array<{ key: string | null; byClass: Record<ReconClass, ReconClassTotal> }> {
+  const groups = new Map<string | null, ReconItem[]>();
+  for (const it of items) {
+    const k = it[by];
+    const list = groups.get(k);
+    if (list) list.push(it);
+    else groups.set(k, [it]);
+  }
+  return [...groups.keys()]
+    .sort((a, b) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0))
+    .map((key) => ({ key, byClass: totalsByClass(groups.get(key)!) }));
+}
