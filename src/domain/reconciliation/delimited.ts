@@ -26,6 +26,16 @@ function lineAt(text: string, start: number): { raw: string; next: number } {
   return { raw, next: i };
 }
 
+/** Line breaks in text: CRLF counts once, like a lone LF or CR. */
+function countLineBreaks(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) n++;
+  }
+  return n;
+}
+
 /**
  * Every record of `text`, in order, each with the 1-based line where it starts. `skipLines`
  * physical lines at the top (a title, a report banner) are passed over unread.
@@ -33,6 +43,7 @@ function lineAt(text: string, start: number): { raw: string; next: number } {
 export function readDelimited(text: string, delimiter: string, skipLines = 0): DelimitedRow[] {
   const body = text.startsWith(UTF8_BOM) ? text.slice(1) : text;
   const rows: DelimitedRow[] = [];
+  const delim = delimiter.charCodeAt(0);
   let pos = 0;
   let line = 1;
   for (; line <= skipLines && pos < body.length; line++) pos = lineAt(body, pos).next;
@@ -53,20 +64,21 @@ export function readDelimited(text: string, delimiter: string, skipLines = 0): D
         i++;
         let closed = false;
         while (i < body.length) {
-          const c = body[i];
-          if (c === '"') {
-            if (body[i + 1] === '"') {
-              field += '"';
-              i += 2;
-              continue;
-            }
-            closed = true;
-            i++;
-            break;
+          const q = body.indexOf('"', i);
+          const end = q < 0 ? body.length : q;
+          const part = body.slice(i, end);
+          field += part;
+          lineBreaks += countLineBreaks(part);
+          i = end;
+          if (q < 0) break;
+          if (body[q + 1] === '"') {
+            field += '"';
+            i = q + 2;
+            continue;
           }
-          if (c === '\n' || (c === '\r' && body[i + 1] !== '\n')) lineBreaks++;
-          field += c;
-          i++;
+          closed = true;
+          i = q + 1;
+          break;
         }
         if (!closed) {
           error = 'a quoted field is never closed (a missing ")';
@@ -79,7 +91,13 @@ export function readDelimited(text: string, delimiter: string, skipLines = 0): D
           break;
         }
       } else {
-        while (i < body.length && body[i] !== delimiter && body[i] !== '\n' && body[i] !== '\r') field += body[i++];
+        const from = i;
+        while (i < body.length) {
+          const c = body.charCodeAt(i);
+          if (c === delim || c === 10 || c === 13) break;
+          i++;
+        }
+        field = body.slice(from, i);
       }
       fields.push(field);
       field = '';

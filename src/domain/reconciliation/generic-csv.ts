@@ -39,6 +39,7 @@ export function parseGenericCarrierCsv(text: string): CarrierParseResult {
   const missing = GENERIC_CARRIER_REQUIRED.filter((c) => !header.includes(c));
   if (missing.length) throw new CarrierFileError(`carrier-generic-csv: the header row has no ${missing.map((c) => `"${c}"`).join(', ')} column${missing.length > 1 ? 's' : ''} (required)`, first.line);
 
+  const at = Object.fromEntries(GENERIC_CARRIER_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
   const records: CarrierRecord[] = [];
   const badRows: BadRow[] = [];
   const ids = new RecordIds();
@@ -52,7 +53,7 @@ export function parseGenericCarrierCsv(text: string): CarrierParseResult {
       continue;
     }
     const cell = (c: Column): string => {
-      const i = header.indexOf(c);
+      const i = at[c];
       return i < 0 ? '' : (row.fields[i] ?? '');
     };
     const f = new FieldCollector();

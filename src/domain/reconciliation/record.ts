@@ -3,7 +3,6 @@
  * whatever format it arrived in, and the pure readers of its values. Money stays text (exact
  * decimals, read and compared with the domain's Decimal); never a JavaScript number.
  */
-import { Decimal } from '../money/decimal';
 import { normaliseE164 } from '../numbers/e164';
 
 export interface CarrierRecord {
@@ -88,9 +87,30 @@ export function readAmount(text: string, field: string, opts: { separator?: '.' 
   if (t.includes(other)) throw new FieldProblem(field, `${field} "${t}" is not a number with "${sep}" as the decimal mark (no thousands separators)`);
   const normal = sep === ',' ? t.replace(',', '.') : t;
   if (!PLAIN_DECIMAL.test(normal)) throw new FieldProblem(field, `${field} "${t}" is not a number`);
-  const value = new Decimal(normal);
-  if (value.isNegative() && !value.isZero() && !opts.allowNegative) throw new FieldProblem(field, `${field} "${t}" is negative`);
-  return value.abs().isZero() ? '0' : value.toFixed();
+  const value = canonicalDecimal(normal);
+  if (value.startsWith('-') && !opts.allowNegative) throw new FieldProblem(field, `${field} "${t}" is negative`);
+  return value;
+}
+
+/**
+ * A plain decimal ("+007.50", ".5", "-0.000") in one canonical, exact text ("7.5", "0.5", "0"),
+ * the same as Decimal's toFixed() gives, by string work alone: a million-row file reads faster
+ * without a Decimal per cell.
+ */
+export function canonicalDecimal(plain: string): string {
+  let negative = false;
+  let t = plain;
+  if (t[0] === '+' || t[0] === '-') {
+    negative = t[0] === '-';
+    t = t.slice(1);
+  }
+  const dot = t.indexOf('.');
+  let whole = dot < 0 ? t : t.slice(0, dot);
+  let frac = dot < 0 ? '' : t.slice(dot + 1);
+  whole = whole.replace(/^0+/, '') || '0';
+  frac = frac.replace(/0+$/, '');
+  const out = frac ? `${whole}.${frac}` : whole;
+  return negative && out !== '0' ? `-${out}` : out;
 }
 
 /** Whole seconds written as digits. */
