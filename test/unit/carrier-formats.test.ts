@@ -9,8 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
+import fc from 'fast-check';
+import { Decimal } from '../../src/domain/money/decimal';
 import {
-  CarrierFileError, carrierMappingSchema, carrierRecordKey, parseCarrierFile, parseDidwwCdrOut, parseDidwwStream, parseGenericCarrierCsv,
+  canonicalDecimal, CarrierFileError, carrierMappingSchema, carrierRecordKey, parseCarrierFile, parseDidwwCdrOut, parseDidwwStream, parseGenericCarrierCsv,
   parseMapped, previewMapped, readDelimited, sha256Hex, type CarrierMappingInput, type CarrierParseResult,
 } from '../../src/domain/reconciliation';
 
@@ -357,6 +359,18 @@ describe('DIDWW presets (samples written from DIDWW\'s documentation)', () => {
     assert.match(reason(8), /dst_number/);
     assert.match(reason(8), /billing_duration "-3" is negative/);
     assert.match(reason(9), /not a DIDWW CDR/);
+  });
+});
+
+describe('amounts', () => {
+  test('canonicalDecimal gives the same exact text as Decimal, for any plain decimal', () => {
+    const plain = fc.tuple(fc.constantFrom('', '+', '-'), fc.stringMatching(/^\d{0,25}$/), fc.option(fc.stringMatching(/^\d{0,25}$/), { nil: undefined }))
+      .filter(([, w, f]) => w !== '' || (f !== undefined && f !== ''))
+      .map(([s, w, f]) => `${s}${w}${f === undefined ? '' : `.${f}`}`);
+    fc.assert(fc.property(plain, (t) => {
+      const d = new Decimal(t);
+      assert.equal(canonicalDecimal(t), d.isZero() ? '0' : d.toFixed());
+    }), { numRuns: 2000 });
   });
 });
 
