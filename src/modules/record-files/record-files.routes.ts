@@ -34,10 +34,10 @@ function fileColumns(path: string): Array<Column<service.RecordFileRow>> {
     { label: 'Corrections', sort: 'corrections', num: true, text: (f) => String(f.corrections) },
     { label: 'Wholesale totals', text: (f, h) => totalsText(f.totals.wholesale, h) },
     { label: 'Retail totals', text: (f, h) => totalsText(f.totals.retail, h) },
-    { label: 'Closed', sort: 'closed', text: (f, h) => h.dateTime(f.closedAt) },
-    { label: 'SHA-256', style: 'code', text: (f) => f.sha256 ?? '' },
     { label: 'File', text: (f) => f.filename, href: (f) => `${path}/${f.id}/download` },
     { label: 'Bytes', sort: 'size', num: true, text: (f) => String(f.byteSize) },
+    { label: 'Closed', sort: 'closed', text: (f, h) => h.dateTime(f.closedAt) },
+    { label: 'SHA-256', style: 'token', text: (f) => f.sha256 ?? '' },
   ];
 }
 
