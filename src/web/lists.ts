@@ -20,8 +20,8 @@ export interface Column<T> {
   sort?: string;
   /** Right-aligned (figures). */
   num?: boolean;
-  /** How the text is set: as code, as a status badge, as lines (kept apart), or plain. */
-  style?: 'code' | 'status' | 'lines';
+  /** How the text is set: as code, as a long token in code that breaks anywhere (a hash), as a status badge, as lines (kept apart), or plain. */
+  style?: 'code' | 'token' | 'status' | 'lines';
   /** The cell's text on the page and in the CSV. */
   text: (row: T, h: Helpers) => string;
   /** Where the cell links to, if anywhere. */

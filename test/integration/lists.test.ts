@@ -5,6 +5,7 @@
  * all of it, in every order its headers offer, both directions.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import Decimal from 'decimal.js';
@@ -102,9 +103,23 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     await makeExchangeRate(t.db, 'GBP', 'USD', '1.2700000000', '2026-02-01T00:00:00Z');
     for (let i = 0; i < 3; i++) await makeCdrReject(t.db, { platformId: fx.platform.id });
     // Record specifications of reseller a, one retired, with awkward names.
+    const specIds: number[] = [];
     for (const [i, name] of ['=cmd|calc', 'Daily, "plain"', 'Zeta'].entries()) {
       const spec = presetSpec(RECORD_PRESETS[i]!);
-      await t.db('record_specifications').insert({ reseller_id: a, name, spec: JSON.stringify(spec), period: i === 1 ? 'hourly' : 'daily', ...(i === 2 ? { active: false, retired_at: new Date() } : {}) });
+      const [row] = await t.db('record_specifications').insert({ reseller_id: a, name, spec: JSON.stringify(spec), period: i === 1 ? 'hourly' : 'daily', ...(i === 2 ? { active: false, retired_at: new Date() } : {}) }).returning('id');
+      specIds.push(Number((row as { id: number }).id));
+    }
+    // Closed record files of those specs (more than a page), totals in two currencies, some with
+    // corrections and negative differences; the list reads them as the closing leaves them.
+    for (let i = 0; i < 29; i++) {
+      const bytes = Buffer.from(`leg_id\n${i}\n`);
+      const start = Date.parse('2026-11-01T05:00:00Z') + i * 3_600_000 * (i % 3 === 1 ? 1 : 24);
+      const totals = i % 4 === 3 ? { wholesale: { EUR: `${i}.1250000000`, USD: '-0.5000000000' }, retail: { EUR: `${2 * i}.5000000000` } } : { wholesale: { USD: `${i % 7}.0100000000` }, retail: { USD: `${i % 5}.2000000000` } };
+      await t.db('record_files').insert({
+        reseller_id: a, spec_id: specIds[i % 3], period_start: new Date(start), period_end: new Date(start + 3_600_000), status: 'closed', chunks: 0, records: (i * 7) % 11,
+        corrections: i % 4 === 3 ? 1 : 0, totals: JSON.stringify(totals), byte_size: bytes.length + (i % 5), sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+        number: i + 1, filename: `file-${String(i).padStart(2, '0')}.csv`, closed_at: new Date(start + 3_900_000 + (i % 6) * 60_000),
+      });
     }
     for (const [resellerId, status] of [[a, 'done'], [a, 'failed'], [null, 'queued']] as const) {
       await t.db('jobs').insert({ reseller_id: resellerId, kind: 'lists-test', title: `Re-rating ${status}`, total: 2, done: 1, status, return_to: '/', result: JSON.stringify({ message: 'Done.' }) });
@@ -172,6 +187,8 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'rejects', who: 'wholesale', url: '/wholesale/rejects', atLeast: 3 },
     { name: 'record specifications (reseller)', who: 'reseller', url: '/reseller/record-specs', atLeast: 3 },
     { name: 'record specifications (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/record-specs`, atLeast: 3 },
+    { name: 'record files (reseller)', who: 'reseller', url: '/reseller/record-files', atLeast: 29 },
+    { name: 'record files (wholesale, of one reseller)', who: 'wholesale', url: (f) => `/wholesale/resellers/${f.a.reseller.id}/record-files`, atLeast: 29 },
     { name: 'subscribers (reseller), filtered', who: 'reseller', url: '/reseller/subscribers?status=active&q=Subscriber', atLeast: 20 },
     { name: 'features', who: 'wholesale', url: '/wholesale/features', atLeast: 6 },
     { name: 'feature packages (wholesale)', who: 'wholesale', url: '/wholesale/feature-packages', atLeast: 4 },
@@ -299,6 +316,33 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     const f = await c.get('/wholesale/features');
     assert.deepEqual(totals(f.text), [`${feats.filter((x) => !x.retired_at).length} in use`, `${feats.filter((x) => x.retired_at).length} retired`]);
     assert.equal(readList((await c.get('/wholesale/features?status=retired')).text).count, feats.filter((x) => x.retired_at).length);
+  });
+
+  test('record files: the totals count every file, sum its records and corrections, and each side\'s totals per currency; times in the viewer\'s zone, named', async () => {
+    const files = await t.db('record_files').where({ reseller_id: fx.a.reseller.id, status: 'closed' }).select('*');
+    const sums = (side: 'wholesale' | 'retail') => {
+      const m = new Map<string, Decimal>();
+      for (const f of files) for (const [c, v] of Object.entries((f.totals[side] ?? {}) as Record<string, string>)) m.set(c, (m.get(c) ?? new Decimal(0)).plus(v));
+      return [...m.keys()].sort().map((c) => { const d = m.get(c) as Decimal; return `${d.toFixed(Math.max(2, d.decimalPlaces()))} ${c}`; }).join(', ');
+    };
+    const expected = [
+      `Records: ${files.reduce((n, f) => n + Number(f.records), 0)}`, `Corrections: ${files.reduce((n, f) => n + Number(f.corrections), 0)}`,
+      `Wholesale: ${sums('wholesale')}`, `Retail: ${sums('retail')}`,
+    ];
+    assert.match(expected[2] as string, /EUR, .* USD/, 'the fixture has two currencies on a side');
+    for (const [c, url] of [[clients.reseller, '/reseller/record-files'], [clients.wholesale, `/wholesale/resellers/${fx.a.reseller.id}/record-files`]] as const) {
+      for (const order of [url, `${url}?sort=records&dir=asc`]) {
+        const html = (await c.get(order)).text;
+        assert.equal(readList(html).count, files.length, `${order}: every closed file counted`);
+        assert.deepEqual([...html.matchAll(/data-testid="list-total">([^<]*)</g)].map((m) => decode(m[1] as string)), expected, `${order}: totals of every file, not only the page's`);
+        const zone = /data-testid="zone-note">Times in <strong>([^<]+)<\/strong>/.exec(html)?.[1];
+        const viewer = /data-testid="time-zone"[^>]*>Times in ([^<(]+?)[ <(]/.exec(html)?.[1];
+        assert.ok(zone && zone === viewer, `${order}: the viewer's zone named (${zone}, the header's ${viewer})`);
+      }
+    }
+    // A file of another reseller is on neither of a's lists.
+    const other = await clients.wholesale.get(`/wholesale/resellers/${fx.b.reseller.id}/record-files`);
+    assert.equal(readList(other.text).count, 0);
   });
 
   test('resellers sort by name both ways, and the totals count the filter\'s subscribers', async () => {

@@ -273,7 +273,8 @@ const NO_STORE_PAGES = [
   'GET /reseller/record-specs/:recordSpecId', 'GET /reseller/record-specs/:recordSpecId/download-preview',
   'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId', 'GET /wholesale/resellers/:resellerId/record-specs/:recordSpecId/download-preview',
   // Record files: the list (totals), each file's download, and the answer that shows a new API key once.
-  'GET /reseller/record-files', 'GET /reseller/record-files/:recordFileId/download', 'POST /reseller/record-files/keys',
+  'GET /reseller/record-files', 'GET /reseller/record-files.csv', 'GET /reseller/record-files/:recordFileId/download', 'POST /reseller/record-files/keys',
+  'GET /wholesale/resellers/:resellerId/record-files.csv',
   'GET /wholesale/resellers/:resellerId/record-files', 'GET /wholesale/resellers/:resellerId/record-files/:recordFileId/download',
   // The reports (issue 12) and every table's CSV.
   'GET /wholesale/reports', 'GET /reseller/reports',

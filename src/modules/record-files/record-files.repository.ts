@@ -1,3 +1,4 @@
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Queryable } from '../../db/knex';
 import type { RecordPeriod } from '../../domain/records';
 
@@ -150,6 +151,57 @@ export async function closedFiles(db: Queryable, resellerId: number, opts: { aft
   if (opts.afterNumber !== undefined) q.where('f.number', '>', opts.afterNumber);
   q.orderBy('f.number', opts.newestFirst ? 'desc' : 'asc').limit(opts.limit);
   return ((await q) as Array<Record<string, any>>).map(toRow);
+}
+
+/**
+ * The portal's list of a reseller's closed files (src/db/list.ts): sortable, keyset paged (an
+ * hourly spec makes 8,760 files a year), counted, with the records and corrections summed.
+ */
+export const FILE_LIST: ListSpec = {
+  sorts: {
+    number: { sql: 'f.number', kind: 'number' },
+    spec: { sql: 'lower(s.name)', kind: 'text' },
+    period: { sql: 'f.period_start', kind: 'time' },
+    records: { sql: 'f.records', kind: 'number' },
+    corrections: { sql: 'f.corrections', kind: 'number' },
+    size: { sql: 'f.byte_size', kind: 'number' },
+    closed: { sql: 'f.closed_at', kind: 'time' },
+  },
+  defaultSort: 'number',
+  defaultDir: 'desc',
+  id: 'f.id',
+  totals: { records: 'coalesce(sum(records), 0)', corrections: 'coalesce(sum(corrections), 0)' },
+};
+
+const closedOf = (db: Queryable, resellerId: number) => files(db).where({ 'f.reseller_id': resellerId, 'f.status': 'closed' });
+
+export async function listClosedFiles(db: Queryable, resellerId: number, p: ListParams): Promise<ListPage<RecordFileRow>> {
+  return listPage(db, closedOf(db, resellerId), FILE_LIST, p, toRow);
+}
+
+/** Every closed file of the reseller in the list's order (its CSV). */
+export function allClosedFiles(db: Queryable, resellerId: number, p: ListParams): AsyncGenerator<RecordFileRow> {
+  return listAll(db, closedOf(db, resellerId), FILE_LIST, p, toRow);
+}
+
+/** The totals of all the reseller's closed files, per side and currency (exact numeric text), currencies in order. */
+export async function closedTotals(db: Queryable, resellerId: number): Promise<{ wholesale: Array<[string, string]>; retail: Array<[string, string]> }> {
+  const { rows } = (await db.raw(
+    `SELECT t.side, t.currency, sum(t.amount::numeric)::text AS total
+       FROM record_files f
+       CROSS JOIN LATERAL (
+         SELECT 'wholesale' AS side, key AS currency, value AS amount FROM jsonb_each_text(coalesce(f.totals -> 'wholesale', '{}'::jsonb))
+         UNION ALL
+         SELECT 'retail', key, value FROM jsonb_each_text(coalesce(f.totals -> 'retail', '{}'::jsonb))
+       ) t
+      WHERE f.reseller_id = ? AND f.status = 'closed'
+      GROUP BY t.side, t.currency
+      ORDER BY t.side, t.currency`,
+    [resellerId],
+  )) as { rows: Array<{ side: string; currency: string; total: string }> };
+  const out = { wholesale: [] as Array<[string, string]>, retail: [] as Array<[string, string]> };
+  for (const r of rows) (r.side === 'wholesale' ? out.wholesale : out.retail).push([r.currency, r.total]);
+  return out;
 }
 
 export async function closedFile(db: Queryable, resellerId: number, id: number): Promise<RecordFileRow | undefined> {

@@ -1,10 +1,14 @@
 import { Readable } from 'node:stream';
 import { Router, type Request, type Response } from 'express';
 import type { Db } from '../../db/knex';
+import { z } from 'zod';
+import { listParams } from '../../domain/fields';
+import { moneyText } from '../../domain/packages/feature-packages';
 import { parseRecordSpec } from '../../domain/records';
 import { formatDateTime } from '../../domain/time/zones';
 import { idParam } from '../../web/params';
-import { actor, principal, resellerIdOf, scope } from '../../web/principal';
+import { actor, principal, resellerIdOf, scope, timeZoneOf } from '../../web/principal';
+import { listView, sendListCsv, type Column } from '../../web/lists';
 import { flash } from '../../web/render';
 import { ROUTER_OPTIONS } from '../../web/router';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
@@ -14,17 +18,28 @@ import { deliveriesOf, pushTargetOf, sendAgain } from './record-files.push';
 import * as service from './record-files.service';
 import { FieldErrors } from '../../domain/errors';
 
-/** A file as the list shows it: its period in the reseller's zone and its totals as text. */
-function fileView(f: service.RecordFileRow, timeZone: string) {
-  const totals = (side: Record<string, string> | undefined) => Object.entries(side ?? {}).map(([c, v]) => `${v} ${c}`).join(', ');
-  return {
-    ...f,
-    from: formatDateTime(f.periodStart, timeZone),
-    to: formatDateTime(f.periodEnd, timeZone),
-    closed: formatDateTime(f.closedAt, timeZone),
-    wholesaleTotals: totals(f.totals.wholesale),
-    retailTotals: totals(f.totals.retail),
-  };
+const fileListQuery = z.object({ ...listParams });
+
+/** A side's totals as text, each currency apart ("0.3170 USD, 2.50 EUR"), exact. */
+const totalsText = (side: Record<string, string> | undefined, h: { money(v: string): string }) =>
+  Object.keys(side ?? {}).sort().map((c) => `${h.money((side as Record<string, string>)[c] as string)} ${c}`).join(', ');
+
+/** The list's columns (the page's table and its CSV); times in the viewer's zone, each with its abbreviation. */
+function fileColumns(path: string): Array<Column<service.RecordFileRow>> {
+  return [
+    { label: 'No.', sort: 'number', num: true, text: (f) => String(f.number) },
+    { label: 'Specification', sort: 'spec', text: (f) => f.specName },
+    { label: 'Period from', sort: 'period', text: (f, h) => h.dateTime(f.periodStart) },
+    { label: 'to', text: (f, h) => h.dateTime(f.periodEnd) },
+    { label: 'Records', sort: 'records', num: true, text: (f) => String(f.records) },
+    { label: 'Corrections', sort: 'corrections', num: true, text: (f) => String(f.corrections) },
+    { label: 'Wholesale totals', text: (f, h) => totalsText(f.totals.wholesale, h) },
+    { label: 'Retail totals', text: (f, h) => totalsText(f.totals.retail, h) },
+    { label: 'File', text: (f) => f.filename, href: (f) => `${path}/${f.id}/download` },
+    { label: 'Bytes', sort: 'size', num: true, text: (f) => String(f.byteSize) },
+    { label: 'Closed', sort: 'closed', text: (f, h) => h.dateTime(f.closedAt) },
+    { label: 'SHA-256', style: 'token', text: (f) => f.sha256 ?? '' },
+  ];
 }
 
 /** Streams a closed file's chunks as a download. */
@@ -55,15 +70,32 @@ export function recordFileRoutes({ db, box }: { db: Db; box: SecretBox }): Route
       return { reseller, path, portal };
     }
 
+    /** The files of the list's order, counted, with the totals of every closed file (not only the page's). */
+    async function fileList(req: Request, o: Awaited<ReturnType<typeof owner>>) {
+      const filter = fileListQuery.parse(req.query);
+      const [page, money] = await Promise.all([service.listFilePage(db, o.reseller.id, filter), service.fileTotals(db, o.reseller.id)]);
+      const sums = (label: string, side: Array<[string, string]>) => (side.length ? [`${label}: ${side.map(([c, v]) => `${moneyText(v)} ${c}`).join(', ')}`] : []);
+      return listView({
+        columns: fileColumns(o.path), ...page, filter, path: o.path, rowKey: 'file', noun: ['record file', 'record files'],
+        totalLines: [`Records: ${page.totals.records ?? '0'}`, `Corrections: ${page.totals.corrections ?? '0'}`, ...sums('Wholesale', money.wholesale), ...sums('Retail', money.retail)],
+      });
+    }
+
     async function list(req: Request, res: Response, newKey: { id: number; key: string } | null = null, pushErrors: Record<string, string> = {}) {
       const o = await owner(req);
       const zone = o.reseller.timeZone ?? 'UTC';
-      const files = (await service.listFiles(db, o.reseller.id)).map((f) => fileView(f, zone));
+      const list = await fileList(req, o);
       const keys = portal === 'reseller' ? await service.listKeys(db, o.reseller.id) : [];
       const push = await pushTargetOf(db, o.reseller.id);
-      const deliveries = (await deliveriesOf(db, o.reseller.id)).map((d) => ({ ...d, nextAt: formatDateTime(d.nextAt, zone), attempts: d.attempts.map((a) => ({ ...a, at: formatDateTime(a.at, zone) })) }));
-      res.page('record-files/list', { title: portal === 'wholesale' ? `${o.reseller.name}: record files` : 'Record files', ...o, files, keys, newKey, zone, push, deliveries, pushErrors });
+      const deliveries = (await deliveriesOf(db, o.reseller.id)).map((d) => ({ ...d, nextAt: formatDateTime(d.nextAt, timeZoneOf(req)), attempts: d.attempts.map((a) => ({ ...a, at: formatDateTime(a.at, timeZoneOf(req)) })) }));
+      res.page('record-files/list', { title: portal === 'wholesale' ? `${o.reseller.name}: record files` : 'Record files', ...o, list, keys, newKey, zone, push, deliveries, pushErrors });
     }
+
+    r.get(`${base}.csv`, async (req, res) => {
+      const o = await owner(req);
+      const filter = fileListQuery.parse(req.query);
+      await sendListCsv(req, res, 'record-files', fileColumns(o.path), service.allFiles(db, o.reseller.id, filter));
+    });
 
     r.get(base, (req, res) => list(req, res));
 

@@ -210,9 +210,12 @@ async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, 
 
 // Reading files.
 
-export async function listFiles(db: Queryable, resellerId: number, limit = 500): Promise<repo.RecordFileRow[]> {
-  return repo.closedFiles(db, resellerId, { limit, newestFirst: true });
-}
+/** A page of the reseller's closed files for the portal's list (newest first unless asked), counted, with records and corrections summed. */
+export const listFilePage = repo.listClosedFiles;
+/** Every closed file of the reseller in the list's order: the list's CSV. */
+export const allFiles = repo.allClosedFiles;
+/** What all the reseller's closed files carry, per side and currency. */
+export const fileTotals = repo.closedTotals;
 
 /** Closed files after the reseller's file number `after` (0: from the first), oldest first: the API's cursor. */
 export async function filesAfter(db: Queryable, resellerId: number, after: number, limit = 100): Promise<repo.RecordFileRow[]> {

@@ -124,7 +124,8 @@ export function recordSpecRoutes({ db }: { db: Db }): Router {
       const o = await owner(req);
       const preset = service.presetFor(queryString(req.query.preset) ?? 'plain', o.reseller.timeZone ?? 'UTC') ?? service.presetFor('plain', 'UTC');
       const p = preset as NonNullable<typeof preset>;
-      await form(req, res, o, { title: `New record specification: ${p.preset.name}`, action: o.path, values: specFormValues({ name: p.preset.name, period: 'daily' }, p.spec) });
+      // The preview from the start: the preset on the reseller's recent calls, before anything is changed.
+      await form(req, res, o, { title: `New record specification: ${p.preset.name}`, action: o.path, values: specFormValues({ name: p.preset.name, period: 'daily' }, p.spec), preview: await service.preview(db, o.reseller.id, p.spec) });
     });
 
     r.post(base, async (req, res) => {
@@ -155,7 +156,7 @@ export function recordSpecRoutes({ db }: { db: Db }): Router {
     r.get(`${base}/:recordSpecId/edit`, async (req, res) => {
       const o = await owner(req);
       const spec = await service.getSpecOrThrow(db, o.reseller.id, idParam(req, 'recordSpecId'));
-      await form(req, res, o, { title: `Edit ${spec.name}`, action: `${o.path}/${spec.id}`, values: specFormValues(spec, spec.spec), spec });
+      await form(req, res, o, { title: `Edit ${spec.name}`, action: `${o.path}/${spec.id}`, values: specFormValues(spec, spec.spec), spec, preview: await service.preview(db, o.reseller.id, spec.spec) });
     });
 
     r.post(`${base}/:recordSpecId`, async (req, res) => {
