@@ -15,6 +15,10 @@
  *       each size of one ledger grown by COPY across 100,000 subscribers, by default 1 million then
  *       10 million legs (bench/pages.ts; its options prefixed pages-: --pages-steps=N,M,
  *       --pages-stop-at=HH:MM). Written to its own section of docs/PERFORMANCE.md.
+ *   (f) only when asked (--only=f): the closing of one reseller's day of N rated legs into a record
+ *       file, beside COPY (SELECT ...) TO STDOUT of the same rows, and the closing's peak RSS
+ *       (bench/record-files.ts; its options prefixed rf-: --rf-legs=N, --rf-preset=plain|cgrates).
+ *       Written to its own section of docs/PERFORMANCE.md.
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -44,6 +48,7 @@ import { giveTollPackages, hostilePlatform, seed } from './fixture';
 import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './intake';
 import { describeMachine } from './machine';
 import { benchPages, pagesOptions, pagesMarkdown, writePagesDoc, type PagesBenchResult } from './pages';
+import { benchRecordFiles, recordFilesMarkdown, recordFilesOptions, writeRecordFilesDoc, type RecordFilesBenchResult } from './record-files';
 import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
@@ -216,11 +221,18 @@ async function main() {
       process.stdout.write(`\n${pagesMarkdown(pages)}\n`);
     }
 
+    let recordFiles: RecordFilesBenchResult | undefined;
+    if (o.only.has('f')) {
+      loadNow('f');
+      recordFiles = await benchRecordFiles(db, recordFilesOptions(o.raw, log, 'rf-'), { date: results.date, command: results.command });
+      process.stdout.write(`\n${recordFilesMarkdown(recordFiles)}\n`);
+    }
+
     const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
     // The "Latest run" section holds (a) to (c): a run of only (d) or (e) leaves it as it was.
     const main = ['a', 'b', 'c'].some((p) => o.only.has(p));
     if (main) printTable(results);
-    if (o.json) fs.writeFileSync(o.json, JSON.stringify(pages ? { ...results, pages } : results, null, 2));
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}) }, null, 2));
     if (o.doc && main) {
       writeDoc(doc, results);
       log(`results written to ${path.relative(process.cwd(), doc)}`);
@@ -228,6 +240,10 @@ async function main() {
     if (o.doc && pages) {
       writePagesDoc(doc, pages);
       log(`pages at scale written to ${path.relative(process.cwd(), doc)}`);
+    }
+    if (o.doc && recordFiles) {
+      writeRecordFilesDoc(doc, recordFiles);
+      log(`record files written to ${path.relative(process.cwd(), doc)}`);
     }
   } finally {
     await cleanup();

@@ -9,6 +9,7 @@ import {
   CATALOGUE, compileSpec, encodeText, fieldsFor, fieldsNotVisible, fileStart, fitCharset, formatFile, formatInstant, formatLeg, formatMoney, formatRate,
   headerLine, legPasses, presetSpec, readRecordSpec, recordSpecSchema, RECORD_PRESETS, FieldOverflowError, type LegRecord, type RecordSpecInput,
 } from '../../src/domain/records';
+import { Decimal } from '../../src/domain/money/decimal';
 
 function leg(over: Partial<LegRecord> = {}): LegRecord {
   return {
@@ -183,6 +184,30 @@ describe('numbers and money', () => {
     assert.equal(formatMoney('0.3000000000', 1, '.'), '0.3');
     assert.equal(formatRate('1.000000000000', '.'), '1');
     assert.equal(formatRate('0.920000000000', ','), '0,92');
+  });
+
+  test('money rounded by its digits is what Decimal writes, carries and edges included', () => {
+    // formatMoney rounds plain non-negative amounts by their digits (no Decimal per amount): the
+    // same text as Decimal#toFixed half-up, for edges and for many generated amounts.
+    const edges = ['0', '0.0', '9', '9.5', '0.99995', '9.99995', '99999.9999999999', '0.00005', '0.00004999', '1.00005', '5', '0.5', '123.4500000000', '10', '10.0000000001'];
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const amounts = [...edges];
+    for (let i = 0; i < 5000; i++) {
+      const int = next() % 4 === 0 ? '0' : String(next() % 100000);
+      const fracLen = next() % 12;
+      let frac = '';
+      for (let k = 0; k < fracLen; k++) frac += String(next() % 3 === 0 ? 9 : next() % 10);
+      amounts.push(frac ? `${int}.${frac}` : int);
+    }
+    for (const a of amounts) {
+      for (const places of [0, 1, 2, 4, 6, 10]) {
+        assert.equal(formatMoney(a, places, '.'), new Decimal(a).toFixed(places, Decimal.ROUND_HALF_UP), `${a} to ${places}`);
+      }
+    }
+    // Signs and exponents still go through Decimal.
+    assert.equal(formatMoney('-0.00005', 4, '.'), new Decimal('-0.00005').toFixed(4, Decimal.ROUND_HALF_UP));
+    assert.equal(formatMoney('1e-7', 6, ','), '0,000000');
   });
 
   test('a decimal comma is quoted in a comma-separated file, and read back whole', () => {

@@ -30,7 +30,8 @@ function encodable(text: string, charset: Exclude<Charset, 'UTF-8'>): boolean {
 
 /** Text with every character the set cannot hold replaced by the rule above. UTF-8 holds everything but lone surrogates. */
 export function fitCharset(text: string, charset: Charset): string {
-  if (charset === 'UTF-8') return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  // Almost every value has no surrogate at all: test for one before the slower replace.
+  if (charset === 'UTF-8') return /[\ud800-\udfff]/.test(text) ? text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd') : text;
   // Fast path: plain ASCII fits every set.
   if (/^[\x00-\x7f]*$/.test(text)) return text;
   let out = '';

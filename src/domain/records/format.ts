@@ -71,9 +71,34 @@ export function legPasses(filter: RecordFilter, leg: Pick<LegRecord, 'direction'
   return true;
 }
 
+const PLAIN_AMOUNT = /^(0|[1-9]\d*)(?:\.(\d+))?$/;
+
+/**
+ * A non-negative amount in plain notation rounded half-up by its digits: what
+ * Decimal#toFixed(places, ROUND_HALF_UP) writes (test/unit/record-format.test.ts compares them),
+ * without a Decimal per amount (a file of a million legs formats millions of amounts).
+ * Undefined for anything else (signs, exponents): those go through Decimal.
+ */
+function roundPlain(stored: string, places: number): string | undefined {
+  const m = PLAIN_AMOUNT.exec(stored);
+  if (!m) return undefined;
+  const int = m[1] as string;
+  const frac = m[2] ?? '';
+  if (frac.length <= places) return places ? `${int}.${frac.padEnd(places, '0')}` : int;
+  let digits = int + frac.slice(0, places);
+  if ((frac.charCodeAt(places) as number) >= 53 /* '5' */) {
+    // Add one unit of the last kept place, carrying leftwards.
+    let i = digits.length - 1;
+    while (i >= 0 && digits[i] === '9') i--;
+    digits = i < 0 ? `1${'0'.repeat(digits.length)}` : digits.slice(0, i) + String.fromCharCode(digits.charCodeAt(i) + 1) + '0'.repeat(digits.length - i - 1);
+  }
+  const cut = digits.length - places;
+  return places ? `${digits.slice(0, cut)}.${digits.slice(cut)}` : digits;
+}
+
 /** An amount as stored ("0.0276000000"), rounded half-up to `places`, with the separator. */
 export function formatMoney(stored: string, places: number, separator: '.' | ','): string {
-  const text = new Decimal(stored).toFixed(places, Decimal.ROUND_HALF_UP);
+  const text = roundPlain(stored, places) ?? new Decimal(stored).toFixed(places, Decimal.ROUND_HALF_UP);
   return separator === '.' ? text : text.replace('.', ',');
 }
 

@@ -135,8 +135,9 @@ export async function recordLegsByIds(db: Queryable, resellerId: number, legs: R
     if (l.startMs < min) min = l.startMs;
     if (l.startMs > max) max = l.startMs;
   }
+  // One array parameter for the ids (a whereIn binds one per leg: thousands to bind and plan a batch).
   const rows = (await recordLegsQuery(db, resellerId, { fromMs: min, toMs: max + 1 })
-    .whereIn('l.id', legs.map((l) => l.id))
+    .whereRaw('l.id = ANY(?::bigint[])', [legs.map((l) => l.id)])
     .orderBy('l.id')) as Array<Record<string, any>>;
   const out = rows.map(toLegRecord);
   if (out.length === legs.length) return out;

@@ -112,6 +112,9 @@ function add(side: Record<string, Decimal>, currency: string | null | undefined,
 
 /** The lines of one batch of legs (in their current state) and the entries they leave. */
 function batchLines(s: SpecToClose, compiled: ReturnType<typeof compileSpec>, file: repo.RecordFileRow, legs: LegRecord[], entries: Map<number, repo.Entry>, totals: Totals) {
+  // UTF-8 lines are joined and encoded once (the same bytes as line by line); other charsets line by line.
+  const utf8 = s.spec.charset === 'UTF-8';
+  const texts: string[] = [];
   const parts: Buffer[] = [];
   const put: repo.Entry[] = [];
   let records = 0;
@@ -143,11 +146,12 @@ function batchLines(s: SpecToClose, compiled: ReturnType<typeof compileSpec>, fi
     }
     const text = formatLeg(compiled, out);
     if (text === null) continue;
-    parts.push(encodeLine(compiled, text));
+    if (utf8) texts.push(text);
+    else parts.push(encodeLine(compiled, text));
     records++;
     put.push(entry);
   }
-  return { bytes: Buffer.concat(parts), records, corrections, entries: put };
+  return { bytes: utf8 ? Buffer.from(texts.join(''), 'utf8') : Buffer.concat(parts), records, corrections, entries: put };
 }
 
 async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, opts: CloseOptions): Promise<void> {
@@ -157,50 +161,103 @@ async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, 
   const scope = { kind: 'reseller' as const, resellerId: s.resellerId };
   const endMs = start.periodEnd.getTime();
   let file = start;
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    // Legs of this period that an earlier window read ahead of their time, then this window's changes.
-    const deferred = await repo.deferredBefore(db, s.id, endMs, batch);
-    let legs: Array<{ id: number; startMs: number }>;
-    let later: Array<{ id: number; startMs: number }> = [];
-    let progress = file.progressCursor;
-    if (deferred.length) legs = deferred;
-    else {
-      if (file.progressCursor === file.toCursor) break;
-      const page = await changesAfter(db, scope, file.progressCursor, batch, file.toCursor);
-      if (!page.changes.length) break;
-      progress = page.cursor;
-      const seen = new Map<number, { id: number; startMs: number }>();
-      for (const c of page.changes) seen.set(c.legId, { id: c.legId, startMs: c.startAt.getTime() });
-      legs = [...seen.values()].filter((l) => l.startMs < endMs);
-      later = [...seen.values()].filter((l) => l.startMs >= endMs);
-    }
+  // The file's SHA-256 kept as its chunks are written (the chunks already there read once, on a
+  // resumed closing only the header otherwise), so the close need not read the whole file back.
+  // Dropped (and the chunks read at the close, as before) when another closer wrote some of them.
+  let hash: crypto.Hash | null = crypto.createHash('sha256');
+  let hashedChunks = 0;
+  let size = 0;
+  for await (const chunk of repo.chunksOf(db, file.id, file.chunks)) {
+    hash.update(chunk);
+    size += chunk.length;
+    hashedChunks++;
+  }
+  type Page = { from: string | null; progress: string | null; later: Array<{ id: number; startMs: number }>; current: LegRecord[] };
+  /** A page of the window's changes after `from`, and its legs in their current state; null at the window's end. */
+  const readPage = async (from: string | null): Promise<Page | null> => {
+    if (from === file.toCursor) return null;
+    const page = await changesAfter(db, scope, from, batch, file.toCursor);
+    if (!page.changes.length) return null;
+    const seen = new Map<number, { id: number; startMs: number }>();
+    for (const c of page.changes) seen.set(c.legId, { id: c.legId, startMs: c.startAt.getTime() });
+    const legs = [...seen.values()].filter((l) => l.startMs < endMs);
+    const later = [...seen.values()].filter((l) => l.startMs >= endMs);
     const current = (await recordLegsByIds(db, s.resellerId, legs)).filter((l) => l.startMs < endMs);
-    const before = file;
-    file = await db.transaction(async (tx) => {
-      const locked = await repo.fileById(tx, before.id, { forUpdate: true });
-      // Another closer got here first: take its state and go on from there.
-      if (!locked || locked.status !== 'closing' || locked.progressCursor !== before.progressCursor || locked.chunks !== before.chunks) return locked ?? before;
-      const entries = await repo.entriesOf(tx, s.id, current.map((l) => l.id));
-      const totals = readTotals(locked.totals);
-      const lines = batchLines(s, compiled, locked, current, entries, totals);
-      await repo.putEntries(tx, s.id, lines.entries);
-      if (deferred.length) await repo.dropDeferred(tx, s.id, deferred.map((d) => d.id));
-      await repo.defer(tx, s.id, later);
-      await repo.appendBatch(tx, locked, { bytes: lines.bytes, records: lines.records, corrections: lines.corrections, totals: writeTotals(totals), progressCursor: progress });
-      return (await repo.fileById(tx, locked.id)) as repo.RecordFileRow;
-    });
-    if (file.status !== 'closing') return;
-    await opts.afterBatch?.(file);
+    return { from, progress: page.cursor, later, current };
+  };
+  // The next page, read while this one is formatted and written (the window is fixed and every
+  // change in it final, so it reads the same rows then as after this batch's commit).
+  let next = null as { from: string | null; page: Promise<Page | null> } | null;
+  // Deferred legs of the period come first; once none is left none comes back (only legs that start
+  // after the period are deferred while it closes).
+  let deferredLeft = true;
+  try {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      // Legs of this period that an earlier window read ahead of their time, then this window's changes.
+      const deferred: Array<{ id: number; startMs: number }> = deferredLeft ? await repo.deferredBefore(db, s.id, endMs, batch) : [];
+      deferredLeft = deferred.length > 0;
+      let later: Array<{ id: number; startMs: number }> = [];
+      let progress = file.progressCursor;
+      let current: LegRecord[];
+      if (deferred.length) current = (await recordLegsByIds(db, s.resellerId, deferred)).filter((l) => l.startMs < endMs);
+      else {
+        const ahead: { from: string | null; page: Promise<Page | null> } | null = next;
+        next = null;
+        const page: Page | null = ahead && ahead.from === file.progressCursor ? await ahead.page : await readPage(file.progressCursor);
+        if (!page) break;
+        progress = page.progress;
+        later = page.later;
+        current = page.current;
+        const following = readPage(page.progress);
+        // Awaited when used; a page not used (another closer moved on, an abort) must not fail unhandled.
+        following.catch(() => undefined);
+        next = { from: page.progress, page: following };
+      }
+      const before = file;
+      let written: Buffer | null = null;
+      file = await db.transaction(async (tx) => {
+        written = null;
+        const locked = await repo.fileById(tx, before.id, { forUpdate: true });
+        // Another closer got here first: take its state and go on from there.
+        if (!locked || locked.status !== 'closing' || locked.progressCursor !== before.progressCursor || locked.chunks !== before.chunks) return locked ?? before;
+        const entries = await repo.entriesOf(tx, s.id, current.map((l) => l.id));
+        const totals = readTotals(locked.totals);
+        const lines = batchLines(s, compiled, locked, current, entries, totals);
+        await repo.putEntries(tx, s.id, lines.entries);
+        if (deferred.length) await repo.dropDeferred(tx, s.id, deferred.map((d) => d.id));
+        await repo.defer(tx, s.id, later);
+        await repo.appendBatch(tx, locked, { bytes: lines.bytes, records: lines.records, corrections: lines.corrections, totals: writeTotals(totals), progressCursor: progress });
+        written = lines.bytes;
+        return (await repo.fileById(tx, locked.id)) as repo.RecordFileRow;
+      });
+      // Committed: our chunk (if the batch wrote one) follows the ones hashed; anything else, hash at the close.
+      const bytes = written as Buffer | null;
+      if (hash && bytes && hashedChunks === before.chunks) {
+        if (bytes.length) {
+          hash.update(bytes);
+          size += bytes.length;
+          hashedChunks++;
+        }
+      } else hash = null;
+      if (file.status !== 'closing') return;
+      await opts.afterBatch?.(file);
+    }
+  } finally {
+    // Let a page still being read finish before the caller moves on (its connection back in the pool).
+    if (next) await next.page.catch(() => undefined);
   }
   await db.transaction(async (tx) => {
     const locked = await repo.fileById(tx, file.id, { forUpdate: true });
     if (!locked || locked.status !== 'closing') return;
-    const hash = crypto.createHash('sha256');
-    let size = 0;
-    for await (const chunk of repo.chunksOf(tx, locked.id, locked.chunks)) {
-      hash.update(chunk);
-      size += chunk.length;
+    // Chunks are only ever added (seq is unique): the same count means the same bytes as hashed.
+    if (!hash || hashedChunks !== locked.chunks) {
+      hash = crypto.createHash('sha256');
+      size = 0;
+      for await (const chunk of repo.chunksOf(tx, locked.id, locked.chunks)) {
+        hash.update(chunk);
+        size += chunk.length;
+      }
     }
     await repo.markClosed(tx, locked.id, { number: await repo.nextNumber(tx, locked.resellerId), sha256: hash.digest('hex'), byteSize: size });
     // The push (when the reseller has an address): one delivery, made with the close.
