@@ -133,7 +133,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerRerateJobs(jobs, { db, caches });
   registerIntakeJobs(jobs, { db, caches });
   registerBillingJobs(jobs, { db });
-  registerRecordFileJobs(jobs, { db });
+  registerRecordFileJobs(jobs, { db, box });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
@@ -288,7 +288,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(carrierRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
-  app.use(recordFileRoutes({ db }));
+  app.use(recordFileRoutes({ db, box }));
   app.use(selfCareRoutes({ db, plans: planCache }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));

@@ -16,7 +16,8 @@ import { closeDueFiles, createKey, fileBytes, filesAfter, type RecordFileRow } f
 import { Client } from '../support/http';
 import http from 'node:http';
 import { pushDue, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/modules/record-files/record-files.push';
-import { createTestApp, type TestApp } from '../support/app';
+import { SecretBox } from '../../src/modules/auth/secret-box';
+import { createTestApp, TEST_INSTANCE_SECRET, type TestApp } from '../support/app';
 import { makeCallLeg, makeCharge, makeTenants } from '../support/factories';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -36,6 +37,7 @@ async function linesOf(db: Db, f: RecordFileRow): Promise<Array<Record<string, s
 
 describe('record files', () => {
   let t: TestApp;
+  const box = new SecretBox(TEST_INSTANCE_SECRET);
   let fx: Fx;
   const plain = presetSpec(RECORD_PRESETS[0]!);
 
@@ -169,6 +171,37 @@ describe('record files', () => {
     // The earlier files did not change.
     assert.equal((await linesOf(t.db, firstFile)).find((l) => Number(l.leg_id) === first.id)?.wholesale_total, '0.1000');
     await assert.rejects(t.db('record_files').where({ id: firstFile.id }).update({ records: 0 }), /never changes/);
+  });
+
+  test('a leg that moved to another reseller after its file closed is taken back in the first one\'s next file and posted in the other\'s', async () => {
+    const moved = legs[1]!;
+    // The reseller it moves to is a new one, so the other tests' files of B stay as they are.
+    const to = (await makeTenants(t.db)).a;
+    const bSpec = await makeSpec(to, 'Moved in', 'daily', '2026-03-07T00:00:00Z');
+    // As the ledger re-rates a leg whose number's history was corrected: B's charges, and a change for both.
+    await t.db.transaction(async (tx) => {
+      await tx('charges').where({ leg_id: moved.id }).delete();
+      await tx('call_legs').where({ id: moved.id }).update({ reseller_id: to.reseller.id, subscriber_id: to.subscriber.id, rated_at: new Date() });
+      await makeCharge(tx as unknown as Db, moved, { kind: 'wholesale', resellerId: to.reseller.id, subscriberId: to.subscriber.id, ratePlanId: fx.operatorPlan.id, amount: '0.4000000000' });
+      await makeCharge(tx as unknown as Db, moved, { kind: 'retail', resellerId: to.reseller.id, subscriberId: to.subscriber.id, ratePlanId: to.plan.id, amount: '0.4000000000' });
+      await tx('leg_changes').insert([
+        { leg_id: moved.id, start_at: moved.start_at, reseller_id: to.reseller.id, kind: 'rerated' },
+        { leg_id: moved.id, start_at: moved.start_at, reseller_id: fx.a.reseller.id, kind: 'rerated' },
+      ]);
+    });
+    await settled(fx.a);
+    await settled(to);
+    await closeDueFiles(t.db, { nowMs: Date.parse('2026-03-12T12:00:00Z'), resellerIds: [fx.a.reseller.id, to.reseller.id] });
+    const aDays = await filesOf(daily);
+    assert.equal(aDays.length, 5);
+    const taken = await linesOf(t.db, aDays[4]!);
+    assert.equal(taken.length, 1);
+    const line = taken[0]!;
+    // Nothing of B's (subscriber, charges) in A's file: the call, and the whole first amount taken back.
+    assert.deepEqual([Number(line.leg_id), line.record_kind, line.corrects_file, line.wholesale_difference, line.wholesale_total, line.account_number, line.status], [moved.id, 'correction', String(aDays[0]!.id), '-0.1000', '', '', 'unrated']);
+    assert.equal(aDays[4]!.totals.wholesale?.USD, '-0.1000000000');
+    const bLines = (await Promise.all((await filesOf(bSpec)).map((f) => linesOf(t.db, f)))).flat();
+    assert.deepEqual(bLines.map((l) => [Number(l.leg_id), l.record_kind, l.wholesale_total]), [[moved.id, 'original', '0.4000']]);
   });
 
   test('a closing cut short and resumed gives one file, byte for byte the file of an uninterrupted closing', async () => {
@@ -343,12 +376,14 @@ describe('record files', () => {
       const deliveries = await t.db('record_file_deliveries').where({ reseller_id: fx.b.reseller.id });
       assert.deepEqual(deliveries.map((d) => Number(d.file_id)).sort((a, b) => a - b), closed.map((f) => f.id).sort((a, b) => a - b), 'one delivery per closed file');
 
-      const first = await pushDue(t.db, { nowMs: Date.now() });
+      const stored = await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).first();
+      assert.ok(!stored.secret.includes(SECRET), 'the shared secret is not stored in clear');
+      const first = await pushDue(t.db, box, { nowMs: Date.now() });
       assert.equal(first.tried, closed.length);
       assert.equal(first.delivered, closed.length - 2);
       // Not due again before the back-off.
-      assert.equal((await pushDue(t.db, { nowMs: Date.now() + 30_000 })).tried, 0);
-      const second = await pushDue(t.db, { nowMs: Date.now() + 61_000 });
+      assert.equal((await pushDue(t.db, box, { nowMs: Date.now() + 30_000 })).tried, 0);
+      const second = await pushDue(t.db, box, { nowMs: Date.now() + 61_000 });
       assert.deepEqual(second, { tried: 2, delivered: 2 });
       assert.equal(badSignatures, 0);
       assert.equal(received.length, closed.length);
@@ -362,8 +397,15 @@ describe('record files', () => {
       // Send again: a new delivery of the same file, delivered on the next run.
       const again = closed[0]!;
       assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
-      assert.deepEqual(await pushDue(t.db, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.deepEqual(await pushDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
       assert.equal(received.filter((r) => r.id === again.id).length, 2);
+      // A secret stored in clear before secrets were sealed still signs, and is sealed on the next run.
+      await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).update({ secret: SECRET });
+      assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
+      assert.deepEqual(await pushDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.equal(badSignatures, 0);
+      const resealed = await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).first();
+      assert.ok(resealed.secret.startsWith('v1.') && box.open(resealed.secret) === SECRET);
       // A post signed with another secret is refused by the receiver.
       const ts = String(Math.floor(Date.now() / 1000));
       const forged = await fetch(url, { method: 'POST', body: 'leg_id\n1\n', headers: { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: signBody('not-the-shared-secret', ts, Buffer.from('leg_id\n1\n')) } });

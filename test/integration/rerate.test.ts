@@ -223,6 +223,24 @@ describe('unrated calls and re-rating', () => {
     assert.match(l.unrated_reason, new RegExp(`^nobody held \\${late} at the call's time \\(first assigned \\d{4}-`));
   });
 
+  test("a leg re-rated to another reseller (its number's history corrected) is a change for both resellers, in the change log", async () => {
+    const moving = randomNumber();
+    await t.db('phone_numbers').insert({ reseller_id: resA.id, subscriber_id: subA2.id, number: moving, assigned_at: NUMBERS_ASSIGNED_AT });
+    const l = await post(leg('M-1', moving, '+442079460000', { agoMs: 5 * HOUR }));
+    assert.equal((await legRow(l.id)).reseller_id, resA.id);
+    // The number was entered on the wrong reseller's subscriber: corrected, B's since the start.
+    const subB2 = await makeSubscriber(t.db, resB.id, { retail_plan_id: retailB.id });
+    await t.db('phone_numbers').where({ number: moving }).update({ reseller_id: resB.id, subscriber_id: subB2.id });
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'wholesale' }, { ids: [l.id] });
+    const after = await legRow(l.id);
+    assert.deepEqual([after.status, after.reseller_id, after.subscriber_id], ['rated', resB.id, subB2.id]);
+    const changes = await t.db('leg_changes').where({ leg_id: l.id }).orderBy(['xid', 'position']).select('reseller_id', 'kind');
+    assert.deepEqual(changes.map((c) => [Number(c.reseller_id), c.kind]).sort(), [[resA.id, 'rerated'], [resA.id, 'stored'], [resB.id, 'rerated']].sort());
+    // A re-rating that keeps the leg with its reseller logs it once.
+    await rerateLegs(t.db, { plans: t.planCache, refs: t.referenceData }, { kind: 'wholesale' }, { ids: [l.id] });
+    assert.equal(await t.db('leg_changes').where({ leg_id: l.id }).count('* as n').first().then((r) => Number(r?.n)), 4);
+  });
+
   test('re-rating stores who received the call as well as who pays', async () => {
     const onnet = await post(leg('C-1', numA, numA2, { agoMs: 4 * HOUR }));
     assert.equal(onnet.direction, 'onnet');

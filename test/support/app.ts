@@ -9,6 +9,9 @@ import { PlanCache } from '../../src/modules/rate-plans/plan-cache';
 import { ReferenceData } from '../../src/modules/reference-data/reference-data';
 import { createTestDatabase, type TestDatabase } from './db';
 
+/** The instance secret of every test app (sessions, sealed secrets): tests that open what the app sealed use it. */
+export const TEST_INSTANCE_SECRET = 'test-instance-secret-0123456789abcdef';
+
 export interface TestApp extends TestDatabase {
   app: BuiltApp['app'];
   /** The portal's Express app alone (its routes, for the route matrix). */
@@ -53,7 +56,7 @@ function build(database: TestDatabase, env: Record<string, string>, opts: AppOpt
   const referenceData = new ReferenceData();
   dropCopiesOnDirectWrites(database.db, referenceData);
   const built = createApp({
-    config, db: database.db, databaseUrl: opts.listenUrl ?? database.url, instanceSecret: 'test-instance-secret-0123456789abcdef', logger: createLogger(config.logLevel),
+    config, db: database.db, databaseUrl: opts.listenUrl ?? database.url, instanceSecret: TEST_INSTANCE_SECRET, logger: createLogger(config.logLevel),
     planCache, referenceData, embedded: database.embedded, worker: opts.worker, schedules: opts.schedules, apiKeys: opts.apiKeys,
   });
   return { app: built.app, portal: built.portal, config, planCache, referenceData, cacheVersions: built.cacheVersions, jobs: built.jobs, worker: built.worker, built };

@@ -515,11 +515,17 @@ export async function updateLegRatings(db: Queryable, legs: Array<{ id: number; 
             callee_reseller_id = v.callee_reseller_id, callee_subscriber_id = v.callee_subscriber_id
        FROM json_to_recordset(?::json) AS v(id bigint, start_at timestamptz, reseller_id bigint, subscriber_id bigint, direction text,
                                            status text, unrated_reason text, rated_at timestamptz, carrier text,
-                                           callee_reseller_id bigint, callee_subscriber_id bigint)
-      WHERE l.id = v.id AND l.start_at = v.start_at
-      RETURNING l.id, l.start_at, l.reseller_id
+                                           callee_reseller_id bigint, callee_subscriber_id bigint),
+            call_legs AS was
+      WHERE l.id = v.id AND l.start_at = v.start_at AND was.id = l.id AND was.start_at = l.start_at
+      RETURNING l.id, l.start_at, l.reseller_id, was.reseller_id AS was_reseller_id
      )
-     INSERT INTO leg_changes (leg_id, start_at, reseller_id, kind) SELECT id, start_at, reseller_id, 'rerated' FROM upd`,
+     -- A leg that moved to another reseller (its number changed hands) is a change for the reseller
+     -- it left too: that one's record files must take back what they posted. (was: the row before the update.)
+     INSERT INTO leg_changes (leg_id, start_at, reseller_id, kind)
+     SELECT id, start_at, reseller_id, 'rerated' FROM upd
+     UNION ALL
+     SELECT id, start_at, was_reseller_id, 'rerated' FROM upd WHERE was_reseller_id IS NOT NULL AND was_reseller_id IS DISTINCT FROM reseller_id`,
     [JSON.stringify(values)],
   )) as { rowCount?: number };
   return res.rowCount ?? 0;
@@ -675,7 +681,12 @@ export async function insertGroup(db: Queryable, records: GroupRecord[], guard?:
 // before the legs change, addUsage after). foldUsage moves deltas into usage_totals (the ledger's
 // usage folder runs it about once a second); readers read usage_figures, totals and deltas together.
 
-/** The groupings kept (level) and at which grains; see the migrations. */
+/**
+ * The groupings kept (level) and at which grains: the same list as the latest usage_figures view
+ * (migration 20261210000300), which reads unfolded deltas at these levels. A list that drifted would
+ * show in dashboards.test.ts ("folding moves every delta…"), which compares the folded totals with
+ * figures computed from the legs at every level.
+ */
 const USAGE_LEVELS = `(VALUES ('all', 'hour'), ('reseller', 'hour'), ('reseller', 'day'), ('destination', 'hour'), ('destination', 'day'),
   ('reseller_destination', 'hour'), ('reseller_destination', 'day'), ('subscriber', 'hour'), ('carrier', 'hour'), ('carrier', 'day')) AS v(level, grain)`;
 

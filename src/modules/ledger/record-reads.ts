@@ -138,5 +138,25 @@ export async function recordLegsByIds(db: Queryable, resellerId: number, legs: R
   const rows = (await recordLegsQuery(db, resellerId, { fromMs: min, toMs: max + 1 })
     .whereIn('l.id', legs.map((l) => l.id))
     .orderBy('l.id')) as Array<Record<string, any>>;
-  return rows.map(toLegRecord);
+  const out = rows.map(toLegRecord);
+  if (out.length === legs.length) return out;
+  // A leg of the reseller's change log that is no longer the reseller's moved to another (re-rated
+  // after its number changed hands): it comes back as the call alone, nothing of the other reseller's
+  // (no subscriber, no charges), unrated for this reseller, so its files can take back what they posted.
+  const found = new Set(out.map((l) => l.id));
+  const gone = legs.filter((l) => !found.has(l.id)).map((l) => l.id);
+  const moved = (await recordLegsQuery(db, resellerId, { fromMs: min, toMs: max + 1 })
+    .clearWhere()
+    .where('l.start_at', '>=', new Date(min))
+    .where('l.start_at', '<', new Date(max + 1))
+    .whereIn('l.id', gone)
+    .where((w) => w.whereNull('l.reseller_id').orWhereNot('l.reseller_id', resellerId))) as Array<Record<string, any>>;
+  for (const r of moved) {
+    out.push({
+      ...toLegRecord(r),
+      resellerCode: null, accountNumber: null, subscriberName: null,
+      status: 'unrated', reason: 'moved to another reseller', ratedMs: null, wholesale: null, retail: null,
+    });
+  }
+  return out.sort((a, b) => a.id - b.id);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../../db/knex';
+import type { SecretBox } from '../auth/secret-box';
 import type { JobKinds } from '../jobs/jobs.service';
 import { pushDue } from './record-files.push';
 import { closeDueFiles } from './record-files.service';
@@ -12,8 +13,8 @@ export const RECORD_FILE_PUSH_JOB = 'record-file-push';
  * are closed (record-files.service closeDueFiles). The closing keeps its own progress in its file
  * row (each batch commits with it), so a killed run resumes where the file stands; no job checkpoint.
  */
-export function registerRecordFileJobs(kinds: JobKinds, deps: { db: Db }): void {
-  const { db } = deps;
+export function registerRecordFileJobs(kinds: JobKinds, deps: { db: Db; box: SecretBox }): void {
+  const { db, box } = deps;
   kinds.register({
     kind: RECORD_FILES_JOB,
     payload: z.object({}).strict(),
@@ -31,7 +32,7 @@ export function registerRecordFileJobs(kinds: JobKinds, deps: { db: Db }): void 
     payload: z.object({}).strict(),
     title: () => 'Pushing record files to resellers\' addresses',
     async run(ctx) {
-      const r = await pushDue(db, { signal: ctx.signal });
+      const r = await pushDue(db, box, { signal: ctx.signal });
       return { message: `${r.delivered} of ${r.tried} record file push${r.tried === 1 ? '' : 'es'} delivered.`, ...r };
     },
   });

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { Db, Queryable } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
+import type { SecretBox } from '../auth/secret-box';
 import * as repo from './record-files.repository';
 
 /**
@@ -13,6 +15,10 @@ import * as repo from './record-files.repository';
  * Signature (docs/RECORD-FORMATS.md, "Push"): `X-Record-File-Timestamp: <unix seconds>` and
  * `X-Record-File-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`; the receiver
  * recomputes it and refuses a timestamp more than five minutes from its clock (replay).
+ *
+ * The secret must be kept to sign, so it cannot be hashed: it is sealed with the instance key
+ * (AES-256-GCM, auth/secret-box) and opened only to sign, so a copy of the table alone gives no
+ * one the power to forge a reseller's files.
  */
 
 export const GIVE_UP_AFTER_MS = 26 * 3_600_000;
@@ -22,6 +28,18 @@ export const TIMESTAMP_HEADER = 'x-record-file-timestamp';
 /** What the receiver checks: the signature of a body sent at `timestamp` (unix seconds, text). */
 export function signBody(secret: string, timestamp: string, body: Buffer): string {
   return `sha256=${crypto.createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
+}
+
+/** A stored secret opened; one stored in clear before secrets were sealed is taken as it is. */
+function openSecret(box: SecretBox, stored: string): string {
+  return stored.startsWith('v1.') ? box.open(stored) : stored;
+}
+
+/** Seals any secret still kept in clear (stored before they were sealed). */
+export async function sealClearSecrets(db: Queryable, box: SecretBox): Promise<number> {
+  const rows = (await db('record_file_push_targets').whereNot('secret', 'like', 'v1.%').select('reseller_id', 'secret')) as Array<{ reseller_id: number; secret: string }>;
+  for (const r of rows) await db('record_file_push_targets').where({ reseller_id: r.reseller_id, secret: r.secret }).update({ secret: box.seal(r.secret) });
+  return rows.length;
 }
 
 /** Wait before the retry after the `attempt`-th failure: 1 minute doubling, at most an hour. */
@@ -54,15 +72,17 @@ export async function pushTargetOf(db: Queryable, resellerId: number): Promise<P
 }
 
 /** Sets (or, with an empty address, turns off) the reseller's push; the secret is kept when left blank. */
-export async function setPushTarget(db: Queryable, resellerId: number, input: { url: string; secret: string }): Promise<void> {
+export async function setPushTarget(db: Queryable, box: SecretBox, resellerId: number, input: { url: string; secret: string }): Promise<void> {
   if (!input.url.trim()) {
     await db('record_file_push_targets').where({ reseller_id: resellerId }).update({ active: false, updated_at: db.fn.now() });
     return;
   }
   const url = checkPushUrl(input.url);
   const existing = await db('record_file_push_targets').where({ reseller_id: resellerId }).first();
-  const secret = input.secret.trim() || existing?.secret;
-  if (!secret || secret.length < 16) throw new FieldErrors({ secret: 'A shared secret of at least 16 characters' });
+  const given = input.secret.trim();
+  if (given && given.length < 16) throw new FieldErrors({ secret: 'A shared secret of at least 16 characters' });
+  if (!given && !existing) throw new FieldErrors({ secret: 'A shared secret of at least 16 characters' });
+  const secret = given ? box.seal(given) : (existing.secret as string);
   await db('record_file_push_targets')
     .insert({ reseller_id: resellerId, url, secret, active: true, updated_at: db.fn.now() })
     .onConflict('reseller_id').merge();
@@ -105,9 +125,13 @@ export async function deliveriesOf(db: Queryable, resellerId: number, limit = 10
   }));
 }
 
-/** Posts every due delivery once; returns how many were tried. */
-export async function pushDue(db: Db, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ tried: number; delivered: number }> {
+/**
+ * Posts every due delivery once; returns how many were tried. The body is read from the file's
+ * chunks twice (once to sign, once to send) so a file of a million records is never held whole.
+ */
+export async function pushDue(db: Db, box: SecretBox, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ tried: number; delivered: number }> {
   const now = () => opts.nowMs ?? Date.now();
+  await sealClearSecrets(db, box);
   let tried = 0;
   let delivered = 0;
   for (;;) {
@@ -128,15 +152,15 @@ export async function pushDue(db: Db, opts: { nowMs?: number; timeoutMs?: number
     let answer = '';
     if (!file || !target) answer = 'no file or no push address';
     else {
-      const parts: Buffer[] = [];
-      for await (const c of repo.chunksOf(db, file.id, file.chunks)) parts.push(c);
-      const body = Buffer.concat(parts);
       const timestamp = String(Math.floor(Date.now() / 1000));
       try {
+        const hmac = crypto.createHmac('sha256', openSecret(box, target.secret)).update(`${timestamp}.`);
+        for await (const c of repo.chunksOf(db, file.id, file.chunks)) hmac.update(c);
+        const signature = `sha256=${hmac.digest('hex')}`;
         const res = await fetch(d.url, {
-          method: 'POST', body,
+          method: 'POST', body: Readable.toWeb(Readable.from(repo.chunksOf(db, file.id, file.chunks))) as ReadableStream, duplex: 'half',
           headers: {
-            'content-type': 'application/octet-stream', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signBody(target.secret, timestamp, body),
+            'content-type': 'application/octet-stream', 'content-length': String(file.byteSize), [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature,
             'x-record-file-id': String(file.id), 'x-record-file-number': String(file.number), 'x-record-file-name': file.filename, 'x-record-file-sha256': file.sha256 ?? '',
           },
           signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),

@@ -8,6 +8,7 @@ import { actor, principal, resellerIdOf, scope } from '../../web/principal';
 import { flash } from '../../web/render';
 import { ROUTER_OPTIONS } from '../../web/router';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
+import type { SecretBox } from '../auth/secret-box';
 import { getSpecOrThrow } from '../record-specs/record-specs.service';
 import { deliveriesOf, pushTargetOf, sendAgain } from './record-files.push';
 import * as service from './record-files.service';
@@ -43,7 +44,7 @@ export async function sendRecordFile(db: Db, res: Response, file: service.Record
  * read and download only (the read-only guard refuses their posts). The record-files API keys are
  * made and revoked by the reseller's admins on the same page: shown once, stored hashed.
  */
-export function recordFileRoutes({ db }: { db: Db }): Router {
+export function recordFileRoutes({ db, box }: { db: Db; box: SecretBox }): Router {
   const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
@@ -86,7 +87,7 @@ export function recordFileRoutes({ db }: { db: Db }): Router {
         const url = typeof req.body?.url === 'string' ? req.body.url : '';
         const secret = typeof req.body?.secret === 'string' ? req.body.secret : '';
         try {
-          await service.savePushTarget(db, actor(req), resellerId, { url, secret });
+          await service.savePushTarget(db, box, actor(req), resellerId, { url, secret });
         } catch (err) {
           if (!(err instanceof FieldErrors)) throw err;
           res.status(422);

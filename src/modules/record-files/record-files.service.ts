@@ -8,6 +8,7 @@ import {
 } from '../../domain/records';
 import { changesAfter, changesHorizon } from '../changes/changes.service';
 import { recordLegsByIds } from '../ledger/record-reads';
+import type { SecretBox } from '../auth/secret-box';
 import { queueDelivery, setPushTarget } from './record-files.push';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../../domain/tenancy/actor';
@@ -282,9 +283,9 @@ export async function withdrawKey(db: Db, actor: Actor, resellerId: number, id: 
 }
 
 /** Sets (or with a blank address, turns off) the push of closed files, audited without the secret. */
-export async function savePushTarget(db: Db, actor: Actor, resellerId: number, input: { url: string; secret: string }): Promise<void> {
+export async function savePushTarget(db: Db, box: SecretBox, actor: Actor, resellerId: number, input: { url: string; secret: string }): Promise<void> {
   await db.transaction(async (tx) => {
-    await setPushTarget(tx, resellerId, input);
+    await setPushTarget(tx, box, resellerId, input);
     await recordAudit(tx, actor, { resellerId, entityType: 'record_file_push', entityId: resellerId, action: 'update', after: { url: input.url } });
   });
 }
