@@ -7,6 +7,8 @@ import type { Knex } from 'knex';
  *   the platform form), and legs keep the name they were tagged with;
  * - cost_plan_id: the carrier's cost deck, one of the operator's rate plans (reseller_id null;
  *   the trigger below refuses a reseller's plan whoever writes);
+ * - data_format: src/domain/reconciliation CARRIER_FORMATS; csv_mapping: a mapped CSV's mapping
+ *   (carrierMappingSchema), present exactly for that format;
  * - credential_hash: SHA-256 of the posting credential (`ldc_<id>_…`), null until one is issued
  *   (carriers made by the backfill have none), with the source allow-list of platforms;
  * - file_due_at: the local time of day (in file_due_zone) its billing file is due, null: no deadline.
@@ -22,8 +24,8 @@ export async function up(knex: Knex): Promise<void> {
       start_tolerance_seconds integer NOT NULL DEFAULT 5 CONSTRAINT carriers_start_tolerance_check CHECK (start_tolerance_seconds BETWEEN 0 AND 3600),
       duration_tolerance_seconds integer NOT NULL DEFAULT 1 CONSTRAINT carriers_duration_tolerance_check CHECK (duration_tolerance_seconds BETWEEN 0 AND 3600),
       cost_tolerance numeric(20,10) NOT NULL DEFAULT 0.01 CONSTRAINT carriers_cost_tolerance_check CHECK (cost_tolerance >= 0),
-      data_format text NOT NULL DEFAULT 'generic-csv'
-        CONSTRAINT carriers_data_format_check CHECK (data_format IN ('generic-csv', 'mapped-csv', 'didww-cdr-out-csv', 'didww-voice-out-stream')),
+      data_format text NOT NULL DEFAULT 'carrier-generic-csv'
+        CONSTRAINT carriers_data_format_check CHECK (data_format IN ('carrier-generic-csv', 'carrier-mapped-csv', 'didww-cdr-out', 'didww-cdr-stream')),
       csv_mapping jsonb,
       credential_hash text,
       credential_rotated_at timestamptz,
@@ -34,7 +36,7 @@ export async function up(knex: Knex): Promise<void> {
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       -- A mapped CSV cannot be read without its mapping; other formats carry none.
-      CONSTRAINT carriers_mapping_check CHECK ((data_format = 'mapped-csv') = (csv_mapping IS NOT NULL))
+      CONSTRAINT carriers_mapping_check CHECK ((data_format = 'carrier-mapped-csv') = (csv_mapping IS NOT NULL))
     )`);
   await knex.raw('CREATE UNIQUE INDEX carriers_name_key ON carriers (lower(name))');
   // The carrier found from its posting credential by hash (the id in the token finds it first; this serves look-ups by hash alone).

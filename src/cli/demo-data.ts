@@ -143,7 +143,7 @@ async function loadDemoRating(db: Db): Promise<void> {
   const costs = await plan({ kind: 'operator' }, 'Demo LD Carrier costs', 'USD', DECKS.wholesale);
   await createCarrier(db, SYSTEM_ACTOR, {
     name: 'Demo LD Carrier', currency: 'USD', time_zone: 'UTC', cost_plan_id: costs.id, start_tolerance_seconds: 5, duration_tolerance_seconds: 1, cost_tolerance: '0.01',
-    data_format: 'generic-csv', csv_mapping: null, allowed_sources: null, file_due_at: '06:00', file_due_zone: 'UTC',
+    data_format: 'carrier-generic-csv', csv_mapping: null, allowed_sources: null, file_due_at: '06:00', file_due_zone: 'UTC',
   });
   const { platform } = await createPlatform(db, refs, SYSTEM_ACTOR, {
     name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, short_numbers: 'national', sip_domain: null, active: true, accept_calls_from: undefined,

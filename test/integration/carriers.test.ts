@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { makeCallLeg, makePlan, makeTenants } from '../support/factories';
 import { Client } from '../support/http';
 import { carrierByCredential, carrierByName } from '../../src/modules/carriers/carriers.service';
+import { carrierMappingSchema, parseCarrierFile } from '../../src/domain/reconciliation';
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const errorOf = (html: string, field: string) => new RegExp(`id="f-${field}-error">([^<]*)<`).exec(html)?.[1];
@@ -24,7 +25,7 @@ describe('LD carriers: records of their own, for the operator only', () => {
   let n = 0;
   const form = (over: Record<string, string> = {}) => ({
     name: `Carrier ${++n} ${crypto.randomBytes(3).toString('hex')}`, currency: 'usd', time_zone: 'America/New_York', cost_plan_id: String(fx.operatorPlan.id),
-    start_tolerance_seconds: '5', duration_tolerance_seconds: '2', cost_tolerance: '0.005', data_format: 'generic-csv', allowed_sources: '', file_due_at: '06:30', file_due_zone: 'Europe/London',
+    start_tolerance_seconds: '5', duration_tolerance_seconds: '2', cost_tolerance: '0.005', data_format: 'carrier-generic-csv', allowed_sources: '', file_due_at: '06:30', file_due_zone: 'Europe/London',
     ...over,
   });
   const create = async (over: Record<string, string> = {}) => {
@@ -52,7 +53,7 @@ describe('LD carriers: records of their own, for the operator only', () => {
     assert.equal(row.start_tolerance_seconds, 5);
     assert.equal(row.duration_tolerance_seconds, 2);
     assert.equal(row.cost_tolerance, '0.0050000000');
-    assert.equal(row.data_format, 'generic-csv');
+    assert.equal(row.data_format, 'carrier-generic-csv');
     assert.equal(row.csv_mapping, null);
     assert.equal(String(row.file_due_at), '06:30:00');
     assert.equal(row.file_due_zone, 'Europe/London');
@@ -102,34 +103,53 @@ describe('LD carriers: records of their own, for the operator only', () => {
     assert.equal(await t.db('carriers').whereRaw("lower(name) = 'acme telecom'").count().first().then((r) => Number(r?.count)), 1);
   });
 
-  test('a mapped CSV needs its mapping, checked field by field, and is stored as JSON', async () => {
-    const missing = await admin.submit('/wholesale/carriers', form({ data_format: 'mapped-csv' }), '/wholesale/carriers/new');
+  test('a mapped CSV needs its mapping, checked by the parsers\' schema field by field, and is stored as the JSON they read', async () => {
+    const missing = await admin.submit('/wholesale/carriers', form({ data_format: 'carrier-mapped-csv', map_header: 'on' }), '/wholesale/carriers/new');
     assert.equal(missing.status, 422);
-    for (const f of ['map_called', 'map_start', 'map_duration', 'map_cost', 'map_time_format']) assert.ok(errorOf(missing.text, f), `an error beside ${f}: ${missing.text.match(/class="error"[^<]*</g)}`);
-    const names = await admin.submit('/wholesale/carriers', form({ data_format: 'mapped-csv', map_called: 'Destination', map_start: '2', map_duration: '3', map_cost: '4', map_time_format: 'YYYY-MM-DD HH:mm:ss', map_time_zone: 'UTC', map_header_lines: '0' }), '/wholesale/carriers/new');
+    for (const f of ['map_called', 'map_start', 'map_duration', 'map_cost']) assert.match(errorOf(missing.text, f) ?? '', /required for a mapped CSV/, `an error beside ${f}`);
+    // Columns named without a header row.
+    const names = await admin.submit('/wholesale/carriers', form({ data_format: 'carrier-mapped-csv', map_called: 'Destination', map_start: '2', map_duration: '3', map_cost: '4', map_skip_lines: '0' }), '/wholesale/carriers/new');
     assert.equal(names.status, 422);
-    assert.match(errorOf(names.text, 'map_header_lines') ?? '', /header row/);
-    const badFormat = await admin.submit('/wholesale/carriers', form({ data_format: 'mapped-csv', map_called: '1', map_start: '2', map_duration: '3', map_cost: '4', map_time_format: 'whenever', map_time_zone: 'Nowhere/Else', map_header_lines: 'x', map_currency: 'euro' }), '/wholesale/carriers/new');
-    assert.equal(badFormat.status, 422);
-    for (const f of ['map_time_format', 'map_time_zone', 'map_header_lines', 'map_currency']) assert.ok(errorOf(badFormat.text, f), `an error beside ${f}`);
+    assert.match(errorOf(names.text, 'map_called') ?? '', /header row/);
+    // An unknown zone, a bad currency, a bad country code.
+    const wrong = await admin.submit('/wholesale/carriers', form({ data_format: 'carrier-mapped-csv', map_called: '1', map_start: '2', map_duration: '3', map_cost: '4', map_time_zone: 'Nowhere/Else', map_currency: 'euro', map_country_code: '0x' }), '/wholesale/carriers/new');
+    assert.equal(wrong.status, 422);
+    for (const f of ['map_time_zone', 'map_currency', 'map_country_code']) assert.ok(errorOf(wrong.text, f), `an error beside ${f}`);
+    const skip = await admin.submit('/wholesale/carriers', form({ data_format: 'carrier-mapped-csv', map_called: '1', map_start: '2', map_duration: '3', map_cost: '4', map_skip_lines: 'x', map_date_format: 'whenever' }), '/wholesale/carriers/new');
+    assert.equal(skip.status, 422);
+    for (const f of ['map_skip_lines', 'map_date_format']) assert.ok(errorOf(skip.text, f), `an error beside ${f}`);
 
     const { row } = await create({
-      name: 'Mapped LD', data_format: 'mapped-csv', map_called: 'Destination', map_calling: '1', map_start: 'Start Time', map_duration: '5', map_cost: 'Charge', map_rate: '', map_record_id: 'CDR ID',
-      map_time_format: 'DD/MM/YYYY HH:mm:ss', map_time_zone: 'Europe/Paris', map_currency: 'eur', map_header_lines: '2', map_delimiter: 'tab',
+      name: 'Mapped LD', data_format: 'carrier-mapped-csv', map_called: 'Destination', map_calling: '1', map_start: 'Start Time', map_duration: '5', map_cost: 'Charge', map_rate: '', map_record_id: 'CDR ID',
+      map_date_format: 'DD/MM/YYYY HH:mm:ss', map_time_zone: 'europe/paris', map_duration_format: 'mm:ss', map_currency: 'eur', map_skip_lines: '2', map_header: 'on', map_delimiter: 'tab',
+      map_decimal_separator: ',', map_country_code: '33',
     });
-    assert.deepEqual(row.csv_mapping, {
-      called: 'Destination', calling: 1, start: 'Start Time', duration: 5, cost: 'Charge', rate: null, record_id: 'CDR ID',
-      time_format: 'DD/MM/YYYY HH:mm:ss', time_zone: 'Europe/Paris', currency: 'EUR', header_lines: 2, delimiter: '\t',
-    });
+    const mapping = {
+      version: 1, delimiter: '\t', skipLines: 2, header: true,
+      columns: { called: 'Destination', calling: 1, start: 'Start Time', duration: 5, cost: 'Charge', recordId: 'CDR ID' },
+      dateFormat: 'DD/MM/YYYY HH:mm:ss', timeZone: 'Europe/Paris', durationFormat: 'mm:ss', currency: { fixed: 'EUR' }, decimalSeparator: ',', countryCode: '33',
+    };
+    assert.deepEqual(row.csv_mapping, mapping);
+    // Exactly what the parser takes: a file in that layout reads.
+    const file = ['Report', 'generated', 'Caller\tCDR ID\tDestination\tStart Time\tLength\tCharge', '+33140000000\tx1\t0612345678\t29/03/2026 10:00:00\t01:05\t0,0425'].join('\n');
+    const parsed = parseCarrierFile('carrier-mapped-csv', file, { mapping: carrierMappingSchema.parse(row.csv_mapping) });
+    assert.deepEqual(parsed.badRows, []);
+    assert.equal(parsed.records.length, 1);
+    const rec = parsed.records[0];
+    assert.deepEqual([rec?.carrierRecordId, rec?.called, rec?.secondsBilled, rec?.cost, rec?.currency, rec?.startUtc.toISOString()], ['x1', '+33612345678', 65, '0.0425', 'EUR', '2026-03-29T08:00:00.000Z']);
     // The edit form shows it back as typed; switching to another format drops the mapping.
     const edit = await admin.get(`/wholesale/carriers/${row.id}/edit`);
     assert.match(edit.text, /name="map_start" value="Start Time"/);
     assert.match(edit.text, /<option value="tab" selected>/);
-    const res = await admin.submit(`/wholesale/carriers/${row.id}`, { ...form({ name: 'Mapped LD' }), data_format: 'didww-cdr-out-csv', map_called: 'ignored' }, `/wholesale/carriers/${row.id}/edit`);
+    const same = await admin.submit(`/wholesale/carriers/${row.id}`, { ...form({ name: 'Mapped LD' }), ...Object.fromEntries([...edit.text.matchAll(/name="(map_\w+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]])), data_format: 'carrier-mapped-csv', map_delimiter: 'tab', map_header: 'on', map_date_format: 'DD/MM/YYYY HH:mm:ss', map_duration_format: 'mm:ss', map_decimal_separator: ',' }, `/wholesale/carriers/${row.id}/edit`);
+    assert.equal(same.status, 303);
+    assert.deepEqual((await t.db('carriers').where({ id: row.id }).first()).csv_mapping, mapping, 'saved back unchanged from its own edit form');
+    const res = await admin.submit(`/wholesale/carriers/${row.id}`, { ...form({ name: 'Mapped LD' }), data_format: 'didww-cdr-out', map_called: 'ignored' }, `/wholesale/carriers/${row.id}/edit`);
     assert.equal(res.status, 303);
     const after = await t.db('carriers').where({ id: row.id }).first();
-    assert.equal(after.data_format, 'didww-cdr-out-csv');
+    assert.equal(after.data_format, 'didww-cdr-out');
     assert.equal(after.csv_mapping, null);
+    await assert.rejects(t.db('carriers').insert({ name: `mapless ${n++}`, data_format: 'carrier-mapped-csv' }), /carriers_mapping_check/);
   });
 
   test('edited: audited before and after; a new name carried into the trunk maps that named it (after a confirmation)', async () => {

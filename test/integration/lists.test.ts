@@ -102,7 +102,7 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     for (const [i, name] of ['=cmd|calc', 'Smith, "Jones" LD', 'Zeta LD', 'Alpha LD'].entries()) {
       await t.db('carriers').insert({
         name, currency: i === 1 ? 'EUR' : 'USD', cost_plan_id: i === 3 ? null : fx.operatorPlan.id, active: i !== 1, credential_hash: i === 2 ? null : `${i}`.repeat(64),
-        credential_rotated_at: i === 2 ? null : new Date(Date.UTC(2026, 0, i + 1)), file_due_at: i % 2 ? '06:30' : null, data_format: i === 3 ? 'didww-cdr-out-csv' : 'generic-csv',
+        credential_rotated_at: i === 2 ? null : new Date(Date.UTC(2026, 0, i + 1)), file_due_at: i % 2 ? '06:30' : null, data_format: i === 3 ? 'didww-cdr-out' : 'carrier-generic-csv',
       });
     }
     await makeExchangeRate(t.db, 'EUR', 'USD', '1.0800000000', '2026-01-01T00:00:00Z');

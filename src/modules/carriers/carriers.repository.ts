@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/knex';
 import { Decimal } from '../../domain/money/decimal';
-import type { CarrierDataFormat, CsvMapping } from '../../domain/reconciliation/carrier-data-format';
+import type { CarrierFormat, CarrierMapping } from '../../domain/reconciliation';
 import type { CarrierInput } from './carriers.schemas';
 
 /** An LD carrier: operator-level, reached only by wholesale staff and its own posting credential. */
@@ -16,8 +16,9 @@ export interface Carrier {
   startToleranceSeconds: number;
   durationToleranceSeconds: number;
   costTolerance: Decimal;
-  dataFormat: CarrierDataFormat;
-  csvMapping: CsvMapping | null;
+  dataFormat: CarrierFormat;
+  /** A mapped CSV's mapping (src/domain/reconciliation/mapped.ts), as parseCarrierFile takes it. */
+  csvMapping: CarrierMapping | null;
   /** SHA-256 of its posting credential; null: none issued yet. */
   credentialHash: string | null;
   credentialRotatedAt: Date | null;

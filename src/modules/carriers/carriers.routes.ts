@@ -2,18 +2,20 @@ import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { CARRIER_DATA_FORMATS, CARRIER_DATA_FORMAT_LABELS, type CsvMapping } from '../../domain/reconciliation/carrier-data-format';
+import { CARRIER_DATE_FORMATS, CARRIER_FORMATS, DURATION_FORMATS, type CarrierMapping } from '../../domain/reconciliation';
 import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { listInMemory, sendListCsv, type Column } from '../../web/lists';
-import { carrierFields, carrierListQuery } from './carriers.schemas';
+import { CARRIER_FORMAT_LABELS, carrierFields, carrierListQuery } from './carriers.schemas';
 import * as service from './carriers.service';
 
 const BASE = '/wholesale/carriers';
-const FORMAT_OPTIONS = CARRIER_DATA_FORMATS.map((f) => ({ value: f, label: CARRIER_DATA_FORMAT_LABELS[f] }));
+const FORMAT_OPTIONS = CARRIER_FORMATS.map((f) => ({ value: f, label: CARRIER_FORMAT_LABELS[f] }));
+const DATE_FORMAT_OPTIONS = CARRIER_DATE_FORMATS.map((f) => ({ value: f, label: f }));
+const DURATION_FORMAT_OPTIONS = DURATION_FORMATS.map((f) => ({ value: f, label: f }));
 
 type CarrierRow = service.CarrierSummary;
 
@@ -33,27 +35,36 @@ const CARRIER_COLUMNS: Array<Column<CarrierRow>> = [
 
 /** The form's values from a stored carrier (the mapping's fields as map_*). */
 function formValues(c: service.Carrier): Record<string, string> {
-  const m: Partial<CsvMapping> = c.csvMapping ?? {};
+  const m: Partial<CarrierMapping> = c.csvMapping ?? {};
   const col = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  const cols: Partial<CarrierMapping['columns']> = m.columns ?? {};
   return {
     name: c.name, currency: c.currency, time_zone: c.timeZone, cost_plan_id: c.costPlanId ? String(c.costPlanId) : '',
     start_tolerance_seconds: String(c.startToleranceSeconds), duration_tolerance_seconds: String(c.durationToleranceSeconds), cost_tolerance: c.costTolerance.toString(),
     data_format: c.dataFormat, allowed_sources: (c.allowedSources ?? []).join('\n'), file_due_at: c.fileDueAt ?? '', file_due_zone: c.fileDueZone,
-    map_called: col(m.called), map_calling: col(m.calling), map_start: col(m.start), map_duration: col(m.duration), map_cost: col(m.cost), map_rate: col(m.rate), map_record_id: col(m.record_id),
-    map_time_format: col(m.time_format), map_time_zone: col(m.time_zone), map_currency: col(m.currency), map_header_lines: col(m.header_lines ?? ''),
-    map_delimiter: m.delimiter === '\t' ? 'tab' : col(m.delimiter ?? ','),
+    ...(c.csvMapping
+      ? {
+          map_called: col(cols.called), map_calling: col(cols.calling), map_start: col(cols.start), map_duration: col(cols.duration), map_cost: col(cols.cost), map_rate: col(cols.rate), map_record_id: col(cols.recordId),
+          map_date_format: col(m.dateFormat), map_time_zone: col(m.timeZone), map_duration_format: col(m.durationFormat),
+          map_currency: m.currency && 'fixed' in m.currency ? m.currency.fixed : '', map_currency_column: m.currency && 'column' in m.currency ? col(m.currency.column) : '',
+          map_skip_lines: col(m.skipLines), map_header: m.header ? 'on' : '', map_delimiter: m.delimiter === '\t' ? 'tab' : col(m.delimiter),
+          map_decimal_separator: col(m.decimalSeparator), map_country_code: col(m.countryCode),
+        }
+      : MAPPING_DEFAULTS),
   };
 }
 
+/** What the mapping fields start with (a mapped CSV chosen later starts from them too). */
+const MAPPING_DEFAULTS = { map_date_format: 'YYYY-MM-DD HH:mm:ss', map_time_zone: 'UTC', map_duration_format: 'seconds', map_skip_lines: '0', map_header: 'on', map_delimiter: ',', map_decimal_separator: '.' };
+
 const NEW_VALUES = {
-  currency: 'USD', time_zone: 'UTC', start_tolerance_seconds: '5', duration_tolerance_seconds: '1', cost_tolerance: '0.01', data_format: 'generic-csv', file_due_zone: 'UTC',
-  map_time_format: 'YYYY-MM-DD HH:mm:ss', map_time_zone: 'UTC', map_header_lines: '1', map_delimiter: ',',
+  currency: 'USD', time_zone: 'UTC', start_tolerance_seconds: '5', duration_tolerance_seconds: '1', cost_tolerance: '0.01', data_format: 'carrier-generic-csv', file_due_zone: 'UTC', ...MAPPING_DEFAULTS,
 };
 
 /** Wholesale portal: the LD carriers that terminate outbound calls and bill the operator (issue 13). */
 export function carrierRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
   const r = Router(ROUTER_OPTIONS);
-  const common = { base: BASE, formatOptions: FORMAT_OPTIONS, formatLabels: CARRIER_DATA_FORMAT_LABELS };
+  const common = { base: BASE, formatOptions: FORMAT_OPTIONS, formatLabels: CARRIER_FORMAT_LABELS, dateFormatOptions: DATE_FORMAT_OPTIONS, durationFormatOptions: DURATION_FORMAT_OPTIONS };
 
   async function carrierList(query: unknown) {
     const filter = carrierListQuery.parse(query);

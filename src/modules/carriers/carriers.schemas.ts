@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { currencyField, optionalId, requiredText, timeZoneField } from '../../domain/fields';
 import { parseDecimal } from '../../domain/money/decimal';
+import { CARRIER_FORMATS, carrierMappingSchema, type CarrierFormat, type CarrierMapping } from '../../domain/reconciliation';
 import { cidrList } from '../platforms/platforms.schemas';
-import { CARRIER_DATA_FORMATS, csvMapping, type CsvMapping } from '../../domain/reconciliation/carrier-data-format';
+
+/** The formats as the carrier form offers them (the parsers are src/domain/reconciliation, docs/CARRIER-FORMATS.md). */
+export const CARRIER_FORMAT_LABELS: Readonly<Record<CarrierFormat, string>> = {
+  'carrier-generic-csv': 'Generic carrier CSV',
+  'carrier-mapped-csv': 'CSV with a column mapping',
+  'didww-cdr-out': 'DIDWW outbound CDR export (cdr_out CSV)',
+  'didww-cdr-stream': 'DIDWW Voice OUT CDR streaming (gzip JSON lines)',
+};
 
 const seconds = (label: string) =>
   z
@@ -26,46 +34,63 @@ const timeOfDay = z
   .refine((v) => !v || /^([01]\d|2[0-3]):[0-5]\d$/.test(v), 'A time of day such as 06:00 (24 h), or blank for no deadline')
   .transform((v) => (v ? v : null));
 
-/** A column of the mapped CSV as typed: a 1-based position ("3") or a header name ("Destination"); blank: none. */
-const columnText = (v: unknown): number | string | null => {
+/** A column as typed: a 1-based position ("3") or a header name ("Destination"); blank: none. */
+const columnText = (v: unknown): number | string | undefined => {
   const s = typeof v === 'string' ? v.trim() : '';
-  if (s === '') return null;
+  if (s === '') return undefined;
   return /^\d{1,4}$/.test(s) ? Number(s) : s;
 };
 
-/** The mapping fields of the form (map_*), as the stored JSON; checked by the domain's csvMapping. */
-export const MAPPING_FIELDS = ['called', 'calling', 'start', 'duration', 'cost', 'rate', 'record_id', 'time_format', 'time_zone', 'currency', 'header_lines', 'delimiter'] as const;
+/** The mapping's columns and the form fields that type them. */
+const COLUMN_FIELDS = { called: 'map_called', calling: 'map_calling', start: 'map_start', duration: 'map_duration', cost: 'map_cost', rate: 'map_rate', recordId: 'map_record_id' } as const;
+/** The mapping's other members and their form fields (an issue's path names the member). */
+const MEMBER_FIELDS: Record<string, string> = {
+  delimiter: 'map_delimiter', skipLines: 'map_skip_lines', header: 'map_header', dateFormat: 'map_date_format', timeZone: 'map_time_zone',
+  durationFormat: 'map_duration_format', currency: 'map_currency', decimalSeparator: 'map_decimal_separator', countryCode: 'map_country_code',
+};
 
-function mappingOf(body: Record<string, unknown>): unknown {
-  const text = (k: string) => (typeof body[`map_${k}`] === 'string' ? (body[`map_${k}`] as string).trim() : '');
-  const headerLines = text('header_lines');
-  const delimiter = typeof body.map_delimiter === 'string' && body.map_delimiter === 'tab' ? '\t' : text('delimiter') || ',';
+/** The form's map_* fields as the mapping JSON the parsers take (carrierMappingSchema checks it). */
+function mappingOf(body: Record<string, unknown>, carrierCurrency: string): unknown {
+  const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string).trim() : '');
+  const columns: Record<string, number | string> = {};
+  for (const [member, field] of Object.entries(COLUMN_FIELDS)) {
+    const ref = columnText(body[field]);
+    if (ref !== undefined) columns[member] = ref;
+  }
+  const skip = text('map_skip_lines');
+  const currencyColumn = columnText(body.map_currency_column);
   return {
-    called: columnText(body.map_called) ?? undefined,
-    calling: columnText(body.map_calling),
-    start: columnText(body.map_start) ?? undefined,
-    duration: columnText(body.map_duration) ?? undefined,
-    cost: columnText(body.map_cost) ?? undefined,
-    rate: columnText(body.map_rate),
-    record_id: columnText(body.map_record_id),
-    time_format: text('time_format') || undefined,
-    time_zone: text('time_zone') || undefined,
-    currency: text('currency') || null,
-    header_lines: /^\d{1,3}$/.test(headerLines) ? Number(headerLines) : headerLines === '' ? 0 : -1,
-    delimiter,
+    version: 1,
+    delimiter: text('map_delimiter') === 'tab' ? '\t' : text('map_delimiter') || ',',
+    skipLines: skip === '' ? 0 : /^\d{1,3}$/.test(skip) ? Number(skip) : skip,
+    header: ['on', 'true', '1'].includes(text('map_header')),
+    columns,
+    dateFormat: text('map_date_format') || undefined,
+    timeZone: text('map_time_zone') || undefined,
+    durationFormat: text('map_duration_format') || undefined,
+    // One currency for the file (blank: the carrier's), or the column naming each row's.
+    currency: currencyColumn !== undefined ? { column: currencyColumn } : { fixed: text('map_currency') || carrierCurrency },
+    decimalSeparator: text('map_decimal_separator') || undefined,
+    countryCode: text('map_country_code') || undefined,
   };
 }
 
-const MAPPING_REQUIRED: Record<string, string> = {
-  called: 'Which column holds the called number',
-  start: 'Which column holds the start time',
-  duration: 'Which column holds the seconds billed',
-  cost: 'Which column holds the cost',
-  time_format: 'How the start time is written',
-  time_zone: 'The zone of times written without an offset',
+/** The form field an issue of carrierMappingSchema belongs to. */
+function fieldOfIssue(path: ReadonlyArray<PropertyKey>): string {
+  const [head, sub] = path.map(String);
+  if (head === 'columns') return sub && sub in COLUMN_FIELDS ? COLUMN_FIELDS[sub as keyof typeof COLUMN_FIELDS] : 'map_called';
+  if (head === 'currency' && sub === 'column') return 'map_currency_column';
+  return MEMBER_FIELDS[head ?? ''] ?? 'map_called';
+}
+
+const COLUMN_REQUIRED: Record<string, string> = {
+  map_called: 'Which column holds the called number: required for a mapped CSV',
+  map_start: 'Which column holds the start time: required for a mapped CSV',
+  map_duration: 'Which column holds the duration: required for a mapped CSV',
+  map_cost: 'Which column holds the cost: required for a mapped CSV',
 };
 
-/** The carrier form: settings, tolerances, how billing data arrives, the allow-list and the time the file is due. */
+/** The carrier form: settings, tolerances, how billing data arrives (and a mapped CSV's mapping), the allow-list and the time the file is due. */
 export const carrierFields = z
   .object({
     name: requiredText('Name', 200),
@@ -75,7 +100,7 @@ export const carrierFields = z
     start_tolerance_seconds: seconds('Start time tolerance'),
     duration_tolerance_seconds: seconds('Duration tolerance'),
     cost_tolerance: costTolerance,
-    data_format: z.enum(CARRIER_DATA_FORMATS, { error: 'Choose how the carrier sends its billing data' }),
+    data_format: z.enum(CARRIER_FORMATS, { error: 'Choose how the carrier sends its billing data' }),
     allowed_sources: cidrList,
     file_due_at: timeOfDay,
     file_due_zone: timeZoneField,
@@ -83,14 +108,18 @@ export const carrierFields = z
   .passthrough()
   .transform((v, ctx) => {
     const { name, currency, time_zone, cost_plan_id, start_tolerance_seconds, duration_tolerance_seconds, cost_tolerance, data_format, allowed_sources, file_due_at, file_due_zone } = v;
-    let mapping: CsvMapping | null = null;
-    if (data_format === 'mapped-csv') {
-      const parsed = csvMapping.safeParse(mappingOf(v as Record<string, unknown>));
+    let mapping: CarrierMapping | null = null;
+    if (data_format === 'carrier-mapped-csv') {
+      const parsed = carrierMappingSchema.safeParse(mappingOf(v as Record<string, unknown>, currency));
       if (!parsed.success) {
+        const seen = new Set<string>();
         for (const issue of parsed.error.issues) {
-          const field = String(issue.path[0] ?? 'called');
-          const message = issue.code === 'invalid_union' || issue.code === 'invalid_type' ? (MAPPING_REQUIRED[field] ?? issue.message) + (field in MAPPING_REQUIRED ? ' is required for a mapped CSV' : '') : issue.message;
-          ctx.addIssue({ code: 'custom', path: [`map_${field}`], message: field === 'header_lines' && issue.code !== 'custom' ? 'Header lines: a whole number from 0 to 100' : message });
+          const field = fieldOfIssue(issue.path);
+          if (seen.has(field)) continue;
+          seen.add(field);
+          const typed = (v as Record<string, unknown>)[field];
+          const blank = typeof typed !== 'string' || typed.trim() === '';
+          ctx.addIssue({ code: 'custom', path: [field], message: issue.path[0] === 'columns' && blank && COLUMN_REQUIRED[field] ? COLUMN_REQUIRED[field] : issue.message });
         }
         return z.NEVER;
       }
