@@ -32,6 +32,7 @@ import { accountingRoutes } from './modules/accounting/accounting.routes';
 import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
+import { carrierRoutes } from './modules/carriers/carriers.routes';
 import { PLAN_CHANGED_CHANNEL, PlanCache } from './modules/rate-plans/plan-cache';
 import { ReferenceData } from './modules/reference-data/reference-data';
 import { registerDeckImportJobs } from './modules/rate-plans/deck-import.jobs';
@@ -284,6 +285,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(featurePackageRoutes({ db }));
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
+  app.use(carrierRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
   app.use(recordFileRoutes({ db, box }));

@@ -6,6 +6,7 @@ import { ensureFirstAdmin } from '../modules/auth/auth.service';
 import { createReseller } from '../modules/resellers/resellers.service';
 import { addRate } from '../modules/exchange-rates/exchange-rates.service';
 import { processPost } from '../modules/intake/intake.service';
+import { createCarrier } from '../modules/carriers/carriers.service';
 import { createPlatform } from '../modules/platforms/platforms.service';
 import { assignRetailPlan, assignWholesalePlan } from '../modules/rate-plans/assignments.service';
 import { PlanCache } from '../modules/rate-plans/plan-cache';
@@ -138,6 +139,12 @@ async function loadDemoRating(db: Db): Promise<void> {
       await assignRetailPlan(db, { ...SYSTEM_ACTOR, scope: { kind: 'reseller', resellerId: r.id } }, { kind: 'reseller', resellerId: r.id }, sub.id, retail.id);
     }
   }
+  // The LD carrier the demo switch's trunk leaves by, with a cost deck (the wholesale deck's rows, as a stand-in for its own).
+  const costs = await plan({ kind: 'operator' }, 'Demo LD Carrier costs', 'USD', DECKS.wholesale);
+  await createCarrier(db, SYSTEM_ACTOR, {
+    name: 'Demo LD Carrier', currency: 'USD', time_zone: 'UTC', cost_plan_id: costs.id, start_tolerance_seconds: 5, duration_tolerance_seconds: 1, cost_tolerance: '0.01',
+    data_format: 'carrier-generic-csv', csv_mapping: null, allowed_sources: null, file_due_at: '06:00', file_due_zone: 'UTC',
+  });
   const { platform } = await createPlatform(db, refs, SYSTEM_ACTOR, {
     name: 'demo-switch', format: 'generic-json', time_zone: 'UTC', country_code: '1', allowed_sources: null, trunk_carriers: { 'gw-1': 'Demo LD Carrier' }, short_numbers: 'national', sip_domain: null, active: true, accept_calls_from: undefined,
   });

@@ -109,6 +109,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale/unrated', label: 'Unrated', group: 'Traffic' },
         { href: '/wholesale/rejects', label: 'Rejects', group: 'Traffic' },
         { href: '/wholesale/platforms', label: 'Platforms', group: 'Traffic' },
+        { href: '/wholesale/carriers', label: 'LD carriers', group: 'Traffic' },
         { href: '/wholesale/reports', label: 'Reports', group: 'Traffic' },
         { href: '/wholesale/jobs', label: 'Jobs', group: 'System' },
         { href: '/wholesale/users', label: 'Wholesale users', group: 'System' },

@@ -98,7 +98,14 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
       await makeTax(t.db, null, i === 1 ? whole.id : j.id, { rate, priority: i + 1 });
       await makeTax(t.db, a, j.id, { rate, priority: 3 - i, ...(i === 2 ? { basis: 'fixed', effective_from: '2030-01-01T00:00:00Z' } : {}) });
     }
-    for (const name of ['zeta-pbx', 'alpha-pbx']) await t.db('platforms').insert({ name, format: 'generic-csv', credential_hash: '1'.repeat(64), active: name === 'zeta-pbx' });
+    for (const name of ['zeta-pbx', 'alpha-pbx']) await t.db('platforms').insert({ name, format: 'generic-csv', credential_hash: '1'.repeat(64), active: name === 'zeta-pbx', trunk_carriers: JSON.stringify(name === 'zeta-pbx' ? { 'gw-1': 'Zeta LD', 'gw-2': 'Zeta LD', 'gw-3': '=cmd|calc' } : {}) });
+    // LD carriers with awkward names, one inactive, one without a deck, some with trunks and a time due.
+    for (const [i, name] of ['=cmd|calc', 'Smith, "Jones" LD', 'Zeta LD', 'Alpha LD'].entries()) {
+      await t.db('carriers').insert({
+        name, currency: i === 1 ? 'EUR' : 'USD', cost_plan_id: i === 3 ? null : fx.operatorPlan.id, active: i !== 1, credential_hash: i === 2 ? null : `${i}`.repeat(64),
+        credential_rotated_at: i === 2 ? null : new Date(Date.UTC(2026, 0, i + 1)), file_due_at: i % 2 ? '06:30' : null, data_format: i === 3 ? 'didww-cdr-out' : 'carrier-generic-csv',
+      });
+    }
     await makeExchangeRate(t.db, 'EUR', 'USD', '1.0800000000', '2026-01-01T00:00:00Z');
     await makeExchangeRate(t.db, 'GBP', 'USD', '1.2700000000', '2026-02-01T00:00:00Z');
     for (let i = 0; i < 3; i++) await makeCdrReject(t.db, { platformId: fx.platform.id });
@@ -178,6 +185,8 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'audit log (wholesale)', who: 'wholesale', url: '/wholesale/audit', atLeast: 3 },
     { name: 'audit log (reseller)', who: 'reseller', url: '/reseller/audit', atLeast: 2 },
     { name: 'platforms', who: 'wholesale', url: '/wholesale/platforms', atLeast: 3 },
+    { name: 'LD carriers', who: 'wholesale', url: '/wholesale/carriers', atLeast: 4 },
+    { name: 'LD carriers, filtered', who: 'wholesale', url: '/wholesale/carriers?status=active&q=ld', atLeast: 2 },
     { name: 'taxes (wholesale)', who: 'wholesale', url: '/wholesale/taxes', atLeast: 3 },
     { name: 'taxes (reseller)', who: 'reseller', url: '/reseller/taxes', atLeast: 3 },
     { name: 'tax jurisdictions', who: 'wholesale', url: '/wholesale/tax-jurisdictions', atLeast: 2 },
@@ -343,6 +352,23 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     // A file of another reseller is on neither of a's lists.
     const other = await clients.wholesale.get(`/wholesale/resellers/${fx.b.reseller.id}/record-files`);
     assert.equal(readList(other.text).count, 0);
+  });
+
+  test('LD carriers: totals of the filter (active, trunks mapped, without a deck) and by trunks both ways', async () => {
+    const c = clients.wholesale;
+    const totals = (html: string) => [...html.matchAll(/data-testid="list-total">([^<]*)</g)].map((m) => m[1] as string);
+    const all = await t.db('carriers').select('*');
+    const html = (await c.get('/wholesale/carriers')).text;
+    // Trunks: zeta-pbx maps two to Zeta LD and one to =cmd|calc.
+    assert.deepEqual(totals(html), [`${all.filter((x) => x.active).length} active of ${all.length}`, '3 trunks mapped', `${all.filter((x) => x.cost_plan_id === null).length} without a cost deck`]);
+    const active = (await c.get('/wholesale/carriers?status=active')).text;
+    assert.deepEqual(totals(active), [`${all.filter((x) => x.active).length} active of ${all.filter((x) => x.active).length}`, '3 trunks mapped', '1 without a cost deck']);
+    for (const dir of ['asc', 'desc'] as const) {
+      const shown = readList((await c.get(`/wholesale/carriers?sort=trunks&dir=${dir}`)).text);
+      const trunks = shown.rows.map((r) => Number(r[4]));
+      assert.deepEqual(trunks, [...trunks].sort((x, y) => (dir === 'asc' ? x - y : y - x)));
+      assert.equal(shown.rows[dir === 'asc' ? shown.rows.length - 1 : 0]?.[0], 'Zeta LD');
+    }
   });
 
   test('resellers sort by name both ways, and the totals count the filter\'s subscribers', async () => {

@@ -58,6 +58,9 @@ async function makeTenants(db: Db) {
     await makeCharge(db, received, { kind, resellerId: fx.b.reseller.id, subscriberId: fx.b.subscriber.id, ratePlanId: fx.b.plan.id, amount: RECEIVED_CHARGE, direction: 'onnet' });
   }
   const reject = await makeCdrReject(db, { platformId: fx.platform.id });
+  // An LD carrier (operator-only, like platforms), with the operator's plan as its cost deck and a trunk of the platform mapped to it.
+  const [carrier] = await db('carriers').insert({ name: `LD ${crypto.randomBytes(4).toString('hex')}`, cost_plan_id: fx.operatorPlan.id, credential_hash: crypto.randomBytes(32).toString('hex'), credential_rotated_at: new Date() }).returning('id');
+  await db('platforms').where({ id: fx.platform.id }).update({ trunk_carriers: db.raw("jsonb_build_object('gw-ld', (SELECT name FROM carriers WHERE id = ?))", [carrier.id]) });
   // A finished job of the operator's and of each reseller.
   const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
   const withJob = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, job: await job(x.reseller.id) });
@@ -115,7 +118,7 @@ async function makeTenants(db: Db) {
   };
   const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
   return {
-    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
+    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
     features, operatorFeaturePackage,
     a: await tenant(fx.a),
     b: await tenant(fx.b),
@@ -194,6 +197,8 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   // operator's plan pages must not reach. Under /reseller it is that reseller's plan.
   // Platforms are the operator's alone: there is no other tenant's platform, so "foreign" is one that does not exist.
   platformId: (fx, t) => (t === 'a' ? fx.platform.id : 999_999),
+  // LD carriers are the operator's alone, like platforms: "foreign" is one that does not exist.
+  carrierId: (fx, t) => (t === 'a' ? fx.carrier.id : 999_999),
   planId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorPlan.id : fx.b.plan.id) : fx[t].plan.id),
   // A rate of that plan: under /wholesale the operator plan's ("foreign": a reseller plan's); under /reseller that reseller plan's.
   rateId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorRate.id : fx.b.rate.id) : fx[t].rate.id),
@@ -252,6 +257,8 @@ const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
  */
 const NO_STORE_PAGES = [
   'POST /wholesale/platforms', 'POST /wholesale/platforms/:platformId/rotate', 'GET /account/totp',
+  // An LD carrier's one-time posting credential (shown by creating or rotating) and the carriers' CSV.
+  'POST /wholesale/carriers', 'POST /wholesale/carriers/:carrierId/rotate', 'GET /wholesale/carriers.csv',
   'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
   'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',

@@ -19,6 +19,7 @@ const OPERATOR_TABLES: Record<string, string> = {
   exchange_rates: 'operator-wide currency conversion rates, managed by wholesale admins',
   tax_jurisdictions: "the operator's list of taxing places (country or country+region), managed by wholesale admins and picked by every reseller",
   platforms: "the operator's switches; machine credentials, not tenant data",
+  carriers: "the operator's LD carriers: they bill the operator, not a reseller; wholesale staff only, machine credentials for their billing data",
   cdrs: 'records exactly as a platform sent them, before any leg is matched to a reseller',
   cdr_rejects: 'bodies that could not be parsed, so no reseller is known',
   pending_records: 'half of a call waiting for its other half: no leg, so no reseller, yet',

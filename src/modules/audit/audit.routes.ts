@@ -8,7 +8,7 @@ import { scope } from '../../web/principal';
 import { allAudit, auditPage, type AuditRow } from './audit.service';
 
 const auditQuery = z.object({
-  entityType: z.enum(['reseller', 'subscriber', 'user', 'phone_number', 'setting']).optional().catch(undefined),
+  entityType: z.enum(['reseller', 'subscriber', 'user', 'phone_number', 'setting', 'platform', 'carrier']).optional().catch(undefined),
   action: z.string().trim().max(40).regex(/^[a-z_]+$/).optional().catch(undefined),
   resellerId: z.coerce.number().int().positive().optional().catch(undefined),
   entityId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional().catch(undefined),

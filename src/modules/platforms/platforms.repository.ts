@@ -111,3 +111,20 @@ export async function trunkCarriersOf(db: Queryable, platformIds: number[]): Pro
   for (const r of rows) out.set(r.id, (r.trunk_carriers ?? {}) as Record<string, string>);
   return out;
 }
+
+/** Points every trunk mapped to a carrier (by name, whatever its case) at its new name; the platforms changed. */
+export async function renameTrunkCarrier(db: Queryable, from: string, to: string): Promise<number[]> {
+  const res = (await db.raw(
+    `UPDATE platforms p SET trunk_carriers = fixed.map, updated_at = now()
+       FROM (
+         SELECT p2.id, jsonb_object_agg(c.key, CASE WHEN lower(c.value) = lower(?) THEN ? ELSE c.value END) AS map
+           FROM platforms p2 CROSS JOIN LATERAL jsonb_each_text(p2.trunk_carriers) AS c
+          GROUP BY p2.id
+         HAVING bool_or(lower(c.value) = lower(?))
+       ) fixed
+      WHERE fixed.id = p.id
+      RETURNING p.id`,
+    [from, to, from],
+  )) as { rows: Array<{ id: string | number }> };
+  return res.rows.map((r) => Number(r.id));
+}

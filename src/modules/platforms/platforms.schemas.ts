@@ -7,7 +7,7 @@ import { FORMAT_NAMES } from '../../domain/mediation';
 
 
 /** "10.0.0.0/8, 192.0.2.7" -> ['10.0.0.0/8', '192.0.2.7/32']; each entry checked. */
-const cidrList = z
+export const cidrList = z
   .string()
   .optional()
   .transform((v, ctx) => {

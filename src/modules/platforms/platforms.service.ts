@@ -2,9 +2,10 @@ import { changeReferenceData, type ReferenceInvalidator } from '../../db/change-
 import type { Db } from '../../db/knex';
 import { recordsTodayByPlatform } from '../ledger/ledger.reads';
 import { rethrowDuplicate } from '../../db/knex';
-import { NotFoundError } from '../../domain/errors';
+import { FieldErrors, NotFoundError } from '../../domain/errors';
 import type { Actor } from '../../domain/tenancy/actor';
 import { recordAudit } from '../audit/audit.repository';
+import { checkTrunkCarriers } from '../carriers/carriers.service';
 import { newCredential } from './credentials';
 import * as repo from './platforms.repository';
 import type { PlatformInput } from './platforms.schemas';
@@ -23,6 +24,8 @@ function auditView(p: repo.Platform) {
 export async function createPlatform(db: Db, refs: ReferenceInvalidator, actor: Actor, input: PlatformInput): Promise<{ platform: repo.Platform; token: string }> {
   try {
     return await changeReferenceData(db, refs, 'platforms', async (tx) => {
+      // Each trunk's carrier must be a carrier record (stored as the record spells it).
+      input = { ...input, trunk_carriers: await checkTrunkCarriers(tx, input.trunk_carriers) };
       // The token embeds the id, so insert first with a placeholder hash that matches nothing.
       const platform = await repo.insertPlatform(tx, input, '0'.repeat(64));
       const { token, hash } = newCredential(platform.id);
@@ -41,12 +44,14 @@ export async function updatePlatform(db: Db, refs: ReferenceInvalidator, actor: 
     return await changeReferenceData(db, refs, 'platforms', async (tx) => {
       const before = await repo.getPlatform(tx, id);
       if (!before) throw new NotFoundError();
+      // A trunk kept as it was may still name a carrier deactivated since; a new one may not.
+      input = { ...input, trunk_carriers: await checkTrunkCarriers(tx, input.trunk_carriers, before.trunkCarriers) };
       const after = await repo.updatePlatform(tx, id, input);
       await recordAudit(tx, actor, { resellerId: null, entityType: 'platform', entityId: id, action: 'update', before: auditView(before), after: auditView(after) });
       return after;
     });
   } catch (err) {
-    if (err instanceof NotFoundError) throw err;
+    if (err instanceof NotFoundError || err instanceof FieldErrors) throw err;
     return rethrowDuplicate(err, UNIQUE);
   }
 }
