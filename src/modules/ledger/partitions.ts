@@ -1,7 +1,7 @@
 import type { Db } from '../../db/knex';
 
 /**
- * Monthly partitions of call_legs and charges, created on first use. DDL takes a strong lock on
+ * Monthly partitions of call_legs and charges (and of carrier_records, asked by name), created on first use. DDL takes a strong lock on
  * the parent table, so it runs in its own short transaction before the intake's write, once per
  * month per process.
  */
@@ -16,7 +16,7 @@ export function monthOf(ms: number): { key: string; from: string; to: string } {
   return { key: `${y}_${String(m + 1).padStart(2, '0')}`, from, to };
 }
 
-export async function ensurePartitions(db: Db, startTimes: Iterable<number>): Promise<void> {
+export async function ensurePartitions(db: Db, startTimes: Iterable<number>, tables: readonly string[] = ['call_legs', 'charges']): Promise<void> {
   let known = ensured.get(db);
   if (!known) {
     known = new Set();
@@ -31,10 +31,10 @@ export async function ensurePartitions(db: Db, startTimes: Iterable<number>): Pr
     if (seen.has(month)) continue;
     seen.add(month);
     const m = monthOf(ms);
-    if (!known.has(m.key)) months.set(m.key, m);
+    if (!known.has(`${tables.join(',')}:${m.key}`)) months.set(m.key, m);
   }
   for (const [key, m] of months) {
-    for (const table of ['call_legs', 'charges']) {
+    for (const table of tables) {
       try {
         // DDL takes no bind parameters; the bounds are ISO timestamps we just made, never input.
         if (!/^[\d:.TZ-]+$/.test(m.from + m.to)) throw new Error('bad partition bound');
@@ -45,6 +45,6 @@ export async function ensurePartitions(db: Db, startTimes: Iterable<number>): Pr
         if (!exists.rows[0]?.r) throw err;
       }
     }
-    known.add(key);
+    known.add(`${tables.join(',')}:${key}`);
   }
 }
