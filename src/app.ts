@@ -25,6 +25,7 @@ import { registerIntakeJobs } from './modules/intake/intake.jobs';
 import { registerBillingJobs } from './modules/billing/billing.jobs';
 import { registerRecordFileJobs } from './modules/record-files/record-files.jobs';
 import { RECORD_FILES_API, recordFilesApi } from './modules/record-files/record-files.api';
+import { CARRIER_DATA_API, carrierDataApi } from './modules/carrier-data/carrier-data.api';
 import { recordFileRoutes } from './modules/record-files/record-files.routes';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
@@ -212,6 +213,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   // session cookie, no login redirect, no HTML). Its own bearer keys, JSON and problem details.
   // Record files' own narrow keys (record-files.api.ts), in front of the general API router.
   app.use(RECORD_FILES_API, recordFilesApi({ db }));
+  // LD carriers' billing data, with the carriers' own posting credentials (carrier-data.api.ts).
+  app.use(CARRIER_DATA_API, carrierDataApi({ db }));
   app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? noApiKeys }));
   // Any other path under /api (another version, a typo): problem details, still without a session.
   app.use(API_PREFIX, notFoundHandler);

@@ -50,10 +50,31 @@ const CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
  * them).
  */
 export async function readPostBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<PostBody> {
-  const declared = Number(req.headers['content-length']);
-  const raw = await readRaw(req, limit, Number.isFinite(declared) ? declared : undefined);
+  const raw = await readRawBody(req, limit);
+  return { raw, text: await decodeBody(raw, { contentEncoding: req.headers['content-encoding'], contentType: req.headers['content-type'] }, limit) };
+}
 
-  const encodings = String(req.headers['content-encoding'] ?? 'identity').toLowerCase().split(',').map((e) => e.trim()).filter((e) => e && e !== 'identity');
+/** The body exactly as sent, refused (BodyError too-large) past `limit` bytes, by its declared length first. */
+export function readRawBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  return readRaw(req, limit, Number.isFinite(declared) ? declared : undefined);
+}
+
+const GZIP_MAGIC = (b: Buffer) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+
+/**
+ * The text of a body as sent: its Content-Encoding undone, then checked as readPostBody says.
+ * `sniffGzip`: a body that is still gzip (magic bytes 1f 8b) is gunzipped too, for senders that
+ * post gzip without saying so (DIDWW's CDR stream) and for .gz files uploaded as they are.
+ */
+export async function decodeBody(
+  raw: Buffer,
+  headers: { contentEncoding?: string | string[]; contentType?: string | string[] },
+  limit = MAX_BODY_BYTES,
+  opts: { sniffGzip?: boolean } = {},
+): Promise<string> {
+  const encodings = String(headers.contentEncoding ?? 'identity').toLowerCase().split(',').map((e) => e.trim()).filter((e) => e && e !== 'identity');
+  if (opts.sniffGzip && GZIP_MAGIC(raw) && !encodings.some((e) => e === 'gzip' || e === 'x-gzip')) encodings.push('gzip');
   let bytes = raw;
   // Encodings are listed in the order they were applied: undone from the last.
   for (const enc of encodings.reverse()) {
@@ -67,7 +88,7 @@ export async function readPostBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
     }
   }
 
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(req.headers['content-type'] ?? ''))?.[1]?.toLowerCase();
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(headers.contentType ?? ''))?.[1]?.toLowerCase();
   if (charset && !CHARSETS.has(charset)) throw new BodyError('unsupported', `charset ${charset} is not supported: send UTF-8`, raw);
   let text: string;
   try {
@@ -77,7 +98,7 @@ export async function readPostBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   }
   const nul = text.indexOf('\0');
   if (nul >= 0) throw new BodyError('unreadable', `the body holds a NUL byte (character ${nul}): no call record format has one`, raw);
-  return { raw, text };
+  return text;
 }
 
 function readRaw(req: IncomingMessage, limit: number, declared: number | undefined): Promise<Buffer> {

@@ -1,0 +1,161 @@
+import type { Db, Queryable } from '../../db/knex';
+import type { BadRow, CarrierRecord } from '../../domain/reconciliation';
+
+/** A carrier's file as received (or a stream chunk): who sent it, how, and what came of it. */
+export interface CarrierFile {
+  id: number;
+  carrierId: number;
+  format: string;
+  via: 'post' | 'upload';
+  filename: string | null;
+  contentType: string | null;
+  contentEncoding: string | null;
+  byteSize: number;
+  sha256: string;
+  sourceIp: string | null;
+  uploadedBy: number | null;
+  uploadedByName: string | null;
+  receivedAt: Date;
+  status: 'stored' | 'refused';
+  error: string | null;
+  records: number;
+  duplicates: number;
+  badRows: number;
+  skipped: number;
+  firstStartAt: Date | null;
+  lastStartAt: Date | null;
+}
+
+export interface NewCarrierFile {
+  carrierId: number;
+  format: string;
+  via: 'post' | 'upload';
+  filename: string | null;
+  contentType: string | null;
+  contentEncoding: string | null;
+  body: Buffer;
+  sha256: string;
+  sourceIp: string | null;
+  uploadedBy: number | null;
+  status: 'stored' | 'refused';
+  error: string | null;
+}
+
+const FILE_COLUMNS = [
+  'f.id', 'f.carrier_id', 'f.format', 'f.via', 'f.filename', 'f.content_type', 'f.content_encoding', 'f.byte_size', 'f.sha256', 'f.source_ip', 'f.uploaded_by',
+  'f.received_at', 'f.status', 'f.error', 'f.records', 'f.duplicates', 'f.bad_rows', 'f.skipped', 'f.first_start_at', 'f.last_start_at', 'u.name as uploaded_by_name',
+];
+
+function toFile(r: Record<string, any>): CarrierFile {
+  return {
+    id: Number(r.id), carrierId: Number(r.carrier_id), format: r.format, via: r.via, filename: r.filename, contentType: r.content_type, contentEncoding: r.content_encoding,
+    byteSize: Number(r.byte_size), sha256: r.sha256, sourceIp: r.source_ip ?? null, uploadedBy: r.uploaded_by === null ? null : Number(r.uploaded_by), uploadedByName: r.uploaded_by_name ?? null,
+    receivedAt: r.received_at, status: r.status, error: r.error, records: r.records, duplicates: r.duplicates, badRows: r.bad_rows, skipped: r.skipped,
+    firstStartAt: r.first_start_at, lastStartAt: r.last_start_at,
+  };
+}
+
+export async function insertFile(db: Queryable, f: NewCarrierFile): Promise<number> {
+  const [row] = await db('carrier_files')
+    .insert({
+      carrier_id: f.carrierId, format: f.format, via: f.via, filename: f.filename, content_type: f.contentType, content_encoding: f.contentEncoding, body: f.body,
+      byte_size: f.body.length, sha256: f.sha256, source_ip: f.sourceIp, uploaded_by: f.uploadedBy, status: f.status, error: f.error,
+    })
+    .returning('id');
+  return Number((row as { id: number }).id);
+}
+
+export async function setFileCounts(db: Queryable, fileId: number, c: { records: number; duplicates: number; badRows: number; skipped: number; firstStartAt: Date | null; lastStartAt: Date | null }): Promise<void> {
+  await db('carrier_files').where('id', fileId).update({ records: c.records, duplicates: c.duplicates, bad_rows: c.badRows, skipped: c.skipped, first_start_at: c.firstStartAt, last_start_at: c.lastStartAt });
+}
+
+/**
+ * Claims each record's key and stores the records whose key was new, in one statement for the
+ * whole batch (unnest of one array per column): a key already claimed, by this file or another,
+ * stores nothing. Returns how many were stored.
+ */
+export async function storeRecordBatch(db: Queryable, carrierId: number, fileId: number, records: readonly CarrierRecord[], keys: readonly string[]): Promise<number> {
+  if (records.length === 0) return 0;
+  const col = <T>(f: (r: CarrierRecord) => T) => records.map(f);
+  const res = (await db.raw(
+    `WITH input AS (
+       SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::numeric[], ?::text[], ?::numeric[], ?::int[], ?::text[])
+         AS t(record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, line, raw)
+     ), claimed AS (
+       INSERT INTO carrier_record_keys (carrier_id, record_key, start_at, file_id)
+       SELECT ?, record_key, start_at, ? FROM input
+       ON CONFLICT DO NOTHING
+       RETURNING record_key
+     ), stored AS (
+       INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
+       SELECT ?, i.record_key, i.carrier_record_id, i.calling, i.called, i.start_at, i.seconds, i.cost, i.currency, i.rate, ?, i.line, i.raw
+         FROM input i JOIN claimed c ON c.record_key = i.record_key
+       RETURNING 1
+     )
+     SELECT count(*)::int AS n FROM stored`,
+    [
+      [...keys], col((r) => r.carrierRecordId), col((r) => r.calling), col((r) => r.called), col((r) => r.startUtc.toISOString()), col((r) => r.secondsBilled),
+      col((r) => r.cost), col((r) => r.currency), col((r) => r.rate), col((r) => r.line), col((r) => r.raw),
+      carrierId, fileId, carrierId, fileId,
+    ] as never,
+  )) as { rows: Array<{ n: number }> };
+  return Number(res.rows[0]?.n ?? 0);
+}
+
+/** A file's bad rows, one statement. */
+export async function insertBadRows(db: Queryable, fileId: number, rows: readonly BadRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.raw(
+    `INSERT INTO carrier_file_bad_rows (file_id, line, reason, raw)
+     SELECT ?, line, reason, raw FROM unnest(?::int[], ?::text[], ?::text[]) AS t(line, reason, raw)
+     ON CONFLICT DO NOTHING`,
+    [fileId, rows.map((r) => r.line), rows.map((r) => r.reason), rows.map((r) => r.raw)] as never,
+  );
+}
+
+export async function listFiles(db: Queryable, carrierId: number): Promise<CarrierFile[]> {
+  const rows = await db('carrier_files as f').leftJoin('users as u', 'u.id', 'f.uploaded_by').where('f.carrier_id', carrierId).select(FILE_COLUMNS).orderBy('f.received_at', 'desc').orderBy('f.id', 'desc');
+  return rows.map(toFile);
+}
+
+export async function getFile(db: Queryable, carrierId: number, fileId: number): Promise<CarrierFile | undefined> {
+  const row = await db('carrier_files as f').leftJoin('users as u', 'u.id', 'f.uploaded_by').where({ 'f.carrier_id': carrierId, 'f.id': fileId }).first(FILE_COLUMNS);
+  return row ? toFile(row) : undefined;
+}
+
+export async function fileBody(db: Queryable, carrierId: number, fileId: number): Promise<Buffer | undefined> {
+  const row = await db('carrier_files').where({ carrier_id: carrierId, id: fileId }).first('body');
+  return row ? (row.body as Buffer) : undefined;
+}
+
+export async function badRowsOf(db: Queryable, fileId: number, limit: number): Promise<BadRow[]> {
+  const rows = await db('carrier_file_bad_rows').where('file_id', fileId).orderBy('line').limit(limit).select('line', 'reason', 'raw');
+  return rows.map((r: any) => ({ line: r.line, reason: r.reason, raw: r.raw }));
+}
+
+/** When each carrier last had a file stored (refused files do not count as received). */
+export async function lastReceived(db: Queryable): Promise<Map<number, Date>> {
+  const rows = (await db('carrier_files').where('status', 'stored').groupBy('carrier_id').select('carrier_id', db.raw('max(received_at) AS at'))) as Array<{ carrier_id: string | number; at: Date }>;
+  return new Map(rows.map((r) => [Number(r.carrier_id), new Date(r.at)]));
+}
+
+// ---- Missing files ----
+
+export interface MissingFile {
+  carrierId: number;
+  dueAt: Date;
+  recordedAt: Date;
+}
+
+/** Records a carrier's missed deadline once (a second run for the same deadline records nothing). Returns true when new. */
+export async function recordMissing(db: Queryable, carrierId: number, dueAt: Date): Promise<boolean> {
+  const rows = await db('carrier_missing_files').insert({ carrier_id: carrierId, due_at: dueAt }).onConflict(['carrier_id', 'due_at']).ignore().returning('carrier_id');
+  return rows.length > 0;
+}
+
+export async function missingOf(db: Queryable, carrierId: number, limit: number): Promise<MissingFile[]> {
+  const rows = await db('carrier_missing_files').where('carrier_id', carrierId).orderBy('due_at', 'desc').limit(limit);
+  return rows.map((r: any) => ({ carrierId: Number(r.carrier_id), dueAt: r.due_at, recordedAt: r.recorded_at }));
+}
+
+export type { Db };
