@@ -26,6 +26,7 @@ import { registerBillingJobs } from './modules/billing/billing.jobs';
 import { registerRecordFileJobs } from './modules/record-files/record-files.jobs';
 import { RECORD_FILES_API, recordFilesApi } from './modules/record-files/record-files.api';
 import { CARRIER_DATA_API, carrierDataApi } from './modules/carrier-data/carrier-data.api';
+import { registerCarrierDataJobs } from './modules/carrier-data/carrier-data.jobs';
 import { recordFileRoutes } from './modules/record-files/record-files.routes';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
@@ -135,6 +136,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerIntakeJobs(jobs, { db, caches });
   registerBillingJobs(jobs, { db });
   registerRecordFileJobs(jobs, { db, box });
+  registerCarrierDataJobs(jobs, { db });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
