@@ -27,6 +27,8 @@ import { registerRecordFileJobs } from './modules/record-files/record-files.jobs
 import { RECORD_FILES_API, recordFilesApi } from './modules/record-files/record-files.api';
 import { CARRIER_DATA_API, carrierDataApi } from './modules/carrier-data/carrier-data.api';
 import { registerCarrierDataJobs } from './modules/carrier-data/carrier-data.jobs';
+import { carrierDataRoutes } from './modules/carrier-data/carrier-data.routes';
+import { missingNow } from './modules/carrier-data/carrier-data.service';
 import { recordFileRoutes } from './modules/record-files/record-files.routes';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
@@ -290,7 +292,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(featurePackageRoutes({ db }));
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
-  app.use(carrierRoutes({ db, refs: referenceData }));
+  app.use(carrierRoutes({ db, refs: referenceData, missingFiles: (list) => missingNow(db, list) }));
+  app.use(carrierDataRoutes({ db }));
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
   app.use(recordFileRoutes({ db, box }));

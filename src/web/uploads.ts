@@ -4,8 +4,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { isReadOnly, portalOf, type Role } from '../domain/tenancy/roles';
 
-/** Deck and band imports: the only multipart forms, one file each. */
-export const UPLOAD_PATHS = /^\/(wholesale|reseller)\/rate-plans\/\d+\/(deck|bands)$/;
+/** The multipart forms, one file each: deck and band imports, a carrier's billing file and the mapped-CSV preview's sample. */
+export const UPLOAD_PATHS = /^\/(?:(wholesale|reseller)\/rate-plans\/\d+\/(?:deck|bands)|(wholesale)\/carriers\/(?:\d+\/files|preview))$/;
 
 const MB = 1024 * 1024;
 
@@ -19,7 +19,7 @@ export const UPLOAD_LIMITS: Partial<Record<Role, number>> = { wholesale_admin: 5
 /** The limit for this person on this path, or undefined when they may not upload there at all. */
 export function uploadLimit(role: Role | undefined, path: string): number | undefined {
   const m = UPLOAD_PATHS.exec(path);
-  if (!m || !role || isReadOnly(role) || portalOf(role) !== m[1]) return undefined;
+  if (!m || !role || isReadOnly(role) || portalOf(role) !== (m[1] ?? m[2])) return undefined;
   return UPLOAD_LIMITS[role];
 }
 
@@ -40,7 +40,8 @@ export function uploads(tokenValid: (req: Request) => boolean): RequestHandler {
     if (req.get('x-csrf-token') !== undefined && !tokenValid(req)) return refuseUnread(res, next);
     const upload = multer({
       storage,
-      limits: { fileSize: limit, files: 1, fields: 20, fieldSize: 1 * MB, parts: 25 },
+      // The carrier form (for its mapped-CSV preview) has some forty fields.
+      limits: { fileSize: limit, files: 1, fields: 60, fieldSize: 1 * MB, parts: 61 },
       fileFilter: (r, _file, cb) => {
         if (tokenValid(r)) return cb(null, true);
         // Answered now: multer would read the rest of the body before handing on its error.

@@ -191,3 +191,166 @@ describe('carrier billing data in', () => {
     assert.equal((await t.db('carrier_files').count('* as n').first())?.n, before);
   });
 });
+
+describe('carrier billing data in the portal', () => {
+  let t: TestApp;
+  let fx: Awaited<ReturnType<typeof makeTenants>>;
+  let admin: Client;
+  let support: Client;
+
+  before(async () => {
+    t = await createTestApp();
+    fx = await makeTenants(t.db);
+    admin = await Client.login(t.app, fx.wholesaleAdmin.email);
+    support = await Client.login(t.app, fx.wholesaleSupport.email);
+  });
+  after(() => t.close());
+
+  async function carrier(over: Record<string, unknown> = {}): Promise<number> {
+    const [row] = await t.db('carriers').insert({ name: `LD ${crypto.randomBytes(4).toString('hex')}`, currency: 'USD', ...over }).returning('id');
+    return Number((row as { id: number }).id);
+  }
+  const upload = async (c: Client, id: number, body: Buffer, filename: string) => {
+    await c.refreshCsrf(`/wholesale/carriers/${id}`);
+    return c.agent.post(`/wholesale/carriers/${id}/files`).field('_csrf', c.csrf).attach('file', body, filename);
+  };
+
+  test('an upload on the carrier\'s page is stored as a post would be, by the user, and its page shows the outcome and bad rows', async () => {
+    const id = await carrier();
+    const page = await admin.get(`/wholesale/carriers/${id}`);
+    assert.match(page.text, /data-testid="carrier-file-upload"/);
+    const body = Buffer.from('record_id,called,start,seconds,cost,currency\nU-1,+442071234567,2026-11-05T10:00:00Z,60,0.01,USD\nU-2,not-a-number,2026-11-05T10:00:00Z,60,0.01,USD\n');
+    const res = await upload(admin, id, zlib.gzipSync(body), 'nov.csv.gz');
+    assert.equal(res.status, 303, res.text);
+    const fileId = Number(/files\/(\d+)$/.exec(String(res.headers.location))?.[1]);
+    const file = await t.db('carrier_files').where({ id: fileId }).first();
+    assert.deepEqual([file.via, file.filename, Number(file.uploaded_by), file.records, file.bad_rows], ['upload', 'nov.csv.gz', fx.wholesaleAdmin.id, 1, 1]);
+    const shown = await admin.get(String(res.headers.location));
+    assert.equal(shown.status, 200);
+    assert.match(shown.text, /1 record stored, 0 duplicates \(already stored\), 1 bad row/);
+    assert.match(shown.text, /data-testid="carrier-file-bad-rows"[\s\S]*<td class="num">3<\/td>[\s\S]*U-2,not-a-number/);
+    // The viewer's zone, named.
+    assert.match(shown.text, /Received<\/dt><dd>[^<]*\b(UTC|GMT|[A-Z]{2,5})\b/);
+    // The download is the file as received (gzip), not its text.
+    const dl = await admin.agent.get(`/wholesale/carriers/${id}/files/${fileId}/download`).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    assert.equal(dl.status, 200);
+    assert.ok((dl.body as Buffer).equals(zlib.gzipSync(body)));
+    assert.match(String(dl.headers["content-disposition"]), /attachment; filename="?nov.csv.gz"?/);
+    // Uploaded again: all duplicates.
+    const again = await upload(admin, id, body, 'nov.csv');
+    const second = await t.db('carrier_files').where({ id: Number(/files\/(\d+)$/.exec(String(again.headers.location))?.[1]) }).first();
+    assert.deepEqual([second.records, second.duplicates], [0, 1]);
+    assert.equal((await t.db('carrier_records').where({ carrier_id: id })).length, 1);
+  });
+
+  test('the files list: sortable, totals, CSV; support reads it but cannot upload; a reseller gets the wholesale guard; another carrier\'s file is not found', async () => {
+    const id = await carrier();
+    await upload(admin, id, fixture('generic.csv'), 'a.csv');
+    await upload(admin, id, Buffer.from('nonsense header\n1\n'), 'b.csv');
+    const list = await support.get(`/wholesale/carriers/${id}/files?sort=records&dir=asc`);
+    assert.equal(list.status, 200);
+    assert.match(list.text, /<strong>2<\/strong> files/);
+    assert.match(list.text, /3 records stored, 0 duplicates, 0 bad rows, 0 skipped/);
+    assert.match(list.text, /1 refused/);
+    const order = [...list.text.matchAll(/data-carrier-file="(\d+)"/g)].map((m) => Number(m[1]));
+    const byRecords = await t.db('carrier_files').where({ carrier_id: id }).orderBy('records', 'asc').pluck('id');
+    assert.deepEqual(order, byRecords.map(Number));
+    const csv = await support.get(`/wholesale/carriers/${id}/files.csv`);
+    assert.equal(csv.status, 200);
+    assert.match(csv.text, /^Received,How,File,Status,Records stored,Duplicates,Bad rows,Skipped,Size,Error/);
+    assert.equal(csv.text.trim().split('\n').length, 3);
+    assert.doesNotMatch((await support.get(`/wholesale/carriers/${id}`)).text, /data-testid="carrier-file-upload"/);
+    const refused = await upload(support, id, fixture('generic.csv'), 'c.csv').catch((e: { status?: number }) => e);
+    assert.equal((refused as { status: number }).status, 403);
+    const reseller = await Client.login(t.app, fx.a.admin.email);
+    assert.equal((await reseller.get(`/wholesale/carriers/${id}/files`)).status, 403);
+    const other = await carrier();
+    const fileId = (await t.db('carrier_files').where({ carrier_id: id }).first()).id;
+    assert.equal((await admin.get(`/wholesale/carriers/${other}/files/${fileId}`)).status, 404);
+    assert.equal((await admin.get(`/wholesale/carriers/${other}/files/${fileId}/download`)).status, 404);
+  });
+
+  test('the mapped-CSV preview reads a pasted or uploaded sample with the form\'s mapping, each field\'s error shown, nothing saved', async () => {
+    const id = await carrier({ data_format: 'carrier-mapped-csv', csv_mapping: JSON.stringify(MAPPING), currency: 'GBP' });
+    const before = await t.db('carriers').where({ id }).first();
+    const form = {
+      carrier_id: String(id), name: before.name, currency: 'GBP', time_zone: 'UTC', data_format: 'carrier-mapped-csv', file_due_zone: 'UTC', start_tolerance_seconds: '5', duration_tolerance_seconds: '1', cost_tolerance: '0.01',
+      map_called: 'Dialled', map_calling: 'From', map_start: 'Date', map_duration: 'Duration', map_cost: 'Charge', map_rate: 'Rate/min', map_record_id: 'Call Ref',
+      map_date_format: 'DD/MM/YYYY HH:mm:ss', map_time_zone: 'Europe/London', map_duration_format: 'mm:ss', map_currency_column: 'Currency', map_skip_lines: '1', map_header: 'on', map_delimiter: ';', map_decimal_separator: ',', map_country_code: '44',
+    };
+    const sample = `${fixture('mapped-semicolon.csv').toString('utf8')}X-9;31/02/2026 00:30:00;;07700 900123;02:05;0,0800;abc;GBP\n`;
+    const pasted = await admin.submit('/wholesale/carriers/preview', { ...form, preview_sample: sample }, `/wholesale/carriers/${id}/edit`);
+    assert.equal(pasted.status, 200, pasted.text.slice(0, 3000));
+    assert.match(pasted.text, /data-testid="mapping-preview"/);
+    assert.match(pasted.text, /<tr data-line="3" class="">/);
+    assert.match(pasted.text, /\+447700900123/);
+    // The bad row: its start and its cost each say what is wrong.
+    const bad = /<tr data-line="7"[\s\S]*?<\/tr>/.exec(pasted.text)?.[0] ?? '';
+    assert.match(bad, /data-field="start"/);
+    assert.match(bad, /data-field="cost"/);
+    // Still the edit form, with what was typed.
+    assert.match(pasted.text, new RegExp(`action="/wholesale/carriers/${id}"`));
+    // As an uploaded file, with another delimiter typed: the file cannot be read as a whole, said so.
+    await admin.refreshCsrf(`/wholesale/carriers/${id}/edit`);
+    const multi = admin.agent.post('/wholesale/carriers/preview').field('_csrf', admin.csrf);
+    for (const [k, v] of Object.entries({ ...form, map_delimiter: ',' })) multi.field(k, v);
+    const up = await multi.attach('file', fixture('mapped-semicolon.csv'), 'sample.csv');
+    assert.equal(up.status, 200);
+    assert.match(up.text, /data-testid="mapping-preview-error"/);
+    // A bad mapping is the field's error, no preview.
+    const nocol = await admin.submit('/wholesale/carriers/preview', { ...form, map_called: '', preview_sample: sample }, `/wholesale/carriers/${id}/edit`);
+    assert.match(nocol.text, /id="f-map_called-error">Which column holds the called number/);
+    assert.deepEqual(await t.db('carriers').where({ id }).first(), before);
+    assert.equal((await t.db('carrier_files').where({ carrier_id: id })).length, 0);
+    // The new-carrier form previews too.
+    const fresh = await admin.submit('/wholesale/carriers/preview', { ...form, carrier_id: '', preview_sample: sample }, '/wholesale/carriers/new');
+    assert.match(fresh.text, /action="\/wholesale\/carriers"/);
+    assert.match(fresh.text, /data-testid="mapping-preview"/);
+  });
+
+  test('a missing file: past its time with none since the deadline before, marked on the list and page and recorded once by the watch', async () => {
+    // Deadlines in New York: 06:00 on 7 December 2026 is 11:00 UTC.
+    const d = fileDeadlines('06:00', 'America/New_York', Date.parse('2026-12-07T12:00:00Z'));
+    assert.deepEqual([new Date(d.today).toISOString(), new Date(d.previous).toISOString(), d.passed], ['2026-12-07T11:00:00.000Z', '2026-12-06T11:00:00.000Z', true]);
+    // Across the change to summer time: the day before was 23 hours.
+    const spring = fileDeadlines('06:00', 'America/New_York', Date.parse('2026-03-08T12:00:00Z'));
+    assert.equal(spring.today - spring.previous, 23 * 3600_000);
+    const c = { fileDueAt: '06:00', fileDueZone: 'America/New_York', active: true, createdAt: new Date('2026-01-01T00:00:00Z') };
+    const at = Date.parse('2026-12-07T12:00:00Z');
+    assert.equal(fileMissing(c, undefined, at).missing, true);
+    assert.equal(fileMissing(c, new Date('2026-12-06T10:59:00Z'), at).missing, true, 'a file before the previous deadline is yesterday\'s');
+    assert.equal(fileMissing(c, new Date('2026-12-06T11:01:00Z'), at).missing, false);
+    assert.equal(fileMissing(c, undefined, Date.parse('2026-12-07T10:59:00Z')).missing, false, 'not yet due today');
+    assert.equal(fileMissing({ ...c, active: false }, undefined, at).missing, false);
+    assert.equal(fileMissing({ ...c, fileDueAt: null }, undefined, at).missing, false);
+
+    // Now, through the app: a deadline that passed a minute ago in UTC (or, just after midnight, skip to one that is sure to have).
+    const now = new Date();
+    const due = new Date(Math.max(now.getTime() - 60_000, Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())));
+    const hhmm = `${String(due.getUTCHours()).padStart(2, '0')}:${String(due.getUTCMinutes()).padStart(2, '0')}`;
+    const late = await carrier({ file_due_at: hhmm, file_due_zone: 'UTC', created_at: new Date(Date.now() - 3 * 86_400_000) });
+    const onTime = await carrier({ file_due_at: hhmm, file_due_zone: 'UTC', created_at: new Date(Date.now() - 3 * 86_400_000) });
+    const { token, hash } = newCarrierCredential(onTime);
+    await t.db('carriers').where({ id: onTime }).update({ credential_hash: hash });
+    assert.equal((await request(t.app).post('/api/v1/carrier-data').set('Authorization', `Bearer ${token}`).type('text/csv').send(fixture('generic.csv'))).status, 200);
+
+    const list = await support.get('/wholesale/carriers');
+    const rowOf = (cid: number) => new RegExp(`<tr[^>]*data-carrier="${cid}"[\\s\\S]*?</tr>`).exec(list.text)?.[0] ?? '';
+    assert.match(rowOf(late), /file missing/);
+    assert.doesNotMatch(rowOf(onTime), /file missing/);
+    assert.match((await support.get(`/wholesale/carriers/${late}`)).text, /data-testid="carrier-file-missing"/);
+    assert.doesNotMatch((await support.get(`/wholesale/carriers/${onTime}`)).text, /data-testid="carrier-file-missing"/);
+
+    const first = await recordMissingFiles(t.db);
+    assert.ok(first.some((m) => m.carrierId === late));
+    assert.ok(!first.some((m) => m.carrierId === onTime));
+    assert.deepEqual(await recordMissingFiles(t.db).then((x) => x.filter((m) => m.carrierId === late)), [], 'recorded once per deadline');
+    const rows = await t.db('carrier_missing_files').where({ carrier_id: late });
+    assert.equal(rows.length, 1);
+    assert.equal((await t.db('audit_log').where({ entity_type: 'carrier', entity_id: late, action: 'file_missing' })).length, 1);
+  });
+});

@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../../db/knex';
+import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { BadRow, CarrierRecord } from '../../domain/reconciliation';
 
 /** A carrier's file as received (or a stream chunk): who sent it, how, and what came of it. */
@@ -113,9 +114,40 @@ export async function insertBadRows(db: Queryable, fileId: number, rows: readonl
   );
 }
 
-export async function listFiles(db: Queryable, carrierId: number): Promise<CarrierFile[]> {
-  const rows = await db('carrier_files as f').leftJoin('users as u', 'u.id', 'f.uploaded_by').where('f.carrier_id', carrierId).select(FILE_COLUMNS).orderBy('f.received_at', 'desc').orderBy('f.id', 'desc');
-  return rows.map(toFile);
+/** A carrier's received files: sortable columns and totals (src/db/list.ts). Newest first unless asked. */
+export const FILE_LIST: ListSpec = {
+  sorts: {
+    received: { sql: 'f.received_at', kind: 'time' },
+    via: { sql: 'f.via', kind: 'text' },
+    filename: { sql: "lower(coalesce(f.filename, ''))", kind: 'text' },
+    status: { sql: 'f.status', kind: 'text' },
+    records: { sql: 'f.records', kind: 'number' },
+    duplicates: { sql: 'f.duplicates', kind: 'number' },
+    bad: { sql: 'f.bad_rows', kind: 'number' },
+    size: { sql: 'f.byte_size', kind: 'number' },
+  },
+  defaultSort: 'received',
+  defaultDir: 'desc',
+  id: 'f.id',
+  totals: { records: 'sum(records)', duplicates: 'sum(duplicates)', bad_rows: 'sum(bad_rows)', skipped: 'sum(skipped)', bytes: 'sum(byte_size)', refused: "count(*) FILTER (WHERE status = 'refused')" },
+};
+
+export interface FileFilter extends ListParams {
+  status?: 'stored' | 'refused';
+}
+
+function filteredFiles(db: Queryable, carrierId: number, f: FileFilter) {
+  const q = db('carrier_files as f').leftJoin('users as u', 'u.id', 'f.uploaded_by').where('f.carrier_id', carrierId).select(FILE_COLUMNS);
+  if (f.status) q.where('f.status', f.status);
+  return q;
+}
+
+export function listFiles(db: Queryable, carrierId: number, f: FileFilter): Promise<ListPage<CarrierFile>> {
+  return listPage(db, filteredFiles(db, carrierId, f), FILE_LIST, f, toFile);
+}
+
+export function allFiles(db: Queryable, carrierId: number, f: FileFilter): AsyncGenerator<CarrierFile> {
+  return listAll(db, filteredFiles(db, carrierId, f), FILE_LIST, f, toFile);
 }
 
 export async function getFile(db: Queryable, carrierId: number, fileId: number): Promise<CarrierFile | undefined> {

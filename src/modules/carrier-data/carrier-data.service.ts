@@ -126,7 +126,13 @@ export const carrierByCredential = carriers.carrierByCredential;
 
 // ---- Reads ----
 
-export const listFiles = (db: Queryable, carrierId: number): Promise<repo.CarrierFile[]> => repo.listFiles(db, carrierId);
+export type FileFilter = repo.FileFilter;
+/** A page of a carrier's received files, with the count and totals over all that match. */
+export const listFiles = (db: Queryable, carrierId: number, f: FileFilter) => repo.listFiles(db, carrierId, f);
+/** Every file of the filter, in the list's order (its CSV). */
+export const allFiles = (db: Queryable, carrierId: number, f: FileFilter) => repo.allFiles(db, carrierId, f);
+/** The carrier (for the pages), not found when there is none. */
+export const carrierOrThrow = (db: Queryable, id: number) => carriers.getOrThrow(db, id);
 
 /** A file of that carrier; another carrier's, or none, is not found. */
 export async function fileOrThrow(db: Queryable, carrierId: number, fileId: number): Promise<repo.CarrierFile> {

@@ -1,15 +1,17 @@
+import { readFile } from 'node:fs/promises';
+import zlib from 'node:zlib';
 import { Router } from 'express';
 import { ROUTER_OPTIONS } from '../../web/router';
 import type { ReferenceInvalidator } from '../../db/change-notices';
 import type { Db } from '../../db/knex';
-import { CARRIER_DATE_FORMATS, CARRIER_FORMATS, DURATION_FORMATS, type CarrierMapping } from '../../domain/reconciliation';
+import { CARRIER_DATE_FORMATS, CARRIER_FORMATS, DURATION_FORMATS, MAPPED_FIELDS, previewMapped, type CarrierMapping } from '../../domain/reconciliation';
 import { submitForm } from '../../web/forms';
 import { idParam } from '../../web/params';
 import { actor } from '../../web/principal';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
 import { flash } from '../../web/render';
 import { listInMemory, sendListCsv, type Column } from '../../web/lists';
-import { CARRIER_FORMAT_LABELS, carrierFields, carrierListQuery } from './carriers.schemas';
+import { CARRIER_FORMAT_LABELS, carrierFields, carrierListQuery, mappingFromForm } from './carriers.schemas';
 import * as service from './carriers.service';
 
 const BASE = '/wholesale/carriers';
@@ -17,7 +19,13 @@ const FORMAT_OPTIONS = CARRIER_FORMATS.map((f) => ({ value: f, label: CARRIER_FO
 const DATE_FORMAT_OPTIONS = CARRIER_DATE_FORMATS.map((f) => ({ value: f, label: f }));
 const DURATION_FORMAT_OPTIONS = DURATION_FORMATS.map((f) => ({ value: f, label: f }));
 
-type CarrierRow = service.CarrierSummary;
+type CarrierRow = service.CarrierSummary & { fileMissingSince?: Date };
+
+/**
+ * Whose daily file is missing now, by carrier id with the deadline it missed: the carrier data
+ * module answers it (it owns the received files), handed in by app.ts so that imports stay one-way.
+ */
+export type MissingFiles = (carriers: readonly service.Carrier[]) => Promise<Map<number, Date>>;
 
 const dueText = (c: CarrierRow) => (c.fileDueAt ? `${c.fileDueAt} ${c.fileDueZone}` : '');
 
@@ -29,6 +37,7 @@ const CARRIER_COLUMNS: Array<Column<CarrierRow>> = [
   { label: 'Billing data', sort: 'format', style: 'code', text: (c) => c.dataFormat },
   { label: 'Trunks', sort: 'trunks', num: true, text: (c) => String(c.trunks.length) },
   { label: 'File due', sort: 'due', text: dueText },
+  { label: 'Today’s file', sort: 'missing', text: (c) => (c.fileMissingSince ? 'file missing' : '') },
   { label: 'Status', sort: 'status', style: 'status', text: (c) => (c.active ? 'active' : 'inactive') },
   { label: 'Credential since', sort: 'credential', text: (c, h) => (c.credentialRotatedAt ? h.dateTime(c.credentialRotatedAt) : 'none issued') },
 ];
@@ -57,29 +66,54 @@ function formValues(c: service.Carrier): Record<string, string> {
 /** What the mapping fields start with (a mapped CSV chosen later starts from them too). */
 const MAPPING_DEFAULTS = { map_date_format: 'YYYY-MM-DD HH:mm:ss', map_time_zone: 'UTC', map_duration_format: 'seconds', map_skip_lines: '0', map_header: 'on', map_delimiter: ',', map_decimal_separator: '.' };
 
+/** Rows the mapped-CSV preview shows, and the most of a sample it reads (the rows past it are not shown anyway). */
+const PREVIEW_ROWS = 20;
+const PREVIEW_BYTES = 256 * 1024;
+
+/**
+ * The preview's sample: the uploaded file (gunzipped when it is gzip) or the pasted text, its
+ * first PREVIEW_BYTES cut at a line's end; a gzip that does not open is said so.
+ */
+async function previewSample(file: { path: string } | undefined, pasted: unknown): Promise<{ text: string; problem?: string }> {
+  let bytes = file?.path ? await readFile(file.path) : Buffer.from(typeof pasted === 'string' ? pasted : '', 'utf8');
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = zlib.gunzipSync(bytes, { maxOutputLength: 64 * 1024 * 1024 });
+    } catch (err) {
+      return { text: '', problem: `The file is not gzip that can be opened here: ${(err as Error).message}` };
+    }
+  }
+  if (bytes.length <= PREVIEW_BYTES) return { text: bytes.toString('utf8') };
+  const cut = bytes.subarray(0, PREVIEW_BYTES);
+  const nl = cut.lastIndexOf(0x0a);
+  return { text: cut.subarray(0, nl > 0 ? nl : PREVIEW_BYTES).toString('utf8') };
+}
+
 const NEW_VALUES = {
   currency: 'USD', time_zone: 'UTC', start_tolerance_seconds: '5', duration_tolerance_seconds: '1', cost_tolerance: '0.01', data_format: 'carrier-generic-csv', file_due_zone: 'UTC', ...MAPPING_DEFAULTS,
 };
 
 /** Wholesale portal: the LD carriers that terminate outbound calls and bill the operator (issue 13). */
-export function carrierRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator }): Router {
+export function carrierRoutes({ db, refs, missingFiles = async () => new Map() }: { db: Db; refs: ReferenceInvalidator; missingFiles?: MissingFiles }): Router {
   const r = Router(ROUTER_OPTIONS);
   const common = { base: BASE, formatOptions: FORMAT_OPTIONS, formatLabels: CARRIER_FORMAT_LABELS, dateFormatOptions: DATE_FORMAT_OPTIONS, durationFormatOptions: DURATION_FORMAT_OPTIONS };
 
   async function carrierList(query: unknown) {
     const filter = carrierListQuery.parse(query);
     const q = filter.q?.toLowerCase();
-    const rows = (await service.listCarriers(db)).filter(
-      (c) => (!q || c.name.toLowerCase().includes(q) || c.dataFormat.includes(q)) && (!filter.status || (filter.status === 'active') === c.active),
-    );
+    const all = await service.listCarriers(db);
+    const missing = await missingFiles(all);
+    const rows: CarrierRow[] = all
+      .filter((c) => (!q || c.name.toLowerCase().includes(q) || c.dataFormat.includes(q)) && (!filter.status || (filter.status === 'active') === c.active))
+      .map((c) => ({ ...c, fileMissingSince: missing.get(c.id) }));
     const active = rows.filter((c) => c.active).length;
     const trunks = rows.reduce((n, c) => n + c.trunks.length, 0);
     return listInMemory(rows, {
       columns: CARRIER_COLUMNS, filter, path: BASE, noun: ['carrier', 'carriers'], rowKey: 'carrier',
-      totalLines: [`${active} active of ${rows.length}`, `${trunks} ${trunks === 1 ? 'trunk' : 'trunks'} mapped`, `${rows.filter((c) => !c.costPlanId).length} without a cost deck`],
+      totalLines: [`${active} active of ${rows.length}`, `${trunks} ${trunks === 1 ? 'trunk' : 'trunks'} mapped`, `${rows.filter((c) => !c.costPlanId).length} without a cost deck`, `${rows.filter((c) => c.fileMissingSince).length} with today’s file missing`],
       sorts: {
         name: (c) => c.name.toLowerCase(), currency: (c) => c.currency, deck: (c) => c.costPlanName?.toLowerCase() ?? null, format: (c) => c.dataFormat, trunks: (c) => c.trunks.length,
-        due: (c) => c.fileDueAt, status: (c) => (c.active ? 'active' : 'inactive'), credential: (c) => c.credentialRotatedAt?.getTime() ?? null,
+        due: (c) => c.fileDueAt, missing: (c) => (c.fileMissingSince ? 1 : 0), status: (c) => (c.active ? 'active' : 'inactive'), credential: (c) => c.credentialRotatedAt?.getTime() ?? null,
       },
       defaultSort: 'name', defaultDir: 'asc',
     });
@@ -113,9 +147,29 @@ export function carrierRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator
 
   const load = (id: number) => service.getOrThrow(db, id);
 
+  // The mapped-CSV preview: a sample (pasted or uploaded) read with the form's mapping as typed,
+  // its first rows shown with each field's value or error. Nothing is saved: the form comes back
+  // as it was, with the preview under the mapping. Before /:carrierId, which would take "preview".
+  r.post(`${BASE}/preview`, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const id = typeof body.carrier_id === 'string' && /^[1-9]\d{0,15}$/.test(body.carrier_id) ? Number(body.carrier_id) : null;
+    const carrier = id === null ? null : await load(id);
+    const { text, problem } = await previewSample(req.file, body.preview_sample);
+    const currencyTyped = typeof body.currency === 'string' && /^[A-Za-z]{3}$/.test(body.currency.trim()) ? body.currency.trim().toUpperCase() : undefined;
+    const parsed = mappingFromForm(body, currencyTyped ?? carrier?.currency ?? 'USD');
+    const errors: Record<string, string> = 'errors' in parsed ? { ...parsed.errors } : {};
+    if (text.trim() === '') errors.preview_sample = problem ?? 'Paste the first lines of a file of the carrier, or choose one, to see them read';
+    const preview = 'mapping' in parsed && text.trim() !== '' ? previewMapped(text, parsed.mapping, PREVIEW_ROWS) : null;
+    const { _csrf: _token, ...values } = body;
+    const locals = { ...common, values: { ...values, preview_sample: req.file ? '' : values.preview_sample }, errors, preview, previewFields: MAPPED_FIELDS, previewFile: req.file?.originalname ?? null };
+    if (carrier) return res.page('carriers/edit', { title: `Edit ${carrier.name}`, ...locals, carrier, planOptions: await service.costPlanChoices(db, carrier.costPlanId) });
+    res.page('carriers/new', { title: 'New LD carrier', ...locals, planOptions: await service.costPlanChoices(db, null) });
+  });
+
   r.get(`${BASE}/:carrierId`, async (req, res) => {
     const carrier = await load(idParam(req, 'carrierId'));
-    res.page('carriers/show', { title: carrier.name, ...common, carrier });
+    const fileMissingSince = (await missingFiles([carrier])).get(carrier.id) ?? null;
+    res.page('carriers/show', { title: carrier.name, ...common, carrier, fileMissingSince });
   });
 
   r.get(`${BASE}/:carrierId/edit`, async (req, res) => {

@@ -90,6 +90,24 @@ const COLUMN_REQUIRED: Record<string, string> = {
   map_cost: 'Which column holds the cost: required for a mapped CSV',
 };
 
+/**
+ * The form's map_* fields as a checked mapping, or each bad field's message (by form field): the
+ * carrier form's check, and the mapped-CSV preview's.
+ */
+export function mappingFromForm(body: Record<string, unknown>, carrierCurrency: string): { mapping: CarrierMapping } | { errors: Record<string, string> } {
+  const parsed = carrierMappingSchema.safeParse(mappingOf(body, carrierCurrency));
+  if (parsed.success) return { mapping: parsed.data };
+  const errors: Record<string, string> = {};
+  for (const issue of parsed.error.issues) {
+    const field = fieldOfIssue(issue.path);
+    if (field in errors) continue;
+    const typed = body[field];
+    const blank = typeof typed !== 'string' || typed.trim() === '';
+    errors[field] = issue.path[0] === 'columns' && blank && COLUMN_REQUIRED[field] ? COLUMN_REQUIRED[field] : issue.message;
+  }
+  return { errors };
+}
+
 /** The carrier form: settings, tolerances, how billing data arrives (and a mapped CSV's mapping), the allow-list and the time the file is due. */
 export const carrierFields = z
   .object({
@@ -110,20 +128,12 @@ export const carrierFields = z
     const { name, currency, time_zone, cost_plan_id, start_tolerance_seconds, duration_tolerance_seconds, cost_tolerance, data_format, allowed_sources, file_due_at, file_due_zone } = v;
     let mapping: CarrierMapping | null = null;
     if (data_format === 'carrier-mapped-csv') {
-      const parsed = carrierMappingSchema.safeParse(mappingOf(v as Record<string, unknown>, currency));
-      if (!parsed.success) {
-        const seen = new Set<string>();
-        for (const issue of parsed.error.issues) {
-          const field = fieldOfIssue(issue.path);
-          if (seen.has(field)) continue;
-          seen.add(field);
-          const typed = (v as Record<string, unknown>)[field];
-          const blank = typeof typed !== 'string' || typed.trim() === '';
-          ctx.addIssue({ code: 'custom', path: [field], message: issue.path[0] === 'columns' && blank && COLUMN_REQUIRED[field] ? COLUMN_REQUIRED[field] : issue.message });
-        }
+      const parsed = mappingFromForm(v as Record<string, unknown>, currency);
+      if ('errors' in parsed) {
+        for (const [field, message] of Object.entries(parsed.errors)) ctx.addIssue({ code: 'custom', path: [field], message });
         return z.NEVER;
       }
-      mapping = parsed.data;
+      mapping = parsed.mapping;
     }
     return { name, currency, time_zone, cost_plan_id, start_tolerance_seconds, duration_tolerance_seconds, cost_tolerance, data_format, csv_mapping: mapping, allowed_sources, file_due_at, file_due_zone };
   });
