@@ -19,6 +19,9 @@
  *       file, beside COPY (SELECT ...) TO STDOUT of the same rows, and the closing's peak RSS
  *       (bench/record-files.ts; its options prefixed rf-: --rf-legs=N, --rf-preset=plain|cgrates).
  *       Written to its own section of docs/PERFORMANCE.md.
+ *   (g) only when asked (--only=g): a generic carrier CSV of N rows stored through the carrier data
+ *       service, beside raw COPY of the same rows into carrier_records (bench/carrier-data.ts; its
+ *       options prefixed cd-: --cd-rows=N, default 1,000,000). Written to its own section of docs/PERFORMANCE.md.
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -49,6 +52,7 @@ import { benchBatchIntake, benchSinglePosts, closeClient, runHostile } from './i
 import { describeMachine } from './machine';
 import { benchPages, pagesOptions, pagesMarkdown, writePagesDoc, type PagesBenchResult } from './pages';
 import { benchRecordFiles, recordFilesMarkdown, recordFilesOptions, writeRecordFilesDoc, type RecordFilesBenchResult } from './record-files';
+import { benchCarrierData, carrierDataMarkdown, carrierDataOptions, writeCarrierDataDoc, type CarrierDataBenchResult } from './carrier-data';
 import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
@@ -228,11 +232,18 @@ async function main() {
       process.stdout.write(`\n${recordFilesMarkdown(recordFiles)}\n`);
     }
 
+    let carrierData: CarrierDataBenchResult | undefined;
+    if (o.only.has('g')) {
+      loadNow('g');
+      carrierData = await benchCarrierData(db, carrierDataOptions(o.raw, log, 'cd-'), { date: results.date, command: results.command });
+      process.stdout.write(`\n${carrierDataMarkdown(carrierData)}\n`);
+    }
+
     const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
     // The "Latest run" section holds (a) to (c): a run of only (d) or (e) leaves it as it was.
     const main = ['a', 'b', 'c'].some((p) => o.only.has(p));
     if (main) printTable(results);
-    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}) }, null, 2));
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}) }, null, 2));
     if (o.doc && main) {
       writeDoc(doc, results);
       log(`results written to ${path.relative(process.cwd(), doc)}`);
@@ -244,6 +255,10 @@ async function main() {
     if (o.doc && recordFiles) {
       writeRecordFilesDoc(doc, recordFiles);
       log(`record files written to ${path.relative(process.cwd(), doc)}`);
+    }
+    if (o.doc && carrierData) {
+      writeCarrierDataDoc(doc, carrierData);
+      log(`carrier data written to ${path.relative(process.cwd(), doc)}`);
     }
   } finally {
     await cleanup();

@@ -61,6 +61,10 @@ async function makeTenants(db: Db) {
   // An LD carrier (operator-only, like platforms), with the operator's plan as its cost deck and a trunk of the platform mapped to it.
   const [carrier] = await db('carriers').insert({ name: `LD ${crypto.randomBytes(4).toString('hex')}`, cost_plan_id: fx.operatorPlan.id, credential_hash: crypto.randomBytes(32).toString('hex'), credential_rotated_at: new Date() }).returning('id');
   await db('platforms').where({ id: fx.platform.id }).update({ trunk_carriers: db.raw("jsonb_build_object('gw-ld', (SELECT name FROM carriers WHERE id = ?))", [carrier.id]) });
+  // A billing file it sent, with a bad row.
+  const carrierFileBody = Buffer.from('record_id,called,start,seconds,cost,currency\nM-1,+442071234567,2026-11-05T10:00:00Z,60,0.01,USD\nM-2,x,2026-11-05T10:00:00Z,60,0.01,USD\n');
+  const [carrierFile] = await db('carrier_files').insert({ carrier_id: carrier.id, format: 'carrier-generic-csv', via: 'post', body: carrierFileBody, byte_size: carrierFileBody.length, sha256: crypto.createHash('sha256').update(carrierFileBody).digest('hex'), status: 'stored', records: 1, bad_rows: 1 }).returning('id');
+  await db('carrier_file_bad_rows').insert({ file_id: carrierFile.id, line: 3, reason: 'called: not a number', raw: 'M-2,x,2026-11-05T10:00:00Z,60,0.01,USD' });
   // A finished job of the operator's and of each reseller.
   const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
   const withJob = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, job: await job(x.reseller.id) });
@@ -118,7 +122,7 @@ async function makeTenants(db: Db) {
   };
   const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
   return {
-    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
+    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, carrierFile: { id: Number((carrierFile as { id: number }).id) }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
     features, operatorFeaturePackage,
     a: await tenant(fx.a),
     b: await tenant(fx.b),
@@ -199,6 +203,8 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   platformId: (fx, t) => (t === 'a' ? fx.platform.id : 999_999),
   // LD carriers are the operator's alone, like platforms: "foreign" is one that does not exist.
   carrierId: (fx, t) => (t === 'a' ? fx.carrier.id : 999_999),
+  // A carrier's received file: "foreign" is one that does not exist (another carrier's is tested in carrier-data.test.ts).
+  carrierFileId: (fx, t) => (t === 'a' ? fx.carrierFile.id : 999_999),
   planId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorPlan.id : fx.b.plan.id) : fx[t].plan.id),
   // A rate of that plan: under /wholesale the operator plan's ("foreign": a reseller plan's); under /reseller that reseller plan's.
   rateId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorRate.id : fx.b.rate.id) : fx[t].rate.id),
@@ -259,6 +265,9 @@ const NO_STORE_PAGES = [
   'POST /wholesale/platforms', 'POST /wholesale/platforms/:platformId/rotate', 'GET /account/totp',
   // An LD carrier's one-time posting credential (shown by creating or rotating) and the carriers' CSV.
   'POST /wholesale/carriers', 'POST /wholesale/carriers/:carrierId/rotate', 'GET /wholesale/carriers.csv',
+  // A carrier's billing files: the list (totals), its CSV, a file's page (its bad rows) and its bytes as received.
+  'GET /wholesale/carriers/:carrierId/files', 'GET /wholesale/carriers/:carrierId/files.csv', 'GET /wholesale/carriers/:carrierId/files/:carrierFileId',
+  'GET /wholesale/carriers/:carrierId/files/:carrierFileId/download',
   'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
   'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',
