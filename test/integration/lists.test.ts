@@ -80,6 +80,8 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
   let t: TestApp;
   let clients: Record<ListCase['who'], Client>;
   let fx: Awaited<ReturnType<typeof makeTenants>>;
+  /** The carrier whose received files are listed (more than a page of them). */
+  let filesCarrierId = 0;
 
   before(async () => {
     t = await createTestApp();
@@ -104,6 +106,16 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
       await t.db('carriers').insert({
         name, currency: i === 1 ? 'EUR' : 'USD', cost_plan_id: i === 3 ? null : fx.operatorPlan.id, active: i !== 1, credential_hash: i === 2 ? null : `${i}`.repeat(64),
         credential_rotated_at: i === 2 ? null : new Date(Date.UTC(2026, 0, i + 1)), file_due_at: i % 2 ? '06:30' : null, data_format: i === 3 ? 'didww-cdr-out' : 'carrier-generic-csv',
+      });
+    }
+    // Files Zeta LD sent: more than a page, posted and uploaded, some refused, with awkward names.
+    filesCarrierId = Number((await t.db('carriers').where({ name: 'Zeta LD' }).first('id')).id);
+    for (let i = 0; i < 30; i++) {
+      const body = Buffer.from(`record_id,called\n${i}\n`.repeat(1 + (i % 4)));
+      await t.db('carrier_files').insert({
+        carrier_id: filesCarrierId, format: 'carrier-generic-csv', via: i % 3 ? 'post' : 'upload', filename: i % 5 ? `=cmd|calc ${i}.csv` : null, body, byte_size: body.length,
+        sha256: crypto.createHash('sha256').update(body).digest('hex'), status: i % 7 ? 'stored' : 'refused', error: i % 7 ? null : 'line 1: "no header", sure', records: (i * 37) % 11, duplicates: i % 3, bad_rows: i % 4, skipped: i % 2,
+        received_at: new Date(Date.UTC(2026, 10, 1 + (i % 9), i)), source_ip: i % 3 ? '192.0.2.7' : null,
       });
     }
     await makeExchangeRate(t.db, 'EUR', 'USD', '1.0800000000', '2026-01-01T00:00:00Z');
@@ -187,6 +199,8 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     { name: 'platforms', who: 'wholesale', url: '/wholesale/platforms', atLeast: 3 },
     { name: 'LD carriers', who: 'wholesale', url: '/wholesale/carriers', atLeast: 4 },
     { name: 'LD carriers, filtered', who: 'wholesale', url: '/wholesale/carriers?status=active&q=ld', atLeast: 2 },
+    { name: 'an LD carrier\'s files received', who: 'wholesale', url: () => `/wholesale/carriers/${filesCarrierId}/files`, atLeast: 30 },
+    { name: 'an LD carrier\'s files received, refused', who: 'wholesale', url: () => `/wholesale/carriers/${filesCarrierId}/files?status=refused`, atLeast: 5 },
     { name: 'taxes (wholesale)', who: 'wholesale', url: '/wholesale/taxes', atLeast: 3 },
     { name: 'taxes (reseller)', who: 'reseller', url: '/reseller/taxes', atLeast: 3 },
     { name: 'tax jurisdictions', who: 'wholesale', url: '/wholesale/tax-jurisdictions', atLeast: 2 },
@@ -360,9 +374,9 @@ describe('portal lists: count, sort, paging and CSV agree with what is shown', (
     const all = await t.db('carriers').select('*');
     const html = (await c.get('/wholesale/carriers')).text;
     // Trunks: zeta-pbx maps two to Zeta LD and one to =cmd|calc.
-    assert.deepEqual(totals(html), [`${all.filter((x) => x.active).length} active of ${all.length}`, '3 trunks mapped', `${all.filter((x) => x.cost_plan_id === null).length} without a cost deck`]);
+    assert.deepEqual(totals(html), [`${all.filter((x) => x.active).length} active of ${all.length}`, '3 trunks mapped', `${all.filter((x) => x.cost_plan_id === null).length} without a cost deck`, '0 with today’s file missing']);
     const active = (await c.get('/wholesale/carriers?status=active')).text;
-    assert.deepEqual(totals(active), [`${all.filter((x) => x.active).length} active of ${all.filter((x) => x.active).length}`, '3 trunks mapped', '1 without a cost deck']);
+    assert.deepEqual(totals(active), [`${all.filter((x) => x.active).length} active of ${all.filter((x) => x.active).length}`, '3 trunks mapped', '1 without a cost deck', '0 with today’s file missing']);
     for (const dir of ['asc', 'desc'] as const) {
       const shown = readList((await c.get(`/wholesale/carriers?sort=trunks&dir=${dir}`)).text);
       const trunks = shown.rows.map((r) => Number(r[4]));
