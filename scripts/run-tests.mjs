@@ -20,6 +20,29 @@ for (const s of suites) walk(path.join('test', s));
 // first, the rest in folder order behind them.
 const LONGEST_FIRST = [
   'test/integration/route-matrix.test.ts',
+  'test/integration/https.test.ts',
+  'test/integration/lists.test.ts',
+  'test/unit/rate-cli.test.ts',
+  'test/unit/rating-exactness.test.ts',
+  'test/integration/intake-crash.test.ts',
+  'test/integration/embedded-concurrency.test.ts',
+  'test/integration/toll-allowances.test.ts',
+  'test/integration/toll-packages.test.ts',
+  // Browser tests: each starts Chromium and walks many pages.
+  'test/e2e/portals.test.ts',
+  'test/e2e/navigation.test.ts',
+  'test/e2e/packages-journey.test.ts',
+  'test/e2e/dashboards.test.ts',
+  'test/e2e/calls.test.ts',
+  'test/e2e/selfcare.test.ts',
+  'test/integration/selfcare.test.ts',
+  'test/integration/taxes.test.ts',
+  'test/integration/subscribers.test.ts',
+  'test/unit/parse-pool.test.ts',
+  'test/integration/record-files.test.ts',
+  'test/integration/create-forms.test.ts',
+  'test/integration/auth.test.ts',
+  'test/integration/jobs-crash.test.ts',
 ];
 const rank = (f) => {
   const i = LONGEST_FIRST.indexOf(f.split(path.sep).join('/'));
