@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
 const files = [];
@@ -60,9 +61,7 @@ const where = process.env.TEST_DATABASE_URL ? `TEST_DATABASE_URL (${new URL(proc
 console.log(`Running ${files.length} test files against ${where}`);
 const env = { ...process.env, NODE_ENV: 'test' };
 delete env.DATABASE_URL; // belt and braces: nothing under test can reach a live database
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env },
-);
+// `node --test FILES` sorts the files by name, so the order above would be lost: the runner's run()
+// keeps it. It runs in a child started with tsx, as each test file's process inherits its flags.
+const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('run-test-files.mjs', import.meta.url)), ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);
