@@ -39,7 +39,7 @@ export async function startEmbeddedPostgres(dataDir?: string, opts: { loadDataDi
   return {
     url: `postgres://postgres@127.0.0.1:${address.port}/postgres`,
     async dumpDataDir() {
-      // On disk with everything checkpointed, so the copy starts without replaying the WAL.
+      // Everything checkpointed first, so that a copy starts without replaying the WAL.
       await db.exec('CHECKPOINT');
       return db.dumpDataDir('none');
     },
