@@ -420,7 +420,8 @@ export interface ChargeTaxRow {
 
 /** A charge with its whole breakdown. */
 export interface ChargeDetail extends ChargeSummary {
-  kind: 'wholesale' | 'retail';
+  /** carrier_cost: the LD carrier's expected cost, read by operator staff only (BILLED_KINDS). */
+  kind: 'wholesale' | 'retail' | 'carrier_cost';
   planId: number;
   planName: string | null;
   planRevision: number;
