@@ -183,6 +183,23 @@ describe('expected carrier cost: priced with the carrier’s deck, stored beside
     await t.cacheVersions.check(t.db);
   });
 
+  test('a deck set or cleared in the carrier’s form prices the next post at once (the carriers cache follows the change)', async () => {
+    const admin = await Client.login(t.app, (await makeUser(t.db, 'wholesale_admin')).email);
+    const row = await t.db('carriers').where({ name: 'NoDeck' }).first();
+    const form = (costPlanId: string) => ({
+      name: 'NoDeck', currency: 'USD', time_zone: 'UTC', cost_plan_id: costPlanId, start_tolerance_seconds: '5', duration_tolerance_seconds: '1',
+      cost_tolerance: '0.01', data_format: 'carrier-generic-csv', allowed_sources: '', file_due_at: '', file_due_zone: 'UTC',
+    });
+    const costOfPost = async (id: string) => costOf((await postCdrs(t, platform.token, [post(id, { trunk: 'gw-nd' })])).body.records[0].legs[0].id);
+    assert.equal(await costOfPost('F1'), undefined);
+    const set = await admin.submit(`/wholesale/carriers/${row.id}`, form(String(deck.id)), `/wholesale/carriers/${row.id}/edit`);
+    assert.equal(set.status, 303, set.text.slice(0, 1500));
+    assertCost(await costOfPost('F2'));
+    const cleared = await admin.submit(`/wholesale/carriers/${row.id}`, form(''), `/wholesale/carriers/${row.id}/edit`);
+    assert.equal(cleared.status, 303, cleared.text.slice(0, 1500));
+    assert.equal(await costOfPost('F3'), undefined);
+  });
+
   test('the operator’s call page shows it beside the charges; a reseller’s and a subscriber’s pages, CSVs and record legs never do', async () => {
     const res = await postCdrs(t, platform.token, [post('P')]);
     const id = res.body.records[0].legs[0].id as number;
