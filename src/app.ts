@@ -33,6 +33,7 @@ import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
 import { carrierRoutes } from './modules/carriers/carriers.routes';
+import { reconciliationRoutes } from './modules/reconciliation/reconciliation.routes';
 import { PLAN_CHANGED_CHANNEL, PlanCache } from './modules/rate-plans/plan-cache';
 import { ReferenceData } from './modules/reference-data/reference-data';
 import { registerDeckImportJobs } from './modules/rate-plans/deck-import.jobs';
@@ -286,6 +287,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
   app.use(carrierRoutes({ db, refs: referenceData }));
+  app.use(reconciliationRoutes({ db }));
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
   app.use(recordFileRoutes({ db, box }));

@@ -11,7 +11,10 @@ import { ensurePartitions } from '../../src/modules/ledger/partitions';
 import * as recon from '../../src/modules/reconciliation/reconciliation.service';
 import { carrierMonth, type CarrierMonth } from '../support/carrier-month';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import type { Db } from '../../src/db/knex';
 import { makeTenants } from '../support/factories';
+import { createTestApp, type TestApp } from '../support/app';
+import { Client } from '../support/http';
 
 const MONTH = '2026-10';
 const FROM = Date.parse('2026-10-01T00:00:00Z');
@@ -27,10 +30,6 @@ describe('reconciliation in SQL against the reference', () => {
   let month: CarrierMonth;
   let records: ReconRecord[];
 
-  async function insertChunks(table: string, rows: Record<string, unknown>[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += 500) await t.db(table).insert(rows.slice(i, i + 500));
-  }
-
   before(async () => {
     t = await createTestDatabase();
     fx = await makeTenants(t.db);
@@ -40,40 +39,10 @@ describe('reconciliation in SQL against the reference', () => {
     carrierId = Number(c.id);
     const [other] = await t.db('carriers').insert({ name: 'Other Carrier' }).returning('id');
     month = carrierMonth({ seed: 1313, month: MONTH, legs: 3000, perInjection: 25, tolerances: TOL });
-    records = month.rows.map((r) => ({ key: `id:${r.recordId}`, called: r.called, startUtc: r.start, secondsBilled: r.seconds, cost: r.cost, currency: r.currency, rate: r.rate }));
+    records = toRecords(month);
 
-    const starts = [FROM, TO, ...month.legs.slice(30, 40).map((l) => l.startUtc.getTime() - 40 * 86_400_000)];
-    await ensurePartitions(t.db, starts);
-    await ensurePartitions(t.db, starts, ['carrier_records']);
-    const [cdr] = await t.db('cdrs').insert({ platform_id: fx.platform.id, body: '{}', body_sha256: '0'.repeat(64) }).returning('id');
-    const leg = (id: number, l: { called: string; startUtc: Date; seconds: number }, over: Record<string, unknown> = {}) => ({
-      id, start_at: l.startUtc, platform_id: fx.platform.id, cdr_id: cdr.id, leg_key: `leg-${id}`, call_id: `call-${id}`, reseller_id: fx.a.reseller.id,
-      subscriber_id: fx.a.subscriber.id, direction: 'outbound', calling_number: '+12125550100', called_number: l.called, raw_calling: '', raw_called: l.called,
-      billable_seconds: l.seconds, answered: true, status: 'rated', carrier: 'LEVEL three', ...over,
-    });
-    const charge = (id: number, l: ReconLeg) => ({
-      leg_id: id, start_at: l.startUtc, kind: 'carrier_cost', reseller_id: fx.a.reseller.id, subscriber_id: fx.a.subscriber.id, rate_plan_id: fx.operatorPlan.id,
-      plan_revision: 1, direction: 'outbound', prefix: l.called.slice(0, 5), description: l.destination ?? '', rate_effective_from: '2020-01-01T00:00:00Z',
-      billable_seconds: l.seconds, charged_seconds: l.seconds, pieces: JSON.stringify([{ rate: l.deckRate, amount: l.expectedCost }]), currency: l.currency,
-      connect_fee: '0', usage: l.expectedCost, amount: l.expectedCost, taxes: '[]', tax_amount: '0', total: l.expectedCost, billed_currency: l.currency,
-      exchange_rate: '1', billed_total: l.expectedCost,
-    });
-    await insertChunks('call_legs', month.legs.map((l) => leg(Number(l.id), l)));
-    await insertChunks('charges', month.legs.map((l) => charge(Number(l.id), l)));
-    // Noise the run must leave out: the same calls through another carrier, inbound, unanswered, and last month.
-    const some = month.legs.slice(0, 40);
-    await insertChunks('call_legs', [
-      ...some.slice(0, 10).map((l, i) => leg(100_000 + i, l, { carrier: 'Other Carrier' })),
-      ...some.slice(10, 20).map((l, i) => leg(100_100 + i, l, { direction: 'inbound' })),
-      ...some.slice(20, 30).map((l, i) => leg(100_200 + i, l, { billable_seconds: 0, answered: false })),
-      ...some.slice(30, 40).map((l, i) => leg(100_300 + i, { ...l, startUtc: new Date(l.startUtc.getTime() - 40 * 86_400_000) })),
-    ]);
-    const rec = (carrier: number, r: ReconRecord, i: number) => ({
-      carrier_id: carrier, record_key: r.key, carrier_record_id: r.key.slice(3), called: r.called, start_at: r.startUtc, seconds: r.secondsBilled,
-      cost: r.cost, currency: r.currency, rate: r.rate, file_id: 1, line: i + 2, raw: '',
-    });
-    await insertChunks('carrier_records', records.map((r, i) => rec(carrierId, r, i)));
-    await insertChunks('carrier_records', records.slice(0, 30).map((r, i) => rec(Number(other.id), r, i)));
+    await storeMonth(t.db, fx, carrierId, month, records);
+    await insertChunks(t.db, 'carrier_records', records.slice(0, 30).map((r, i) => recordRow(Number(other.id), r, i)));
   });
   after(() => t?.close());
 
@@ -229,6 +198,51 @@ describe('reconciliation in SQL against the reference', () => {
   });
 });
 
+
+async function insertChunks(db: Db, table: string, rows: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await db(table).insert(rows.slice(i, i + 500));
+}
+
+const recordRow = (carrier: number, r: ReconRecord, i: number) => ({
+  carrier_id: carrier, record_key: r.key, carrier_record_id: r.key.slice(3), called: r.called, start_at: r.startUtc, seconds: r.secondsBilled,
+  cost: r.cost, currency: r.currency, rate: r.rate, file_id: 1, line: i + 2, raw: '',
+});
+
+const toRecords = (m: CarrierMonth): ReconRecord[] =>
+  m.rows.map((r) => ({ key: `id:${r.recordId}`, called: r.called, startUtc: r.start, secondsBilled: r.seconds, cost: r.cost, currency: r.currency, rate: r.rate }));
+
+/** A generated month stored: legs tagged with the carrier's name (in another case), their carrier_cost charges, the carrier's records; and noise no run may take. */
+async function storeMonth(db: Db, fx: Awaited<ReturnType<typeof makeTenants>>, carrierId: number, month: CarrierMonth, records: ReconRecord[]): Promise<void> {
+    const starts = [FROM, TO, ...month.legs.slice(30, 40).map((l) => l.startUtc.getTime() - 40 * 86_400_000)];
+    await ensurePartitions(db, starts);
+    await ensurePartitions(db, starts, ['carrier_records']);
+    const [cdr] = await db('cdrs').insert({ platform_id: fx.platform.id, body: '{}', body_sha256: '0'.repeat(64) }).returning('id');
+    const leg = (id: number, l: { called: string; startUtc: Date; seconds: number }, over: Record<string, unknown> = {}) => ({
+      id, start_at: l.startUtc, platform_id: fx.platform.id, cdr_id: cdr.id, leg_key: `leg-${id}`, call_id: `call-${id}`, reseller_id: fx.a.reseller.id,
+      subscriber_id: fx.a.subscriber.id, direction: 'outbound', calling_number: '+12125550100', called_number: l.called, raw_calling: '', raw_called: l.called,
+      billable_seconds: l.seconds, answered: true, status: 'rated', carrier: 'LEVEL three', ...over,
+    });
+    const charge = (id: number, l: ReconLeg) => ({
+      leg_id: id, start_at: l.startUtc, kind: 'carrier_cost', reseller_id: fx.a.reseller.id, subscriber_id: fx.a.subscriber.id, rate_plan_id: fx.operatorPlan.id,
+      plan_revision: 1, direction: 'outbound', prefix: l.called.slice(0, 5), description: l.destination ?? '', rate_effective_from: '2020-01-01T00:00:00Z',
+      billable_seconds: l.seconds, charged_seconds: l.seconds, pieces: JSON.stringify([{ rate: l.deckRate, amount: l.expectedCost }]), currency: l.currency,
+      connect_fee: '0', usage: l.expectedCost, amount: l.expectedCost, taxes: '[]', tax_amount: '0', total: l.expectedCost, billed_currency: l.currency,
+      exchange_rate: '1', billed_total: l.expectedCost,
+    });
+    await insertChunks(db, 'call_legs', month.legs.map((l) => leg(Number(l.id), l)));
+    await insertChunks(db, 'charges', month.legs.map((l) => charge(Number(l.id), l)));
+    // Noise the run must leave out: the same calls through another carrier, inbound, unanswered, and last month.
+    const some = month.legs.slice(0, 40);
+    await insertChunks(db, 'call_legs', [
+      ...some.slice(0, 10).map((l, i) => leg(100_000 + i, l, { carrier: 'Other Carrier' })),
+      ...some.slice(10, 20).map((l, i) => leg(100_100 + i, l, { direction: 'inbound' })),
+      ...some.slice(20, 30).map((l, i) => leg(100_200 + i, l, { billable_seconds: 0, answered: false })),
+      ...some.slice(30, 40).map((l, i) => leg(100_300 + i, { ...l, startUtc: new Date(l.startUtc.getTime() - 40 * 86_400_000) })),
+    ]);
+    
+    await insertChunks(db, 'carrier_records', records.map((r, i) => recordRow(carrierId, r, i)));
+}
+
 function totalsFromRows(rows: Array<{ class: any; currency: string; n: number; money: string }>) {
   const out: Record<string, { count: number; moneyAtStake: Record<string, string> }> = {};
   for (const c of RECON_CLASSES) out[c] = { count: 0, moneyAtStake: {} };
@@ -238,3 +252,66 @@ function totalsFromRows(rows: Array<{ class: any; currency: string; n: number; m
   }
   return out;
 }
+
+describe('reconciliation pages', () => {
+  let app: TestApp;
+  let fx: Awaited<ReturnType<typeof makeTenants>>;
+  let carrierId: number;
+  let month: CarrierMonth;
+  let records: ReconRecord[];
+
+  before(async () => {
+    app = await createTestApp();
+    fx = await makeTenants(app.db);
+    const [c] = await app.db('carriers')
+      .insert({ name: 'Level Three', cost_plan_id: fx.operatorPlan.id, start_tolerance_seconds: TOL.startSeconds, duration_tolerance_seconds: TOL.durationSeconds, cost_tolerance: TOL.cost })
+      .returning('id');
+    carrierId = Number(c.id);
+    month = carrierMonth({ seed: 77, month: MONTH, legs: 300, perInjection: 4, tolerances: TOL });
+    records = toRecords(month);
+    await storeMonth(app.db, fx, carrierId, month, records);
+  });
+  after(() => app?.close());
+
+  test('an admin runs a period; the report, its drill-down and CSVs show the reference figures; support reads but cannot run', async () => {
+    const admin = await Client.login(app.app, fx.wholesaleAdmin.email);
+    const base = `/wholesale/carriers/${carrierId}/reconciliation`;
+    const page = await admin.get(base);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /data-testid="reconcile-form"/);
+    // The whole of October whatever the viewer's zone: a day either side holds nothing else.
+    const res = await admin.submit(base, { from: '2026-09-30', to: '2026-11-01' }, base);
+    assert.equal(res.status, 303);
+    const runPath = res.headers.location as string;
+    assert.match(runPath, new RegExp(`^${base}/\\d+$`));
+    const ref = reconcile(month.legs, records, TOL);
+    const report = await admin.get(runPath);
+    assert.equal(report.status, 200);
+    for (const c of RECON_CLASSES) assert.ok(report.text.includes(`>${ref.byClass[c].count}<`), `count of ${c} shown`);
+
+    const csv = await admin.get(`${runPath}/items.csv?class=cost_mismatch`);
+    assert.equal(csv.status, 200);
+    const lines = csv.text.trim().split(/\r?\n/);
+    const costItems = ref.items.filter((i) => i.class === 'cost_mismatch');
+    // Header, one line per item, a total for the class and the grand total.
+    assert.equal(lines.length, 1 + costItems.length + 2);
+    assert.match(lines[lines.length - 1]!, new RegExp(`^Total,${costItems.length} items,`));
+    assert.ok(lines[lines.length - 1]!.includes(`${ref.byClass.cost_mismatch.moneyAtStake.USD} USD`));
+
+    const dispute = await admin.get(`${runPath}/dispute.csv`);
+    const disputed = ref.items.filter((i) => i.class === 'not_in_our_records' || (['duration_mismatch', 'rate_mismatch', 'cost_mismatch'].includes(i.class) && new Decimal(i.moneyAtStake).isPositive() && !new Decimal(i.moneyAtStake).isZero()));
+    const dlines = dispute.text.trim().split(/\r?\n/);
+    const classesInDispute = new Set(disputed.map((i) => i.class)).size;
+    assert.equal(dlines.length, 1 + disputed.length + classesInDispute + 1);
+    for (const i of disputed) assert.ok(dispute.text.includes(i.recordKey!), `${i.recordKey} disputed`);
+    assert.ok(!ref.items.filter((i) => i.class === 'not_billed_by_carrier').some((i) => dlines.some((l) => l.endsWith(`,${i.legId},`))), 'legs they did not bill are not disputed');
+
+    const support = await Client.login(app.app, fx.wholesaleSupport.email);
+    assert.equal((await support.get(runPath)).status, 200);
+    assert.doesNotMatch((await support.get(base)).text, /data-testid="reconcile-form"/);
+    assert.equal((await support.submit(base, { from: '2026-10-01', to: '2026-10-31' }, base)).status, 403);
+    // A run of this carrier is not reached through another carrier.
+    const [other] = await app.db('carriers').insert({ name: 'Someone Else' }).returning('id');
+    assert.equal((await admin.get(runPath.replace(`/carriers/${carrierId}/`, `/carriers/${other.id}/`))).status, 404);
+  });
+});

@@ -24,6 +24,7 @@ import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeRates, makeSubscriber, makeTax, makeTenants as makeBaseTenants, makeTollAssignment, makeTollPackage, randomNumber, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 import { presetSpec, RECORD_PRESETS } from '../../src/domain/records';
+import { runReconciliation } from '../../src/modules/reconciliation/reconciliation.service';
 
 /**
  * The two tenants of makeTenants, plus rows for path parameters of operator-level and per-owner
@@ -60,6 +61,8 @@ async function makeTenants(db: Db) {
   const reject = await makeCdrReject(db, { platformId: fx.platform.id });
   // An LD carrier (operator-only, like platforms), with the operator's plan as its cost deck and a trunk of the platform mapped to it.
   const [carrier] = await db('carriers').insert({ name: `LD ${crypto.randomBytes(4).toString('hex')}`, cost_plan_id: fx.operatorPlan.id, credential_hash: crypto.randomBytes(32).toString('hex'), credential_rotated_at: new Date() }).returning('id');
+  // A reconciliation run of that carrier (an empty month: no legs, no records).
+  const reconRun = await runReconciliation(db, Number((carrier as { id: number }).id), Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-02-01T00:00:00Z'), { trigger: 'automatic' });
   await db('platforms').where({ id: fx.platform.id }).update({ trunk_carriers: db.raw("jsonb_build_object('gw-ld', (SELECT name FROM carriers WHERE id = ?))", [carrier.id]) });
   // A finished job of the operator's and of each reseller.
   const job = async (resellerId: number | null) => ({ id: (await db('jobs').insert({ reseller_id: resellerId, kind: 'rerate', title: 'Re-rating', total: 1, done: 1, status: 'done', return_to: '/', result: JSON.stringify({ message: 'Done.' }) }).returning('id'))[0].id as number });
@@ -118,7 +121,7 @@ async function makeTenants(db: Db) {
   };
   const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
   return {
-    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
+    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, reconRun: { id: reconRun.id }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
     features, operatorFeaturePackage,
     a: await tenant(fx.a),
     b: await tenant(fx.b),
@@ -199,6 +202,8 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   platformId: (fx, t) => (t === 'a' ? fx.platform.id : 999_999),
   // LD carriers are the operator's alone, like platforms: "foreign" is one that does not exist.
   carrierId: (fx, t) => (t === 'a' ? fx.carrier.id : 999_999),
+  // A reconciliation run of that carrier; "foreign" is one that does not exist.
+  runId: (fx, t) => (t === 'a' ? fx.reconRun.id : 999_999),
   planId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorPlan.id : fx.b.plan.id) : fx[t].plan.id),
   // A rate of that plan: under /wholesale the operator plan's ("foreign": a reseller plan's); under /reseller that reseller plan's.
   rateId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorRate.id : fx.b.rate.id) : fx[t].rate.id),
@@ -259,6 +264,9 @@ const NO_STORE_PAGES = [
   'POST /wholesale/platforms', 'POST /wholesale/platforms/:platformId/rotate', 'GET /account/totp',
   // An LD carrier's one-time posting credential (shown by creating or rotating) and the carriers' CSV.
   'POST /wholesale/carriers', 'POST /wholesale/carriers/:carrierId/rotate', 'GET /wholesale/carriers.csv',
+  // A carrier's reconciliation: the runs, a run's report with its records, and its CSVs (costs and calls).
+  'GET /wholesale/carriers/:carrierId/reconciliation', 'GET /wholesale/carriers/:carrierId/reconciliation/:runId',
+  'GET /wholesale/carriers/:carrierId/reconciliation/:runId/items.csv', 'GET /wholesale/carriers/:carrierId/reconciliation/:runId/dispute.csv',
   'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
   'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',

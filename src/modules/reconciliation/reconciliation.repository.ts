@@ -322,6 +322,8 @@ export interface ItemFilter {
   /** A day in `zone`. */
   day?: string;
   zone?: string;
+  /** The dispute file's records: what the carrier overbilled (mismatches where it asks more) and records we do not have. */
+  dispute?: boolean;
 }
 
 function filterSql(f: ItemFilter): { sql: string; args: Array<string | number> } {
@@ -338,6 +340,7 @@ function filterSql(f: ItemFilter): { sql: string; args: Array<string | number> }
       args.push(f.destination);
     }
   }
+  if (f.dispute) parts.push(`(class = 'not_in_our_records' OR (class IN ('duration_mismatch', 'rate_mismatch', 'cost_mismatch') AND money_at_stake > 0))`);
   if (f.day) {
     parts.push(`(coalesce(leg_start, record_start) AT TIME ZONE ?)::date = ?::date`);
     args.push(f.zone ?? 'UTC', f.day);
