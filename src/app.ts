@@ -286,8 +286,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(featurePackageRoutes({ db }));
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
-  app.use(carrierRoutes({ db, refs: referenceData }));
+  // Before the carriers' routes: /wholesale/carriers/report is not a carrier.
   app.use(reconciliationRoutes({ db }));
+  app.use(carrierRoutes({ db, refs: referenceData }));
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
   app.use(recordFileRoutes({ db, box }));

@@ -12,7 +12,7 @@ import * as recon from '../../src/modules/reconciliation/reconciliation.service'
 import { carrierMonth, type CarrierMonth } from '../support/carrier-month';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import type { Db } from '../../src/db/knex';
-import { makeTenants } from '../support/factories';
+import { makeCharge, makeTenants } from '../support/factories';
 import { createTestApp, type TestApp } from '../support/app';
 import { Client } from '../support/http';
 
@@ -313,5 +313,40 @@ describe('reconciliation pages', () => {
     // A run of this carrier is not reached through another carrier.
     const [other] = await app.db('carriers').insert({ name: 'Someone Else' }).returning('id');
     assert.equal((await admin.get(runPath.replace(`/carriers/${carrierId}/`, `/carriers/${other.id}/`))).status, 404);
+  });
+
+  test('traffic by LD carrier: calls, minutes, expected cost, billed and margin per carrier, day and destination, page and CSV', async () => {
+    // Five legs billed wholesale at 1.00 each: the only ones with a margin.
+    const billed = month.legs.slice(0, 5);
+    for (const l of billed) {
+      await makeCharge(app.db, { id: Number(l.id), start_at: l.startUtc }, { kind: 'wholesale', resellerId: fx.a.reseller.id, subscriberId: fx.a.subscriber.id, ratePlanId: fx.a.plan.id, amount: '1.00' });
+    }
+    const admin = await Client.login(app.app, fx.wholesaleAdmin.email);
+    const q = `from=2026-09-30&to=2026-11-01`;
+    const page = await admin.get(`/wholesale/carriers/report?${q}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /data-chart="volume"/);
+    const csv = (await admin.get(`/wholesale/carriers/report.csv?table=carriers&${q}`)).text.trim().split(/\r?\n/).map((l) => l.split(','));
+    const sum = (ls: typeof month.legs) => ls.reduce((s, l) => s.plus(l.expectedCost), new Decimal(0));
+    const rows = csv.slice(1, -1);
+    const level = rows.filter((r) => r[0] === 'LEVEL three');
+    // Legs of the month with a cost and a wholesale charge; with a cost only; the unanswered ones (no charges).
+    assert.deepEqual(level.map((r) => [r[2], r[4], r[5], r[7]]), [
+      ['5', `${sum(billed).toFixed()} USD`, '5 USD', `${new Decimal(5).minus(sum(billed)).toFixed()} USD`],
+      [String(month.legs.length - 5), `${sum(month.legs.slice(5)).toFixed()} USD`, '', ''],
+      ['10', '', '', ''],
+    ]);
+    assert.deepEqual(rows.filter((r) => r[0] === 'Other Carrier').map((r) => r[2]), ['10']);
+    assert.equal(csv[csv.length - 1]![2], String(month.legs.length + 20), 'inbound legs and last month are not counted');
+    const minutes = month.legs.reduce((s, l) => s + l.seconds, 0) + 10 * 0 + month.legs.slice(0, 10).reduce((s, l) => s + l.seconds, 0);
+    assert.equal(csv[csv.length - 1]![3], new Decimal(minutes).dividedBy(60).toFixed(2));
+    // One carrier only, per destination: the month's destinations.
+    const dest = (await admin.get(`/wholesale/carriers/report.csv?table=destinations&${q}&carrier=${carrierId}`)).text;
+    for (const d of new Set(month.legs.map((l) => l.destination!))) assert.ok(dest.includes(`LEVEL three,${d},`), d);
+    assert.ok(!dest.includes('Other Carrier'));
+    const support = await Client.login(app.app, fx.wholesaleSupport.email);
+    assert.equal((await support.get(`/wholesale/carriers/report?${q}`)).status, 200);
+    const reseller = await Client.login(app.app, fx.a.admin.email);
+    assert.notEqual((await reseller.get(`/wholesale/carriers/report?${q}`)).status, 200);
   });
 });

@@ -267,6 +267,7 @@ const NO_STORE_PAGES = [
   // A carrier's reconciliation: the runs, a run's report with its records, and its CSVs (costs and calls).
   'GET /wholesale/carriers/:carrierId/reconciliation', 'GET /wholesale/carriers/:carrierId/reconciliation/:runId',
   'GET /wholesale/carriers/:carrierId/reconciliation/:runId/items.csv', 'GET /wholesale/carriers/:carrierId/reconciliation/:runId/dispute.csv',
+  'GET /wholesale/carriers/report', 'GET /wholesale/carriers/report.csv',
   'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
   'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',

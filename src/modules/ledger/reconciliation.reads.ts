@@ -36,3 +36,53 @@ export async function stageCarrierLegs(
     [o.carrierCurrency, o.from, o.to, o.carrierName],
   );
 }
+
+export interface CarrierTrafficRow {
+  /** The carrier's name as legs carry it, a day (YYYY-MM-DD in the zone asked) or a destination (the deck's description, else prefix; '' none). */
+  key: string;
+  carrier: string;
+  calls: number;
+  seconds: number;
+  /** Expected carrier cost (carrier_cost charges), its currency; null: no leg of the group was priced with a cost deck. */
+  cost: string | null;
+  costCurrency: string | null;
+  wholesale: string | null;
+  wholesaleCurrency: string | null;
+  retail: string | null;
+  retailCurrency: string | null;
+}
+
+/**
+ * Outgoing PSTN traffic per LD carrier (issue 13, "Reports by LD carrier"): legs that left by a
+ * carrier (outbound or forwarded, tagged with a carrier) started in [from, to), per carrier and per
+ * `by` (the carrier alone, the local day in `zone`, or the destination of its carrier cost), with
+ * the expected carrier cost and what was billed (wholesale and retail amounts before tax, in their
+ * plans' currencies), one row per group and currencies. `carrier`: one carrier's name (any case).
+ */
+export async function carrierTraffic(
+  db: Queryable,
+  o: { from: Date; to: Date; by: 'carrier' | 'day' | 'destination'; zone: string; carrier?: string },
+): Promise<CarrierTrafficRow[]> {
+  const key = o.by === 'carrier' ? "''" : o.by === 'day' ? `to_char((l.start_at AT TIME ZONE ?)::date, 'YYYY-MM-DD')` : "coalesce(nullif(cc.description, ''), cc.prefix, '')";
+  const args: Array<string | Date> = o.by === 'day' ? [o.zone] : [];
+  args.push(o.from, o.to);
+  if (o.carrier) args.push(o.carrier);
+  const { rows } = await db.raw(
+    `SELECT ${key} AS key, min(l.carrier) AS carrier, count(*)::int AS calls, sum(l.billable_seconds)::bigint AS seconds,
+            sum(cc.amount)::text AS cost, btrim(cc.currency) AS cost_currency, sum(w.amount)::text AS wholesale, btrim(w.currency) AS wholesale_currency,
+            sum(r.amount)::text AS retail, btrim(r.currency) AS retail_currency
+       FROM call_legs l
+       LEFT JOIN charges cc ON cc.leg_id = l.id AND cc.start_at = l.start_at AND cc.kind = 'carrier_cost'
+       LEFT JOIN charges w ON w.leg_id = l.id AND w.start_at = l.start_at AND w.kind = 'wholesale'
+       LEFT JOIN charges r ON r.leg_id = l.id AND r.start_at = l.start_at AND r.kind = 'retail'
+      WHERE l.start_at >= ? AND l.start_at < ? AND l.direction IN ('outbound', 'forwarded') AND l.carrier IS NOT NULL
+        ${o.carrier ? 'AND lower(l.carrier) = lower(?)' : ''}
+      GROUP BY lower(l.carrier), 1, cc.currency, w.currency, r.currency
+      ORDER BY lower(l.carrier), 1, cc.currency NULLS LAST, w.currency NULLS LAST, r.currency NULLS LAST`,
+    args,
+  );
+  return rows.map((r: any) => ({
+    key: r.key, carrier: r.carrier, calls: Number(r.calls), seconds: Number(r.seconds), cost: r.cost, costCurrency: r.cost_currency,
+    wholesale: r.wholesale, wholesaleCurrency: r.wholesale_currency, retail: r.retail, retailCurrency: r.retail_currency,
+  }));
+}

@@ -8,7 +8,7 @@ import { csvWriter } from '../csv/csv-writer';
 import { idParam } from '../../web/params';
 import { flash } from '../../web/render';
 import * as carriers from '../carriers/carriers.service';
-import { CLASS_LABELS, itemQuery, periodForm } from './reconciliation.schemas';
+import { CLASS_LABELS, itemQuery, periodForm, reportQuery } from './reconciliation.schemas';
 import * as service from './reconciliation.service';
 
 const BASE = '/wholesale/carriers';
@@ -61,6 +61,25 @@ function sumMoney(byClass: Record<ReconClass, ReconClassTotal>, classes: readonl
   return Object.fromEntries([...sums].map(([k, v]) => [k, v.toFixed()]));
 }
 
+/** A report table's totals: calls and minutes, money per currency (never added across currencies). */
+function reportSums(rows: service.CarrierReportRow[]) {
+  const add = (f: (r: service.CarrierReportRow) => string | null) => {
+    const m = new Map<string, Decimal>();
+    for (const r of rows) {
+      const v = f(r);
+      if (!v) continue;
+      const [amount, cur] = v.split(' ');
+      m.set(cur ?? '', (m.get(cur ?? '') ?? new Decimal(0)).plus(amount!));
+    }
+    return [...m].map(([cur, v]) => `${v.toFixed()} ${cur}`).join('; ');
+  };
+  return {
+    calls: rows.reduce((n, r) => n + r.calls, 0),
+    minutes: new Decimal(rows.reduce((n, r) => n + r.seconds, 0)).dividedBy(60).toDecimalPlaces(2).toFixed(2),
+    cost: add((r) => r.cost), wholesale: add((r) => r.wholesale), retail: add((r) => r.retail), margin: add((r) => r.margin),
+  };
+}
+
 async function sendItemsCsv(req: Request, res: Response, name: string, items: service.ReconItemRow[], totals: Record<ReconClass, ReconClassTotal>): Promise<void> {
   const h = res.locals.h as Helpers;
   res.type('text/csv').attachment(`${name}.csv`);
@@ -87,6 +106,65 @@ async function sendItemsCsv(req: Request, res: Response, name: string, items: se
  */
 export function reconciliationRoutes({ db }: { db: Db }): Router {
   const r = Router(ROUTER_OPTIONS);
+
+  // Reports by LD carrier (issue 13). Registered before the carriers' own routes (app.ts), so
+  // "report" is never read as a carrier id.
+  const REPORT_TABLES = { carriers: 'carrier', days: 'day', destinations: 'destination' } as const;
+  const REPORT_COLUMNS = ['Carrier', 'Key', 'Calls', 'Minutes', 'Expected carrier cost', 'Billed wholesale', 'Billed retail', 'Margin (wholesale - cost)'];
+
+  async function carrierReportOf(req: Request, res: Response) {
+    const zone = res.locals.timeZone as string;
+    const q = reportQuery.parse(req.query);
+    const today = localDate(Date.now(), zone);
+    const from = q.from ?? addDays(today, -29);
+    const to = q.to && q.to >= from ? q.to : today;
+    const carrierRow = q.carrier ? await carriers.getOrThrow(db, q.carrier) : undefined;
+    const period = { fromMs: startOfLocalDay(from, zone), toMs: startOfLocalDay(addDays(to, 1), zone), zone, carrier: carrierRow?.name };
+    return { zone, from, to, carrier: carrierRow, period };
+  }
+
+  r.get(`${BASE}/report`, async (req, res) => {
+    const { zone, from, to, carrier, period } = await carrierReportOf(req, res);
+    const [byCarrier, byDay, byDestination] = await Promise.all(
+      (['carrier', 'day', 'destination'] as const).map((by) => service.carrierReport(db, { ...period, by })),
+    );
+    // The chart: calls and minutes per day (all carriers of the page), and the expected cost and wholesale billed per day and currency.
+    const days = [...new Set(byDay!.map((r) => r.key))].sort();
+    const sumBy = (day: string, f: (r: service.CarrierReportRow) => string, cur: string) =>
+      byDay!.filter((r) => r.key === day && f(r).endsWith(` ${cur}`)).reduce((s, r) => s.plus(f(r).split(' ')[0]!), new Decimal(0)).toFixed();
+    const costCurrencies = [...new Set(byDay!.flatMap((r) => [r.cost, r.wholesale]).filter(Boolean).map((v) => v.split(' ')[1]!))];
+    const chart = {
+      labels: days,
+      calls: days.map((d) => byDay!.filter((r) => r.key === d).reduce((n, r) => n + r.calls, 0)),
+      minutes: days.map((d) => byDay!.filter((r) => r.key === d).reduce((s, r) => s.plus(r.minutes), new Decimal(0)).toNumber()),
+      money: costCurrencies.flatMap((cur) => [
+        { label: `Expected carrier cost (${cur})`, values: days.map((d) => sumBy(d, (r) => r.cost, cur)) },
+        { label: `Billed wholesale (${cur})`, values: days.map((d) => sumBy(d, (r) => r.wholesale, cur)) },
+      ]),
+    };
+    res.page('reconciliation/carrier-report', {
+      title: 'Traffic by LD carrier', base: BASE, zone, from, to, carrier, carriers: await carriers.listCarriers(db),
+      tables: [
+        { id: 'carriers', title: 'Per carrier', rows: byCarrier },
+        { id: 'days', title: `Per carrier and day (${zone})`, rows: byDay },
+        { id: 'destinations', title: 'Per carrier and destination', rows: byDestination },
+      ],
+      chart, columns: REPORT_COLUMNS, sumColumn: reportSums,
+    });
+  });
+
+  r.get(`${BASE}/report.csv`, async (req, res) => {
+    const { period } = await carrierReportOf(req, res);
+    const table = (req.query.table as keyof typeof REPORT_TABLES) in REPORT_TABLES ? (req.query.table as keyof typeof REPORT_TABLES) : 'carriers';
+    const rows = await service.carrierReport(db, { ...period, by: REPORT_TABLES[table] });
+    res.type('text/csv').attachment(`carrier-report-${table}.csv`);
+    const out = csvWriter(REPORT_COLUMNS);
+    out.pipe(res);
+    for (const row of rows) out.write([row.carrier, row.key, row.calls, row.minutes, row.cost, row.wholesale, row.retail, row.margin ?? '']);
+    const t = reportSums(rows);
+    out.write(['Total', '', t.calls, t.minutes, t.cost, t.wholesale, t.retail, t.margin]);
+    out.end();
+  });
 
   r.get(`${BASE}/:carrierId/reconciliation`, async (req, res) => {
     const carrier = await carriers.getOrThrow(db, idParam(req, 'carrierId'));

@@ -25,3 +25,10 @@ export const CLASS_LABELS: Record<(typeof RECON_CLASSES)[number], string> = {
   not_in_our_records: 'Not in our records',
   not_billed_by_carrier: 'Not billed by carrier',
 };
+
+/** The LD carrier report's period (local days, inclusive) and optional carrier. */
+export const reportQuery = z.object({
+  from: day.optional().catch(undefined),
+  to: day.optional().catch(undefined),
+  carrier: z.coerce.number().int().positive().optional().catch(undefined),
+});

@@ -3,6 +3,8 @@ import { BadRequestError, ConflictError, NotFoundError } from '../../domain/erro
 import { RECON_CLASSES, type ReconClass } from '../../domain/reconciliation/reconcile';
 import * as carriers from '../carriers/carriers.service';
 import { monthOf } from '../ledger/partitions';
+import { carrierTraffic } from '../ledger/reconciliation.reads';
+import { Decimal } from '../../domain/money/decimal';
 import * as repo from './reconciliation.repository';
 
 export type { ReconRun, ReconItemRow, ItemFilter, ItemSort } from './reconciliation.repository';
@@ -93,4 +95,35 @@ export async function changesSincePrevious(db: Queryable, run: repo.ReconRun): P
   if (!previous) return null;
   const counts = RECON_CLASSES.map((c) => ({ class: c, before: previous.totals?.[c]?.count ?? 0, after: run.totals?.[c]?.count ?? 0 }));
   return { previous, counts, items: await repo.changedItems(db, previous.id, run.id) };
+}
+
+export interface CarrierReportRow {
+  carrier: string;
+  key: string;
+  calls: number;
+  seconds: number;
+  minutes: string;
+  cost: string;
+  wholesale: string;
+  retail: string;
+  /** Wholesale billed minus expected carrier cost, when both are in one currency; null otherwise. */
+  margin: string | null;
+}
+
+const withCurrency = (v: string | null, cur: string | null): string => (v === null ? '' : `${new Decimal(v).toFixed()} ${cur ?? ''}`.trim());
+
+/** The LD carrier report's rows (per carrier, local day or destination), from the ledger's read. */
+export async function carrierReport(db: Queryable, o: { fromMs: number; toMs: number; by: 'carrier' | 'day' | 'destination'; zone: string; carrier?: string }): Promise<CarrierReportRow[]> {
+  const rows = await carrierTraffic(db, { from: new Date(o.fromMs), to: new Date(o.toMs), by: o.by, zone: o.zone, carrier: o.carrier });
+  return rows.map((r) => ({
+    carrier: r.carrier,
+    key: r.key,
+    calls: r.calls,
+    seconds: r.seconds,
+    minutes: new Decimal(r.seconds).dividedBy(60).toDecimalPlaces(2).toFixed(2),
+    cost: withCurrency(r.cost, r.costCurrency),
+    wholesale: withCurrency(r.wholesale, r.wholesaleCurrency),
+    retail: withCurrency(r.retail, r.retailCurrency),
+    margin: r.cost !== null && r.wholesale !== null && r.costCurrency === r.wholesaleCurrency ? `${new Decimal(r.wholesale).minus(r.cost).toFixed()} ${r.costCurrency}` : null,
+  }));
 }
