@@ -20,8 +20,8 @@ import type { Queryable, Tx } from './knex';
  */
 
 /** Every kind kept in memory: cache_versions' kinds, and the holders of numbers (party_version). */
-export type CachedKind = 'rate_plans' | 'platforms' | 'taxes' | 'exchange_rates' | 'parties';
-const KINDS: readonly CachedKind[] = ['rate_plans', 'platforms', 'taxes', 'exchange_rates', 'parties'];
+export type CachedKind = 'rate_plans' | 'platforms' | 'taxes' | 'exchange_rates' | 'carriers' | 'parties';
+const KINDS: readonly CachedKind[] = ['rate_plans', 'platforms', 'taxes', 'exchange_rates', 'carriers', 'parties'];
 
 /** The committed versions, one snapshot. */
 const VERSIONS_SQL = `SELECT kind, version::text AS version FROM cache_versions

@@ -95,8 +95,8 @@ export function listenForChanges(url: string, subscribers: ChangeSubscriber[], l
 // ---- reference data: platforms, usage taxes, exchange rates ----------------------------------
 
 /** Which reference data changed: the payload of REFERENCE_DATA_CHANNEL. Taxes include their jurisdictions. */
-export type ReferenceKind = 'platforms' | 'taxes' | 'exchange_rates';
-export const REFERENCE_KINDS: readonly ReferenceKind[] = ['platforms', 'taxes', 'exchange_rates'];
+export type ReferenceKind = 'platforms' | 'taxes' | 'exchange_rates' | 'carriers';
+export const REFERENCE_KINDS: readonly ReferenceKind[] = ['platforms', 'taxes', 'exchange_rates', 'carriers'];
 export const REFERENCE_DATA_CHANNEL = 'reference_data_changed';
 
 /** What a writer needs of this process's caches: drop a kind once its change has committed. */

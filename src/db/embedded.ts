@@ -8,6 +8,8 @@ import { ConfigError } from '../config';
 export interface EmbeddedPostgres {
   /** A postgres:// URL that the ordinary pg driver and Knex connect to. */
   url: string;
+  /** The data folder as a tarball, for `startEmbeddedPostgres(undefined, { loadDataDir })` (the tests' migrated snapshot). */
+  dumpDataDir(): Promise<Blob>;
   stop(): Promise<void>;
 }
 
@@ -18,8 +20,9 @@ export interface EmbeddedPostgres {
  * another connection.
  *
  * @param dataDir folder for the data files; undefined keeps everything in memory (tests).
+ * @param opts.loadDataDir in memory only: start from a tarball of dumpDataDir() instead of an empty cluster.
  */
-export async function startEmbeddedPostgres(dataDir?: string): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir?: string, opts: { loadDataDir?: Blob } = {}): Promise<EmbeddedPostgres> {
   let db: PGlite;
   let releaseLock = () => {};
   if (dataDir) {
@@ -28,13 +31,18 @@ export async function startEmbeddedPostgres(dataDir?: string): Promise<EmbeddedP
     releaseLock = lockDataDir(dataDir);
     db = await PGlite.create(dir);
   } else {
-    db = await PGlite.create();
+    db = await PGlite.create(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
   }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 });
   await server.start();
   const address = (server as unknown as { server: { address(): AddressInfo } }).server.address();
   return {
     url: `postgres://postgres@127.0.0.1:${address.port}/postgres`,
+    async dumpDataDir() {
+      // Everything checkpointed first, so that a copy starts without replaying the WAL.
+      await db.exec('CHECKPOINT');
+      return db.dumpDataDir('none');
+    },
     async stop() {
       await server.stop();
       await db.close();

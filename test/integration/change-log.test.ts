@@ -292,6 +292,16 @@ describe('the change log and the outbox', () => {
     const base = (await allCursors(t.db, 'leg_changes')).length;
     const rerated = async () => Number((await t.db('leg_changes').where({ kind: 'rerated' }).count('* as n').first())?.n);
     const reratedBefore = await rerated();
+    // A leg re-rated away from its reseller (to another, or to none) is a change for the one it left too.
+    const moves = async () => {
+      const { rows } = (await t.db.raw(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE count_distinct < 2)::int AS same FROM (
+           SELECT count(DISTINCT coalesce(reseller_id, 0)) AS count_distinct FROM leg_changes WHERE kind = 'rerated' GROUP BY xid, leg_id HAVING count(*) > 1) x`,
+      )) as { rows: Array<{ n: number; same: number }> };
+      assert.equal(rows[0]!.same, 0, 'two changes of one leg in one re-rating are for two resellers');
+      return rows[0]!.n;
+    };
+    const movesBefore = await moves();
     let reratedNow = 0;
     const reader = legFollower(t.db, 13);
     await reader.drainTo(base);
@@ -322,7 +332,7 @@ describe('the change log and the outbox', () => {
     assert.equal(await reader.step(), 0);
     assert.equal(new Set(reader.seen).size, reader.seen.length, 'no change read twice');
     assert.deepEqual(reader.seen, committed, 'every committed change read, none skipped, in (xid, position) order');
-    assert.equal(await rerated(), reratedBefore + reratedNow, 'one change per re-rated leg');
+    assert.equal(await rerated(), reratedBefore + reratedNow + (await moves()) - movesBefore, 'one change per re-rated leg, and one more for the reseller a leg left');
   });
 
   test('concurrent audited changes: an outbox follower reads each event exactly once', async (ctx) => {

@@ -19,6 +19,7 @@ import { pushDue, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src
 import { SecretBox } from '../../src/modules/auth/secret-box';
 import { createTestApp, TEST_INSTANCE_SECRET, type TestApp } from '../support/app';
 import { makeCallLeg, makeCharge, makeTenants } from '../support/factories';
+import { specFormValues } from '../../src/modules/record-specs/record-specs.schemas';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 type Fx = Awaited<ReturnType<typeof makeTenants>>;
@@ -202,6 +203,50 @@ describe('record files', () => {
     assert.equal(aDays[4]!.totals.wholesale?.USD, '-0.1000000000');
     const bLines = (await Promise.all((await filesOf(bSpec)).map((f) => linesOf(t.db, f)))).flat();
     assert.deepEqual(bLines.map((l) => [Number(l.leg_id), l.record_kind, l.wholesale_total]), [[moved.id, 'original', '0.4000']]);
+  });
+
+  test('a spec that posts from a date begins its files with that day, one per period since, and never posts a call before it', async () => {
+    const x = (await makeTenants(t.db)).a;
+    await t.db('resellers').where({ id: x.reseller.id }).update({ time_zone: 'America/New_York' });
+    // New York days (EDT, UTC-4): 9 April from 04:00Z, 10 April, 11 April.
+    const before = await store(x, new Date('2026-04-09T20:00:00Z'), '0.0100000000');
+    const day1 = [await store(x, new Date('2026-04-10T04:00:00Z'), '0.0200000000'), await store(x, new Date('2026-04-11T03:59:59Z'), '0.0300000000')];
+    const day2 = [await store(x, new Date('2026-04-11T04:00:00Z'), '0.0400000000')];
+    // Made on the 12th, posting from the 10th.
+    const [row] = await t.db('record_specifications').insert({ reseller_id: x.reseller.id, name: 'From the 10th', period: 'daily', posts_from: '2026-04-10', spec: JSON.stringify(plain), created_at: '2026-04-12T15:00:00Z' }).returning('id');
+    const spec = Number((row as { id: number }).id);
+    // Made on the 12th with nothing chosen: every call already stored, in the first file (the 12th's).
+    const whole = await makeSpec(x, 'Everything', 'daily', '2026-04-12T15:00:00Z');
+    await settled(x);
+    await closeDueFiles(t.db, { nowMs: Date.parse('2026-04-13T12:00:00Z'), resellerIds: [x.reseller.id] });
+    const files = await filesOf(spec);
+    assert.deepEqual(files.map((f) => f.periodStart.toISOString()), ['2026-04-10T04:00:00.000Z', '2026-04-11T04:00:00.000Z', '2026-04-12T04:00:00.000Z']);
+    const ids = async (f: RecordFileRow) => (await linesOf(t.db, f)).map((l) => Number(l.leg_id)).sort((a, b) => a - b);
+    assert.deepEqual(await ids(files[0]!), day1.map((l) => l.id).sort((a, b) => a - b));
+    assert.deepEqual(await ids(files[1]!), day2.map((l) => l.id));
+    assert.deepEqual(await ids(files[2]!), []);
+    // Re-rated later, the call before the date is still not this spec's.
+    await rerate(x, before, '0.0500000000');
+    await settled(x);
+    await closeDueFiles(t.db, { nowMs: Date.parse('2026-04-14T12:00:00Z'), resellerIds: [x.reseller.id] });
+    const after = await filesOf(spec);
+    assert.equal(after.length, 4);
+    assert.deepEqual(await ids(after[3]!), []);
+    const everything = await filesOf(whole);
+    assert.equal(everything[0]!.periodStart.toISOString(), '2026-04-12T04:00:00.000Z');
+    assert.deepEqual(await ids(everything[0]!), [before, ...day1, ...day2].map((l) => l.id).sort((a, b) => a - b));
+    // Where the files begin is fixed once one is begun.
+    const admin = await Client.login(t.app, x.admin.email);
+    const edit = await admin.get(`/reseller/record-specs/${spec}/edit`);
+    assert.equal(edit.status, 200);
+    assert.match(edit.text, /name="posts_from"[^>]*value="2026-04-10"/);
+    const values = specFormValues({ name: 'From the 10th', period: 'daily', postsFrom: '2026-04-01' }, plain);
+    const form = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v : String(v)])) as Record<string, string>;
+    const refused = await admin.submit(`/reseller/record-specs/${spec}`, form, `/reseller/record-specs/${spec}/edit`);
+    assert.equal(refused.status, 422);
+    assert.match(refused.text, /can no longer change/);
+    assert.equal((await admin.submit(`/reseller/record-specs/${spec}`, { ...form, posts_from: '2026-04-10', name: 'From the tenth' }, `/reseller/record-specs/${spec}/edit`)).status, 303);
+    assert.equal((await t.db('record_specifications').where({ id: spec }).first()).posts_from, '2026-04-10');
   });
 
   test('a closing cut short and resumed gives one file, byte for byte the file of an uninterrupted closing', async () => {

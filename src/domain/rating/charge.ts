@@ -6,7 +6,12 @@ import { coveredIn, NO_ALLOWANCE, rateLeg, type Charge, type ChargePiece, type R
 import type { CompiledPlan } from './plan';
 import type { AllowanceTake } from '../billing/allowances';
 
-export type ChargeKind = 'wholesale' | 'retail';
+/**
+ * wholesale: what a reseller pays the operator; retail: what a subscriber pays its reseller;
+ * carrier_cost: what the LD carrier the leg left by should charge the operator (its cost deck, no
+ * taxes; the operator's figure only, never shown to resellers).
+ */
+export type ChargeKind = 'wholesale' | 'retail' | 'carrier_cost';
 
 /** A charge ready to store: the rated amount, its taxes, and the total in the billed party's currency. Plain data. */
 export interface PricedCharge extends Charge {

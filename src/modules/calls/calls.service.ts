@@ -255,7 +255,7 @@ export async function filterOptions(db: Db, scope: Scope, subscriber?: string) {
 }
 
 export interface ChargeView {
-  kind: 'wholesale' | 'retail';
+  kind: 'wholesale' | 'retail' | 'carrier_cost';
   planId: number;
   planName: string;
   planRevision: number;

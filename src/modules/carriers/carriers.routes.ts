@@ -103,7 +103,7 @@ export function carrierRoutes({ db, refs }: { db: Db; refs: ReferenceInvalidator
     await submitForm(
       req, res, carrierFields,
       async (data) => {
-        const { carrier, token } = await service.createCarrier(db, actor(req), data);
+        const { carrier, token } = await service.createCarrier(db, actor(req), data, refs);
         res.status(201);
         res.page('carriers/credential', { title: carrier.name, carrier, token, created: true });
       },

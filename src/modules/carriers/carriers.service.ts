@@ -1,4 +1,4 @@
-import { changeReferenceData, type ReferenceInvalidator } from '../../db/change-notices';
+import { announceReferenceChange, changeReferenceData, type ReferenceInvalidator } from '../../db/change-notices';
 import type { Db, Queryable } from '../../db/knex';
 import { rethrowDuplicate } from '../../db/knex';
 import { ConflictError, FieldErrors, NotFoundError } from '../../domain/errors';
@@ -32,10 +32,12 @@ async function checkCostPlan(db: Queryable, planId: number | null, current: numb
 }
 
 /** Registers a carrier; its posting credential is returned once, to be shown once, and stored hashed. */
-export async function createCarrier(db: Db, actor: Actor, input: CarrierInput): Promise<{ carrier: repo.Carrier; token: string }> {
+export async function createCarrier(db: Db, actor: Actor, input: CarrierInput, refs?: ReferenceInvalidator): Promise<{ carrier: repo.Carrier; token: string }> {
   try {
-    return await db.transaction(async (tx) => {
+    const made = await db.transaction(async (tx) => {
       await checkCostPlan(tx, input.cost_plan_id, null);
+      // Rating holds the carriers' decks in memory ('carriers'): other processes look again at commit.
+      await announceReferenceChange(tx, 'carriers');
       const id = await repo.insertCarrier(tx, input);
       // The token embeds the id: issued once the row exists.
       const { token, hash } = newCarrierCredential(id);
@@ -44,6 +46,8 @@ export async function createCarrier(db: Db, actor: Actor, input: CarrierInput): 
       await recordAudit(tx, actor, { resellerId: null, entityType: 'carrier', entityId: id, action: 'create', after: auditView(carrier) });
       return { carrier, token };
     });
+    refs?.invalidate('carriers');
+    return made;
   } catch (err) {
     return rethrowDuplicate(err, UNIQUE);
   }
@@ -56,9 +60,11 @@ export async function createCarrier(db: Db, actor: Actor, input: CarrierInput): 
  */
 export async function updateCarrier(db: Db, refs: ReferenceInvalidator, actor: Actor, id: number, input: CarrierInput): Promise<repo.Carrier> {
   try {
-    return await changeReferenceData(db, refs, 'platforms', async (tx) => {
+    const updated = await changeReferenceData(db, refs, 'platforms', async (tx) => {
       const before = await repo.getCarrier(tx, id, { forUpdate: true });
       if (!before) throw new NotFoundError();
+      // The deck or the name may change: rating's copy of the carriers' decks too.
+      await announceReferenceChange(tx, 'carriers');
       await checkCostPlan(tx, input.cost_plan_id, before.costPlanId);
       await repo.updateCarrier(tx, id, input);
       const renamedIn = before.name !== input.name ? await renameTrunkCarrier(tx, before.name, input.name) : [];
@@ -66,6 +72,8 @@ export async function updateCarrier(db: Db, refs: ReferenceInvalidator, actor: A
       await recordAudit(tx, actor, { resellerId: null, entityType: 'carrier', entityId: id, action: 'update', before: auditView(before), after: { ...auditView(after), ...(renamedIn.length ? { trunk_maps_renamed_on_platforms: renamedIn } : {}) } });
       return after;
     });
+    refs.invalidate('carriers');
+    return updated;
   } catch (err) {
     if (err instanceof NotFoundError || err instanceof FieldErrors) throw err;
     return rethrowDuplicate(err, UNIQUE);

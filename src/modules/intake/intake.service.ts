@@ -195,11 +195,13 @@ export interface RateOptions {
 export async function ratePosts(db: Db, caches: RatingCaches, posts: ParsedPost[], opts: RateOptions = {}): Promise<PreparedPost[]> {
   const allLegs: NormalisedLeg[] = [];
   const rules: ShortNumberRule[] = [];
+  const trunkMaps: Array<Readonly<Record<string, string>>> = [];
   for (const p of posts) {
-    const { shortNumbers, sipDomain, countryCode } = p.input.platform;
-    for (const o of p.good) for (const l of o.legs) allLegs.push(l), rules.push({ shortNumbers, sipDomain, countryCode });
+    const { shortNumbers, sipDomain, countryCode, trunkCarriers } = p.input.platform;
+    for (const o of p.good) for (const l of o.legs) allLegs.push(l), rules.push({ shortNumbers, sipDomain, countryCode }), trunkMaps.push(trunkCarriers);
   }
-  const { legs: rated, partyVersion } = await rateLegs(db, caches, allLegs, opts.holders, rules);
+  // The same trunk maps as the carrier stored on each leg (ledgerRecords): its carrier_cost charge agrees with it.
+  const { legs: rated, partyVersion } = await rateLegs(db, caches, allLegs, opts.holders, rules, trunkMaps);
   await ensurePartitions(db, allLegs.map((l) => l.startMs));
   const ratedByLeg = new Map(allLegs.map((l, i) => [l, rated[i] as RatedLeg]));
   // Only the parsed post is carried over: a rating (or COPY plan) of an earlier attempt is replaced.

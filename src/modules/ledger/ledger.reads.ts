@@ -120,6 +120,14 @@ export async function coveredSecondsColumn(db: Queryable): Promise<boolean> {
   return coveredColumn.present;
 }
 
+/**
+ * The kinds of charge that are billed (to a reseller, to a subscriber). A charges row of any other
+ * kind ('carrier_cost', the LD carrier's expected cost of the leg) carries the payer's reseller_id
+ * for partitioning and joins but is the operator's figure only: every read that is not the
+ * operator's carrier view keeps to these kinds (or to one of them by name).
+ */
+export const BILLED_KINDS: readonly string[] = ['wholesale', 'retail'];
+
 /** The covered seconds of a charge alias as SQL: null while the column does not exist. */
 const coveredSql = (alias: string, present: boolean) => (present ? `${alias}.covered_seconds` : 'NULL::numeric');
 
@@ -342,7 +350,8 @@ export async function callTotals(db: Queryable, scope: Scope, f: Omit<CallFilter
     .select('c.kind', db.raw('trim(c.billed_currency) AS currency'), db.raw('sum(c.billed_total) AS total'), db.raw('count(*) AS n'), db.raw(`sum(${coveredSql('c', covered)}) AS covered`))
     .groupByRaw('c.kind, trim(c.billed_currency)')
     .orderByRaw(`CASE c.kind WHEN 'wholesale' THEN 0 ELSE 1 END, 2`);
-  // The charges a page row may show (joinCharge): the scope's own, a subscriber's retail only.
+  // The charges a page row may show (joinCharge): billed ones, the scope's own, a subscriber's retail only.
+  money.whereIn('c.kind', BILLED_KINDS);
   if (scope.kind !== 'wholesale') money.where('c.reseller_id', scope.resellerId);
   if (scope.kind === 'subscriber') money.where('c.kind', 'retail').where('c.subscriber_id', scope.subscriberId);
   const [legRows, moneyRows] = await Promise.all([legs, money]);
@@ -411,7 +420,8 @@ export interface ChargeTaxRow {
 
 /** A charge with its whole breakdown. */
 export interface ChargeDetail extends ChargeSummary {
-  kind: 'wholesale' | 'retail';
+  /** carrier_cost: the LD carrier's expected cost, read by operator staff only (BILLED_KINDS). */
+  kind: 'wholesale' | 'retail' | 'carrier_cost';
   planId: number;
   planName: string | null;
   planRevision: number;
@@ -435,9 +445,10 @@ export async function chargesOf(db: Queryable, scope: Scope, leg: { id: number; 
     .where('c.leg_id', leg.id)
     .whereRaw('c.start_at = ?::timestamptz', [leg.startKey])
     .select('c.*', 'rp.name as plan_name')
-    // wholesale first: what the reseller pays, then what it charges
-    .orderByRaw(`case c.kind when 'wholesale' then 0 else 1 end`);
-  if (scope.kind !== 'wholesale') q.where('c.reseller_id', scope.resellerId);
+    // wholesale first: what the reseller pays, then what it charges, then (operator staff) what the carrier should charge us
+    .orderByRaw(`case c.kind when 'wholesale' then 0 when 'retail' then 1 else 2 end`);
+  // The expected carrier cost is the operator's alone: a reseller's people never read it.
+  if (scope.kind !== 'wholesale') q.whereIn('c.kind', BILLED_KINDS).where('c.reseller_id', scope.resellerId);
   if (scope.kind === 'subscriber') q.where('c.kind', 'retail').where('c.subscriber_id', scope.subscriberId);
   const rows = (await q) as Array<Record<string, any>>;
   return rows.map((r) => ({

@@ -2,11 +2,12 @@ import type { Queryable } from '../../db/knex';
 import { classifyLeg, type ShortIdentities } from '../../domain/legs/classify';
 import { identityKeyOf, type ShortNumberRule } from '../../domain/legs/identity';
 import type { NormalisedLeg } from '../../domain/legs/leg';
-import type { RatedLeg } from '../../domain/legs/rated';
+import { carrierOf, type RatedLeg } from '../../domain/legs/rated';
 import { isPriced, priceCharge, type PricedCharge } from '../../domain/rating/charge';
 import type { RatableLeg } from '../../domain/rating/engine';
 import type { CompiledPlan } from '../../domain/rating/plan';
 import type { RatingCaches } from '../reference-data/reference-data';
+import type { CarrierDeck } from '../carriers/carrier-cache';
 import { holderAt, vacancyOf } from '../../domain/legs/holders';
 import { OPERATOR, type Owner } from '../../domain/tenancy/owner';
 import { holdersOf, type Holders, type Party } from './holders';
@@ -36,6 +37,8 @@ export async function rateLegs(
   holders: HoldersSource = holdersOf,
   /** Each leg's platform's rule for short identities (none: E.164 numbers only). */
   rules?: ReadonlyArray<ShortNumberRule | undefined>,
+  /** Each leg's platform's trunk -> carrier map (carrierOf): an outbound leg by a carrier with a cost deck gets its carrier_cost charge. */
+  trunkMaps?: ReadonlyArray<Readonly<Record<string, string>> | undefined>,
 ): Promise<RatedBatch> {
   const numbers = new Set<string>();
   // Parties that are not E.164 numbers may be extensions or SIP user names of ours (identity.ts).
@@ -79,6 +82,18 @@ export async function rateLegs(
     if (p.billingService && p.subscriberTolls) tollSubscribers.add(p.subscriberId);
     if (p.resellerTolls) tollResellers.add(p.resellerId);
   }
+  // The carrier each leg left by, and its cost deck (from memory): only legs somebody pays for, as
+  // a charge row carries its payer's reseller_id.
+  const decksOf = trunkMaps?.some((m) => m && Object.keys(m).length) ? await refs.carriers.get(db) : undefined;
+  const decks: Array<Readonly<CarrierDeck> | undefined> | undefined = decksOf?.size
+    ? legs.map((leg, i) => {
+        const c = classified[i]!;
+        const carrier = c.matched ? carrierOf(leg, c.direction, trunkMaps?.[i]) : null;
+        const deck = carrier ? decksOf.get(carrier.toLowerCase()) : undefined;
+        if (deck) planIds.add(deck.costPlanId);
+        return deck;
+      })
+    : undefined;
   const [taxes, fx, plans, tolls] = await Promise.all([
     refs.usageTaxes.get(db),
     refs.exchangeRates.get(db),
@@ -88,6 +103,15 @@ export async function rateLegs(
   const batch: Batch = { plans, taxes, fx, tolls };
 
   const rated = legs.map((leg, i): RatedLeg => {
+    const r = rateOne(leg, i);
+    const deck = decks?.[i];
+    const c = classified[i]!;
+    if (deck && c.matched && r.resellerId !== null) priceCarrierCost(batch, r, deck, { direction: c.direction, number: c.ratedNumber, startMs: leg.startMs, answerMs: leg.answered ? leg.answerMs : null, billableSeconds: leg.answered ? leg.billableSeconds : 0 });
+    return r;
+  });
+  return { legs: rated, partyVersion };
+
+  function rateOne(leg: NormalisedLeg, i: number): RatedLeg {
     const c = classified[i]!;
     if (!c.matched) return { leg, direction: null, resellerId: null, subscriberId: null, calleeResellerId: null, calleeSubscriberId: null, status: 'unrated', reason: c.reason, charges: [] };
     const party = parties.get(c.payer.subscriberId);
@@ -111,8 +135,25 @@ export async function rateLegs(
     const r: RatedLeg = { ...base, status, reason: reasons.length ? reasons.join('; ') : null, charges };
     if (claims) r.claims = claims;
     return r;
+  }
+}
+
+/**
+ * The leg's expected carrier cost, priced with its carrier's cost deck as the other charges are
+ * (same compiled plans, same rateLeg) but with no allowances and no taxes, in the carrier's
+ * currency (converted at the rate in force at the call's start when the deck's differs). Added
+ * after the billed charges, whatever the leg's status (blocked and unrated legs still cost us the
+ * carrier's rate); a deck with no rate for the number, or no exchange rate, leaves none, and the
+ * status (which is about what we bill) is never changed by it.
+ */
+function priceCarrierCost(b: Batch, r: RatedLeg, deck: Readonly<CarrierDeck>, ratable: RatableLeg): void {
+  const plan = b.plans.get(deck.costPlanId);
+  if (!plan) return;
+  const priced = priceCharge({
+    kind: 'carrier_cost', plan, planRevision: plan.revision ?? 0, leg: ratable, taxes: [],
+    billedCurrency: deck.currency, exchangeRate: b.fx.rateInForce(plan.currency, deck.currency, ratable.startMs),
   });
-  return { legs: rated, partyVersion };
+  if (isPriced(priced)) r.charges.push(priced);
 }
 
 /** What pricing reads, loaded once for a batch. */

@@ -189,7 +189,9 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     const batch = walked.map((w) => w.leg);
     const platforms = await caches.refs.platforms.get(db);
     const rules = batch.map((b) => platforms.get(b.platformId)).map((p) => (p ? { shortNumbers: p.shortNumbers, sipDomain: p.sipDomain, countryCode: p.countryCode } : undefined));
-    const { legs: rated } = await rateLegs(db, caches, batch.map((b) => b.leg), holdersOf, rules);
+    // The trunk maps as stored (as the intake's), read before rating: the legs' carriers and their carrier_cost charges agree.
+    const carriers = await trunkCarriersOf(db, [...new Set(batch.map((b) => b.platformId))]);
+    const { legs: rated } = await rateLegs(db, caches, batch.map((b) => b.leg), holdersOf, rules, batch.map((b) => carriers.get(b.platformId)));
     const took = await takenByLeg(db, batch);
     // The balances each leg touches: what its stored charges took, what its new claims may take.
     const refs = new Map<string, BalanceRef>();
@@ -220,7 +222,6 @@ export async function rerateLegs(db: Db, caches: RatingCaches, scope: Scope, tar
     const last = positionOf(batch[n - 1] as StoredLegForRating);
     const walkedIds = batch.slice(0, n).map((b) => b.id);
 
-    const carriers = await trunkCarriersOf(db, [...new Set(batch.slice(0, n).map((b) => b.platformId))]);
     const rows: Array<RewrittenLeg & { startMs: number }> = [];
     const next = { ...outcome };
     const nextReasons = new Map(reasons);

@@ -37,10 +37,10 @@ const toRow = (r: Record<string, any>): RecordFileRow => ({
 const files = (db: Queryable) => db('record_files as f').join('record_specifications as s', 's.id', 'f.spec_id').select('f.*', 's.name as spec_name');
 
 /** Active specs of every reseller with the reseller's zone: what the closing job works through. */
-export async function activeSpecs(db: Queryable): Promise<Array<{ id: number; resellerId: number; name: string; period: RecordPeriod; spec: unknown; createdAt: Date; timeZone: string }>> {
+export async function activeSpecs(db: Queryable): Promise<Array<{ id: number; resellerId: number; name: string; period: RecordPeriod; spec: unknown; createdAt: Date; postsFrom: string | null; timeZone: string }>> {
   const rows = (await db('record_specifications as s').join('resellers as r', 'r.id', 's.reseller_id').where('s.active', true)
-    .select('s.id', 's.reseller_id', 's.name', 's.period', 's.spec', 's.created_at', 'r.time_zone').orderBy('s.id')) as Array<Record<string, any>>;
-  return rows.map((r) => ({ id: Number(r.id), resellerId: Number(r.reseller_id), name: r.name, period: r.period, spec: r.spec, createdAt: new Date(r.created_at), timeZone: r.time_zone ?? 'UTC' }));
+    .select('s.id', 's.reseller_id', 's.name', 's.period', 's.spec', 's.created_at', 's.posts_from', 'r.time_zone').orderBy('s.id')) as Array<Record<string, any>>;
+  return rows.map((r) => ({ id: Number(r.id), resellerId: Number(r.reseller_id), name: r.name, period: r.period, spec: r.spec, createdAt: new Date(r.created_at), postsFrom: r.posts_from ?? null, timeZone: r.time_zone ?? 'UTC' }));
 }
 
 export async function closingFileOf(db: Queryable, specId: number): Promise<RecordFileRow | undefined> {

@@ -8,6 +8,7 @@ import {
 } from '../../domain/records';
 import { changesAfter, changesHorizon } from '../changes/changes.service';
 import { recordLegsByIds } from '../ledger/record-reads';
+import { startOfLocalDay } from '../../domain/time/zones';
 import type { SecretBox } from '../auth/secret-box';
 import { queueDelivery, setPushTarget } from './record-files.push';
 import { recordAudit } from '../audit/audit.repository';
@@ -57,7 +58,10 @@ interface SpecToClose {
   period: RecordPeriod;
   spec: RecordSpec;
   createdAt: Date;
+  postsFrom: string | null;
   timeZone: string;
+  /** The start of the spec's first period when it posts from a date (calls before it are not its); null: every call. */
+  fromMs: number | null;
 }
 
 function fileName(s: SpecToClose, p: { startMs: number; endMs: number }): string {
@@ -71,13 +75,14 @@ export async function closeDueFiles(db: Db, opts: CloseOptions): Promise<{ close
   let closed = 0;
   for (const row of await repo.activeSpecs(db)) {
     if (opts.resellerIds && !opts.resellerIds.includes(row.resellerId)) continue;
-    const s: SpecToClose = { ...row, spec: parseRecordSpec(row.spec) };
+    const fromMs = row.postsFrom ? periodAt(startOfLocalDay(row.postsFrom, row.timeZone), row.period, row.timeZone).startMs : null;
+    const s: SpecToClose = { ...row, spec: parseRecordSpec(row.spec), fromMs };
     for (;;) {
       opts.signal?.throwIfAborted();
       let file = await repo.closingFileOf(db, s.id);
       if (!file) {
         const last = await repo.lastFileOf(db, s.id);
-        const p = last ? periodFrom(last.periodEnd.getTime(), s.period, s.timeZone) : periodAt(s.createdAt.getTime(), s.period, s.timeZone);
+        const p = last ? periodFrom(last.periodEnd.getTime(), s.period, s.timeZone) : periodAt(s.fromMs ?? s.createdAt.getTime(), s.period, s.timeZone);
         if (p.endMs + (opts.graceMs ?? DEFAULT_GRACE_MS) > opts.nowMs) break;
         const from = last?.toCursor ?? null;
         // Read outside a transaction of ours: our own xid would hold the horizon back.
@@ -180,8 +185,10 @@ async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, 
     if (!page.changes.length) return null;
     const seen = new Map<number, { id: number; startMs: number }>();
     for (const c of page.changes) seen.set(c.legId, { id: c.legId, startMs: c.startAt.getTime() });
-    const legs = [...seen.values()].filter((l) => l.startMs < endMs);
-    const later = [...seen.values()].filter((l) => l.startMs >= endMs);
+    // A call before the date the spec posts from is never this spec's: neither read nor kept waiting.
+    const mine = s.fromMs === null ? [...seen.values()] : [...seen.values()].filter((l) => l.startMs >= (s.fromMs as number));
+    const legs = mine.filter((l) => l.startMs < endMs);
+    const later = mine.filter((l) => l.startMs >= endMs);
     const current = (await recordLegsByIds(db, s.resellerId, legs)).filter((l) => l.startMs < endMs);
     return { from, progress: page.cursor, later, current };
   };

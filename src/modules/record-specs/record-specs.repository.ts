@@ -8,6 +8,8 @@ export interface RecordSpecRow {
   name: string;
   spec: unknown;
   period: RecordPeriod;
+  /** A date of the reseller's zone (YYYY-MM-DD): its files begin there; null: from the period it was created in, with every earlier call. */
+  postsFrom: string | null;
   active: boolean;
   retiredAt: Date | null;
   createdAt: Date;
@@ -15,7 +17,7 @@ export interface RecordSpecRow {
 }
 
 const toRow = (r: Record<string, any>): RecordSpecRow => ({
-  id: Number(r.id), resellerId: Number(r.reseller_id), name: r.name, spec: r.spec, period: r.period, active: r.active, retiredAt: r.retired_at, createdAt: r.created_at, updatedAt: r.updated_at,
+  id: Number(r.id), resellerId: Number(r.reseller_id), name: r.name, spec: r.spec, period: r.period, postsFrom: r.posts_from ?? null, active: r.active, retiredAt: r.retired_at, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 export async function listSpecs(db: Queryable, resellerId: number): Promise<RecordSpecRow[]> {
@@ -34,13 +36,18 @@ export async function nameTaken(db: Queryable, resellerId: number, name: string,
   return !!(await q.first('id'));
 }
 
-export async function insertSpec(db: Queryable, resellerId: number, v: { name: string; period: RecordPeriod; spec: unknown }): Promise<number> {
-  const [row] = await db('record_specifications').insert({ reseller_id: resellerId, name: v.name, period: v.period, spec: JSON.stringify(v.spec) }).returning('id');
+export async function insertSpec(db: Queryable, resellerId: number, v: { name: string; period: RecordPeriod; postsFrom: string | null; spec: unknown }): Promise<number> {
+  const [row] = await db('record_specifications').insert({ reseller_id: resellerId, name: v.name, period: v.period, posts_from: v.postsFrom, spec: JSON.stringify(v.spec) }).returning('id');
   return Number((row as { id: number }).id);
 }
 
-export async function updateSpec(db: Queryable, resellerId: number, id: number, v: { name: string; period: RecordPeriod; spec: unknown }): Promise<void> {
-  await db('record_specifications').where({ reseller_id: resellerId, id }).update({ name: v.name, period: v.period, spec: JSON.stringify(v.spec), updated_at: db.fn.now() });
+export async function updateSpec(db: Queryable, resellerId: number, id: number, v: { name: string; period: RecordPeriod; postsFrom: string | null; spec: unknown }): Promise<void> {
+  await db('record_specifications').where({ reseller_id: resellerId, id }).update({ name: v.name, period: v.period, posts_from: v.postsFrom, spec: JSON.stringify(v.spec), updated_at: db.fn.now() });
+}
+
+/** Whether any file of the spec has been begun (where its files begin is then fixed). */
+export async function hasFiles(db: Queryable, resellerId: number, id: number): Promise<boolean> {
+  return !!(await db('record_files').where({ reseller_id: resellerId, spec_id: id }).first('id'));
 }
 
 export async function retireSpec(db: Queryable, resellerId: number, id: number): Promise<boolean> {

@@ -13,6 +13,7 @@ import { flash } from '../../web/render';
 import { listInMemory, sendListCsv, type Column } from '../../web/lists';
 import { queryString } from '../../web/forms';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
+import { localDate } from '../../domain/time/zones';
 import { formRows, readSpecForm, specFormValues } from './record-specs.schemas';
 import * as service from './record-specs.service';
 
@@ -125,7 +126,7 @@ export function recordSpecRoutes({ db }: { db: Db }): Router {
       const preset = service.presetFor(queryString(req.query.preset) ?? 'plain', o.reseller.timeZone ?? 'UTC') ?? service.presetFor('plain', 'UTC');
       const p = preset as NonNullable<typeof preset>;
       // The preview from the start: the preset on the reseller's recent calls, before anything is changed.
-      await form(req, res, o, { title: `New record specification: ${p.preset.name}`, action: o.path, values: specFormValues({ name: p.preset.name, period: 'daily' }, p.spec), preview: await service.preview(db, o.reseller.id, p.spec) });
+      await form(req, res, o, { title: `New record specification: ${p.preset.name}`, action: o.path, values: specFormValues({ name: p.preset.name, period: 'daily', postsFrom: localDate(Date.now(), o.reseller.timeZone ?? 'UTC') }, p.spec), preview: await service.preview(db, o.reseller.id, p.spec) });
     });
 
     r.post(base, async (req, res) => {

@@ -13,6 +13,13 @@ import { FieldErrors } from '../../domain/errors';
 export const specHeadFields = z.object({
   name: requiredText('Name', 100),
   period: z.enum(PERIODS, { error: 'Choose hourly or daily' }),
+  /** A local date (the reseller's zone) the files begin with; blank: every call already stored goes into the first file. */
+  posts_from: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`))), 'A date (YYYY-MM-DD), or blank for every call already stored')
+    .optional()
+    .transform((v) => (v ? v : null)),
 });
 
 export type SpecHead = z.infer<typeof specHeadFields>;
@@ -125,9 +132,9 @@ export function readSpecForm(body: Record<string, unknown>): SpecFormInput {
 }
 
 /** A stored spec as the form's values. */
-export function specFormValues(head: { name: string; period: string }, spec: RecordSpec): Record<string, unknown> {
+export function specFormValues(head: { name: string; period: string; postsFrom?: string | null; posts_from?: string | null }, spec: RecordSpec): Record<string, unknown> {
   const v: Record<string, unknown> = {
-    name: head.name, period: head.period, layout: spec.layout, delimiter: spec.delimiter === '\t' ? 'tab' : spec.delimiter, quoting: spec.quoting,
+    name: head.name, period: head.period, posts_from: head.postsFrom ?? head.posts_from ?? '', layout: spec.layout, delimiter: spec.delimiter === '\t' ? 'tab' : spec.delimiter, quoting: spec.quoting,
     line_ending: spec.lineEnding, header: spec.header ? 'on' : '', charset: spec.charset, bom: spec.bom ? 'on' : '', date_format: spec.dateFormat,
     time_zone: spec.timeZone, decimal_places: String(spec.decimalPlaces), decimal_separator: spec.decimalSeparator, formula_guard: spec.formulaGuard ? 'on' : '',
     directions: [...spec.filter.directions], statuses: [...spec.filter.statuses], answered_only: spec.filter.answeredOnly ? 'on' : '',

@@ -52,8 +52,8 @@ export async function createSpec(db: Db, actor: Actor, resellerId: number, input
   const spec = checked(input.spec);
   return db.transaction(async (tx) => {
     await checkName(tx, resellerId, input.name);
-    const id = await repo.insertSpec(tx, resellerId, { name: input.name, period: input.period, spec });
-    await recordAudit(tx, actor, { resellerId, entityType: 'record_specification', entityId: id, action: 'create', after: { name: input.name, period: input.period, spec } });
+    const id = await repo.insertSpec(tx, resellerId, { name: input.name, period: input.period, postsFrom: input.posts_from ?? null, spec });
+    await recordAudit(tx, actor, { resellerId, entityType: 'record_specification', entityId: id, action: 'create', after: { name: input.name, period: input.period, posts_from: input.posts_from ?? null, spec } });
     return getSpecOrThrow(tx, resellerId, id);
   });
 }
@@ -64,10 +64,15 @@ export async function updateSpec(db: Db, actor: Actor, resellerId: number, id: n
     const before = await getSpecOrThrow(tx, resellerId, id);
     if (!before.active) throw new ConflictError(`${before.name} is retired: it can no longer be changed.`);
     await checkName(tx, resellerId, input.name, id);
-    await repo.updateSpec(tx, resellerId, id, { name: input.name, period: input.period, spec });
+    const postsFrom = input.posts_from ?? null;
+    // Once a file is begun, where the files begin is history: moving it would leave calls out or post them twice.
+    if (postsFrom !== before.postsFrom && (await repo.hasFiles(tx, resellerId, id))) {
+      throw new FieldErrors({ posts_from: `Files of ${before.name} have been posted from ${before.postsFrom ?? 'its first period'}: that can no longer change (make a new specification to post from another date)` });
+    }
+    await repo.updateSpec(tx, resellerId, id, { name: input.name, period: input.period, postsFrom, spec });
     await recordAudit(tx, actor, {
       resellerId, entityType: 'record_specification', entityId: id, action: 'update',
-      before: { name: before.name, period: before.period, spec: before.spec }, after: { name: input.name, period: input.period, spec },
+      before: { name: before.name, period: before.period, posts_from: before.postsFrom, spec: before.spec }, after: { name: input.name, period: input.period, posts_from: postsFrom, spec },
     });
     return getSpecOrThrow(tx, resellerId, id);
   });

@@ -1,5 +1,6 @@
 import type { CacheVersions } from '../../db/cache-versions';
 import type { ReferenceCache, ReferenceInvalidator, ReferenceKind } from '../../db/change-notices';
+import { carrierDeckCache } from '../carriers/carrier-cache';
 import { exchangeRateCache } from '../exchange-rates/rate-cache';
 import { platformCache } from '../platforms/platform-cache';
 import type { PlanCache } from '../rate-plans/plan-cache';
@@ -7,7 +8,7 @@ import { usageTaxCache } from '../taxes/tax-cache';
 
 /**
  * The rarely-changing rows every CDR post reads, held in memory, one set per process: platforms
- * (the credential check), usage taxes and exchange rates (rating). Kept right like the rate plans,
+ * (the credential check), usage taxes, exchange rates and the carriers' cost decks (rating). Kept right like the rate plans,
  * by the process's CacheVersions (db/cache-versions.ts): each kind has a version in the database
  * that triggers move with every change, and a copy is served only while its version is confirmed.
  * Writers go through changeReferenceData (NOTIFY at commit, a hint for other processes to check
@@ -17,7 +18,9 @@ export class ReferenceData implements ReferenceInvalidator {
   readonly platforms = platformCache();
   readonly usageTaxes = usageTaxCache();
   readonly exchangeRates = exchangeRateCache();
-  readonly caches: ReadonlyArray<ReferenceCache<unknown>> = [this.platforms, this.usageTaxes, this.exchangeRates];
+  /** The LD carriers' cost decks by name (the expected carrier cost of outbound legs). */
+  readonly carriers = carrierDeckCache();
+  readonly caches: ReadonlyArray<ReferenceCache<unknown>> = [this.platforms, this.usageTaxes, this.exchangeRates, this.carriers];
   private versions: CacheVersions | undefined;
 
   /** Registers every kind with the process's versions. */
