@@ -3,9 +3,7 @@ import type { Knex } from 'knex';
 /**
  * Reconciliation of an LD carrier's billing records against our legs (issue 13).
  *
- * - charges_kind_check widened to 'carrier_cost': what the carrier's cost deck says a leg costs us,
- *   stored as a charge like the wholesale and retail ones (the carrier-cost pricing may widen it
- *   too; the two are the same constraint).
+ * The legs' expected carrier cost is their 'carrier_cost' charge (20261213005000_carrier_cost_charges).
  * - reconciliation_runs: one run of a carrier over a period [period_from, period_to), by a person
  *   (requested_by) or 'automatic', with its tolerances as used and its totals per class. A later
  *   run of the same carrier and period supersedes it (status 'superseded', superseded_by): the old
@@ -16,8 +14,6 @@ import type { Knex } from 'knex';
  *   Legs and records are referred to by id/key and start (their tables are partitioned; no FK).
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw('ALTER TABLE charges DROP CONSTRAINT charges_kind_check');
-  await knex.raw(`ALTER TABLE charges ADD CONSTRAINT charges_kind_check CHECK (kind IN ('wholesale','retail','carrier_cost'))`);
   await knex.raw(`
     CREATE TABLE reconciliation_runs (
       id bigserial PRIMARY KEY,
@@ -82,7 +78,4 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP TABLE reconciliation_items');
   await knex.raw('DROP TABLE reconciliation_runs');
-  await knex.raw(`DELETE FROM charges WHERE kind = 'carrier_cost'`);
-  await knex.raw('ALTER TABLE charges DROP CONSTRAINT charges_kind_check');
-  await knex.raw(`ALTER TABLE charges ADD CONSTRAINT charges_kind_check CHECK (kind IN ('wholesale','retail'))`);
 }
