@@ -37,6 +37,7 @@ import { portalRoutes } from './modules/portal/portal.routes';
 import { intakeHandler } from './modules/intake/intake.routes';
 import { platformRoutes } from './modules/platforms/platforms.routes';
 import { carrierRoutes } from './modules/carriers/carriers.routes';
+import { reconciliationRoutes } from './modules/reconciliation/reconciliation.routes';
 import { PLAN_CHANGED_CHANNEL, PlanCache } from './modules/rate-plans/plan-cache';
 import { ReferenceData } from './modules/reference-data/reference-data';
 import { registerDeckImportJobs } from './modules/rate-plans/deck-import.jobs';
@@ -292,6 +293,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(featurePackageRoutes({ db }));
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
+  // Before the carriers' routes: /wholesale/carriers/report is not a carrier.
+  app.use(reconciliationRoutes({ db }));
   app.use(carrierRoutes({ db, refs: referenceData, missingFiles: (list) => missingNow(db, list) }));
   app.use(carrierDataRoutes({ db }));
   app.use(callRoutes({ db, caches, jobs }));

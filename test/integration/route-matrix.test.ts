@@ -24,6 +24,7 @@ import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeCdrReject, makeCharge, makeJurisdiction, makeRates, makeSubscriber, makeTax, makeTenants as makeBaseTenants, makeTollAssignment, makeTollPackage, randomNumber, rateRow } from '../support/factories';
 import { Client } from '../support/http';
 import { presetSpec, RECORD_PRESETS } from '../../src/domain/records';
+import { runReconciliation } from '../../src/modules/reconciliation/reconciliation.service';
 
 /**
  * The two tenants of makeTenants, plus rows for path parameters of operator-level and per-owner
@@ -60,6 +61,8 @@ async function makeTenants(db: Db) {
   const reject = await makeCdrReject(db, { platformId: fx.platform.id });
   // An LD carrier (operator-only, like platforms), with the operator's plan as its cost deck and a trunk of the platform mapped to it.
   const [carrier] = await db('carriers').insert({ name: `LD ${crypto.randomBytes(4).toString('hex')}`, cost_plan_id: fx.operatorPlan.id, credential_hash: crypto.randomBytes(32).toString('hex'), credential_rotated_at: new Date() }).returning('id');
+  // A reconciliation run of that carrier (an empty month: no legs, no records).
+  const reconRun = await runReconciliation(db, Number((carrier as { id: number }).id), Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-02-01T00:00:00Z'), { trigger: 'automatic' });
   await db('platforms').where({ id: fx.platform.id }).update({ trunk_carriers: db.raw("jsonb_build_object('gw-ld', (SELECT name FROM carriers WHERE id = ?))", [carrier.id]) });
   // A billing file it sent, with a bad row.
   const carrierFileBody = Buffer.from('record_id,called,start,seconds,cost,currency\nM-1,+442071234567,2026-11-05T10:00:00Z,60,0.01,USD\nM-2,x,2026-11-05T10:00:00Z,60,0.01,USD\n');
@@ -122,7 +125,7 @@ async function makeTenants(db: Db) {
   };
   const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
   return {
-    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, carrierFile: { id: Number((carrierFile as { id: number }).id) }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
+    ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, carrierFile: { id: Number((carrierFile as { id: number }).id) }, reconRun: { id: reconRun.id }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
     features, operatorFeaturePackage,
     a: await tenant(fx.a),
     b: await tenant(fx.b),
@@ -205,6 +208,8 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   carrierId: (fx, t) => (t === 'a' ? fx.carrier.id : 999_999),
   // A carrier's received file: "foreign" is one that does not exist (another carrier's is tested in carrier-data.test.ts).
   carrierFileId: (fx, t) => (t === 'a' ? fx.carrierFile.id : 999_999),
+  // A reconciliation run of that carrier; "foreign" is one that does not exist.
+  runId: (fx, t) => (t === 'a' ? fx.reconRun.id : 999_999),
   planId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorPlan.id : fx.b.plan.id) : fx[t].plan.id),
   // A rate of that plan: under /wholesale the operator plan's ("foreign": a reseller plan's); under /reseller that reseller plan's.
   rateId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorRate.id : fx.b.rate.id) : fx[t].rate.id),
@@ -268,6 +273,10 @@ const NO_STORE_PAGES = [
   // A carrier's billing files: the list (totals), its CSV, a file's page (its bad rows) and its bytes as received.
   'GET /wholesale/carriers/:carrierId/files', 'GET /wholesale/carriers/:carrierId/files.csv', 'GET /wholesale/carriers/:carrierId/files/:carrierFileId',
   'GET /wholesale/carriers/:carrierId/files/:carrierFileId/download',
+  // A carrier's reconciliation: the runs, a run's report with its records, and its CSVs (costs and calls).
+  'GET /wholesale/carriers/:carrierId/reconciliation', 'GET /wholesale/carriers/:carrierId/reconciliation/:runId',
+  'GET /wholesale/carriers/:carrierId/reconciliation/:runId/items.csv', 'GET /wholesale/carriers/:carrierId/reconciliation/:runId/dispute.csv',
+  'GET /wholesale/carriers/report', 'GET /wholesale/carriers/report.csv',
   'GET /wholesale/calls', 'GET /wholesale/calls/:legId', 'GET /reseller/calls', 'GET /reseller/calls/:legId', 'GET /me/calls',
   'GET /wholesale/calls.csv', 'GET /reseller/calls.csv', 'GET /wholesale/rate-plans/:planId/deck.csv', 'GET /wholesale/rate-plans/:planId/bands.csv',
   'GET /reseller/rate-plans/:planId/deck.csv', 'GET /reseller/rate-plans/:planId/bands.csv',

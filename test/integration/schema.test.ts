@@ -25,6 +25,8 @@ const OPERATOR_TABLES: Record<string, string> = {
   carrier_record_keys: "each carrier's record keys, claimed once whatever partition the record is in: the operator's",
   carrier_records: "LD carriers' billing records in our local form, for reconciliation: the operator's costs, never a reseller's",
   carrier_missing_files: "deadlines an LD carrier's billing file missed: the operator's, about its carriers",
+  reconciliation_runs: "runs of reconciliation of an LD carrier's records against our legs: the operator's costs, no reseller's",
+  reconciliation_items: "the legs and carrier records of one reconciliation run (the run's carrier is the operator's)",
   cdrs: 'records exactly as a platform sent them, before any leg is matched to a reseller',
   cdr_rejects: 'bodies that could not be parsed, so no reseller is known',
   pending_records: 'half of a call waiting for its other half: no leg, so no reseller, yet',
