@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import Decimal from 'decimal.js';
-import type { Db, Queryable } from '../../db/knex';
+import { isEmbeddedDb, type Db, type Queryable } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import {
   compileSpec, encodeLine, fileStart, formatLeg, legPasses, parseRecordSpec, periodAt, periodFrom, periodLabel,
@@ -121,7 +121,9 @@ function batchLines(s: SpecToClose, compiled: ReturnType<typeof compileSpec>, fi
   const utf8 = s.spec.charset === 'UTF-8';
   const texts: string[] = [];
   const parts: Buffer[] = [];
-  const put: repo.Entry[] = [];
+  // Entries of legs met for the first time (most of a file), and of legs met before (corrections).
+  const fresh: repo.Entry[] = [];
+  const again: repo.Entry[] = [];
   let records = 0;
   let corrections = 0;
   for (const leg of legs) {
@@ -154,15 +156,17 @@ function batchLines(s: SpecToClose, compiled: ReturnType<typeof compileSpec>, fi
     if (utf8) texts.push(text);
     else parts.push(encodeLine(compiled, text));
     records++;
-    put.push(entry);
+    (before ? again : fresh).push(entry);
   }
-  return { bytes: utf8 ? Buffer.from(texts.join(''), 'utf8') : Buffer.concat(parts), records, corrections, entries: put };
+  return { bytes: utf8 ? Buffer.from(texts.join(''), 'utf8') : Buffer.concat(parts), records, corrections, fresh, again };
 }
 
 async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, opts: CloseOptions): Promise<void> {
   // Formatted without the filter: the service applies it (a correction may be of a leg that no longer passes).
   const compiled = compileSpec({ ...s.spec, filter: { directions: [], statuses: [], answeredOnly: false } });
   const batch = opts.batch ?? 2000;
+  // New legs' entries by COPY FROM STDIN on a server; the embedded database has none through its socket.
+  const copy = !isEmbeddedDb(db);
   const scope = { kind: 'reseller' as const, resellerId: s.resellerId };
   const endMs = start.periodEnd.getTime();
   let file = start;
@@ -231,7 +235,8 @@ async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, 
         const entries = await repo.entriesOf(tx, s.id, current.map((l) => l.id));
         const totals = readTotals(locked.totals);
         const lines = batchLines(s, compiled, locked, current, entries, totals);
-        await repo.putEntries(tx, s.id, lines.entries);
+        await repo.addEntries(tx, s.id, lines.fresh, { copy });
+        await repo.putEntries(tx, s.id, lines.again);
         if (deferred.length) await repo.dropDeferred(tx, s.id, deferred.map((d) => d.id));
         await repo.defer(tx, s.id, later);
         await repo.appendBatch(tx, locked, { bytes: lines.bytes, records: lines.records, corrections: lines.corrections, totals: writeTotals(totals), progressCursor: progress });
