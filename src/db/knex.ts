@@ -31,8 +31,16 @@ export interface DbOptions {
   embedded?: boolean;
 }
 
+/** The configs of knex instances on the embedded database (a transaction shares its pool's config). */
+const EMBEDDED_CONFIGS = new WeakSet<object>();
+
+/** Whether this pool or transaction is on the embedded database (no COPY FROM STDIN through its socket). */
+export function isEmbeddedDb(db: Queryable): boolean {
+  return EMBEDDED_CONFIGS.has((db as unknown as { client: { config: object } }).client.config);
+}
+
 export function createDb(url: string, opts: DbOptions = {}): Db {
-  return knexFactory({
+  const db = knexFactory({
     client: 'pg',
     // JIT off on a server: the dashboards' and lists' queries read thousands of rows, and an estimate
     // above jit_above_cost spent 70 of a query's 250 ms compiling it (docs/PERFORMANCE.md). PGlite has none.
@@ -49,6 +57,8 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
     acquireConnectionTimeout: 30_000,
     migrations: { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' },
   });
+  if (opts.embedded) EMBEDDED_CONFIGS.add(db.client.config as object);
+  return db;
 }
 
 /**

@@ -186,6 +186,21 @@ describe('numbers and money', () => {
     assert.equal(formatRate('0.920000000000', ','), '0,92');
   });
 
+  test('exchange rates written by their digits are what Decimal writes', () => {
+    const rates = ['0', '0.0', '1', '1.000000000000', '10', '100.000', '0.920000000000', '1.250000000001', '0.000000000001', '123456789012345678.5000', '-1.50', '1e3'];
+    let seed = 777;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    for (let i = 0; i < 3000; i++) {
+      let frac = '';
+      for (let k = 0, n = next() % 13; k < n; k++) frac += String(next() % 4 === 0 ? 0 : next() % 10);
+      rates.push(`${next() % 3 === 0 ? '0' : String(next() % 10000)}${frac ? `.${frac}` : ''}`);
+    }
+    for (const r of rates) {
+      assert.equal(formatRate(r, '.'), new Decimal(r).toFixed(), r);
+      assert.equal(formatRate(r, ','), new Decimal(r).toFixed().replace('.', ','), r);
+    }
+  });
+
   test('money rounded by its digits is what Decimal writes, carries and edges included', () => {
     // formatMoney rounds plain non-negative amounts by their digits (no Decimal per amount): the
     // same text as Decimal#toFixed half-up, for edges and for many generated amounts.

@@ -104,7 +104,10 @@ export function formatMoney(stored: string, places: number, separator: '.' | ','
 
 /** An exchange rate exactly, trailing zeros dropped ("1.250000000000" -> "1.25", "1.000" -> "1"). */
 export function formatRate(stored: string, separator: '.' | ','): string {
-  const text = new Decimal(stored).toFixed();
+  // Plain non-negative rates (every stored one) by their digits, as Decimal#toFixed() writes them.
+  const m = PLAIN_AMOUNT.exec(stored);
+  const frac = m ? (m[2] ?? '').replace(/0+$/, '') : '';
+  const text = m ? (frac ? `${m[1]}.${frac}` : (m[1] as string)) : new Decimal(stored).toFixed();
   return separator === '.' ? text : text.replace('.', ',');
 }
 

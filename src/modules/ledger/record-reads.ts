@@ -15,6 +15,8 @@ export interface RecordSelection {
   toMs?: number;
 }
 
+const INSTANTS = [['start_at'], ['answer_at'], ['end_at'], ['rated_at']] as const;
+
 const CHARGE_COLUMNS = ['currency', 'amount', 'tax_amount', 'total', 'billed_currency', 'exchange_rate', 'billed_total', 'covered_seconds', 'prefix', 'description'] as const;
 
 /** The query of a reseller's record legs, unordered and unlimited: callers add keyset and order. */
@@ -27,9 +29,13 @@ export function recordLegsQuery(db: Queryable, resellerId: number, sel: RecordSe
     .select(
       'l.id', 'l.leg_key', 'l.call_id', 'p.name as platform', 'r.code as reseller_code', 's.account_number', 's.name as subscriber_name',
       'l.calling_number', 'l.called_number', 'l.raw_calling', 'l.raw_called', 'l.redirecting_number', 'l.account_code',
-      'l.start_at', 'l.answer_at', 'l.end_at', 'l.rated_at', 'l.billable_seconds', 'l.answered', 'l.disposition', 'l.switch_cause',
+      'l.billable_seconds', 'l.answered', 'l.disposition', 'l.switch_cause',
       'l.direction', 'l.status', 'l.unrated_reason', 'l.trunk', 'l.carrier',
-    );
+    )
+    // Instants as epoch milliseconds (the microseconds cut off, as the driver's Date did): a number
+    // is all the formatter needs, and parsing four timestamps a leg into Dates was the driver's
+    // largest cost in a file of a million legs.
+    .select(INSTANTS.map(([col]) => db.raw(`floor(extract(epoch from l.${col}) * 1000)::int8 as ${col}`)));
   for (const [kind, alias] of [['wholesale', 'w'], ['retail', 'rt']] as const) {
     q.leftJoin(`charges as ${alias}`, function () {
       this.on(`${alias}.leg_id`, 'l.id').andOn(`${alias}.start_at`, 'l.start_at').andOnVal(`${alias}.kind`, kind).andOnVal(`${alias}.reseller_id`, resellerId);
@@ -61,7 +67,8 @@ function chargeOf(r: Record<string, any>, p: string): RecordCharge | null {
   };
 }
 
-const ms = (d: Date | null | undefined): number | null => (d ? new Date(d).getTime() : null);
+/** An instant of recordLegsQuery (epoch ms, int8 as text) as a number. */
+const ms = (v: string | number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** A row of recordLegsQuery as the formatter reads it. */
 export function toLegRecord(r: Record<string, any>): LegRecord {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Queryable } from '../../db/knex';
 import type { RecordPeriod } from '../../domain/records';
+import { copyField, copyRows } from '../ledger/copy';
 
 /** A record file as stored (docs/RECORD-FORMATS.md, "Record files"). */
 export interface RecordFileRow {
@@ -113,6 +114,7 @@ export async function entriesOf(db: Queryable, specId: number, legIds: number[])
   return out;
 }
 
+/** Entries of legs met before (or any, on the embedded database): inserted, or updated where the spec carried the leg already. */
 export async function putEntries(db: Queryable, specId: number, entries: Entry[]): Promise<void> {
   if (!entries.length) return;
   // Seven arrays, not seven parameters per entry (a multi-row VALUES of 2,000 entries binds 14,000).
@@ -126,6 +128,24 @@ export async function putEntries(db: Queryable, specId: number, entries: Entry[]
       entries.map((e) => e.retailCurrency), entries.map((e) => e.retailTotal),
     ] as Knex.RawBinding[],
   );
+}
+
+const ENTRY_COLUMNS = ['spec_id', 'leg_id', 'file_id', 'wholesale_currency', 'wholesale_total', 'retail_currency', 'retail_total'] as const;
+
+/**
+ * Entries of legs the spec has never carried (entriesOf found none, in the transaction that holds
+ * the file row locked, so no other closer of the spec writes them meanwhile). `copy`: by COPY FROM
+ * STDIN (real Postgres; a daily file is mostly new legs, and COPY is one stream Postgres parses
+ * without planning or binding); otherwise the INSERT of putEntries (the embedded database has no
+ * COPY FROM STDIN through its socket).
+ */
+export async function addEntries(db: Queryable, specId: number, entries: Entry[], opts: { copy: boolean }): Promise<void> {
+  if (!entries.length) return;
+  if (!opts.copy) return putEntries(db, specId, entries);
+  const spec = String(specId);
+  const lines = entries.map((e) =>
+    `${spec}\t${e.legId}\t${e.fileId}\t${copyField(e.wholesaleCurrency)}\t${copyField(e.wholesaleTotal)}\t${copyField(e.retailCurrency)}\t${copyField(e.retailTotal)}\n`);
+  await copyRows(db, 'record_file_entries', ENTRY_COLUMNS, lines);
 }
 
 /** One batch's bytes and the file's progress, in the batch's transaction. */
