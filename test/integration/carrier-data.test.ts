@@ -14,7 +14,7 @@ import { createTestApp, type TestApp } from '../support/app';
 import { makeTenants } from '../support/factories';
 import { Client } from '../support/http';
 import { newCarrierCredential } from '../../src/modules/carriers/credentials';
-import { recordMissingFiles } from '../../src/modules/carrier-data/carrier-data.service';
+import { reconcileReceivedFiles, recordMissingFiles } from '../../src/modules/carrier-data/carrier-data.service';
 import { fileDeadlines, fileMissing } from '../../src/modules/carrier-data/deadlines';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/carrier');
@@ -90,6 +90,25 @@ describe('carrier billing data in', () => {
     assert.notEqual(again.body.file_id, first.body.file_id);
     assert.equal((await records(c.id)).length, 3);
     assert.equal((await t.db('carrier_files').where({ carrier_id: c.id })).length, 2);
+  });
+
+  test('a stored file is reconciled automatically by the carrier-reconcile job, once: the months of its records, as an automatic run', async () => {
+    // Files of the other tests are taken too: this one looks at its own carrier.
+    const c = await carrier();
+    const res = await post(c.token, fixture('generic.csv'));
+    assert.equal(res.body.records, 3);
+    const first = await reconcileReceivedFiles(t.db);
+    assert.ok(first.files >= 1 && first.runs >= 1);
+    const runs = await t.db('reconciliation_runs').where({ carrier_id: c.id });
+    assert.deepEqual(runs.map((r) => [r.trigger, r.status, new Date(r.period_from).toISOString(), new Date(r.period_to).toISOString()]), [['automatic', 'done', '2026-11-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z']]);
+    // No leg of ours: the carrier's three records are records we do not have.
+    const items = await t.db('reconciliation_items').where({ run_id: runs[0].id });
+    assert.deepEqual(items.map((i) => i.class).sort(), ['not_in_our_records', 'not_in_our_records', 'not_in_our_records']);
+    assert.ok((await t.db('carrier_files').where({ id: res.body.file_id }).first()).reconciled_at);
+    assert.deepEqual(await reconcileReceivedFiles(t.db), { files: 0, runs: 0 }, 'nothing left to take');
+    // A re-post (all duplicates) stores no records: no new run.
+    await post(c.token, fixture('generic.csv'));
+    assert.deepEqual(await reconcileReceivedFiles(t.db), { files: 0, runs: 0 });
   });
 
   test('a file without record ids re-posted: keyed by its text and line, nothing stored twice', async () => {

@@ -191,3 +191,14 @@ export async function missingOf(db: Queryable, carrierId: number, limit: number)
 }
 
 export type { Db };
+
+/** Stored files with records the automatic reconciliation has not taken yet, oldest first. */
+export async function filesToReconcile(db: Queryable, limit = 100): Promise<Array<{ id: number; carrierId: number; firstStartAt: Date; lastStartAt: Date }>> {
+  const rows = (await db('carrier_files').whereNull('reconciled_at').where({ status: 'stored' }).where('records', '>', 0)
+    .orderBy('id').limit(limit).select('id', 'carrier_id', 'first_start_at', 'last_start_at')) as Array<Record<string, any>>;
+  return rows.map((r) => ({ id: Number(r.id), carrierId: Number(r.carrier_id), firstStartAt: new Date(r.first_start_at), lastStartAt: new Date(r.last_start_at) }));
+}
+
+export async function markReconciled(db: Queryable, ids: number[]): Promise<void> {
+  if (ids.length) await db('carrier_files').whereIn('id', ids).update({ reconciled_at: db.fn.now() });
+}

@@ -7,6 +7,7 @@ import {
 import { recordAudit } from '../audit/audit.repository';
 import * as carriers from '../carriers/carriers.service';
 import { ensurePartitions } from '../ledger/partitions';
+import { reconcileAfterFile } from '../reconciliation/reconciliation.service';
 import * as repo from './carrier-data.repository';
 import { fileMissing } from './deadlines';
 
@@ -187,3 +188,32 @@ export async function recordMissingFiles(db: Db, nowMs = Date.now()): Promise<Ar
 /** The mapped-CSV preview (domain previewMapped), re-exported for the carrier form's route. */
 export { previewMapped };
 export type { CarrierRecord };
+
+/**
+ * The automatic reconciliation of received files: per carrier, the months its newly stored files'
+ * records touch are reconciled (one automatic run per carrier and month, replacing the previous),
+ * then the files are marked. A failure leaves them unmarked, to be taken on the next run.
+ */
+export async function reconcileReceivedFiles(db: Db, opts: { signal?: AbortSignal } = {}): Promise<{ files: number; runs: number }> {
+  let files = 0;
+  let runs = 0;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const batch = await repo.filesToReconcile(db);
+    if (!batch.length) break;
+    const byCarrier = new Map<number, { from: number; to: number; ids: number[] }>();
+    for (const f of batch) {
+      const c = byCarrier.get(f.carrierId) ?? { from: Infinity, to: -Infinity, ids: [] };
+      c.from = Math.min(c.from, f.firstStartAt.getTime());
+      c.to = Math.max(c.to, f.lastStartAt.getTime() + 1);
+      c.ids.push(f.id);
+      byCarrier.set(f.carrierId, c);
+    }
+    for (const [carrierId, c] of byCarrier) {
+      runs += (await reconcileAfterFile(db, carrierId, c.from, c.to)).length;
+      await repo.markReconciled(db, c.ids);
+      files += c.ids.length;
+    }
+  }
+  return { files, runs };
+}
