@@ -43,6 +43,31 @@ describe('wall time in a plan time zone', () => {
     assert.equal(at('2026-07-01', 18), '2026-07-01T22:00:00.000Z');
   });
 
+  test('a repeated hour that begins exactly half a day after the wall time is still found (Chatham falls back at 14:00 UTC)', () => {
+    // 2026-04-05 03:45 CHADT (+13:45) becomes 02:45 CHAST (+12:45), at 2026-04-04T14:00Z. 02:00 is read
+    // twice: 12:15Z and 13:15Z. The first occurrence is where a band starts (CI found it missed).
+    assert.equal(firstInstantAtOrAfter('Pacific/Chatham', day('2026-04-05'), 2 * 3_600_000), Date.parse('2026-04-04T12:15:00Z'));
+    assert.equal(utcOfWallTime('Pacific/Chatham', day('2026-04-05'), 2 * 3_600_000), Date.parse('2026-04-04T12:15:00Z'));
+    const bands = compileBands('Pacific/Chatham', [{ band: 'peak', weekdays: [], dates: ['2026-04-05'], startMs: 2 * 3_600_000 }]);
+    const segs = splitByBands(bands, Date.parse('2026-04-04T00:00:00.500Z'), 44_101);
+    assert.deepEqual(segs.map((s) => [s.band, s.to - s.from]), [[undefined, 44_100], ['peak', 1]]);
+  });
+
+  test('every wall time of a year in zones with odd offsets and transitions maps to the first instant the clock reads it', () => {
+    for (const zone of ['Pacific/Chatham', 'Australia/Lord_Howe', 'America/St_Johns', 'Asia/Tehran', 'Europe/Dublin', 'Pacific/Apia']) {
+      for (let d = day('2026-01-01'); d < day('2027-01-01'); d++) {
+        for (let m = 0; m < 24 * 60; m += 15) {
+          const local = d * 86_400_000 + m * 60_000;
+          const got = firstInstantAtOrAfter(zone, d, m * 60_000);
+          // Brute force: the first quarter hour (offsets change only on quarter hours) whose clock reads local or later.
+          let q = local - 15 * 3_600_000;
+          while (q + zoneOffsetMs(zone, q) < local) q += 15 * 60_000;
+          assert.equal(got, q, `${zone} ${new Date(local).toISOString()}`);
+        }
+      }
+    }
+  });
+
   test('a band started in the repeated hour is not started again, nor the one before it brought back, when the clock goes back', () => {
     // Santiago, Saturday 2026-04-04: 23:59 (-03) is followed by 23:00 (-04) at 03:00Z; Sunday begins at 04:00Z.
     const bands = compileBands('America/Santiago', [

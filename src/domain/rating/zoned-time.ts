@@ -80,14 +80,24 @@ export function dateOfDay(day: number): string {
  */
 export function utcOfWallTime(timeZone: string, day: number, msOfDay: number): number {
   const local = day * DAY_MS + msOfDay;
-  // The offsets in force half a day either side cover any single transition.
-  const before = zoneOffsetMs(timeZone, local - DAY_MS / 2);
-  const after = zoneOffsetMs(timeZone, local + DAY_MS / 2);
-  let best: number | undefined;
-  for (const candidate of [local - before, local - after]) {
-    if (candidate + zoneOffsetMs(timeZone, candidate) === local && (best === undefined || candidate < best)) best = candidate;
+  const found = instantsOfWallTime(timeZone, local);
+  return found.length > 0 ? Math.min(...found) : local - zoneOffsetMs(timeZone, local - DAY_MS);
+}
+
+/**
+ * The instants at which the zone's clock reads this local time: one, two in a repeated hour, none
+ * in a gap. The instant is local minus the offset in force then, and offsets lie within -12 h and
+ * +14 h, so the instant lies within a day of local; the offsets seen a day either side and at local
+ * are every offset in force across it (a transition exactly at a probe cannot hide the old one, as
+ * it could with probes half a day away: Chatham falls back at 14:00 UTC, 02:00 + 12 h local).
+ */
+function instantsOfWallTime(timeZone: string, local: number): number[] {
+  const found: number[] = [];
+  for (const probe of [local - DAY_MS, local - DAY_MS / 2, local, local + DAY_MS / 2, local + DAY_MS]) {
+    const candidate = local - zoneOffsetMs(timeZone, probe);
+    if (!found.includes(candidate) && candidate + zoneOffsetMs(timeZone, candidate) === local) found.push(candidate);
   }
-  return best ?? local - before;
+  return found;
 }
 
 /**
@@ -99,18 +109,12 @@ export function utcOfWallTime(timeZone: string, day: number, msOfDay: number): n
  */
 export function firstInstantAtOrAfter(timeZone: string, day: number, msOfDay: number): number {
   const local = day * DAY_MS + msOfDay;
-  const before = zoneOffsetMs(timeZone, local - DAY_MS / 2);
-  const after = zoneOffsetMs(timeZone, local + DAY_MS / 2);
-  const early = local - before;
-  const late = local - after;
-  // Two candidates; the earlier one that the clock really reads is the first occurrence.
-  const earlyOk = early + zoneOffsetMs(timeZone, early) === local;
-  const lateOk = late + zoneOffsetMs(timeZone, late) === local;
-  if (earlyOk && lateOk) return Math.min(early, late);
-  if (earlyOk) return early;
-  if (lateOk) return late;
+  const found = instantsOfWallTime(timeZone, local);
+  if (found.length > 0) return Math.min(...found);
   // In a gap: offsets change on quarter hours, so the jump is the first one at which the clock is past it.
-  let q = Math.floor(Math.min(early, late) / QUARTER_HOUR) * QUARTER_HOUR;
+  // Start from the earliest candidate (the offset after the jump) and walk forward.
+  const latestOffset = Math.max(zoneOffsetMs(timeZone, local - DAY_MS), zoneOffsetMs(timeZone, local + DAY_MS));
+  let q = Math.floor((local - latestOffset) / QUARTER_HOUR) * QUARTER_HOUR;
   while (q + zoneOffsetMs(timeZone, q) < local) q += QUARTER_HOUR;
   return q;
 }
