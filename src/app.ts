@@ -54,7 +54,9 @@ import { settingsRoutes } from './modules/settings/settings.routes';
 import { subscriberRoutes } from './modules/subscribers/subscribers.routes';
 import { selfCareRoutes } from './modules/selfcare/selfcare.routes';
 import { userRoutes } from './modules/users/users.routes';
-import { API_MOUNT, apiRouter, noApiKeys, type ApiKeyCheck } from './web/api';
+import { API_MOUNT, apiRouter, type ApiKeyCheck } from './web/api';
+import { apiKeyCheck } from './modules/api-keys/api-keys.auth';
+import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
 import { configurePassport } from './web/passport';
 import { enforceAccountStatus, readOnlyGuard, requireLogin, requirePortal } from './web/guards';
 import { errorHandler, notFoundHandler } from './web/errors';
@@ -220,7 +222,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(RECORD_FILES_API, recordFilesApi({ db }));
   // LD carriers' billing data, with the carriers' own posting credentials (carrier-data.api.ts).
   app.use(CARRIER_DATA_API, carrierDataApi({ db }));
-  app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? noApiKeys }));
+  app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? apiKeyCheck(db), requestsPerSecondPerKey: config.apiRequestsPerSecondPerKey }));
   // Any other path under /api (another version, a typo): problem details, still without a session.
   app.use(API_PREFIX, notFoundHandler);
 
@@ -304,6 +306,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));
   app.use(settingsRoutes({ db }));
+  app.use(apiKeyRoutes({ db }));
   app.use(billingRoutes({ db }));
   app.use(reportRoutes({ db }));
   app.use(accountingRoutes({ db }));

@@ -52,6 +52,7 @@ const schema = z
     INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM: z.coerce.number().int().positive().default(5000),
     INTAKE_MAX_MB_IN_FLIGHT_PER_PLATFORM: z.coerce.number().int().positive().default(100),
     INTAKE_PARSE_THREADS: z.coerce.number().int().min(0).max(64).default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
+    API_MAX_REQUESTS_PER_SECOND_PER_KEY: z.coerce.number().int().positive().default(100),
     JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
     CACHE_CHECK_SECONDS: z.coerce.number().positive().max(3600).default(5),
   })
@@ -78,6 +79,8 @@ export interface Config {
   logLevel: string;
   loginThrottle: { perAccount: number; perAddress: number; windowSeconds: number };
   intakeLimits: IntakeLimits;
+  /** Requests a second one API key may make (429 with Retry-After past it), so one system cannot crowd out the others. */
+  apiRequestsPerSecondPerKey: number;
   /** Worker threads that parse large CDR posts (0: all on the event loop). */
   intakeParseThreads: number;
   /** How long a claimed background job is its worker's without a renewal: a killed process's job is taken up again after it. */
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       postsPerSecondPerPlatform: c.INTAKE_MAX_POSTS_PER_SECOND_PER_PLATFORM,
       bytesInFlightPerPlatform: c.INTAKE_MAX_MB_IN_FLIGHT_PER_PLATFORM * 1024 * 1024,
     },
+    apiRequestsPerSecondPerKey: c.API_MAX_REQUESTS_PER_SECOND_PER_KEY,
     intakeParseThreads: c.INTAKE_PARSE_THREADS,
     jobLeaseSeconds: c.JOB_LEASE_SECONDS,
     cacheMaxAgeMs: Math.round(c.CACHE_CHECK_SECONDS * 1000),

@@ -1,3 +1,4 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { LOGIN_REFUSAL_MESSAGES } from '../domain/tenancy/status';
 import { errorHandler, notFoundHandler } from './errors';
@@ -16,11 +17,11 @@ export const API_MOUNT = '/api/v1';
 /**
  * Who a bearer key acts as, or undefined when it is no key of ours. The API works with the same
  * principal as the portal (scope, actor, read-only roles), so the services it calls are the
- * portal's. Pluggable: API keys are issue 14; until then no key is accepted.
+ * portal's. Pluggable: the product's is modules/api-keys (apiKeyCheck); tests may plug their own.
  */
 export type ApiKeyCheck = (token: string, req: Request) => Promise<Principal | undefined>;
 
-/** Until API keys exist: every key is unknown (never a built-in or test key). */
+/** No key is accepted (never a built-in or test key). */
 export const noApiKeys: ApiKeyCheck = async () => undefined;
 
 // RFC 6750 2.1: "Bearer" (any case), one space, a b64token.
@@ -63,18 +64,39 @@ export function bearerAuth(check: ApiKeyCheck): RequestHandler {
 }
 
 /**
- * The API router: authentication first (an unknown path answers 401 to a caller without a key, so
- * the API's shape is not shown to strangers), the read-only guard of support roles, JSON bodies,
- * then the endpoints, then a 404 and the error handler, both problem details.
+ * Requests a second per key: past it, 429 with Retry-After (RFC 6585), so one system polling too
+ * hard cannot slow the API for the others. Counted in this process, per key (a person's principal
+ * plugged in by a test counts by its login).
  */
-export function apiRouter({ keys }: { keys: ApiKeyCheck }): Router {
+export function keyThrottle(requestsPerSecond: number): RequestHandler {
+  const limiter = new RateLimiterMemory({ points: requestsPerSecond, duration: 1 });
+  return (req: Request, res: Response, next: NextFunction) => {
+    const p = req.user as Principal;
+    limiter
+      .consume(p.apiKeyId !== undefined ? `key:${p.apiKeyId}` : `login:${p.id}`)
+      .then(() => next())
+      .catch((r: unknown) => {
+        if (!(r instanceof RateLimiterRes)) return next(r);
+        const wait = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
+        res.set('Retry-After', String(wait));
+        sendProblem(res, problem(req, 429, `This key makes more than ${requestsPerSecond} requests a second: try again in ${wait} s.`));
+      });
+  };
+}
+
+/**
+ * The API router: authentication first (an unknown path answers 401 to a caller without a key, so
+ * the API's shape is not shown to strangers), the key's throttle, the read-only guard of support
+ * roles, JSON bodies, then the endpoints, then a 404 and the error handler, both problem details.
+ */
+export function apiRouter({ keys, requestsPerSecondPerKey = 100 }: { keys: ApiKeyCheck; requestsPerSecondPerKey?: number }): Router {
   const r = Router(ROUTER_OPTIONS);
   r.use(bearerAuth(keys));
+  r.use(keyThrottle(requestsPerSecondPerKey));
   r.use(readOnlyGuard);
   r.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
 
-  // The API's index: which version this is and whom the key acts as (the boundary's one endpoint
-  // until issue 14 adds the resources).
+  // The API's index: which version this is and whom the key acts as.
   r.get('/', (req, res) => {
     const p = req.user as Principal;
     res.json({ api: 'v1', principal: { role: p.role, reseller_id: p.resellerId, subscriber_id: p.subscriberId } });

@@ -5,6 +5,7 @@ import type { LoginRefusal } from '../domain/tenancy/status';
 
 /** The logged-in person as every request sees them (loaded fresh from the database each request). */
 export interface Principal {
+  /** The login's id; 0 for an API key, which is no login (its id is apiKeyId). */
   id: number;
   email: string;
   name: string;
@@ -15,6 +16,8 @@ export interface Principal {
   totpEnabled: boolean;
   /** IANA zone the person reads times in and types dates in: their party's (see partyTimeZone). */
   timeZone: string;
+  /** Set when a bearer API key acts (web/api.ts), not a person. */
+  apiKeyId?: number;
   /** Set when the account lost access since login (reseller deactivated, user disabled, ...). */
   refusal?: LoginRefusal;
 }
@@ -49,5 +52,7 @@ export function timeZoneOf(req: Request): string {
 
 export function actor(req: Request): Actor {
   const p = principal(req);
+  // An API key is no login: the audit names the key (actor_api_key_id), and no user.
+  if (p.apiKeyId !== undefined) return { userId: null, apiKeyId: p.apiKeyId, email: p.email, role: p.role, scope: scopeOf(p), ip: req.ip, requestId: String(req.id ?? '') };
   return { userId: p.id, email: p.email, role: p.role, scope: scopeOf(p), ip: req.ip, requestId: String(req.id ?? '') };
 }

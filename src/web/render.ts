@@ -113,6 +113,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale/reports', label: 'Reports', group: 'Traffic' },
         { href: '/wholesale/jobs', label: 'Jobs', group: 'System' },
         { href: '/wholesale/users', label: 'Wholesale users', group: 'System' },
+        { href: '/wholesale/api-keys', label: 'API keys', group: 'System' },
         { href: '/wholesale/audit', label: 'Audit log', group: 'System' },
         { href: '/wholesale/settings', label: 'Settings', group: 'System' },
       ];
@@ -136,6 +137,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/account', label: 'Wholesale account', group: 'System' },
         { href: '/reseller/jobs', label: 'Jobs', group: 'System' },
         { href: '/reseller/users', label: 'Users', group: 'System' },
+        { href: '/reseller/api-keys', label: 'API keys', group: 'System' },
         { href: '/reseller/audit', label: 'Audit log', group: 'System' },
       ];
     case 'subscriber':

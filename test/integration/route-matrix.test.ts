@@ -121,12 +121,18 @@ async function makeTenants(db: Db) {
     const recordFileId = Number((file as { id: number }).id);
     await db('record_file_chunks').insert({ file_id: recordFileId, seq: 0, bytes });
     const [key] = await db('record_file_keys').insert({ reseller_id: x.reseller.id, label: 'Matrix', prefix: 'rfk_matrix', key_hash: crypto.randomBytes(32).toString('hex') }).returning('id');
-    return { ...x, recordSpec: { id: specId }, recordFile: { id: recordFileId }, recordFileKey: { id: Number((key as { id: number }).id) } };
+    return { ...x, recordSpec: { id: specId }, recordFile: { id: recordFileId }, recordFileKey: { id: Number((key as { id: number }).id) }, apiKey: await apiKey(x.reseller.id) };
   };
+  // An API key of the reseller's (issue 14), and one of the operator's.
+  const apiKey = async (resellerId: number | null) => {
+    const [k] = await db('api_keys').insert({ reseller_id: resellerId, name: 'Matrix', access: 'write', key_hash: crypto.randomBytes(32).toString('hex'), key_hint: 'abcd' }).returning('id');
+    return { id: Number((k as { id: number }).id) };
+  };
+  const operatorApiKey = await apiKey(null);
   const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
   return {
     ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, carrierFile: { id: Number((carrierFile as { id: number }).id) }, reconRun: { id: reconRun.id }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
-    features, operatorFeaturePackage,
+    features, operatorFeaturePackage, operatorApiKey,
     a: await tenant(fx.a),
     b: await tenant(fx.b),
   };
@@ -248,12 +254,17 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   // record-files API key (the reseller portal only).
   recordFileId: (fx, t) => fx[t].recordFile.id,
   recordFileKeyId: (fx, t) => fx[t].recordFileKey.id,
+  // API keys: under /wholesale/api-keys the operator's own ("foreign": a reseller's, which those
+  // pages must not reach); under /reseller that reseller's. Beside a reseller's id on the operator's
+  // pages, that reseller's key (resellerApiKeyId; operator staff reach every reseller's).
+  apiKeyId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorApiKey.id : fx.b.apiKey.id) : fx[t].apiKey.id),
+  resellerApiKeyId: (fx, t) => fx[t].apiKey.id,
   userId: (fx, t, portal) =>
     portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
 };
 
 /** Parameters whose tenant-b value operator staff legitimately reach under /wholesale (every reseller is theirs). */
-const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId', 'featureId', 'recordSpecId', 'recordFileId']);
+const OPERATOR_REACHES_EVERY_TENANT = new Set(['resellerId', 'subscriberId', 'numberId', 'identityId', 'rangeId', 'jurisdictionId', 'legId', 'jobId', 'tollAssignmentId', 'featureId', 'recordSpecId', 'recordFileId', 'resellerApiKeyId']);
 
 /** GET pages that send some roles elsewhere instead of showing a page: the place they send them. */
 const GET_REDIRECTS: Record<string, (who: Role) => string | undefined> = {
@@ -301,6 +312,8 @@ const NO_STORE_PAGES = [
   'GET /reseller/record-files', 'GET /reseller/record-files.csv', 'GET /reseller/record-files/:recordFileId/download', 'POST /reseller/record-files/keys',
   'GET /wholesale/resellers/:resellerId/record-files.csv',
   'GET /wholesale/resellers/:resellerId/record-files', 'GET /wholesale/resellers/:resellerId/record-files/:recordFileId/download',
+  // API keys: the answer that shows a new key once.
+  'POST /wholesale/api-keys', 'POST /reseller/api-keys', 'POST /wholesale/resellers/:resellerId/api-keys',
   // The reports (issue 12) and every table's CSV.
   'GET /wholesale/reports', 'GET /reseller/reports',
   ...['days', 'resellers', 'destinations', 'carriers', 'unrated', 'taxes', 'recurring'].map((id) => `GET /wholesale/reports/${id}.csv`),

@@ -84,6 +84,7 @@ export async function recordAudit(db: Queryable, actor: Actor, entry: AuditEntry
   const insert = db('audit_log').insert({
     reseller_id: entry.resellerId,
     actor_user_id: actor.userId,
+    actor_api_key_id: actor.apiKeyId ?? null,
     actor_email: actor.email,
     actor_role: actor.role,
     entity_type: entry.entityType,
