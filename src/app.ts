@@ -57,6 +57,7 @@ import { userRoutes } from './modules/users/users.routes';
 import { API_MOUNT, apiRouter, type ApiKeyCheck } from './web/api';
 import { apiKeyCheck } from './modules/api-keys/api-keys.auth';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
+import { apiDocument, apiOperations } from './api';
 import { configurePassport } from './web/passport';
 import { enforceAccountStatus, readOnlyGuard, requireLogin, requirePortal } from './web/guards';
 import { errorHandler, notFoundHandler } from './web/errors';
@@ -222,7 +223,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(RECORD_FILES_API, recordFilesApi({ db }));
   // LD carriers' billing data, with the carriers' own posting credentials (carrier-data.api.ts).
   app.use(CARRIER_DATA_API, carrierDataApi({ db }));
-  app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? apiKeyCheck(db), requestsPerSecondPerKey: config.apiRequestsPerSecondPerKey }));
+  const operations = apiOperations();
+  app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? apiKeyCheck(db), requestsPerSecondPerKey: config.apiRequestsPerSecondPerKey, operations, db, document: apiDocument(operations) }));
   // Any other path under /api (another version, a typo): problem details, still without a session.
   app.use(API_PREFIX, notFoundHandler);
 

@@ -130,6 +130,18 @@ export function jsonFields<T extends z.ZodRawShape, O extends { [K in keyof T]?:
   return z.strictObject(shape) as unknown as z.ZodType<z.output<z.ZodObject<T>>>;
 }
 
+/**
+ * The body of a PATCH: the same members as jsonFields, each optional (absent: unchanged). It checks
+ * names and types; the object merged with the current values is then held to jsonFields' rules.
+ */
+export function jsonPatchFields<T extends z.ZodRawShape>(form: z.ZodObject<T>, json: { [K in keyof T]?: z.ZodType } = {}): z.ZodType<Partial<Record<keyof T, unknown>>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, rule] of Object.entries(form.shape)) {
+    shape[name] = (json[name as keyof T] ?? z.preprocess((v) => (v === null ? undefined : v), rule as z.ZodType)).optional();
+  }
+  return z.strictObject(shape) as unknown as z.ZodType<Partial<Record<keyof T, unknown>>>;
+}
+
 /** A checkbox's value in JSON: true or false (absent: false, as an unticked box). */
 export const jsonBoolean = (name: string) => z.boolean({ error: `${name} must be true or false` }).default(false);
 

@@ -3,6 +3,9 @@ import express, { Router, type NextFunction, type Request, type RequestHandler, 
 import { LOGIN_REFUSAL_MESSAGES } from '../domain/tenancy/status';
 import { errorHandler, notFoundHandler } from './errors';
 import { readOnlyGuard } from './guards';
+import type { Db } from '../db/knex';
+import { mountOperations, type ApiOperation } from './api-operations';
+import { apiDocsRouter } from './api-docs';
 import type { Principal } from './principal';
 import { problem, sendProblem } from './problems';
 import { ROUTER_OPTIONS } from './router';
@@ -85,12 +88,22 @@ export function keyThrottle(requestsPerSecond: number): RequestHandler {
 }
 
 /**
- * The API router: authentication first (an unknown path answers 401 to a caller without a key, so
- * the API's shape is not shown to strangers), the key's throttle, the read-only guard of support
- * roles, JSON bodies, then the endpoints, then a 404 and the error handler, both problem details.
+ * The API router: its description first (the OpenAPI document and the reference page are public:
+ * the same for every installation, no data in them), then authentication (any other unknown path
+ * answers 401 to a caller without a key, so nothing else is shown to strangers), the key's
+ * throttle, the read-only guard of support roles, JSON bodies, the operations, then a 404 and the
+ * error handler, both problem details.
  */
-export function apiRouter({ keys, requestsPerSecondPerKey = 100 }: { keys: ApiKeyCheck; requestsPerSecondPerKey?: number }): Router {
+export function apiRouter({ keys, requestsPerSecondPerKey = 100, operations = [], db, document }: {
+  keys: ApiKeyCheck;
+  requestsPerSecondPerKey?: number;
+  operations?: ApiOperation[];
+  db?: Db;
+  /** The OpenAPI document (web/openapi.ts), made once at start. */
+  document?: unknown;
+}): Router {
   const r = Router(ROUTER_OPTIONS);
+  if (document !== undefined) r.use(apiDocsRouter(document));
   r.use(bearerAuth(keys));
   r.use(keyThrottle(requestsPerSecondPerKey));
   r.use(readOnlyGuard);
@@ -99,8 +112,12 @@ export function apiRouter({ keys, requestsPerSecondPerKey = 100 }: { keys: ApiKe
   // The API's index: which version this is and whom the key acts as.
   r.get('/', (req, res) => {
     const p = req.user as Principal;
-    res.json({ api: 'v1', principal: { role: p.role, reseller_id: p.resellerId, subscriber_id: p.subscriberId } });
+    res.json({ api: 'v1', principal: { role: p.role, reseller_id: p.resellerId, subscriber_id: p.subscriberId }, documentation: '/api/v1/docs', openapi: '/api/v1/openapi.json' });
   });
+  if (operations.length) {
+    if (!db) throw new Error('apiRouter: operations need the database');
+    mountOperations(r, operations, { db });
+  }
 
   r.use(notFoundHandler);
   r.use(errorHandler);

@@ -49,6 +49,7 @@ const OPERATOR_TABLES: Record<string, string> = {
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */
 const NULLABLE_TENANT: Record<string, string> = {
+  api_idempotency: 'answers to the operator’s keys belong to no reseller',
   api_keys: 'the operator’s keys belong to no reseller; a reseller’s keys carry it',
   users: 'operator staff (wholesale_admin, wholesale_support) belong to no reseller',
   audit_log: 'changes to operator-level entities (wholesale users, settings) belong to no reseller',

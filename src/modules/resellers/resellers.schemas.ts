@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkbox, currencyField, cycleDayField, jsonOptionalId, listParams, optionalId, emailField, jsonBoolean, jsonFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { checkbox, currencyField, cycleDayField, jsonOptionalId, listParams, optionalId, emailField, jsonBoolean, jsonFields, jsonPatchFields, optionalEmail, optionalSipDomain, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const resellerFields = z.object({
   name: requiredText('Name', 120),
@@ -36,6 +36,7 @@ export type NewResellerInput = z.infer<typeof newResellerSchema>;
 // The same fields as a JSON body (the API, issue 14), beside the form's: same rules, same data.
 const resellerJsonTypes = { billing_service: jsonBoolean('billing_service') };
 export const resellerJson = jsonFields(resellerFields, resellerJsonTypes);
+export const resellerPatchJson = jsonPatchFields(resellerFields, { billing_service: z.boolean({ error: 'billing_service must be true or false' }) });
 export const newResellerJson = jsonFields(newResellerSchema, { ...resellerJsonTypes, wholesale_plan_id: jsonOptionalId('wholesale_plan_id must be a plan id or null') });
 
 export const resellerListQuery = z.object({

@@ -93,6 +93,14 @@ export async function statusImpact(db: Db, id: number): Promise<CascadeImpact> {
   return cascadeImpact(await repo.cascadeCounts(db, id));
 }
 
+/** The reseller with its row locked (a change's transaction: the API's If-Match), in the scope. */
+export async function getForUpdateOrThrow(db: Db, scope: Scope, id: number): Promise<repo.Reseller> {
+  if (scope.kind !== 'wholesale' && scope.resellerId !== id) throw new NotFoundError();
+  const reseller = await repo.getResellerForUpdate(db, id);
+  if (!reseller) throw new NotFoundError();
+  return reseller;
+}
+
 export async function getOrThrow(db: Db, scope: Scope, id: number): Promise<repo.Reseller> {
   const reseller = await repo.getReseller(db, scope, id);
   if (!reseller) throw new NotFoundError();

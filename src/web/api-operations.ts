@@ -1,0 +1,256 @@
+import crypto from 'node:crypto';
+import type { NextFunction, Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Db, Queryable } from '../db/knex';
+import type { Actor } from '../domain/tenancy/actor';
+import { portalOf } from '../domain/tenancy/roles';
+import { actor, principal, type Principal } from './principal';
+import { problem, sendProblem, validationProblem } from './problems';
+
+/**
+ * The JSON API's operations (issue 14), each declared once with its zod schemas: the same
+ * declaration registers the Express route (validation, tenancy, idempotency, preconditions) and
+ * writes its part of the OpenAPI document (web/openapi.ts), so the document cannot drift from
+ * what the code accepts. Handlers call the portal's services with the caller's actor and scope.
+ *
+ * Conventions, everywhere:
+ * - Bodies and query strings are validated by the schemas; a bad field is a 422 problem naming it.
+ * - A path id that is not an id, or names a row of another tenant, is a 404 (never a 403 that would
+ *   say the row exists).
+ * - POST takes `Idempotency-Key`: the first answer is kept a day, and a retry with the same key and
+ *   request gets it again (`Idempotent-Replayed: true`), never a second object; the same key with
+ *   another request is a 422. The key is claimed in the transaction that makes the change.
+ * - Single objects carry an `ETag`; PATCH takes `If-Match` and answers 412 when the object changed
+ *   since it was read, checked with the row locked, so two systems cannot overwrite each other
+ *   unawares. GET with `If-None-Match` answers 304.
+ * - Times are ISO 8601 with their offset; money is a decimal string; lists page by `cursor`.
+ */
+
+export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+/** Who may call an operation: the operator's keys only, or every key (the services scope a reseller's to its own rows). */
+export type Audience = 'operator' | 'all';
+
+export interface ApiContext<P, Q, B> {
+  req: Request;
+  /** The database, or the transaction of a write (idempotency and If-Match are held in it). */
+  db: Db;
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal;
+  actor: Actor;
+}
+
+export interface ApiAnswer {
+  status?: number;
+  body?: unknown;
+  /** Where a created object lives (Location). */
+  location?: string;
+}
+
+export interface ApiOperation<P = any, Q = any, B = any> {
+  method: HttpMethod;
+  /** Under /api/v1, Express style (`/resellers/:resellerId`). */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  audience: Audience;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType; etag?: boolean };
+  /** Error statuses beyond the ones every operation may answer (400, 401, 403, 404, 422, 429). */
+  errors?: number[];
+  /** For If-Match: the object as GET shows it, read with its row locked (in the write's transaction). */
+  current?: (ctx: ApiContext<P, Q, B>) => Promise<unknown>;
+  handler: (ctx: ApiContext<P, Q, B>) => Promise<ApiAnswer>;
+}
+
+/** Declares an operation with its types inferred from its schemas. */
+export function apiOperation<P = undefined, Q = undefined, B = undefined>(op: ApiOperation<P, Q, B>): ApiOperation {
+  return op as ApiOperation;
+}
+
+/** A problem the API answers as is (a precondition, a conflict of idempotency keys). */
+export class ApiProblem extends Error {
+  constructor(
+    public readonly status: number,
+    detail: string,
+    public readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+/** A strong validator of a representation: the same JSON, the same tag. */
+export function etagOf(representation: unknown): string {
+  return `"${crypto.createHash('sha256').update(JSON.stringify(representation)).digest('base64url').slice(0, 27)}"`;
+}
+
+/** Whether an If-Match / If-None-Match header names this tag (or is `*`). Weak tags compare by their opaque part. */
+function tagListHas(header: string, tag: string): boolean {
+  if (header.trim() === '*') return true;
+  const bare = (t: string) => t.trim().replace(/^W\//, '');
+  return header.split(',').some((t) => bare(t) === bare(tag));
+}
+
+/** Zod issues as the fields of a 422 ("a.b" paths, as web/problems.ts points at them). */
+export function issueFields(error: z.ZodError, prefix = ''): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const name = prefix + (issue.path.length ? issue.path.map(String).join('.') : '_form');
+    fields[name] ??= issue.message;
+  }
+  return fields;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const IDEMPOTENCY_TTL = "interval '24 hours'";
+
+/** Who a kept answer belongs to: a retry must come from the same key. */
+const callerOf = (p: Principal) => (p.apiKeyId !== undefined ? `key:${p.apiKeyId}` : `login:${p.id}`);
+
+interface KeptAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/**
+ * Claims an idempotency key in the write's transaction: the new claim's id, or the kept answer of
+ * the first request with that key (a concurrent first request is waited for on the unique key).
+ */
+async function claimIdempotencyKey(tx: Queryable, p: Principal, key: string, hash: string): Promise<{ claimed: number } | { kept: KeptAnswer }> {
+  const caller = callerOf(p);
+  // An answer kept past its day is forgotten: the key may be used afresh.
+  await tx.raw(`DELETE FROM api_idempotency WHERE caller = ? AND idempotency_key = ? AND created_at < now() - ${IDEMPOTENCY_TTL}`, [caller, key]);
+  const { rows } = await tx.raw(
+    `INSERT INTO api_idempotency (reseller_id, caller, idempotency_key, request_hash) VALUES (?, ?, ?, ?)
+     ON CONFLICT (caller, idempotency_key) DO NOTHING RETURNING id`,
+    [p.resellerId, caller, key, hash],
+  );
+  if (rows[0]) return { claimed: Number(rows[0].id) };
+  const { rows: kept } = await tx.raw('SELECT request_hash, status, headers, body FROM api_idempotency WHERE caller = ? AND idempotency_key = ?', [caller, key]);
+  const row = kept[0];
+  if (!row || row.status === null) throw new ApiProblem(409, 'A request with this Idempotency-Key is still being processed: try again shortly.', { 'Retry-After': '1' });
+  if (row.request_hash !== hash) throw new ApiProblem(422, 'This Idempotency-Key was used for another request: use a new key for a new request.');
+  return { kept: { status: Number(row.status), headers: row.headers ?? {}, body: row.body } };
+}
+
+function requestHash(req: Request): string {
+  return crypto.createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
+}
+
+/** Registers each operation on the API router (after authentication and the read-only guard). */
+export function mountOperations(router: Router, ops: ApiOperation[], { db }: { db: Db }): void {
+  for (const op of ops) {
+    router[op.method](op.path, (req: Request, res: Response, next: NextFunction) => {
+      run(op, req, res, db).catch((err) => {
+        if (err instanceof ApiProblem) {
+          res.set(err.headers);
+          return sendProblem(res, problem(req, err.status, err.message));
+        }
+        next(err);
+      });
+    });
+  }
+}
+
+async function run(op: ApiOperation, req: Request, res: Response, db: Db): Promise<void> {
+  const p = principal(req);
+  if (op.audience === 'operator' && portalOf(p.role) !== 'wholesale') throw new ApiProblem(403, 'Only the operator’s API keys may do this.');
+  const params = op.params ? op.params.safeParse(req.params) : { success: true as const, data: undefined };
+  // A path that names no row this caller may reach is not found, whatever the reason.
+  if (!params.success) return sendProblem(res, problem(req, 404, 'Not found.'));
+  const query = op.query ? op.query.safeParse(req.query) : { success: true as const, data: undefined };
+  if (!query.success) return sendProblem(res, validationProblem(req, issueFields(query.error)));
+  let body: unknown;
+  if (op.body) {
+    const sent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (sent && !req.is(['application/json', 'application/*+json'])) throw new ApiProblem(415, 'Send the body as application/json.');
+    const parsed = op.body.safeParse(req.body ?? {});
+    if (!parsed.success) return sendProblem(res, validationProblem(req, issueFields(parsed.error)));
+    body = parsed.data;
+  }
+  const ctx: ApiContext<unknown, unknown, unknown> = { req, db, params: params.data, query: query.data, body, principal: p, actor: actor(req) };
+
+  if (op.method === 'get') {
+    const answer = await op.handler(ctx);
+    if (op.success.etag && answer.body !== undefined) {
+      const tag = etagOf(answer.body);
+      res.set('ETag', tag);
+      const none = req.get('if-none-match');
+      if (none && tagListHas(none, tag)) return void res.status(304).end();
+    }
+    return send(res, op, answer);
+  }
+
+  const idempotencyKey = op.method === 'post' ? req.get('idempotency-key') : undefined;
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    return sendProblem(res, validationProblem(req, { 'Idempotency-Key': 'Idempotency-Key must be 1 to 255 visible ASCII characters' }));
+  }
+  const ifMatch = req.get('if-match');
+  const outcome = await db.transaction(async (tx) => {
+    const inTx = { ...ctx, db: tx as unknown as Db };
+    let claim: number | undefined;
+    if (idempotencyKey !== undefined) {
+      const c = await claimIdempotencyKey(tx, p, idempotencyKey, requestHash(req));
+      if ('kept' in c) return { kept: c.kept };
+      claim = c.claimed;
+    }
+    if (ifMatch !== undefined && op.current) {
+      const now = await op.current(inTx);
+      if (!tagListHas(ifMatch, etagOf(now))) throw new ApiProblem(412, 'The object changed since you read it (If-Match does not match its ETag): read it again and repeat the change.');
+    }
+    const answer = await op.handler(inTx);
+    const status = answer.status ?? op.success.status;
+    const headers: Record<string, string> = {};
+    if (answer.location) headers.Location = answer.location;
+    if (op.success.etag && answer.body !== undefined) headers.ETag = etagOf(answer.body);
+    const text = answer.body === undefined ? null : JSON.stringify(answer.body);
+    if (claim !== undefined) await tx.raw('UPDATE api_idempotency SET status = ?, headers = ?::jsonb, body = ? WHERE id = ?', [status, JSON.stringify(headers), text, claim]);
+    return { kept: { status, headers, body: text }, fresh: true };
+  });
+  const k = outcome.kept;
+  res.set(k.headers);
+  if (!('fresh' in outcome)) res.set('Idempotent-Replayed', 'true');
+  res.status(k.status);
+  if (k.body === null) return void res.end();
+  res.type('application/json').send(k.body);
+}
+
+function send(res: Response, op: ApiOperation, answer: ApiAnswer): void {
+  res.status(answer.status ?? op.success.status);
+  if (answer.location) res.set('Location', answer.location);
+  if (answer.body === undefined) return void res.end();
+  res.json(answer.body);
+}
+
+// ---- Shared pieces of the operations' schemas ----
+
+/** A path id: a positive integer (anything else names no row: 404). */
+export const idParam = z.string().regex(/^[1-9]\d{0,15}$/).transform(Number);
+
+/** Paging: `limit` (1-500, default 50) and the `cursor` a previous page gave. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(500).default(50).meta({ description: 'Objects per page (1-500).' }),
+  cursor: z.string().max(1000).optional().meta({ description: 'The next_cursor of the previous page; absent for the first page.' }),
+};
+
+/** A page of objects: `next_cursor` is null on the last page; `count` is how many match in all. */
+export function pageOf<T extends z.ZodType>(item: T, id: string) {
+  return z
+    .object({
+      data: z.array(item),
+      count: z.number().int().min(0).meta({ description: 'Objects that match, on every page.' }),
+      next_cursor: z.string().nullable().meta({ description: 'Pass as cursor for the next page; null on the last.' }),
+    })
+    .meta({ id });
+}
+
+/** An ISO 8601 time with its offset, as every time in the API. */
+export const isoTime = z.iso.datetime({ offset: true });
+export const iso = (d: Date | string | null | undefined): string | null => (d === null || d === undefined ? null : new Date(d).toISOString());
