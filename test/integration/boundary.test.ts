@@ -112,7 +112,7 @@ describe('the API router with a key check plugged in (the step issue 14 fills wi
     const res = await api('admin-key').get('/api/v1/');
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.deepEqual(res.body, { api: 'v1', principal: { role: 'reseller_admin', reseller_id: fx.a.reseller.id, subscriber_id: null } });
+    assert.deepEqual(res.body, { api: 'v1', principal: { role: 'reseller_admin', reseller_id: fx.a.reseller.id, subscriber_id: null }, documentation: '/api/v1/docs', openapi: '/api/v1/openapi.json' });
     assertNoSession(res);
   });
 

@@ -171,12 +171,21 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /login/choose': 'choosing between the logins one email and password open; shows nothing without the password checked in the same session',
   'POST /login/choose': 'choosing between the logins one email and password open',
   'POST /logout': 'ending a session is harmless, with or without one (also a self-service write)',
+  // The API's description (issue 14): the same for every installation, no data in it.
+  'GET /api/v1/openapi.json': 'the OpenAPI document of the API, generated from its schemas',
+  'GET /api/v1/docs': 'the API reference page, drawn from the OpenAPI document',
+  'GET /api/v1/docs/swagger-ui.css': 'the reference page’s style sheet, a static file of a package',
+  'GET /api/v1/docs/swagger-ui-bundle.js': 'the reference page’s script, a static file of a package',
 };
 
 /** The routes whose answer is the same for everyone and holds nothing private: cached. */
 const CACHEABLE: Record<string, string> = {
   'GET /favicon.ico': "the site's icon, a static file",
   'GET /public/vendor/chart.umd.min.js': 'the chart library, a static file of a package',
+  'GET /api/v1/openapi.json': 'the API’s description: revalidated (no-cache), holds no data',
+  'GET /api/v1/docs': 'the API reference page: revalidated (no-cache), holds no data',
+  'GET /api/v1/docs/swagger-ui.css': 'a static file of a package',
+  'GET /api/v1/docs/swagger-ui-bundle.js': 'a static file of a package',
 };
 
 /** URL prefixes and the guard that app.ts mounts on each. */

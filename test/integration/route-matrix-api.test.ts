@@ -1,0 +1,128 @@
+/**
+ * The route matrix of the JSON API (issue 14), generated from its operations (src/api.ts): every
+ * operation x every kind of API key (the operator's read-write and read-only, a reseller's
+ * read-write and read-only) x own and another tenant's ids. Every answer is also held to the
+ * served OpenAPI document. A new operation is covered the moment it is declared; one with a path
+ * parameter this file cannot fill fails here until API_PARAMS says how.
+ *
+ * What each case must answer:
+ * - a reseller's key on an operator operation: 403, whatever the ids;
+ * - a read-only key on a write: 403;
+ * - a reseller's key with another tenant's ids: 404 (never a sign that the row exists);
+ * - otherwise the operation runs: not 401, 403, 404 or 5xx (an empty body may well be a 422).
+ * Cases that may write run on fresh tenants, so that a deactivation cannot disturb the others.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import request from 'supertest';
+import { apiOperations } from '../../src/api';
+import { SYSTEM_ACTOR } from '../../src/domain/tenancy/actor';
+import { OPERATOR, type Owner } from '../../src/domain/tenancy/owner';
+import { createKey } from '../../src/modules/api-keys/api-keys.service';
+import type { ApiOperation } from '../../src/web/api-operations';
+import { createTestApp, type TestApp } from '../support/app';
+import { makeTenants } from '../support/factories';
+import { OpenApiChecker } from '../support/openapi';
+
+type Tenants = Awaited<ReturnType<typeof makeTenants>>;
+type KeyKind = 'operator-write' | 'operator-read' | 'reseller-write' | 'reseller-read';
+const KINDS: KeyKind[] = ['operator-write', 'operator-read', 'reseller-write', 'reseller-read'];
+
+/** How to fill each path parameter: the row of tenant a ("own" for reseller a's keys) or b. */
+const API_PARAMS: Record<string, (fx: Tenants, t: 'a' | 'b') => number> = {
+  resellerId: (fx, t) => fx[t].reseller.id,
+};
+
+async function keysFor(t: TestApp, fx: Tenants): Promise<Record<KeyKind, string>> {
+  const make = async (owner: Owner, access: 'read' | 'write') => (await createKey(t.db, SYSTEM_ACTOR, owner, { name: `matrix ${access}`, access })).token;
+  const a: Owner = { kind: 'reseller', resellerId: fx.a.reseller.id };
+  return { 'operator-write': await make(OPERATOR, 'write'), 'operator-read': await make(OPERATOR, 'read'), 'reseller-write': await make(a, 'write'), 'reseller-read': await make(a, 'read') };
+}
+
+function expectation(op: ApiOperation, kind: KeyKind, variant: 'own' | 'foreign'): 403 | 404 | 'runs' {
+  const reseller = kind.startsWith('reseller');
+  if (reseller && op.audience === 'operator') return 403;
+  if (kind.endsWith('read') && op.method !== 'get') return 403;
+  if (reseller && variant === 'foreign') return 404;
+  return 'runs';
+}
+
+const fill = (op: ApiOperation, fx: Tenants, t: 'a' | 'b') =>
+  op.path.replace(/:(\w+)/g, (_m, name: string) => {
+    const f = API_PARAMS[name];
+    if (!f) throw new Error(`${op.method} ${op.path}: add :${name} to API_PARAMS`);
+    return String(f(fx, t));
+  });
+
+describe('route matrix: every API operation x every kind of key x own/foreign tenant', () => {
+  let t: TestApp;
+  let oa: OpenApiChecker;
+  const ops = apiOperations();
+
+  before(async () => {
+    t = await createTestApp({ API_MAX_REQUESTS_PER_SECOND_PER_KEY: '100000' });
+    oa = new OpenApiChecker((await request(t.app).get('/api/v1/openapi.json')).body);
+  });
+  after(() => t.close());
+
+  test('every operation is in the OpenAPI document and every path parameter can be filled', () => {
+    for (const op of ops) {
+      assert.ok(oa.doc.paths[op.path.replace(/:(\w+)/g, '{$1}')]?.[op.method], `${op.method} ${op.path} is not documented`);
+      for (const [, name] of op.path.matchAll(/:(\w+)/g)) assert.ok(API_PARAMS[name as string], `${op.method} ${op.path}: add :${name} to API_PARAMS`);
+    }
+  });
+
+  test('reads: each key as its role may, another tenant’s ids answering 404 to a reseller’s key', async () => {
+    const fx = await makeTenants(t.db);
+    const keys = await keysFor(t, fx);
+    const failures: string[] = [];
+    for (const op of ops.filter((o) => o.method === 'get')) {
+      for (const kind of KINDS) {
+        for (const variant of op.path.includes(':') ? (['own', 'foreign'] as const) : (['own'] as const)) {
+          const url = `/api/v1${fill(op, fx, variant === 'own' ? 'a' : 'b')}`;
+          const res = await request(t.app).get(url).set('Authorization', `Bearer ${keys[kind]}`);
+          const where = `${kind}: GET ${url} -> ${res.status}`;
+          try {
+            oa.check('get', op.path.replace(/:(\w+)/g, '{$1}'), res);
+          } catch (err) {
+            failures.push(`${where}: ${(err as Error).message.slice(0, 200)}`);
+          }
+          const want = expectation(op, kind, variant);
+          if (want === 'runs' ? [401, 403, 404].includes(res.status) || res.status >= 500 : res.status !== want) failures.push(`${where}: expected ${want}`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test('writes: each on fresh tenants; refused as the roles say, and never reaching another tenant', async () => {
+    const failures: string[] = [];
+    for (const op of ops.filter((o) => o.method !== 'get')) {
+      for (const kind of KINDS) {
+        for (const variant of op.path.includes(':') ? (['own', 'foreign'] as const) : (['own'] as const)) {
+          const fx = await makeTenants(t.db);
+          const keys = await keysFor(t, fx);
+          const before = await t.db('audit_log').max('id as m').first();
+          const url = `/api/v1${fill(op, fx, variant === 'own' ? 'a' : 'b')}`;
+          const res = await request(t.app)[op.method](url).set('Authorization', `Bearer ${keys[kind]}`).send({});
+          const where = `${kind}: ${op.method.toUpperCase()} ${url} -> ${res.status}`;
+          try {
+            oa.check(op.method, op.path.replace(/:(\w+)/g, '{$1}'), res);
+          } catch (err) {
+            failures.push(`${where}: ${(err as Error).message.slice(0, 200)}`);
+          }
+          const want = expectation(op, kind, variant);
+          if (want === 'runs') {
+            if ([401, 403, 404].includes(res.status) || res.status >= 500) failures.push(`${where}: expected it to run`);
+          } else {
+            if (res.status !== want) failures.push(`${where}: expected ${want}`);
+            // A refusal changes nothing.
+            const now = await t.db('audit_log').max('id as m').first();
+            if (String(now?.m) !== String(before?.m)) failures.push(`${where}: a refused write left an audit row`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+});
