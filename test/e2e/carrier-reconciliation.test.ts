@@ -174,10 +174,17 @@ describe('LD carrier reconciliation in a browser', { skip }, () => {
     for (const [i, r] of rows.entries()) {
       const cells = (await previewRows.nth(i).locator('td').allTextContents()).map((c) => c.replace(/\s+/g, ' ').trim());
       assert.equal(cells[0], String(i + 4), 'its line in the file: after two banner lines and the header');
-      const readAs = cells[cells.length - 1];
+      const readAs = cells[1];
       const startMs = r[0] === 'TT-lost' ? lost.start : calls.find((c) => `TT-${c.key}` === r[0])!.start + 2000;
       assert.equal(readAs, `+${r[2]!.slice(2)}, ${formatDateTime(startMs, 'UTC')}, ${r[4]} s, ${new Decimal(r[6]!.replace(',', '.')).toFixed()} EUR`, `row ${i + 1} read right`);
     }
+    // What each row was read as is in sight beside its line, not past the raw cells in the box's scroll.
+    assert.deepEqual((await preview.locator('thead th').allTextContents()).slice(0, 2).map((x) => x.trim()), ['Line', 'Read as']);
+    const inSight = await preview.locator('tbody tr td[data-label="Read as"]').first().evaluate((td) => {
+      const box = td.closest('.table-wrap')!.getBoundingClientRect();
+      return td.getBoundingClientRect().right <= box.right + 1;
+    });
+    assert.ok(inSight, 'the reading of a row is in sight at 1366 px');
     const trailer = previewRows.nth(rows.length);
     assert.equal(await trailer.getAttribute('class'), 'has-error', 'the trailer line is a bad row');
     assert.match((await trailer.textContent()) ?? '', /bad row/);
