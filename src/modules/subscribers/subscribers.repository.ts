@@ -287,3 +287,18 @@ export async function setTaxExempt(db: Queryable, resellerId: number, id: number
   const [row] = await db('subscribers').where({ reseller_id: resellerId, id }).update({ tax_exempt: taxExempt, updated_at: db.fn.now() }).returning('*');
   return toSubscriber(row);
 }
+
+/** The active numbers and SIP identities of many subscribers at once, with their resellers' status (the API's representation). */
+export async function holdingsOf(db: Queryable, subscriberIds: number[]): Promise<Map<number, { resellerStatus: Status; numbers: string[]; identities: string[] }>> {
+  const out = new Map<number, { resellerStatus: Status; numbers: string[]; identities: string[] }>();
+  if (!subscriberIds.length) return out;
+  const [subs, numbers, identities] = await Promise.all([
+    db('subscribers as s').join('resellers as r', 'r.id', 's.reseller_id').whereIn('s.id', subscriberIds).select('s.id', 'r.status'),
+    db('phone_numbers').whereIn('subscriber_id', subscriberIds).whereNull('released_at').orderBy('number').select('subscriber_id', 'number'),
+    db('subscriber_identities').whereIn('subscriber_id', subscriberIds).whereNull('released_at').orderBy(['domain', 'identity']).select('subscriber_id', 'identity', 'domain'),
+  ]);
+  for (const s of subs) out.set(Number(s.id), { resellerStatus: s.status, numbers: [], identities: [] });
+  for (const n of numbers) out.get(Number(n.subscriber_id))?.numbers.push(n.number);
+  for (const i of identities) out.get(Number(i.subscriber_id))?.identities.push(`${i.identity}@${i.domain}`);
+  return out;
+}

@@ -207,13 +207,15 @@ export async function setStatus(db: Db, actor: Actor, scope: Scope, id: number, 
 }
 
 /** Assigns a number, extension or SIP user name; answers what was assigned, as the page names it. */
-export async function addNumber(db: Db, actor: Actor, scope: Scope, id: number, raw: string, label: string | null): Promise<{ number: string }> {
+export async function addNumber(db: Db, actor: Actor, scope: Scope, id: number, raw: string, label: string | null, opts: { phoneOnly?: boolean } = {}): Promise<repo.PhoneNumber | { number: string }> {
   return db.transaction(async (tx) => {
     const sub = await repo.getSubscriber(tx, scope, id, { forUpdate: true });
     if (!sub) throw new NotFoundError();
     const ownDomain = await defaultDomainOf(tx, sub.resellerId);
     const { numbers, identities } = normaliseAll([raw], sub.country, 'number', ownDomain);
     if (numbers[0]) return assignNumber(tx, actor, sub, numbers[0], label, 'number');
+    // The API's numbers are phone numbers (E.164); an extension there would be a number it cannot list.
+    if (opts.phoneOnly) throw new FieldErrors({ number: `${raw.trim()} is not a phone number (international, or national for ${sub.country})` });
     const i = await assignIdentity(tx, actor, sub, identities[0] as { identity: string; domain: string }, label, 'number', ownDomain);
     return { number: `${i.identity}@${i.domain}` };
   });
@@ -272,7 +274,7 @@ export async function setLogin(db: Db, actor: Actor, scope: Scope, id: number, e
 
 // ---- Reads: what the portal's pages show, and the API will share (routes never read a repository) ----
 
-export type { Subscriber, SubscriberFilter, SubscriberSummary } from './subscribers.repository';
+export type { PhoneNumber as PhoneNumberRow, Subscriber, SubscriberFilter, SubscriberSummary } from './subscribers.repository';
 
 export async function listSubscribers(db: Db, scope: Scope, filter: repo.SubscriberFilter) {
   return repo.listSubscribers(db, scope, filter);
@@ -281,4 +283,34 @@ export async function listSubscribers(db: Db, scope: Scope, filter: repo.Subscri
 /** Every subscriber the list's filter matches, in its order: the CSV of exactly that list. */
 export function allSubscribers(db: Db, scope: Scope, filter: repo.SubscriberFilter) {
   return repo.allSubscribers(db, scope, filter);
+}
+
+/** A subscriber with what the API shows beside it: its reseller's status, its active numbers and SIP identities. */
+export interface SubscriberView {
+  subscriber: repo.Subscriber;
+  effectiveStatus: ReturnType<typeof subscriberEffectiveStatus>;
+  numbers: string[];
+  identities: string[];
+}
+
+/** The views of many subscribers in a few queries (a page, a bulk answer), in their order. */
+export async function viewsOf(db: Db, subs: repo.Subscriber[]): Promise<SubscriberView[]> {
+  const held = await repo.holdingsOf(db, subs.map((s) => s.id));
+  return subs.map((s) => {
+    const h = held.get(s.id) ?? { resellerStatus: 'active' as Status, numbers: [], identities: [] };
+    return { subscriber: s, effectiveStatus: subscriberEffectiveStatus(h.resellerStatus, s.status), numbers: h.numbers, identities: h.identities };
+  });
+}
+
+/** One subscriber's view; with forUpdate its row is locked (an If-Match compared in the write's transaction). */
+export async function viewOf(db: Db, scope: Scope, id: number, opts: { forUpdate?: boolean } = {}): Promise<SubscriberView> {
+  const sub = await repo.getSubscriber(db, scope, id, opts);
+  if (!sub) throw new NotFoundError();
+  return (await viewsOf(db, [sub]))[0] as SubscriberView;
+}
+
+/** The subscriber's numbers, active and released (the API's numbers list). */
+export async function numbersOf(db: Db, scope: Scope, id: number): Promise<repo.PhoneNumber[]> {
+  const sub = await getOrThrow(db, scope, id);
+  return repo.listNumbers(db, sub.resellerId, id, { includeReleased: true });
 }
