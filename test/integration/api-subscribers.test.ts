@@ -261,6 +261,9 @@ describe('the JSON API: subscribers and their numbers', () => {
     assert.equal((await ra.get('/subscribers/{subscriberId}/numbers', `${foreign}/numbers`)).status, 404);
     assert.equal((await ra.post('/subscribers/{subscriberId}/numbers', `${foreign}/numbers`, { number: `${blockB}004` })).status, 404);
     assert.equal((await ra.delete('/subscribers/{subscriberId}/numbers/{numberId}', `${foreign}/numbers/${fx.b.number.id}`)).status, 404);
+    // Whatever is sent with it: the id is refused before the body is read.
+    assert.equal((await ra.patch('/subscribers/{subscriberId}', foreign, { country: 'Narnia' })).status, 404);
+    assert.equal((await ra.post('/subscribers/{subscriberId}/numbers', `${foreign}/numbers`, {})).status, 404);
     assert.equal((await ra.get('/subscribers/{subscriberId}', '/subscribers/abc')).status, 404);
     assert.equal((await ra.get('/subscribers/{subscriberId}', '/subscribers/999999999')).status, 404);
     const now = await t.db('audit_log').max('id as m').first();
@@ -326,6 +329,36 @@ describe('the JSON API: subscribers and their numbers', () => {
     assert.equal(notObject.status, 422, 'an item that is not an object is the request’s fault');
     assert.equal(notObject.body.errors[0].pointer, '#/items/1');
     assert.equal((await call(keys.resellerA).post('/subscribers/bulk', '/subscribers/bulk', { items: Array.from({ length: 1001 }, () => ({})) })).status, 422);
+  });
+
+  test('bulk: every check of a single create, item by item (plan, numbers held before or earlier in the request, ranges); logins and extensions too', async () => {
+    const shared = numA();
+    const items = [
+      newSub({ numbers: [shared] }),
+      newSub({ numbers: [shared] }), // held by item 0 now
+      newSub({ numbers: [fx.a.number.number] }), // held by the fixture's subscriber
+      newSub({ retail_plan_id: fx.b.plan.id }), // another reseller's plan
+      newSub({ numbers: [numA()], login_email: `bulk-${n}@example.com`, login_password: 'correct horse battery' }), // with a login: made one by one
+      newSub({ account_number: fx.a.subscriber.account_number.toLowerCase() }), // taken, whatever its case
+      newSub({ numbers: ['12'] }), // an extension without a SIP domain
+    ];
+    const res = await call(keys.resellerA).post('/subscribers/bulk', '/subscribers/bulk', { items });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.items.map((i: { status: string }) => i.status), ['created', 'failed', 'failed', 'failed', 'created', 'failed', 'failed']);
+    const detail = (k: number) => res.body.items[k].problem.errors[0];
+    assert.deepEqual(detail(1), { detail: `${shared} is already assigned to ${items[0]!.account_number} (${items[0]!.name})`, pointer: '#/items/1/numbers' });
+    assert.match(detail(2).detail, new RegExp(`already assigned to ${fx.a.subscriber.account_number}`));
+    assert.equal(detail(3).pointer, '#/items/3/retail_plan_id');
+    assert.equal(detail(5).pointer, '#/items/5/account_number');
+    assert.equal(detail(6).pointer, '#/items/6/numbers');
+    assert.ok(await t.db('users').where({ subscriber_id: res.body.items[4].subscriber.id }).first(), 'its portal login');
+    // The same answers as one create at a time would give.
+    const single = await call(keys.resellerA).post('/subscribers', '/subscribers', newSub({ numbers: [shared] }));
+    assert.equal(single.body.errors[0].detail, detail(1).detail);
+    const outbox = await t.db('outbox_events').where({ entity_type: 'subscriber', entity_id: res.body.items[0].subscriber.id });
+    assert.deepEqual(outbox.map((e: { type: string }) => e.type), ['subscriber.created']);
+    const numberEvent = await t.db('outbox_events').where({ entity_type: 'phone_number', type: 'number.assigned' }).whereRaw("payload->'after'->>'number' = ?", [shared]);
+    assert.equal(numberEvent.length, 1);
   });
 
   test('bulk with an operator key: each create names its reseller', async () => {

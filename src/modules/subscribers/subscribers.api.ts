@@ -7,7 +7,7 @@ import { apiOperation, idParam, iso, isoTime, issueFields, pageOf, pageQuery, ty
 import { problemSchema } from '../../web/openapi';
 import { problem, validationProblem, type Problem } from '../../web/problems';
 import { getOrThrow as getReseller } from '../resellers/resellers.service';
-import { newSubscriberApiJson, subscriberJson, subscriberPatchJson, type NewSubscriberApiInput } from './subscribers.schemas';
+import { newSubscriberApiJson, subscriberJson, subscriberPatchJson, type NewSubscriberApiInput, type NewSubscriberInput } from './subscribers.schemas';
 import * as service from './subscribers.service';
 
 /** A subscriber as the API shows it (issue 14). */
@@ -69,6 +69,9 @@ export const numberOut = z
   })
   .meta({ id: 'PhoneNumber' });
 const numberJsonOf = (n: service.PhoneNumberRow) => ({ id: n.id, subscriber_id: n.subscriberId, number: n.number, label: n.label, assigned_at: iso(n.assignedAt) as string, released_at: iso(n.releasedAt) });
+
+/** Another tenant's subscriber is a 404 before the body is read (web/api-operations.ts). */
+const subscriberExists = async ({ db, params, actor }: { db: Db; params: { subscriberId: number }; actor: Actor }) => service.getOrThrow(db, actor.scope, params.subscriberId);
 
 const subscriberParams = z.object({ subscriberId: idParam.meta({ description: 'The subscriber’s id.' }) });
 const numberParams = z.object({ subscriberId: idParam.meta({ description: 'The subscriber’s id.' }), numberId: idParam.meta({ description: 'The number’s id (from its numbers list).' }) });
@@ -158,34 +161,55 @@ function itemProblem(req: Request, index: number, err: unknown): Problem | undef
 }
 
 /**
- * Creates or updates each item, each in its own savepoint: a failed item is rolled back alone and
- * listed with its problem; the others stand. An error that is no item's fault fails the request.
+ * Creates or updates each item in the request's order: a failed item changes nothing and is listed
+ * with its problem; the others stand. Consecutive creates are made together (service.createMany:
+ * the same checks and rows as one by one, set-based); each update in its own savepoint. An error
+ * that is no item's fault fails the request.
  */
 async function bulk(req: Request, db: Db, actor: Actor, items: unknown[]): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
+  const outcomes: Outcome[] = new Array(items.length);
+  const failed = (index: number, err: unknown) => {
+    const p = itemProblem(req, index, err);
+    if (!p) throw err;
+    outcomes[index] = { index, status: 'failed', problem: p };
+  };
+  let creates: Array<{ index: number; resellerId: number; input: NewSubscriberInput }> = [];
+  const flush = async () => {
+    // By reseller (their account numbers and ranges never meet), each in the items' order.
+    for (const resellerId of new Set(creates.map((c) => c.resellerId))) {
+      const mine = creates.filter((c) => c.resellerId === resellerId);
+      const made = await service.createMany(db, actor, resellerId, mine.map((c) => c.input));
+      made.forEach((m, k) => {
+        const index = (mine[k] as (typeof mine)[number]).index;
+        if (m instanceof FieldErrors) failed(index, m);
+        else outcomes[index] = { index, status: 'created', id: m.id };
+      });
+    }
+    creates = [];
+  };
   for (const [index, item] of items.entries()) {
     const isUpdate = typeof item === 'object' && item !== null && 'id' in item;
     try {
       if (isUpdate) {
+        await flush();
         const { id, ...patch } = item as Record<string, unknown>;
         const idOk = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).safeParse(id);
         if (!idOk.success) throw new FieldErrors({ id: 'id must be a subscriber id' });
         const body = subscriberPatchJson.safeParse(patch);
         if (!body.success) throw new FieldErrors(issueFields(body.error));
         const sub = await db.transaction((sp) => update(sp as unknown as Db, actor, idOk.data, body.data));
-        outcomes.push({ index, status: 'updated', id: sub.id });
+        outcomes[index] = { index, status: 'updated', id: sub.id };
       } else {
         const body = newSubscriberApiJson.safeParse(item);
         if (!body.success) throw new FieldErrors(issueFields(body.error));
-        const sub = await db.transaction((sp) => create(sp as unknown as Db, actor, body.data));
-        outcomes.push({ index, status: 'created', id: sub.id });
+        const { reseller_id: named, ...input } = body.data;
+        creates.push({ index, resellerId: await resellerFor(db, actor, named), input });
       }
     } catch (err) {
-      const p = itemProblem(req, index, err);
-      if (!p) throw err;
-      outcomes.push({ index, status: 'failed', problem: p });
+      failed(index, err);
     }
   }
+  await flush();
   return outcomes;
 }
 
@@ -237,8 +261,7 @@ export function subscriberApi(): ApiOperation[] {
       handler: async ({ req, db, actor, body }) => {
         const outcomes = await bulk(req, db, actor, body.items);
         const done = outcomes.filter((o): o is Extract<Outcome, { id: number }> => o.status !== 'failed');
-        const subs = await Promise.all(done.map((o) => service.getOrThrow(db, actor.scope, o.id)));
-        const views = new Map((await service.viewsOf(db, subs)).map((v) => [v.subscriber.id, subscriberJsonOf(v)]));
+        const views = new Map((await service.viewsOf(db, await service.subscribersByIds(db, actor.scope, done.map((o) => o.id)))).map((v) => [v.subscriber.id, subscriberJsonOf(v)]));
         const items = outcomes.map((o) => (o.status === 'failed' ? { index: o.index, status: o.status, problem: o.problem } : { index: o.index, status: o.status, subscriber: views.get(o.id) }));
         const count = (s: string) => outcomes.filter((o) => o.status === s).length;
         return { body: { created: count('created'), updated: count('updated'), failed: count('failed'), items } };
@@ -255,6 +278,7 @@ export function subscriberApi(): ApiOperation[] {
       method: 'patch', path: '/subscribers/:subscriberId', operationId: 'updateSubscriber', tags: ['Subscribers'], audience: 'all',
       summary: 'Change a subscriber', description: 'Members absent from the body are unchanged; null clears an optional one. Numbers, status and plan have their own operations.',
       params: subscriberParams,
+      exists: subscriberExists,
       body: subscriberPatchJson,
       success: { status: 200, description: 'The subscriber as changed.', schema: subscriberOut, etag: true },
       current: async ({ db, params, actor }) => subscriberJsonOf(await service.viewOf(db, actor.scope, params.subscriberId, { forUpdate: true })),
@@ -291,6 +315,7 @@ export function subscriberApi(): ApiOperation[] {
       summary: 'Assign a number to a subscriber',
       description: 'A phone number (international, or national for the subscriber’s country) of one of the reseller’s number ranges, not held by another subscriber; stored in E.164.',
       params: subscriberParams,
+      exists: subscriberExists,
       body: z.strictObject({
         number: z.string({ error: 'Enter a number' }).trim().min(1, 'Enter a number').max(40),
         label: z.string().trim().max(60, 'Label must be at most 60 characters').nullable().optional().transform((v) => v || null),
