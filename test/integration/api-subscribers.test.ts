@@ -333,24 +333,27 @@ describe('the JSON API: subscribers and their numbers', () => {
 
   test('bulk: every check of a single create, item by item (plan, numbers held before or earlier in the request, ranges); logins and extensions too', async () => {
     const shared = numA();
+    const items0Login = `LOGIN-${crypto.randomBytes(3).toString('hex')}`;
     const items = [
       newSub({ numbers: [shared] }),
       newSub({ numbers: [shared] }), // held by item 0 now
       newSub({ numbers: [fx.a.number.number] }), // held by the fixture's subscriber
       newSub({ retail_plan_id: fx.b.plan.id }), // another reseller's plan
-      newSub({ numbers: [numA()], login_email: `bulk-${n}@example.com`, login_password: 'correct horse battery' }), // with a login: made one by one
+      newSub({ account_number: items0Login, numbers: [numA()], login_email: `bulk-${n}@example.com`, login_password: 'correct horse battery' }), // with a login: made one by one
       newSub({ account_number: fx.a.subscriber.account_number.toLowerCase() }), // taken, whatever its case
       newSub({ numbers: ['12'] }), // an extension without a SIP domain
+      newSub({ account_number: items0Login }), // the login item's account number: the earlier item wins
     ];
     const res = await call(keys.resellerA).post('/subscribers/bulk', '/subscribers/bulk', { items });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.items.map((i: { status: string }) => i.status), ['created', 'failed', 'failed', 'failed', 'created', 'failed', 'failed']);
+    assert.deepEqual(res.body.items.map((i: { status: string }) => i.status), ['created', 'failed', 'failed', 'failed', 'created', 'failed', 'failed', 'failed']);
     const detail = (k: number) => res.body.items[k].problem.errors[0];
     assert.deepEqual(detail(1), { detail: `${shared} is already assigned to ${items[0]!.account_number} (${items[0]!.name})`, pointer: '#/items/1/numbers' });
     assert.match(detail(2).detail, new RegExp(`already assigned to ${fx.a.subscriber.account_number}`));
     assert.equal(detail(3).pointer, '#/items/3/retail_plan_id');
     assert.equal(detail(5).pointer, '#/items/5/account_number');
     assert.equal(detail(6).pointer, '#/items/6/numbers');
+    assert.equal(detail(7).pointer, '#/items/7/account_number');
     assert.ok(await t.db('users').where({ subscriber_id: res.body.items[4].subscriber.id }).first(), 'its portal login');
     // The same answers as one create at a time would give.
     const single = await call(keys.resellerA).post('/subscribers', '/subscribers', newSub({ numbers: [shared] }));

@@ -196,12 +196,18 @@ export async function createMany(db: Db, actor: Actor, resellerId: number, input
   type Ready = { i: number; input: NewSubscriberInput; numbers: string[] };
   let ready: Ready[] = [];
   const slow: number[] = [];
+  // The account numbers and numbers of the items made one by one: a batch item sharing one goes one
+  // by one too, so that the earlier item wins, as in the items' order.
+  const slowKeys = new Set<string>();
   for (const [i, input] of inputs.entries()) {
     try {
       checkCountry(input.country);
       const { numbers, identities } = normaliseAll(input.numbers, input.country, 'numbers', ownDomain);
-      if (identities.length || input.login_email || input.login_password) slow.push(i);
-      else ready.push({ i, input, numbers });
+      if (identities.length || input.login_email || input.login_password) {
+        slow.push(i);
+        slowKeys.add(input.account_number.toLowerCase());
+        for (const n of numbers) slowKeys.add(n);
+      } else ready.push({ i, input, numbers });
     } catch (err) {
       if (!(err instanceof FieldErrors)) throw err;
       out[i] = err;
@@ -218,6 +224,7 @@ export async function createMany(db: Db, actor: Actor, resellerId: number, input
   ready = ready.filter((r) => {
     const fail = (fields: Record<string, string>) => ((out[r.i] = new FieldErrors(fields)), false);
     const account = r.input.account_number.toLowerCase();
+    if (slowKeys.has(account) || r.numbers.some((n) => slowKeys.has(n))) return (slow.push(r.i), false);
     if (taken.has(account)) return fail({ account_number: UNIQUE_FIELDS.subscribers_reseller_account_key![1] });
     if (r.input.retail_plan_id !== null && !plans.get(r.input.retail_plan_id)) return fail({ retail_plan_id: 'Choose one of your rate plans' });
     for (const n of r.numbers) {
