@@ -22,6 +22,10 @@
  *   (g) only when asked (--only=g): a generic carrier CSV of N rows stored through the carrier data
  *       service, beside raw COPY of the same rows into carrier_records (bench/carrier-data.ts; its
  *       options prefixed cd-: --cd-rows=N, default 1,000,000). Written to its own section of docs/PERFORMANCE.md.
+ *   (i) only when asked (--only=i): N subscribers with a number each created through the JSON API's
+ *       POST /subscribers/bulk, beside COPY of the same rows into subscribers and phone_numbers
+ *       (bench/api-bulk.ts; its options prefixed bulk-: --bulk-subscribers=N, default 100,000,
+ *       --bulk-per-request=N, --bulk-concurrency=N). Written to its own section of docs/PERFORMANCE.md.
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -53,6 +57,7 @@ import { describeMachine } from './machine';
 import { benchPages, pagesOptions, pagesMarkdown, writePagesDoc, type PagesBenchResult } from './pages';
 import { benchRecordFiles, recordFilesMarkdown, recordFilesOptions, writeRecordFilesDoc, type RecordFilesBenchResult } from './record-files';
 import { benchCarrierData, carrierDataMarkdown, carrierDataOptions, writeCarrierDataDoc, type CarrierDataBenchResult } from './carrier-data';
+import { apiBulkMarkdown, apiBulkOptions, benchApiBulk, writeApiBulkDoc, type ApiBulkBenchResult } from './api-bulk';
 import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
@@ -239,11 +244,18 @@ async function main() {
       process.stdout.write(`\n${carrierDataMarkdown(carrierData)}\n`);
     }
 
+    let apiBulk: ApiBulkBenchResult | undefined;
+    if (o.only.has('i')) {
+      loadNow('i');
+      apiBulk = await benchApiBulk({ db, config, databaseUrl: dbUrl }, apiBulkOptions(o.raw, log, 'bulk-'), { date: results.date, command: results.command });
+      process.stdout.write(`\n${apiBulkMarkdown(apiBulk)}\n`);
+    }
+
     const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
     // The "Latest run" section holds (a) to (c): a run of only (d) or (e) leaves it as it was.
     const main = ['a', 'b', 'c'].some((p) => o.only.has(p));
     if (main) printTable(results);
-    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}) }, null, 2));
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}), ...(apiBulk ? { apiBulk } : {}) }, null, 2));
     if (o.doc && main) {
       writeDoc(doc, results);
       log(`results written to ${path.relative(process.cwd(), doc)}`);
@@ -259,6 +271,10 @@ async function main() {
     if (o.doc && carrierData) {
       writeCarrierDataDoc(doc, carrierData);
       log(`carrier data written to ${path.relative(process.cwd(), doc)}`);
+    }
+    if (o.doc && apiBulk) {
+      writeApiBulkDoc(doc, apiBulk);
+      log(`bulk API written to ${path.relative(process.cwd(), doc)}`);
     }
   } finally {
     await cleanup();

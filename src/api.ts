@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { resellerApi } from './modules/resellers/resellers.api';
+import { subscriberApi } from './modules/subscribers/subscribers.api';
 import type { ApiOperation } from './web/api-operations';
 import { openApiDocument } from './web/openapi';
 
@@ -9,7 +10,7 @@ import { openApiDocument } from './web/openapi';
  * app.ts composes the portal's routes; and its OpenAPI document, made from them.
  */
 export function apiOperations(): ApiOperation[] {
-  return [...resellerApi()];
+  return [...resellerApi(), ...subscriberApi()];
 }
 
 // The machine endpoints served in front of the API router, with their own credentials: described
@@ -81,6 +82,7 @@ export function apiDocument(ops: ApiOperation[]) {
     paths: machinePaths,
     tags: [
       { name: 'Resellers', description: 'The operator’s resellers: create, change, activate and deactivate (operator keys); a reseller’s key reads its own.' },
+      { name: 'Subscribers', description: 'A reseller’s subscribers and their numbers: create, change, activate and deactivate, one by one or in bulk. A reseller’s key reaches its own; an operator’s key every reseller’s.' },
       { name: 'CDR intake', description: 'Switches post call records.' },
       { name: 'LD carrier data', description: 'LD carriers post their billing data for reconciliation.' },
       { name: 'Record files', description: 'Resellers take their rated records.' },

@@ -64,6 +64,11 @@ export interface ApiOperation<P = any, Q = any, B = any> {
   success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType; etag?: boolean };
   /** Error statuses beyond the ones every operation may answer (400, 401, 403, 404, 422, 429). */
   errors?: number[];
+  /**
+   * For a path naming an object: throws NotFoundError unless the caller may reach it. Run before the
+   * query and body are validated, so that another tenant's id is a 404 whatever is sent with it.
+   */
+  exists?: (ctx: { db: Db; params: P; actor: Actor }) => Promise<unknown>;
   /** For If-Match: the object as GET shows it, read with its row locked (in the write's transaction). */
   current?: (ctx: ApiContext<P, Q, B>) => Promise<unknown>;
   handler: (ctx: ApiContext<P, Q, B>) => Promise<ApiAnswer>;
@@ -165,6 +170,7 @@ async function run(op: ApiOperation, req: Request, res: Response, db: Db): Promi
   const params = op.params ? op.params.safeParse(req.params) : { success: true as const, data: undefined };
   // A path that names no row this caller may reach is not found, whatever the reason.
   if (!params.success) return sendProblem(res, problem(req, 404, 'Not found.'));
+  if (op.exists) await op.exists({ db, params: params.data, actor: actor(req) });
   const query = op.query ? op.query.safeParse(req.query) : { success: true as const, data: undefined };
   if (!query.success) return sendProblem(res, validationProblem(req, issueFields(query.error)));
   let body: unknown;

@@ -31,6 +31,8 @@ const KINDS: KeyKind[] = ['operator-write', 'operator-read', 'reseller-write', '
 /** How to fill each path parameter: the row of tenant a ("own" for reseller a's keys) or b. */
 const API_PARAMS: Record<string, (fx: Tenants, t: 'a' | 'b') => number> = {
   resellerId: (fx, t) => fx[t].reseller.id,
+  subscriberId: (fx, t) => fx[t].subscriber.id,
+  numberId: (fx, t) => fx[t].number.id,
 };
 
 async function keysFor(t: TestApp, fx: Tenants): Promise<Record<KeyKind, string>> {

@@ -209,3 +209,31 @@ export function allAudit(db: Queryable, scope: Scope, filter: AuditFilter): Asyn
   return listAll(db, filteredAudit(db, scope, filter), AUDIT_LIST, filter, toAuditRow(scope));
 }
 
+
+/**
+ * recordAudit for many changes at once (a bulk create): the same rows and outbox events, in the
+ * entries' order, in two statements whatever their number.
+ */
+export async function recordAudits(db: Queryable, actor: Actor, entries: AuditEntry[]): Promise<void> {
+  for (let at = 0; at < entries.length; at += 2000) {
+    const chunk = entries.slice(at, at + 2000);
+    const payloads = chunk.map((e) => ({ before: clean(e.before), after: clean(e.after) }));
+    const rows = (await db('audit_log')
+      .insert(chunk.map((e, i) => ({
+        reseller_id: e.resellerId, actor_user_id: actor.userId, actor_api_key_id: actor.apiKeyId ?? null, actor_email: actor.email, actor_role: actor.role,
+        entity_type: e.entityType, entity_id: e.entityId, action: e.action, before: payloads[i]!.before, after: payloads[i]!.after, ip: actor.ip ?? null, request_id: actor.requestId ?? null,
+      })))
+      // Postgres returns the rows of an INSERT ... VALUES in the order of the values.
+      .returning(['id', 'occurred_at'])) as Array<{ id: number; occurred_at: Date }>;
+    const events = chunk.flatMap((e, i) => {
+      const type = eventTypeOf(e);
+      if (type === null) return [];
+      const p = payloads[i]!;
+      return [{
+        reseller_id: e.resellerId, audit_id: rows[i]!.id, type, entity_type: e.entityType, entity_id: e.entityId, created_at: rows[i]!.occurred_at,
+        payload: `{"entity_type":${JSON.stringify(e.entityType)},"entity_id":${JSON.stringify(e.entityId)},"action":${JSON.stringify(e.action)},"before":${p.before ?? 'null'},"after":${p.after ?? 'null'}}`,
+      }];
+    });
+    if (events.length) await db('outbox_events').insert(events);
+  }
+}

@@ -75,3 +75,14 @@ export async function insertRange(db: Queryable, resellerId: number, first: stri
 export async function deleteRange(db: Queryable, resellerId: number, id: number): Promise<void> {
   await db('number_ranges').where({ reseller_id: resellerId, id }).del();
 }
+
+/** Which of these numbers lie in one of the reseller's ranges, those ranges locked FOR SHARE (as rangeOf with lock, for many). */
+export async function inRanges(db: Queryable, resellerId: number, numbers: string[]): Promise<Set<string>> {
+  if (!numbers.length) return new Set();
+  await db.raw(`SELECT r.id FROM number_ranges r WHERE r.reseller_id = ? AND EXISTS (SELECT 1 FROM unnest(?::text[]) AS n(number) WHERE r.span @> e164_key(n.number)) FOR SHARE`, [resellerId, numbers]);
+  const { rows } = await db.raw(
+    `SELECT n.number FROM unnest(?::text[]) AS n(number) WHERE EXISTS (SELECT 1 FROM number_ranges r WHERE r.reseller_id = ? AND r.span @> e164_key(n.number))`,
+    [numbers, resellerId],
+  );
+  return new Set(rows.map((r: { number: string }) => r.number));
+}

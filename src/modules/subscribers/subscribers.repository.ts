@@ -287,3 +287,63 @@ export async function setTaxExempt(db: Queryable, resellerId: number, id: number
   const [row] = await db('subscribers').where({ reseller_id: resellerId, id }).update({ tax_exempt: taxExempt, updated_at: db.fn.now() }).returning('*');
   return toSubscriber(row);
 }
+
+/** The active numbers and SIP identities of many subscribers at once, with their resellers' status (the API's representation). */
+export async function holdingsOf(db: Queryable, subs: Array<{ id: number; resellerId: number }>): Promise<Map<number, { resellerStatus: Status; numbers: string[]; identities: string[] }>> {
+  const subscriberIds = subs.map((s) => s.id);
+  // With their resellers, so that the (reseller_id, subscriber_id) indexes serve.
+  const resellerIds = [...new Set(subs.map((s) => s.resellerId))];
+  const out = new Map<number, { resellerStatus: Status; numbers: string[]; identities: string[] }>();
+  if (!subscriberIds.length) return out;
+  const [statuses, numbers, identities] = await Promise.all([
+    db('subscribers as s').join('resellers as r', 'r.id', 's.reseller_id').whereIn('s.id', subscriberIds).select('s.id', 'r.status'),
+    db('phone_numbers').whereIn('reseller_id', resellerIds).whereIn('subscriber_id', subscriberIds).whereNull('released_at').orderBy('number').select('subscriber_id', 'number'),
+    db('subscriber_identities').whereIn('reseller_id', resellerIds).whereIn('subscriber_id', subscriberIds).whereNull('released_at').orderBy(['domain', 'identity']).select('subscriber_id', 'identity', 'domain'),
+  ]);
+  for (const s of statuses) out.set(Number(s.id), { resellerStatus: s.status, numbers: [], identities: [] });
+  for (const n of numbers) out.get(Number(n.subscriber_id))?.numbers.push(n.number);
+  for (const i of identities) out.get(Number(i.subscriber_id))?.identities.push(`${i.identity}@${i.domain}`);
+  return out;
+}
+
+/** Many subscribers in one statement (a bulk create), each with its plan; answered in the inputs' order. */
+export async function insertSubscribers(db: Queryable, resellerId: number, inputs: Array<SubscriberInput & { retail_plan_id: number | null }>): Promise<Subscriber[]> {
+  if (!inputs.length) return [];
+  const rows = await db('subscribers').insert(inputs.map((i) => ({ reseller_id: resellerId, ...columns(i), retail_plan_id: i.retail_plan_id }))).returning('*');
+  return rows.map(toSubscriber);
+}
+
+/** Many numbers in one statement, answered in the inputs' order. */
+export async function insertNumbers(db: Queryable, resellerId: number, rows: Array<{ subscriberId: number; number: string }>): Promise<PhoneNumber[]> {
+  if (!rows.length) return [];
+  const out = await db('phone_numbers').insert(rows.map((r) => ({ reseller_id: resellerId, subscriber_id: r.subscriberId, number: r.number, label: null }))).returning('*');
+  return out.map(toNumber);
+}
+
+/** Which of these account numbers the reseller's subscribers already have (lower case: they are unique so). */
+export async function takenAccounts(db: Queryable, resellerId: number, accounts: string[]): Promise<Set<string>> {
+  if (!accounts.length) return new Set();
+  const rows = await db('subscribers').where('reseller_id', resellerId).whereRaw('lower(account_number) = any(?::text[])', [accounts.map((a) => a.toLowerCase())]).select(db.raw('lower(account_number) as a'));
+  return new Set(rows.map((r: { a: string }) => r.a));
+}
+
+/** Who holds each of these numbers now: the reseller's own holders by name, another tenant's without. */
+export async function holdersOf(db: Queryable, resellerId: number, numbers: string[]): Promise<Map<string, { accountNumber: string; name: string } | null>> {
+  const out = new Map<string, { accountNumber: string; name: string } | null>();
+  if (!numbers.length) return out;
+  const rows = await db('phone_numbers as n')
+    .leftJoin('subscribers as s', function () {
+      this.on('s.reseller_id', 'n.reseller_id').andOn('s.id', 'n.subscriber_id').andOn('n.reseller_id', db.raw('?', [resellerId]));
+    })
+    .whereRaw('n.number = any(?::text[])', [numbers])
+    .whereNull('n.released_at')
+    .select('n.number', 's.account_number', 's.name');
+  for (const r of rows) out.set(r.number, r.account_number ? { accountNumber: r.account_number, name: r.name } : null);
+  return out;
+}
+
+export async function subscribersByIds(db: Queryable, scope: Scope, ids: number[]): Promise<Subscriber[]> {
+  if (!ids.length) return [];
+  const rows = await confine(db('subscribers as s'), scope, 's').whereIn('s.id', ids).select('s.*');
+  return rows.map(toSubscriber);
+}

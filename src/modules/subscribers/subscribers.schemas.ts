@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countryField, optionalCycleDay, emailField, jsonFields, jsonOptionalId, listParams, optionalId, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
+import { countryField, optionalCycleDay, emailField, jsonFields, jsonOptionalId, jsonPatchFields, listParams, optionalId, optionalEmail, optionalText, optionalTimeZone, passwordField, requiredText } from '../../domain/fields';
 
 export const subscriberFields = z.object({
   account_number: z
@@ -60,13 +60,24 @@ export type NewSubscriberInput = z.infer<typeof newSubscriberSchema>;
 // The same fields as a JSON body (the API, issue 14), beside the form's: same rules, same data.
 // Numbers are a list rather than lines of text; each is normalised to E.164 by the service, as typed on the form.
 export const subscriberJson = jsonFields(subscriberFields);
-export const newSubscriberJson = jsonFields(newSubscriberFields, {
+const newSubscriberJsonTypes = {
   numbers: z
     .array(z.string({ error: 'Each number is a string' }), { error: 'numbers must be a list of phone numbers' })
     .default([])
     .transform((list) => list.map((s) => s.trim()).filter(Boolean)),
   retail_plan_id: jsonOptionalId('retail_plan_id must be a plan id or null'),
+};
+export const newSubscriberJson = jsonFields(newSubscriberFields, newSubscriberJsonTypes).superRefine(portalLoginPair);
+
+/** The API's create (issue 14): the same, with the reseller it is for (an operator's key names it; a reseller's key may name only its own). */
+export const newSubscriberApiJson = jsonFields(newSubscriberFields.extend({ reseller_id: optionalId('reseller_id must be a reseller id') }), {
+  ...newSubscriberJsonTypes,
+  reseller_id: jsonOptionalId('reseller_id must be a reseller id'),
 }).superRefine(portalLoginPair);
+export type NewSubscriberApiInput = z.infer<typeof newSubscriberApiJson>;
+
+/** A PATCH of a subscriber's fields (absent: unchanged); the merge is then held to subscriberJson. */
+export const subscriberPatchJson = jsonPatchFields(subscriberFields);
 
 export const addNumberSchema = z.object({
   number: z.string({ error: 'Enter a number' }).trim().min(1, 'Enter a number').max(40),
