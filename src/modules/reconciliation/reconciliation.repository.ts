@@ -446,16 +446,19 @@ export async function breakdown(db: Queryable, runId: number, by: 'destination' 
  */
 export async function changedItems(db: Queryable, previousRunId: number, runId: number): Promise<Array<{ legId: string | null; recordKey: string | null; classBefore: ReconClass | null; classAfter: ReconClass | null; called: string }>> {
   const { rows } = await db.raw(
-    `WITH o AS (SELECT * FROM reconciliation_items WHERE run_id = ?), n AS (SELECT * FROM reconciliation_items WHERE run_id = ?),
+    `WITH o AS (SELECT leg_id, record_key, class, called FROM reconciliation_items WHERE run_id = ?),
+          n AS (SELECT leg_id, record_key, class, called FROM reconciliation_items WHERE run_id = ?),
      legs AS (
        SELECT coalesce(o.leg_id, n.leg_id) AS leg_id, coalesce(n.record_key, o.record_key) AS record_key, o.class AS before, n.class AS after,
               coalesce(n.called, o.called) AS called
          FROM (SELECT * FROM o WHERE leg_id IS NOT NULL) o FULL JOIN (SELECT * FROM n WHERE leg_id IS NOT NULL) n ON n.leg_id = o.leg_id
      ),
+     -- Every record of either run joined by key (a record is one item of a run), kept when it is
+     -- leg-less in either: joins, not a look-up per record (a run has a million items).
      recs AS (
-       SELECT k.record_key, (SELECT class FROM o WHERE o.record_key = k.record_key) AS before, (SELECT class FROM n WHERE n.record_key = k.record_key) AS after,
-              (SELECT called FROM o WHERE o.record_key = k.record_key UNION ALL SELECT called FROM n WHERE n.record_key = k.record_key LIMIT 1) AS called
-         FROM (SELECT record_key FROM o WHERE leg_id IS NULL UNION SELECT record_key FROM n WHERE leg_id IS NULL) k
+       SELECT coalesce(o.record_key, n.record_key) AS record_key, o.class AS before, n.class AS after, coalesce(o.called, n.called) AS called
+         FROM (SELECT * FROM o WHERE record_key IS NOT NULL) o FULL JOIN (SELECT * FROM n WHERE record_key IS NOT NULL) n ON n.record_key = o.record_key
+        WHERE (o.record_key IS NOT NULL AND o.leg_id IS NULL) OR (n.record_key IS NOT NULL AND n.leg_id IS NULL)
      )
      SELECT * FROM (
        SELECT leg_id, record_key, before, after, called FROM legs WHERE before IS DISTINCT FROM after
