@@ -56,7 +56,7 @@ export interface ReconciliationBenchResult {
   legs: number;
   records: number;
   seedSeconds: number;
-  run: { seconds: number; rounds: number; items: number; steps: Array<{ step: string; seconds: number }> };
+  run: { seconds: number; rounds: number; items: number; steps: Array<{ step: string; seconds: number; cpu: number | null }>; cpu: { postgres: number | null; node: number } };
   join: Array<{ seconds: number; rows: number }>;
   counts: Record<ReconClass, { got: number; injected: number }>;
   countsMatch: boolean;
@@ -217,6 +217,39 @@ async function seed(db: Db, o: ReconciliationBenchOptions): Promise<{ carrierId:
   return { carrierId, carrierName, records: Number(n), legs: o.legs + retries };
 }
 
+/**
+ * CPU seconds (user + system) so far of the server's processes for this database (their command
+ * line names it; parallel workers do not, and are not counted): the run's share of a busy machine,
+ * which wall time does not give. Null when the server's processes cannot be read (another host).
+ */
+function serverCpuSeconds(name: string): Map<number, number> | null {
+  const tick = 100;
+  const out = new Map<number, number>();
+  try {
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (!cmd.startsWith('postgres:') || !cmd.includes(` ${name} `)) continue;
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(pid), (Number(f[11]) + Number(f[12])) / tick);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    return null;
+  }
+  return out.size ? out : null;
+}
+
+function cpuBetween(a: Map<number, number> | null, b: Map<number, number> | null): number | null {
+  if (!a || !b) return null;
+  let sum = 0;
+  for (const [pid, v] of b) sum += v - (a.get(pid) ?? 0);
+  return sum;
+}
+
 /** The carrier and counts of a kept database, seeded by an earlier run of as many legs. */
 async function seeded_(db: Db, legs: number): Promise<{ carrierId: number; carrierName: string; records: number; legs: number }> {
   const [c] = (await db.raw(`SELECT id, name FROM carriers WHERE name = 'Bench Carrier'`)).rows;
@@ -252,16 +285,22 @@ export async function benchReconciliation(db: Db, o: ReconciliationBenchOptions,
   o.log(`  plain join: ${join[0]!.rows.toLocaleString('en')} candidate pairs in ${join[0]!.seconds.toFixed(2)} s`);
 
   const load = { before: os.loadavg()[0] as number, after: 0 };
-  const steps: Array<{ step: string; at: number }> = [];
+  const steps: Array<{ step: string; at: number; cpu: Map<number, number> | null }> = [];
   const r0 = performance.now();
   const onStep = (s: ReconStep) => {
     const label = s.step === 'matching' ? `matching round ${s.round}` : s.step;
-    steps.push({ step: label, at: performance.now() });
+    steps.push({ step: label, at: performance.now(), cpu: serverCpuSeconds(dbName) });
     if (s.step !== 'matching' || s.round <= 3 || s.round % 10 === 0) o.log(`    ${((performance.now() - r0) / 1000).toFixed(2)} s: ${label} ${JSON.stringify(s)}`);
   };
+  const dbName = String((await db.raw('SELECT current_database() AS d')).rows[0].d);
+  const cpu0 = serverCpuSeconds(dbName);
+  const node0 = process.cpuUsage();
   const run = await runReconciliation(db, seeded.carrierId, MONTH_FROM, MONTH_TO, { trigger: 'manual', onStep });
   const runSeconds = (performance.now() - r0) / 1000;
-  steps.push({ step: 'end', at: performance.now() });
+  const nodeCpu = process.cpuUsage(node0);
+  const cpu = { postgres: cpuBetween(cpu0, serverCpuSeconds(dbName)), node: (nodeCpu.user + nodeCpu.system) / 1e6 };
+  o.log(`  CPU: Postgres ${cpu.postgres === null ? 'n/a' : `${cpu.postgres.toFixed(1)} s`} (parallel workers not counted), this process ${cpu.node.toFixed(1)} s`);
+  steps.push({ step: 'end', at: performance.now(), cpu: serverCpuSeconds(dbName) });
   load.after = os.loadavg()[0] as number;
   o.log(`  runReconciliation: ${run.legs.toLocaleString('en')} legs, ${run.records.toLocaleString('en')} records, ${run.matchRounds} rounds in ${runSeconds.toFixed(2)} s`);
 
@@ -269,16 +308,19 @@ export async function benchReconciliation(db: Db, o: ReconciliationBenchOptions,
   o.log(`  plain join again: ${join[1]!.seconds.toFixed(2)} s`);
 
   // Steps merged: the matching rounds as one line each up to 3, then the rest together.
-  const stepTimes: Array<{ step: string; seconds: number }> = [];
-  stepTimes.push({ step: 'start (run row, lock)', seconds: ((steps[0]?.at ?? r0) - r0) / 1000 });
+  const stepTimes: Array<{ step: string; seconds: number; cpu: number | null }> = [];
+  stepTimes.push({ step: 'start (run row, lock)', seconds: ((steps[0]?.at ?? r0) - r0) / 1000, cpu: cpuBetween(cpu0, steps[0]?.cpu ?? null) });
   for (let i = 0; i < steps.length - 1; i++) {
     const s = steps[i]!;
     const d = (steps[i + 1]!.at - s.at) / 1000;
+    const c = cpuBetween(s.cpu, steps[i + 1]!.cpu);
     const m = /^matching round (\d+)$/.exec(s.step);
     const label = m && Number(m[1]) >= 3 ? 'matching rounds 3 on (the last finds nothing left)' : s.step === 'candidates' ? 'candidates (index, edges)' : s.step;
     const last = stepTimes.find((x) => x.step === label);
-    if (last) last.seconds += d;
-    else stepTimes.push({ step: label, seconds: d });
+    if (last) {
+      last.seconds += d;
+      last.cpu = last.cpu === null || c === null ? null : last.cpu + c;
+    } else stepTimes.push({ step: label, seconds: d, cpu: c });
   }
 
   const want = expectedClasses(o.legs);
@@ -289,11 +331,12 @@ export async function benchReconciliation(db: Db, o: ReconciliationBenchOptions,
   const items = RECON_CLASSES.reduce((s, c) => s + counts[c].got, 0);
   return {
     ...meta, machine, load, legs: run.legs, records: run.records, seedSeconds,
-    run: { seconds: runSeconds, rounds: run.matchRounds, items, steps: stepTimes }, join, counts, countsMatch, workMem,
+    run: { seconds: runSeconds, rounds: run.matchRounds, items, steps: stepTimes, cpu }, join, counts, countsMatch, workMem,
   };
 }
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en');
+const cpuText = (c: number | null) => (c === null ? 'n/a' : `${c.toFixed(1)} s`);
 
 export function reconciliationMarkdown(r: ReconciliationBenchResult): string {
   const best = Math.min(...r.join.map((j) => j.seconds));
@@ -305,12 +348,13 @@ export function reconciliationMarkdown(r: ReconciliationBenchResult): string {
     '',
     `One carrier, one month: ${n0(r.legs)} outbound rated legs through it (with wholesale, retail and carrier_cost charges) and its ${n0(r.records)} records derived from them, with injected differences (per thousand legs: 20 dropped, 5 extra, 5 billed twice, 10 durations off beyond tolerance and 10 within, 10 costs off beyond and 10 within, 5 wrong rates, 10 clocks shifted within tolerance and 5 beyond, 5 retried calls whose records need a second round); seeded in ${r.seedSeconds.toFixed(0)} s.`,
     '',
-    '| | time | |',
-    '|---|---:|---|',
-    `| \`runReconciliation\` end to end (one transaction: stage, match, classify, ${n0(r.run.items)} items written, totals) | **${r.run.seconds.toFixed(2)} s** | ${r.run.rounds} matching rounds; target < ${RECONCILIATION_TARGET_SECONDS} s: **${met ? 'met' : 'missed'}** |`,
-    ...r.run.steps.map((s) => `| &nbsp;&nbsp;${s.step} | ${s.seconds.toFixed(2)} s | |`),
-    ...r.join.map((j, i) => `| plain join of the same legs and records (same number, starts within 5 s), count(*), ${i === 0 ? 'before' : 'after'} the run | ${j.seconds.toFixed(2)} s | ${n0(j.rows)} pairs |`),
+    '| | time | Postgres CPU | |',
+    '|---|---:|---:|---|',
+    `| \`runReconciliation\` end to end (one transaction: stage, match, classify, ${n0(r.run.items)} items written, totals) | **${r.run.seconds.toFixed(2)} s** | ${cpuText(r.run.cpu.postgres)} | ${r.run.rounds} matching rounds; target < ${RECONCILIATION_TARGET_SECONDS} s: **${met ? 'met' : 'missed'}** |`,
+    ...r.run.steps.map((s) => `| &nbsp;&nbsp;${s.step} | ${s.seconds.toFixed(2)} s | ${cpuText(s.cpu)} | |`),
+    ...r.join.map((j, i) => `| plain join of the same legs and records (same number, starts within 5 s), count(*), ${i === 0 ? 'before' : 'after'} the run | ${j.seconds.toFixed(2)} s | | ${n0(j.rows)} pairs |`),
     '',
+    `- CPU during the run: Postgres ${r.run.cpu.postgres === null ? 'n/a' : `${r.run.cpu.postgres.toFixed(1)} s`} (the database's server processes; parallel workers not counted), this process ${r.run.cpu.node.toFixed(1)} s. On a busy machine the wall time is longer than the work: CPU time is the steadier figure.`,
     `- Run / plain join: **${(r.run.seconds / best).toFixed(1)}x** (the faster join). Counts per class ${r.countsMatch ? 'exactly as injected' : '**not** as injected'}: ${RECON_CLASSES.map((c) => `${c} ${n0(r.counts[c].got)}${r.counts[c].got === r.counts[c].injected ? '' : ` (injected ${n0(r.counts[c].injected)})`}`).join(', ')}.`,
     '',
   ].join('\n');

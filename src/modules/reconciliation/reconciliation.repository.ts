@@ -62,11 +62,11 @@ export async function reconcileIntoItems(tx: Queryable, o: ReconcileInput): Prom
   // Memory for the run's sorts and hashes, this transaction only: at a million legs the default
   // (4MB) sends them to disk in many batches (docs/PERFORMANCE.md, bench (h)).
   await tx.raw(`SET LOCAL work_mem = '${RECON_WORK_MEM}'`);
-  await tx.raw('DROP TABLE IF EXISTS recon_legs, recon_records, recon_edges, recon_contested, recon_pairs');
+  await tx.raw('DROP TABLE IF EXISTS recon_legs, recon_records, recon_edges, recon_shared, recon_contested, recon_pairs');
   await stageCarrierLegs(tx, 'recon_legs', { carrierName: o.carrierName, carrierCurrency: o.carrierCurrency, from: o.from, to: o.to });
   await tx.raw(
     `CREATE TEMP TABLE recon_records ON COMMIT DROP AS
-       SELECT record_key, called, start_at, seconds, cost, currency, rate
+       SELECT id AS rec_id, record_key, called, start_at, seconds, cost, currency, rate
          FROM carrier_records
         WHERE carrier_id = ? AND start_at >= ? AND start_at < ?`,
     [o.carrierId, o.from, o.to],
@@ -76,10 +76,12 @@ export async function reconcileIntoItems(tx: Queryable, o: ReconcileInput): Prom
   const [{ legs }] = (await tx.raw('SELECT count(*)::int AS legs FROM recon_legs')).rows;
   const [{ records }] = (await tx.raw('SELECT count(*)::int AS records FROM recon_records')).rows;
   await step({ step: 'candidates', legs, records });
-  // Candidates: same called number, starts at most the tolerance apart.
+  // Candidates: same called number, starts at most the tolerance apart. Records by their row id
+  // and distances in whole microseconds (timestamps' precision): narrow rows, hashed and compared
+  // as integers; the record key (the tie order) is read for the contested few only.
   await tx.raw(
     `CREATE TEMP TABLE recon_edges ON COMMIT DROP AS
-       SELECT l.leg_id, r.record_key, abs(extract(epoch FROM r.start_at - l.start_at)) AS distance
+       SELECT l.leg_id, r.rec_id, abs((extract(epoch FROM r.start_at - l.start_at) * 1000000)::bigint) AS distance
          FROM recon_records r
          JOIN recon_legs l ON l.called = r.called
                           AND l.start_at BETWEEN r.start_at - make_interval(secs => ?) AND r.start_at + make_interval(secs => ?)`,
@@ -91,19 +93,25 @@ export async function reconcileIntoItems(tx: Queryable, o: ReconcileInput): Prom
   // once, found by counting (hashing, no sort), and only the contested rest goes through the
   // rounds of ranking below. Same pairs, same number of rounds as ranking every candidate.
   await tx.raw(
-    `CREATE TEMP TABLE recon_contested ON COMMIT DROP AS
+    `CREATE TEMP TABLE recon_shared ON COMMIT DROP AS
        WITH shared_legs AS (SELECT leg_id FROM recon_edges GROUP BY leg_id HAVING count(*) > 1),
-            shared_records AS (SELECT record_key FROM recon_edges GROUP BY record_key HAVING count(*) > 1)
+            shared_records AS (SELECT rec_id FROM recon_edges GROUP BY rec_id HAVING count(*) > 1)
        SELECT e.* FROM recon_edges e
-        WHERE e.leg_id IN (SELECT leg_id FROM shared_legs) OR e.record_key IN (SELECT record_key FROM shared_records)`,
+        WHERE e.leg_id IN (SELECT leg_id FROM shared_legs) OR e.rec_id IN (SELECT rec_id FROM shared_records)`,
+  );
+  // Its size known, the few contested candidates are hashed to read their records' keys.
+  await tx.raw('ANALYZE recon_shared');
+  await tx.raw(
+    `CREATE TEMP TABLE recon_contested ON COMMIT DROP AS
+       SELECT c.leg_id, c.rec_id, r.record_key, c.distance FROM recon_shared c JOIN recon_records r ON r.rec_id = c.rec_id`,
   );
   // The pairs: plain rows (each leg and record once by construction; the rounds take a leg and a
   // record at most once, and no key index is kept up over a million inserts).
   await tx.raw(
     `CREATE TEMP TABLE recon_pairs ON COMMIT DROP AS
-       SELECT e.leg_id, e.record_key FROM recon_edges e
-        WHERE NOT EXISTS (SELECT 1 FROM recon_contested c WHERE c.leg_id = e.leg_id)
-          AND NOT EXISTS (SELECT 1 FROM recon_contested c WHERE c.record_key = e.record_key)`,
+       SELECT e.leg_id, e.rec_id FROM recon_edges e
+        WHERE NOT EXISTS (SELECT 1 FROM recon_shared c WHERE c.leg_id = e.leg_id)
+          AND NOT EXISTS (SELECT 1 FROM recon_shared c WHERE c.rec_id = e.rec_id)`,
   );
   let paired = Number((await tx.raw('SELECT count(*)::int AS n FROM recon_pairs')).rows[0].n);
   let rounds = 0;
@@ -111,17 +119,17 @@ export async function reconcileIntoItems(tx: Queryable, o: ReconcileInput): Prom
     await step({ step: 'matching', round: rounds + 1, paired });
     const r = await tx.raw(`
       WITH ranked AS (
-        SELECT leg_id, record_key,
+        SELECT leg_id, rec_id,
                row_number() OVER (PARTITION BY leg_id ORDER BY distance, record_key COLLATE "C") AS leg_rank,
-               row_number() OVER (PARTITION BY record_key ORDER BY distance, leg_id) AS record_rank
+               row_number() OVER (PARTITION BY rec_id ORDER BY distance, leg_id) AS record_rank
           FROM recon_contested
       ), taken AS (
-        INSERT INTO recon_pairs (leg_id, record_key)
-        SELECT leg_id, record_key FROM ranked WHERE leg_rank = 1 AND record_rank = 1
-        RETURNING leg_id, record_key
+        INSERT INTO recon_pairs (leg_id, rec_id)
+        SELECT leg_id, rec_id FROM ranked WHERE leg_rank = 1 AND record_rank = 1
+        RETURNING leg_id, rec_id
       ), dropped AS (
         DELETE FROM recon_contested
-         WHERE leg_id IN (SELECT leg_id FROM taken) OR record_key IN (SELECT record_key FROM taken)
+         WHERE leg_id IN (SELECT leg_id FROM taken) OR rec_id IN (SELECT rec_id FROM taken)
       )
       SELECT count(*)::int AS n FROM taken`);
     const n = Number(r.rows[0].n);
@@ -152,7 +160,7 @@ export async function reconcileIntoItems(tx: Queryable, o: ReconcileInput): Prom
               coalesce(l.start_at, r.start_at) AS at
          FROM recon_legs l
          LEFT JOIN recon_pairs p ON p.leg_id = l.leg_id
-         FULL JOIN recon_records r ON r.record_key = p.record_key
+         FULL JOIN recon_records r ON r.rec_id = p.rec_id
      ), classed AS (
        SELECT j.*,
               CASE WHEN record_key IS NULL THEN 'not_billed_by_carrier'
