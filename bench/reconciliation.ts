@@ -56,6 +56,8 @@ export interface ReconciliationBenchResult {
   legs: number;
   records: number;
   seedSeconds: number;
+  /** The database an earlier run kept (--reuse), when not seeded in this run. */
+  reused?: string;
   run: { seconds: number; rounds: number; items: number; steps: Array<{ step: string; seconds: number; cpu: number | null }>; cpu: { postgres: number | null; node: number } };
   join: Array<{ seconds: number; rows: number }>;
   counts: Record<ReconClass, { got: number; injected: number }>;
@@ -330,7 +332,7 @@ export async function benchReconciliation(db: Db, o: ReconciliationBenchOptions,
   o.log(`  counts ${countsMatch ? 'as injected' : 'NOT as injected'}: ${RECON_CLASSES.map((c) => `${c} ${counts[c].got}/${counts[c].injected}`).join(', ')}; legs ${run.legs}/${want.legs}, records ${run.records}/${want.records}`);
   const items = RECON_CLASSES.reduce((s, c) => s + counts[c].got, 0);
   return {
-    ...meta, machine, load, legs: run.legs, records: run.records, seedSeconds,
+    ...meta, machine, load, legs: run.legs, records: run.records, seedSeconds, ...(o.reuse ? { reused: o.reuse } : {}),
     run: { seconds: runSeconds, rounds: run.matchRounds, items, steps: stepTimes, cpu }, join, counts, countsMatch, workMem,
   };
 }
@@ -346,7 +348,7 @@ export function reconciliationMarkdown(r: ReconciliationBenchResult): string {
     '',
     `\`${r.command}\`. ${machineLine(r.machine)}; work_mem=${r.workMem}. Load average (1 min) ${r.load.before.toFixed(2)} when the run started, ${r.load.after.toFixed(2)} when it ended.`,
     '',
-    `One carrier, one month: ${n0(r.legs)} outbound rated legs through it (with wholesale, retail and carrier_cost charges) and its ${n0(r.records)} records derived from them, with injected differences (per thousand legs: 20 dropped, 5 extra, 5 billed twice, 10 durations off beyond tolerance and 10 within, 10 costs off beyond and 10 within, 5 wrong rates, 10 clocks shifted within tolerance and 5 beyond, 5 retried calls whose records need a second round); seeded in ${r.seedSeconds.toFixed(0)} s.`,
+    `One carrier, one month: ${n0(r.legs)} outbound rated legs through it (with wholesale, retail and carrier_cost charges) and its ${n0(r.records)} records derived from them, with injected differences (per thousand legs: 20 dropped, 5 extra, 5 billed twice, 10 durations off beyond tolerance and 10 within, 10 costs off beyond and 10 within, 5 wrong rates, 10 clocks shifted within tolerance and 5 beyond, 5 retried calls whose records need a second round); ${r.reused ? `the data of an earlier run's database (${r.reused}, its earlier runs of the month superseded by this one)` : `seeded in ${r.seedSeconds.toFixed(0)} s`}.`,
     '',
     '| | time | Postgres CPU | |',
     '|---|---:|---:|---|',
