@@ -28,6 +28,7 @@ import type { Db } from '../src/db/knex';
 import { RECON_CLASSES, type ReconClass } from '../src/domain/reconciliation/reconcile';
 import { ensurePartitions } from '../src/modules/ledger/partitions';
 import { runReconciliation, type ReconStep } from '../src/modules/reconciliation/reconciliation.service';
+import { RECON_WORK_MEM } from '../src/modules/reconciliation/reconciliation.repository';
 import { benchArgs, benchLog, runMain, withKeptDatabase, withScratchDatabase } from './cli';
 import { seedParties } from './dashboards';
 import { describeMachine, machineLine, type Machine } from './machine';
@@ -317,7 +318,7 @@ export async function benchReconciliation(db: Db, o: ReconciliationBenchOptions,
     const d = (steps[i + 1]!.at - s.at) / 1000;
     const c = cpuBetween(s.cpu, steps[i + 1]!.cpu);
     const m = /^matching round (\d+)$/.exec(s.step);
-    const label = m && Number(m[1]) >= 3 ? 'matching rounds 3 on (the last finds nothing left)' : s.step === 'candidates' ? 'candidates (index, edges)' : s.step;
+    const label = m && Number(m[1]) >= 3 ? 'matching rounds 3 on (the last finds nothing left)' : s.step === 'candidates' ? 'candidates (edges; alone pairs; contested)' : s.step;
     const last = stepTimes.find((x) => x.step === label);
     if (last) {
       last.seconds += d;
@@ -346,7 +347,7 @@ export function reconciliationMarkdown(r: ReconciliationBenchResult): string {
   return [
     `### Carrier reconciliation, run of ${r.date}`,
     '',
-    `\`${r.command}\`. ${machineLine(r.machine)}; work_mem=${r.workMem}. Load average (1 min) ${r.load.before.toFixed(2)} when the run started, ${r.load.after.toFixed(2)} when it ended.`,
+    `\`${r.command}\`. ${machineLine(r.machine)}; work_mem=${r.workMem} (the server's; the run sets ${RECON_WORK_MEM} for its transaction). Load average (1 min) ${r.load.before.toFixed(2)} when the run started, ${r.load.after.toFixed(2)} when it ended.`,
     '',
     `One carrier, one month: ${n0(r.legs)} outbound rated legs through it (with wholesale, retail and carrier_cost charges) and its ${n0(r.records)} records derived from them, with injected differences (per thousand legs: 20 dropped, 5 extra, 5 billed twice, 10 durations off beyond tolerance and 10 within, 10 costs off beyond and 10 within, 5 wrong rates, 10 clocks shifted within tolerance and 5 beyond, 5 retried calls whose records need a second round); ${r.reused ? `the data of an earlier run's database (${r.reused}, its earlier runs of the month superseded by this one)` : `seeded in ${r.seedSeconds.toFixed(0)} s`}.`,
     '',
