@@ -22,6 +22,10 @@
  *   (g) only when asked (--only=g): a generic carrier CSV of N rows stored through the carrier data
  *       service, beside raw COPY of the same rows into carrier_records (bench/carrier-data.ts; its
  *       options prefixed cd-: --cd-rows=N, default 1,000,000). Written to its own section of docs/PERFORMANCE.md.
+ *   (h) only when asked (--only=h): a carrier's month of N rated legs and its records derived from them
+ *       with injected differences, reconciled by the real service (runReconciliation, step by step
+ *       timed) beside a plain join of the same legs and records (bench/reconciliation.ts; its options
+ *       prefixed rc-: --rc-legs=N, default 1,000,000). Written to its own section of docs/PERFORMANCE.md.
  *   (i) only when asked (--only=i): N subscribers with a number each created through the JSON API's
  *       POST /subscribers/bulk, beside COPY of the same rows into subscribers and phone_numbers
  *       (bench/api-bulk.ts; its options prefixed bulk-: --bulk-subscribers=N, default 100,000,
@@ -58,6 +62,7 @@ import { benchPages, pagesOptions, pagesMarkdown, writePagesDoc, type PagesBench
 import { benchRecordFiles, recordFilesMarkdown, recordFilesOptions, writeRecordFilesDoc, type RecordFilesBenchResult } from './record-files';
 import { benchCarrierData, carrierDataMarkdown, carrierDataOptions, writeCarrierDataDoc, type CarrierDataBenchResult } from './carrier-data';
 import { apiBulkMarkdown, apiBulkOptions, benchApiBulk, writeApiBulkDoc, type ApiBulkBenchResult } from './api-bulk';
+import { benchReconciliation, reconciliationMarkdown, reconciliationOptions, writeReconciliationDoc, type ReconciliationBenchResult } from './reconciliation';
 import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
@@ -251,11 +256,20 @@ async function main() {
       process.stdout.write(`\n${apiBulkMarkdown(apiBulk)}\n`);
     }
 
+    let reconciliation: ReconciliationBenchResult | undefined;
+    if (o.only.has('h')) {
+      loadNow('h');
+      const ro = reconciliationOptions(o.raw, log, 'rc-');
+      if (ro.reuse) throw new Error('--rc-reuse: only when bench/reconciliation.ts is run alone');
+      reconciliation = await benchReconciliation(db, ro, { date: results.date, command: results.command });
+      process.stdout.write(`\n${reconciliationMarkdown(reconciliation)}\n`);
+    }
+
     const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
     // The "Latest run" section holds (a) to (c): a run of only (d) or (e) leaves it as it was.
     const main = ['a', 'b', 'c'].some((p) => o.only.has(p));
     if (main) printTable(results);
-    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}), ...(apiBulk ? { apiBulk } : {}) }, null, 2));
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}), ...(apiBulk ? { apiBulk } : {}), ...(reconciliation ? { reconciliation } : {}) }, null, 2));
     if (o.doc && main) {
       writeDoc(doc, results);
       log(`results written to ${path.relative(process.cwd(), doc)}`);
@@ -275,6 +289,10 @@ async function main() {
     if (o.doc && apiBulk) {
       writeApiBulkDoc(doc, apiBulk);
       log(`bulk API written to ${path.relative(process.cwd(), doc)}`);
+    }
+    if (o.doc && reconciliation) {
+      writeReconciliationDoc(doc, reconciliation);
+      log(`carrier reconciliation written to ${path.relative(process.cwd(), doc)}`);
     }
   } finally {
     await cleanup();

@@ -27,6 +27,7 @@ import { registerRecordFileJobs } from './modules/record-files/record-files.jobs
 import { RECORD_FILES_API, recordFilesApi } from './modules/record-files/record-files.api';
 import { CARRIER_DATA_API, carrierDataApi } from './modules/carrier-data/carrier-data.api';
 import { registerCarrierDataJobs } from './modules/carrier-data/carrier-data.jobs';
+import { registerReconciliationJobs } from './modules/reconciliation/reconciliation.jobs';
 import { carrierDataRoutes } from './modules/carrier-data/carrier-data.routes';
 import { missingNow } from './modules/carrier-data/carrier-data.service';
 import { recordFileRoutes } from './modules/record-files/record-files.routes';
@@ -143,6 +144,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerBillingJobs(jobs, { db });
   registerRecordFileJobs(jobs, { db, box });
   registerCarrierDataJobs(jobs, { db });
+  registerReconciliationJobs(jobs, { db, embedded: deps.embedded });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
@@ -298,7 +300,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(exchangeRateRoutes({ db, refs: referenceData }));
   app.use(platformRoutes({ db, refs: referenceData }));
   // Before the carriers' routes: /wholesale/carriers/report is not a carrier.
-  app.use(reconciliationRoutes({ db }));
+  app.use(reconciliationRoutes({ db, jobs, inlineMax: config.reconcileInlineMax }));
   app.use(carrierRoutes({ db, refs: referenceData, missingFiles: (list) => missingNow(db, list) }));
   app.use(carrierDataRoutes({ db }));
   app.use(callRoutes({ db, caches, jobs }));

@@ -54,6 +54,7 @@ const schema = z
     INTAKE_PARSE_THREADS: z.coerce.number().int().min(0).max(64).default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
     API_MAX_REQUESTS_PER_SECOND_PER_KEY: z.coerce.number().int().positive().default(100),
     JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
+    RECONCILE_INLINE_MAX: z.coerce.number().int().min(0).default(200_000),
     CACHE_CHECK_SECONDS: z.coerce.number().positive().max(3600).default(5),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
@@ -85,6 +86,8 @@ export interface Config {
   intakeParseThreads: number;
   /** How long a claimed background job is its worker's without a renewal: a killed process's job is taken up again after it. */
   jobLeaseSeconds: number;
+  /** Legs and records (together) above which a reconciliation asked for from the page runs as a job with a progress page. */
+  reconcileInlineMax: number;
   /** How long an in-memory copy (plans, platforms, taxes, rates) is served on one check of its version: the longest a missed change goes unseen. */
   cacheMaxAgeMs: number;
 }
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiRequestsPerSecondPerKey: c.API_MAX_REQUESTS_PER_SECOND_PER_KEY,
     intakeParseThreads: c.INTAKE_PARSE_THREADS,
     jobLeaseSeconds: c.JOB_LEASE_SECONDS,
+    reconcileInlineMax: c.RECONCILE_INLINE_MAX,
     cacheMaxAgeMs: Math.round(c.CACHE_CHECK_SECONDS * 1000),
   };
 }

@@ -350,3 +350,103 @@ describe('reconciliation pages', () => {
     assert.notEqual((await reseller.get(`/wholesale/carriers/report?${q}`)).status, 200);
   });
 });
+
+describe('a large reconciliation runs as a job with a progress page', () => {
+  let app: TestApp;
+  let fx: Awaited<ReturnType<typeof makeTenants>>;
+  let carrierId: number;
+  let month: CarrierMonth;
+  let records: ReconRecord[];
+
+  before(async () => {
+    // Above 100 legs and records together, a run asked for from the page is a job.
+    app = await createTestApp({ RECONCILE_INLINE_MAX: '100' });
+    fx = await makeTenants(app.db);
+    const [c] = await app.db('carriers')
+      .insert({ name: 'Level Three', cost_plan_id: fx.operatorPlan.id, start_tolerance_seconds: TOL.startSeconds, duration_tolerance_seconds: TOL.durationSeconds, cost_tolerance: TOL.cost })
+      .returning('id');
+    carrierId = Number(c.id);
+    month = carrierMonth({ seed: 4242, month: MONTH, legs: 300, perInjection: 4, tolerances: TOL });
+    records = toRecords(month);
+    await storeMonth(app.db, fx, carrierId, month, records);
+  });
+  after(() => app?.close());
+
+  async function finished(client: Client, path: string) {
+    let page = await client.get(path);
+    for (let i = 0; i < 600 && /data-status="(queued|running)"/.test(page.text); i++) {
+      assert.match(page.text, /<meta http-equiv="refresh" content="1">/, 'an open job refreshes its page');
+      await new Promise((r) => setTimeout(r, 100));
+      page = await client.get(path);
+    }
+    return page;
+  }
+
+  test('the job shows its steps, ends with a link to the run, and the run has the figures of an immediate run; operator only', async () => {
+    const admin = await Client.login(app.app, fx.wholesaleAdmin.email);
+    const base = `/wholesale/carriers/${carrierId}/reconciliation`;
+    await admin.get(base);
+    const res = await admin.submit(base, { from: '2026-10-01', to: '2026-10-31' }, base);
+    assert.equal(res.status, 303);
+    const jobPath = res.headers.location as string;
+    assert.match(jobPath, /^\/wholesale\/jobs\/\d+$/);
+    const jobId = Number(jobPath.split('/').pop());
+
+    const page = await finished(admin, jobPath);
+    assert.match(page.text, /data-status="done"/);
+    assert.match(page.text, /Reconciling Level Three, 2026-10-01 to 2026-10-31/);
+    const ref = reconcile(month.legs, records, TOL);
+    assert.match(page.text, new RegExp(`data-testid="job-outcome">Reconciled ${month.legs.length} legs and ${records.length} carrier records in \\d+ matching rounds?\\.<`));
+    const steps = /<ol data-testid="job-steps">([\s\S]*?)<\/ol>/.exec(page.text)?.[1] ?? '';
+    const names = [...steps.matchAll(/<li>([^:<]+):/g)].map((m) => m[1]);
+    assert.equal(names[0], 'staging our legs and the carrier records');
+    assert.equal(names[1], 'finding candidate pairs');
+    assert.equal(names[2], 'matching round 1');
+    assert.match(names[names.length - 2] ?? '', /^classifying/);
+    assert.equal(names[names.length - 1], 'totals');
+    const link = /data-testid="job-link" href="([^"]+)"/.exec(page.text)?.[1];
+    assert.match(link ?? '', new RegExp(`^${base}/\\d+$`));
+
+    // The run it made: the job's, asked for by the admin, with the reference's figures.
+    const report = await admin.get(link!);
+    assert.equal(report.status, 200);
+    for (const c of RECON_CLASSES) assert.ok(report.text.includes(`>${ref.byClass[c].count}<`), `count of ${c} shown`);
+    const viaJob = await recon.getRunOrThrow(app.db, carrierId, Number(link!.split('/').pop()));
+    assert.equal(viaJob.jobId, jobId);
+    assert.equal(viaJob.requestedBy, fx.wholesaleAdmin.id);
+    assert.equal(viaJob.trigger, 'manual');
+    // An immediate run of the same period (it supersedes the job's): the same figures.
+    const now = await recon.runReconciliation(app.db, carrierId, viaJob.periodFrom.getTime(), viaJob.periodTo.getTime(), { trigger: 'manual' });
+    assert.equal(now.jobId, null);
+    assert.deepEqual([now.legs, now.records, now.matchRounds, now.totals], [viaJob.legs, viaJob.records, viaJob.matchRounds, viaJob.totals]);
+    for (const c of RECON_CLASSES) assert.equal(now.totals![c].count, ref.byClass[c].count, c);
+
+    // The operator's job: a reseller's people do not reach it.
+    const reseller = await Client.login(app.app, fx.a.admin.email);
+    assert.equal((await reseller.get(jobPath.replace('/wholesale/', '/reseller/'))).status, 404);
+    assert.ok([403, 404].includes((await reseller.get(jobPath)).status));
+    // A small period (a day of 10-odd legs) still runs at once.
+    const small = await admin.submit(base, { from: '2026-10-10', to: '2026-10-10' }, base);
+    assert.match(small.headers.location as string, new RegExp(`^${base}/\\d+$`));
+  });
+
+  test('a reconciliation job whose worker stopped is taken up by another and finishes', async () => {
+    const from = Date.parse('2026-10-01T00:00:00Z');
+    const to = Date.parse('2026-11-01T00:00:00Z');
+    const [stale] = await app.db('jobs')
+      .insert({
+        reseller_id: null, kind: recon.RECONCILE_JOB, title: 'Reconciling Level Three, October', total: 0, done: 0, return_to: `/wholesale/carriers/${carrierId}/reconciliation`,
+        status: 'running', payload: JSON.stringify({ carrierId, fromMs: from, toMs: to, userId: null }), attempts: 1, max_attempts: 3,
+        locked_by: 'a-killed-worker', locked_until: app.db.raw(`now() - interval '1 second'`), started_at: app.db.fn.now(),
+      })
+      .returning('id');
+    app.worker?.wake();
+    const admin = await Client.login(app.app, fx.wholesaleAdmin.email);
+    const page = await finished(admin, `/wholesale/jobs/${stale.id}`);
+    assert.match(page.text, new RegExp(`data-testid="job-outcome">Reconciled ${month.legs.length} legs and ${records.length} carrier records`));
+    assert.match(page.text, /data-testid="job-attempts">2 of 3</, 'the second attempt, by another worker');
+    const runs = (await recon.listRuns(app.db, carrierId)).filter((r) => r.jobId === Number(stale.id));
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]!.status, 'done');
+  });
+});

@@ -12,6 +12,8 @@ export interface Job {
   status: JobStatus;
   payload: Record<string, unknown>;
   checkpoint: Record<string, unknown> | null;
+  /** What a running job is doing now, in words (null: its handler only counts). */
+  step: string | null;
   total: number;
   done: number;
   result: Record<string, unknown> | null;
@@ -33,7 +35,7 @@ const date = (v: unknown) => (v ? new Date(v as string) : null);
 function toJob(r: Record<string, any>): Job {
   return {
     id: Number(r.id), resellerId: r.reseller_id === null ? null : Number(r.reseller_id), kind: r.kind, title: r.title, status: r.status,
-    payload: r.payload ?? {}, checkpoint: r.checkpoint ?? null, total: r.total, done: r.done, result: r.result ?? null, error: r.error ?? null,
+    payload: r.payload ?? {}, checkpoint: r.checkpoint ?? null, step: r.step ?? null, total: r.total, done: r.done, result: r.result ?? null, error: r.error ?? null,
     returnTo: r.return_to, attempts: r.attempts, maxAttempts: r.max_attempts, runAfter: new Date(r.run_after), lockedBy: r.locked_by ?? null,
     lockedUntil: date(r.locked_until), schedule: r.schedule ?? null, createdAt: new Date(r.created_at), startedAt: date(r.started_at), finishedAt: date(r.finished_at),
   };
@@ -170,13 +172,14 @@ export async function renewLease(db: Queryable, id: number, worker: string, leas
  * and the checkpoint commit together: a job killed after that commit resumes after that work,
  * one killed before it redoes it. Refuses (false) when the job is no longer this worker's.
  */
-export async function saveCheckpoint(db: Queryable, id: number, worker: string, set: { checkpoint?: Record<string, unknown>; done?: number; total?: number }): Promise<boolean> {
+export async function saveCheckpoint(db: Queryable, id: number, worker: string, set: { checkpoint?: Record<string, unknown>; done?: number; total?: number; step?: string }): Promise<boolean> {
   const n = await db('jobs')
     .where({ id, locked_by: worker, status: 'running' })
     .update({
       ...(set.checkpoint === undefined ? {} : { checkpoint: JSON.stringify(set.checkpoint) }),
       ...(set.done === undefined ? {} : { done: set.done }),
       ...(set.total === undefined ? {} : { total: set.total }),
+      ...(set.step === undefined ? {} : { step: set.step }),
     });
   return n === 1;
 }

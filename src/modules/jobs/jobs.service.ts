@@ -16,7 +16,7 @@ export interface JobContext<P> {
    * describes: both commit together, so a resumed attempt starts exactly after stored work. Throws
    * LeaseLostError (rolling that transaction back) when the job is no longer this worker's.
    */
-  save(tx: Queryable | undefined, set: { checkpoint?: Record<string, unknown>; done?: number; total?: number }): Promise<void>;
+  save(tx: Queryable | undefined, set: { checkpoint?: Record<string, unknown>; done?: number; total?: number; step?: string }): Promise<void>;
   /** Aborted when the worker stops or loses the lease: a long handler should stop at its next step. */
   signal: AbortSignal;
   log: JobLog;

@@ -186,7 +186,7 @@ export class JobWorker {
     }, Math.max(500, (this.leaseSeconds * 1000) / 3));
     renew.unref();
 
-    const save = async (tx: Queryable | undefined, set: { checkpoint?: Record<string, unknown>; done?: number; total?: number }) => {
+    const save = async (tx: Queryable | undefined, set: { checkpoint?: Record<string, unknown>; done?: number; total?: number; step?: string }) => {
       if (!(await saveCheckpoint(tx ?? this.db, job.id, this.name, set))) {
         lost = true;
         throw new LeaseLostError(job.id);

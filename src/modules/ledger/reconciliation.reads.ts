@@ -37,6 +37,26 @@ export async function stageCarrierLegs(
   );
 }
 
+/**
+ * How many legs a reconciliation of the carrier and period would stage (stageCarrierLegs' filter),
+ * counted up to `limit` (a run is large once it passes a threshold; past it the exact number
+ * does not matter and is not worth reading).
+ */
+export async function countCarrierLegs(db: Queryable, o: { carrierName: string; from: Date; to: Date; limit: number }): Promise<number> {
+  const { rows } = await db.raw(
+    `SELECT count(*)::int AS n FROM (
+       SELECT 1 FROM call_legs l
+        WHERE l.start_at >= ? AND l.start_at < ?
+          AND lower(l.carrier) = lower(?)
+          AND l.direction IN ('outbound', 'forwarded')
+          AND l.billable_seconds > 0
+          AND l.called_number IS NOT NULL
+        LIMIT ?) x`,
+    [o.from, o.to, o.carrierName, o.limit],
+  );
+  return Number(rows[0].n);
+}
+
 export interface CarrierTrafficRow {
   /** The carrier's name as legs carry it, a day (YYYY-MM-DD in the zone asked) or a destination (the deck's description, else prefix; '' none). */
   key: string;

@@ -34,102 +34,164 @@ export interface ReconcileInput {
   from: Date;
   to: Date;
   tolerances: RunTolerances;
+  /** Told as each step starts (and after each matching round), for a job's progress and the bench's timings. */
+  onStep?: ReconStepListener;
 }
 
-const rowCount = (r: any): number => Number(r?.rowCount ?? r?.affectedRows ?? 0);
+/** Where a run is: staging its inputs, building candidates, in round N of matching, classifying, or totalling. */
+export type ReconStep =
+  | { step: 'staging' }
+  | { step: 'candidates'; legs: number; records: number }
+  /** `paired`: pairs taken before this round. */
+  | { step: 'matching'; round: number; paired: number }
+  | { step: 'classifying'; rounds: number }
+  | { step: 'totals' };
+export type ReconStepListener = (s: ReconStep) => void | Promise<void>;
+
+/** work_mem of a run's transaction (SET LOCAL): its sorts and hashes over a million rows stay in memory. */
+export const RECON_WORK_MEM = '256MB';
+
 
 /**
  * Fills reconciliation_items for a run. Must run inside a transaction (its work tables are
  * temporary, dropped at commit). Returns the numbers of legs, records and matching rounds.
  */
 export async function reconcileIntoItems(tx: Queryable, o: ReconcileInput): Promise<{ legs: number; records: number; rounds: number }> {
-  await tx.raw('DROP TABLE IF EXISTS recon_legs, recon_records, recon_edges, recon_pairs');
+  const step = async (st: ReconStep) => o.onStep?.(st);
+  await step({ step: 'staging' });
+  // Memory for the run's sorts and hashes, this transaction only: at a million legs the default
+  // (4MB) sends them to disk in many batches (docs/PERFORMANCE.md, bench (h)).
+  await tx.raw(`SET LOCAL work_mem = '${RECON_WORK_MEM}'`);
+  await tx.raw('DROP TABLE IF EXISTS recon_legs, recon_records, recon_edges, recon_shared, recon_contested, recon_pairs');
   await stageCarrierLegs(tx, 'recon_legs', { carrierName: o.carrierName, carrierCurrency: o.carrierCurrency, from: o.from, to: o.to });
   await tx.raw(
     `CREATE TEMP TABLE recon_records ON COMMIT DROP AS
-       SELECT record_key, called, start_at, seconds, cost, currency, rate
+       SELECT id AS rec_id, record_key, called, start_at, seconds, cost, currency, rate
          FROM carrier_records
         WHERE carrier_id = ? AND start_at >= ? AND start_at < ?`,
     [o.carrierId, o.from, o.to],
   );
-  await tx.raw('CREATE INDEX ON recon_legs (called, start_at)');
   await tx.raw('ANALYZE recon_legs');
   await tx.raw('ANALYZE recon_records');
-  // Candidates: same called number, starts at most the tolerance apart.
+  const [{ legs }] = (await tx.raw('SELECT count(*)::int AS legs FROM recon_legs')).rows;
+  const [{ records }] = (await tx.raw('SELECT count(*)::int AS records FROM recon_records')).rows;
+  await step({ step: 'candidates', legs, records });
+  // Candidates: same called number, starts at most the tolerance apart. Records by their row id
+  // and distances in whole microseconds (timestamps' precision): narrow rows, hashed and compared
+  // as integers; the record key (the tie order) is read for the contested few only.
   await tx.raw(
     `CREATE TEMP TABLE recon_edges ON COMMIT DROP AS
-       SELECT l.leg_id, r.record_key, abs(extract(epoch FROM r.start_at - l.start_at)) AS distance
+       SELECT l.leg_id, r.rec_id, abs((extract(epoch FROM r.start_at - l.start_at) * 1000000)::bigint) AS distance
          FROM recon_records r
          JOIN recon_legs l ON l.called = r.called
                           AND l.start_at BETWEEN r.start_at - make_interval(secs => ?) AND r.start_at + make_interval(secs => ?)`,
     [o.tolerances.startSeconds, o.tolerances.startSeconds],
   );
-  await tx.raw('CREATE TEMP TABLE recon_pairs (leg_id bigint PRIMARY KEY, record_key text NOT NULL UNIQUE) ON COMMIT DROP');
+  // Most candidates are alone: a leg with one candidate record that has no other candidate leg.
+  // Such a pair is taken in the first round whatever the order (each is the other's only
+  // choice), and taking it changes nothing for any other candidate; so those pairs are taken at
+  // once, found by counting (hashing, no sort), and only the contested rest goes through the
+  // rounds of ranking below. Same pairs, same number of rounds as ranking every candidate.
+  await tx.raw(
+    `CREATE TEMP TABLE recon_shared ON COMMIT DROP AS
+       WITH shared_legs AS (SELECT leg_id FROM recon_edges GROUP BY leg_id HAVING count(*) > 1),
+            shared_records AS (SELECT rec_id FROM recon_edges GROUP BY rec_id HAVING count(*) > 1)
+       SELECT e.* FROM recon_edges e
+        WHERE e.leg_id IN (SELECT leg_id FROM shared_legs) OR e.rec_id IN (SELECT rec_id FROM shared_records)`,
+  );
+  // Its size known, the few contested candidates are hashed to read their records' keys.
+  await tx.raw('ANALYZE recon_shared');
+  await tx.raw(
+    `CREATE TEMP TABLE recon_contested ON COMMIT DROP AS
+       SELECT c.leg_id, c.rec_id, r.record_key, c.distance FROM recon_shared c JOIN recon_records r ON r.rec_id = c.rec_id`,
+  );
+  // The pairs: plain rows (each leg and record once by construction; the rounds take a leg and a
+  // record at most once, and no key index is kept up over a million inserts).
+  await tx.raw(
+    `CREATE TEMP TABLE recon_pairs ON COMMIT DROP AS
+       SELECT e.leg_id, e.rec_id FROM recon_edges e
+        WHERE NOT EXISTS (SELECT 1 FROM recon_shared c WHERE c.leg_id = e.leg_id)
+          AND NOT EXISTS (SELECT 1 FROM recon_shared c WHERE c.rec_id = e.rec_id)`,
+  );
+  let paired = Number((await tx.raw('SELECT count(*)::int AS n FROM recon_pairs')).rows[0].n);
   let rounds = 0;
   for (;;) {
+    await step({ step: 'matching', round: rounds + 1, paired });
     const r = await tx.raw(`
       WITH ranked AS (
-        SELECT leg_id, record_key,
+        SELECT leg_id, rec_id,
                row_number() OVER (PARTITION BY leg_id ORDER BY distance, record_key COLLATE "C") AS leg_rank,
-               row_number() OVER (PARTITION BY record_key ORDER BY distance, leg_id) AS record_rank
-          FROM recon_edges
+               row_number() OVER (PARTITION BY rec_id ORDER BY distance, leg_id) AS record_rank
+          FROM recon_contested
       ), taken AS (
-        INSERT INTO recon_pairs (leg_id, record_key)
-        SELECT leg_id, record_key FROM ranked WHERE leg_rank = 1 AND record_rank = 1
-        RETURNING leg_id, record_key
+        INSERT INTO recon_pairs (leg_id, rec_id)
+        SELECT leg_id, rec_id FROM ranked WHERE leg_rank = 1 AND record_rank = 1
+        RETURNING leg_id, rec_id
+      ), dropped AS (
+        DELETE FROM recon_contested
+         WHERE leg_id IN (SELECT leg_id FROM taken) OR rec_id IN (SELECT rec_id FROM taken)
       )
-      DELETE FROM recon_edges
-       WHERE leg_id IN (SELECT leg_id FROM taken) OR record_key IN (SELECT record_key FROM taken)`);
-    if (rowCount(r) === 0) break;
+      SELECT count(*)::int AS n FROM taken`);
+    const n = Number(r.rows[0].n);
+    if (n === 0) break;
+    paired += n;
     rounds++;
   }
+  // The alone pairs belong to the first round.
+  if (rounds === 0 && paired > 0) rounds = 1;
+  await step({ step: 'classifying', rounds });
 
-  // Classify, first rule that holds (reconcile.ts rule 2), and money at stake (rule 3).
+  // Classify, first rule that holds (reconcile.ts rule 2), and money at stake (rule 3), over one
+  // full join: legs with their pair's record, legs without one (not billed by the carrier), and
+  // records without a leg (not in our records).
   // seq: the reference's order (our start, or the record's for a record we lack; legs first).
   await tx.raw(
     `INSERT INTO reconciliation_items
        (run_id, seq, class, leg_id, leg_start, record_key, record_start, called, our_seconds, carrier_seconds, start_offset_ms,
         seconds_difference, expected_cost, carrier_cost, cost_difference, deck_rate, carrier_rate, currency, money_at_stake, destination, day)
-     WITH paired AS (
-       SELECT l.leg_id, l.start_at AS leg_start, r.record_key, r.start_at AS record_start, l.called,
+     WITH joined AS (
+       SELECT l.leg_id, l.start_at AS leg_start, r.record_key, r.start_at AS record_start, coalesce(l.called, r.called) AS called,
               l.seconds AS our_seconds, r.seconds AS carrier_seconds,
               extract(epoch FROM r.start_at - l.start_at) * 1000 AS start_offset_ms,
               r.seconds - l.seconds AS seconds_difference,
               l.expected_cost, r.cost AS carrier_cost,
               CASE WHEN l.currency = r.currency AND l.expected_cost IS NOT NULL THEN r.cost - l.expected_cost END AS cost_difference,
-              l.deck_rate, r.rate AS carrier_rate, r.currency, l.destination
-         FROM recon_pairs p JOIN recon_legs l USING (leg_id) JOIN recon_records r USING (record_key)
+              l.deck_rate, r.rate AS carrier_rate, coalesce(r.currency, l.currency) AS currency, l.destination,
+              coalesce(l.start_at, r.start_at) AS at
+         FROM recon_legs l
+         LEFT JOIN recon_pairs p ON p.leg_id = l.leg_id
+         FULL JOIN recon_records r ON r.rec_id = p.rec_id
      ), classed AS (
-       SELECT p.*,
-              CASE WHEN abs(seconds_difference) > :dur THEN 'duration_mismatch'
+       SELECT j.*,
+              CASE WHEN record_key IS NULL THEN 'not_billed_by_carrier'
+                   WHEN leg_id IS NULL THEN 'not_in_our_records'
+                   WHEN abs(seconds_difference) > :dur THEN 'duration_mismatch'
                    WHEN carrier_rate IS NOT NULL AND (deck_rate IS NULL OR carrier_rate <> deck_rate) THEN 'rate_mismatch'
                    WHEN cost_difference IS NULL OR abs(cost_difference) > :cost THEN 'cost_mismatch'
                    ELSE 'matched_equal' END AS class
-         FROM paired p
-     ), everything AS (
-       SELECT class, leg_id, leg_start, record_key, record_start, called, our_seconds, carrier_seconds, start_offset_ms, seconds_difference,
-              expected_cost, carrier_cost, cost_difference, deck_rate, carrier_rate, currency,
-              CASE WHEN class = 'matched_equal' THEN 0 ELSE coalesce(cost_difference, carrier_cost) END AS money_at_stake,
-              destination, leg_start AS at
-         FROM classed
-       UNION ALL
-       SELECT 'not_billed_by_carrier', l.leg_id, l.start_at, NULL, NULL, l.called, l.seconds, NULL, NULL, NULL,
-              l.expected_cost, NULL, NULL, l.deck_rate, NULL, l.currency, coalesce(-l.expected_cost, 0), l.destination, l.start_at
-         FROM recon_legs l WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.leg_id = l.leg_id)
-       UNION ALL
-       SELECT 'not_in_our_records', NULL, NULL, r.record_key, r.start_at, r.called, NULL, r.seconds, NULL, NULL,
-              NULL, r.cost, NULL, NULL, r.rate, r.currency, r.cost, NULL, r.start_at
-         FROM recon_records r WHERE NOT EXISTS (SELECT 1 FROM recon_pairs p WHERE p.record_key = r.record_key)
+         FROM joined j
      )
      SELECT :run, row_number() OVER (ORDER BY at, leg_id IS NULL, leg_id, record_key COLLATE "C"), class, leg_id, leg_start, record_key,
             record_start, called, our_seconds, carrier_seconds, start_offset_ms, seconds_difference, expected_cost, carrier_cost,
-            cost_difference, deck_rate, carrier_rate, currency, money_at_stake, destination, (at AT TIME ZONE 'UTC')::date
-       FROM everything`.replace(/:dur/g, '?::integer').replace(/:cost/g, '?::numeric').replace(':run', '?::bigint'),
+            cost_difference, deck_rate, carrier_rate, currency,
+            CASE class WHEN 'matched_equal' THEN 0
+                       WHEN 'not_billed_by_carrier' THEN coalesce(-expected_cost, 0)
+                       WHEN 'not_in_our_records' THEN carrier_cost
+                       ELSE coalesce(cost_difference, carrier_cost) END,
+            destination, (at AT TIME ZONE 'UTC')::date
+       FROM classed`.replace(/:dur/g, '?::integer').replace(/:cost/g, '?::numeric').replace(':run', '?::bigint'),
     [o.tolerances.durationSeconds, o.tolerances.cost, o.runId],
   );
-  const [{ legs }] = (await tx.raw('SELECT count(*)::int AS legs FROM recon_legs')).rows;
-  const [{ records }] = (await tx.raw('SELECT count(*)::int AS records FROM recon_records')).rows;
   return { legs, records, rounds };
+}
+
+/** The carrier's records of a period, counted up to `limit`. */
+export async function countRecords(db: Queryable, o: { carrierId: number; from: Date; to: Date; limit: number }): Promise<number> {
+  const { rows } = await db.raw(
+    'SELECT count(*)::int AS n FROM (SELECT 1 FROM carrier_records WHERE carrier_id = ? AND start_at >= ? AND start_at < ? LIMIT ?) x',
+    [o.carrierId, o.from, o.to, o.limit],
+  );
+  return Number(rows[0].n);
 }
 
 export type RunStatus = 'running' | 'done' | 'failed' | 'superseded';
@@ -392,16 +454,19 @@ export async function breakdown(db: Queryable, runId: number, by: 'destination' 
  */
 export async function changedItems(db: Queryable, previousRunId: number, runId: number): Promise<Array<{ legId: string | null; recordKey: string | null; classBefore: ReconClass | null; classAfter: ReconClass | null; called: string }>> {
   const { rows } = await db.raw(
-    `WITH o AS (SELECT * FROM reconciliation_items WHERE run_id = ?), n AS (SELECT * FROM reconciliation_items WHERE run_id = ?),
+    `WITH o AS (SELECT leg_id, record_key, class, called FROM reconciliation_items WHERE run_id = ?),
+          n AS (SELECT leg_id, record_key, class, called FROM reconciliation_items WHERE run_id = ?),
      legs AS (
        SELECT coalesce(o.leg_id, n.leg_id) AS leg_id, coalesce(n.record_key, o.record_key) AS record_key, o.class AS before, n.class AS after,
               coalesce(n.called, o.called) AS called
          FROM (SELECT * FROM o WHERE leg_id IS NOT NULL) o FULL JOIN (SELECT * FROM n WHERE leg_id IS NOT NULL) n ON n.leg_id = o.leg_id
      ),
+     -- Every record of either run joined by key (a record is one item of a run), kept when it is
+     -- leg-less in either: joins, not a look-up per record (a run has a million items).
      recs AS (
-       SELECT k.record_key, (SELECT class FROM o WHERE o.record_key = k.record_key) AS before, (SELECT class FROM n WHERE n.record_key = k.record_key) AS after,
-              (SELECT called FROM o WHERE o.record_key = k.record_key UNION ALL SELECT called FROM n WHERE n.record_key = k.record_key LIMIT 1) AS called
-         FROM (SELECT record_key FROM o WHERE leg_id IS NULL UNION SELECT record_key FROM n WHERE leg_id IS NULL) k
+       SELECT coalesce(o.record_key, n.record_key) AS record_key, o.class AS before, n.class AS after, coalesce(o.called, n.called) AS called
+         FROM (SELECT * FROM o WHERE record_key IS NOT NULL) o FULL JOIN (SELECT * FROM n WHERE record_key IS NOT NULL) n ON n.record_key = o.record_key
+        WHERE (o.record_key IS NOT NULL AND o.leg_id IS NULL) OR (n.record_key IS NOT NULL AND n.leg_id IS NULL)
      )
      SELECT * FROM (
        SELECT leg_id, record_key, before, after, called FROM legs WHERE before IS DISTINCT FROM after

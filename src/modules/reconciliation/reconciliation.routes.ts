@@ -10,6 +10,8 @@ import { flash } from '../../web/render';
 import * as carriers from '../carriers/carriers.service';
 import { CLASS_LABELS, itemQuery, periodForm, reportQuery } from './reconciliation.schemas';
 import * as service from './reconciliation.service';
+import type { JobKinds } from '../jobs/jobs.service';
+import { actor } from '../../web/principal';
 
 const BASE = '/wholesale/carriers';
 const PAGE_SIZE = 500;
@@ -104,7 +106,7 @@ async function sendItemsCsv(req: Request, res: Response, name: string, items: se
  * read-only role is refused by readOnlyGuard), a run's discrepancy report with its drill-down, and
  * the CSVs (the run's items, the dispute file).
  */
-export function reconciliationRoutes({ db }: { db: Db }): Router {
+export function reconciliationRoutes({ db, jobs, inlineMax }: { db: Db; jobs: JobKinds; inlineMax?: number }): Router {
   const r = Router(ROUTER_OPTIONS);
 
   // Reports by LD carrier (issue 13). Registered before the carriers' own routes (app.ts), so
@@ -190,7 +192,10 @@ export function reconciliationRoutes({ db }: { db: Db }): Router {
     }
     const from = startOfLocalDay(parsed.data.from, zone);
     const to = startOfLocalDay(addDays(parsed.data.to, 1), zone);
-    const run = await service.runReconciliation(db, carrier.id, from, to, { trigger: 'manual', userId: req.user!.id });
+    // A large period runs as a job whose page shows its steps and ends with a link to the run.
+    const started = await service.reconcileOrStart(db, jobs, actor(req), carrier.id, from, to, { periodLabel: `${parsed.data.from} to ${parsed.data.to}`, inlineMax });
+    if ('jobId' in started) return res.redirect(303, `/wholesale/jobs/${started.jobId}`);
+    const { run } = started;
     flash(req, 'success', `Reconciled ${run.legs} legs and ${run.records} carrier records.`);
     res.redirect(303, `${BASE}/${carrier.id}/reconciliation/${run.id}`);
   });

@@ -3,11 +3,13 @@ import { BadRequestError, ConflictError, NotFoundError } from '../../domain/erro
 import { RECON_CLASSES, type ReconClass } from '../../domain/reconciliation/reconcile';
 import * as carriers from '../carriers/carriers.service';
 import { monthOf } from '../ledger/partitions';
-import { carrierTraffic } from '../ledger/reconciliation.reads';
+import { carrierTraffic, countCarrierLegs } from '../ledger/reconciliation.reads';
+import { enqueueJob, type JobKinds } from '../jobs/jobs.service';
+import type { Actor } from '../../domain/tenancy/actor';
 import { Decimal } from '../../domain/money/decimal';
 import * as repo from './reconciliation.repository';
 
-export type { ReconRun, ReconItemRow, ItemFilter, ItemSort } from './reconciliation.repository';
+export type { ReconRun, ReconItemRow, ItemFilter, ItemSort, ReconStep, ReconStepListener } from './reconciliation.repository';
 
 /**
  * Reconciliation runs (issue 13). A run reconciles one carrier over one period in a single
@@ -22,14 +24,20 @@ export interface RunRequest {
   /** The person who asked; null for automatic runs. */
   userId?: number | null;
   jobId?: number | null;
+  /** Told as each step of the run starts (a job's progress page; the bench's step timings). */
+  onStep?: repo.ReconStepListener;
 }
 
 /** Periods longer than this are refused (a year: a wider period is a mistake, not a report). */
 const MAX_PERIOD_MS = 366 * 86_400_000;
 
-export async function runReconciliation(db: Db, carrierId: number, fromMs: number, toMs: number, req: RunRequest): Promise<repo.ReconRun> {
+function checkPeriod(fromMs: number, toMs: number): void {
   if (!(Number.isFinite(fromMs) && Number.isFinite(toMs) && fromMs < toMs)) throw new BadRequestError('the period must end after it starts');
   if (toMs - fromMs > MAX_PERIOD_MS) throw new BadRequestError('a reconciliation period is at most a year');
+}
+
+export async function runReconciliation(db: Db, carrierId: number, fromMs: number, toMs: number, req: RunRequest): Promise<repo.ReconRun> {
+  checkPeriod(fromMs, toMs);
   const carrier = await carriers.getOrThrow(db, carrierId);
   const from = new Date(fromMs);
   const to = new Date(toMs);
@@ -45,13 +53,55 @@ export async function runReconciliation(db: Db, carrierId: number, fromMs: numbe
       }
       throw err;
     }
-    const counts = await repo.reconcileIntoItems(tx, { runId, carrierId, carrierName: carrier.name, carrierCurrency: carrier.currency, from, to, tolerances });
+    const counts = await repo.reconcileIntoItems(tx, { runId, carrierId, carrierName: carrier.name, carrierCurrency: carrier.currency, from, to, tolerances, onStep: req.onStep });
+    await req.onStep?.({ step: 'totals' });
     const totals = await repo.itemTotals(tx, runId);
     if (previous) await repo.supersede(tx, previous.id, runId);
     await repo.finishRun(tx, runId, { ...counts, totals, previousRunId: previous?.id ?? null });
     return runId;
   });
   return (await repo.getRun(db, id))!;
+}
+
+/** The job kind of a large run asked for by a person (reconciliation.jobs.ts). */
+export const RECONCILE_JOB = 'carrier-reconciliation';
+
+/**
+ * Legs and records (together) above which a run asked for from the page is queued as a job, whose
+ * page shows its steps, rather than run while the request waits (config RECONCILE_INLINE_MAX).
+ * A million of each take some 30 s to 60 s (docs/PERFORMANCE.md); this many, a few seconds.
+ */
+export const INLINE_RECONCILE_MAX = 200_000;
+
+/**
+ * A run asked for by a person: done at once when the period's legs and records are few, else
+ * queued as a job (the operator's: a wholesale actor's job has no reseller) whose page shows its
+ * steps and ends with a link to the run. The counts stop at the threshold (they only decide).
+ */
+export async function reconcileOrStart(
+  db: Db,
+  jobs: JobKinds,
+  actor: Actor,
+  carrierId: number,
+  fromMs: number,
+  toMs: number,
+  o: { periodLabel: string; inlineMax?: number },
+): Promise<{ run: repo.ReconRun } | { jobId: number }> {
+  checkPeriod(fromMs, toMs);
+  const carrier = await carriers.getOrThrow(db, carrierId);
+  const max = o.inlineMax ?? INLINE_RECONCILE_MAX;
+  const from = new Date(fromMs);
+  const to = new Date(toMs);
+  const legs = await countCarrierLegs(db, { carrierName: carrier.name, from, to, limit: max + 1 });
+  const records = legs > max ? 0 : await repo.countRecords(db, { carrierId, from, to, limit: max + 1 - legs });
+  if (legs + records <= max) return { run: await runReconciliation(db, carrierId, fromMs, toMs, { trigger: 'manual', userId: actor.userId }) };
+  const jobId = await enqueueJob(db, jobs, actor, {
+    kind: RECONCILE_JOB,
+    title: `Reconciling ${carrier.name}, ${o.periodLabel}`,
+    returnTo: `/wholesale/carriers/${carrierId}/reconciliation`,
+    payload: { carrierId, fromMs, toMs, userId: actor.userId },
+  });
+  return { jobId };
 }
 
 /**
