@@ -22,6 +22,10 @@
  *   (g) only when asked (--only=g): a generic carrier CSV of N rows stored through the carrier data
  *       service, beside raw COPY of the same rows into carrier_records (bench/carrier-data.ts; its
  *       options prefixed cd-: --cd-rows=N, default 1,000,000). Written to its own section of docs/PERFORMANCE.md.
+ *   (j) only when asked (--only=j): single API reads (GET /api/v1/calls/:legId and
+ *       /resellers/:resellerId) at 500 requests/s from 20 clients, each with its own API key, open
+ *       loop, latency percentiles (bench/api-reads.ts; its options prefixed ar-: --ar-rate=N,
+ *       --ar-clients=N, --ar-duration=S, --ar-legs=N). Written to its own section of docs/PERFORMANCE.md.
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -53,6 +57,7 @@ import { describeMachine } from './machine';
 import { benchPages, pagesOptions, pagesMarkdown, writePagesDoc, type PagesBenchResult } from './pages';
 import { benchRecordFiles, recordFilesMarkdown, recordFilesOptions, writeRecordFilesDoc, type RecordFilesBenchResult } from './record-files';
 import { benchCarrierData, carrierDataMarkdown, carrierDataOptions, writeCarrierDataDoc, type CarrierDataBenchResult } from './carrier-data';
+import { apiReadsMarkdown, apiReadsOptions, benchApiReads, writeApiReadsDoc, type ApiReadsResult } from './api-reads';
 import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
@@ -239,11 +244,17 @@ async function main() {
       process.stdout.write(`\n${carrierDataMarkdown(carrierData)}\n`);
     }
 
+    let apiReads: ApiReadsResult | undefined;
+    if (o.only.has('j')) {
+      apiReads = await benchApiReads(db, config, dbUrl, apiReadsOptions(o.raw, log, 'ar-'), { date: results.date, command: results.command });
+      process.stdout.write(`\n${apiReadsMarkdown(apiReads)}\n`);
+    }
+
     const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
     // The "Latest run" section holds (a) to (c): a run of only (d) or (e) leaves it as it was.
     const main = ['a', 'b', 'c'].some((p) => o.only.has(p));
     if (main) printTable(results);
-    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}) }, null, 2));
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}), ...(apiReads ? { apiReads } : {}) }, null, 2));
     if (o.doc && main) {
       writeDoc(doc, results);
       log(`results written to ${path.relative(process.cwd(), doc)}`);
@@ -255,6 +266,10 @@ async function main() {
     if (o.doc && recordFiles) {
       writeRecordFilesDoc(doc, recordFiles);
       log(`record files written to ${path.relative(process.cwd(), doc)}`);
+    }
+    if (o.doc && apiReads) {
+      writeApiReadsDoc(doc, apiReads);
+      log(`API reads written to ${path.relative(process.cwd(), doc)}`);
     }
     if (o.doc && carrierData) {
       writeCarrierDataDoc(doc, carrierData);
