@@ -171,6 +171,30 @@ describe('the JSON API: plans and packages', () => {
     assert.deepEqual(audit.map((a) => a.action), ['assign', 'end']);
   });
 
+  test('feature package offers: the operator offers and withdraws its packages; a second offer is 422, a withdrawn one 404', async () => {
+    const [pkg] = await t.db('feature_packages').insert({ name: `Offer ${crypto.randomBytes(3).toString('hex')}`, currency: 'USD', monthly_fee: '4.5' }).returning('*');
+    const tpl = '/resellers/{resellerId}/feature-packages';
+    const path = `/resellers/${fx.b.reseller.id}/feature-packages`;
+    const made = await as(keys.operator).post(tpl, path, { feature_package_id: pkg.id }, { 'Idempotency-Key': crypto.randomUUID() });
+    assert.equal(made.status, 201);
+    assert.equal(made.body.id, pkg.id);
+    assert.equal(made.body.monthly_fee, '4.5');
+    const twice = await as(keys.operator).post(tpl, path, { feature_package_id: pkg.id });
+    assert.equal(twice.status, 422);
+    assert.deepEqual(pointers(twice), ['#/feature_package_id']);
+    const notOperators = await as(keys.operator).post(tpl, path, { feature_package_id: ownPackage.id });
+    assert.equal(notOperators.status, 422);
+    assert.equal((await as(keys.resellerA).post(tpl, `/resellers/${fx.a.reseller.id}/feature-packages`, { feature_package_id: pkg.id })).status, 403);
+    const seen = await as(keys.operatorRead).get(tpl, path);
+    assert.ok(seen.body.data.some((p: { id: number }) => p.id === pkg.id));
+    const del = async (key: string) => oa.check('delete', '/resellers/{resellerId}/feature-packages/{featurePackageId}', await request(t.app).delete(`/api/v1${path}/${pkg.id}`).set('Authorization', `Bearer ${key}`));
+    assert.equal((await del(keys.resellerA)).status, 403);
+    assert.equal((await del(keys.operator)).status, 204);
+    assert.equal((await del(keys.operator)).status, 404);
+    const actions = await t.db('audit_log').where({ entity_type: 'feature_package', entity_id: pkg.id }).orderBy('id').pluck('action');
+    assert.deepEqual(actions, ['offer', 'withdraw']);
+  });
+
   test('toll packages: a subscriber’s by the reseller’s keys, a reseller’s by the operator’s; the lists with allowances; another tenant is 404', async () => {
     const ra = await as(keys.resellerReadA).get('/toll-packages', '/toll-packages');
     assert.deepEqual(ra.body.data.map((p: { id: number }) => p.id), [ownToll.id]);

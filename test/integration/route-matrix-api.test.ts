@@ -35,6 +35,8 @@ const API_PARAMS: Record<string, (fx: Tenants, t: 'a' | 'b') => number> = {
   subscriberId: (fx, t) => fx[t].subscriber.id,
   legId: (fx, t) => fx[t].leg.id,
   featureAssignmentId: (fx, t) => fx[t].featureAssignment.id,
+  // The operator's package offered to each tenant.
+  featurePackageId: (fx) => fx.operatorFeaturePackage.id,
   // The reseller's own toll assignment where the path is a reseller's, else its subscriber's.
   tollAssignmentId: (fx, t) => fx[t].tollAssignment.id,
 };
@@ -61,7 +63,7 @@ async function apiTenants(db: TestApp['db']) {
     const resellerTollAssignment = await makeTollAssignment(db, { resellerId: x.reseller.id, subscriberId: null, packageId: operatorToll.tollPackage.id });
     return { ...x, leg: { id: Number(leg.id) }, featureAssignment: { id: Number(featureAssignment.id) }, tollAssignment, resellerTollAssignment };
   };
-  return { ...fx, a: await more(fx.a), b: await more(fx.b) };
+  return { ...fx, operatorFeaturePackage: { id: Number(operatorPackage.id) }, a: await more(fx.a), b: await more(fx.b) };
 }
 
 async function keysFor(t: TestApp, fx: Tenants): Promise<Record<KeyKind, string>> {

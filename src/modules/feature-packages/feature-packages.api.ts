@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiOperation, idParam, iso, isoTime, UTC, utcWallText, type ApiOperation } from '../../web/api-operations';
 import { catalogueOwner, catalogueQuery } from '../rate-plans/rate-plans.api';
+import { FieldErrors, NotFoundError } from '../../domain/errors';
 import * as service from './feature-packages.service';
 
 /**
@@ -94,6 +95,38 @@ export function featurePackageApi(): ApiOperation[] {
       params: resellerParams,
       success: { status: 200, description: 'The packages offered.', schema: z.object({ data: z.array(packageOut) }).meta({ id: 'OfferedFeaturePackageList' }) },
       handler: async ({ db, params, actor }) => ({ body: { data: (await service.offeredTo(db, actor.scope, params.resellerId)).map(packageJsonOf) } }),
+    }),
+    apiOperation({
+      method: 'post', path: '/resellers/:resellerId/feature-packages', operationId: 'offerFeaturePackage', tags: ['Plans and packages'], audience: 'operator',
+      summary: 'Offer one of the operator’s feature packages to a reseller',
+      description: 'The reseller may then build its own packages on it. Refused (422) for a retired package and one offered already. Audited.',
+      params: resellerParams,
+      body: z.object({ feature_package_id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).meta({ description: 'One of the operator’s packages (GET /feature-packages).' }) }).strict(),
+      reach: ({ db, params, actor }) => service.offeredTo(db, actor.scope, params.resellerId),
+      success: { status: 201, description: 'The package as offered to the reseller.', schema: packageOut },
+      handler: async ({ db, params, actor, body }) => {
+        const choose = () => new FieldErrors({ feature_package_id: 'Choose one of the operator’s packages' });
+        await service.operatorPackage(db, actor.scope, body.feature_package_id).catch((e) => {
+          throw e instanceof NotFoundError ? choose() : e;
+        });
+        // The service names the form's field (reseller_id); here the package is the body's choice.
+        await service.offerPackage(db, actor, body.feature_package_id, params.resellerId).catch((e) => {
+          throw e instanceof FieldErrors ? new FieldErrors({ feature_package_id: Object.values(e.fields).join(' ') }) : e;
+        });
+        const offered = (await service.offeredTo(db, actor.scope, params.resellerId)).find((p) => p.id === body.feature_package_id);
+        return { body: packageJsonOf(offered as PackageLike), location: `/api/v1/resellers/${params.resellerId}/feature-packages` };
+      },
+    }),
+    apiOperation({
+      method: 'delete', path: '/resellers/:resellerId/feature-packages/:featurePackageId', operationId: 'withdrawFeaturePackage', tags: ['Plans and packages'], audience: 'operator',
+      summary: 'Withdraw a feature package’s offer from a reseller',
+      description: 'The reseller builds and gives nothing new on it; its assignments already made go on until it ends them. Audited.',
+      params: resellerParams.extend({ featurePackageId: idParam.meta({ description: 'The operator’s package offered.' }) }),
+      success: { status: 204, description: 'Withdrawn.' },
+      handler: async ({ db, params, actor }) => {
+        await service.withdrawOffer(db, actor, params.featurePackageId, params.resellerId);
+        return {};
+      },
     }),
     apiOperation({
       method: 'get', path: '/subscribers/:subscriberId/feature-packages', operationId: 'listFeatureAssignments', tags: ['Plans and packages'], audience: 'all',
