@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { apiOperation, idParam, iso, isoTime, UTC, utcWallText, type ApiOperation } from '../../web/api-operations';
 import { catalogueOwner, catalogueQuery } from '../rate-plans/rate-plans.api';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
+import { getOrThrow as getSubscriber } from '../subscribers/subscribers.service';
 import * as service from './feature-packages.service';
 
 /**
@@ -141,7 +142,7 @@ export function featurePackageApi(): ApiOperation[] {
       description: 'Refused (422) for a retired package, one whose base the operator withdrew or retired, and over another assignment of the same package to the subscriber. Reseller keys only. Audited.',
       params: subscriberParams,
       body: assignBody,
-      reach: ({ db, params, actor }) => service.featureAssignmentsOf(db, actor.scope, params.subscriberId),
+      reach: ({ db, params, actor }) => getSubscriber(db, actor.scope, params.subscriberId),
       success: { status: 201, description: 'The assignment.', schema: assignmentOut },
       handler: async ({ db, params, actor, body }) => {
         const input = { feature_package_id: body.feature_package_id, starts_at: utcWallText(body.starts_at ?? new Date()), ends_at: body.ends_at ? utcWallText(body.ends_at) : null };
