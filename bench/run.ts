@@ -30,6 +30,10 @@
  *       POST /subscribers/bulk, beside COPY of the same rows into subscribers and phone_numbers
  *       (bench/api-bulk.ts; its options prefixed bulk-: --bulk-subscribers=N, default 100,000,
  *       --bulk-per-request=N, --bulk-concurrency=N). Written to its own section of docs/PERFORMANCE.md.
+ *   (j) only when asked (--only=j): single API reads (GET /api/v1/calls/:legId and
+ *       /resellers/:resellerId) at 500 requests/s from 20 clients, each with its own API key, open
+ *       loop, latency percentiles (bench/api-reads.ts; its options prefixed ar-: --ar-rate=N,
+ *       --ar-clients=N, --ar-duration=S, --ar-legs=N). Written to its own section of docs/PERFORMANCE.md.
  *
  * Options: --quick (small sizes, for checking the harness), --only=a,b,c, --legs=N, --rate=N,
  * --low-rate=N (a first (b) run below saturation; 0: none), --duration=S, --clients=N,
@@ -63,6 +67,7 @@ import { benchRecordFiles, recordFilesMarkdown, recordFilesOptions, writeRecordF
 import { benchCarrierData, carrierDataMarkdown, carrierDataOptions, writeCarrierDataDoc, type CarrierDataBenchResult } from './carrier-data';
 import { apiBulkMarkdown, apiBulkOptions, benchApiBulk, writeApiBulkDoc, type ApiBulkBenchResult } from './api-bulk';
 import { benchReconciliation, reconciliationMarkdown, reconciliationOptions, writeReconciliationDoc, type ReconciliationBenchResult } from './reconciliation';
+import { apiReadsMarkdown, apiReadsOptions, benchApiReads, writeApiReadsDoc, type ApiReadsResult } from './api-reads';
 import type { HostileOutput } from './hostile-worker';
 import { printTable, writeDoc, type BenchResults } from './report';
 
@@ -265,11 +270,17 @@ async function main() {
       process.stdout.write(`\n${reconciliationMarkdown(reconciliation)}\n`);
     }
 
+    let apiReads: ApiReadsResult | undefined;
+    if (o.only.has('j')) {
+      apiReads = await benchApiReads(db, config, dbUrl, apiReadsOptions(o.raw, log, 'ar-'), { date: results.date, command: results.command });
+      process.stdout.write(`\n${apiReadsMarkdown(apiReads)}\n`);
+    }
+
     const doc = path.resolve(__dirname, '../docs/PERFORMANCE.md');
     // The "Latest run" section holds (a) to (c): a run of only (d) or (e) leaves it as it was.
     const main = ['a', 'b', 'c'].some((p) => o.only.has(p));
     if (main) printTable(results);
-    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}), ...(apiBulk ? { apiBulk } : {}), ...(reconciliation ? { reconciliation } : {}) }, null, 2));
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ ...results, ...(pages ? { pages } : {}), ...(recordFiles ? { recordFiles } : {}), ...(carrierData ? { carrierData } : {}), ...(apiBulk ? { apiBulk } : {}), ...(reconciliation ? { reconciliation } : {}), ...(apiReads ? { apiReads } : {}) }, null, 2));
     if (o.doc && main) {
       writeDoc(doc, results);
       log(`results written to ${path.relative(process.cwd(), doc)}`);
@@ -281,6 +292,10 @@ async function main() {
     if (o.doc && recordFiles) {
       writeRecordFilesDoc(doc, recordFiles);
       log(`record files written to ${path.relative(process.cwd(), doc)}`);
+    }
+    if (o.doc && apiReads) {
+      writeApiReadsDoc(doc, apiReads);
+      log(`API reads written to ${path.relative(process.cwd(), doc)}`);
     }
     if (o.doc && carrierData) {
       writeCarrierDataDoc(doc, carrierData);

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
+import { billingApi } from './modules/billing/billing.api';
+import { callApi } from './modules/calls/calls.api';
+import { featurePackageApi } from './modules/feature-packages/feature-packages.api';
+import { ratePlanApi } from './modules/rate-plans/rate-plans.api';
 import { resellerApi } from './modules/resellers/resellers.api';
 import { subscriberApi } from './modules/subscribers/subscribers.api';
+import { tollPackageApi } from './modules/toll-packages/toll-packages.api';
 import type { ApiOperation } from './web/api-operations';
 import { openApiDocument } from './web/openapi';
 
@@ -10,7 +15,7 @@ import { openApiDocument } from './web/openapi';
  * app.ts composes the portal's routes; and its OpenAPI document, made from them.
  */
 export function apiOperations(): ApiOperation[] {
-  return [...resellerApi(), ...subscriberApi()];
+  return [...resellerApi(), ...subscriberApi(), ...ratePlanApi(), ...featurePackageApi(), ...tollPackageApi(), ...callApi(), ...billingApi()];
 }
 
 // The machine endpoints served in front of the API router, with their own credentials: described
@@ -83,6 +88,8 @@ export function apiDocument(ops: ApiOperation[]) {
     tags: [
       { name: 'Resellers', description: 'The operator’s resellers: create, change, activate and deactivate (operator keys); a reseller’s key reads its own.' },
       { name: 'Subscribers', description: 'A reseller’s subscribers and their numbers: create, change, activate and deactivate, one by one or in bulk. A reseller’s key reaches its own; an operator’s key every reseller’s.' },
+      { name: 'Plans and packages', description: 'The rate plans and feature and toll packages a key may assign; a reseller’s wholesale plan (operator keys), a subscriber’s retail plan, and package assignments of subscribers and resellers, with the portal’s rules.' },
+      { name: 'Calls and accounts', description: 'Call legs with the charges the key’s party may see (never the operator’s carrier cost to a reseller), and account status by billing cycle.' },
       { name: 'CDR intake', description: 'Switches post call records.' },
       { name: 'LD carrier data', description: 'LD carriers post their billing data for reconciliation.' },
       { name: 'Record files', description: 'Resellers take their rated records.' },

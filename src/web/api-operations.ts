@@ -28,8 +28,12 @@ import { problem, sendProblem, validationProblem } from './problems';
 
 export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
-/** Who may call an operation: the operator's keys only, or every key (the services scope a reseller's to its own rows). */
-export type Audience = 'operator' | 'all';
+/**
+ * Who may call an operation: the operator's keys only, a reseller's keys only (what only a
+ * reseller's own people do in the portal, as giving its packages to its subscribers), or every key
+ * (the services scope a reseller's to its own rows).
+ */
+export type Audience = 'operator' | 'reseller' | 'all';
 
 export interface ApiContext<P, Q, B> {
   req: Request;
@@ -65,10 +69,10 @@ export interface ApiOperation<P = any, Q = any, B = any> {
   /** Error statuses beyond the ones every operation may answer (400, 401, 403, 404, 422, 429). */
   errors?: number[];
   /**
-   * For a path naming an object: throws NotFoundError unless the caller may reach it. Run before the
-   * query and body are validated, so that another tenant's id is a 404 whatever is sent with it.
+   * Finds the path's object in the caller's scope (throwing NotFoundError otherwise) before the
+   * query and body are validated: another tenant's id answers 404 whatever is sent, never a 422 first.
    */
-  exists?: (ctx: { db: Db; params: P; actor: Actor }) => Promise<unknown>;
+  reach?: (ctx: Omit<ApiContext<P, Q, B>, 'query' | 'body'>) => Promise<unknown>;
   /** For If-Match: the object as GET shows it, read with its row locked (in the write's transaction). */
   current?: (ctx: ApiContext<P, Q, B>) => Promise<unknown>;
   handler: (ctx: ApiContext<P, Q, B>) => Promise<ApiAnswer>;
@@ -167,10 +171,11 @@ export function mountOperations(router: Router, ops: ApiOperation[], { db }: { d
 async function run(op: ApiOperation, req: Request, res: Response, db: Db): Promise<void> {
   const p = principal(req);
   if (op.audience === 'operator' && portalOf(p.role) !== 'wholesale') throw new ApiProblem(403, 'Only the operator’s API keys may do this.');
+  if (op.audience === 'reseller' && portalOf(p.role) !== 'reseller') throw new ApiProblem(403, 'Only a reseller’s API keys may do this (its own people do it in the portal).');
   const params = op.params ? op.params.safeParse(req.params) : { success: true as const, data: undefined };
   // A path that names no row this caller may reach is not found, whatever the reason.
   if (!params.success) return sendProblem(res, problem(req, 404, 'Not found.'));
-  if (op.exists) await op.exists({ db, params: params.data, actor: actor(req) });
+  if (op.reach) await op.reach({ req, db, params: params.data, principal: p, actor: actor(req) });
   const query = op.query ? op.query.safeParse(req.query) : { success: true as const, data: undefined };
   if (!query.success) return sendProblem(res, validationProblem(req, issueFields(query.error)));
   let body: unknown;
@@ -260,3 +265,10 @@ export function pageOf<T extends z.ZodType>(item: T, id: string) {
 /** An ISO 8601 time with its offset, as every time in the API. */
 export const isoTime = z.iso.datetime({ offset: true });
 export const iso = (d: Date | string | null | undefined): string | null => (d === null || d === undefined ? null : new Date(d).toISOString());
+
+/**
+ * An instant as the portal's services read a typed time: a wall time in the zone they are given,
+ * here UTC ("2026-12-07 09:30:00.000"), so that an API time with any offset means the same instant.
+ */
+export const UTC = 'UTC';
+export const utcWallText = (at: string | Date): string => new Date(at).toISOString().slice(0, 23).replace('T', ' ');

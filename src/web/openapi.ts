@@ -62,7 +62,7 @@ function operationObject(op: ApiOperation): ZodOpenApiOperationObject {
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     tags: op.tags,
-    ...(op.audience === 'operator' ? { 'x-audience': 'operator keys only' } : {}),
+    ...(op.audience === 'operator' ? { 'x-audience': 'operator keys only' } : op.audience === 'reseller' ? { 'x-audience': 'reseller keys only' } : {}),
     requestParams: {
       ...(op.params ? { path: op.params as z.ZodObject } : {}),
       ...(op.query ? { query: op.query as z.ZodObject } : {}),

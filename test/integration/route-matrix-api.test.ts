@@ -6,13 +6,14 @@
  * parameter this file cannot fill fails here until API_PARAMS says how.
  *
  * What each case must answer:
- * - a reseller's key on an operator operation: 403, whatever the ids;
+ * - a reseller's key on an operator operation, an operator key on a reseller's: 403, whatever the ids;
  * - a read-only key on a write: 403;
  * - a reseller's key with another tenant's ids: 404 (never a sign that the row exists);
  * - otherwise the operation runs: not 401, 403, 404 or 5xx (an empty body may well be a 422).
  * Cases that may write run on fresh tenants, so that a deactivation cannot disturb the others.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { apiOperations } from '../../src/api';
@@ -21,10 +22,10 @@ import { OPERATOR, type Owner } from '../../src/domain/tenancy/owner';
 import { createKey } from '../../src/modules/api-keys/api-keys.service';
 import type { ApiOperation } from '../../src/web/api-operations';
 import { createTestApp, type TestApp } from '../support/app';
-import { makeTenants } from '../support/factories';
+import { makeCallLeg, makeTenants, makeTollAssignment, makeTollPackage } from '../support/factories';
 import { OpenApiChecker } from '../support/openapi';
 
-type Tenants = Awaited<ReturnType<typeof makeTenants>>;
+type Tenants = Awaited<ReturnType<typeof apiTenants>>;
 type KeyKind = 'operator-write' | 'operator-read' | 'reseller-write' | 'reseller-read';
 const KINDS: KeyKind[] = ['operator-write', 'operator-read', 'reseller-write', 'reseller-read'];
 
@@ -33,7 +34,38 @@ const API_PARAMS: Record<string, (fx: Tenants, t: 'a' | 'b') => number> = {
   resellerId: (fx, t) => fx[t].reseller.id,
   subscriberId: (fx, t) => fx[t].subscriber.id,
   numberId: (fx, t) => fx[t].number.id,
+  legId: (fx, t) => fx[t].leg.id,
+  featureAssignmentId: (fx, t) => fx[t].featureAssignment.id,
+  // The operator's package offered to each tenant.
+  featurePackageId: (fx) => fx.operatorFeaturePackage.id,
+  // The reseller's own toll assignment where the path is a reseller's, else its subscriber's.
+  tollAssignmentId: (fx, t) => fx[t].tollAssignment.id,
 };
+
+/**
+ * The tenants with a row behind every path parameter: a leg of each subscriber, a feature package
+ * assignment, and toll package assignments of the subscriber and of the reseller.
+ */
+async function apiTenants(db: TestApp['db']) {
+  const fx = await makeTenants(db);
+  const u = crypto.randomBytes(4).toString('hex');
+  const [feature] = await db('features').insert({ code: `api${u}`, name: `Feature ${u}` }).returning('*');
+  const [operatorPackage] = await db('feature_packages').insert({ name: `Operator ${u}`, currency: 'USD', monthly_fee: '2' }).returning('*');
+  await db('feature_package_features').insert({ package_id: operatorPackage.id, feature_id: feature.id });
+  const operatorToll = await makeTollPackage(db, null);
+  const more = async (x: typeof fx.a) => {
+    const leg = await makeCallLeg(db, { platformId: fx.platform.id, resellerId: x.reseller.id, subscriberId: x.subscriber.id });
+    await db('feature_package_offers').insert({ package_id: operatorPackage.id, reseller_id: x.reseller.id });
+    const [own] = await db('feature_packages').insert({ reseller_id: x.reseller.id, base_package_id: operatorPackage.id, name: `Own ${u}`, currency: 'USD', monthly_fee: '3' }).returning('*');
+    await db('feature_package_features').insert({ package_id: own.id, feature_id: feature.id });
+    const [featureAssignment] = await db('package_assignments').insert({ reseller_id: x.reseller.id, subscriber_id: x.subscriber.id, feature_package_id: own.id, starts_at: '2026-01-01T00:00:00Z' }).returning('id');
+    const toll = await makeTollPackage(db, x.reseller.id);
+    const tollAssignment = await makeTollAssignment(db, { resellerId: x.reseller.id, subscriberId: x.subscriber.id, packageId: toll.tollPackage.id });
+    const resellerTollAssignment = await makeTollAssignment(db, { resellerId: x.reseller.id, subscriberId: null, packageId: operatorToll.tollPackage.id });
+    return { ...x, leg: { id: Number(leg.id) }, featureAssignment: { id: Number(featureAssignment.id) }, tollAssignment, resellerTollAssignment };
+  };
+  return { ...fx, operatorFeaturePackage: { id: Number(operatorPackage.id) }, a: await more(fx.a), b: await more(fx.b) };
+}
 
 async function keysFor(t: TestApp, fx: Tenants): Promise<Record<KeyKind, string>> {
   const make = async (owner: Owner, access: 'read' | 'write') => (await createKey(t.db, SYSTEM_ACTOR, owner, { name: `matrix ${access}`, access })).token;
@@ -44,6 +76,7 @@ async function keysFor(t: TestApp, fx: Tenants): Promise<Record<KeyKind, string>
 function expectation(op: ApiOperation, kind: KeyKind, variant: 'own' | 'foreign'): 403 | 404 | 'runs' {
   const reseller = kind.startsWith('reseller');
   if (reseller && op.audience === 'operator') return 403;
+  if (!reseller && op.audience === 'reseller') return 403;
   if (kind.endsWith('read') && op.method !== 'get') return 403;
   if (reseller && variant === 'foreign') return 404;
   return 'runs';
@@ -51,6 +84,7 @@ function expectation(op: ApiOperation, kind: KeyKind, variant: 'own' | 'foreign'
 
 const fill = (op: ApiOperation, fx: Tenants, t: 'a' | 'b') =>
   op.path.replace(/:(\w+)/g, (_m, name: string) => {
+    if (name === 'tollAssignmentId' && op.path.startsWith('/resellers/')) return String(fx[t].resellerTollAssignment.id);
     const f = API_PARAMS[name];
     if (!f) throw new Error(`${op.method} ${op.path}: add :${name} to API_PARAMS`);
     return String(f(fx, t));
@@ -75,7 +109,7 @@ describe('route matrix: every API operation x every kind of key x own/foreign te
   });
 
   test('reads: each key as its role may, another tenant’s ids answering 404 to a reseller’s key', async () => {
-    const fx = await makeTenants(t.db);
+    const fx = await apiTenants(t.db);
     const keys = await keysFor(t, fx);
     const failures: string[] = [];
     for (const op of ops.filter((o) => o.method === 'get')) {
@@ -102,7 +136,7 @@ describe('route matrix: every API operation x every kind of key x own/foreign te
     for (const op of ops.filter((o) => o.method !== 'get')) {
       for (const kind of KINDS) {
         for (const variant of op.path.includes(':') ? (['own', 'foreign'] as const) : (['own'] as const)) {
-          const fx = await makeTenants(t.db);
+          const fx = await apiTenants(t.db);
           const keys = await keysFor(t, fx);
           const before = await t.db('audit_log').max('id as m').first();
           const url = `/api/v1${fill(op, fx, variant === 'own' ? 'a' : 'b')}`;

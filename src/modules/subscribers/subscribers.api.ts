@@ -278,7 +278,7 @@ export function subscriberApi(): ApiOperation[] {
       method: 'patch', path: '/subscribers/:subscriberId', operationId: 'updateSubscriber', tags: ['Subscribers'], audience: 'all',
       summary: 'Change a subscriber', description: 'Members absent from the body are unchanged; null clears an optional one. Numbers, status and plan have their own operations.',
       params: subscriberParams,
-      exists: subscriberExists,
+      reach: subscriberExists,
       body: subscriberPatchJson,
       success: { status: 200, description: 'The subscriber as changed.', schema: subscriberOut, etag: true },
       current: async ({ db, params, actor }) => subscriberJsonOf(await service.viewOf(db, actor.scope, params.subscriberId, { forUpdate: true })),
@@ -315,7 +315,7 @@ export function subscriberApi(): ApiOperation[] {
       summary: 'Assign a number to a subscriber',
       description: 'A phone number (international, or national for the subscriber’s country) of one of the reseller’s number ranges, not held by another subscriber; stored in E.164.',
       params: subscriberParams,
-      exists: subscriberExists,
+      reach: subscriberExists,
       body: z.strictObject({
         number: z.string({ error: 'Enter a number' }).trim().min(1, 'Enter a number').max(40),
         label: z.string().trim().max(60, 'Label must be at most 60 characters').nullable().optional().transform((v) => v || null),
