@@ -40,7 +40,7 @@ export const formPathOf = (op: ApiOperation): string => `${FORM_PATH}/${op.opera
 export const FORM_RESULTS = [
   { result: 0, statuses: '200, 201, 202', meaning: 'Done.' },
   { result: 10, statuses: '422', meaning: 'A field is missing or not valid: `field` names each, `error.<field>` says why.' },
-  { result: 11, statuses: '400, 413, 415, 422', meaning: 'The request as a whole cannot be done as sent (unreadable body, an Idempotency-Key used for another request, a key in the URL).' },
+  { result: 11, statuses: '400, 405, 413, 415, 422', meaning: 'The request as a whole cannot be done as sent (unreadable body, an Idempotency-Key used for another request, a key in the URL).' },
   { result: 20, statuses: '401', meaning: 'No API key, or not a valid one (revoked, or its reseller deactivated).' },
   { result: 21, statuses: '403', meaning: 'The key may not do this (a read-only key writing, a reseller’s key on an operator operation).' },
   { result: 30, statuses: '404', meaning: 'No such object or operation, or one of another tenant.' },
@@ -336,7 +336,8 @@ function answerOfError(err: unknown, req: Request): FormAnswer | undefined {
   if (err instanceof ConflictError) return { status: 409, message: err.message };
   const e = err as { type?: string };
   if (e?.type === 'entity.too.large') return { status: 413, message: 'The request body is too large.' };
-  if (e?.type === 'entity.parse.failed' || e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return { status: 400, message: 'The request body could not be read.' };
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return { status: 415, message: 'Send the fields in UTF-8 (charset=utf-8), not compressed in another encoding than gzip or deflate.' };
+  if (e?.type === 'entity.parse.failed' || e?.type === 'parameters.too.many') return { status: 400, message: 'The request body could not be read.' };
   return undefined;
 }
 
@@ -344,7 +345,7 @@ function answerOfOutcome(o: OperationOutcome, rename: Record<string, string>): F
   if (o.kind === 'problem') return answerOfProblem(o.problem, o.headers, rename);
   const headers = { ...o.headers, ...(o.kind === 'answer' && o.replayed ? { 'Idempotent-Replayed': 'true' } : {}) };
   if (o.kind === 'not-modified') return { status: 304, message: 'Not modified', headers };
-  return { status: o.status, message: STATUS_CODES[o.status] ?? 'OK', headers, data: o.body === null ? undefined : JSON.parse(o.body) };
+  return { status: o.status, message: o.status === 204 ? 'OK' : (STATUS_CODES[o.status] ?? 'OK'), headers, data: o.body === null ? undefined : JSON.parse(o.body) };
 }
 
 // ---- The routes ----
@@ -359,6 +360,17 @@ export function mountFormOperations(router: Router, ops: ApiOperation[], deps: {
       runForm(plan, req, res, deps).catch(next);
     });
   }
+  // Any other address under /form, answered as a form post is (the operations are public in the
+  // OpenAPI document, so saying which exist tells a stranger nothing).
+  const ids = new Set(ops.map((op) => op.operationId));
+  router.use(FORM_PATH, (req: Request, res: Response) => {
+    const json = req.query.format === 'json' || req.accepts(['text/plain', 'application/json']) === 'application/json';
+    const id = req.path.replace(/^\//, '');
+    if (ids.has(id) && req.method !== 'POST') {
+      return sendAnswer(res, json, { status: 405, message: `Post the fields: POST ${req.baseUrl}/${id}.`, headers: { Allow: 'POST' } });
+    }
+    sendAnswer(res, json, { status: 404, message: `There is no form post at this address: POST ${req.baseUrl}/<operationId>, with an operationId of ${req.baseUrl.replace(/\/form$/, '')}/openapi.json.` });
+  });
 }
 
 async function runForm(plan: Plan, req: Request, res: Response, { db, keys, limiter }: { db: Db; keys: ApiKeyCheck; limiter: KeyLimiter }): Promise<void> {

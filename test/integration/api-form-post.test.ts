@@ -170,6 +170,14 @@ describe('the API by form post: every operation at /api/v1/form/<operationId>', 
     assert.equal(fieldsOf(inUrl.text).result, '11');
     assert.match(fieldsOf(inUrl.text).message as string, /Never put the API key in the URL/);
     assert.equal(await t.db('resellers').where({ code: body.code }).first(), undefined);
+    // An address that is no operation, or not by POST: answered as a form post is.
+    const nowhere = await request(t.app).post('/api/v1/form/createWidget').type('form').send(`api_key=${keys.write}`);
+    assert.equal(nowhere.status, 404);
+    assert.equal(fieldsOf(nowhere.text).result, '30');
+    const byGet = await request(t.app).get('/api/v1/form/getReseller').set(bearer(keys.write));
+    assert.equal(byGet.status, 405);
+    assert.equal(byGet.headers.allow, 'POST');
+    assert.equal(fieldsOf(byGet.text).result, '11');
     // JSON sent to the form URL: 415, in the form's answer.
     const json = oa.check('post', '/form/createReseller', await request(t.app).post('/api/v1/form/createReseller').set(bearer(keys.write)).send(body));
     assert.equal(json.status, 415);
