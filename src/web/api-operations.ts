@@ -5,7 +5,7 @@ import type { Db, Queryable } from '../db/knex';
 import type { Actor } from '../domain/tenancy/actor';
 import { portalOf } from '../domain/tenancy/roles';
 import { actor, principal, type Principal } from './principal';
-import { problem, sendProblem, validationProblem } from './problems';
+import { problem, sendProblem, validationProblem, type Problem } from './problems';
 
 /**
  * The JSON API's operations (issue 14), each declared once with its zod schemas: the same
@@ -149,66 +149,131 @@ async function claimIdempotencyKey(tx: Queryable, p: Principal, key: string, has
   return { kept: { status: Number(row.status), headers: row.headers ?? {}, body: row.body } };
 }
 
-function requestHash(req: Request): string {
-  return crypto.createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
+/**
+ * What a retry must repeat to get the kept answer: the operation and its input as validated, so
+ * that the same request sent as JSON or as a form post (web/api-form.ts) is the same request.
+ */
+function requestHash(op: ApiOperation, params: unknown, query: unknown, body: unknown): string {
+  return crypto.createHash('sha256').update(`${op.operationId}\n${stableJson(params)}\n${stableJson(query)}\n${stableJson(body)}`).digest('hex');
 }
+
+/** JSON with object members in name order (a body's member order is no part of its meaning). */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v ?? null, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) && Object.getPrototypeOf(x) === Object.prototype
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
+
+/** One call of an operation, however it came: a JSON request, or a form post (web/api-form.ts). */
+export interface OperationCall {
+  /** The path parameters as text, as the URL (or the form's fields) gave them. */
+  params: Record<string, unknown>;
+  query: unknown;
+  body: unknown;
+  /** Set when the body came in a type the operation does not read (checked where a body is validated). */
+  bodyRefused?: ApiProblem;
+  /** Fields refused before the schemas could see them (a form post's unknown or missing fields). */
+  refusedFields?: Record<string, string>;
+  idempotencyKey?: string;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}
+
+/** What an operation answered, before it is written out as JSON or as a form post's answer. */
+export type OperationOutcome =
+  | { kind: 'answer'; status: number; headers: Record<string, string>; /** JSON text, or null for no body. */ body: string | null; replayed: boolean }
+  | { kind: 'not-modified'; headers: Record<string, string> }
+  | { kind: 'problem'; problem: Problem; headers: Record<string, string> };
 
 /** Registers each operation on the API router (after authentication and the read-only guard). */
 export function mountOperations(router: Router, ops: ApiOperation[], { db }: { db: Db }): void {
   for (const op of ops) {
     router[op.method](op.path, (req: Request, res: Response, next: NextFunction) => {
-      run(op, req, res, db).catch((err) => {
-        if (err instanceof ApiProblem) {
-          res.set(err.headers);
-          return sendProblem(res, problem(req, err.status, err.message));
-        }
-        next(err);
-      });
+      run(op, req, res, db).catch(next);
     });
   }
 }
 
 async function run(op: ApiOperation, req: Request, res: Response, db: Db): Promise<void> {
+  const sent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  const outcome = await executeOperation(op, req, db, {
+    params: req.params,
+    query: req.query,
+    body: req.body ?? {},
+    bodyRefused: sent && !req.is(['application/json', 'application/*+json']) ? new ApiProblem(415, 'Send the body as application/json.') : undefined,
+    idempotencyKey: op.method === 'post' ? req.get('idempotency-key') : undefined,
+    ifMatch: req.get('if-match'),
+    ifNoneMatch: req.get('if-none-match'),
+  });
+  res.set(outcome.headers);
+  if (outcome.kind === 'problem') return sendProblem(res, outcome.problem);
+  if (outcome.kind === 'not-modified') return void res.status(304).end();
+  if (outcome.replayed) res.set('Idempotent-Replayed', 'true');
+  res.status(outcome.status);
+  if (outcome.body === null) return void res.end();
+  res.type('application/json').send(outcome.body);
+}
+
+/**
+ * Runs one call of an operation: the audience, the schemas, the Idempotency-Key claim and the
+ * If-Match check in the write's transaction, the handler. Every way in (JSON, form post) comes
+ * through here, so each keeps the same rules. The services' own errors (not found, field errors,
+ * conflicts) are thrown, for the caller to answer.
+ */
+export async function executeOperation(op: ApiOperation, req: Request, db: Db, call: OperationCall): Promise<OperationOutcome> {
+  try {
+    return await execute(op, req, db, call);
+  } catch (err) {
+    if (err instanceof ApiProblem) return { kind: 'problem', problem: problem(req, err.status, err.message), headers: err.headers };
+    throw err;
+  }
+}
+
+async function execute(op: ApiOperation, req: Request, db: Db, call: OperationCall): Promise<OperationOutcome> {
   const p = principal(req);
+  const refused = (pr: Problem): OperationOutcome => ({ kind: 'problem', problem: pr, headers: {} });
   if (op.audience === 'operator' && portalOf(p.role) !== 'wholesale') throw new ApiProblem(403, 'Only the operator’s API keys may do this.');
   if (op.audience === 'reseller' && portalOf(p.role) !== 'reseller') throw new ApiProblem(403, 'Only a reseller’s API keys may do this (its own people do it in the portal).');
-  const params = op.params ? op.params.safeParse(req.params) : { success: true as const, data: undefined };
+  const params = op.params ? op.params.safeParse(call.params) : { success: true as const, data: undefined };
   // A path that names no row this caller may reach is not found, whatever the reason.
-  if (!params.success) return sendProblem(res, problem(req, 404, 'Not found.'));
+  if (!params.success) return refused(problem(req, 404, 'Not found.'));
   if (op.reach) await op.reach({ req, db, params: params.data, principal: p, actor: actor(req) });
-  const query = op.query ? op.query.safeParse(req.query) : { success: true as const, data: undefined };
-  if (!query.success) return sendProblem(res, validationProblem(req, issueFields(query.error)));
+  if (call.refusedFields && Object.keys(call.refusedFields).length) return refused(validationProblem(req, call.refusedFields));
+  const query = op.query ? op.query.safeParse(call.query) : { success: true as const, data: undefined };
+  if (!query.success) return refused(validationProblem(req, issueFields(query.error)));
   let body: unknown;
   if (op.body) {
-    const sent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (sent && !req.is(['application/json', 'application/*+json'])) throw new ApiProblem(415, 'Send the body as application/json.');
-    const parsed = op.body.safeParse(req.body ?? {});
-    if (!parsed.success) return sendProblem(res, validationProblem(req, issueFields(parsed.error)));
+    if (call.bodyRefused) throw call.bodyRefused;
+    const parsed = op.body.safeParse(call.body ?? {});
+    if (!parsed.success) return refused(validationProblem(req, issueFields(parsed.error)));
     body = parsed.data;
   }
   const ctx: ApiContext<unknown, unknown, unknown> = { req, db, params: params.data, query: query.data, body, principal: p, actor: actor(req) };
 
   if (op.method === 'get') {
     const answer = await op.handler(ctx);
+    const headers: Record<string, string> = {};
+    if (answer.location) headers.Location = answer.location;
     if (op.success.etag && answer.body !== undefined) {
       const tag = etagOf(answer.body);
-      res.set('ETag', tag);
-      const none = req.get('if-none-match');
-      if (none && tagListHas(none, tag)) return void res.status(304).end();
+      headers.ETag = tag;
+      if (call.ifNoneMatch && tagListHas(call.ifNoneMatch, tag)) return { kind: 'not-modified', headers };
     }
-    return send(res, op, answer);
+    return { kind: 'answer', status: answer.status ?? op.success.status, headers, body: answer.body === undefined ? null : JSON.stringify(answer.body), replayed: false };
   }
 
-  const idempotencyKey = op.method === 'post' ? req.get('idempotency-key') : undefined;
+  const idempotencyKey = op.method === 'post' ? call.idempotencyKey : undefined;
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    return sendProblem(res, validationProblem(req, { 'Idempotency-Key': 'Idempotency-Key must be 1 to 255 visible ASCII characters' }));
+    return refused(validationProblem(req, { 'Idempotency-Key': 'Idempotency-Key must be 1 to 255 visible ASCII characters' }));
   }
-  const ifMatch = req.get('if-match');
+  const ifMatch = call.ifMatch;
   const outcome = await db.transaction(async (tx) => {
     const inTx = { ...ctx, db: tx as unknown as Db };
     let claim: number | undefined;
     if (idempotencyKey !== undefined) {
-      const c = await claimIdempotencyKey(tx, p, idempotencyKey, requestHash(req));
+      const c = await claimIdempotencyKey(tx, p, idempotencyKey, requestHash(op, params.data, query.data, body));
       if ('kept' in c) return { kept: c.kept };
       claim = c.claimed;
     }
@@ -226,18 +291,7 @@ async function run(op: ApiOperation, req: Request, res: Response, db: Db): Promi
     return { kept: { status, headers, body: text }, fresh: true };
   });
   const k = outcome.kept;
-  res.set(k.headers);
-  if (!('fresh' in outcome)) res.set('Idempotent-Replayed', 'true');
-  res.status(k.status);
-  if (k.body === null) return void res.end();
-  res.type('application/json').send(k.body);
-}
-
-function send(res: Response, op: ApiOperation, answer: ApiAnswer): void {
-  res.status(answer.status ?? op.success.status);
-  if (answer.location) res.set('Location', answer.location);
-  if (answer.body === undefined) return void res.end();
-  res.json(answer.body);
+  return { kind: 'answer', status: k.status, headers: k.headers, body: k.body, replayed: !('fresh' in outcome) };
 }
 
 // ---- Shared pieces of the operations' schemas ----

@@ -4,6 +4,7 @@ import { LOGIN_REFUSAL_MESSAGES } from '../domain/tenancy/status';
 import { errorHandler, notFoundHandler } from './errors';
 import { readOnlyGuard } from './guards';
 import type { Db } from '../db/knex';
+import { mountFormOperations } from './api-form';
 import { mountOperations, type ApiOperation } from './api-operations';
 import { apiDocsRouter } from './api-docs';
 import type { Principal } from './principal';
@@ -31,65 +32,100 @@ export const noApiKeys: ApiKeyCheck = async () => undefined;
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 const MAX_TOKEN_LENGTH = 512;
 
-function challenge(res: Response, error?: 'invalid_request' | 'invalid_token'): void {
+export function challenge(res: Response, error?: 'invalid_request' | 'invalid_token'): void {
   res.set('WWW-Authenticate', `Bearer realm="api"${error ? `, error="${error}"` : ''}`);
+}
+
+/**
+ * Who a key acts as, or why it is refused (as the detail of a 401). Shared by the bearer header
+ * here and the form post's `api_key` field (web/api-form.ts).
+ */
+export async function principalOfKey(check: ApiKeyCheck, token: string, req: Request): Promise<{ principal: Principal } | { refused: string }> {
+  if (token.length > MAX_TOKEN_LENGTH) return { refused: 'This API key is not valid.' };
+  const principal = await check(token, req);
+  if (!principal) return { refused: 'This API key is not valid.' };
+  // As for a session (enforceAccountStatus): a key of a login that lost access is no key.
+  if (principal.refusal) return { refused: LOGIN_REFUSAL_MESSAGES[principal.refusal] };
+  return { principal };
+}
+
+/** The key of an `Authorization: Bearer <key>` header: undefined when absent, null when not of that form. */
+export function bearerToken(req: Request): string | null | undefined {
+  const header = req.get('authorization');
+  if (!header) return undefined;
+  const token = BEARER.exec(header)?.[1];
+  return token && token.length <= MAX_TOKEN_LENGTH ? token : null;
 }
 
 /** Bearer-key authentication: 401 (with the RFC 6750 challenge) unless the key names a principal. */
 export function bearerAuth(check: ApiKeyCheck): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization');
-    if (!header) {
+    const token = bearerToken(req);
+    if (token === undefined) {
       challenge(res);
       return sendProblem(res, problem(req, 401, 'Send an API key: Authorization: Bearer <key>.'));
     }
-    const token = BEARER.exec(header)?.[1];
-    if (!token || token.length > MAX_TOKEN_LENGTH) {
+    if (token === null) {
       challenge(res, 'invalid_request');
       return sendProblem(res, problem(req, 401, 'The Authorization header is not "Bearer <key>".'));
     }
-    check(token, req)
-      .then((principal) => {
-        if (!principal) {
+    principalOfKey(check, token, req)
+      .then((found) => {
+        if ('refused' in found) {
           challenge(res, 'invalid_token');
-          return sendProblem(res, problem(req, 401, 'This API key is not valid.'));
+          return sendProblem(res, problem(req, 401, found.refused));
         }
-        // As for a session (enforceAccountStatus): a key of a login that lost access is no key.
-        if (principal.refusal) {
-          challenge(res, 'invalid_token');
-          return sendProblem(res, problem(req, 401, LOGIN_REFUSAL_MESSAGES[principal.refusal]));
-        }
-        req.user = principal;
+        req.user = found.principal;
         next();
       })
       .catch(next);
   };
 }
 
+/** A per-key count of requests a second: the seconds to wait when past it, else undefined. */
+export interface KeyLimiter {
+  requestsPerSecond: number;
+  wait(p: Principal): Promise<number | undefined>;
+}
+
+export function keyLimiter(requestsPerSecond: number): KeyLimiter {
+  const limiter = new RateLimiterMemory({ points: requestsPerSecond, duration: 1 });
+  return {
+    requestsPerSecond,
+    wait: (p) =>
+      limiter.consume(p.apiKeyId !== undefined ? `key:${p.apiKeyId}` : `login:${p.id}`).then(
+        () => undefined,
+        (r: unknown) => {
+          if (!(r instanceof RateLimiterRes)) throw r;
+          return Math.max(1, Math.ceil(r.msBeforeNext / 1000));
+        },
+      ),
+  };
+}
+
 /**
  * Requests a second per key: past it, 429 with Retry-After (RFC 6585), so one system polling too
  * hard cannot slow the API for the others. Counted in this process, per key (a person's principal
- * plugged in by a test counts by its login).
+ * plugged in by a test counts by its login), over JSON and form posts alike.
  */
-export function keyThrottle(requestsPerSecond: number): RequestHandler {
-  const limiter = new RateLimiterMemory({ points: requestsPerSecond, duration: 1 });
+export function keyThrottle(limit: KeyLimiter | number): RequestHandler {
+  const limiter = typeof limit === 'number' ? keyLimiter(limit) : limit;
   return (req: Request, res: Response, next: NextFunction) => {
-    const p = req.user as Principal;
     limiter
-      .consume(p.apiKeyId !== undefined ? `key:${p.apiKeyId}` : `login:${p.id}`)
-      .then(() => next())
-      .catch((r: unknown) => {
-        if (!(r instanceof RateLimiterRes)) return next(r);
-        const wait = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
+      .wait(req.user as Principal)
+      .then((wait) => {
+        if (wait === undefined) return next();
         res.set('Retry-After', String(wait));
-        sendProblem(res, problem(req, 429, `This key makes more than ${requestsPerSecond} requests a second: try again in ${wait} s.`));
-      });
+        sendProblem(res, problem(req, 429, `This key makes more than ${limiter.requestsPerSecond} requests a second: try again in ${wait} s.`));
+      })
+      .catch(next);
   };
 }
 
 /**
  * The API router: its description first (the OpenAPI document and the reference page are public:
- * the same for every installation, no data in them), then authentication (any other unknown path
+ * the same for every installation, no data in them), the form posts (each authenticating itself),
+ * then authentication (any other unknown path
  * answers 401 to a caller without a key, so nothing else is shown to strangers), the key's
  * throttle, the read-only guard of support roles, JSON bodies, the operations, then a 404 and the
  * error handler, both problem details.
@@ -104,8 +140,15 @@ export function apiRouter({ keys, requestsPerSecondPerKey = 100, operations = []
 }): Router {
   const r = Router(ROUTER_OPTIONS);
   if (document !== undefined) r.use(apiDocsRouter(document));
+  const limiter = keyLimiter(requestsPerSecondPerKey);
+  if (operations.length) {
+    if (!db) throw new Error('apiRouter: operations need the database');
+    // The same operations by form post (web/api-form.ts): their own key field and body parser, so
+    // in front of the bearer check and the JSON parser.
+    mountFormOperations(r, operations, { db, keys, limiter });
+  }
   r.use(bearerAuth(keys));
-  r.use(keyThrottle(requestsPerSecondPerKey));
+  r.use(keyThrottle(limiter));
   r.use(readOnlyGuard);
   r.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
 
@@ -114,10 +157,7 @@ export function apiRouter({ keys, requestsPerSecondPerKey = 100, operations = []
     const p = req.user as Principal;
     res.json({ api: 'v1', principal: { role: p.role, reseller_id: p.resellerId, subscriber_id: p.subscriberId }, documentation: '/api/v1/docs', openapi: '/api/v1/openapi.json' });
   });
-  if (operations.length) {
-    if (!db) throw new Error('apiRouter: operations need the database');
-    mountOperations(r, operations, { db });
-  }
+  if (operations.length) mountOperations(r, operations, { db: db as Db });
 
   r.use(notFoundHandler);
   r.use(errorHandler);

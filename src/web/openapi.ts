@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
+import { FORM_RESULTS, formFieldsSchema, formPathOf } from './api-form';
 import type { ApiOperation } from './api-operations';
 
 /**
@@ -73,6 +74,65 @@ function operationObject(op: ApiOperation): ZodOpenApiOperationObject {
   };
 }
 
+/** A form post's answer when it did not succeed (web/api-form.ts), as JSON; as text the same fields, flat. */
+const formFailure = z
+  .object({
+    result: z.number().int().meta({ description: 'The result code: see the tag “Provisioning by form post”.' }),
+    message: z.string(),
+    fields: z.record(z.string(), z.string()).optional().meta({ description: 'Result 10: each bad field and what is wrong with it.' }),
+  })
+  .meta({ id: 'FormFailure' });
+
+const formText = { 'text/plain': { schema: { type: 'string' as const, description: 'One line in the form encoding: result=<code>&message=<text>, then the object’s members as flat fields (or field=<name>&error.<name>=<text> for each bad field).' } } };
+
+/** The same operation by form post, at /form/<operationId>: fields from the same schemas, the same statuses. */
+function formOperationObject(op: ApiOperation): ZodOpenApiOperationObject {
+  const json = operationObject(op);
+  const fields = formFieldsSchema(op) as { required?: string[] };
+  const responses: Record<string, any> = {};
+  for (const [status, r] of Object.entries(json.responses as Record<string, { description: string }>)) {
+    if (status === '304') continue;
+    if (Number(status) < 300) {
+      responses[status === '204' ? '200' : status] = {
+        description: r.description,
+        content: {
+          ...formText,
+          'application/json': { schema: z.object({ result: z.literal(0), message: z.string(), etag: z.string().optional(), ...(op.success.schema ? { data: op.success.schema } : {}) }) },
+        },
+      };
+    } else {
+      responses[status] = { description: status === '415' ? 'The body is not application/x-www-form-urlencoded.' : status === '400' ? `${r.description} Or the API key was put in the URL.` : r.description, content: { ...formText, 'application/json': { schema: formFailure } } };
+    }
+  }
+  responses['415'] ??= { description: 'The body is not application/x-www-form-urlencoded.', content: { ...formText, 'application/json': { schema: formFailure } } };
+  return {
+    operationId: `${op.operationId}Form`,
+    summary: `${op.summary} (form post)`,
+    description: `The operation \`${op.operationId}\` (${op.method.toUpperCase()} ${toOpenApiPath(op.path)}) by form post: the same rules, its fields flat. See the tag “Provisioning by form post”.`,
+    tags: ['Provisioning by form post'],
+    ...(op.audience === 'operator' ? { 'x-audience': 'operator keys only' } : {}),
+    // The key as the bearer header, or as the api_key field (which OpenAPI cannot name as a scheme).
+    security: [{ apiKey: [] }, {}],
+    requestBody: {
+      required: Boolean(fields.required?.length),
+      content: { 'application/x-www-form-urlencoded': { schema: fields as never } },
+    },
+    responses: responses as ZodOpenApiOperationObject['responses'],
+  };
+}
+
+/** The tag that explains the form posts: the rules and the result codes. */
+export const FORM_TAG = {
+  name: 'Provisioning by form post',
+  description: [
+    'Every operation is also at `POST /api/v1/form/<operationId>` for systems that post `application/x-www-form-urlencoded`.',
+    'Fields: path parameters by their snake_case name (`reseller_id`); members by name, nested ones with dots (`a.b`, `items.0.name`; `a[b]` is read the same); a list as the field repeated.',
+    'Values: `true/false/1/0/on/off/yes/no` for booleans, digits for numbers, a blank for null (false for a boolean; absent where null is not allowed).',
+    'The key as `Authorization: Bearer <key>` or the `api_key` field, never in the URL. `idempotency_key` and `if_match` fields stand for the headers. `format=json` or `Accept: application/json` for a JSON answer.',
+    'Answers keep the operation’s HTTP status and carry a stable result code: ' + FORM_RESULTS.map((r) => `${r.result} (${r.statuses}) ${r.meaning}`).join(' '),
+  ].join('\n\n'),
+};
+
 export interface DocumentExtras {
   /** Paths described outside the operations (the CDR intake, carrier data, record files). */
   paths?: ZodOpenApiPathsObject;
@@ -85,6 +145,7 @@ export function openApiDocument(ops: ApiOperation[], extras: DocumentExtras = {}
     const p = toOpenApiPath(op.path);
     paths[p] = { ...(paths[p] ?? {}), [op.method]: operationObject(op) };
   }
+  for (const op of ops) paths[formPathOf(op)] = { post: formOperationObject(op) };
   return createDocument({
     openapi: '3.1.0',
     info: {
@@ -94,11 +155,12 @@ export function openApiDocument(ops: ApiOperation[], extras: DocumentExtras = {}
         'Provisioning and reads for the operator and its resellers. Authenticate with an API key (made in the portal: API keys) as `Authorization: Bearer <key>`.',
         'A reseller’s key reaches only that reseller’s objects (another tenant’s id answers 404); a read-only key writes nothing (403).',
         'Errors are RFC 9457 problem details. POST takes `Idempotency-Key`; PATCH takes `If-Match`. Times are ISO 8601 with their offset; money is a decimal string; lists page with `cursor`.',
+        'Systems that can only post forms: every operation is also at `POST /api/v1/form/<operationId>` (the tag “Provisioning by form post”).',
       ].join('\n\n'),
     },
     servers: [{ url: '/api/v1' }],
     security: [{ apiKey: [] }],
-    tags: extras.tags,
+    tags: ops.length ? [...(extras.tags ?? []), FORM_TAG] : extras.tags,
     paths,
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `apk_<id>_<secret>`.' } },

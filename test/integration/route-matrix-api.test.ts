@@ -11,6 +11,9 @@
  * - a reseller's key with another tenant's ids: 404 (never a sign that the row exists);
  * - otherwise the operation runs: not 401, 403, 404 or 5xx (an empty body may well be a 422).
  * Cases that may write run on fresh tenants, so that a deactivation cannot disturb the others.
+ *
+ * The same matrix runs through the form adapter (POST /api/v1/form/<operationId>, web/api-form.ts):
+ * each case must answer the status the JSON request answered, with the result code of that status.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -20,6 +23,7 @@ import { apiOperations } from '../../src/api';
 import { SYSTEM_ACTOR } from '../../src/domain/tenancy/actor';
 import { OPERATOR, type Owner } from '../../src/domain/tenancy/owner';
 import { createKey } from '../../src/modules/api-keys/api-keys.service';
+import { resultOf } from '../../src/web/api-form';
 import type { ApiOperation } from '../../src/web/api-operations';
 import { createTestApp, type TestApp } from '../support/app';
 import { makeCallLeg, makeTenants, makeTollAssignment, makeTollPackage } from '../support/factories';
@@ -156,6 +160,59 @@ describe('route matrix: every API operation x every kind of key x own/foreign te
             const now = await t.db('audit_log').max('id as m').first();
             if (String(now?.m) !== String(before?.m)) failures.push(`${where}: a refused write left an audit row`);
           }
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+  /** The operation's path parameters as the form's fields (their snake_case names, as documented). */
+  const formFields = (op: ApiOperation, fx: Tenants, t: 'a' | 'b'): Record<string, string> => {
+    const documented = oa.doc.paths[`/form/${op.operationId}`]?.post?.requestBody?.content?.['application/x-www-form-urlencoded']?.schema?.properties ?? {};
+    const fields: Record<string, string> = {};
+    for (const [, name] of op.path.matchAll(/:(\w+)/g)) {
+      const snake = (name as string).replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+      fields[snake in documented ? snake : (name as string)] = String(API_PARAMS[name as string]?.(fx, t));
+    }
+    return fields;
+  };
+
+  test('the form adapter: every operation x every kind of key x own/foreign answers as its JSON twin, with the result code of that status', async () => {
+    const failures: string[] = [];
+    const shared = await apiTenants(t.db);
+    const sharedKeys = await keysFor(t, shared);
+    for (const op of ops) {
+      for (const kind of KINDS) {
+        for (const variant of op.path.includes(':') ? (['own', 'foreign'] as const) : (['own'] as const)) {
+          const tenant = variant === 'own' ? 'a' : 'b';
+          const want = expectation(op, kind, variant);
+          // A write that runs changes its tenants: each way in gets fresh ones; a read or a refusal changes nothing.
+          const writes = op.method !== 'get' && want === 'runs';
+          const answer = async (how: 'json' | 'form') => {
+            const fx = writes ? await apiTenants(t.db) : shared;
+            const keys = writes ? await keysFor(t, fx) : sharedKeys;
+            const before = await t.db('audit_log').max('id as m').first();
+            const res =
+              how === 'json'
+                ? op.method === 'get'
+                  ? await request(t.app).get(`/api/v1${fill(op, fx, tenant)}`).set('Authorization', `Bearer ${keys[kind]}`)
+                  : await request(t.app)[op.method](`/api/v1${fill(op, fx, tenant)}`).set('Authorization', `Bearer ${keys[kind]}`).send({})
+                : await request(t.app).post(`/api/v1/form/${op.operationId}`).type('form').send(new URLSearchParams({ ...formFields(op, fx, tenant), api_key: keys[kind] }).toString());
+            const now = await t.db('audit_log').max('id as m').first();
+            return { res, wrote: String(now?.m) !== String(before?.m) };
+          };
+          const json = await answer('json');
+          const form = await answer('form');
+          const where = `${kind} ${variant}: ${op.operationId} by form -> ${form.res.status} (JSON ${json.res.status})`;
+          try {
+            oa.check('post', `/form/${op.operationId}`, form.res);
+          } catch (err) {
+            failures.push(`${where}: ${(err as Error).message.slice(0, 200)}`);
+          }
+          if (form.res.status !== json.res.status) failures.push(`${where}: not the JSON API's status`);
+          const result = new URLSearchParams(form.res.text.trim()).get('result');
+          if (result !== String(resultOf(form.res.status, form.res.status === 422 ? { any: 'field' } : undefined)) && !(form.res.status === 422 && result === '11')) failures.push(`${where}: result ${result}`);
+          if (want !== 'runs' && form.res.status !== want) failures.push(`${where}: expected ${want}`);
+          if (want !== 'runs' && form.wrote) failures.push(`${where}: a refused write left an audit row`);
         }
       }
     }
