@@ -1,6 +1,7 @@
-import type { Db, Queryable } from '../../db/knex';
+import { isEmbeddedDb, type Db, type Queryable } from '../../db/knex';
 import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { BadRow, CarrierRecord } from '../../domain/reconciliation';
+import { copyLine, copyRows, escapeMask } from '../ledger/copy';
 
 /** A carrier's file as received (or a stream chunk): who sent it, how, and what came of it. */
 export interface CarrierFile {
@@ -70,48 +71,97 @@ export async function setFileCounts(db: Queryable, fileId: number, c: { records:
   await db('carrier_files').where('id', fileId).update({ records: c.records, duplicates: c.duplicates, bad_rows: c.badRows, skipped: c.skipped, first_start_at: c.firstStartAt, last_start_at: c.lastStartAt });
 }
 
-/**
- * Claims each record's key and stores the records whose key was new, in one statement for the
- * whole batch (unnest of one array per column): a key already claimed, by this file or another,
- * stores nothing. Returns how many were stored.
- */
-export async function storeRecordBatch(db: Queryable, carrierId: number, fileId: number, records: readonly CarrierRecord[], keys: readonly string[]): Promise<number> {
-  if (records.length === 0) return 0;
-  const col = <T>(f: (r: CarrierRecord) => T) => records.map(f);
-  const res = (await db.raw(
-    `WITH input AS (
-       SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::numeric[], ?::text[], ?::numeric[], ?::int[], ?::text[])
-         AS t(record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, line, raw)
-     ), claimed AS (
-       INSERT INTO carrier_record_keys (carrier_id, record_key, start_at, file_id)
-       SELECT ?, record_key, start_at, ? FROM input
-       ON CONFLICT DO NOTHING
-       RETURNING record_key
-     ), stored AS (
-       INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
-       SELECT ?, i.record_key, i.carrier_record_id, i.calling, i.called, i.start_at, i.seconds, i.cost, i.currency, i.rate, ?, i.line, i.raw
-         FROM input i JOIN claimed c ON c.record_key = i.record_key
-       RETURNING 1
-     )
-     SELECT count(*)::int AS n FROM stored`,
-    [
-      [...keys], col((r) => r.carrierRecordId), col((r) => r.calling), col((r) => r.called), col((r) => r.startUtc.toISOString()), col((r) => r.secondsBilled),
-      col((r) => r.cost), col((r) => r.currency), col((r) => r.rate), col((r) => r.line), col((r) => r.raw),
-      carrierId, fileId, carrierId, fileId,
-    ] as never,
-  )) as { rows: Array<{ n: number }> };
-  return Number(res.rows[0]?.n ?? 0);
+// ---- Staging of a file's rows ----
+//
+// A file's records and bad rows are written batch by batch, as they are read, into two temporary
+// tables of the storing transaction (dropped at its end); once the whole file is read, its
+// records claim their keys and are stored by one set-based statement. The temporary tables name
+// their columns rather than copying carrier_records' (LIKE would lock carrier_records until the
+// commit, and the partitions a file needs are made on another connection before the move).
+
+const STAGE = 'carrier_import_stage';
+const STAGE_COLUMNS = ['record_key', 'carrier_record_id', 'calling', 'called', 'start_at', 'seconds', 'cost', 'currency', 'rate', 'line', 'raw'] as const;
+const STAGE_ESCAPE = escapeMask(STAGE_COLUMNS, ['record_key', 'carrier_record_id', 'calling', 'called', 'currency', 'raw']);
+const STAGE_BAD = 'carrier_import_bad';
+const STAGE_BAD_COLUMNS = ['line', 'reason', 'raw'] as const;
+const STAGE_BAD_ESCAPE = escapeMask(STAGE_BAD_COLUMNS, ['reason', 'raw']);
+
+/** The transaction's staging tables, empty (made once per transaction, dropped at its end). */
+export async function openStage(tx: Queryable): Promise<void> {
+  await tx.raw(`CREATE TEMPORARY TABLE ${STAGE} (
+    record_key text NOT NULL, carrier_record_id text, calling text, called text NOT NULL, start_at timestamptz NOT NULL, seconds integer NOT NULL,
+    cost numeric NOT NULL, currency text NOT NULL, rate numeric, line integer NOT NULL, raw text NOT NULL
+  ) ON COMMIT DROP`);
+  await tx.raw(`CREATE TEMPORARY TABLE ${STAGE_BAD} (line integer NOT NULL, reason text NOT NULL, raw text NOT NULL) ON COMMIT DROP`);
 }
 
-/** A file's bad rows, one statement. */
-export async function insertBadRows(db: Queryable, fileId: number, rows: readonly BadRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.raw(
-    `INSERT INTO carrier_file_bad_rows (file_id, line, reason, raw)
-     SELECT ?, line, reason, raw FROM unnest(?::int[], ?::text[], ?::text[]) AS t(line, reason, raw)
-     ON CONFLICT DO NOTHING`,
-    [fileId, rows.map((r) => r.line), rows.map((r) => r.reason), rows.map((r) => r.raw)] as never,
-  );
+/**
+ * Stages a batch of records (with their keys) and bad rows: COPY FROM STDIN on a server, one
+ * INSERT ... SELECT FROM unnest per table on the embedded database (no COPY through its socket).
+ */
+export async function stageBatch(tx: Queryable, records: readonly CarrierRecord[], keys: readonly string[], bad: readonly BadRow[]): Promise<void> {
+  if (isEmbeddedDb(tx)) {
+    if (records.length) {
+      const col = <T>(f: (r: CarrierRecord) => T) => records.map(f);
+      await tx.raw(
+        `INSERT INTO ${STAGE} (${STAGE_COLUMNS.join(', ')})
+         SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::numeric[], ?::text[], ?::numeric[], ?::int[], ?::text[])`,
+        [
+          [...keys], col((r) => r.carrierRecordId), col((r) => r.calling), col((r) => r.called), col((r) => r.startUtc.toISOString()), col((r) => r.secondsBilled),
+          col((r) => r.cost), col((r) => r.currency), col((r) => r.rate), col((r) => r.line), col((r) => r.raw),
+        ] as never,
+      );
+    }
+    if (bad.length) {
+      await tx.raw(`INSERT INTO ${STAGE_BAD} (line, reason, raw) SELECT * FROM unnest(?::int[], ?::text[], ?::text[])`, [bad.map((r) => r.line), bad.map((r) => r.reason), bad.map((r) => r.raw)] as never);
+    }
+    return;
+  }
+  if (records.length) {
+    const lines = new Array<string>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as CarrierRecord;
+      lines[i] = copyLine([keys[i], r.carrierRecordId, r.calling, r.called, r.startUtc.toISOString(), r.secondsBilled, r.cost, r.currency, r.rate, r.line, r.raw], STAGE_ESCAPE);
+    }
+    await copyRows(tx, STAGE, STAGE_COLUMNS, lines);
+  }
+  if (bad.length) await copyRows(tx, STAGE_BAD, STAGE_BAD_COLUMNS, bad.map((b) => copyLine([b.line, b.reason, b.raw], STAGE_BAD_ESCAPE)));
+}
+
+/**
+ * The staged records claim their keys (carrier_record_keys) and those whose claim is new are
+ * stored, in one statement: a key already claimed, by another file or an earlier post of this
+ * one, stores nothing. The file's keys are distinct (a record id given twice is a bad row), so a
+ * claim stores one record. Returns how many records were stored.
+ */
+export async function storeStagedRecords(tx: Queryable, carrierId: number, fileId: number): Promise<number> {
+  // Temporary tables have no statistics unless asked: the join's plan wants the row count.
+  await tx.raw(`ANALYZE ${STAGE}`);
+  const res = (await tx.raw(
+    `WITH claimed AS (
+       INSERT INTO carrier_record_keys (carrier_id, record_key, start_at, file_id)
+       SELECT ?, record_key, start_at, ? FROM ${STAGE}
+       ON CONFLICT DO NOTHING
+       RETURNING record_key
+     )
+     INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
+     SELECT ?, s.record_key, s.carrier_record_id, s.calling, s.called, s.start_at, s.seconds, s.cost, s.currency, s.rate, ?, s.line, s.raw
+       FROM ${STAGE} s JOIN claimed c ON c.record_key = s.record_key`,
+    [carrierId, fileId, carrierId, fileId],
+  )) as { rowCount: number | null };
+  return Number(res.rowCount ?? 0);
+}
+
+/** The staged bad rows, the file's. */
+export async function storeStagedBadRows(tx: Queryable, fileId: number): Promise<void> {
+  await tx.raw(`INSERT INTO carrier_file_bad_rows (file_id, line, reason, raw) SELECT ?, line, reason, raw FROM ${STAGE_BAD} ON CONFLICT DO NOTHING`, [fileId]);
+}
+
+/** Which of these tables do not exist (yet). Takes no lock: a name looked up, not a table opened. */
+export async function missingTables(db: Queryable, names: readonly string[]): Promise<string[]> {
+  if (!names.length) return [];
+  const res = (await db.raw(`SELECT n FROM unnest(?::text[]) AS t(n) WHERE to_regclass(n) IS NULL`, [[...names]] as never)) as { rows: Array<{ n: string }> };
+  return res.rows.map((r) => r.n);
 }
 
 /** A carrier's received files: sortable columns and totals (src/db/list.ts). Newest first unless asked. */

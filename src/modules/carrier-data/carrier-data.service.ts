@@ -1,12 +1,12 @@
-import type { Db, Queryable } from '../../db/knex';
+import { isEmbeddedDb, withOwnConnection, type Db, type Queryable, type Tx } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { SYSTEM_ACTOR } from '../../domain/tenancy/actor';
 import {
-  CarrierFileError, carrierRecordKey, parseCarrierFile, previewMapped, sha256Hex, type BadRow, type CarrierParseResult, type CarrierRecord,
+  CarrierFileError, carrierRecordKey, previewMapped, readCarrierBatches, sha256Hex, type BadRow, type CarrierParseResult, type CarrierRecord,
 } from '../../domain/reconciliation';
 import { recordAudit } from '../audit/audit.repository';
 import * as carriers from '../carriers/carriers.service';
-import { ensurePartitions } from '../ledger/partitions';
+import { ensurePartitions, monthOf } from '../ledger/partitions';
 import { reconcileAfterFile } from '../reconciliation/reconciliation.service';
 import * as repo from './carrier-data.repository';
 import { fileMissing } from './deadlines';
@@ -14,7 +14,7 @@ import { fileMissing } from './deadlines';
 export type { CarrierFile, MissingFile } from './carrier-data.repository';
 export type Carrier = carriers.Carrier;
 
-/** Records per INSERT: one statement per batch, the arrays of a batch a few megabytes at most. */
+/** Records (and bad rows) read and staged at a time: one COPY per batch, a few megabytes at most. */
 export const RECORD_BATCH = 5000;
 /** Bad rows listed in an answer (all are stored; the file's page lists them). */
 export const ANSWER_BAD_ROWS = 1000;
@@ -59,42 +59,86 @@ function fileRow(carrier: Carrier, f: Omit<ReceivedFile, 'text'>, status: 'store
  * records once and is kept as a second receipt whose records are all duplicates. Good rows are
  * stored even when others are bad. A file that cannot be read at all is kept as refused, with the
  * reason, and stores nothing.
+ *
+ * The file is read and staged batch by batch (a million-row file is never held as a million
+ * records): each batch is written to the transaction's staging tables while the next is read;
+ * once all is read, the months its records span get their partitions (on a connection of their
+ * own, see storeRecordMonths) and the staged records are stored by one set-based statement.
  */
 export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFile): Promise<CarrierFileOutcome> {
-  let parsed: CarrierParseResult;
+  // The key of a record without the carrier's own id is the file's checksum and the line: the
+  // checksum of its text, so a file posted once plain and once gzipped is the same file.
+  const checksum = sha256Hex(f.text);
+  const batches = readCarrierBatches(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency }, RECORD_BATCH);
+  // The file's errors (its header, a mapping missing) come with the first batch, before any write.
+  let head: IteratorResult<CarrierParseResult, void>;
   try {
-    parsed = parseCarrierFile(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency });
+    head = batches.next();
   } catch (err) {
     if (!(err instanceof CarrierFileError)) throw err;
     return refuseCarrierFile(db, carrier, f, err.line ? `line ${err.line}: ${err.message}` : err.message);
   }
-  // The key of a record without the carrier's own id is the file's checksum and the line: the
-  // checksum of its text, so a file posted once plain and once gzipped is the same file.
-  const checksum = sha256Hex(f.text);
-  const keys = parsed.records.map((r) => carrierRecordKey(r, checksum));
-  let first = Infinity;
-  let last = -Infinity;
-  for (const r of parsed.records) {
-    const ms = r.startUtc.getTime();
-    if (ms < first) first = ms;
-    if (ms > last) last = ms;
-  }
-  // Months first, in their own short transactions (DDL locks the parent table).
-  if (parsed.records.length) await ensurePartitions(db, monthsBetween(first, last), ['carrier_records']);
   return db.transaction(async (tx) => {
-    const fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
-    let stored = 0;
-    for (let i = 0; i < parsed.records.length; i += RECORD_BATCH) {
-      stored += await repo.storeRecordBatch(tx, carrier.id, fileId, parsed.records.slice(i, i + RECORD_BATCH), keys.slice(i, i + RECORD_BATCH));
+    await repo.openStage(tx);
+    let good = 0;
+    let badCount = 0;
+    let skipped = 0;
+    const answerBad: BadRow[] = [];
+    let first = Infinity;
+    let last = -Infinity;
+    // One batch staged while the next is read: Postgres takes the rows in while Node parses.
+    let staging: Promise<void> = Promise.resolve();
+    try {
+      for (let it = head; !it.done; it = batches.next()) {
+        const { records, badRows } = it.value;
+        const keys = new Array<string>(records.length);
+        for (let i = 0; i < records.length; i++) {
+          const r = records[i] as CarrierRecord;
+          keys[i] = carrierRecordKey(r, checksum);
+          const ms = r.startUtc.getTime();
+          if (ms < first) first = ms;
+          if (ms > last) last = ms;
+        }
+        good += records.length;
+        badCount += badRows.length;
+        skipped += it.value.skipped.length;
+        for (const b of badRows) if (answerBad.length < ANSWER_BAD_ROWS) answerBad.push(b);
+        await staging;
+        staging = repo.stageBatch(tx, records, keys, badRows);
+      }
+    } finally {
+      // Never leave a COPY running under a transaction that is about to end.
+      await staging.catch(() => undefined);
     }
-    await repo.insertBadRows(tx, fileId, parsed.badRows);
+    await staging;
+    if (good) await storeRecordMonths(db, tx, monthsBetween(first, last));
+    const fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
+    const stored = good ? await repo.storeStagedRecords(tx, carrier.id, fileId) : 0;
+    if (badCount) await repo.storeStagedBadRows(tx, fileId);
     const counts = {
-      records: stored, duplicates: parsed.records.length - stored, badRows: parsed.badRows.length, skipped: parsed.skipped.length,
-      firstStartAt: parsed.records.length ? new Date(first) : null, lastStartAt: parsed.records.length ? new Date(last) : null,
+      records: stored, duplicates: good - stored, badRows: badCount, skipped,
+      firstStartAt: good ? new Date(first) : null, lastStartAt: good ? new Date(last) : null,
     };
     await repo.setFileCounts(tx, fileId, counts);
-    return { fileId, status: 'stored', error: null, records: stored, duplicates: counts.duplicates, skipped: counts.skipped, badRows: parsed.badRows.slice(0, ANSWER_BAD_ROWS), badRowCount: parsed.badRows.length };
+    return { fileId, status: 'stored', error: null, records: stored, duplicates: counts.duplicates, skipped, badRows: answerBad, badRowCount: badCount };
   });
+}
+
+/**
+ * Makes the carrier_records partitions of these months before the storing transaction first
+ * touches carrier_records. The DDL locks carrier_records itself and must commit on its own, so on
+ * a server it runs on a connection of its own while the transaction waits; that cannot deadlock,
+ * since the transaction holds no lock on carrier_records or carrier_record_keys yet (only its
+ * temporary tables; carrier_records has no foreign keys, so its DDL locks no other table): the
+ * DDL waits at most for other transactions to finish, none of which waits for this one. A
+ * partition that exists already costs a name lookup. The embedded database has one session and
+ * nobody to wait for: the DDL runs in the transaction.
+ */
+async function storeRecordMonths(db: Db, tx: Tx, months: number[]): Promise<void> {
+  if (isEmbeddedDb(tx)) return ensurePartitions(tx as unknown as Db, months, ['carrier_records']);
+  const missing = await repo.missingTables(tx, months.map((ms) => `carrier_records_p${monthOf(ms).key}`));
+  if (!missing.length) return;
+  await withOwnConnection(db, (own) => ensurePartitions(own, months.filter((ms) => missing.includes(`carrier_records_p${monthOf(ms).key}`)), ['carrier_records']));
 }
 
 /** The first instant of every month from `first` to `last` (the partitions a file needs). */
