@@ -1,4 +1,4 @@
-import { isEmbeddedDb, type Db, type Queryable } from '../../db/knex';
+import type { Db, Queryable } from '../../db/knex';
 import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { BadRow, CarrierRecord } from '../../domain/reconciliation';
 import { copyLine, copyRows, escapeMask } from '../ledger/copy';
@@ -71,13 +71,99 @@ export async function setFileCounts(db: Queryable, fileId: number, c: { records:
   await db('carrier_files').where('id', fileId).update({ records: c.records, duplicates: c.duplicates, bad_rows: c.badRows, skipped: c.skipped, first_start_at: c.firstStartAt, last_start_at: c.lastStartAt });
 }
 
+// ---- A file's records, batch by batch ----
+
+const RECORD_COLUMNS = ['carrier_id', 'record_key', 'carrier_record_id', 'calling', 'called', 'start_at', 'seconds', 'cost', 'currency', 'rate', 'file_id', 'line', 'raw'] as const;
+const RECORD_ESCAPE = escapeMask(RECORD_COLUMNS, ['record_key', 'carrier_record_id', 'calling', 'called', 'currency', 'raw']);
+const BAD_COLUMNS = ['file_id', 'line', 'reason', 'raw'] as const;
+const BAD_ESCAPE = escapeMask(BAD_COLUMNS, ['reason', 'raw']);
+
+/**
+ * A batch of a file on a server: each record claims its key (one INSERT ... ON CONFLICT DO
+ * NOTHING for the batch), and the records whose claim is new are written by COPY FROM STDIN, the
+ * bad rows too. The months of the records must have their partitions. The file's keys are
+ * distinct (a record id given twice is a bad row), so a claim stores one record. Returns how
+ * many records were stored.
+ */
+export async function storeBatchByCopy(tx: Queryable, carrierId: number, fileId: number, records: readonly CarrierRecord[], keys: readonly string[], bad: readonly BadRow[]): Promise<number> {
+  let stored = 0;
+  if (records.length) {
+    const res = (await tx.raw(
+      `INSERT INTO carrier_record_keys (carrier_id, record_key, start_at, file_id)
+       SELECT ?, k, s, ? FROM unnest(?::text[], ?::timestamptz[]) AS t(k, s)
+       ON CONFLICT DO NOTHING
+       RETURNING record_key`,
+      [carrierId, fileId, [...keys], records.map((r) => r.startUtc.toISOString())] as never,
+    )) as { rows: Array<{ record_key: string }> };
+    if (res.rows.length) {
+      const claimed = res.rows.length === records.length ? null : new Set(res.rows.map((r) => r.record_key));
+      const lines: string[] = [];
+      for (let i = 0; i < records.length; i++) {
+        const key = keys[i] as string;
+        if (claimed && !claimed.has(key)) continue;
+        const r = records[i] as CarrierRecord;
+        lines.push(copyLine([carrierId, key, r.carrierRecordId, r.calling, r.called, r.startUtc.toISOString(), r.secondsBilled, r.cost, r.currency, r.rate, fileId, r.line, r.raw], RECORD_ESCAPE));
+      }
+      await copyRows(tx, 'carrier_records', RECORD_COLUMNS, lines);
+      stored = lines.length;
+    }
+  }
+  if (bad.length) await copyRows(tx, 'carrier_file_bad_rows', BAD_COLUMNS, bad.map((b) => copyLine([fileId, b.line, b.reason, b.raw], BAD_ESCAPE)));
+  return stored;
+}
+
+/**
+ * A batch of a file on the embedded database (no COPY through its socket): the records claim
+ * their keys and the new ones are stored in one statement (unnest of one array per column).
+ * Returns how many were stored.
+ */
+export async function storeRecordBatch(db: Queryable, carrierId: number, fileId: number, records: readonly CarrierRecord[], keys: readonly string[]): Promise<number> {
+  if (records.length === 0) return 0;
+  const col = <T>(f: (r: CarrierRecord) => T) => records.map(f);
+  const res = (await db.raw(
+    `WITH input AS (
+       SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::numeric[], ?::text[], ?::numeric[], ?::int[], ?::text[])
+         AS t(record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, line, raw)
+     ), claimed AS (
+       INSERT INTO carrier_record_keys (carrier_id, record_key, start_at, file_id)
+       SELECT ?, record_key, start_at, ? FROM input
+       ON CONFLICT DO NOTHING
+       RETURNING record_key
+     ), stored AS (
+       INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
+       SELECT ?, i.record_key, i.carrier_record_id, i.calling, i.called, i.start_at, i.seconds, i.cost, i.currency, i.rate, ?, i.line, i.raw
+         FROM input i JOIN claimed c ON c.record_key = i.record_key
+       RETURNING 1
+     )
+     SELECT count(*)::int AS n FROM stored`,
+    [
+      [...keys], col((r) => r.carrierRecordId), col((r) => r.calling), col((r) => r.called), col((r) => r.startUtc.toISOString()), col((r) => r.secondsBilled),
+      col((r) => r.cost), col((r) => r.currency), col((r) => r.rate), col((r) => r.line), col((r) => r.raw),
+      carrierId, fileId, carrierId, fileId,
+    ] as never,
+  )) as { rows: Array<{ n: number }> };
+  return Number(res.rows[0]?.n ?? 0);
+}
+
+/** Bad rows of a file, one statement (the embedded database's way). */
+export async function insertBadRows(db: Queryable, fileId: number, rows: readonly BadRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.raw(
+    `INSERT INTO carrier_file_bad_rows (file_id, line, reason, raw)
+     SELECT ?, line, reason, raw FROM unnest(?::int[], ?::text[], ?::text[]) AS t(line, reason, raw)
+     ON CONFLICT DO NOTHING`,
+    [fileId, rows.map((r) => r.line), rows.map((r) => r.reason), rows.map((r) => r.raw)] as never,
+  );
+}
+
 // ---- Staging of a file's rows ----
 //
-// A file's records and bad rows are written batch by batch, as they are read, into two temporary
-// tables of the storing transaction (dropped at its end); once the whole file is read, its
-// records claim their keys and are stored by one set-based statement. The temporary tables name
-// their columns rather than copying carrier_records' (LIKE would lock carrier_records until the
-// commit, and the partitions a file needs are made on another connection before the move).
+// When a file's records reach a month with no partition after some were stored (see the service),
+// the file is read again into two temporary tables of the storing transaction (dropped at its end)
+// without touching carrier_records or carrier_record_keys; once the whole file is read and its
+// months' partitions made, its records claim their keys and are stored by one set-based
+// statement. The temporary tables name their columns rather than copying carrier_records' (LIKE
+// would lock carrier_records until the commit, and the partitions are made on another connection).
 
 const STAGE = 'carrier_import_stage';
 const STAGE_COLUMNS = ['record_key', 'carrier_record_id', 'calling', 'called', 'start_at', 'seconds', 'cost', 'currency', 'rate', 'line', 'raw'] as const;
@@ -95,28 +181,8 @@ export async function openStage(tx: Queryable): Promise<void> {
   await tx.raw(`CREATE TEMPORARY TABLE ${STAGE_BAD} (line integer NOT NULL, reason text NOT NULL, raw text NOT NULL) ON COMMIT DROP`);
 }
 
-/**
- * Stages a batch of records (with their keys) and bad rows: COPY FROM STDIN on a server, one
- * INSERT ... SELECT FROM unnest per table on the embedded database (no COPY through its socket).
- */
+/** Stages a batch of records (with their keys) and bad rows, by COPY FROM STDIN (a server only). */
 export async function stageBatch(tx: Queryable, records: readonly CarrierRecord[], keys: readonly string[], bad: readonly BadRow[]): Promise<void> {
-  if (isEmbeddedDb(tx)) {
-    if (records.length) {
-      const col = <T>(f: (r: CarrierRecord) => T) => records.map(f);
-      await tx.raw(
-        `INSERT INTO ${STAGE} (${STAGE_COLUMNS.join(', ')})
-         SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::numeric[], ?::text[], ?::numeric[], ?::int[], ?::text[])`,
-        [
-          [...keys], col((r) => r.carrierRecordId), col((r) => r.calling), col((r) => r.called), col((r) => r.startUtc.toISOString()), col((r) => r.secondsBilled),
-          col((r) => r.cost), col((r) => r.currency), col((r) => r.rate), col((r) => r.line), col((r) => r.raw),
-        ] as never,
-      );
-    }
-    if (bad.length) {
-      await tx.raw(`INSERT INTO ${STAGE_BAD} (line, reason, raw) SELECT * FROM unnest(?::int[], ?::text[], ?::text[])`, [bad.map((r) => r.line), bad.map((r) => r.reason), bad.map((r) => r.raw)] as never);
-    }
-    return;
-  }
   if (records.length) {
     const lines = new Array<string>(records.length);
     for (let i = 0; i < records.length; i++) {

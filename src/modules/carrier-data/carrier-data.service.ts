@@ -60,16 +60,16 @@ function fileRow(carrier: Carrier, f: Omit<ReceivedFile, 'text'>, status: 'store
  * stored even when others are bad. A file that cannot be read at all is kept as refused, with the
  * reason, and stores nothing.
  *
- * The file is read and staged batch by batch (a million-row file is never held as a million
- * records): each batch is written to the transaction's staging tables while the next is read;
- * once all is read, the months its records span get their partitions (on a connection of their
- * own, see storeRecordMonths) and the staged records are stored by one set-based statement.
+ * The file is read and stored batch by batch (`batch` records and bad rows, RECORD_BATCH unless
+ * a test asks): a million-row file is never held as a million records, and each batch is written
+ * (COPY on a server) while the next is read.
  */
-export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFile): Promise<CarrierFileOutcome> {
+export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFile, opts: { batch?: number } = {}): Promise<CarrierFileOutcome> {
   // The key of a record without the carrier's own id is the file's checksum and the line: the
   // checksum of its text, so a file posted once plain and once gzipped is the same file.
   const checksum = sha256Hex(f.text);
-  const batches = readCarrierBatches(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency }, RECORD_BATCH);
+  const read = () => readCarrierBatches(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency }, opts.batch ?? RECORD_BATCH);
+  let batches = read();
   // The file's errors (its header, a mapping missing) come with the first batch, before any write.
   let head: IteratorResult<CarrierParseResult, void>;
   try {
@@ -78,43 +78,109 @@ export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFi
     if (!(err instanceof CarrierFileError)) throw err;
     return refuseCarrierFile(db, carrier, f, err.line ? `line ${err.line}: ${err.message}` : err.message);
   }
+  if (isEmbeddedDb(db)) return storeFile(db, carrier, f, checksum, batches, head, 'embedded');
+  try {
+    return await storeFile(db, carrier, f, checksum, batches, head, 'copy');
+  } catch (err) {
+    if (!(err instanceof MonthWithoutPartition)) throw err;
+  }
+  // Rolled back: read again, staged whole, its months' partitions made before anything is stored.
+  batches = read();
+  head = batches.next();
+  return storeFile(db, carrier, f, checksum, batches, head, 'staged');
+}
+
+/** A batch reached a month with no partition after records of the file were stored (see storeFile). */
+class MonthWithoutPartition extends Error {}
+
+/**
+ * How a file's batches are stored:
+ * - 'copy' (a server): each batch's records claim their keys and the new ones are written by COPY
+ *   straight into carrier_records, while the next batch is read.
+ * - 'staged' (a server, when 'copy' met a new month mid-file): each batch staged (COPY into
+ *   temporary tables), then the partitions of every month, then one set-based move.
+ * - 'embedded' (PGlite, one session, no COPY): each batch's partitions made in the transaction,
+ *   then its records stored by one INSERT ... SELECT FROM unnest.
+ *
+ * Partitions are DDL that locks carrier_records and must commit on its own; on a server it runs on
+ * a connection of its own while the storing transaction waits (storeRecordMonths). That is safe only
+ * while the transaction holds nothing another transaction can wait for while itself holding a
+ * lock on carrier_records: no claimed key, no stored record (the file's own row is harmless: nobody
+ * waits for an uncommitted file, and carrier_records has no foreign key). So in 'copy' a month's
+ * partition is made when the file's first records are seen; a month first seen later, after records
+ * were stored, rolls the transaction back and the file is stored 'staged' (a file of a day or a
+ * month never needs it; one that crosses into a month nobody has used yet does, once).
+ */
+async function storeFile(
+  db: Db, carrier: Carrier, f: ReceivedFile, checksum: string, batches: Generator<CarrierParseResult, void, undefined>, head: IteratorResult<CarrierParseResult, void>,
+  mode: 'copy' | 'staged' | 'embedded',
+): Promise<CarrierFileOutcome> {
   return db.transaction(async (tx) => {
-    await repo.openStage(tx);
+    if (mode === 'staged') await repo.openStage(tx);
+    let fileId: number | null = null;
     let good = 0;
+    let stored = 0;
     let badCount = 0;
     let skipped = 0;
     const answerBad: BadRow[] = [];
     let first = Infinity;
     let last = -Infinity;
-    // One batch staged while the next is read: Postgres takes the rows in while Node parses.
-    let staging: Promise<void> = Promise.resolve();
+    /** Months (monthOf keys) known to have their partition. */
+    const partitioned = new Set<string>();
+    // One batch written while the next is read: Postgres takes the rows in while Node parses.
+    let writing: Promise<void> = Promise.resolve();
     try {
       for (let it = head; !it.done; it = batches.next()) {
         const { records, badRows } = it.value;
         const keys = new Array<string>(records.length);
+        let batchFirst = Infinity;
+        let batchLast = -Infinity;
         for (let i = 0; i < records.length; i++) {
           const r = records[i] as CarrierRecord;
           keys[i] = carrierRecordKey(r, checksum);
           const ms = r.startUtc.getTime();
-          if (ms < first) first = ms;
-          if (ms > last) last = ms;
+          if (ms < batchFirst) batchFirst = ms;
+          if (ms > batchLast) batchLast = ms;
         }
-        good += records.length;
+        first = Math.min(first, batchFirst);
+        last = Math.max(last, batchLast);
         badCount += badRows.length;
         skipped += it.value.skipped.length;
         for (const b of badRows) if (answerBad.length < ANSWER_BAD_ROWS) answerBad.push(b);
-        await staging;
-        staging = repo.stageBatch(tx, records, keys, badRows);
+        await writing;
+        if (mode === 'staged') {
+          writing = repo.stageBatch(tx, records, keys, badRows);
+        } else {
+          if (records.length) {
+            const months = monthsBetween(batchFirst, batchLast).filter((ms) => !partitioned.has(monthOf(ms).key));
+            if (months.length) {
+              if (mode === 'embedded') await ensurePartitions(tx as unknown as Db, months, ['carrier_records']);
+              else if (!(await storeRecordMonths(db, tx, months, good === 0))) throw new MonthWithoutPartition();
+              for (const ms of months) partitioned.add(monthOf(ms).key);
+            }
+          }
+          const id = fileId ?? (fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null)));
+          writing = mode === 'copy'
+            ? repo.storeBatchByCopy(tx, carrier.id, id, records, keys, badRows).then((n) => void (stored += n))
+            : repo.storeRecordBatch(tx, carrier.id, id, records, keys).then(async (n) => {
+                stored += n;
+                await repo.insertBadRows(tx, id, badRows);
+              });
+        }
+        good += records.length;
       }
     } finally {
       // Never leave a COPY running under a transaction that is about to end.
-      await staging.catch(() => undefined);
+      await writing.catch(() => undefined);
     }
-    await staging;
-    if (good) await storeRecordMonths(db, tx, monthsBetween(first, last));
-    const fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
-    const stored = good ? await repo.storeStagedRecords(tx, carrier.id, fileId) : 0;
-    if (badCount) await repo.storeStagedBadRows(tx, fileId);
+    await writing;
+    if (mode === 'staged') {
+      if (good) await storeRecordMonths(db, tx, monthsBetween(first, last), true);
+      fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
+      if (good) stored = await repo.storeStagedRecords(tx, carrier.id, fileId);
+      if (badCount) await repo.storeStagedBadRows(tx, fileId);
+    }
+    fileId ??= await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
     const counts = {
       records: stored, duplicates: good - stored, badRows: badCount, skipped,
       firstStartAt: good ? new Date(first) : null, lastStartAt: good ? new Date(last) : null,
@@ -125,20 +191,19 @@ export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFi
 }
 
 /**
- * Makes the carrier_records partitions of these months before the storing transaction first
- * touches carrier_records. The DDL locks carrier_records itself and must commit on its own, so on
- * a server it runs on a connection of its own while the transaction waits; that cannot deadlock,
- * since the transaction holds no lock on carrier_records or carrier_record_keys yet (only its
- * temporary tables; carrier_records has no foreign keys, so its DDL locks no other table): the
- * DDL waits at most for other transactions to finish, none of which waits for this one. A
- * partition that exists already costs a name lookup. The embedded database has one session and
- * nobody to wait for: the DDL runs in the transaction.
+ * Makes sure the carrier_records partitions of these months exist, on a server. One that exists
+ * costs a name lookup (no lock). A missing one is made on a connection of its own while the
+ * transaction waits, when `mayCreate` (the transaction has claimed no key and stored no record:
+ * see storeFile), and then the DDL waits at most for other transactions to end, none of which can
+ * be waiting for this one. Answers false when one is missing and may not be made here.
  */
-async function storeRecordMonths(db: Db, tx: Tx, months: number[]): Promise<void> {
-  if (isEmbeddedDb(tx)) return ensurePartitions(tx as unknown as Db, months, ['carrier_records']);
-  const missing = await repo.missingTables(tx, months.map((ms) => `carrier_records_p${monthOf(ms).key}`));
-  if (!missing.length) return;
-  await withOwnConnection(db, (own) => ensurePartitions(own, months.filter((ms) => missing.includes(`carrier_records_p${monthOf(ms).key}`)), ['carrier_records']));
+async function storeRecordMonths(db: Db, tx: Tx, months: number[], mayCreate: boolean): Promise<boolean> {
+  const name = (ms: number) => `carrier_records_p${monthOf(ms).key}`;
+  const missing = await repo.missingTables(tx, months.map(name));
+  if (!missing.length) return true;
+  if (!mayCreate) return false;
+  await withOwnConnection(db, (own) => ensurePartitions(own, months.filter((ms) => missing.includes(name(ms))), ['carrier_records']));
+  return true;
 }
 
 /** The first instant of every month from `first` to `last` (the partitions a file needs). */
