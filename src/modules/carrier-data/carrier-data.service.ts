@@ -82,9 +82,11 @@ export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFi
   try {
     return await storeFile(db, carrier, f, checksum, batches, head, 'copy');
   } catch (err) {
-    if (!(err instanceof MonthWithoutPartition)) throw err;
+    if (!(err instanceof MonthWithoutPartition || err instanceof repo.KeyClaimedAlready)) throw err;
   }
-  // Rolled back: read again, staged whole, its months' partitions made before anything is stored.
+  // Rolled back: read again, staged whole, its months' partitions made and its keys claimed by
+  // INSERT ... ON CONFLICT DO NOTHING (which skips a claimed key, and waits for a claim in flight
+  // rather than failing).
   batches = read();
   head = batches.next();
   return storeFile(db, carrier, f, checksum, batches, head, 'staged');
@@ -95,10 +97,14 @@ class MonthWithoutPartition extends Error {}
 
 /**
  * How a file's batches are stored:
- * - 'copy' (a server): each batch's records claim their keys and the new ones are written by COPY
- *   straight into carrier_records, while the next batch is read.
- * - 'staged' (a server, when 'copy' met a new month mid-file): each batch staged (COPY into
- *   temporary tables), then the partitions of every month, then one set-based move.
+ * - 'copy' (a server): each batch's keys and new records written by COPY straight into
+ *   carrier_record_keys and carrier_records, while the next batch is read. The keys claimed
+ *   already are looked up for the first batch, and for every batch after one that had some (a
+ *   re-post, a file overlapping an earlier one); a file whose first batch is all new is taken to
+ *   be new, and its later batches are not looked up.
+ * - 'staged' (a server, when 'copy' met a new month mid-file, or a key claimed already that it did
+ *   not look up): each batch staged (COPY into temporary tables), then the partitions of every
+ *   month, then one set-based move claiming keys by INSERT ... ON CONFLICT DO NOTHING.
  * - 'embedded' (PGlite, one session, no COPY): each batch's partitions made in the transaction,
  *   then its records stored by one INSERT ... SELECT FROM unnest.
  *
@@ -116,6 +122,7 @@ async function storeFile(
   mode: 'copy' | 'staged' | 'embedded',
 ): Promise<CarrierFileOutcome> {
   return db.transaction(async (tx) => {
+    let TW = 0; const T0 = performance.now();
     if (mode === 'staged') await repo.openStage(tx);
     let fileId: number | null = null;
     let good = 0;
@@ -127,6 +134,8 @@ async function storeFile(
     let last = -Infinity;
     /** Months (monthOf keys) known to have their partition. */
     const partitioned = new Set<string>();
+    /** Whether a batch had keys claimed already (see 'copy'). */
+    let duplicatesSeen = false;
     // One batch written while the next is read: Postgres takes the rows in while Node parses.
     let writing: Promise<void> = Promise.resolve();
     try {
@@ -147,7 +156,9 @@ async function storeFile(
         badCount += badRows.length;
         skipped += it.value.skipped.length;
         for (const b of badRows) if (answerBad.length < ANSWER_BAD_ROWS) answerBad.push(b);
+        const w0 = performance.now();
         await writing;
+        TW += performance.now() - w0;
         if (mode === 'staged') {
           writing = repo.stageBatch(tx, records, keys, badRows);
         } else {
@@ -160,8 +171,12 @@ async function storeFile(
             }
           }
           const id = fileId ?? (fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null)));
+          const probe = good === 0 || duplicatesSeen;
           writing = mode === 'copy'
-            ? repo.storeBatchByCopy(tx, carrier.id, id, records, keys, badRows).then((n) => void (stored += n))
+            ? repo.storeBatchByCopy(tx, carrier.id, id, records, keys, badRows, probe).then((n) => {
+                stored += n.stored;
+                if (n.found) duplicatesSeen = true;
+              })
             : repo.storeRecordBatch(tx, carrier.id, id, records, keys).then(async (n) => {
                 stored += n;
                 await repo.insertBadRows(tx, id, badRows);
@@ -174,6 +189,9 @@ async function storeFile(
       await writing.catch(() => undefined);
     }
     await writing;
+    const G = globalThis as any;
+    if (process.env.CD_TRACE) console.error('waited ms', TW.toFixed(0), 'probe', G.TK?.toFixed(0), 'keys', G.TC?.toFixed(0), 'records', G.TR?.toFixed(0), 'total ms', (performance.now() - T0).toFixed(0));
+    G.TK = G.TC = G.TR = 0;
     if (mode === 'staged') {
       if (good) await storeRecordMonths(db, tx, monthsBetween(first, last), true);
       fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
