@@ -108,7 +108,7 @@ export async function storeBatchByCopy(
       // keys this very file has claimed so far, again and again).
       const res = (await tx.raw(
         `SELECT t.key FROM unnest(?::text[]) AS t(key)
-           CROSS JOIN LATERAL (SELECT 1 FROM carrier_record_keys k WHERE k.carrier_id = ? AND k.record_key = t.key LIMIT 1) AS claimed`,
+           CROSS JOIN LATERAL (SELECT 1 FROM carrier_record_keys k WHERE k.carrier_id = ? AND k.record_key = t.key COLLATE "C" LIMIT 1) AS claimed`,
         [[...keys], carrierId] as never,
       )) as { rows: Array<{ key: string }> };
       found = res.rows.length;
@@ -157,7 +157,7 @@ export async function storeRecordBatch(db: Queryable, carrierId: number, fileId:
      ), stored AS (
        INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
        SELECT ?, i.record_key, i.carrier_record_id, i.calling, i.called, i.start_at, i.seconds, i.cost, i.currency, i.rate, ?, i.line, i.raw
-         FROM input i JOIN claimed c ON c.record_key = i.record_key
+         FROM input i JOIN claimed c ON c.record_key = i.record_key COLLATE "C"
        RETURNING 1
      )
      SELECT count(*)::int AS n FROM stored`,
@@ -237,7 +237,7 @@ export async function storeStagedRecords(tx: Queryable, carrierId: number, fileI
      )
      INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
      SELECT ?, s.record_key, s.carrier_record_id, s.calling, s.called, s.start_at, s.seconds, s.cost, s.currency, s.rate, ?, s.line, s.raw
-       FROM ${STAGE} s JOIN claimed c ON c.record_key = s.record_key`,
+       FROM ${STAGE} s JOIN claimed c ON c.record_key = s.record_key COLLATE "C"`,
     [carrierId, fileId, carrierId, fileId],
   )) as { rowCount: number | null };
   return Number(res.rowCount ?? 0);

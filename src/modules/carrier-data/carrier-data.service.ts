@@ -68,7 +68,8 @@ export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFi
   // The key of a record without the carrier's own id is the file's checksum and the line: the
   // checksum of its text, so a file posted once plain and once gzipped is the same file.
   const checksum = sha256Hex(f.text);
-  const read = () => readCarrierBatches(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency }, opts.batch ?? RECORD_BATCH);
+  const size = opts.batch ?? RECORD_BATCH;
+  const read = () => readCarrierBatches(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency }, Math.min(size, PARSE_SLICE));
   let batches = read();
   // The file's errors (its header, a mapping missing) come with the first batch, before any write.
   let head: IteratorResult<CarrierParseResult, void>;
@@ -78,9 +79,9 @@ export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFi
     if (!(err instanceof CarrierFileError)) throw err;
     return refuseCarrierFile(db, carrier, f, err.line ? `line ${err.line}: ${err.message}` : err.message);
   }
-  if (isEmbeddedDb(db)) return storeFile(db, carrier, f, checksum, batches, head, 'embedded');
+  if (isEmbeddedDb(db)) return storeFile(db, carrier, f, checksum, writeBatches(head, batches, size), 'embedded');
   try {
-    return await storeFile(db, carrier, f, checksum, batches, head, 'copy');
+    return await storeFile(db, carrier, f, checksum, writeBatches(head, batches, size), 'copy');
   } catch (err) {
     if (!(err instanceof MonthWithoutPartition || err instanceof repo.KeyClaimedAlready)) throw err;
   }
@@ -89,7 +90,31 @@ export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFi
   // rather than failing).
   batches = read();
   head = batches.next();
-  return storeFile(db, carrier, f, checksum, batches, head, 'staged');
+  return storeFile(db, carrier, f, checksum, writeBatches(head, batches, size), 'staged');
+}
+
+/** Rows parsed at a stretch: between two, the event loop runs (see writeBatches). */
+const PARSE_SLICE = 1000;
+
+/**
+ * The file's slices gathered into batches of `size` records and bad rows to write. Between two
+ * slices the event loop runs, so that the batch being written meanwhile gets its next statement
+ * sent (its keys' COPY done, its records' COPY starts) while this one is read: a batch parsed at
+ * one stretch would leave Postgres idle once the statement in hand was done.
+ */
+async function* writeBatches(head: IteratorResult<CarrierParseResult, void>, slices: Generator<CarrierParseResult, void, undefined>, size: number): AsyncGenerator<CarrierParseResult, void, undefined> {
+  let batch: CarrierParseResult = { records: [], badRows: [], skipped: [] };
+  for (let it = head; !it.done; it = slices.next()) {
+    for (const r of it.value.records) batch.records.push(r);
+    for (const b of it.value.badRows) batch.badRows.push(b);
+    for (const k of it.value.skipped) batch.skipped.push(k);
+    if (batch.records.length + batch.badRows.length >= size) {
+      yield batch;
+      batch = { records: [], badRows: [], skipped: [] };
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (batch.records.length || batch.badRows.length || batch.skipped.length) yield batch;
 }
 
 /** A batch reached a month with no partition after records of the file were stored (see storeFile). */
@@ -118,11 +143,9 @@ class MonthWithoutPartition extends Error {}
  * month never needs it; one that crosses into a month nobody has used yet does, once).
  */
 async function storeFile(
-  db: Db, carrier: Carrier, f: ReceivedFile, checksum: string, batches: Generator<CarrierParseResult, void, undefined>, head: IteratorResult<CarrierParseResult, void>,
-  mode: 'copy' | 'staged' | 'embedded',
+  db: Db, carrier: Carrier, f: ReceivedFile, checksum: string, batches: AsyncGenerator<CarrierParseResult, void, undefined>, mode: 'copy' | 'staged' | 'embedded',
 ): Promise<CarrierFileOutcome> {
   return db.transaction(async (tx) => {
-    let TW = 0; const T0 = performance.now();
     if (mode === 'staged') await repo.openStage(tx);
     let fileId: number | null = null;
     let good = 0;
@@ -139,8 +162,8 @@ async function storeFile(
     // One batch written while the next is read: Postgres takes the rows in while Node parses.
     let writing: Promise<void> = Promise.resolve();
     try {
-      for (let it = head; !it.done; it = batches.next()) {
-        const { records, badRows } = it.value;
+      for await (const batch of batches) {
+        const { records, badRows } = batch;
         const keys = new Array<string>(records.length);
         let batchFirst = Infinity;
         let batchLast = -Infinity;
@@ -154,11 +177,9 @@ async function storeFile(
         first = Math.min(first, batchFirst);
         last = Math.max(last, batchLast);
         badCount += badRows.length;
-        skipped += it.value.skipped.length;
+        skipped += batch.skipped.length;
         for (const b of badRows) if (answerBad.length < ANSWER_BAD_ROWS) answerBad.push(b);
-        const w0 = performance.now();
         await writing;
-        TW += performance.now() - w0;
         if (mode === 'staged') {
           writing = repo.stageBatch(tx, records, keys, badRows);
         } else {
@@ -189,9 +210,6 @@ async function storeFile(
       await writing.catch(() => undefined);
     }
     await writing;
-    const G = globalThis as any;
-    if (process.env.CD_TRACE) console.error('waited ms', TW.toFixed(0), 'probe', G.TK?.toFixed(0), 'keys', G.TC?.toFixed(0), 'records', G.TR?.toFixed(0), 'total ms', (performance.now() - T0).toFixed(0));
-    G.TK = G.TC = G.TR = 0;
     if (mode === 'staged') {
       if (good) await storeRecordMonths(db, tx, monthsBetween(first, last), true);
       fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
