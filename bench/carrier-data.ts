@@ -41,7 +41,7 @@ export interface CarrierDataBenchResult {
   rows: number;
   bytes: number;
   parseSeconds: number;
-  service: { seconds: number; stored: number; rowsPerSecond: number; peakRssMB: number };
+  service: { seconds: number; stored: number; rowsPerSecond: number; peakRssMB: number; rssBeforeMB: number };
   repost: { seconds: number; duplicates: number; rowsPerSecond: number };
   copy: { seconds: number; rows: number; rowsPerSecond: number };
   ratio: number;
@@ -77,7 +77,22 @@ export async function benchCarrierData(db: Db, o: CarrierDataBenchOptions, meta:
   await ensurePartitions(db, [MONTH_START, MONTH_START + MONTH_MS], ['carrier_records']);
   await db.raw('CHECKPOINT');
 
-  // The parse alone, for the reading of the figures (the service parses again, inside its time).
+  // The service first, while the process holds only the file (as text and as received): its peak
+  // RSS is the service's own, not the parsed copy the COPY below is made from.
+  global.gc?.();
+  const load = { before: os.loadavg()[0] as number, after: 0 };
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const s0 = performance.now();
+  const outcome = await receiveCarrierFile(db, carrier, { raw, text, via: 'upload', filename: 'bench.csv' });
+  const serviceSeconds = (performance.now() - s0) / 1000;
+  clearInterval(sampler);
+  if (outcome.records !== o.rows) throw new Error(`the service stored ${outcome.records} of ${o.rows}`);
+  o.log(`  service: ${outcome.records.toLocaleString('en')} records in ${serviceSeconds.toFixed(2)} s; peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB (${(rssBefore / 1024 / 1024).toFixed(0)} MB before)`);
+  await db.raw('CHECKPOINT');
+
+  // The parse alone, for the reading of the figures (the service's own is inside its time).
   const p0 = performance.now();
   const parsed = parseCarrierFile('carrier-generic-csv', text);
   const parseSeconds = (performance.now() - p0) / 1000;
@@ -88,16 +103,6 @@ export async function benchCarrierData(db: Db, o: CarrierDataBenchOptions, meta:
   const lines = parsed.records.map((r) =>
     [copyCarrierId, `id:${r.carrierRecordId}`, r.carrierRecordId, r.calling, r.called, r.startUtc.toISOString(), r.secondsBilled, r.cost, r.currency, r.rate, 0, r.line, r.raw].map(copyText).join('\t'),
   );
-  const load = { before: os.loadavg()[0] as number, after: 0 };
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-  const s0 = performance.now();
-  const outcome = await receiveCarrierFile(db, carrier, { raw, text, via: 'upload', filename: 'bench.csv' });
-  const serviceSeconds = (performance.now() - s0) / 1000;
-  clearInterval(sampler);
-  if (outcome.records !== o.rows) throw new Error(`the service stored ${outcome.records} of ${o.rows}`);
-  o.log(`  service: ${outcome.records.toLocaleString('en')} records in ${serviceSeconds.toFixed(2)} s; peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB`);
-  await db.raw('CHECKPOINT');
 
   const client = (db as unknown as { client: { acquireConnection(): Promise<PoolClient>; releaseConnection(c: PoolClient): Promise<void> } }).client;
   const conn = await client.acquireConnection();
@@ -126,7 +131,7 @@ export async function benchCarrierData(db: Db, o: CarrierDataBenchOptions, meta:
   o.log(`  the same file again: ${again.duplicates.toLocaleString('en')} duplicates in ${repostSeconds.toFixed(2)} s`);
   load.after = os.loadavg()[0] as number;
 
-  const service = { seconds: serviceSeconds, stored: outcome.records, rowsPerSecond: outcome.records / serviceSeconds, peakRssMB: peakRss / 1024 / 1024 };
+  const service = { seconds: serviceSeconds, stored: outcome.records, rowsPerSecond: outcome.records / serviceSeconds, peakRssMB: peakRss / 1024 / 1024, rssBeforeMB: rssBefore / 1024 / 1024 };
   const copy = { seconds: copySeconds, rows: lines.length, rowsPerSecond: lines.length / copySeconds };
   return {
     ...meta, machine, load, rows: o.rows, bytes: raw.length, parseSeconds, service,
@@ -142,7 +147,7 @@ export function carrierDataMarkdown(r: CarrierDataBenchResult): string {
     '',
     `\`${r.command}\`. ${machineLine(r.machine)}. Load average (1 min) ${r.load.before.toFixed(2)} when the timing started, ${r.load.after.toFixed(2)} when it ended.`,
     '',
-    `One generic carrier CSV of ${n0(r.rows)} rows (${(r.bytes / 1024 / 1024).toFixed(1)} MB, record ids, one month), stored through \`receiveCarrierFile\` (parse, file kept, keys claimed, records in batches of 5,000 by one INSERT ... SELECT FROM unnest each, one transaction); the parse alone took ${r.parseSeconds.toFixed(2)} s.`,
+    `One generic carrier CSV of ${n0(r.rows)} rows (${(r.bytes / 1024 / 1024).toFixed(1)} MB, record ids, one month, its partition made beforehand), stored through \`receiveCarrierFile\`: read in batches of 5,000, each batch's keys and new records COPYed into carrier_record_keys and carrier_records while the next batch is read (the first batch's keys looked up first; none found, the later ones are not), the file kept, one transaction. The parse alone (the whole file, after the service's run) took ${r.parseSeconds.toFixed(2)} s.`,
     '',
     '| | rows | time | rows/s |',
     '|---|---:|---:|---:|',
@@ -150,7 +155,9 @@ export function carrierDataMarkdown(r: CarrierDataBenchResult): string {
     `| raw COPY carrier_records FROM STDIN of the same rows | ${n0(r.copy.rows)} | ${r.copy.seconds.toFixed(2)} s | ${n0(r.copy.rowsPerSecond)} |`,
     `| the same file again (all duplicates) | ${n0(r.repost.duplicates)} | ${r.repost.seconds.toFixed(2)} s | ${n0(r.repost.rowsPerSecond)} |`,
     '',
-    `- Service / COPY rows/s: **${r.ratio.toFixed(2)}**. Peak RSS of the process during the service's store: ${r.service.peakRssMB.toFixed(0)} MB (the file's text and its parsed records are held whole).`,
+    `- Service / COPY rows/s: **${r.ratio.toFixed(2)}** (target at least 0.5: **${r.ratio >= 0.5 ? 'met' : 'not met'}**).`,
+    `- Peak RSS of the process during the service's store: ${r.service.peakRssMB.toFixed(0)} MB; ${r.service.rssBeforeMB.toFixed(0)} MB before it started (Node, tsx, the app's modules, the file as its text and as its bytes, which the caller holds, and what making them left for the collector).`,
+    `- The same file again is looked up batch by batch (every key found claimed, nothing written but the file and its counts).`,
     '',
   ].join('\n');
 }

@@ -39,6 +39,23 @@ export function isEmbeddedDb(db: Queryable): boolean {
   return EMBEDDED_CONFIGS.has((db as unknown as { client: { config: object } }).client.config);
 }
 
+/**
+ * `fn` with a connection of its own to the same database, outside the pool, closed after. For DDL
+ * that must commit on its own while one of the pool's transactions waits for it: taking a second
+ * connection from the pool there could starve it (every connection held by a transaction waiting
+ * for another). Not for the embedded database (one session: a second would interleave with it).
+ */
+export async function withOwnConnection<T>(db: Queryable, fn: (own: Db) => Promise<T>): Promise<T> {
+  if (isEmbeddedDb(db)) throw new Error('withOwnConnection: the embedded database has one session');
+  const config = (db as unknown as { client: { config: Knex.Config } }).client.config;
+  const own = knexFactory({ ...config, pool: { min: 0, max: 1 } });
+  try {
+    return await fn(own);
+  } finally {
+    await own.destroy();
+  }
+}
+
 export function createDb(url: string, opts: DbOptions = {}): Db {
   const db = knexFactory({
     client: 'pg',

@@ -14,7 +14,8 @@ import { createTestApp, type TestApp } from '../support/app';
 import { makeTenants } from '../support/factories';
 import { Client } from '../support/http';
 import { newCarrierCredential } from '../../src/modules/carriers/credentials';
-import { reconcileReceivedFiles, recordMissingFiles } from '../../src/modules/carrier-data/carrier-data.service';
+import { receiveCarrierFile, reconcileReceivedFiles, recordMissingFiles } from '../../src/modules/carrier-data/carrier-data.service';
+import { getOrThrow as getCarrier } from '../../src/modules/carriers/carriers.service';
 import { fileDeadlines, fileMissing } from '../../src/modules/carrier-data/deadlines';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/carrier');
@@ -208,6 +209,92 @@ describe('carrier billing data in', () => {
     const big = await request(t.app).post('/api/v1/carrier-data').set('Authorization', `Bearer ${c.token}`).set('Content-Length', String(26 * 1024 * 1024)).send('x');
     assert.ok([413, 400].includes(big.status), String(big.status));
     assert.equal((await t.db('carrier_files').count('* as n').first())?.n, before);
+  });
+
+  describe('a file read and stored batch by batch', () => {
+    /** The service with batches of `batch` records and bad rows (RECORD_BATCH in production). */
+    const receive = async (carrierId: number, text: string, batch: number) =>
+      receiveCarrierFile(t.db, await getCarrier(t.db, carrierId), { raw: Buffer.from(text), text, via: 'upload', filename: 'batched.csv' }, { batch });
+    const HEADER = 'record_id,calling,called,start,seconds,cost,currency,rate';
+    const row = (id: string, start: string, cost = '0.01') => `${id},,+442071234567,${start},60,${cost},USD,`;
+
+    test('bad rows spread across batches: exactly the good rows stored, every bad row listed by line and reason', async () => {
+      const c = await carrier();
+      const lines = [HEADER];
+      const good: string[] = [];
+      for (let i = 1; i <= 23; i++) {
+        // Every third row is bad, so bad rows fall in every batch of 4.
+        if (i % 3 === 0) lines.push(row(`S-${i}`, '2026-11-05T10:00:00Z', 'n/a'));
+        else {
+          lines.push(row(`S-${i}`, `2026-11-05T10:${String(i).padStart(2, '0')}:00Z`));
+          good.push(`S-${i}`);
+        }
+      }
+      const out = await receive(c.id, `${lines.join('\n')}\n`, 4);
+      assert.deepEqual([out.status, out.records, out.duplicates, out.badRowCount], ['stored', good.length, 0, 7]);
+      const badLines = [3, 6, 9, 12, 15, 18, 21].map((i) => i + 1);
+      assert.deepEqual(out.badRows.map((b) => b.line), badLines);
+      assert.ok(out.badRows.every((b) => /cost/.test(b.reason)));
+      assert.deepEqual((await records(c.id)).map((r) => r.carrier_record_id), good);
+      assert.deepEqual((await t.db('carrier_file_bad_rows').where({ file_id: out.fileId }).orderBy('line')).map((b) => b.line), badLines);
+      const file = await t.db('carrier_files').where({ id: out.fileId }).first();
+      assert.deepEqual([file.records, file.duplicates, file.bad_rows, file.status], [good.length, 0, 7, 'stored']);
+    });
+
+    test('a record id given again in a later batch is a bad row naming the first; a re-post stores nothing twice', async () => {
+      const c = await carrier();
+      const text = `${[HEADER, row('D-1', '2026-11-06T10:00:00Z'), row('D-2', '2026-11-06T10:01:00Z'), row('D-3', '2026-11-06T10:02:00Z'), row('D-1', '2026-11-06T10:03:00Z'), row('D-4', '2026-11-06T10:04:00Z')].join('\n')}\n`;
+      const out = await receive(c.id, text, 2);
+      assert.deepEqual([out.records, out.badRowCount], [4, 1]);
+      assert.equal(out.badRows[0]?.line, 5);
+      assert.match(out.badRows[0]?.reason ?? '', /"D-1" was already given on line 2/);
+      assert.deepEqual((await records(c.id)).map((r) => [r.carrier_record_id, r.line]), [['D-1', 2], ['D-2', 3], ['D-3', 4], ['D-4', 6]]);
+      const again = await receive(c.id, text, 2);
+      assert.deepEqual([again.records, again.duplicates, again.badRowCount], [0, 4, 1]);
+      // New records first and stored ones in a later batch: the new stored, the others duplicates.
+      const overlap = await receive(c.id, `${[HEADER, row('D-5', '2026-11-06T10:05:00Z'), row('D-6', '2026-11-06T10:06:00Z'), row('D-7', '2026-11-06T10:07:00Z'), row('D-2', '2026-11-06T10:01:00Z'), row('D-8', '2026-11-06T10:08:00Z')].join('\n')}\n`, 2);
+      assert.deepEqual([overlap.records, overlap.duplicates, overlap.badRowCount], [4, 1, 0]);
+      assert.deepEqual((await records(c.id)).map((r) => r.carrier_record_id).sort(), ['D-1', 'D-2', 'D-3', 'D-4', 'D-5', 'D-6', 'D-7', 'D-8']);
+      assert.equal((await t.db('carrier_files').where({ carrier_id: c.id })).length, 3, 'a file stored again the slow way is kept once');
+      // A file without ids, posted twice, batch by batch: keyed by its checksum and line.
+      const plain = `called,start,seconds,cost,currency\n${Array.from({ length: 9 }, (_, i) => `+4420712345${60 + i},2026-11-07T10:0${i}:00Z,30,0.005,USD`).join('\n')}\n`;
+      assert.equal((await receive(c.id, plain, 4)).records, 9);
+      assert.deepEqual(await receive(c.id, plain, 3).then((o) => [o.records, o.duplicates]), [0, 9]);
+      assert.equal((await records(c.id)).length, 17);
+    });
+
+    test('records spanning three months no partition has yet, the later months first met in later batches: each stored in its month', async () => {
+      const c = await carrier();
+      const months = ['2031-01', '2031-02', '2031-03'];
+      const lines = [HEADER, 'M-bad,,nope,2031-01-01T00:00:00Z,60,0.01,USD,'];
+      let n = 0;
+      for (const m of months) for (let d = 10; d < 15; d++) lines.push(row(`M-${++n}`, `${m}-${d}T12:00:00Z`));
+      const text = `${lines.join('\n')}\n`;
+      const out = await receive(c.id, text, 3);
+      assert.deepEqual([out.status, out.records, out.badRowCount], ['stored', 15, 1]);
+      const parts = await t.db.raw('SELECT tableoid::regclass::text AS p, count(*)::int AS n FROM carrier_records WHERE carrier_id = ? GROUP BY 1 ORDER BY 1', [c.id]);
+      assert.deepEqual(parts.rows.map((r: { p: string; n: number }) => [r.p, r.n]), [['carrier_records_p2031_01', 5], ['carrier_records_p2031_02', 5], ['carrier_records_p2031_03', 5]]);
+      const file = await t.db('carrier_files').where({ id: out.fileId }).first();
+      assert.deepEqual([new Date(file.first_start_at).toISOString(), new Date(file.last_start_at).toISOString()], ['2031-01-10T12:00:00.000Z', '2031-03-14T12:00:00.000Z']);
+      assert.equal((await t.db('carrier_files').where({ carrier_id: c.id })).length, 1, 'one file kept, whatever way it was stored');
+      assert.deepEqual((await t.db('carrier_file_bad_rows').where({ file_id: out.fileId })).map((b) => b.line), [2]);
+      // Once more, and a file whose later batch brings a fourth month: nothing twice, the new month stored.
+      assert.deepEqual(await receive(c.id, text, 3).then((o) => [o.records, o.duplicates]), [0, 15]);
+      const more = await receive(c.id, `${[HEADER, row('M-1', '2031-01-10T12:00:00Z'), row('M-2', '2031-01-11T12:00:00Z'), row('M-20', '2031-04-01T00:00:00Z')].join('\n')}\n`, 2);
+      assert.deepEqual([more.records, more.duplicates], [1, 2]);
+      assert.equal((await records(c.id)).length, 16);
+      assert.deepEqual((await t.db('carrier_record_keys').where({ carrier_id: c.id })).length, 16);
+    });
+
+    test('a file of only bad rows, longer than a batch: all listed, nothing stored', async () => {
+      const c = await carrier();
+      const text = `${[HEADER, ...Array.from({ length: 7 }, (_, i) => row(`B-${i}`, 'yesterday'))].join('\n')}\n`;
+      const out = await receive(c.id, text, 3);
+      assert.deepEqual([out.status, out.records, out.duplicates, out.badRowCount], ['stored', 0, 0, 7]);
+      assert.equal((await t.db('carrier_file_bad_rows').where({ file_id: out.fileId })).length, 7);
+      const file = await t.db('carrier_files').where({ id: out.fileId }).first();
+      assert.deepEqual([file.records, file.bad_rows, file.first_start_at], [0, 7, null]);
+    });
   });
 });
 

@@ -41,8 +41,15 @@ function countLineBreaks(text: string): number {
  * physical lines at the top (a title, a report banner) are passed over unread.
  */
 export function readDelimited(text: string, delimiter: string, skipLines = 0): DelimitedRow[] {
+  return [...iterDelimited(text, delimiter, skipLines)];
+}
+
+/**
+ * The records of `text` one at a time, as readDelimited lists them: a million-row file is read
+ * and stored batch by batch, never held as a million rows at once.
+ */
+export function* iterDelimited(text: string, delimiter: string, skipLines = 0): Generator<DelimitedRow, void, undefined> {
   const body = text.startsWith(UTF8_BOM) ? text.slice(1) : text;
-  const rows: DelimitedRow[] = [];
   const delim = delimiter.charCodeAt(0);
   let pos = 0;
   let line = 1;
@@ -111,7 +118,7 @@ export function readDelimited(text: string, delimiter: string, skipLines = 0): D
     if (error !== null) {
       // The record is this one line; the next record starts on the next line.
       const { raw, next } = lineAt(body, startPos);
-      rows.push({ ok: false, line: startLine, reason: error, raw });
+      yield { ok: false, line: startLine, reason: error, raw };
       pos = next;
       line = startLine + 1;
       continue;
@@ -122,7 +129,6 @@ export function readDelimited(text: string, delimiter: string, skipLines = 0): D
     pos = i;
     line = startLine + lineBreaks + 1;
     if (fields.every((f) => f.trim() === '') && !raw.includes('"')) continue; // a blank line
-    rows.push({ ok: true, line: startLine, fields, raw });
+    yield { ok: true, line: startLine, fields, raw };
   }
-  return rows;
 }

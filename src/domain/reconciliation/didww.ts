@@ -21,11 +21,11 @@
  * carrier's currency is passed in (USD unless the carrier record says otherwise).
  */
 import { Decimal } from '../money/decimal';
-import { readDelimited } from './delimited';
+import { iterDelimited } from './delimited';
 import { RecordIds } from './ids';
 import {
-  blank, CarrierFileError, checkSeconds, FieldCollector, FieldProblem, readAmount, readCurrency, readNumber, readOptionalNumber, readWholeSeconds,
-  type BadRow, type CarrierParseResult, type CarrierRecord, type SkippedRow,
+  blank, CarrierFileError, checkSeconds, collectCarrierRows, FieldCollector, FieldProblem, readAmount, readCurrency, readNumber, readOptionalNumber, readWholeSeconds,
+  type CarrierParseResult, type CarrierRow,
 } from './record';
 import { readStart } from './times';
 
@@ -47,8 +47,14 @@ const CHARGED = /^charged \(([a-z]{3})\)$/;
 const RATE = /^rate \(([a-z]{3})\)$/;
 
 export function parseDidwwCdrOut(text: string): CarrierParseResult {
-  const rows = readDelimited(text, ',');
-  const first = rows[0];
+  return collectCarrierRows(didwwCdrOutRows(text));
+}
+
+/** The rows of a cdr_out export one at a time; the header's errors are thrown at the first. */
+export function* didwwCdrOutRows(text: string): Generator<CarrierRow, void, undefined> {
+  const rows = iterDelimited(text, ',');
+  const head = rows.next();
+  const first = head.done ? undefined : head.value;
   if (!first) throw new CarrierFileError('didww-cdr-out: the file is empty (a header row is expected)');
   if (!first.ok) throw new CarrierFileError(`didww-cdr-out: the header row cannot be read: ${first.reason}`, first.line);
   const header = first.fields.map((h) => h.trim().toLowerCase().replace(/\s+/g, ' '));
@@ -75,13 +81,10 @@ export function parseDidwwCdrOut(text: string): CarrierParseResult {
   }
   const currency = (CHARGED.exec(header[col.charged] as string) as RegExpExecArray)[1]!.toUpperCase();
 
-  const records: CarrierRecord[] = [];
-  const badRows: BadRow[] = [];
-  const skipped: SkippedRow[] = [];
   const ids = new RecordIds();
-  for (const row of rows.slice(1)) {
+  for (const row of rows) {
     if (!row.ok) {
-      badRows.push({ line: row.line, reason: row.reason, raw: row.raw });
+      yield { kind: 'bad', row: { line: row.line, reason: row.reason, raw: row.raw } };
       continue;
     }
     const cell = (i: number): string => (i < 0 ? '' : (row.fields[i] ?? ''));
@@ -90,7 +93,7 @@ export function parseDidwwCdrOut(text: string): CarrierParseResult {
     const charged = f.take('cost', () => readAmount(cell(col.charged), 'Charged'));
     // An attempt that never connected is listed with no billing duration and nothing charged.
     if (charged === '0' && (blank(secondsText) || /^0+$/.test(secondsText.trim()))) {
-      skipped.push({ line: row.line, reason: 'not billed: no billing duration and nothing charged (an unanswered attempt)' });
+      yield { kind: 'skipped', row: { line: row.line, reason: 'not billed: no billing duration and nothing charged (an unanswered attempt)' } };
       continue;
     }
     const called = f.take('called', () => readNumber(cell(col.called), 'Destination Number', INTERNATIONAL));
@@ -100,10 +103,10 @@ export function parseDidwwCdrOut(text: string): CarrierParseResult {
     const recordId = blank(cell(col.recordId)) ? null : cell(col.recordId).trim();
     if (f.ok && recordId !== null) f.take('recordId', () => ids.check(recordId, row.line));
     if (!f.ok) {
-      badRows.push({ line: row.line, reason: f.reason, raw: row.raw });
+      yield { kind: 'bad', row: { line: row.line, reason: f.reason, raw: row.raw } };
       continue;
     }
-    records.push({
+    yield { kind: 'record', record: {
       line: row.line,
       carrierRecordId: recordId,
       calling: readOptionalNumber(cell(col.calling), INTERNATIONAL),
@@ -114,9 +117,8 @@ export function parseDidwwCdrOut(text: string): CarrierParseResult {
       currency,
       rate: rate ?? null,
       raw: row.raw,
-    });
+    } };
   }
-  return { records, badRows, skipped };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,37 +146,55 @@ function text(v: unknown, field: string): string {
 }
 
 export function parseDidwwStream(body: string, opts: { currency?: string } = {}): CarrierParseResult {
+  return collectCarrierRows(didwwStreamRows(body, opts));
+}
+
+/** The physical lines of text (CRLF, LF or CR), each with its 1-based number, a BOM at the start dropped. */
+function* linesOf(text: string): Generator<{ line: number; raw: string }, void, undefined> {
+  let pos = text.startsWith('\uFEFF') ? 1 : 0;
+  let line = 1;
+  for (;;) {
+    let i = pos;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 10 || c === 13) break;
+      i++;
+    }
+    yield { line, raw: text.slice(pos, i) };
+    if (i >= text.length) return;
+    pos = text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10 ? i + 2 : i + 1;
+    line++;
+  }
+}
+
+/** The rows of a Voice OUT stream chunk one at a time. */
+export function* didwwStreamRows(body: string, opts: { currency?: string } = {}): Generator<CarrierRow, void, undefined> {
   const currency = readCurrency(opts.currency ?? 'USD');
-  const records: CarrierRecord[] = [];
-  const badRows: BadRow[] = [];
-  const skipped: SkippedRow[] = [];
   const ids = new RecordIds();
-  const lines = body.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
-  lines.forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
+  for (const { line, raw } of linesOf(body)) {
+    if (raw.trim() === '') continue;
     let doc: unknown;
     try {
       doc = JSON.parse(quoteMoney(raw));
     } catch (err) {
-      badRows.push({ line, reason: `not valid JSON: ${err instanceof Error ? err.message : String(err)}`, raw });
-      return;
+      yield { kind: 'bad', row: { line, reason: `not valid JSON: ${err instanceof Error ? err.message : String(err)}`, raw } };
+      continue;
     }
     if (!isObject(doc) || !isObject(doc.attributes)) {
-      badRows.push({ line, reason: 'not a DIDWW CDR: expected {"type": "outbound-cdr", "id": ..., "attributes": {...}}', raw });
-      return;
+      yield { kind: 'bad', row: { line, reason: 'not a DIDWW CDR: expected {"type": "outbound-cdr", "id": ..., "attributes": {...}}', raw } };
+      continue;
     }
     if (doc.type !== 'outbound-cdr') {
-      badRows.push({ line, reason: `type ${JSON.stringify(doc.type)} is not a Voice OUT CDR ("outbound-cdr")`, raw });
-      return;
+      yield { kind: 'bad', row: { line, reason: `type ${JSON.stringify(doc.type)} is not a Voice OUT CDR ("outbound-cdr")`, raw } };
+      continue;
     }
     const a = doc.attributes;
     const f = new FieldCollector();
     const price = f.take('cost', () => readAmount(text(a.price, 'price'), 'price'));
     const billing = a.billing_duration;
     if (price === '0' && (a.success === false || billing === null || billing === undefined || billing === 0)) {
-      skipped.push({ line, reason: 'not billed: an unanswered attempt (success false, no billing duration, price 0)' });
-      return;
+      yield { kind: 'skipped', row: { line, reason: 'not billed: an unanswered attempt (success false, no billing duration, price 0)' } };
+      continue;
     }
     const called = f.take('called', () => readNumber(text(a.dst_number, 'dst_number'), 'dst_number', INTERNATIONAL));
     const start = f.take('start', () => readStart(text(a.time_start, 'time_start'), 'iso8601', 'UTC', 'time_start'));
@@ -183,8 +203,8 @@ export function parseDidwwStream(body: string, opts: { currency?: string } = {})
     const recordId = typeof doc.id === 'string' && doc.id.trim() !== '' ? doc.id.trim() : null;
     if (f.ok && recordId !== null) f.take('id', () => ids.check(recordId, line));
     if (!f.ok) {
-      badRows.push({ line, reason: f.reason, raw });
-      return;
+      yield { kind: 'bad', row: { line, reason: f.reason, raw } };
+      continue;
     }
     let calling: string | null = null;
     try {
@@ -192,7 +212,7 @@ export function parseDidwwStream(body: string, opts: { currency?: string } = {})
     } catch {
       calling = null;
     }
-    records.push({
+    yield { kind: 'record', record: {
       line,
       carrierRecordId: recordId,
       calling,
@@ -203,7 +223,6 @@ export function parseDidwwStream(body: string, opts: { currency?: string } = {})
       currency,
       rate: rate ?? null,
       raw,
-    });
-  });
-  return { records, badRows, skipped };
+    } };
+  }
 }

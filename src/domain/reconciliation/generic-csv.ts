@@ -11,10 +11,10 @@
  * the decimal mark. A header that lacks a required column, names one twice or names an unknown
  * one is a CarrierFileError; a bad row is listed with its line and reason and the others kept.
  */
-import { readDelimited } from './delimited';
+import { iterDelimited } from './delimited';
 import {
-  blank, CarrierFileError, checkSeconds, FieldCollector, FieldProblem, readAmount, readCurrency, readNumber, readOptionalNumber, readWholeSeconds,
-  type BadRow, type CarrierParseResult, type CarrierRecord,
+  blank, CarrierFileError, checkSeconds, collectCarrierRows, FieldCollector, FieldProblem, readAmount, readCurrency, readNumber, readOptionalNumber, readWholeSeconds,
+  type CarrierParseResult, type CarrierRow,
 } from './record';
 import { readStart } from './times';
 import { RecordIds } from './ids';
@@ -24,8 +24,14 @@ export const GENERIC_CARRIER_REQUIRED = ['called', 'start', 'seconds', 'cost', '
 type Column = (typeof GENERIC_CARRIER_COLUMNS)[number];
 
 export function parseGenericCarrierCsv(text: string): CarrierParseResult {
-  const rows = readDelimited(text, ',');
-  const first = rows[0];
+  return collectCarrierRows(genericCarrierRows(text));
+}
+
+/** The rows of a generic carrier CSV one at a time; the header's errors are thrown at the first. */
+export function* genericCarrierRows(text: string): Generator<CarrierRow, void, undefined> {
+  const rows = iterDelimited(text, ',');
+  const head = rows.next();
+  const first = head.done ? undefined : head.value;
   if (!first) throw new CarrierFileError('carrier-generic-csv: the file is empty (a header row is expected)');
   if (!first.ok) throw new CarrierFileError(`carrier-generic-csv: the header row cannot be read: ${first.reason}`, first.line);
   const header = first.fields.map((h) => h.trim().toLowerCase());
@@ -40,16 +46,14 @@ export function parseGenericCarrierCsv(text: string): CarrierParseResult {
   if (missing.length) throw new CarrierFileError(`carrier-generic-csv: the header row has no ${missing.map((c) => `"${c}"`).join(', ')} column${missing.length > 1 ? 's' : ''} (required)`, first.line);
 
   const at = Object.fromEntries(GENERIC_CARRIER_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
-  const records: CarrierRecord[] = [];
-  const badRows: BadRow[] = [];
   const ids = new RecordIds();
-  for (const row of rows.slice(1)) {
+  for (const row of rows) {
     if (!row.ok) {
-      badRows.push({ line: row.line, reason: row.reason, raw: row.raw });
+      yield { kind: 'bad', row: { line: row.line, reason: row.reason, raw: row.raw } };
       continue;
     }
     if (row.fields.length > header.length && row.fields.slice(header.length).some((f) => !blank(f))) {
-      badRows.push({ line: row.line, reason: `the row has ${row.fields.length} cells, the header ${header.length} columns`, raw: row.raw });
+      yield { kind: 'bad', row: { line: row.line, reason: `the row has ${row.fields.length} cells, the header ${header.length} columns`, raw: row.raw } };
       continue;
     }
     const cell = (c: Column): string => {
@@ -68,10 +72,10 @@ export function parseGenericCarrierCsv(text: string): CarrierParseResult {
     // Only a good row claims its id: a bad row's id may come again, corrected.
     if (f.ok && recordId !== null) f.take('record_id', () => ids.check(recordId, row.line));
     if (!f.ok) {
-      badRows.push({ line: row.line, reason: f.reason, raw: row.raw });
+      yield { kind: 'bad', row: { line: row.line, reason: f.reason, raw: row.raw } };
       continue;
     }
-    records.push({
+    yield { kind: 'record', record: {
       line: row.line,
       carrierRecordId: recordId,
       calling: readOptionalNumber(cell('calling')),
@@ -82,7 +86,6 @@ export function parseGenericCarrierCsv(text: string): CarrierParseResult {
       currency: currency as string,
       rate: rate ?? null,
       raw: row.raw,
-    });
+    } };
   }
-  return { records, badRows, skipped: [] };
 }

@@ -6,11 +6,11 @@
  */
 import { z } from 'zod';
 import { canonicalTimeZone } from '../time/zones';
-import { readDelimited, type DelimitedRow } from './delimited';
+import { iterDelimited, type DelimitedRow } from './delimited';
 import { RecordIds } from './ids';
 import {
-  blank, CarrierFileError, checkSeconds, FieldCollector, readAmount, readCurrency, readNumber, readOptionalNumber,
-  type BadRow, type CarrierParseResult, type CarrierRecord,
+  blank, CarrierFileError, checkSeconds, collectCarrierRows, FieldCollector, readAmount, readCurrency, readNumber, readOptionalNumber,
+  type CarrierParseResult, type CarrierRecord, type CarrierRow,
 } from './record';
 import { CARRIER_DATE_FORMATS, DURATION_FORMATS, readDuration, readStart } from './times';
 
@@ -86,23 +86,23 @@ interface Layout {
   headerLine: number | null;
   /** 0-based cell index of each mapped field. */
   index: Partial<Record<MappedField, number>>;
-  rows: DelimitedRow[];
+  /** The data rows (after the header), read as they are taken. */
+  rows: Iterator<DelimitedRow, void, undefined>;
 }
 
 /** Reads the header (if any) and finds each mapped column; a name not in the header is a file error. */
 function layoutOf(text: string, m: CarrierMapping): Layout {
-  const rows = readDelimited(text, m.delimiter, m.skipLines);
+  const rows = iterDelimited(text, m.delimiter, m.skipLines);
   const refs: Partial<Record<MappedField, ColumnRef>> = { ...m.columns, ...('column' in m.currency ? { currency: m.currency.column } : {}) };
   let header: string[] | null = null;
   let headerLine: number | null = null;
-  let data = rows;
   if (m.header) {
-    const first = rows[0];
+    const head = rows.next();
+    const first = head.done ? undefined : head.value;
     if (!first) throw new CarrierFileError('the file has no header row (it is empty after the lines skipped)');
     if (!first.ok) throw new CarrierFileError(`the header row cannot be read: ${first.reason}`, first.line);
     header = first.fields.map((h) => h.trim());
     headerLine = first.line;
-    data = rows.slice(1);
   }
   const index: Partial<Record<MappedField, number>> = {};
   for (const field of MAPPED_FIELDS) {
@@ -117,7 +117,7 @@ function layoutOf(text: string, m: CarrierMapping): Layout {
     if (i < 0) throw new CarrierFileError(`the header row has no column "${ref}" (for ${field}); its columns are ${(header ?? []).map((h) => `"${h}"`).join(', ')}`, headerLine ?? undefined);
     index[field] = i;
   }
-  return { header, headerLine, index, rows: data };
+  return { header, headerLine, index, rows };
 }
 
 export interface MappedRow {
@@ -194,16 +194,18 @@ function reasonOf(r: MappedRow): string {
 
 /** The file read through the mapping: every good row a record, every bad row with its line and reason. */
 export function parseMapped(text: string, mapping: CarrierMapping): CarrierParseResult {
+  return collectCarrierRows(mappedRows(text, mapping));
+}
+
+/** The rows of a mapped CSV one at a time; the header's and the mapping's errors are thrown at the first. */
+export function* mappedRows(text: string, mapping: CarrierMapping): Generator<CarrierRow, void, undefined> {
   const layout = layoutOf(text, mapping);
   const ids = new RecordIds();
-  const records: CarrierRecord[] = [];
-  const badRows: BadRow[] = [];
-  for (const row of layout.rows) {
-    const r = mapRow(row, layout, mapping, ids);
-    if (r.record) records.push(r.record);
-    else badRows.push({ line: r.line, reason: reasonOf(r), raw: r.raw });
+  for (let it = layout.rows.next(); !it.done; it = layout.rows.next()) {
+    const r = mapRow(it.value, layout, mapping, ids);
+    if (r.record) yield { kind: 'record', record: r.record };
+    else yield { kind: 'bad', row: { line: r.line, reason: reasonOf(r), raw: r.raw } };
   }
-  return { records, badRows, skipped: [] };
 }
 
 export interface MappedPreview {
@@ -223,5 +225,11 @@ export function previewMapped(text: string, mapping: CarrierMapping, n: number):
     throw err;
   }
   const ids = new RecordIds();
-  return { header: layout.header, fileError: null, rows: layout.rows.slice(0, Math.max(0, n)).map((row) => mapRow(row, layout, mapping, ids)) };
+  const rows: MappedRow[] = [];
+  while (rows.length < n) {
+    const it = layout.rows.next();
+    if (it.done) break;
+    rows.push(mapRow(it.value, layout, mapping, ids));
+  }
+  return { header: layout.header, fileError: null, rows };
 }

@@ -46,6 +46,38 @@ export interface CarrierParseResult {
   skipped: SkippedRow[];
 }
 
+/** One row of a file as read: a record, a bad row or a row that is no bill. */
+export type CarrierRow = { kind: 'record'; record: CarrierRecord } | { kind: 'bad'; row: BadRow } | { kind: 'skipped'; row: SkippedRow };
+
+/**
+ * The rows of a file gathered in batches of at most `size` records and bad rows together (a file of
+ * nothing but bad rows is cut into batches too). File errors (the header) surface at the first batch.
+ */
+export function* carrierBatches(rows: Iterable<CarrierRow>, size: number): Generator<CarrierParseResult, void, undefined> {
+  let batch: CarrierParseResult = { records: [], badRows: [], skipped: [] };
+  for (const r of rows) {
+    if (r.kind === 'record') batch.records.push(r.record);
+    else if (r.kind === 'bad') batch.badRows.push(r.row);
+    else batch.skipped.push(r.row);
+    if (batch.records.length + batch.badRows.length >= size) {
+      yield batch;
+      batch = { records: [], badRows: [], skipped: [] };
+    }
+  }
+  if (batch.records.length || batch.badRows.length || batch.skipped.length) yield batch;
+}
+
+/** All the rows of a file at once (the whole-file readers, the preview, the tests). */
+export function collectCarrierRows(rows: Iterable<CarrierRow>): CarrierParseResult {
+  const out: CarrierParseResult = { records: [], badRows: [], skipped: [] };
+  for (const r of rows) {
+    if (r.kind === 'record') out.records.push(r.record);
+    else if (r.kind === 'bad') out.badRows.push(r.row);
+    else out.skipped.push(r.row);
+  }
+  return out;
+}
+
 /**
  * The file as a whole cannot be read (no header row, a required column missing, an invalid
  * mapping): no row of it can be trusted. `line` is set when the problem has one.

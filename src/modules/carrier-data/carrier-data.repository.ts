@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/knex';
 import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { BadRow, CarrierRecord } from '../../domain/reconciliation';
+import { copyLine, copyRows, escapeMask } from '../ledger/copy';
 
 /** A carrier's file as received (or a stream chunk): who sent it, how, and what came of it. */
 export interface CarrierFile {
@@ -70,10 +71,76 @@ export async function setFileCounts(db: Queryable, fileId: number, c: { records:
   await db('carrier_files').where('id', fileId).update({ records: c.records, duplicates: c.duplicates, bad_rows: c.badRows, skipped: c.skipped, first_start_at: c.firstStartAt, last_start_at: c.lastStartAt });
 }
 
+// ---- A file's records, batch by batch ----
+
+const RECORD_COLUMNS = ['carrier_id', 'record_key', 'carrier_record_id', 'calling', 'called', 'start_at', 'seconds', 'cost', 'currency', 'rate', 'file_id', 'line', 'raw'] as const;
+const RECORD_ESCAPE = escapeMask(RECORD_COLUMNS, ['record_key', 'carrier_record_id', 'calling', 'called', 'currency', 'raw']);
+const KEY_COLUMNS = ['carrier_id', 'record_key', 'start_at', 'file_id'] as const;
+const KEY_ESCAPE = escapeMask(KEY_COLUMNS, ['record_key']);
+const BAD_COLUMNS = ['file_id', 'line', 'reason', 'raw'] as const;
+const BAD_ESCAPE = escapeMask(BAD_COLUMNS, ['reason', 'raw']);
+
+/** A key of the batch was claimed already (by another file, or by a transaction since we looked): see storeBatchByCopy. */
+export class KeyClaimedAlready extends Error {}
+
 /**
- * Claims each record's key and stores the records whose key was new, in one statement for the
- * whole batch (unnest of one array per column): a key already claimed, by this file or another,
- * stores nothing. Returns how many were stored.
+ * A batch of a file on a server: the keys of the batch claimed already are looked up when `probe`
+ * (one index descent each), and the others claimed and their records written by COPY FROM STDIN,
+ * the bad rows too. COPY cannot skip a row: a key claimed already that was not looked up (no
+ * probe, or claimed by another transaction since we looked: the same records posted twice at
+ * once) fails the COPY with a unique violation, which aborts the transaction; that is answered by
+ * KeyClaimedAlready, and the caller stores the file again the slow way (INSERT ... ON CONFLICT DO
+ * NOTHING). The months of the records must have their partitions. The file's keys are distinct (a
+ * record id given twice is a bad row), so a claim stores one record. Answers how many records
+ * were stored and how many of the batch's keys were found claimed.
+ */
+export async function storeBatchByCopy(
+  tx: Queryable, carrierId: number, fileId: number, records: readonly CarrierRecord[], keys: readonly string[], bad: readonly BadRow[], probe: boolean,
+): Promise<{ stored: number; found: number }> {
+  let stored = 0;
+  let found = 0;
+  if (records.length) {
+    // ON CONFLICT DO NOTHING of a batch's keys cost twice the COPY of its records (a speculative
+    // insertion per key): looking first (or not at all) and copying the new ones costs a fraction.
+    let taken: Set<string> | null = null;
+    if (probe) {
+      // One index descent per key, whatever the statistics say (a seq scan per batch would read the
+      // keys this very file has claimed so far, again and again).
+      const res = (await tx.raw(
+        `SELECT t.key FROM unnest(?::text[]) AS t(key)
+           CROSS JOIN LATERAL (SELECT 1 FROM carrier_record_keys k WHERE k.carrier_id = ? AND k.record_key = t.key COLLATE "C" LIMIT 1) AS claimed`,
+        [[...keys], carrierId] as never,
+      )) as { rows: Array<{ key: string }> };
+      found = res.rows.length;
+      if (found) taken = new Set(res.rows.map((r) => r.key));
+    }
+    const keyLines: string[] = [];
+    const lines: string[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const key = keys[i] as string;
+      if (taken?.has(key)) continue;
+      const r = records[i] as CarrierRecord;
+      const start = r.startUtc.toISOString();
+      keyLines.push(copyLine([carrierId, key, start, fileId], KEY_ESCAPE));
+      lines.push(copyLine([carrierId, key, r.carrierRecordId, r.calling, r.called, start, r.secondsBilled, r.cost, r.currency, r.rate, fileId, r.line, r.raw], RECORD_ESCAPE));
+    }
+    try {
+      await copyRows(tx, 'carrier_record_keys', KEY_COLUMNS, keyLines);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new KeyClaimedAlready('a record key of the batch was claimed already');
+      throw err;
+    }
+    await copyRows(tx, 'carrier_records', RECORD_COLUMNS, lines);
+    stored = lines.length;
+  }
+  if (bad.length) await copyRows(tx, 'carrier_file_bad_rows', BAD_COLUMNS, bad.map((b) => copyLine([fileId, b.line, b.reason, b.raw], BAD_ESCAPE)));
+  return { stored, found };
+}
+
+/**
+ * A batch of a file on the embedded database (no COPY through its socket): the records claim
+ * their keys and the new ones are stored in one statement (unnest of one array per column).
+ * Returns how many were stored.
  */
 export async function storeRecordBatch(db: Queryable, carrierId: number, fileId: number, records: readonly CarrierRecord[], keys: readonly string[]): Promise<number> {
   if (records.length === 0) return 0;
@@ -90,7 +157,7 @@ export async function storeRecordBatch(db: Queryable, carrierId: number, fileId:
      ), stored AS (
        INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
        SELECT ?, i.record_key, i.carrier_record_id, i.calling, i.called, i.start_at, i.seconds, i.cost, i.currency, i.rate, ?, i.line, i.raw
-         FROM input i JOIN claimed c ON c.record_key = i.record_key
+         FROM input i JOIN claimed c ON c.record_key = i.record_key COLLATE "C"
        RETURNING 1
      )
      SELECT count(*)::int AS n FROM stored`,
@@ -103,7 +170,7 @@ export async function storeRecordBatch(db: Queryable, carrierId: number, fileId:
   return Number(res.rows[0]?.n ?? 0);
 }
 
-/** A file's bad rows, one statement. */
+/** Bad rows of a file, one statement (the embedded database's way). */
 export async function insertBadRows(db: Queryable, fileId: number, rows: readonly BadRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.raw(
@@ -112,6 +179,80 @@ export async function insertBadRows(db: Queryable, fileId: number, rows: readonl
      ON CONFLICT DO NOTHING`,
     [fileId, rows.map((r) => r.line), rows.map((r) => r.reason), rows.map((r) => r.raw)] as never,
   );
+}
+
+// ---- Staging of a file's rows ----
+//
+// When a file's records reach a month with no partition after some were stored (see the service),
+// the file is read again into two temporary tables of the storing transaction (dropped at its end)
+// without touching carrier_records or carrier_record_keys; once the whole file is read and its
+// months' partitions made, its records claim their keys and are stored by one set-based
+// statement. The temporary tables name their columns rather than copying carrier_records' (LIKE
+// would lock carrier_records until the commit, and the partitions are made on another connection).
+
+const STAGE = 'carrier_import_stage';
+const STAGE_COLUMNS = ['record_key', 'carrier_record_id', 'calling', 'called', 'start_at', 'seconds', 'cost', 'currency', 'rate', 'line', 'raw'] as const;
+const STAGE_ESCAPE = escapeMask(STAGE_COLUMNS, ['record_key', 'carrier_record_id', 'calling', 'called', 'currency', 'raw']);
+const STAGE_BAD = 'carrier_import_bad';
+const STAGE_BAD_COLUMNS = ['line', 'reason', 'raw'] as const;
+const STAGE_BAD_ESCAPE = escapeMask(STAGE_BAD_COLUMNS, ['reason', 'raw']);
+
+/** The transaction's staging tables, empty (made once per transaction, dropped at its end). */
+export async function openStage(tx: Queryable): Promise<void> {
+  await tx.raw(`CREATE TEMPORARY TABLE ${STAGE} (
+    record_key text NOT NULL, carrier_record_id text, calling text, called text NOT NULL, start_at timestamptz NOT NULL, seconds integer NOT NULL,
+    cost numeric NOT NULL, currency text NOT NULL, rate numeric, line integer NOT NULL, raw text NOT NULL
+  ) ON COMMIT DROP`);
+  await tx.raw(`CREATE TEMPORARY TABLE ${STAGE_BAD} (line integer NOT NULL, reason text NOT NULL, raw text NOT NULL) ON COMMIT DROP`);
+}
+
+/** Stages a batch of records (with their keys) and bad rows, by COPY FROM STDIN (a server only). */
+export async function stageBatch(tx: Queryable, records: readonly CarrierRecord[], keys: readonly string[], bad: readonly BadRow[]): Promise<void> {
+  if (records.length) {
+    const lines = new Array<string>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as CarrierRecord;
+      lines[i] = copyLine([keys[i], r.carrierRecordId, r.calling, r.called, r.startUtc.toISOString(), r.secondsBilled, r.cost, r.currency, r.rate, r.line, r.raw], STAGE_ESCAPE);
+    }
+    await copyRows(tx, STAGE, STAGE_COLUMNS, lines);
+  }
+  if (bad.length) await copyRows(tx, STAGE_BAD, STAGE_BAD_COLUMNS, bad.map((b) => copyLine([b.line, b.reason, b.raw], STAGE_BAD_ESCAPE)));
+}
+
+/**
+ * The staged records claim their keys (carrier_record_keys) and those whose claim is new are
+ * stored, in one statement: a key already claimed, by another file or an earlier post of this
+ * one, stores nothing. The file's keys are distinct (a record id given twice is a bad row), so a
+ * claim stores one record. Returns how many records were stored.
+ */
+export async function storeStagedRecords(tx: Queryable, carrierId: number, fileId: number): Promise<number> {
+  // Temporary tables have no statistics unless asked: the join's plan wants the row count.
+  await tx.raw(`ANALYZE ${STAGE}`);
+  const res = (await tx.raw(
+    `WITH claimed AS (
+       INSERT INTO carrier_record_keys (carrier_id, record_key, start_at, file_id)
+       SELECT ?, record_key, start_at, ? FROM ${STAGE}
+       ON CONFLICT DO NOTHING
+       RETURNING record_key
+     )
+     INSERT INTO carrier_records (carrier_id, record_key, carrier_record_id, calling, called, start_at, seconds, cost, currency, rate, file_id, line, raw)
+     SELECT ?, s.record_key, s.carrier_record_id, s.calling, s.called, s.start_at, s.seconds, s.cost, s.currency, s.rate, ?, s.line, s.raw
+       FROM ${STAGE} s JOIN claimed c ON c.record_key = s.record_key COLLATE "C"`,
+    [carrierId, fileId, carrierId, fileId],
+  )) as { rowCount: number | null };
+  return Number(res.rowCount ?? 0);
+}
+
+/** The staged bad rows, the file's. */
+export async function storeStagedBadRows(tx: Queryable, fileId: number): Promise<void> {
+  await tx.raw(`INSERT INTO carrier_file_bad_rows (file_id, line, reason, raw) SELECT ?, line, reason, raw FROM ${STAGE_BAD} ON CONFLICT DO NOTHING`, [fileId]);
+}
+
+/** Which of these tables do not exist (yet). Takes no lock: a name looked up, not a table opened. */
+export async function missingTables(db: Queryable, names: readonly string[]): Promise<string[]> {
+  if (!names.length) return [];
+  const res = (await db.raw(`SELECT n FROM unnest(?::text[]) AS t(n) WHERE to_regclass(n) IS NULL`, [[...names]] as never)) as { rows: Array<{ n: string }> };
+  return res.rows.map((r) => r.n);
 }
 
 /** A carrier's received files: sortable columns and totals (src/db/list.ts). Newest first unless asked. */

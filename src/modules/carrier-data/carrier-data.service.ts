@@ -1,12 +1,12 @@
-import type { Db, Queryable } from '../../db/knex';
+import { isEmbeddedDb, withOwnConnection, type Db, type Queryable, type Tx } from '../../db/knex';
 import { NotFoundError } from '../../domain/errors';
 import { SYSTEM_ACTOR } from '../../domain/tenancy/actor';
 import {
-  CarrierFileError, carrierRecordKey, parseCarrierFile, previewMapped, sha256Hex, type BadRow, type CarrierParseResult, type CarrierRecord,
+  CarrierFileError, carrierRecordKey, previewMapped, readCarrierBatches, sha256Hex, type BadRow, type CarrierParseResult, type CarrierRecord,
 } from '../../domain/reconciliation';
 import { recordAudit } from '../audit/audit.repository';
 import * as carriers from '../carriers/carriers.service';
-import { ensurePartitions } from '../ledger/partitions';
+import { ensurePartitions, monthOf } from '../ledger/partitions';
 import { reconcileAfterFile } from '../reconciliation/reconciliation.service';
 import * as repo from './carrier-data.repository';
 import { fileMissing } from './deadlines';
@@ -14,7 +14,7 @@ import { fileMissing } from './deadlines';
 export type { CarrierFile, MissingFile } from './carrier-data.repository';
 export type Carrier = carriers.Carrier;
 
-/** Records per INSERT: one statement per batch, the arrays of a batch a few megabytes at most. */
+/** Records (and bad rows) read and staged at a time: one COPY per batch, a few megabytes at most. */
 export const RECORD_BATCH = 5000;
 /** Bad rows listed in an answer (all are stored; the file's page lists them). */
 export const ANSWER_BAD_ROWS = 1000;
@@ -59,42 +59,187 @@ function fileRow(carrier: Carrier, f: Omit<ReceivedFile, 'text'>, status: 'store
  * records once and is kept as a second receipt whose records are all duplicates. Good rows are
  * stored even when others are bad. A file that cannot be read at all is kept as refused, with the
  * reason, and stores nothing.
+ *
+ * The file is read and stored batch by batch (`batch` records and bad rows, RECORD_BATCH unless
+ * a test asks): a million-row file is never held as a million records, and each batch is written
+ * (COPY on a server) while the next is read.
  */
-export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFile): Promise<CarrierFileOutcome> {
-  let parsed: CarrierParseResult;
+export async function receiveCarrierFile(db: Db, carrier: Carrier, f: ReceivedFile, opts: { batch?: number } = {}): Promise<CarrierFileOutcome> {
+  // The key of a record without the carrier's own id is the file's checksum and the line: the
+  // checksum of its text, so a file posted once plain and once gzipped is the same file.
+  const checksum = sha256Hex(f.text);
+  const size = opts.batch ?? RECORD_BATCH;
+  const read = () => readCarrierBatches(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency }, Math.min(size, PARSE_SLICE));
+  let batches = read();
+  // The file's errors (its header, a mapping missing) come with the first batch, before any write.
+  let head: IteratorResult<CarrierParseResult, void>;
   try {
-    parsed = parseCarrierFile(carrier.dataFormat, f.text, { mapping: carrier.csvMapping ?? undefined, currency: carrier.currency });
+    head = batches.next();
   } catch (err) {
     if (!(err instanceof CarrierFileError)) throw err;
     return refuseCarrierFile(db, carrier, f, err.line ? `line ${err.line}: ${err.message}` : err.message);
   }
-  // The key of a record without the carrier's own id is the file's checksum and the line: the
-  // checksum of its text, so a file posted once plain and once gzipped is the same file.
-  const checksum = sha256Hex(f.text);
-  const keys = parsed.records.map((r) => carrierRecordKey(r, checksum));
-  let first = Infinity;
-  let last = -Infinity;
-  for (const r of parsed.records) {
-    const ms = r.startUtc.getTime();
-    if (ms < first) first = ms;
-    if (ms > last) last = ms;
+  if (isEmbeddedDb(db)) return storeFile(db, carrier, f, checksum, writeBatches(head, batches, size), 'embedded');
+  try {
+    return await storeFile(db, carrier, f, checksum, writeBatches(head, batches, size), 'copy');
+  } catch (err) {
+    if (!(err instanceof MonthWithoutPartition || err instanceof repo.KeyClaimedAlready)) throw err;
   }
-  // Months first, in their own short transactions (DDL locks the parent table).
-  if (parsed.records.length) await ensurePartitions(db, monthsBetween(first, last), ['carrier_records']);
-  return db.transaction(async (tx) => {
-    const fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
-    let stored = 0;
-    for (let i = 0; i < parsed.records.length; i += RECORD_BATCH) {
-      stored += await repo.storeRecordBatch(tx, carrier.id, fileId, parsed.records.slice(i, i + RECORD_BATCH), keys.slice(i, i + RECORD_BATCH));
+  // Rolled back: read again, staged whole, its months' partitions made and its keys claimed by
+  // INSERT ... ON CONFLICT DO NOTHING (which skips a claimed key, and waits for a claim in flight
+  // rather than failing).
+  batches = read();
+  head = batches.next();
+  return storeFile(db, carrier, f, checksum, writeBatches(head, batches, size), 'staged');
+}
+
+/** Rows parsed at a stretch: between two, the event loop runs (see writeBatches). */
+const PARSE_SLICE = 1000;
+
+/**
+ * The file's slices gathered into batches of `size` records and bad rows to write. Between two
+ * slices the event loop runs, so that the batch being written meanwhile gets its next statement
+ * sent (its keys' COPY done, its records' COPY starts) while this one is read: a batch parsed at
+ * one stretch would leave Postgres idle once the statement in hand was done.
+ */
+async function* writeBatches(head: IteratorResult<CarrierParseResult, void>, slices: Generator<CarrierParseResult, void, undefined>, size: number): AsyncGenerator<CarrierParseResult, void, undefined> {
+  let batch: CarrierParseResult = { records: [], badRows: [], skipped: [] };
+  for (let it = head; !it.done; it = slices.next()) {
+    for (const r of it.value.records) batch.records.push(r);
+    for (const b of it.value.badRows) batch.badRows.push(b);
+    for (const k of it.value.skipped) batch.skipped.push(k);
+    if (batch.records.length + batch.badRows.length >= size) {
+      yield batch;
+      batch = { records: [], badRows: [], skipped: [] };
     }
-    await repo.insertBadRows(tx, fileId, parsed.badRows);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (batch.records.length || batch.badRows.length || batch.skipped.length) yield batch;
+}
+
+/** A batch reached a month with no partition after records of the file were stored (see storeFile). */
+class MonthWithoutPartition extends Error {}
+
+/**
+ * How a file's batches are stored:
+ * - 'copy' (a server): each batch's keys and new records written by COPY straight into
+ *   carrier_record_keys and carrier_records, while the next batch is read. The keys claimed
+ *   already are looked up for the first batch, and for every batch after one that had some (a
+ *   re-post, a file overlapping an earlier one); a file whose first batch is all new is taken to
+ *   be new, and its later batches are not looked up.
+ * - 'staged' (a server, when 'copy' met a new month mid-file, or a key claimed already that it did
+ *   not look up): each batch staged (COPY into temporary tables), then the partitions of every
+ *   month, then one set-based move claiming keys by INSERT ... ON CONFLICT DO NOTHING.
+ * - 'embedded' (PGlite, one session, no COPY): each batch's partitions made in the transaction,
+ *   then its records stored by one INSERT ... SELECT FROM unnest.
+ *
+ * Partitions are DDL that locks carrier_records and must commit on its own; on a server it runs on
+ * a connection of its own while the storing transaction waits (storeRecordMonths). That is safe only
+ * while the transaction holds nothing another transaction can wait for while itself holding a
+ * lock on carrier_records: no claimed key, no stored record (the file's own row is harmless: nobody
+ * waits for an uncommitted file, and carrier_records has no foreign key). So in 'copy' a month's
+ * partition is made when the file's first records are seen; a month first seen later, after records
+ * were stored, rolls the transaction back and the file is stored 'staged' (a file of a day or a
+ * month never needs it; one that crosses into a month nobody has used yet does, once).
+ */
+async function storeFile(
+  db: Db, carrier: Carrier, f: ReceivedFile, checksum: string, batches: AsyncGenerator<CarrierParseResult, void, undefined>, mode: 'copy' | 'staged' | 'embedded',
+): Promise<CarrierFileOutcome> {
+  return db.transaction(async (tx) => {
+    if (mode === 'staged') await repo.openStage(tx);
+    let fileId: number | null = null;
+    let good = 0;
+    let stored = 0;
+    let badCount = 0;
+    let skipped = 0;
+    const answerBad: BadRow[] = [];
+    let first = Infinity;
+    let last = -Infinity;
+    /** Months (monthOf keys) known to have their partition. */
+    const partitioned = new Set<string>();
+    /** Whether a batch had keys claimed already (see 'copy'). */
+    let duplicatesSeen = false;
+    // One batch written while the next is read: Postgres takes the rows in while Node parses.
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      for await (const batch of batches) {
+        const { records, badRows } = batch;
+        const keys = new Array<string>(records.length);
+        let batchFirst = Infinity;
+        let batchLast = -Infinity;
+        for (let i = 0; i < records.length; i++) {
+          const r = records[i] as CarrierRecord;
+          keys[i] = carrierRecordKey(r, checksum);
+          const ms = r.startUtc.getTime();
+          if (ms < batchFirst) batchFirst = ms;
+          if (ms > batchLast) batchLast = ms;
+        }
+        first = Math.min(first, batchFirst);
+        last = Math.max(last, batchLast);
+        badCount += badRows.length;
+        skipped += batch.skipped.length;
+        for (const b of badRows) if (answerBad.length < ANSWER_BAD_ROWS) answerBad.push(b);
+        await writing;
+        if (mode === 'staged') {
+          writing = repo.stageBatch(tx, records, keys, badRows);
+        } else {
+          if (records.length) {
+            const months = monthsBetween(batchFirst, batchLast).filter((ms) => !partitioned.has(monthOf(ms).key));
+            if (months.length) {
+              if (mode === 'embedded') await ensurePartitions(tx as unknown as Db, months, ['carrier_records']);
+              else if (!(await storeRecordMonths(db, tx, months, good === 0))) throw new MonthWithoutPartition();
+              for (const ms of months) partitioned.add(monthOf(ms).key);
+            }
+          }
+          const id = fileId ?? (fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null)));
+          const probe = good === 0 || duplicatesSeen;
+          writing = mode === 'copy'
+            ? repo.storeBatchByCopy(tx, carrier.id, id, records, keys, badRows, probe).then((n) => {
+                stored += n.stored;
+                if (n.found) duplicatesSeen = true;
+              })
+            : repo.storeRecordBatch(tx, carrier.id, id, records, keys).then(async (n) => {
+                stored += n;
+                await repo.insertBadRows(tx, id, badRows);
+              });
+        }
+        good += records.length;
+      }
+    } finally {
+      // Never leave a COPY running under a transaction that is about to end.
+      await writing.catch(() => undefined);
+    }
+    await writing;
+    if (mode === 'staged') {
+      if (good) await storeRecordMonths(db, tx, monthsBetween(first, last), true);
+      fileId = await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
+      if (good) stored = await repo.storeStagedRecords(tx, carrier.id, fileId);
+      if (badCount) await repo.storeStagedBadRows(tx, fileId);
+    }
+    fileId ??= await repo.insertFile(tx, fileRow(carrier, f, 'stored', null));
     const counts = {
-      records: stored, duplicates: parsed.records.length - stored, badRows: parsed.badRows.length, skipped: parsed.skipped.length,
-      firstStartAt: parsed.records.length ? new Date(first) : null, lastStartAt: parsed.records.length ? new Date(last) : null,
+      records: stored, duplicates: good - stored, badRows: badCount, skipped,
+      firstStartAt: good ? new Date(first) : null, lastStartAt: good ? new Date(last) : null,
     };
     await repo.setFileCounts(tx, fileId, counts);
-    return { fileId, status: 'stored', error: null, records: stored, duplicates: counts.duplicates, skipped: counts.skipped, badRows: parsed.badRows.slice(0, ANSWER_BAD_ROWS), badRowCount: parsed.badRows.length };
+    return { fileId, status: 'stored', error: null, records: stored, duplicates: counts.duplicates, skipped, badRows: answerBad, badRowCount: badCount };
   });
+}
+
+/**
+ * Makes sure the carrier_records partitions of these months exist, on a server. One that exists
+ * costs a name lookup (no lock). A missing one is made on a connection of its own while the
+ * transaction waits, when `mayCreate` (the transaction has claimed no key and stored no record:
+ * see storeFile), and then the DDL waits at most for other transactions to end, none of which can
+ * be waiting for this one. Answers false when one is missing and may not be made here.
+ */
+async function storeRecordMonths(db: Db, tx: Tx, months: number[], mayCreate: boolean): Promise<boolean> {
+  const name = (ms: number) => `carrier_records_p${monthOf(ms).key}`;
+  const missing = await repo.missingTables(tx, months.map(name));
+  if (!missing.length) return true;
+  if (!mayCreate) return false;
+  await withOwnConnection(db, (own) => ensurePartitions(own, months.filter((ms) => missing.includes(name(ms))), ['carrier_records']));
+  return true;
 }
 
 /** The first instant of every month from `first` to `last` (the partitions a file needs). */
