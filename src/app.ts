@@ -30,6 +30,8 @@ import { registerCarrierDataJobs } from './modules/carrier-data/carrier-data.job
 import { carrierDataRoutes } from './modules/carrier-data/carrier-data.routes';
 import { missingNow } from './modules/carrier-data/carrier-data.service';
 import { recordFileRoutes } from './modules/record-files/record-files.routes';
+import { registerWebhookJobs } from './modules/webhooks/webhooks.jobs';
+import { webhookRoutes } from './modules/webhooks/webhooks.routes';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
 import { accountingRoutes } from './modules/accounting/accounting.routes';
@@ -140,6 +142,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerBillingJobs(jobs, { db });
   registerRecordFileJobs(jobs, { db, box });
   registerCarrierDataJobs(jobs, { db });
+  registerWebhookJobs(jobs, { db, box });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
@@ -300,6 +303,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
   app.use(recordFileRoutes({ db, box }));
+  // Plain HTTP to this machine is allowed for a webhook endpoint outside production only (a local receiver, tests).
+  app.use(webhookRoutes({ db, box, allowLocalHttp: config.env !== 'production' }));
   app.use(selfCareRoutes({ db, plans: planCache }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));

@@ -112,6 +112,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/wholesale/carriers', label: 'LD carriers', group: 'Traffic' },
         { href: '/wholesale/reports', label: 'Reports', group: 'Traffic' },
         { href: '/wholesale/jobs', label: 'Jobs', group: 'System' },
+        { href: '/wholesale/webhooks', label: 'Webhooks', group: 'System' },
         { href: '/wholesale/users', label: 'Wholesale users', group: 'System' },
         { href: '/wholesale/audit', label: 'Audit log', group: 'System' },
         { href: '/wholesale/settings', label: 'Settings', group: 'System' },
@@ -135,6 +136,7 @@ function navFor(role: Role): NavItem[] {
         { href: '/reseller/reports', label: 'Reports', group: 'Traffic' },
         { href: '/reseller/account', label: 'Wholesale account', group: 'System' },
         { href: '/reseller/jobs', label: 'Jobs', group: 'System' },
+        { href: '/reseller/webhooks', label: 'Webhooks', group: 'System' },
         { href: '/reseller/users', label: 'Users', group: 'System' },
         { href: '/reseller/audit', label: 'Audit log', group: 'System' },
       ];
