@@ -130,6 +130,9 @@ describe('webhooks', () => {
     const operatorOnly = await register(admin, '/reseller/webhooks', { url: 'https://example.com/hooks', events: ['reconciliation.finished'] });
     assert.equal(operatorOnly.status, 422, 'a reseller cannot choose the operator\'s events');
     assert.equal((await register(admin, '/reseller/webhooks', { url: 'https://example.com/hooks' })).status, 422, 'no events chosen');
+    const both = await register(admin, '/reseller/webhooks', { url: 'https://example.com/hooks', all: true, events: ['subscriber.updated'] });
+    assert.equal(both.status, 422, '"all" and some events: which is meant?');
+    assert.match(both.text, /not both/);
 
     const made = await register(admin, '/reseller/webhooks', { url: 'https://example.com/hooks', description: 'Accounting', events: ['subscriber.updated'] });
     assert.equal(made.status, 201);

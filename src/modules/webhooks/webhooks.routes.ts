@@ -15,7 +15,9 @@ function inputOf(body: Record<string, unknown> | undefined): service.EndpointInp
   const b = body ?? {};
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const events = Array.isArray(b.events) ? b.events.filter((x): x is string => typeof x === 'string') : typeof b.events === 'string' ? [b.events] : [];
-  return { url: text(b.url), description: text(b.description), events: b.all_events === 'on' ? 'all' : events, active: b.active === 'on' };
+  // "All" and some ticked is a contradiction the person must resolve (the service refuses it).
+  const all = b.all_events === 'on';
+  return { url: text(b.url), description: text(b.description), events: all && !events.length ? 'all' : events, allToo: all && events.length > 0, active: b.active === 'on' };
 }
 
 /** The form's values from an endpoint (or from what was posted, on an error). */
@@ -51,7 +53,7 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
     });
 
     r.get(`${base}/new`, (_req, res) => {
-      res.page('webhooks/new', { title: 'New webhook endpoint', ...common, values: { url: '', description: '', all_events: true, events: [], active: true }, errors: {} });
+      res.page('webhooks/new', { title: 'New webhook endpoint', ...common, values: { url: '', description: '', all_events: false, events: [], active: true }, errors: {} });
     });
 
     r.post(base, async (req, res) => {
@@ -63,7 +65,7 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
       } catch (err) {
         if (!(err instanceof FieldErrors)) throw err;
         res.status(422);
-        res.page('webhooks/new', { title: 'New webhook endpoint', ...common, values: { ...input, all_events: input.events === 'all', events: input.events === 'all' ? [] : input.events, active: true }, errors: err.fields });
+        res.page('webhooks/new', { title: 'New webhook endpoint', ...common, values: { ...input, all_events: input.events === 'all' || input.allToo === true, events: input.events === 'all' ? [] : input.events, active: true }, errors: err.fields });
       }
     });
 
@@ -86,7 +88,7 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
         res.status(422);
         return res.page('webhooks/edit', {
           title: `Edit ${endpoint.description || endpoint.url}`, ...common, endpoint,
-          values: { ...input, all_events: input.events === 'all', events: input.events === 'all' ? [] : input.events }, errors: err.fields,
+          values: { ...input, all_events: input.events === 'all' || input.allToo === true, events: input.events === 'all' ? [] : input.events }, errors: err.fields,
         });
       }
       flash(req, 'success', input.active ? 'Endpoint saved.' : 'Endpoint saved; it is disabled: nothing is sent to it.');

@@ -42,6 +42,8 @@ export interface EndpointInput {
   description: string;
   /** 'all', or the chosen types. */
   events: 'all' | string[];
+  /** "All" ticked beside some types: refused, the person says which they meant. */
+  allToo?: boolean;
 }
 
 /** Checks an endpoint's form: the address, and the types against the owner's catalogue. */
@@ -62,7 +64,8 @@ function checkInput(owner: repo.Owner, input: EndpointInput, allowLocalHttp: boo
     const known = new Set(eventsFor(ownerKind(owner)).map((e) => e.type));
     const chosen = [...new Set(input.events)];
     const unknown = chosen.filter((t) => !known.has(t));
-    if (unknown.length) errors.events = `Not an event you can receive: ${unknown.join(', ')}`;
+    if (input.allToo) errors.events = 'Tick “All events” or some events, not both';
+    else if (unknown.length) errors.events = `Not an event you can receive: ${unknown.join(', ')}`;
     else if (!chosen.length) errors.events = 'Choose at least one event, or all';
     eventTypes = chosen.sort();
   }
