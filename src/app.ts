@@ -31,6 +31,8 @@ import { registerReconciliationJobs } from './modules/reconciliation/reconciliat
 import { carrierDataRoutes } from './modules/carrier-data/carrier-data.routes';
 import { missingNow } from './modules/carrier-data/carrier-data.service';
 import { recordFileRoutes } from './modules/record-files/record-files.routes';
+import { registerWebhookJobs } from './modules/webhooks/webhooks.jobs';
+import { webhookRoutes } from './modules/webhooks/webhooks.routes';
 import { billingRoutes } from './modules/billing/billing.routes';
 import { reportRoutes } from './modules/reports/reports.routes';
 import { accountingRoutes } from './modules/accounting/accounting.routes';
@@ -145,6 +147,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerRecordFileJobs(jobs, { db, box });
   registerCarrierDataJobs(jobs, { db });
   registerReconciliationJobs(jobs, { db, embedded: deps.embedded });
+  registerWebhookJobs(jobs, { db, box });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
@@ -306,6 +309,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
   app.use(recordFileRoutes({ db, box }));
+  // Plain HTTP to this machine is allowed for a webhook endpoint outside production only (a local receiver, tests).
+  app.use(webhookRoutes({ db, box, allowLocalHttp: config.env !== 'production' }));
   app.use(selfCareRoutes({ db, plans: planCache }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));

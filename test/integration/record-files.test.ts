@@ -420,6 +420,10 @@ describe('record files', () => {
       assert.ok(closed.length > 2);
       const deliveries = await t.db('record_file_deliveries').where({ reseller_id: fx.b.reseller.id });
       assert.deepEqual(deliveries.map((d) => Number(d.file_id)).sort((a, b) => a - b), closed.map((f) => f.id).sort((a, b) => a - b), 'one delivery per closed file');
+      // And a record_file.closed event per file in the outbox (webhooks), written with its close.
+      const events = await t.db('outbox_events').where({ type: 'record_file.closed', reseller_id: fx.b.reseller.id }).whereIn('entity_id', closed.map((f) => f.id));
+      assert.deepEqual(events.map((e) => Number(e.entity_id)).sort((a, b) => a - b), closed.map((f) => f.id).sort((a, b) => a - b));
+      assert.ok(events.every((e) => e.payload.after.sha256 === closed.find((f) => f.id === Number(e.entity_id))?.sha256));
 
       const stored = await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).first();
       assert.ok(!stored.secret.includes(SECRET), 'the shared secret is not stored in clear');

@@ -129,10 +129,24 @@ async function makeTenants(db: Db) {
     return { id: Number((k as { id: number }).id) };
   };
   const operatorApiKey = await apiKey(null);
-  const tenant = async <T extends typeof fx.a>(x: T) => withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x))))))));
+  // A webhook endpoint of the operator and of each reseller, each with one delivery and its attempt.
+  const webhook = async (resellerId: number | null) => {
+    const [endpoint] = await db('webhook_endpoints').insert({ reseller_id: resellerId, url: `https://hooks.example/${resellerId ?? 'operator'}`, secret: 'v1.sealed.in.matrix' }).returning('id');
+    const endpointId = Number((endpoint as { id: number }).id);
+    const [delivery] = await db('webhook_deliveries').insert({
+      endpoint_id: endpointId, reseller_id: resellerId, event_id: `msg_matrix_${endpointId}`, event_type: 'subscriber.updated', entity_type: 'subscriber', entity_id: 1,
+      body: '{}', event_at: new Date(), status: 'delivered', attempts: 1, give_up_at: new Date(), finished_at: new Date(),
+    }).returning('id');
+    const deliveryId = Number((delivery as { id: number }).id);
+    await db('webhook_attempts').insert({ delivery_id: deliveryId, status_code: 200, answer: 'ok', duration_ms: 5 });
+    return { webhook: { id: endpointId }, webhookDelivery: { id: deliveryId } };
+  };
+  const operatorWebhook = await webhook(null);
+  const withWebhook = async <T extends { reseller: { id: number } }>(x: T) => ({ ...x, ...(await webhook(x.reseller.id)) });
+  const tenant = async <T extends typeof fx.a>(x: T) => withWebhook(await withRecordSpec(await withFeatures(await withRate(await withTolls(await withIdentity(await withJob(await withLeg(await withTax(x)))))))));
   return {
     ...fx, jurisdictions, operatorTax, operatorJob, operatorRate, reject, carrier: { id: Number((carrier as { id: number }).id) }, carrierFile: { id: Number((carrierFile as { id: number }).id) }, reconRun: { id: reconRun.id }, received: { ...received, callerId }, operatorGroup: tolls.group, operatorTollPackage: tolls.tollPackage,
-    features, operatorFeaturePackage, operatorApiKey,
+    features, operatorFeaturePackage, operatorApiKey, operatorWebhook,
     a: await tenant(fx.a),
     b: await tenant(fx.b),
   };
@@ -268,6 +282,10 @@ const PARAMS: Record<string, (fx: Fixture, t: TenantKey, portal: Access) => numb
   // pages, that reseller's key (resellerApiKeyId; operator staff reach every reseller's).
   apiKeyId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorApiKey.id : fx.b.apiKey.id) : fx[t].apiKey.id),
   resellerApiKeyId: (fx, t) => fx[t].apiKey.id,
+  // Webhook endpoints and their deliveries: under /wholesale the operator's own ("foreign": a
+  // reseller's, which the operator's webhook pages must not reach); under /reseller that reseller's.
+  webhookEndpointId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorWebhook.webhook.id : fx.b.webhook.id) : fx[t].webhook.id),
+  webhookDeliveryId: (fx, t, portal) => (portal === 'wholesale' ? (t === 'a' ? fx.operatorWebhook.webhookDelivery.id : fx.b.webhookDelivery.id) : fx[t].webhookDelivery.id),
   userId: (fx, t, portal) =>
     portal === 'wholesale' ? (t === 'a' ? fx.wholesaleSupport.id : fx.b.support.id) : portal === 'reseller' ? fx[t].support.id : fx[t].subscriberUser.id,
 };
@@ -323,6 +341,8 @@ const NO_STORE_PAGES = [
   'GET /wholesale/resellers/:resellerId/record-files', 'GET /wholesale/resellers/:resellerId/record-files/:recordFileId/download',
   // API keys: the answer that shows a new key once.
   'POST /wholesale/api-keys', 'POST /reseller/api-keys', 'POST /wholesale/resellers/:resellerId/api-keys',
+  // Webhook endpoints: registering and rotating answer the signing secret, shown once.
+  'POST /wholesale/webhooks', 'POST /reseller/webhooks', 'POST /wholesale/webhooks/:webhookEndpointId/rotate', 'POST /reseller/webhooks/:webhookEndpointId/rotate',
   // The reports (issue 12) and every table's CSV.
   'GET /wholesale/reports', 'GET /reseller/reports',
   ...['days', 'resellers', 'destinations', 'carriers', 'unrated', 'taxes', 'recurring'].map((id) => `GET /wholesale/reports/${id}.csv`),

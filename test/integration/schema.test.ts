@@ -45,6 +45,8 @@ const OPERATOR_TABLES: Record<string, string> = {
   record_file_entries: 'which file of one record specification carried a leg (the specification carries reseller_id)',
   record_file_deferred: 'a leg waiting for a later period of one record specification (the specification carries reseller_id)',
   record_file_delivery_attempts: 'the attempts of one push delivery (the delivery carries reseller_id)',
+  webhook_attempts: 'the attempts of one webhook delivery (the delivery carries reseller_id)',
+  webhook_fanout: "the webhook fan-out's one cursor over the whole outbox: the system's, no reseller's",
 };
 
 /** Tables whose reseller_id may be null, each with the reason. Everywhere else it is NOT NULL. */
@@ -65,6 +67,9 @@ const NULLABLE_TENANT: Record<string, string> = {
   rate_plan_imports: "a large deck file waiting for its import job into one of the operator's own plans belongs to no reseller",
   leg_changes: "a change of a leg matched to no subscriber (the leg's reseller_id is null) belongs to no reseller",
   account_codes: "the operator's own account codes (its books in the accounting exports) belong to no reseller",
+  outbox_events: "an operator-level event (a reconciliation finished) belongs to no reseller: the operator's webhooks alone receive it",
+  webhook_endpoints: "the operator's own webhook endpoints (every reseller's events) belong to no reseller",
+  webhook_deliveries: "deliveries to the operator's own webhook endpoints belong to no reseller",
 };
 
 /** Knex's own bookkeeping, present whenever it has run at all. */

@@ -45,6 +45,13 @@ const EVENT_SUBJECTS: Readonly<Record<string, string>> = {
   // own package changes have no reseller and make none).
   feature_package: 'feature_package',
   package_assignment: 'package_assignment',
+  // A reseller's record file closed (by the system, at the period's end).
+  record_file: 'record_file',
+};
+
+/** Operator-level subjects: their events have no reseller and go to the operator's webhooks only. */
+const OPERATOR_EVENT_SUBJECTS: Readonly<Record<string, string>> = {
+  reconciliation_run: 'reconciliation',
 };
 
 /** Audit actions as the past tense of an event type; an action not listed is its own name. */
@@ -62,13 +69,16 @@ const EVENT_VERBS: Readonly<Record<string, string>> = {
   offer: 'offered',
   withdraw: 'withdrawn',
   end: 'ended',
+  close: 'closed',
+  finish: 'finished',
 };
 
 /** The outbox event type of an audited change (`subscriber.updated`), or null when it makes none. */
 export function eventTypeOf(entry: Pick<AuditEntry, 'entityType' | 'action' | 'resellerId'>): string | null {
-  const subject = EVENT_SUBJECTS[entry.entityType];
-  // Every subject is a tenant's: an event always has the reseller it is sent to.
-  if (!subject || entry.resellerId === null) return null;
+  // A tenant's subject makes an event only with its reseller (the operator's own packages make none);
+  // an operator-level subject only without one.
+  const subject = entry.resellerId === null ? OPERATOR_EVENT_SUBJECTS[entry.entityType] : EVENT_SUBJECTS[entry.entityType];
+  if (!subject) return null;
   return `${subject}.${EVENT_VERBS[entry.action] ?? entry.action}`;
 }
 

@@ -111,7 +111,8 @@ export interface OutboxEvent {
   cursor: ChangeCursor;
   /** `subscriber.updated`, `number.assigned`, … (audit.repository.ts, eventTypeOf). */
   type: string;
-  resellerId: number;
+  /** Null for an operator-level event (a reconciliation finished): the operator's alone. */
+  resellerId: number | null;
   entityType: string;
   entityId: number | null;
   /** What changed: entity_type, entity_id, action, before, after. */
@@ -128,7 +129,7 @@ export async function eventsAfter(db: Queryable, scope: Scope, cursor: ChangeCur
   );
   return {
     events: rows.map((r) => ({
-      cursor: cursorOf(r), type: r.type, resellerId: Number(r.reseller_id), entityType: r.entity_type, entityId: r.entity_id === null ? null : Number(r.entity_id),
+      cursor: cursorOf(r), type: r.type, resellerId: r.reseller_id === null ? null : Number(r.reseller_id), entityType: r.entity_type, entityId: r.entity_id === null ? null : Number(r.entity_id),
       payload: r.payload, auditId: Number(r.audit_id), createdAt: new Date(r.created_at),
     })),
     cursor: next,

@@ -8,6 +8,8 @@ import { enqueueJob, type JobKinds } from '../jobs/jobs.service';
 import type { Actor } from '../../domain/tenancy/actor';
 import { Decimal } from '../../domain/money/decimal';
 import * as repo from './reconciliation.repository';
+import { recordAudit } from '../audit/audit.repository';
+import { SYSTEM_ACTOR } from '../../domain/tenancy/actor';
 
 export type { ReconRun, ReconItemRow, ItemFilter, ItemSort, ReconStep, ReconStepListener } from './reconciliation.repository';
 
@@ -58,6 +60,11 @@ export async function runReconciliation(db: Db, carrierId: number, fromMs: numbe
     const totals = await repo.itemTotals(tx, runId);
     if (previous) await repo.supersede(tx, previous.id, runId);
     await repo.finishRun(tx, runId, { ...counts, totals, previousRunId: previous?.id ?? null });
+    // reconciliation.finished for the operator's webhooks (the outbox), with the run.
+    await recordAudit(tx, { ...SYSTEM_ACTOR, userId: req.userId ?? null }, {
+      resellerId: null, entityType: 'reconciliation_run', entityId: runId, action: 'finish',
+      after: { carrier_id: carrierId, carrier: carrier.name, period_from: from, period_to: to, trigger: req.trigger, previous_run_id: previous?.id ?? null, ...counts, totals },
+    });
     return runId;
   });
   return (await repo.getRun(db, id))!;

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Db, Queryable } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
+import { checkPushUrl as checkUrl, postOnce, retryDelayMs } from '../../web/outbound';
 import type { SecretBox } from '../auth/secret-box';
 import * as repo from './record-files.repository';
 
@@ -42,22 +43,12 @@ export async function sealClearSecrets(db: Queryable, box: SecretBox): Promise<n
   return rows.length;
 }
 
-/** Wait before the retry after the `attempt`-th failure: 1 minute doubling, at most an hour. */
-export function retryDelayMs(attempt: number): number {
-  return Math.min(3_600_000, 60_000 * 2 ** Math.max(0, attempt - 1));
-}
+/** The back-off and the address check are shared with webhooks (web/outbound.ts). */
+export { retryDelayMs } from '../../web/outbound';
 
 /** HTTPS only; plain HTTP to this machine itself (a local receiver, tests). */
 export function checkPushUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url.trim());
-  } catch {
-    throw new FieldErrors({ url: 'Not an address (https://…)' });
-  }
-  const local = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && local)) throw new FieldErrors({ url: 'The address must be https://' });
-  return u.toString();
+  return checkUrl(url, { allowLocalHttp: true });
 }
 
 export interface PushTarget {
@@ -153,22 +144,25 @@ export async function pushDue(db: Db, box: SecretBox, opts: { nowMs?: number; ti
     if (!file || !target) answer = 'no file or no push address';
     else {
       const timestamp = String(Math.floor(Date.now() / 1000));
+      let signature = '';
       try {
         const hmac = crypto.createHmac('sha256', openSecret(box, target.secret)).update(`${timestamp}.`);
         for await (const c of repo.chunksOf(db, file.id, file.chunks)) hmac.update(c);
-        const signature = `sha256=${hmac.digest('hex')}`;
-        const res = await fetch(d.url, {
-          method: 'POST', body: Readable.toWeb(Readable.from(repo.chunksOf(db, file.id, file.chunks))) as ReadableStream, duplex: 'half',
-          headers: {
-            'content-type': 'application/octet-stream', 'content-length': String(file.byteSize), [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature,
-            'x-record-file-id': String(file.id), 'x-record-file-number': String(file.number), 'x-record-file-name': file.filename, 'x-record-file-sha256': file.sha256 ?? '',
-          },
-          signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
-        });
-        statusCode = res.status;
-        answer = (await res.text()).slice(0, 500);
+        signature = `sha256=${hmac.digest('hex')}`;
       } catch (err) {
-        answer = `not reached: ${(err as Error).message}`.slice(0, 500);
+        answer = `not signed: ${(err as Error).message}`.slice(0, 500);
+      }
+      const out = signature === '' ? null : await postOnce(d.url, {
+        body: Readable.toWeb(Readable.from(repo.chunksOf(db, file.id, file.chunks))) as ReadableStream, duplex: 'half',
+        headers: {
+          'content-type': 'application/octet-stream', 'content-length': String(file.byteSize), [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature,
+          'x-record-file-id': String(file.id), 'x-record-file-number': String(file.number), 'x-record-file-name': file.filename, 'x-record-file-sha256': file.sha256 ?? '',
+        },
+        timeoutMs: opts.timeoutMs ?? 30_000,
+      });
+      if (out) {
+        statusCode = out.statusCode;
+        answer = out.error === null ? out.answer : `not reached: ${out.error}`.slice(0, 500);
       }
     }
     const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;

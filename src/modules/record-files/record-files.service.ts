@@ -12,7 +12,7 @@ import { startOfLocalDay } from '../../domain/time/zones';
 import type { SecretBox } from '../auth/secret-box';
 import { queueDelivery, setPushTarget } from './record-files.push';
 import { recordAudit } from '../audit/audit.repository';
-import type { Actor } from '../../domain/tenancy/actor';
+import { SYSTEM_ACTOR, type Actor } from '../../domain/tenancy/actor';
 import * as repo from './record-files.repository';
 
 export type { RecordFileRow, RecordFileKey } from './record-files.repository';
@@ -307,6 +307,15 @@ async function finishClosing(db: Db, s: SpecToClose, start: repo.RecordFileRow, 
       }
     }
     await repo.markClosed(tx, locked.id, { number: await repo.nextNumber(tx, locked.resellerId), sha256: hash.digest('hex'), byteSize: size });
+    // record_file.closed for webhooks (the outbox), with the close.
+    const closed = (await repo.fileById(tx, locked.id)) as repo.RecordFileRow;
+    await recordAudit(tx, SYSTEM_ACTOR, {
+      resellerId: closed.resellerId, entityType: 'record_file', entityId: closed.id, action: 'close',
+      after: {
+        number: closed.number, filename: closed.filename, spec_id: closed.specId, period_start: closed.periodStart, period_end: closed.periodEnd,
+        records: closed.records, corrections: closed.corrections, byte_size: closed.byteSize, sha256: closed.sha256, totals: closed.totals,
+      },
+    });
     // The push (when the reseller has an address): one delivery, made with the close.
     await queueDelivery(tx, locked.resellerId, locked.id);
   });
