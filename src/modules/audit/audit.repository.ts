@@ -14,7 +14,7 @@ export interface AuditEntry {
 }
 
 // Never copy secrets into the log.
-const SECRET_FIELDS = new Set(['password_hash', 'passwordHash', 'totp_secret', 'totpSecret', 'password']);
+const SECRET_FIELDS = new Set(['password_hash', 'passwordHash', 'totp_secret', 'totpSecret', 'password', 'ha1', 'ha1b']);
 
 function clean(row: Record<string, unknown> | null | undefined): string | null {
   if (!row) return null;
