@@ -34,13 +34,19 @@ function onPath(bin: string): string | undefined {
 
 const KAMAILIO = onPath('kamailio');
 const SIPSAK = onPath('sipsak');
+/** Kamailio's Postgres driver (kamailio-postgres-modules), in Debian's module directory of any architecture. */
+const DB_POSTGRES = fs.existsSync('/usr/lib')
+  ? fs.readdirSync('/usr/lib').some((d) => fs.existsSync(path.join('/usr/lib', d, 'kamailio/modules/db_postgres.so')))
+  : false;
 const skip = !process.env.TEST_DATABASE_URL
   ? 'Kamailio connects to Postgres over TCP as its own role: run with TEST_DATABASE_URL (a real server), not the embedded database'
   : !KAMAILIO
     ? 'kamailio is not installed (apt-get install kamailio kamailio-postgres-modules)'
-    : !SIPSAK
-      ? 'sipsak is not installed (apt-get install sipsak)'
-      : false;
+    : !DB_POSTGRES
+      ? "Kamailio's Postgres driver is not installed (apt-get install kamailio-postgres-modules)"
+      : !SIPSAK
+        ? 'sipsak is not installed (apt-get install sipsak)'
+        : false;
 
 /** A UDP port that was free a moment ago. */
 async function freeUdpPort(): Promise<number> {
