@@ -104,6 +104,11 @@ describe('switch provisioning', () => {
     assert.ok(!logged.includes(password) && !logged.includes(row.ha1), logged);
     assert.match(logged, new RegExp(`1001@${DOMAIN.replace(/\./g, '\\.')}`));
 
+    // Announced in the outbox beside the audit row (webhooks), without the secret either.
+    const events = await t.db('outbox_events').where({ reseller_id: reseller.id }).where('type', 'like', 'sip_credential.%');
+    assert.deepEqual(events.map((e: { type: string }) => e.type), ['sip_credential.created']);
+    assert.ok(!JSON.stringify(events).includes(password) && !JSON.stringify(events).includes(row.ha1));
+
     const shown = await admin.get(`/reseller/subscribers/${sub.id}`);
     assert.doesNotMatch(shown.text, /none: cannot register/);
     assert.ok(!shown.text.includes(row.ha1));

@@ -37,6 +37,8 @@ const EVENT_SUBJECTS: Readonly<Record<string, string>> = {
   subscriber: 'subscriber',
   phone_number: 'number',
   subscriber_identity: 'identity',
+  // A SIP credential set, replaced or removed (the SIP user, never the secret or its hashes).
+  sip_credential: 'sip_credential',
   number_range: 'number_range',
   destination_group: 'destination_group',
   toll_package: 'toll_package',
