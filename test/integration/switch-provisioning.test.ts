@@ -133,6 +133,10 @@ describe('switch provisioning', () => {
     await otherAdmin.refreshCsrf();
     const res = await otherAdmin.submit(`/reseller/subscribers/${sub.id}/identities/${identityId}/sip-password`, { generate: '1' });
     assert.equal(res.status, 404);
+    // Its own subscriber with another subscriber's identity: not found, before the form is read.
+    const sibling = await makeSubscriber(t.db, reseller.id);
+    const mixed = await admin.submit(`/reseller/subscribers/${sibling.id}/identities/${identityId}/sip-password`, {});
+    assert.equal(mixed.status, 404);
     const support = await Client.login(t.app, (await makeUser(t.db, 'reseller_support', { resellerId: reseller.id })).email);
     const refused = await support.submit(`/reseller/subscribers/${sub.id}/identities/${identityId}/sip-password`, { generate: '1' });
     assert.equal(refused.status, 403);

@@ -15,7 +15,7 @@ import { partySection as tollPackageSection } from '../toll-packages/toll-packag
 import { subscriberFeatures } from '../feature-packages/feature-packages.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
-import { credentialTimes, removeSipCredential, setSipPassword } from '../switch/switch.service';
+import { credentialTimes, identityOrThrow, removeSipCredential, setSipPassword } from '../switch/switch.service';
 import { sipPasswordSchema } from '../switch/switch.schemas';
 
 const BASE = '/reseller/subscribers';
@@ -200,7 +200,8 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
   r.post(`${BASE}/:subscriberId/identities/:identityId/sip-password`, async (req, res) => {
     const id = idParam(req, 'subscriberId');
     const identityId = idParam(req, 'identityId');
-    await service.getOrThrow(db, scope(req), id);
+    // Another subscriber's (or tenant's) identity is not found, whatever the form says.
+    await identityOrThrow(db, scope(req), id, identityId);
     await submitForm(
       req, res, sipPasswordSchema,
       async (data) => {

@@ -25,6 +25,14 @@ export async function credentialTimes(db: Db, scope: Scope, subscriberId: number
   return repo.credentialTimes(db, sub.resellerId, ids);
 }
 
+/** The subscriber's identity (current or released), or NotFoundError: checked before a form is read. */
+export async function identityOrThrow(db: Db, scope: Scope, subscriberId: number, identityId: number): Promise<subscribers.ShortIdentity> {
+  const sub = await subscribers.getSubscriber(db, scope, subscriberId);
+  const identity = sub ? await subscribers.getIdentity(db, sub.resellerId, sub.id, identityId) : undefined;
+  if (!identity) throw new NotFoundError();
+  return identity;
+}
+
 export type SetSipPassword = { generate: true } | { generate: false; password: string };
 
 /**
