@@ -17,7 +17,9 @@ import type { Knex } from 'knex';
  *   migration): the operator gives it one (README, "Kamailio"). Its search_path is `kamailio`, as
  *   Kamailio names its tables without a schema. A role is the whole server's, not one database's:
  *   it is made only when missing (other databases of the server may already have it) and dropped
- *   on the way down only when nothing else on the server refers to it.
+ *   on the way down only when nothing else on the server refers to it. A database user that may
+ *   not create roles (a managed server) migrates all the same, without the role: the README says
+ *   how to make it by hand.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -35,22 +37,24 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('CREATE SCHEMA kamailio');
   await knex.raw(`
     CREATE VIEW kamailio.subscriber AS
-      SELECT i.id::integer AS id, i.identity::varchar(64) AS username, i.domain::varchar(64) AS domain,
-             ''::varchar(64) AS password, c.ha1::varchar(128) AS ha1, c.ha1b::varchar(128) AS ha1b
+      SELECT i.id::integer AS id, i.identity::varchar AS username, i.domain::varchar AS domain,
+             ''::varchar AS password, c.ha1::varchar AS ha1, c.ha1b::varchar AS ha1b
         FROM subscriber_identities i
         JOIN sip_credentials c ON c.identity_id = i.id
         JOIN subscribers s ON s.reseller_id = i.reseller_id AND s.id = i.subscriber_id
         JOIN resellers r ON r.id = s.reseller_id
        WHERE i.released_at IS NULL AND s.status = 'active' AND r.status = 'active'`);
   // Each current number of a subscriber with a credential, to its first such identity; as stored
-  // (+E.164) and without the plus, as switches and phones write it either way.
+  // (+E.164) and without the plus, as switches and phones write it either way. Two branches, so
+  // that Kamailio's "WHERE alias_username = $1" finds a number by an index either way.
+  await knex.raw(`CREATE INDEX phone_numbers_unplussed_idx ON phone_numbers ((ltrim(number, '+'))) WHERE released_at IS NULL`);
   await knex.raw(`
     CREATE VIEW kamailio.dbaliases AS
-      SELECT (n.id * 2 + f.plus)::integer AS id,
-             (CASE WHEN f.plus = 1 THEN n.number ELSE ltrim(n.number, '+') END)::varchar(64) AS alias_username,
-             u.domain::varchar(64) AS alias_domain, u.username::varchar(64) AS username, u.domain::varchar(64) AS domain
+      SELECT (n.id * 2 + 1)::integer AS id, n.number::varchar AS alias_username, u.domain::varchar AS alias_domain,
+             u.username::varchar AS username, u.domain::varchar AS domain
         FROM phone_numbers n
-        CROSS JOIN (VALUES (0), (1)) AS f(plus)
+        JOIN subscribers s ON s.reseller_id = n.reseller_id AND s.id = n.subscriber_id
+        JOIN resellers r ON r.id = s.reseller_id
         JOIN LATERAL (
           SELECT i.identity AS username, i.domain
             FROM subscriber_identities i
@@ -58,8 +62,19 @@ export async function up(knex: Knex): Promise<void> {
            WHERE i.reseller_id = n.reseller_id AND i.subscriber_id = n.subscriber_id AND i.released_at IS NULL
            ORDER BY i.id LIMIT 1
         ) u ON true
+       WHERE n.released_at IS NULL AND s.status = 'active' AND r.status = 'active'
+      UNION ALL
+      SELECT (n.id * 2)::integer, ltrim(n.number, '+')::varchar, u.domain::varchar, u.username::varchar, u.domain::varchar
+        FROM phone_numbers n
         JOIN subscribers s ON s.reseller_id = n.reseller_id AND s.id = n.subscriber_id
         JOIN resellers r ON r.id = s.reseller_id
+        JOIN LATERAL (
+          SELECT i.identity AS username, i.domain
+            FROM subscriber_identities i
+            JOIN sip_credentials c ON c.identity_id = i.id
+           WHERE i.reseller_id = n.reseller_id AND i.subscriber_id = n.subscriber_id AND i.released_at IS NULL
+           ORDER BY i.id LIMIT 1
+        ) u ON true
        WHERE n.released_at IS NULL AND s.status = 'active' AND r.status = 'active'`);
   await knex.raw(`
     CREATE VIEW kamailio.version (table_name, table_version) AS
@@ -69,20 +84,31 @@ export async function up(knex: Knex): Promise<void> {
     DO $$
     BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kamailio_ro') THEN
-        CREATE ROLE kamailio_ro NOLOGIN;
+        IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+          BEGIN
+            CREATE ROLE kamailio_ro NOLOGIN;
+          EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL; -- made meanwhile by a migration of another database of the server
+          END;
+        ELSE
+          RAISE NOTICE 'kamailio_ro not created: % may not create roles (README, "Kamailio", says how to make it by hand)', current_user;
+        END IF;
       END IF;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN
-      NULL; -- made meanwhile by a migration of another database of the server
+      IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kamailio_ro') THEN
+        BEGIN
+          ALTER ROLE kamailio_ro SET search_path = kamailio;
+        EXCEPTION WHEN insufficient_privilege THEN
+          RAISE NOTICE 'search_path of kamailio_ro not set: % may not alter it', current_user;
+        END;
+        GRANT USAGE ON SCHEMA kamailio TO kamailio_ro;
+        GRANT SELECT ON kamailio.subscriber, kamailio.dbaliases, kamailio.version TO kamailio_ro;
+      END IF;
     END
     $$`);
-  await knex.raw('ALTER ROLE kamailio_ro SET search_path = kamailio');
-  await knex.raw('GRANT USAGE ON SCHEMA kamailio TO kamailio_ro');
-  await knex.raw('GRANT SELECT ON kamailio.subscriber, kamailio.dbaliases, kamailio.version TO kamailio_ro');
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('REVOKE ALL ON kamailio.subscriber, kamailio.dbaliases, kamailio.version FROM kamailio_ro');
-  await knex.raw('REVOKE ALL ON SCHEMA kamailio FROM kamailio_ro');
+  // Dropping the views and the schema drops what was granted on them.
   await knex.raw('DROP VIEW kamailio.version');
   await knex.raw('DROP VIEW kamailio.dbaliases');
   await knex.raw('DROP VIEW kamailio.subscriber');
@@ -90,13 +116,16 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     DO $$
     BEGIN
-      IF NOT EXISTS (SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON d.refobjid = r.oid WHERE r.rolname = 'kamailio_ro') THEN
-        DROP ROLE IF EXISTS kamailio_ro;
+      IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kamailio_ro')
+         AND NOT EXISTS (SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON d.refobjid = r.oid WHERE r.rolname = 'kamailio_ro')
+         AND (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+        DROP ROLE kamailio_ro;
       END IF;
-    EXCEPTION WHEN dependent_objects_still_exist THEN
-      NULL; -- another database of the server took it up meanwhile
+    EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
+      NULL; -- another database of the server took it up meanwhile, or it is not ours to drop
     END
     $$`);
+  await knex.raw('DROP INDEX phone_numbers_unplussed_idx');
   await knex.raw('DROP INDEX subscriber_identities_sip_user_idx');
   await knex.raw('DROP TABLE sip_credentials');
 }
