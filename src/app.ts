@@ -26,6 +26,7 @@ import { registerBillingJobs } from './modules/billing/billing.jobs';
 import { registerRecordFileJobs } from './modules/record-files/record-files.jobs';
 import { RECORD_FILES_API, recordFilesApi } from './modules/record-files/record-files.api';
 import { CARRIER_DATA_API, carrierDataApi } from './modules/carrier-data/carrier-data.api';
+import { FREESWITCH_API, freeswitchApi } from './modules/switch/freeswitch.api';
 import { registerCarrierDataJobs } from './modules/carrier-data/carrier-data.jobs';
 import { registerReconciliationJobs } from './modules/reconciliation/reconciliation.jobs';
 import { carrierDataRoutes } from './modules/carrier-data/carrier-data.routes';
@@ -228,6 +229,8 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(RECORD_FILES_API, recordFilesApi({ db }));
   // LD carriers' billing data, with the carriers' own posting credentials (carrier-data.api.ts).
   app.use(CARRIER_DATA_API, carrierDataApi({ db }));
+  // FreeSWITCH's directory lookups (mod_xml_curl), with a platform's credential (freeswitch.api.ts).
+  app.use(FREESWITCH_API, freeswitchApi({ db, caches }));
   const operations = apiOperations();
   app.use(API_MOUNT, apiRouter({ keys: deps.apiKeys ?? apiKeyCheck(db), requestsPerSecondPerKey: config.apiRequestsPerSecondPerKey, operations, db, document: apiDocument(operations) }));
   // Any other path under /api (another version, a typo): problem details, still without a session.

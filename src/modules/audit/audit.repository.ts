@@ -14,7 +14,7 @@ export interface AuditEntry {
 }
 
 // Never copy secrets into the log.
-const SECRET_FIELDS = new Set(['password_hash', 'passwordHash', 'totp_secret', 'totpSecret', 'password']);
+const SECRET_FIELDS = new Set(['password_hash', 'passwordHash', 'totp_secret', 'totpSecret', 'password', 'ha1', 'ha1b']);
 
 function clean(row: Record<string, unknown> | null | undefined): string | null {
   if (!row) return null;
@@ -37,6 +37,8 @@ const EVENT_SUBJECTS: Readonly<Record<string, string>> = {
   subscriber: 'subscriber',
   phone_number: 'number',
   subscriber_identity: 'identity',
+  // A SIP credential set, replaced or removed (the SIP user, never the secret or its hashes).
+  sip_credential: 'sip_credential',
   number_range: 'number_range',
   destination_group: 'destination_group',
   toll_package: 'toll_package',

@@ -15,6 +15,8 @@ import { partySection as tollPackageSection } from '../toll-packages/toll-packag
 import { subscriberFeatures } from '../feature-packages/feature-packages.service';
 import { addNumberSchema, newSubscriberSchema, subscriberFields, subscriberListQuery, subscriberLoginSchema } from './subscribers.schemas';
 import * as service from './subscribers.service';
+import { credentialTimes, identityOrThrow, removeSipCredential, setSipPassword } from '../switch/switch.service';
+import { sipPasswordSchema } from '../switch/switch.schemas';
 
 const BASE = '/reseller/subscribers';
 
@@ -84,7 +86,9 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     // The full toll-package page is the reseller's (operator staff see the section only).
     const tollPackages = await tollPackageSection(db, scope(req), { kind: 'subscriber', subscriberId: data.subscriber.id }, base === BASE ? `${BASE}/${data.subscriber.id}/toll-packages` : null);
     const featureSection = await subscriberFeatures(db, scope(req), data.subscriber.id);
+    const sipCredentials = await credentialTimes(db, scope(req), data.subscriber.id);
     res.page('subscribers/show', {
+      sipCredentials,
       plans,
       billing,
       tollPackages,
@@ -189,6 +193,31 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     const id = idParam(req, 'subscriberId');
     const i = await service.releaseIdentity(db, actor(req), scope(req), id, idParam(req, 'identityId'));
     flash(req, 'success', `${i.identity}@${i.domain} released; it can now be assigned again.`);
+    res.redirect(303, `${BASE}/${id}`);
+  });
+
+  // SIP credentials of an identity (switch.service): typed, or generated and shown once on the answer.
+  r.post(`${BASE}/:subscriberId/identities/:identityId/sip-password`, async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    const identityId = idParam(req, 'identityId');
+    // Another subscriber's (or tenant's) identity is not found, whatever the form says.
+    await identityOrThrow(db, scope(req), id, identityId);
+    await submitForm(
+      req, res, sipPasswordSchema,
+      async (data) => {
+        const out = await setSipPassword(db, actor(req), scope(req), id, identityId, data.generate ? { generate: true } : { generate: false, password: data.sip_password ?? '' });
+        if (out.password) return res.page('subscribers/sip-password', { title: out.sipUser, sipUser: out.sipUser, password: out.password, back: `${BASE}/${id}` });
+        flash(req, 'success', `SIP password of ${out.sipUser} set: the switch accepts it from its next registration.`);
+        res.redirect(303, `${BASE}/${id}`);
+      },
+      (errors) => showPage(req, res, BASE, { errors, sipIdentityId: identityId }),
+    );
+  });
+
+  r.post(`${BASE}/:subscriberId/identities/:identityId/sip-password/remove`, async (req, res) => {
+    const id = idParam(req, 'subscriberId');
+    const out = await removeSipCredential(db, actor(req), scope(req), id, idParam(req, 'identityId'));
+    flash(req, 'success', `SIP credential of ${out.sipUser} removed: the switch refuses it from its next request.`);
     res.redirect(303, `${BASE}/${id}`);
   });
 
