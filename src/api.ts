@@ -5,6 +5,7 @@ import { callApi } from './modules/calls/calls.api';
 import { featurePackageApi } from './modules/feature-packages/feature-packages.api';
 import { ratePlanApi } from './modules/rate-plans/rate-plans.api';
 import { resellerApi } from './modules/resellers/resellers.api';
+import { switchApi } from './modules/switch/switch.api';
 import { subscriberApi } from './modules/subscribers/subscribers.api';
 import { tollPackageApi } from './modules/toll-packages/toll-packages.api';
 import type { ApiOperation } from './web/api-operations';
@@ -15,7 +16,7 @@ import { openApiDocument } from './web/openapi';
  * app.ts composes the portal's routes; and its OpenAPI document, made from them.
  */
 export function apiOperations(): ApiOperation[] {
-  return [...resellerApi(), ...subscriberApi(), ...ratePlanApi(), ...featurePackageApi(), ...tollPackageApi(), ...callApi(), ...billingApi()];
+  return [...resellerApi(), ...subscriberApi(), ...switchApi(), ...ratePlanApi(), ...featurePackageApi(), ...tollPackageApi(), ...callApi(), ...billingApi()];
 }
 
 // The machine endpoints served in front of the API router, with their own credentials: described
@@ -69,6 +70,17 @@ const machinePaths: ZodOpenApiPathsObject = {
       responses: { 200: { description: 'Stored: counts of records, duplicates and bad rows (each with its line and reason).' }, 401: { description: 'No valid carrier credential.' }, 422: { description: 'The file could not be read at all (kept as refused, with the reason).' } },
     },
   },
+  '/freeswitch/directory': {
+    post: {
+      operationId: 'freeswitchDirectory',
+      tags: ['Switch'],
+      summary: 'FreeSWITCH directory lookups (mod_xml_curl)',
+      description: 'FreeSWITCH posts its directory requests here (`section=directory`, `user`, `domain`, `action=sip_auth`, …, form-encoded) with a platform’s credential as HTTP basic auth (`gateway-credentials`) or Bearer. An active subscriber’s SIP identity with a SIP password answers its user entry (`a1-hash`, and variables for the account and each active feature); anything else answers the `not found` result. Sample configuration: contrib/freeswitch/xml_curl.conf.xml.',
+      security: [{ platformCredential: [] }],
+      requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: z.object({ section: z.string(), user: z.string().optional(), domain: z.string().optional(), action: z.string().optional() }) } } },
+      responses: { 200: { description: 'The directory document (text/xml), or the not-found result.' }, 401: { description: 'No valid platform credential.' }, 403: { description: 'The platform is inactive or the address not allowed.' } },
+    },
+  },
   '/record-files': {
     get: {
       operationId: 'listRecordFiles',
@@ -91,6 +103,7 @@ export function apiDocument(ops: ApiOperation[]) {
       { name: 'Plans and packages', description: 'The rate plans and feature and toll packages a key may assign; a reseller’s wholesale plan (operator keys), a subscriber’s retail plan, and package assignments of subscribers and resellers, with the portal’s rules.' },
       { name: 'Calls and accounts', description: 'Call legs with the charges the key’s party may see (never the operator’s carrier cost to a reseller), and account status by billing cycle.' },
       { name: 'CDR intake', description: 'Switches post call records.' },
+      { name: 'Switch', description: 'The switch reads subscribers’ SIP credentials and features (FreeSWITCH’s directory; Kamailio reads its views: README).' },
       { name: 'LD carrier data', description: 'LD carriers post their billing data for reconciliation.' },
       { name: 'Record files', description: 'Resellers take their rated records.' },
     ],

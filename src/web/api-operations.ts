@@ -236,11 +236,12 @@ async function execute(op: ApiOperation, req: Request, db: Db, call: OperationCa
   const refused = (pr: Problem): OperationOutcome => ({ kind: 'problem', problem: pr, headers: {} });
   if (op.audience === 'operator' && portalOf(p.role) !== 'wholesale') throw new ApiProblem(403, 'Only the operator’s API keys may do this.');
   if (op.audience === 'reseller' && portalOf(p.role) !== 'reseller') throw new ApiProblem(403, 'Only a reseller’s API keys may do this (its own people do it in the portal).');
+  // Fields the way in could not read at all (a form's missing path field, an unknown member): named first.
+  if (call.refusedFields && Object.keys(call.refusedFields).length) return refused(validationProblem(req, call.refusedFields));
   const params = op.params ? op.params.safeParse(call.params) : { success: true as const, data: undefined };
   // A path that names no row this caller may reach is not found, whatever the reason.
   if (!params.success) return refused(problem(req, 404, 'Not found.'));
   if (op.reach) await op.reach({ req, db, params: params.data, principal: p, actor: actor(req) });
-  if (call.refusedFields && Object.keys(call.refusedFields).length) return refused(validationProblem(req, call.refusedFields));
   const query = op.query ? op.query.safeParse(call.query) : { success: true as const, data: undefined };
   if (!query.success) return refused(validationProblem(req, issueFields(query.error)));
   let body: unknown;

@@ -25,6 +25,13 @@ export async function credentialTimes(db: Db, scope: Scope, subscriberId: number
   return repo.credentialTimes(db, sub.resellerId, ids);
 }
 
+/** The subscriber's SIP identities, current first (NotFoundError for a subscriber out of scope). */
+export async function identitiesOf(db: Db, scope: Scope, subscriberId: number): Promise<subscribers.ShortIdentity[]> {
+  const sub = await subscribers.getSubscriber(db, scope, subscriberId);
+  if (!sub) throw new NotFoundError();
+  return subscribers.listIdentities(db, sub.resellerId, sub.id);
+}
+
 /** The subscriber's identity (current or released), or NotFoundError: checked before a form is read. */
 export async function identityOrThrow(db: Db, scope: Scope, subscriberId: number, identityId: number): Promise<subscribers.ShortIdentity> {
   const sub = await subscribers.getSubscriber(db, scope, subscriberId);
