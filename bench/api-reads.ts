@@ -70,14 +70,20 @@ export interface ApiReadsResult {
 const WARM_UP_S = 3;
 const SEQUENTIAL = 200;
 
-/** `n` reads one after another from one keep-alive client: each read's time from send to its last byte. */
-async function sequentialReads(url: string, token: string, paths: string[], n: number): Promise<{ n: number; p50Ms: number; p99Ms: number }> {
+/**
+ * `n` reads one after another from one keep-alive client: each read's time from send to its last
+ * byte. The reads go round the keys (each with its own reseller's paths): one key alone would pass
+ * its throttle on a fast machine.
+ */
+async function sequentialReads(url: string, tokens: string[], pathsOf: string[][], n: number): Promise<{ n: number; p50Ms: number; p99Ms: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     const status = await new Promise<number>((resolve, reject) => {
-      http.get(new URL(`/api/v1${paths[i % paths.length]}`, url), { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      const k = i % tokens.length;
+      const paths = pathsOf[k] as string[];
+      http.get(new URL(`/api/v1${paths[Math.floor(i / tokens.length) % paths.length]}`, url), { agent, headers: { authorization: `Bearer ${tokens[k]}` } }, (res) => {
         res.on('data', () => undefined);
         res.on('end', () => resolve(res.statusCode ?? 0));
       }).on('error', reject);
@@ -138,7 +144,9 @@ export async function benchApiReads(db: Db, config: Config, dbUrl: string, o: Ap
   const runs: ReadRun[] = [];
   try {
     for (const [operation, paths] of [['GET /calls/:legId', legPaths], ['GET /resellers/:resellerId', resellerPaths]] as const) {
-      const sequential = await sequentialReads(url, tokens[0] as string, (paths as string[][])[0] as string[], SEQUENTIAL);
+      const sequential = await sequentialReads(url, tokens, paths as string[][], SEQUENTIAL);
+      // The keys' throttle windows start afresh before the load.
+      await new Promise((r) => setTimeout(r, 1100));
       o.log(`  ${operation}: ${SEQUENTIAL} reads one at a time: p50 ${sequential.p50Ms.toFixed(1)} ms, p99 ${sequential.p99Ms.toFixed(1)} ms`);
       const input = (durationS: number): ReadLoadInput => ({ url, tokens, paths: paths as string[][], clients: o.clients, rate: o.rate, durationMs: durationS * 1000, timeoutMs: 10_000 });
       o.log(`  ${operation}: warm-up ${WARM_UP_S} s at ${o.rate}/s`);
