@@ -17,7 +17,7 @@ export function apiKeyCheck(db: Db): ApiKeyCheck {
     if (!found.ok) return undefined;
     const k = found.key;
     if (!found.suspended) {
-      service.touchKey(db, k.id, req.ip ?? null).catch((err) => req.log?.warn({ err, apiKeyId: k.id }, 'could not note an API key’s last use'));
+      service.noteUse(db, k, req.ip ?? null).catch((err) => req.log?.warn({ err, apiKeyId: k.id }, 'could not note an API key’s last use'));
     }
     return {
       id: 0,

@@ -93,4 +93,14 @@ export async function checkKey(db: Queryable, token: string): Promise<KeyCheck> 
   return { ok: true, key, role: roleOfKey(key), suspended: key.resellerStatus === 'inactive' };
 }
 
-export const touchKey = repo.touchKey;
+/** How often a key's last use is written: at most once a minute, not a write per request. */
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * Notes a key's use (when and from where). The key as checkKey read it says when it was last
+ * noted: within the minute there is nothing to write, and the request costs no second query.
+ */
+export async function noteUse(db: Queryable, key: repo.ApiKeyForAuth, ip: string | null): Promise<void> {
+  if (key.lastUsedAt && Date.now() - new Date(key.lastUsedAt).getTime() < TOUCH_EVERY_MS) return;
+  await repo.touchKey(db, key.id, ip);
+}

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { apiOperation, idParam, iso, isoTime, pageOf, pageQuery, type ApiOperation } from '../../web/api-operations';
 import { FieldErrors } from '../../domain/errors';
-import { issueFields } from '../../web/api-operations';
+import { apiOperation, idParam, iso, isoTime, issueFields, pageOf, pageQuery, type ApiOperation } from '../../web/api-operations';
 import { newResellerJson, resellerJson, resellerPatchJson } from './resellers.schemas';
 import * as service from './resellers.service';
 
