@@ -96,7 +96,12 @@ export class ApiProblem extends Error {
 
 /** A strong validator of a representation: the same JSON, the same tag. */
 export function etagOf(representation: unknown): string {
-  return `"${crypto.createHash('sha256').update(JSON.stringify(representation)).digest('base64url').slice(0, 27)}"`;
+  return etagOfText(JSON.stringify(representation));
+}
+
+/** The same, of the JSON text already made for the answer (serialised once). */
+function etagOfText(json: string): string {
+  return `"${crypto.createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }
 
 /** Whether an If-Match / If-None-Match header names this tag (or is `*`). Weak tags compare by their opaque part. */
@@ -257,12 +262,13 @@ async function execute(op: ApiOperation, req: Request, db: Db, call: OperationCa
     const answer = await op.handler(ctx);
     const headers: Record<string, string> = {};
     if (answer.location) headers.Location = answer.location;
-    if (op.success.etag && answer.body !== undefined) {
-      const tag = etagOf(answer.body);
+    const text = answer.body === undefined ? null : JSON.stringify(answer.body);
+    if (op.success.etag && text !== null) {
+      const tag = etagOfText(text);
       headers.ETag = tag;
       if (call.ifNoneMatch && tagListHas(call.ifNoneMatch, tag)) return { kind: 'not-modified', headers };
     }
-    return { kind: 'answer', status: answer.status ?? op.success.status, headers, body: answer.body === undefined ? null : JSON.stringify(answer.body), replayed: false };
+    return { kind: 'answer', status: answer.status ?? op.success.status, headers, body: text, replayed: false };
   }
 
   const idempotencyKey = op.method === 'post' ? call.idempotencyKey : undefined;
@@ -286,8 +292,8 @@ async function execute(op: ApiOperation, req: Request, db: Db, call: OperationCa
     const status = answer.status ?? op.success.status;
     const headers: Record<string, string> = {};
     if (answer.location) headers.Location = answer.location;
-    if (op.success.etag && answer.body !== undefined) headers.ETag = etagOf(answer.body);
     const text = answer.body === undefined ? null : JSON.stringify(answer.body);
+    if (op.success.etag && text !== null) headers.ETag = etagOfText(text);
     if (claim !== undefined) await tx.raw('UPDATE api_idempotency SET status = ?, headers = ?::jsonb, body = ? WHERE id = ?', [status, JSON.stringify(headers), text, claim]);
     return { kept: { status, headers, body: text }, fresh: true };
   });
