@@ -148,4 +148,15 @@ describe('the JSON API: calls, charges and accounts', () => {
     assert.equal((await get(keys.resellerA, '/subscribers/{subscriberId}/account', `/subscribers/${fx.b.subscriber.id}/account`)).status, 404);
     assert.equal((await get(keys.operator, '/subscribers/{subscriberId}/account', `/subscribers/${fx.b.subscriber.id}/account`)).status, 200);
   });
+  // Last: its leg and charge would count in the accounts above.
+  test('GET /calls/:legId of an on-net leg another reseller paid: the callee’s reseller sees it received, its own side only (no payer’s charges, trunk or reason)', async () => {
+    const leg = await makeCallLeg(t.db, { platformId: fx.platform.id, resellerId: fx.a.reseller.id, subscriberId: fx.a.subscriber.id, calleeResellerId: fx.b.reseller.id, calleeSubscriberId: fx.b.subscriber.id, direction: 'onnet', startAt: new Date(Date.now() - 30_000) });
+    await makeCharge(t.db, leg, { kind: 'wholesale', resellerId: fx.a.reseller.id, subscriberId: fx.a.subscriber.id, ratePlanId: fx.operatorPlan.id, amount: '0.0000001234' });
+    const callee = await get(keys.resellerB, '/calls/{legId}', `/calls/${leg.id}`);
+    assert.equal(callee.status, 200);
+    assert.deepEqual([callee.body.received, callee.body.reseller_id, callee.body.subscriber_id, callee.body.account_number, callee.body.charges], [true, fx.b.reseller.id, fx.b.subscriber.id, fx.b.subscriber.account_number, []]);
+    const payer = await get(keys.resellerA, '/calls/{legId}', `/calls/${leg.id}`);
+    assert.deepEqual([payer.body.received, payer.body.subscriber_id, payer.body.charges.map((c: { amount: string }) => c.amount)], [false, fx.a.subscriber.id, ['0.0000001234']]);
+    assert.equal(Date.parse(payer.body.charges[0].rated_at), new Date((await t.db('charges').where({ leg_id: leg.id }).first('rated_at')).rated_at).getTime());
+  });
 });

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Queryable } from '../../db/knex';
+import { preparedQuery, type Queryable } from '../../db/knex';
 import type { Owner } from '../../domain/tenancy/owner';
 import { partyTimeZoneSql } from '../settings/settings.repository';
 
@@ -76,14 +76,14 @@ export async function revokeKey(db: Queryable, id: number, by: number | null): P
   return Number(n) === 1;
 }
 
+// Every API request reads its key: a prepared statement, planned once per connection.
+const KEY_FOR_AUTH_SQL = `SELECT k.id, k.reseller_id, r.name AS reseller_name, r.status AS reseller_status, k.name, k.access, k.key_hash, k.revoked_at IS NOT NULL AS revoked,
+         k.last_used_at, ${partyTimeZoneSql('r.time_zone')} AS time_zone
+    FROM api_keys k LEFT JOIN resellers r ON r.id = k.reseller_id
+   WHERE k.id = $1`;
+
 export async function keyForAuth(db: Queryable, id: number): Promise<ApiKeyForAuth | undefined> {
-  const { rows } = await db.raw(
-    `SELECT k.id, k.reseller_id, r.name AS reseller_name, r.status AS reseller_status, k.name, k.access, k.key_hash, k.revoked_at IS NOT NULL AS revoked,
-            k.last_used_at, ${partyTimeZoneSql('r.time_zone')} AS time_zone
-       FROM api_keys k LEFT JOIN resellers r ON r.id = k.reseller_id
-      WHERE k.id = ?`,
-    [id],
-  );
+  const { rows } = await preparedQuery<Record<string, any>>(db, 'api_key_for_auth', KEY_FOR_AUTH_SQL, [id]);
   const r = rows[0];
   if (!r) return undefined;
   return {

@@ -158,11 +158,10 @@ export function callApi(): ApiOperation[] {
       params: z.object({ legId: idParam.meta({ description: 'The leg’s id.' }) }),
       success: { status: 200, description: 'The leg.', schema: legDetailOut, etag: true },
       handler: async ({ db, params, actor }) => {
-        // The reads the call page makes (callDetails), less the raw record.
-        const leg = await reads.getCall(db, actor.scope, params.legId);
-        if (!leg) throw new NotFoundError();
-        const detail = await reads.chargesOf(db, actor.scope, { id: leg.id, startKey: leg.startKey });
-        return { body: { ...legJsonOf(leg), charges: detail.map(chargeDetailOf) } };
+        // The read the call page makes (callDetails), less the raw record: one statement.
+        const found = await reads.getCallWithCharges(db, actor.scope, params.legId);
+        if (!found) throw new NotFoundError();
+        return { body: { ...legJsonOf(found.leg), charges: found.charges.map(chargeDetailOf) } };
       },
     }),
   ];

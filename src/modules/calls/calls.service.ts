@@ -314,9 +314,10 @@ function presentCharge(c: reads.ChargeDetail): ChargeView {
 
 /** One leg with its charges (and, for operator staff, the record it came from). Another tenant's leg is not found. */
 export async function callDetails(db: Db, scope: Scope, id: number) {
-  const leg = await reads.getCall(db, scope, id);
-  if (!leg) throw new NotFoundError();
-  const [charges, cdr] = await Promise.all([reads.chargesOf(db, scope, { id: leg.id, startKey: leg.startKey }), reads.getCdr(db, scope, leg.cdrId)]);
+  const found = await reads.getCallWithCharges(db, scope, id);
+  if (!found) throw new NotFoundError();
+  const { leg, charges } = found;
+  const cdr = await reads.getCdr(db, scope, leg.cdrId);
   return { leg, view: presentCall(leg), charges: charges.map(presentCharge), cdr: cdr ?? null };
 }
 

@@ -4,7 +4,7 @@
  * ledger.repository, the only code that knows the columns of call_legs, cdrs and charges.
  */
 import type { Knex } from 'knex';
-import type { Queryable } from '../../db/knex';
+import { preparedQuery, type Queryable } from '../../db/knex';
 import { decodeCursor, toPage, type Page, PAGE_SIZE } from '../../db/paging';
 import { BadRequestError } from '../../domain/errors';
 import { Decimal } from '../../domain/money/decimal';
@@ -377,28 +377,6 @@ export interface CallLeg extends CallRow {
   ratedAt: Date | null;
 }
 
-export async function getCall(db: Queryable, scope: Scope, id: number): Promise<CallLeg | undefined> {
-  const row = await callsQuery(db, scope)
-    .select('l.leg_key', 'l.cdr_id', 'l.trunk', 'l.carrier', 'l.redirecting_number', 'l.account_code', 'l.received_at', 'l.rated_at')
-    .where('l.id', id)
-    .first();
-  if (!row) return undefined;
-  const call = toCallRow(row);
-  // A received leg: how the payer's call left the switch and when it was rated are the payer's.
-  const own = !call.received;
-  return {
-    ...call,
-    legKey: row.leg_key,
-    cdrId: row.cdr_id,
-    trunk: own ? row.trunk : null,
-    carrier: own ? row.carrier : null,
-    redirectingNumber: own ? row.redirecting_number : null,
-    accountCode: own ? row.account_code : null,
-    receivedAt: row.received_at,
-    ratedAt: own ? row.rated_at : null,
-  };
-}
-
 export interface ChargePieceRow {
   band: string | null;
   step: number;
@@ -438,45 +416,112 @@ export interface ChargeDetail extends ChargeSummary {
   ratedAt: Date;
 }
 
-/** The charges of a leg the scope already reached (subscribers: their retail charge only). */
-export async function chargesOf(db: Queryable, scope: Scope, leg: { id: number; startKey: string }): Promise<ChargeDetail[]> {
-  const q = db('charges as c')
-    .leftJoin('rate_plans as rp', 'rp.id', 'c.rate_plan_id')
-    .where('c.leg_id', leg.id)
-    .whereRaw('c.start_at = ?::timestamptz', [leg.startKey])
-    .select('c.*', 'rp.name as plan_name')
-    // wholesale first: what the reseller pays, then what it charges, then (operator staff) what the carrier should charge us
-    .orderByRaw(`case c.kind when 'wholesale' then 0 when 'retail' then 1 else 2 end`);
-  // The expected carrier cost is the operator's alone: a reseller's people never read it.
-  if (scope.kind !== 'wholesale') q.whereIn('c.kind', BILLED_KINDS).where('c.reseller_id', scope.resellerId);
-  if (scope.kind === 'subscriber') q.where('c.kind', 'retail').where('c.subscriber_id', scope.subscriberId);
-  const rows = (await q) as Array<Record<string, any>>;
-  return rows.map((r) => ({
-    kind: r.kind,
-    planId: r.rate_plan_id,
-    planName: r.plan_name ?? null,
-    planRevision: r.plan_revision,
-    direction: r.direction,
-    prefix: r.prefix,
-    description: r.description,
-    rateEffectiveFrom: r.rate_effective_from,
-    billableSeconds: r.billable_seconds,
-    chargedSeconds: r.charged_seconds,
-    pieces: (typeof r.pieces === 'string' ? JSON.parse(r.pieces) : r.pieces) as ChargePieceRow[],
-    connectFee: r.connect_fee,
-    usage: r.usage,
-    taxes: (typeof r.taxes === 'string' ? JSON.parse(r.taxes) : r.taxes) as ChargeTaxRow[],
-    currency: String(r.currency).trim(),
-    amount: r.amount,
-    taxAmount: r.tax_amount,
-    total: r.total,
-    billedCurrency: String(r.billed_currency).trim(),
-    exchangeRate: r.exchange_rate,
-    billedTotal: r.billed_total,
-    // Present once charges has the column (toll packages): c.* reads it.
-    coveredSeconds: r.covered_seconds === undefined || r.covered_seconds === null ? null : Number(r.covered_seconds),
-    ratedAt: r.rated_at,
-  }));
+/**
+ * The leg's charges the scope may see, in its order, as one JSON array (wholesale first: what the
+ * reseller pays, then what it charges, then, for operator staff, what the carrier should charge
+ * us). The expected carrier cost is the operator's alone; a subscriber reads its retail charge
+ * only. Amounts as text, so that no decimal passes through a JavaScript number; times as epoch ms.
+ */
+function chargesJsonSql(scope: Scope): string {
+  const where = ['c.leg_id = l.id', 'c.start_at = l.start_at'];
+  if (scope.kind !== 'wholesale') where.push(`c.kind IN ('wholesale', 'retail')`, 'c.reseller_id = $2');
+  if (scope.kind === 'subscriber') where.push(`c.kind = 'retail'`, 'c.subscriber_id = $3');
+  const text = (col: string) => `'${col}', c.${col}::text`;
+  return `(SELECT coalesce(json_agg(json_build_object(
+      'kind', c.kind, 'rate_plan_id', c.rate_plan_id, 'plan_name', rp.name, 'plan_revision', c.plan_revision, 'direction', c.direction,
+      'prefix', c.prefix, 'description', c.description, 'rate_effective_from', floor(extract(epoch FROM c.rate_effective_from) * 1000),
+      'billable_seconds', c.billable_seconds, 'charged_seconds', c.charged_seconds, 'pieces', c.pieces, 'taxes', c.taxes,
+      ${['connect_fee', 'usage', 'currency', 'amount', 'tax_amount', 'total', 'billed_currency', 'exchange_rate', 'billed_total'].map(text).join(', ')},
+      'covered_seconds', c.covered_seconds, 'rated_at', floor(extract(epoch FROM c.rated_at) * 1000))
+      ORDER BY CASE c.kind WHEN 'wholesale' THEN 0 WHEN 'retail' THEN 1 ELSE 2 END), '[]')
+    FROM charges c LEFT JOIN rate_plans rp ON rp.id = c.rate_plan_id
+   WHERE ${where.join(' AND ')})`;
+}
+
+/**
+ * One leg with its charges in detail, as one prepared statement per kind of scope (the call page
+ * and the API's leg read: one round trip, planned once per connection): the same legs, columns
+ * and charges the calls pages show (callsQuery, confineSide), with the scope's ids as parameters
+ * ($2 reseller, $3 subscriber). A received leg shows its callee and only the scope's own charges.
+ */
+function callSql(scope: Scope): string {
+  const paid = scope.kind === 'wholesale' ? 'true' : scope.kind === 'reseller' ? 'coalesce(l.reseller_id = $2, false)' : 'coalesce(l.reseller_id = $2 AND l.subscriber_id = $3, false)';
+  const confined =
+    scope.kind === 'wholesale' ? ''
+    : scope.kind === 'reseller' ? ` AND (l.reseller_id = $2 OR (NOT ${paid} AND l.callee_reseller_id = $2))`
+    : ` AND ((l.reseller_id = $2 AND l.subscriber_id = $3) OR (NOT ${paid} AND l.callee_reseller_id = $2 AND l.callee_subscriber_id = $3))`;
+  return `SELECT l.id, l.start_at, l.answer_at, l.end_at, l.call_id, l.platform_id, l.direction, l.calling_number, l.called_number, l.raw_calling, l.raw_called,
+          l.billable_seconds, l.answered, l.disposition, l.switch_cause, l.switch_direction, l.status,
+          NOT ${paid} AS received,
+          CASE WHEN ${paid} THEN l.reseller_id ELSE l.callee_reseller_id END AS reseller_id,
+          CASE WHEN ${paid} THEN l.subscriber_id ELSE l.callee_subscriber_id END AS subscriber_id,
+          CASE WHEN ${paid} THEN l.unrated_reason END AS unrated_reason,
+          p.name AS platform_name, s.account_number, s.name AS subscriber_name, r.name AS reseller_name, r.code AS reseller_code, ${startKeySql()} AS start_key,
+          l.leg_key, l.cdr_id, l.trunk, l.carrier, l.redirecting_number, l.account_code, l.received_at, l.rated_at,
+          ${chargesJsonSql(scope)} AS charges
+     FROM call_legs l
+     JOIN platforms p ON p.id = l.platform_id
+     LEFT JOIN subscribers s ON s.id = CASE WHEN ${paid} THEN l.subscriber_id ELSE l.callee_subscriber_id END
+     LEFT JOIN resellers r ON r.id = CASE WHEN ${paid} THEN l.reseller_id ELSE l.callee_reseller_id END
+    WHERE l.id = $1${confined}
+    LIMIT 1`;
+}
+
+const CALL_SQL = { wholesale: callSql({ kind: 'wholesale' } as Scope), reseller: callSql({ kind: 'reseller', resellerId: 0 } as Scope), subscriber: callSql({ kind: 'subscriber', resellerId: 0, subscriberId: 0 } as Scope) };
+
+function chargeDetailOf(c: Record<string, any>): ChargeDetail {
+  return {
+    kind: c.kind,
+    planId: Number(c.rate_plan_id),
+    planName: c.plan_name ?? null,
+    planRevision: Number(c.plan_revision),
+    direction: c.direction,
+    prefix: c.prefix,
+    description: c.description,
+    rateEffectiveFrom: new Date(Number(c.rate_effective_from)),
+    billableSeconds: Number(c.billable_seconds),
+    chargedSeconds: Number(c.charged_seconds),
+    pieces: c.pieces as ChargePieceRow[],
+    connectFee: c.connect_fee,
+    usage: c.usage,
+    taxes: c.taxes as ChargeTaxRow[],
+    currency: String(c.currency).trim(),
+    amount: c.amount,
+    taxAmount: c.tax_amount,
+    total: c.total,
+    billedCurrency: String(c.billed_currency).trim(),
+    exchangeRate: c.exchange_rate,
+    billedTotal: c.billed_total,
+    coveredSeconds: c.covered_seconds === undefined || c.covered_seconds === null ? null : Number(c.covered_seconds),
+    ratedAt: new Date(Number(c.rated_at)),
+  };
+}
+
+/** A leg the scope sees, with the charges of it the scope may read; undefined for another tenant's. */
+export async function getCallWithCharges(db: Queryable, scope: Scope, id: number): Promise<{ leg: CallLeg; charges: ChargeDetail[] } | undefined> {
+  const values = scope.kind === 'wholesale' ? [id] : scope.kind === 'reseller' ? [id, scope.resellerId] : [id, scope.resellerId, scope.subscriberId];
+  const { rows } = await preparedQuery<Record<string, any>>(db, `ledger_call_${scope.kind}`, CALL_SQL[scope.kind], values);
+  const row = rows[0];
+  if (!row) return undefined;
+  const charges = (row.charges as Array<Record<string, any>>).map(chargeDetailOf);
+  const call = toCallRow(row);
+  // The summaries the lists show, from the same charges (a subscriber's scope never reads wholesale).
+  call.wholesale = charges.find((c) => c.kind === 'wholesale') ?? null;
+  call.retail = charges.find((c) => c.kind === 'retail') ?? null;
+  // A received leg: how the payer's call left the switch and when it was rated are the payer's.
+  const own = !call.received;
+  const leg: CallLeg = {
+    ...call,
+    legKey: row.leg_key,
+    cdrId: row.cdr_id,
+    trunk: own ? row.trunk : null,
+    carrier: own ? row.carrier : null,
+    redirectingNumber: own ? row.redirecting_number : null,
+    accountCode: own ? row.account_code : null,
+    receivedAt: row.received_at,
+    ratedAt: own ? row.rated_at : null,
+  };
+  return { leg, charges };
 }
 
 export interface CdrRecord {
