@@ -1,12 +1,12 @@
 /**
- * Open-loop GETs for bench part (j), in a worker thread (as load-worker.ts does for posts): read k
+ * Open-loop GETs for bench part (j), in a process of its own (as real clients are: its work and its
+ * garbage collection are not the app's; a worker thread would share the app's process): read k
  * is due at start + k / rate and sent when due by client k mod `clients`, each client with its own
  * keep-alive agent and its own API key (the throttle is per key). Latency counts from the time the
  * read was DUE, so the generator's own lag counts against the server.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { parentPort, workerData } from 'node:worker_threads';
 
 export interface ReadLoadInput {
   url: string;
@@ -99,7 +99,9 @@ function run(input: ReadLoadInput): Promise<ReadLoadOutput> {
   });
 }
 
-if (parentPort) {
-  const port = parentPort;
-  run(workerData as ReadLoadInput).then((r) => port.postMessage(r));
+// Started by bench/api-reads.ts with an IPC channel: the input comes as the first message.
+if (process.send) {
+  process.once('message', (input: ReadLoadInput) => {
+    void run(input).then((r) => process.send?.(r, () => process.exit(0)));
+  });
 }

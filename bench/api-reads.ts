@@ -11,6 +11,7 @@
  *
  * Not asserted anywhere; written to its own section of docs/PERFORMANCE.md.
  */
+import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -18,7 +19,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { createApp } from '../src/app';
 import type { Config } from '../src/config';
@@ -98,14 +98,11 @@ async function sequentialReads(url: string, tokens: string[], pathsOf: string[][
 
 function readLoad(input: ReadLoadInput): Promise<ReadLoadOutput> {
   return new Promise((resolve, reject) => {
-    // Workers do not inherit tsx's loader: register its CommonJS hook first (as bench/intake.ts does).
-    const file = JSON.stringify(path.join(__dirname, 'api-reads-worker.ts'));
-    const w = new Worker(`require('tsx/cjs'); require(${file});`, { eval: true, workerData: input });
-    w.once('message', (m: ReadLoadOutput) => {
-      resolve(m);
-      void w.terminate();
-    });
-    w.once('error', reject);
+    const child = fork(path.join(__dirname, 'api-reads-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (m) => resolve(m as ReadLoadOutput));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`the read load process ended with ${code}`))));
+    child.send(input);
   });
 }
 
