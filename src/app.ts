@@ -148,7 +148,7 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerRecordFileJobs(jobs, { db, box });
   registerCarrierDataJobs(jobs, { db });
   registerReconciliationJobs(jobs, { db, embedded: deps.embedded });
-  registerWebhookJobs(jobs, { db, box });
+  registerWebhookJobs(jobs, { db, box, retentionDays: config.webhookRetentionDays });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
