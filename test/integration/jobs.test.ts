@@ -204,6 +204,24 @@ describe('the durable job queue', () => {
     assert.deepEqual(rows, Array.from({ length: 20 }, (_, i) => i + 1), 'each step once: the second worker began after the first one\'s last');
   });
 
+  test("a schedule's routine runs are logged at debug, a job someone queued at info", async () => {
+    const lines: Array<{ level: string; msg: string; kind?: string }> = [];
+    const log = Object.fromEntries((['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (o: Record<string, unknown>, msg: string) => void lines.push({ level, msg, kind: o.kind as string })])) as unknown as typeof silent;
+    const kinds = new JobKinds()
+      .register({ kind: 'test-routine', payload: z.object({}), title: () => 'routine', run: async () => ({ message: 'nothing to do' }) })
+      .register({ kind: 'test-asked', payload: z.object({}), title: () => 'asked', run: async () => ({}) })
+      .schedule({ name: 'test-routine', kind: 'test-routine', payload: {}, everySeconds: 3600 });
+    const w = new JobWorker({ db: t.db, kinds, log, leaseSeconds: 30, pollMs: 50, name: 'logs', schedules: true });
+    workers.push(w);
+    const asked = await enqueueJob(t.db, kinds, SYSTEM_ACTOR, { kind: 'test-asked', payload: {}, title: 'asked', returnTo: '/wholesale/jobs' });
+    w.start();
+    await until('both done', async () => (await job(asked)).status === 'done' && (await t.db('jobs').where({ schedule: 'test-routine', status: 'done' }).first()) !== undefined);
+    await w.stop(100);
+    const of = (kind: string) => lines.filter((l) => l.kind === kind && (l.msg === 'job started' || l.msg === 'job finished')).map((l) => `${l.level} ${l.msg}`);
+    assert.deepEqual(of('test-routine'), ['debug job started', 'debug job finished']);
+    assert.deepEqual(of('test-asked'), ['info job started', 'info job finished']);
+  });
+
   test('a schedule runs once per period however many workers look at it, and a period whose last run is still open is skipped', async () => {
     let runs = 0;
     let release: () => void = () => undefined;

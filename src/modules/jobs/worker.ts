@@ -171,7 +171,10 @@ export class JobWorker {
       await failAttempt(this.db, job.id, this.name, `its payload is not valid for ${job.kind}: ${parsed.error.message}`, null);
       return;
     }
-    log.info({ job: job.id, kind: job.kind, attempt: job.attempts, resumed: job.checkpoint !== null }, 'job started');
+    // A schedule's runs (webhooks every 30 s, upkeep hourly) are routine: said at debug, so that the
+    // log at info is what people asked for and what went wrong (failures are warned of either way).
+    const routine = job.schedule !== null && job.attempts <= 1;
+    log[routine ? 'debug' : 'info']({ job: job.id, kind: job.kind, attempt: job.attempts, resumed: job.checkpoint !== null }, 'job started');
 
     let lost = false;
     const renew = setInterval(() => {
@@ -202,7 +205,7 @@ export class JobWorker {
     try {
       const result = await handler.run({ job, payload: parsed.data, checkpoint: job.checkpoint, save, signal: abort.signal, log });
       if (await completeJob(this.db, job.id, this.name, result, typeof result.done === 'number' ? result.done : undefined)) {
-        log.info({ job: job.id, kind: job.kind, attempt: job.attempts }, 'job finished');
+        log[routine ? 'debug' : 'info']({ job: job.id, kind: job.kind, attempt: job.attempts, message: result.message }, 'job finished');
       } else {
         log.warn({ job: job.id, kind: job.kind }, 'job finished after its lease ran out; the outcome of the worker that holds it stands');
       }
