@@ -24,14 +24,7 @@ describe('the JSON API: plans and packages', () => {
   let operatorToll: { id: number };
   let ownToll: { id: number };
 
-  const as = (key: string) => {
-    const auth = (r: request.Test) => r.set('Authorization', `Bearer ${key}`);
-    return {
-      get: async (template: string, path: string, headers: Record<string, string> = {}) => oa.check('get', template, await auth(request(t.app).get(`/api/v1${path}`)).set(headers)),
-      post: async (template: string, path: string, body: unknown = {}, headers: Record<string, string> = {}) => oa.check('post', template, await auth(request(t.app).post(`/api/v1${path}`)).set(headers).send(body as object)),
-      put: async (template: string, path: string, body: unknown, headers: Record<string, string> = {}) => oa.check('put', template, await auth(request(t.app).put(`/api/v1${path}`)).set(headers).send(body as object)),
-    };
-  };
+  const as = (key: string) => oa.caller(t.app, key);
   const pointers = (res: request.Response) => res.body.errors.map((e: { pointer: string }) => e.pointer);
 
   before(async () => {

@@ -21,16 +21,7 @@ describe('the JSON API: resellers, and the conventions every operation follows',
   const keys: Record<'write' | 'read' | 'resellerA' | 'resellerReadA', string> = {} as never;
   let n = 0;
 
-  const call = (key: string) => {
-    const auth = (r: request.Test) => r.set('Authorization', `Bearer ${key}`);
-    return {
-      get: async (template: string, path: string, headers: Record<string, string> = {}) => oa.check('get', template, await auth(request(t.app).get(`/api/v1${path}`)).set(headers)),
-      post: async (template: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-        oa.check('post', template, await auth(request(t.app).post(`/api/v1${path}`)).set(headers).send(body as object)),
-      patch: async (template: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
-        oa.check('patch', template, await auth(request(t.app).patch(`/api/v1${path}`)).set(headers).send(body as object)),
-    };
-  };
+  const call = (key: string) => oa.caller(t.app, key);
   const newReseller = (over: Record<string, unknown> = {}) => {
     const code = `api-${++n}-${crypto.randomBytes(3).toString('hex')}`;
     return { name: `Api Reseller ${n}`, code, currency: 'USD', admin_name: 'First Admin', admin_email: `${code}@example.com`, admin_password: 'correct horse battery', ...over };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { Response } from 'supertest';
+import request, { type Response, type Test } from 'supertest';
 
 type Doc = { paths: Record<string, Record<string, any>>; components?: Record<string, unknown> };
 
@@ -43,5 +43,18 @@ export class OpenApiChecker {
     const body = !/json/.test(type) ? res.text : res.body !== undefined && Object.keys(res.body ?? {}).length ? res.body : JSON.parse(res.text || 'null');
     assert.ok(validate(body), `${method} ${template} ${status}: the body does not match the document: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
     return res;
+  }
+
+  /**
+   * Calls of the API with `key` as its bearer, each answer checked against the document:
+   * `get(template, path)`, `post(template, path, body)` and so on, `path` under /api/v1.
+   */
+  caller(app: Parameters<typeof request>[0], key: string) {
+    const send = (method: 'get' | 'post' | 'put' | 'patch' | 'delete') => async (template: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+      let r: Test = request(app)[method](`/api/v1${path}`).set('Authorization', `Bearer ${key}`).set(headers);
+      if (body !== undefined) r = r.send(body as object);
+      return this.check(method, template, await r);
+    };
+    return { get: (template: string, path: string, headers: Record<string, string> = {}) => send('get')(template, path, undefined, headers), post: send('post'), put: send('put'), patch: send('patch'), delete: send('delete') };
   }
 }
