@@ -56,6 +56,7 @@ const schema = z
     JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
     RECONCILE_INLINE_MAX: z.coerce.number().int().min(0).default(200_000),
     CACHE_CHECK_SECONDS: z.coerce.number().positive().max(3600).default(5),
+    OUTBOUND_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('false'),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
     message: 'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
@@ -90,6 +91,8 @@ export interface Config {
   reconcileInlineMax: number;
   /** How long an in-memory copy (plans, platforms, taxes, rates) is served on one check of its version: the longest a missed change goes unseen. */
   cacheMaxAgeMs: number;
+  /** Webhooks and the record-file push may post to private, loopback and link-local addresses (and plain HTTP to this machine): a local receiver, tests. Off: public HTTPS addresses only (web/outbound.ts). */
+  outboundAllowPrivate: boolean;
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
@@ -137,5 +140,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLeaseSeconds: c.JOB_LEASE_SECONDS,
     reconcileInlineMax: c.RECONCILE_INLINE_MAX,
     cacheMaxAgeMs: Math.round(c.CACHE_CHECK_SECONDS * 1000),
+    outboundAllowPrivate: c.OUTBOUND_ALLOW_PRIVATE === 'true' || c.OUTBOUND_ALLOW_PRIVATE === '1',
   };
 }

@@ -15,7 +15,8 @@ import { SecretBox } from '../../src/modules/auth/secret-box';
 import { runReconciliation } from '../../src/modules/reconciliation/reconciliation.service';
 import { setStatus, updateSubscriber } from '../../src/modules/subscribers/subscribers.service';
 import { subscriberFields } from '../../src/modules/subscribers/subscribers.schemas';
-import { fanOut, sendDue } from '../../src/modules/webhooks/webhooks.service';
+import { createEndpoint, fanOut, sendDue } from '../../src/modules/webhooks/webhooks.service';
+import { FieldErrors } from '../../src/domain/errors';
 import { createTestApp, TEST_INSTANCE_SECRET, type TestApp } from '../support/app';
 import { makeSubscriber, makeTenants, makeUser } from '../support/factories';
 import { Client, csrfFrom } from '../support/http';
@@ -118,7 +119,8 @@ describe('webhooks', () => {
   let fx: Tenants;
   const box = new SecretBox(TEST_INSTANCE_SECRET);
   before(async () => {
-    t = await createTestApp();
+    // Receivers listen on 127.0.0.1 here: private addresses allowed, as for a local receiver (outbound.test.ts and the test below refuse them).
+    t = await createTestApp({ OUTBOUND_ALLOW_PRIVATE: 'true' });
     fx = await makeTenants(t.db);
   });
   after(() => t.close());
@@ -194,12 +196,12 @@ describe('webhooks', () => {
       assert.deepEqual(rows.map((r) => r.event_type), ['subscriber.updated', 'subscriber.deactivated']);
 
       const now = Date.now();
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: now }), { tried: 1, delivered: 0 }, 'the endpoint failed: its other delivery waits for the next run');
-      assert.equal((await sendDue(t.db, box, { nowMs: now + 30_000 })).tried, 0, 'not due before its back-off');
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: now + 61_000 }), { tried: 1, delivered: 0 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: now }), { tried: 1, delivered: 0 }, 'the endpoint failed: its other delivery waits for the next run');
+      assert.equal((await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 30_000 })).tried, 0, 'not due before its back-off');
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 }), { tried: 1, delivered: 0 });
       // The second failure doubled the wait: two minutes.
-      assert.equal((await sendDue(t.db, box, { nowMs: now + 61_000 + 90_000 })).tried, 0);
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: now + 61_000 + 121_000 }), { tried: 2, delivered: 2 });
+      assert.equal((await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 + 90_000 })).tried, 0);
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 + 121_000 }), { tried: 2, delivered: 2 });
       assert.deepEqual(rx.got.map((g) => g.type), ['subscriber.updated', 'subscriber.deactivated']);
       assert.ok(rx.got.every((g) => g.verified));
       const first = rx.answered.filter((a) => a.id === rows[0].event_id);
@@ -228,7 +230,7 @@ describe('webhooks', () => {
       // Send again by hand: the same message, marked as sent by hand.
       const again = await admin.submit(`/reseller/webhooks/${endpoint.id}/deliveries/${rows[0].id}/send-again`, {}, `/reseller/webhooks/${endpoint.id}`);
       assert.equal(again.status, 303);
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: Date.now() }), { tried: 1, delivered: 1 });
       assert.deepEqual(rx.answered.filter((a) => a.id === rows[0].event_id).map((a) => a.status), [500, 500, 200, 200]);
       assert.equal((await t.db('webhook_attempts').where({ delivery_id: rows[0].id }).orderBy('id', 'desc').first()).manual, true);
       // Another reseller's delivery cannot be sent again through this endpoint.
@@ -239,13 +241,46 @@ describe('webhooks', () => {
       await t.db('webhook_endpoints').where({ id: endpoint.id }).update({ url: 'http://127.0.0.1:9/closed' });
       await updateSubscriber(t.db, actorOf(b.admin, b.reseller.id), { kind: 'reseller', resellerId: b.reseller.id }, sub.id, input(sub, 'Renamed twice'));
       const [, , third] = await fannedOut(t.db, endpoint.id, 3);
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 0 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: Date.now() }), { tried: 1, delivered: 0 });
       const unreached = await t.db('webhook_attempts').where({ delivery_id: third.id }).first();
       assert.equal(unreached.status_code, null);
       assert.ok(unreached.error, 'why it was not reached');
       const dayOn = Date.now() + 27 * 3_600_000;
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: dayOn }), { tried: 1, delivered: 0 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: dayOn }), { tried: 1, delivered: 0 });
       assert.equal((await t.db('webhook_deliveries').where({ id: third.id }).first()).status, 'failed', 'given up after more than a day');
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test('outbound to private addresses (SSRF): refused when saved as an address, and at the send when the name resolves to one, the attempt failed with why', async () => {
+    const fresh = await makeTenants(t.db);
+    const b = fresh.b;
+    const actor = actorOf(b.admin, b.reseller.id);
+    const strict = { allowPrivate: false };
+    for (const url of ['https://10.0.0.1/h', 'https://169.254.169.254/latest', 'https://[::1]/h', 'https://[fd00::1]/h', 'https://2130706433/h', 'https://[::ffff:192.168.0.1]/h', 'https://0.0.0.0/h']) {
+      await assert.rejects(createEndpoint(t.db, box, actor, b.reseller.id, { url, description: '', events: 'all' }, strict), (err: unknown) => err instanceof FieldErrors && /Not a public address/.test(err.fields.url ?? ''), url);
+    }
+    assert.equal(await t.db('webhook_endpoints').where({ reseller_id: b.reseller.id }).first(), undefined, 'none saved');
+
+    // A name that resolves to this machine, saved while private addresses were allowed: refused at the send.
+    const rx = receiver();
+    const url = (await rx.listen()).replace('127.0.0.1', 'localhost');
+    try {
+      const made = await createEndpoint(t.db, box, actor, b.reseller.id, { url, description: '', events: ['subscriber.updated'] }, { allowPrivate: true });
+      rx.setSecret(made.secret);
+      const sub = await makeSubscriber(t.db, b.reseller.id);
+      await updateSubscriber(t.db, actor, { kind: 'reseller', resellerId: b.reseller.id }, sub.id, input(sub, 'Named privately'));
+      const [d] = await fannedOut(t.db, made.id, 1);
+      await sendDue(t.db, box, { nowMs: Date.now() });
+      const attempt = await t.db('webhook_attempts').where({ delivery_id: d.id }).first();
+      assert.equal(attempt.status_code, null);
+      assert.match(attempt.error, /refused: localhost resolves to .* loopback address/);
+      assert.equal((await t.db('webhook_deliveries').where({ id: d.id }).first()).status, 'pending', 'tried again with back-off, as any failure');
+      assert.deepEqual(rx.answered, [], 'nothing reached the receiver');
+      // Allowed (a local receiver): the same delivery is taken.
+      await sendDue(t.db, box, { allowPrivate: true, nowMs: Date.now() + 61_000 });
+      assert.equal((await t.db('webhook_deliveries').where({ id: d.id }).first()).status, 'delivered');
     } finally {
       await rx.close();
     }
@@ -285,12 +320,12 @@ describe('webhooks', () => {
 
       rx.failWhen((m, seen) => m.data.after?.name === 'X first' && seen === 0);
       const now = Date.now();
-      await sendDue(t.db, box, { nowMs: now });
+      await sendDue(t.db, box, { allowPrivate: true, nowMs: now });
       // X's first failed; X's second has not been posted: it waits for the first, whatever its own due time.
       const xSecond = rows.find((r) => JSON.parse(r.body).data.after.name === 'X second');
       assert.equal((await t.db('webhook_attempts').where({ delivery_id: xSecond.id })).length, 0);
       // A minute on: X's second is due since the start, X's first only now; the first goes first.
-      await sendDue(t.db, box, { nowMs: now + 61_000 });
+      await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 });
       const xs = rx.got.filter((g) => g.data.entity_id === x.id).map((g) => g.data.after.name);
       assert.deepEqual(xs, ['X first', 'X second'], 'in the order they happened');
       assert.deepEqual(rx.got.filter((g) => g.data.entity_id === y.id).map((g) => g.data.after.name), ['Y only']);

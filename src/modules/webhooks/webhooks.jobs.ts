@@ -13,8 +13,8 @@ export const WEBHOOK_SEND_JOB = 'webhook-send';
  * retries after their back-off). Two schedules, so that an endpoint slow to answer never holds up
  * the fan-out of the others' events.
  */
-export function registerWebhookJobs(kinds: JobKinds, deps: { db: Db; box: SecretBox }): void {
-  const { db, box } = deps;
+export function registerWebhookJobs(kinds: JobKinds, deps: { db: Db; box: SecretBox; allowPrivate: boolean }): void {
+  const { db, box, allowPrivate } = deps;
   kinds.register({
     kind: WEBHOOK_FANOUT_JOB,
     payload: z.object({}).strict(),
@@ -30,7 +30,7 @@ export function registerWebhookJobs(kinds: JobKinds, deps: { db: Db; box: Secret
     payload: z.object({}).strict(),
     title: () => 'Webhooks: sending due deliveries',
     async run(ctx) {
-      const r = await sendDue(db, box, { signal: ctx.signal });
+      const r = await sendDue(db, box, { signal: ctx.signal, allowPrivate });
       return { message: `${r.delivered} of ${r.tried} webhook deliver${r.tried === 1 ? 'y' : 'ies'} taken.`, ...r };
     },
   });

@@ -3,6 +3,7 @@ import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { eventsFor, WEBHOOK_EVENTS } from '../../domain/webhooks/standard-webhooks';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
+import type { OutboundPolicy } from '../../web/outbound';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf } from '../../web/principal';
 import { flash } from '../../web/render';
@@ -31,7 +32,7 @@ function valuesOf(e: { url: string; description: string; eventTypes: string[] | 
  * disable, rotate the secret of an endpoint and send a delivery again; support roles see the
  * endpoints and their deliveries only (the read-only guard refuses their posts and forms).
  */
-export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: SecretBox; allowLocalHttp: boolean }): Router {
+export function webhookRoutes({ db, box, outbound }: { db: Db; box: SecretBox; outbound: OutboundPolicy }): Router {
   const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
@@ -59,7 +60,7 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
     r.post(base, async (req, res) => {
       const input = inputOf(req.body);
       try {
-        const made = await service.createEndpoint(db, box, actor(req), owner(req), input, { allowLocalHttp });
+        const made = await service.createEndpoint(db, box, actor(req), owner(req), input, outbound);
         res.status(201);
         await showEndpoint(req, res, made.id, made.secret);
       } catch (err) {
@@ -82,7 +83,7 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
       const endpoint = await service.endpointOrThrow(db, owner(req), idParam(req, 'webhookEndpointId'));
       const input = inputOf(req.body);
       try {
-        await service.updateEndpoint(db, actor(req), owner(req), endpoint.id, input, { allowLocalHttp });
+        await service.updateEndpoint(db, actor(req), owner(req), endpoint.id, input, outbound);
       } catch (err) {
         if (!(err instanceof FieldErrors)) throw err;
         res.status(422);

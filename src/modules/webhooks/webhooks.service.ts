@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
 import type { Actor } from '../../domain/tenancy/actor';
 import { eventsFor, messageIdOf, newWebhookSecret, webhookBody, webhookHeaders } from '../../domain/webhooks/standard-webhooks';
-import { checkPushUrl, postOnce, retryDelayMs } from '../../web/outbound';
+import { checkPushUrl, postOnce, retryDelayMs, type OutboundPolicy } from '../../web/outbound';
 import { recordAudit } from '../audit/audit.repository';
 import type { SecretBox } from '../auth/secret-box';
 import { eventsAfter, type OutboxEvent } from '../changes/changes.service';
@@ -47,11 +47,11 @@ export interface EndpointInput {
 }
 
 /** Checks an endpoint's form: the address, and the types against the owner's catalogue. */
-function checkInput(owner: repo.Owner, input: EndpointInput, allowLocalHttp: boolean): { url: string; description: string; eventTypes: string[] | null } {
+function checkInput(owner: repo.Owner, input: EndpointInput, policy: OutboundPolicy): { url: string; description: string; eventTypes: string[] | null } {
   const errors: Record<string, string> = {};
   let url = '';
   try {
-    url = checkPushUrl(input.url, { allowLocalHttp });
+    url = checkPushUrl(input.url, policy);
   } catch (err) {
     if (!(err instanceof FieldErrors)) throw err;
     Object.assign(errors, err.fields);
@@ -91,8 +91,8 @@ export async function endpointOrThrow(db: Queryable, owner: repo.Owner, id: numb
 export const deliveryCounts = repo.deliveryCounts;
 
 /** Registers an endpoint; returns its id and its secret, which is shown this once and kept sealed. */
-export async function createEndpoint(db: Db, box: SecretBox, actor: Actor, owner: repo.Owner, input: EndpointInput, opts: { allowLocalHttp: boolean }): Promise<{ id: number; secret: string }> {
-  const v = checkInput(owner, input, opts.allowLocalHttp);
+export async function createEndpoint(db: Db, box: SecretBox, actor: Actor, owner: repo.Owner, input: EndpointInput, policy: OutboundPolicy): Promise<{ id: number; secret: string }> {
+  const v = checkInput(owner, input, policy);
   const secret = newWebhookSecret();
   return db.transaction(async (tx) => {
     const id = await repo.insertEndpoint(tx, { resellerId: owner, ...v, secret: box.seal(secret) });
@@ -101,8 +101,8 @@ export async function createEndpoint(db: Db, box: SecretBox, actor: Actor, owner
   });
 }
 
-export async function updateEndpoint(db: Db, actor: Actor, owner: repo.Owner, id: number, input: EndpointInput & { active: boolean }, opts: { allowLocalHttp: boolean }): Promise<void> {
-  const v = checkInput(owner, input, opts.allowLocalHttp);
+export async function updateEndpoint(db: Db, actor: Actor, owner: repo.Owner, id: number, input: EndpointInput & { active: boolean }, policy: OutboundPolicy): Promise<void> {
+  const v = checkInput(owner, input, policy);
   await db.transaction(async (tx) => {
     const before = await repo.getEndpoint(tx, owner, id, { forUpdate: true });
     if (!before) throw new NotFoundError();
@@ -202,7 +202,7 @@ export async function fanOut(db: Db, opts: { nowMs?: number; signal?: AbortSigna
  * delivered. An endpoint that fails is not tried again in the same run (its other deliveries wait
  * for the next), so one endpoint that is down does not hold up the others for long.
  */
-export async function sendDue(db: Db, box: SecretBox, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ tried: number; delivered: number }> {
+export async function sendDue(db: Db, box: SecretBox, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal; allowPrivate?: boolean } = {}): Promise<{ tried: number; delivered: number }> {
   const now = () => opts.nowMs ?? Date.now();
   const down: number[] = [];
   const secrets = new Map<number, { sealed: string; open: string }>();
@@ -225,7 +225,7 @@ export async function sendDue(db: Db, box: SecretBox, opts: { nowMs?: number; ti
     const out = await postOnce(endpoint.url, {
       body: d.body,
       headers: { 'content-type': 'application/json', 'user-agent': 'voip-billing-webhooks/1', ...webhookHeaders(secret.open, d.eventId, timestamp, d.body) },
-      timeoutMs: opts.timeoutMs ?? 15_000,
+      timeoutMs: opts.timeoutMs ?? 15_000, policy: { allowPrivate: opts.allowPrivate ?? false },
     });
     const attempts = d.attempts + 1;
     const nextMs = now() + retryDelayMs(attempts);
