@@ -286,6 +286,94 @@ describe('webhooks', () => {
     }
   });
 
+  test('a new secret signs beside the previous one for a day (a receiver with either accepts), then alone; the overlap can be ended early, confirmed', async () => {
+    // Keeps every message as sent, to verify it with each secret in turn.
+    const got: Array<{ body: string; headers: Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> }> = [];
+    const server = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        got.push({ body: Buffer.concat(parts).toString('utf8'), headers: { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) } as Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/rotation`;
+    const verifies = (secret: string, m: (typeof got)[number]) => {
+      try {
+        new Webhook(secret).verify(m.body, m.headers);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      const fresh = await makeTenants(t.db);
+      const b = fresh.b;
+      const admin = await Client.login(t.app, b.admin.email);
+      const first = secretOf((await register(admin, '/reseller/webhooks', { url, events: ['subscriber.updated'] })).text) as string;
+      const endpoint = await t.db('webhook_endpoints').where({ reseller_id: b.reseller.id, url }).first();
+      const page = `/reseller/webhooks/${endpoint.id}`;
+      const actor = actorOf(b.admin, b.reseller.id);
+      const scope = { kind: 'reseller', resellerId: b.reseller.id } as const;
+      const sub = await makeSubscriber(t.db, b.reseller.id);
+      const change = async (name: string, n: number, nowMs: number) => {
+        await updateSubscriber(t.db, actor, scope, sub.id, input(sub, name));
+        await fannedOut(t.db, endpoint.id, n);
+        // Sent at that time (the delivery is due from its making, after `nowMs` was taken).
+        await sendDue(t.db, box, { allowPrivate: true, nowMs: Math.max(nowMs, Date.now() + 1000) });
+        const m = got.find((g) => JSON.parse(g.body).data.after?.name === name);
+        assert.ok(m, `${name} received`);
+        return m;
+      };
+      const before = await change('Before rotation', 1, Date.now());
+      assert.equal(before.headers['webhook-signature'].split(' ').length, 1);
+
+      // The confirmation says how long both sign.
+      const asked = await admin.submit(`${page}/rotate`, {}, page);
+      assert.match(asked.text, /For 24 hours every message .* signed with both/);
+      const rotatedAt = Date.now();
+      const rotated = await admin.submit(`${page}/rotate`, { confirm: 'yes' }, page);
+      const second = secretOf(rotated.text) as string;
+      assert.ok(second && second !== first);
+      const shown = await admin.get(page);
+      assert.match(shown.text, /data-testid="overlap">still signs until/);
+      assert.match(shown.text, /data-testid="end-overlap"/);
+      const row = await t.db('webhook_endpoints').where({ id: endpoint.id }).first();
+      assert.equal(box.open(row.previous_secret), first);
+      const until = new Date(row.previous_secret_until).getTime();
+      assert.ok(until > rotatedAt + 23 * 3_600_000 && until < Date.now() + 25 * 3_600_000, 'a day from the rotation');
+
+      // During the overlap: two signatures; a receiver with the old secret and one with the new both accept.
+      const during = await change('During overlap', 2, Date.now() + 3_600_000);
+      assert.equal(during.headers['webhook-signature'].split(' ').length, 2);
+      assert.ok(during.headers['webhook-signature'].split(' ').every((x) => x.startsWith('v1,')));
+      assert.deepEqual([verifies(first, during), verifies(second, during)], [true, true]);
+      // After it: the new secret only.
+      const afterIt = await change('After overlap', 3, until + 60_000);
+      assert.deepEqual([verifies(first, afterIt), verifies(second, afterIt)], [false, true]);
+
+      // Ended early: rotate again, then stop the previous secret, confirmed; support cannot.
+      const third = secretOf((await admin.submit(`${page}/rotate`, { confirm: 'yes' }, page)).text) as string;
+      const support = await Client.login(t.app, b.support.email);
+      assert.equal((await support.submit(`${page}/end-overlap`, { confirm: 'yes' }, page)).status, 403);
+      const confirm = await admin.submit(`${page}/end-overlap`, {}, page);
+      assert.equal(confirm.status, 200);
+      assert.match(confirm.text, /Stop signing with the previous secret/);
+      assert.ok((await t.db('webhook_endpoints').where({ id: endpoint.id }).first()).previous_secret, 'not ended without confirmation');
+      assert.equal((await admin.submit(`${page}/end-overlap`, { confirm: 'yes' }, page)).status, 303);
+      const ended = await t.db('webhook_endpoints').where({ id: endpoint.id }).first();
+      assert.deepEqual([ended.previous_secret, ended.previous_secret_until], [null, null]);
+      assert.doesNotMatch((await admin.get(page)).text, /data-testid="overlap"/);
+      const audit = await t.db('audit_log').where({ entity_type: 'webhook_endpoint', entity_id: endpoint.id }).orderBy('id').select('action');
+      assert.deepEqual(audit.map((a) => a.action), ['create', 'rotate_secret', 'rotate_secret', 'end_secret_overlap']);
+      const last = await change('After ending', 4, Date.now());
+      assert.deepEqual([verifies(second, last), verifies(third, last)], [false, true]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   test('nothing is sent for a rolled-back change; order per object holds while an earlier message is retried', async () => {
     const rx = receiver();
     const url = await rx.listen();

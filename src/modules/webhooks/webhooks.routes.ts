@@ -44,7 +44,9 @@ export function webhookRoutes({ db, box, outbound }: { db: Db; box: SecretBox; o
     async function showEndpoint(req: Request, res: Response, id: number, newSecret: string | null = null) {
       const endpoint = await service.endpointOrThrow(db, owner(req), id);
       const deliveries = await service.deliveriesOf(db, endpoint.id);
-      res.page('webhooks/show', { title: endpoint.description || endpoint.url, ...common, endpoint, deliveries, newSecret });
+      // Until when the secret before the latest rotation still signs (null: it does not).
+      const overlapUntil = service.inOverlap(endpoint) ? endpoint.previousSecretUntil : null;
+      res.page('webhooks/show', { title: endpoint.description || endpoint.url, ...common, endpoint, deliveries, newSecret, overlapUntil, overlapHours: service.SECRET_OVERLAP_MS / 3_600_000 });
     }
 
     r.get(base, async (req, res) => {
@@ -102,7 +104,8 @@ export function webhookRoutes({ db, box, outbound }: { db: Db; box: SecretBox; o
         return askConfirmation(req, res, {
           title: `A new secret for ${endpoint.url}?`,
           consequences: [
-            'Messages are signed with the new secret from now on, retries of earlier messages included: the receiver must be given it before it can verify them.',
+            `For ${service.SECRET_OVERLAP_MS / 3_600_000} hours every message (retries of earlier ones included) is signed with both the new secret and the current one, so the receiver keeps verifying while it is given the new one; then with the new one only. You can end the overlap sooner on the endpoint's page.`,
+            ...(service.inOverlap(endpoint) ? ['The secret before the current one, which still signs until the current overlap ends, stops signing now.'] : []),
             'The new secret is shown once, on the next page.',
           ],
           confirmLabel: 'Make a new secret',
@@ -111,6 +114,24 @@ export function webhookRoutes({ db, box, outbound }: { db: Db; box: SecretBox; o
       }
       const secret = await service.rotateSecret(db, box, actor(req), owner(req), endpoint.id);
       await showEndpoint(req, res, endpoint.id, secret);
+    });
+
+    r.post(`${base}/:webhookEndpointId/end-overlap`, async (req, res) => {
+      const endpoint = await service.endpointOrThrow(db, owner(req), idParam(req, 'webhookEndpointId'));
+      if (service.inOverlap(endpoint) && !isConfirmed(req)) {
+        return askConfirmation(req, res, {
+          title: `Stop signing with the previous secret of ${endpoint.url}?`,
+          consequences: [
+            'From now on messages are signed with the new secret only: a receiver still verifying with the previous one refuses them (and they are tried again, for a day).',
+            'This cannot be undone: the previous secret is forgotten.',
+          ],
+          confirmLabel: 'Sign with the new secret only',
+          cancelHref: `${base}/${endpoint.id}`,
+        });
+      }
+      const ended = await service.endOverlap(db, actor(req), owner(req), endpoint.id);
+      flash(req, 'success', ended ? 'Only the new secret signs from now on.' : 'The previous secret no longer signed: nothing changed.');
+      res.redirect(303, `${base}/${endpoint.id}`);
     });
 
     r.post(`${base}/:webhookEndpointId/deliveries/:webhookDeliveryId/send-again`, async (req, res) => {
