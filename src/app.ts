@@ -145,10 +145,10 @@ export function createApp(deps: AppDeps): BuiltApp {
   registerRerateJobs(jobs, { db, caches });
   registerIntakeJobs(jobs, { db, caches });
   registerBillingJobs(jobs, { db });
-  registerRecordFileJobs(jobs, { db, box });
+  registerRecordFileJobs(jobs, { db, box, allowPrivate: config.outboundAllowPrivate });
   registerCarrierDataJobs(jobs, { db });
   registerReconciliationJobs(jobs, { db, embedded: deps.embedded });
-  registerWebhookJobs(jobs, { db, box, retentionDays: config.webhookRetentionDays });
+  registerWebhookJobs(jobs, { db, box, allowPrivate: config.outboundAllowPrivate, retentionDays: config.webhookRetentionDays });
   registerDeckImportJobs(jobs, { db, cache: planCache, embedded: deps.embedded });
   // The dashboards' usage deltas folded into their totals (off the intake's write; ledger/usage-folder.ts),
   // where schedules run (the server); a test folds when it means to (readers are exact either way).
@@ -311,9 +311,9 @@ export function createApp(deps: AppDeps): BuiltApp {
   app.use(carrierDataRoutes({ db }));
   app.use(callRoutes({ db, caches, jobs }));
   app.use(recordSpecRoutes({ db }));
-  app.use(recordFileRoutes({ db, box }));
-  // Plain HTTP to this machine is allowed for a webhook endpoint outside production only (a local receiver, tests).
-  app.use(webhookRoutes({ db, box, allowLocalHttp: config.env !== 'production' }));
+  app.use(recordFileRoutes({ db, box, outbound: { allowPrivate: config.outboundAllowPrivate } }));
+  // Private addresses (and plain HTTP to this machine) only when OUTBOUND_ALLOW_PRIVATE says so (a local receiver, tests).
+  app.use(webhookRoutes({ db, box, outbound: { allowPrivate: config.outboundAllowPrivate } }));
   app.use(selfCareRoutes({ db, plans: planCache }));
   app.use(rejectRoutes({ db }));
   app.use(jobRoutes({ db }));

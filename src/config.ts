@@ -57,6 +57,7 @@ const schema = z
     RECONCILE_INLINE_MAX: z.coerce.number().int().min(0).default(200_000),
     CACHE_CHECK_SECONDS: z.coerce.number().positive().max(3600).default(5),
     WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    OUTBOUND_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default('false'),
   })
   .refine((c) => Boolean(c.TLS_CERT_FILE) === Boolean(c.TLS_KEY_FILE), {
     message: 'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
@@ -93,6 +94,8 @@ export interface Config {
   cacheMaxAgeMs: number;
   /** Days a finished webhook delivery (delivered, or given up) is kept with its attempts before it is deleted. */
   webhookRetentionDays: number;
+  /** Webhooks and the record-file push may post to private, loopback and link-local addresses (and plain HTTP to this machine): a local receiver, tests. Off: public HTTPS addresses only (web/outbound.ts). */
+  outboundAllowPrivate: boolean;
 }
 
 function parseTrustProxy(raw: string | undefined): boolean | number | string | undefined {
@@ -141,5 +144,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileInlineMax: c.RECONCILE_INLINE_MAX,
     cacheMaxAgeMs: Math.round(c.CACHE_CHECK_SECONDS * 1000),
     webhookRetentionDays: c.WEBHOOK_RETENTION_DAYS,
+    outboundAllowPrivate: c.OUTBOUND_ALLOW_PRIVATE === 'true' || c.OUTBOUND_ALLOW_PRIVATE === '1',
   };
 }

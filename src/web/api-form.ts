@@ -351,6 +351,28 @@ function answerOfOutcome(o: OperationOutcome, rename: Record<string, string>): F
 // ---- The routes ----
 
 const formBody = express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 10_000 });
+/**
+ * What is read of a body before its key is checked (the key may be its api_key field): small, so
+ * that a client without a key cannot make us receive and parse much. A larger post sends its key
+ * as `Authorization: Bearer`, checked before the body is read.
+ */
+export const UNAUTHENTICATED_FORM_LIMIT = { bytes: 64 * 1024, parameters: 256 };
+const preAuthBody = express.urlencoded({ extended: false, limit: UNAUTHENTICATED_FORM_LIMIT.bytes, parameterLimit: UNAUTHENTICATED_FORM_LIMIT.parameters });
+const PRE_AUTH_TOO_LARGE = `Without an Authorization header the body is read before the key is checked, so it may be at most ${UNAUTHENTICATED_FORM_LIMIT.bytes / 1024} KB and ${UNAUTHENTICATED_FORM_LIMIT.parameters} fields: send the key as Authorization: Bearer <key> for a larger post.`;
+
+/** Reads the body with `parser`; the answer to send instead when it cannot be read. */
+async function readBody(parser: typeof formBody, req: Request, res: Response, tooLarge?: string): Promise<FormAnswer | undefined> {
+  try {
+    await new Promise<void>((resolve, reject) => parser(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+    return undefined;
+  } catch (err) {
+    const type = (err as { type?: string })?.type;
+    if (tooLarge && (type === 'entity.too.large' || type === 'parameters.too.many')) return { status: 413, message: tooLarge };
+    const a = answerOfError(err, req);
+    if (!a) throw err;
+    return a;
+  }
+}
 
 /** Registers `POST /form/<operationId>` for every operation (in front of the bearer check and the JSON parser). */
 export function mountFormOperations(router: Router, ops: ApiOperation[], deps: { db: Db; keys: ApiKeyCheck; limiter: KeyLimiter }): void {
@@ -383,35 +405,52 @@ async function runForm(plan: Plan, req: Request, res: Response, { db, keys, limi
   if (sent && !req.is('application/x-www-form-urlencoded')) {
     return sendAnswer(res, wantsJsonEarly, { status: 415, message: 'Send the fields as application/x-www-form-urlencoded (JSON goes to the JSON API, without /form).' });
   }
-  try {
-    await new Promise<void>((resolve, reject) => formBody(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-  } catch (err) {
-    const a = answerOfError(err, req);
-    if (!a) throw err;
-    return sendAnswer(res, wantsJsonEarly, a);
+  // The key: the Authorization header, checked before the body is read; or the api_key field,
+  // read from a body that is kept small until the key in it is checked.
+  const header = bearerToken(req);
+  if (header === null) {
+    challenge(res, 'invalid_request');
+    return sendAnswer(res, wantsJsonEarly, { status: 401, message: 'The Authorization header is not "Bearer <key>".' });
+  }
+  // Who the key acts as; undefined when refused (the 401 sent).
+  const principalOf = async (token: string, json: boolean) => {
+    const found = await principalOfKey(keys, token, req);
+    if ('principal' in found) return found.principal;
+    challenge(res, 'invalid_token');
+    sendAnswer(res, json, { status: 401, message: found.refused });
+    return undefined;
+  };
+  let principal: Awaited<ReturnType<typeof principalOf>>;
+  if (header !== undefined) {
+    principal = await principalOf(header, wantsJsonEarly);
+    if (!principal) return;
+    const unread = await readBody(formBody, req, res);
+    if (unread) return sendAnswer(res, wantsJsonEarly, unread);
+  } else {
+    // Said too large up front: answered at once, the body not read, the connection closed after.
+    if (Number(req.headers['content-length'] ?? 0) > UNAUTHENTICATED_FORM_LIMIT.bytes) {
+      return sendAnswer(res, wantsJsonEarly, { status: 413, message: PRE_AUTH_TOO_LARGE, headers: { Connection: 'close' } });
+    }
+    const unread = await readBody(preAuthBody, req, res, PRE_AUTH_TOO_LARGE);
+    if (unread) return sendAnswer(res, wantsJsonEarly, unread);
   }
   const form = readForm(plan, req);
-
-  // The key: the Authorization header, or the api_key field.
-  const header = bearerToken(req);
-  const field = req.body?.api_key;
-  const token = header ?? (typeof field === 'string' && field !== '' ? field : undefined);
-  if (header === null || token === undefined) {
-    challenge(res, header === null ? 'invalid_request' : undefined);
-    return sendAnswer(res, form.json, { status: 401, message: header === null ? 'The Authorization header is not "Bearer <key>".' : 'Send an API key: the api_key field, or Authorization: Bearer <key>.' });
+  if (!principal) {
+    const field = req.body?.api_key;
+    if (typeof field !== 'string' || field === '') {
+      challenge(res);
+      return sendAnswer(res, form.json, { status: 401, message: 'Send an API key: the api_key field, or Authorization: Bearer <key>.' });
+    }
+    principal = await principalOf(field, form.json);
+    if (!principal) return;
   }
-  const found = await principalOfKey(keys, token, req);
-  if ('refused' in found) {
-    challenge(res, 'invalid_token');
-    return sendAnswer(res, form.json, { status: 401, message: found.refused });
-  }
-  req.user = found.principal;
-  const wait = await limiter.wait(found.principal);
+  req.user = principal;
+  const wait = await limiter.wait(principal);
   if (wait !== undefined) {
     return sendAnswer(res, form.json, { status: 429, message: `This key makes more than ${limiter.requestsPerSecond} requests a second: try again in ${wait} s.`, headers: { 'Retry-After': String(wait) } });
   }
   // The read-only guard of the JSON routes goes by the HTTP method; every form is a POST, so here by the operation's.
-  if (plan.op.method !== 'get' && isReadOnly(found.principal.role)) {
+  if (plan.op.method !== 'get' && isReadOnly(principal.role)) {
     return sendAnswer(res, form.json, { status: 403, message: 'Your role can view this information but not change it.' });
   }
   const rename: Record<string, string> = form.idempotencyField ? { 'Idempotency-Key': 'idempotency_key' } : {};

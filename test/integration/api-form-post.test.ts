@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import express from 'express';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
@@ -309,12 +310,13 @@ describe('the form adapter’s reading of fields, on an operation with nested me
     success: { status: 200, description: 'What was read.', schema: z.object({ thing: z.number(), got: z.unknown() }) },
     handler: async ({ params, body }) => ({ body: { thing: params.thingId, got: body } }),
   });
+  let keyChecks = 0;
   const principal: Principal = { id: 0, apiKeyId: 1, email: 'test key', name: 'test', role: 'wholesale_admin', resellerId: null, resellerName: null, subscriberId: null, totpEnabled: false, timeZone: 'UTC' };
 
   before(async () => {
     t = await createTestApp();
     app = express();
-    app.use('/api/v1', apiRouter({ keys: async (token) => (token === 'the-key' ? principal : undefined), operations: [echo], db: t.db }));
+    app.use('/api/v1', apiRouter({ keys: async (token) => (keyChecks++, token === 'the-key' ? principal : undefined), operations: [echo], db: t.db }));
   });
   after(() => t.close());
 
@@ -334,6 +336,51 @@ describe('the form adapter’s reading of fields, on an operation with nested me
     assert.equal(f.get('got.items.0.qty'), '2');
     assert.equal(f.get('got.address.city'), 'Paris');
     assert.equal(f.get('thing'), '7');
+  });
+
+  test('a body read before its key is checked is small: 413 at once for a larger one without a key check; a key in the header allows more', async () => {
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      // Says 10 MB, sends 1 KB: answered without waiting for (or parsing) the rest.
+      const checks = keyChecks;
+      const early = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/form/echoThing?format=json', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(10_000_000) } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.write(`api_key=the-key&thing_id=7&tags=${'a'.repeat(1000)}`);
+      });
+      assert.equal(early.status, 413);
+      const answer = JSON.parse(early.body);
+      assert.equal(answer.result, 11);
+      assert.match(answer.message, /at most 64 KB and 256 fields.*Authorization: Bearer/);
+      assert.equal(keyChecks, checks, 'no key looked up');
+
+      // Sent whole, but over the limits (size, or number of fields): 413, no key looked up.
+      const big = `api_key=the-key&format=json&thing_id=7&${Array.from({ length: 3000 }, () => `tags=${'b'.repeat(30)}`).join('&')}`;
+      assert.ok(big.length > 64 * 1024);
+      const refused = await request(app).post('/api/v1/form/echoThing?format=json').type('form').send(big);
+      assert.equal(refused.status, 413);
+      assert.match(refused.body.message, /at most 64 KB/);
+      const many = await request(app).post('/api/v1/form/echoThing?format=json').type('form').send(`api_key=the-key&format=json&thing_id=7&${Array.from({ length: 300 }, (_, i) => `tags=${i}`).join('&')}`);
+      assert.equal(many.status, 413);
+      assert.match(many.body.message, /256 fields/);
+      assert.equal(keyChecks, checks);
+
+      // The key in the header is checked first: a wrong one is refused before the body is read, a right one may post more.
+      const wrong = await request(app).post('/api/v1/form/echoThing').set('Authorization', 'Bearer not-the-key').type('form').send(big);
+      assert.equal(wrong.status, 401);
+      const taken = await request(app).post('/api/v1/form/echoThing').set('Authorization', 'Bearer the-key').type('form').send(big.replace('api_key=the-key&', ''));
+      assert.equal(taken.status, 200, taken.text);
+      assert.equal(taken.body.data.got.tags.length, 3000);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   test('what cannot be read is named: a word for a number, an unknown nested member, a gap in a list', async () => {

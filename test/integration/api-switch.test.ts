@@ -21,6 +21,7 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
   let oa: OpenApiChecker;
   let key: string;
   let operatorKey: string;
+  let operatorReadKey: string;
   let otherKey: string;
   let platformToken: string;
   let reseller: { id: number };
@@ -44,6 +45,7 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
     reseller = await makeReseller(t.db, { sip_domain: DOMAIN });
     key = (await createKey(t.db, SYSTEM_ACTOR, { kind: 'reseller', resellerId: reseller.id }, { name: 'provisioning', access: 'write' })).token;
     operatorKey = (await createKey(t.db, SYSTEM_ACTOR, { kind: 'operator' }, { name: 'operator', access: 'write' })).token;
+    operatorReadKey = (await createKey(t.db, SYSTEM_ACTOR, { kind: 'operator' }, { name: 'operator read', access: 'read' })).token;
     const fx = await makeTenants(t.db);
     otherKey = (await createKey(t.db, SYSTEM_ACTOR, { kind: 'reseller', resellerId: fx.a.reseller.id }, { name: 'other', access: 'write' })).token;
     platformToken = (await makePlatform(t.db, { short_numbers: 'extension', sip_domain: DOMAIN })).token;
@@ -86,7 +88,7 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
     assert.equal((await api(key).del(CRED, `/subscribers/${subId}/identities/${identity.id}/sip-credential`)).status, 409);
   });
 
-  test('bad input names the field; another tenant’s key gets 404; the operator’s key 403 (its admins do not set SIP passwords in the portal either)', async () => {
+  test('bad input names the field; another tenant’s key gets 404; the operator’s key sets and removes it (audited as its), its read-only key 403', async () => {
     const made = await api(key).post('/subscribers', '/subscribers', { account_number: `DESK-${crypto.randomBytes(3).toString('hex')}`, name: 'Second phone', country: 'US', numbers: ['1002'] });
     const subId = made.body.id as number;
     const identityId = (await api(key).get(IDS, `/subscribers/${subId}/identities`)).body.data[0].id as number;
@@ -97,8 +99,19 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
     assert.equal((await api(key).put(CRED, path, { password: 'a-long-enough-one', generate: true })).status, 422);
     assert.equal((await api(otherKey).put(CRED, path, { generate: true })).status, 404);
     assert.equal((await api(otherKey).get(IDS, `/subscribers/${subId}/identities`)).status, 404);
-    assert.equal((await api(operatorKey).put(CRED, path, { generate: true })).status, 403);
     assert.equal((await api(operatorKey).get(IDS, `/subscribers/${subId}/identities`)).status, 200);
     assert.equal(await t.db('sip_credentials').where({ identity_id: identityId }).first(), undefined);
+    assert.equal((await api(operatorReadKey).put(CRED, path, { generate: true })).status, 403);
+    assert.equal((await api(operatorReadKey).del(CRED, path)).status, 403);
+    assert.equal(await t.db('sip_credentials').where({ identity_id: identityId }).first(), undefined);
+    const set = await api(operatorKey).put(CRED, path, { password: 'set-by-the-operator' });
+    assert.equal(set.status, 200, set.text);
+    assert.equal((await t.db('sip_credentials').where({ identity_id: identityId }).first()).ha1, md5(`1002:${DOMAIN}:set-by-the-operator`));
+    const operatorKeyId = (await t.db('api_keys').where({ name: 'operator' }).whereNull('reseller_id').orderBy('id', 'desc').first()).id;
+    const audit = await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId }).orderBy('id', 'desc').first();
+    assert.deepEqual([audit.action, Number(audit.actor_api_key_id), Number(audit.reseller_id)], ['create', Number(operatorKeyId), reseller.id]);
+    assert.equal((await api(operatorKey).del(CRED, path)).status, 204);
+    assert.equal(await t.db('sip_credentials').where({ identity_id: identityId }).first(), undefined);
+    assert.equal(Number((await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId, action: 'delete' }).first()).actor_api_key_id), Number(operatorKeyId));
   });
 });

@@ -15,8 +15,9 @@ import request from 'supertest';
 import { closeDueFiles, createKey, fileBytes, filesAfter, type RecordFileRow } from '../../src/modules/record-files/record-files.service';
 import { Client } from '../support/http';
 import http from 'node:http';
-import { pushDue, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/modules/record-files/record-files.push';
+import { pushDue, setPushTarget, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/modules/record-files/record-files.push';
 import { SecretBox } from '../../src/modules/auth/secret-box';
+import { FieldErrors } from '../../src/domain/errors';
 import { createTestApp, TEST_INSTANCE_SECRET, type TestApp } from '../support/app';
 import { makeCallLeg, makeCharge, makeTenants } from '../support/factories';
 import { specFormValues } from '../../src/modules/record-specs/record-specs.schemas';
@@ -92,7 +93,8 @@ describe('record files', () => {
     (await filesAfter(t.db, (await t.db('record_specifications').where({ id: specId }).first()).reseller_id, 0, 1000)).filter((f) => f.specId === specId);
 
   before(async () => {
-    t = await createTestApp();
+    // Receivers listen on 127.0.0.1 here: private addresses allowed, as for a local receiver (outbound.test.ts and the test below refuse them).
+    t = await createTestApp({ OUTBOUND_ALLOW_PRIVATE: 'true' });
     fx = await makeTenants(t.db);
     await t.db('resellers').where({ id: fx.a.reseller.id }).update({ time_zone: 'America/New_York' });
   });
@@ -427,12 +429,12 @@ describe('record files', () => {
 
       const stored = await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).first();
       assert.ok(!stored.secret.includes(SECRET), 'the shared secret is not stored in clear');
-      const first = await pushDue(t.db, box, { nowMs: Date.now() });
+      const first = await pushDue(t.db, box, { allowPrivate: true, nowMs: Date.now() });
       assert.equal(first.tried, closed.length);
       assert.equal(first.delivered, closed.length - 2);
       // Not due again before the back-off.
-      assert.equal((await pushDue(t.db, box, { nowMs: Date.now() + 30_000 })).tried, 0);
-      const second = await pushDue(t.db, box, { nowMs: Date.now() + 61_000 });
+      assert.equal((await pushDue(t.db, box, { allowPrivate: true, nowMs: Date.now() + 30_000 })).tried, 0);
+      const second = await pushDue(t.db, box, { allowPrivate: true, nowMs: Date.now() + 61_000 });
       assert.deepEqual(second, { tried: 2, delivered: 2 });
       assert.equal(badSignatures, 0);
       assert.equal(received.length, closed.length);
@@ -446,12 +448,12 @@ describe('record files', () => {
       // Send again: a new delivery of the same file, delivered on the next run.
       const again = closed[0]!;
       assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
-      assert.deepEqual(await pushDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.deepEqual(await pushDue(t.db, box, { allowPrivate: true, nowMs: Date.now() }), { tried: 1, delivered: 1 });
       assert.equal(received.filter((r) => r.id === again.id).length, 2);
       // A secret stored in clear before secrets were sealed still signs, and is sealed on the next run.
       await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).update({ secret: SECRET });
       assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
-      assert.deepEqual(await pushDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.deepEqual(await pushDue(t.db, box, { allowPrivate: true, nowMs: Date.now() }), { tried: 1, delivered: 1 });
       assert.equal(badSignatures, 0);
       const resealed = await t.db('record_file_push_targets').where({ reseller_id: fx.b.reseller.id }).first();
       assert.ok(resealed.secret.startsWith('v1.') && box.open(resealed.secret) === SECRET);
@@ -460,6 +462,16 @@ describe('record files', () => {
       const forged = await fetch(url, { method: 'POST', body: 'leg_id\n1\n', headers: { [TIMESTAMP_HEADER]: ts, [SIGNATURE_HEADER]: signBody('not-the-shared-secret', ts, Buffer.from('leg_id\n1\n')) } });
       assert.equal(forged.status, 401);
       assert.equal(badSignatures, 1);
+      // Private addresses not allowed (the default): the local receiver is refused at the send, the attempt says why.
+      const seen = received.length;
+      assert.equal((await admin.submit(`/reseller/record-files/${again.id}/push`, {}, '/reseller/record-files')).status, 303);
+      assert.deepEqual(await pushDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 0 });
+      const refused = await t.db('record_file_delivery_attempts as a').join('record_file_deliveries as d', 'd.id', 'a.delivery_id').where('d.reseller_id', fx.b.reseller.id).orderBy('a.id', 'desc').first('a.status_code', 'a.answer');
+      assert.equal(refused.status_code, null);
+      assert.match(refused.answer, /not reached: refused: 127\.0\.0\.1 is a loopback address/);
+      assert.equal(received.length, seen, 'nothing reached the receiver');
+      // And refused when saved as such.
+      await assert.rejects(setPushTarget(t.db, box, fx.b.reseller.id, { url: 'https://169.254.169.254/latest', secret: SECRET }, { allowPrivate: false }), (err: unknown) => err instanceof FieldErrors && /Not a public address/.test(err.fields.url ?? ''));
       // Another reseller's file cannot be sent again.
       const aFile = (await filesAfter(t.db, fx.a.reseller.id, 0, 1))[0]!;
       assert.equal((await admin.submit(`/reseller/record-files/${aFile.id}/push`, {}, '/reseller/record-files')).status, 404);

@@ -239,13 +239,55 @@ describe('switch provisioning', () => {
     });
   });
 
+  test('the operator’s admins set and remove it on their view of the subscriber, audited as theirs; the operator’s support cannot', async () => {
+    const opAdmin = await makeUser(t.db, 'wholesale_admin');
+    const operator = await Client.login(t.app, opAdmin.email);
+    const base = `/wholesale/resellers/${reseller.id}/subscribers/${sub.id}`;
+    const page = await operator.get(base);
+    assert.equal(page.status, 200);
+    assert.ok(page.text.includes(`action="${base}/identities/${identityId}/sip-password"`), 'the form posts to the operator’s address');
+    const made = await operator.submit(`${base}/identities/${identityId}/sip-password`, { generate: '1' });
+    assert.equal(made.status, 200);
+    const password = /data-testid="sip-password">([^<]+)</.exec(made.text)?.[1] as string;
+    assert.ok(password && password.length >= 20, made.text);
+    assert.equal((await t.db('sip_credentials').where({ identity_id: identityId }).first()).ha1, md5(`1001:${DOMAIN}:${password}`));
+    assert.ok(found((await directory(sipAuthRequest('1001', DOMAIN))).text));
+    const audit = await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId }).orderBy('id', 'desc').first();
+    assert.deepEqual([audit.action, Number(audit.actor_user_id), audit.actor_role, Number(audit.reseller_id)], ['update', opAdmin.id, 'wholesale_admin', reseller.id]);
+
+    // Another reseller in the address: not found, nothing changed.
+    const other = await makeReseller(t.db);
+    assert.equal((await operator.submit(`/wholesale/resellers/${other.id}/subscribers/${sub.id}/identities/${identityId}/sip-password/remove`, {})).status, 404);
+    const support = await Client.login(t.app, (await makeUser(t.db, 'wholesale_support')).email);
+    assert.doesNotMatch((await support.get(base)).text, /sip-password"/, 'support sees no form');
+    assert.equal((await support.submit(`${base}/identities/${identityId}/sip-password`, { generate: '1' }, base)).status, 403);
+    assert.equal((await support.submit(`${base}/identities/${identityId}/sip-password/remove`, {}, base)).status, 403);
+    assert.ok(found((await directory(sipAuthRequest('1001', DOMAIN))).text), 'still set');
+
+    const removed = await operator.submit(`${base}/identities/${identityId}/sip-password/remove`, {});
+    assert.equal(removed.status, 303);
+    assert.equal(removed.headers.location, base);
+    assert.ok(notFound((await directory(sipAuthRequest('1001', DOMAIN))).text));
+    const deleted = await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId, action: 'delete' }).orderBy('id', 'desc').first();
+    assert.equal(Number(deleted.actor_user_id), opAdmin.id);
+    // A typed one; a bad one is named on the operator's page.
+    const short = await operator.submit(`${base}/identities/${identityId}/sip-password`, { sip_password: 'short' });
+    assert.equal(short.status, 422);
+    assert.match(short.text, /12 to 64/);
+    assert.equal((await operator.submit(`${base}/identities/${identityId}/sip-password`, { sip_password: 'operator-set-1001' })).status, 303);
+    assert.equal((await t.db('sip_credentials').where({ identity_id: identityId }).first()).ha1, md5(`1001:${DOMAIN}:operator-set-1001`));
+    // Set again by the reseller's admin: the test below starts from a credential it set.
+    assert.equal((await admin.submit(`/reseller/subscribers/${sub.id}/identities/${identityId}/sip-password`, { sip_password: 'reseller-set-1001' })).status, 303);
+  });
+
   test('a released identity, or a removed credential, is refused from the next request', async () => {
     assert.ok(found((await directory(sipAuthRequest('1001', DOMAIN))).text));
+    const deletes = (await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId, action: 'delete' })).length;
     const removed = await admin.submit(`/reseller/subscribers/${sub.id}/identities/${identityId}/sip-password/remove`, {});
     assert.equal(removed.status, 303);
     assert.ok(notFound((await directory(sipAuthRequest('1001', DOMAIN))).text));
     const audit = await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId, action: 'delete' });
-    assert.equal(audit.length, 1);
+    assert.equal(audit.length, deletes + 1);
 
     assert.equal((await admin.submit(`/reseller/subscribers/${sub.id}/identities/${identityId}/sip-password`, { sip_password: 'another-password-1001' })).status, 303);
     assert.ok(found((await directory(sipAuthRequest('1001', DOMAIN))).text));

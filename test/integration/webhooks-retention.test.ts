@@ -63,7 +63,7 @@ describe('webhook deliveries: retention', () => {
     const due = Number((await t.db('webhook_deliveries').where({ endpoint_id: endpointId }).whereNot('status', 'pending').where('finished_at', '<', new Date(Date.now() - 10 * DAY)).count<{ count: string }[]>('* as count'))[0]?.count);
     assert.equal(due, 2);
     const kinds = new JobKinds();
-    registerWebhookJobs(kinds, { db: t.db, box: new SecretBox(TEST_INSTANCE_SECRET), retentionDays: 10 });
+    registerWebhookJobs(kinds, { db: t.db, box: new SecretBox(TEST_INSTANCE_SECRET), allowPrivate: false, retentionDays: 10 });
     const handler = kinds.get(WEBHOOK_PRUNING_JOB);
     assert.ok(handler, 'the pruning job is registered');
     const result = await handler.run({ job: {} as Job, payload: {}, checkpoint: null, save: async () => undefined, signal: new AbortController().signal } as never);

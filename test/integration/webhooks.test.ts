@@ -15,7 +15,8 @@ import { SecretBox } from '../../src/modules/auth/secret-box';
 import { runReconciliation } from '../../src/modules/reconciliation/reconciliation.service';
 import { setStatus, updateSubscriber } from '../../src/modules/subscribers/subscribers.service';
 import { subscriberFields } from '../../src/modules/subscribers/subscribers.schemas';
-import { fanOut, sendDue } from '../../src/modules/webhooks/webhooks.service';
+import { createEndpoint, fanOut, sendDue } from '../../src/modules/webhooks/webhooks.service';
+import { FieldErrors } from '../../src/domain/errors';
 import { createTestApp, TEST_INSTANCE_SECRET, type TestApp } from '../support/app';
 import { makeSubscriber, makeTenants, makeUser } from '../support/factories';
 import { Client, csrfFrom } from '../support/http';
@@ -118,7 +119,8 @@ describe('webhooks', () => {
   let fx: Tenants;
   const box = new SecretBox(TEST_INSTANCE_SECRET);
   before(async () => {
-    t = await createTestApp();
+    // Receivers listen on 127.0.0.1 here: private addresses allowed, as for a local receiver (outbound.test.ts and the test below refuse them).
+    t = await createTestApp({ OUTBOUND_ALLOW_PRIVATE: 'true' });
     fx = await makeTenants(t.db);
   });
   after(() => t.close());
@@ -194,12 +196,12 @@ describe('webhooks', () => {
       assert.deepEqual(rows.map((r) => r.event_type), ['subscriber.updated', 'subscriber.deactivated']);
 
       const now = Date.now();
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: now }), { tried: 1, delivered: 0 }, 'the endpoint failed: its other delivery waits for the next run');
-      assert.equal((await sendDue(t.db, box, { nowMs: now + 30_000 })).tried, 0, 'not due before its back-off');
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: now + 61_000 }), { tried: 1, delivered: 0 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: now }), { tried: 1, delivered: 0 }, 'the endpoint failed: its other delivery waits for the next run');
+      assert.equal((await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 30_000 })).tried, 0, 'not due before its back-off');
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 }), { tried: 1, delivered: 0 });
       // The second failure doubled the wait: two minutes.
-      assert.equal((await sendDue(t.db, box, { nowMs: now + 61_000 + 90_000 })).tried, 0);
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: now + 61_000 + 121_000 }), { tried: 2, delivered: 2 });
+      assert.equal((await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 + 90_000 })).tried, 0);
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 + 121_000 }), { tried: 2, delivered: 2 });
       assert.deepEqual(rx.got.map((g) => g.type), ['subscriber.updated', 'subscriber.deactivated']);
       assert.ok(rx.got.every((g) => g.verified));
       const first = rx.answered.filter((a) => a.id === rows[0].event_id);
@@ -228,7 +230,7 @@ describe('webhooks', () => {
       // Send again by hand: the same message, marked as sent by hand.
       const again = await admin.submit(`/reseller/webhooks/${endpoint.id}/deliveries/${rows[0].id}/send-again`, {}, `/reseller/webhooks/${endpoint.id}`);
       assert.equal(again.status, 303);
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 1 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: Date.now() }), { tried: 1, delivered: 1 });
       assert.deepEqual(rx.answered.filter((a) => a.id === rows[0].event_id).map((a) => a.status), [500, 500, 200, 200]);
       assert.equal((await t.db('webhook_attempts').where({ delivery_id: rows[0].id }).orderBy('id', 'desc').first()).manual, true);
       // Another reseller's delivery cannot be sent again through this endpoint.
@@ -239,15 +241,136 @@ describe('webhooks', () => {
       await t.db('webhook_endpoints').where({ id: endpoint.id }).update({ url: 'http://127.0.0.1:9/closed' });
       await updateSubscriber(t.db, actorOf(b.admin, b.reseller.id), { kind: 'reseller', resellerId: b.reseller.id }, sub.id, input(sub, 'Renamed twice'));
       const [, , third] = await fannedOut(t.db, endpoint.id, 3);
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: Date.now() }), { tried: 1, delivered: 0 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: Date.now() }), { tried: 1, delivered: 0 });
       const unreached = await t.db('webhook_attempts').where({ delivery_id: third.id }).first();
       assert.equal(unreached.status_code, null);
       assert.ok(unreached.error, 'why it was not reached');
       const dayOn = Date.now() + 27 * 3_600_000;
-      assert.deepEqual(await sendDue(t.db, box, { nowMs: dayOn }), { tried: 1, delivered: 0 });
+      assert.deepEqual(await sendDue(t.db, box, { allowPrivate: true, nowMs: dayOn }), { tried: 1, delivered: 0 });
       assert.equal((await t.db('webhook_deliveries').where({ id: third.id }).first()).status, 'failed', 'given up after more than a day');
     } finally {
       await rx.close();
+    }
+  });
+
+  test('outbound to private addresses (SSRF): refused when saved as an address, and at the send when the name resolves to one, the attempt failed with why', async () => {
+    const fresh = await makeTenants(t.db);
+    const b = fresh.b;
+    const actor = actorOf(b.admin, b.reseller.id);
+    const strict = { allowPrivate: false };
+    for (const url of ['https://10.0.0.1/h', 'https://169.254.169.254/latest', 'https://[::1]/h', 'https://[fd00::1]/h', 'https://2130706433/h', 'https://[::ffff:192.168.0.1]/h', 'https://0.0.0.0/h']) {
+      await assert.rejects(createEndpoint(t.db, box, actor, b.reseller.id, { url, description: '', events: 'all' }, strict), (err: unknown) => err instanceof FieldErrors && /Not a public address/.test(err.fields.url ?? ''), url);
+    }
+    assert.equal(await t.db('webhook_endpoints').where({ reseller_id: b.reseller.id }).first(), undefined, 'none saved');
+
+    // A name that resolves to this machine, saved while private addresses were allowed: refused at the send.
+    const rx = receiver();
+    const url = (await rx.listen()).replace('127.0.0.1', 'localhost');
+    try {
+      const made = await createEndpoint(t.db, box, actor, b.reseller.id, { url, description: '', events: ['subscriber.updated'] }, { allowPrivate: true });
+      rx.setSecret(made.secret);
+      const sub = await makeSubscriber(t.db, b.reseller.id);
+      await updateSubscriber(t.db, actor, { kind: 'reseller', resellerId: b.reseller.id }, sub.id, input(sub, 'Named privately'));
+      const [d] = await fannedOut(t.db, made.id, 1);
+      await sendDue(t.db, box, { nowMs: Date.now() });
+      const attempt = await t.db('webhook_attempts').where({ delivery_id: d.id }).first();
+      assert.equal(attempt.status_code, null);
+      assert.match(attempt.error, /refused: localhost resolves to .* loopback address/);
+      assert.equal((await t.db('webhook_deliveries').where({ id: d.id }).first()).status, 'pending', 'tried again with back-off, as any failure');
+      assert.deepEqual(rx.answered, [], 'nothing reached the receiver');
+      // Allowed (a local receiver): the same delivery is taken.
+      await sendDue(t.db, box, { allowPrivate: true, nowMs: Date.now() + 61_000 });
+      assert.equal((await t.db('webhook_deliveries').where({ id: d.id }).first()).status, 'delivered');
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test('a new secret signs beside the previous one for a day (a receiver with either accepts), then alone; the overlap can be ended early, confirmed', async () => {
+    // Keeps every message as sent, to verify it with each secret in turn.
+    const got: Array<{ body: string; headers: Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> }> = [];
+    const server = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        got.push({ body: Buffer.concat(parts).toString('utf8'), headers: { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) } as Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/rotation`;
+    const verifies = (secret: string, m: (typeof got)[number]) => {
+      try {
+        new Webhook(secret).verify(m.body, m.headers);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      const fresh = await makeTenants(t.db);
+      const b = fresh.b;
+      const admin = await Client.login(t.app, b.admin.email);
+      const first = secretOf((await register(admin, '/reseller/webhooks', { url, events: ['subscriber.updated'] })).text) as string;
+      const endpoint = await t.db('webhook_endpoints').where({ reseller_id: b.reseller.id, url }).first();
+      const page = `/reseller/webhooks/${endpoint.id}`;
+      const actor = actorOf(b.admin, b.reseller.id);
+      const scope = { kind: 'reseller', resellerId: b.reseller.id } as const;
+      const sub = await makeSubscriber(t.db, b.reseller.id);
+      const change = async (name: string, n: number, nowMs: number) => {
+        await updateSubscriber(t.db, actor, scope, sub.id, input(sub, name));
+        await fannedOut(t.db, endpoint.id, n);
+        // Sent at that time (the delivery is due from its making, after `nowMs` was taken).
+        await sendDue(t.db, box, { allowPrivate: true, nowMs: Math.max(nowMs, Date.now() + 1000) });
+        const m = got.find((g) => JSON.parse(g.body).data.after?.name === name);
+        assert.ok(m, `${name} received`);
+        return m;
+      };
+      const before = await change('Before rotation', 1, Date.now());
+      assert.equal(before.headers['webhook-signature'].split(' ').length, 1);
+
+      // The confirmation says how long both sign.
+      const asked = await admin.submit(`${page}/rotate`, {}, page);
+      assert.match(asked.text, /For 24 hours every message .* signed with both/);
+      const rotatedAt = Date.now();
+      const rotated = await admin.submit(`${page}/rotate`, { confirm: 'yes' }, page);
+      const second = secretOf(rotated.text) as string;
+      assert.ok(second && second !== first);
+      const shown = await admin.get(page);
+      assert.match(shown.text, /data-testid="overlap">still signs until/);
+      assert.match(shown.text, /data-testid="end-overlap"/);
+      const row = await t.db('webhook_endpoints').where({ id: endpoint.id }).first();
+      assert.equal(box.open(row.previous_secret), first);
+      const until = new Date(row.previous_secret_until).getTime();
+      assert.ok(until > rotatedAt + 23 * 3_600_000 && until < Date.now() + 25 * 3_600_000, 'a day from the rotation');
+
+      // During the overlap: two signatures; a receiver with the old secret and one with the new both accept.
+      const during = await change('During overlap', 2, Date.now() + 3_600_000);
+      assert.equal(during.headers['webhook-signature'].split(' ').length, 2);
+      assert.ok(during.headers['webhook-signature'].split(' ').every((x) => x.startsWith('v1,')));
+      assert.deepEqual([verifies(first, during), verifies(second, during)], [true, true]);
+      // After it: the new secret only.
+      const afterIt = await change('After overlap', 3, until + 60_000);
+      assert.deepEqual([verifies(first, afterIt), verifies(second, afterIt)], [false, true]);
+
+      // Ended early: rotate again, then stop the previous secret, confirmed; support cannot.
+      const third = secretOf((await admin.submit(`${page}/rotate`, { confirm: 'yes' }, page)).text) as string;
+      const support = await Client.login(t.app, b.support.email);
+      assert.equal((await support.submit(`${page}/end-overlap`, { confirm: 'yes' }, page)).status, 403);
+      const confirm = await admin.submit(`${page}/end-overlap`, {}, page);
+      assert.equal(confirm.status, 200);
+      assert.match(confirm.text, /Stop signing with the previous secret/);
+      assert.ok((await t.db('webhook_endpoints').where({ id: endpoint.id }).first()).previous_secret, 'not ended without confirmation');
+      assert.equal((await admin.submit(`${page}/end-overlap`, { confirm: 'yes' }, page)).status, 303);
+      const ended = await t.db('webhook_endpoints').where({ id: endpoint.id }).first();
+      assert.deepEqual([ended.previous_secret, ended.previous_secret_until], [null, null]);
+      assert.doesNotMatch((await admin.get(page)).text, /data-testid="overlap"/);
+      const audit = await t.db('audit_log').where({ entity_type: 'webhook_endpoint', entity_id: endpoint.id }).orderBy('id').select('action');
+      assert.deepEqual(audit.map((a) => a.action), ['create', 'rotate_secret', 'rotate_secret', 'end_secret_overlap']);
+      const last = await change('After ending', 4, Date.now());
+      assert.deepEqual([verifies(second, last), verifies(third, last)], [false, true]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 
@@ -285,12 +408,12 @@ describe('webhooks', () => {
 
       rx.failWhen((m, seen) => m.data.after?.name === 'X first' && seen === 0);
       const now = Date.now();
-      await sendDue(t.db, box, { nowMs: now });
+      await sendDue(t.db, box, { allowPrivate: true, nowMs: now });
       // X's first failed; X's second has not been posted: it waits for the first, whatever its own due time.
       const xSecond = rows.find((r) => JSON.parse(r.body).data.after.name === 'X second');
       assert.equal((await t.db('webhook_attempts').where({ delivery_id: xSecond.id })).length, 0);
       // A minute on: X's second is due since the start, X's first only now; the first goes first.
-      await sendDue(t.db, box, { nowMs: now + 61_000 });
+      await sendDue(t.db, box, { allowPrivate: true, nowMs: now + 61_000 });
       const xs = rx.got.filter((g) => g.data.entity_id === x.id).map((g) => g.data.after.name);
       assert.deepEqual(xs, ['X first', 'X second'], 'in the order they happened');
       assert.deepEqual(rx.got.filter((g) => g.data.entity_id === y.id).map((g) => g.data.after.name), ['Y only']);

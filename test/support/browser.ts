@@ -19,9 +19,10 @@ export class BrowserHarness {
   browser!: Browser;
   private readonly contexts: BrowserContext[] = [];
 
-  async start(): Promise<void> {
+  /** `env`: settings for the app (e.g. OUTBOUND_ALLOW_PRIVATE for a test with a local receiver). */
+  async start(env: Record<string, string> = {}): Promise<void> {
     fs.mkdirSync(SHOTS, { recursive: true });
-    this.t = await createTestApp();
+    this.t = await createTestApp(env);
     this.server = await listen(this.t.app);
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -25,4 +25,14 @@ describe('configuration', () => {
     assert.equal(proxied.secureCookies, true);
     assert.equal(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy, 'loopback');
   });
+
+  test('outbound posts to private addresses: off unless OUTBOUND_ALLOW_PRIVATE says so, in any environment', () => {
+    assert.equal(loadConfig({}).outboundAllowPrivate, false);
+    assert.equal(loadConfig({ NODE_ENV: 'test' }).outboundAllowPrivate, false);
+    assert.equal(loadConfig({ NODE_ENV: 'development' }).outboundAllowPrivate, false);
+    assert.equal(loadConfig({ OUTBOUND_ALLOW_PRIVATE: 'true' }).outboundAllowPrivate, true);
+    assert.equal(loadConfig({ OUTBOUND_ALLOW_PRIVATE: '1' }).outboundAllowPrivate, true);
+    assert.equal(loadConfig({ OUTBOUND_ALLOW_PRIVATE: '0' }).outboundAllowPrivate, false);
+    assert.throws(() => loadConfig({ OUTBOUND_ALLOW_PRIVATE: 'yes please' }), /OUTBOUND_ALLOW_PRIVATE: must be true or false/);
+  });
 });

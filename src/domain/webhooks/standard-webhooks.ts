@@ -26,12 +26,17 @@ export function signWebhook(secret: string, id: string, timestampSeconds: number
   return `v1,${crypto.createHmac('sha256', keyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
-/** The three headers of one attempt of a message. */
-export function webhookHeaders(secret: string, id: string, timestampSeconds: number, body: string): Record<string, string> {
+/**
+ * The three headers of one attempt of a message. Several secrets (a rotation's overlap: the new
+ * and the previous) give one signature each, space-separated, as the convention allows: a
+ * receiver that knows either accepts the message.
+ */
+export function webhookHeaders(secrets: string | string[], id: string, timestampSeconds: number, body: string): Record<string, string> {
+  const all = Array.isArray(secrets) ? secrets : [secrets];
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': signWebhook(secret, id, timestampSeconds, body),
+    'webhook-signature': all.map((s) => signWebhook(s, id, timestampSeconds, body)).join(' '),
   };
 }
 

@@ -13,8 +13,8 @@ export const RECORD_FILE_PUSH_JOB = 'record-file-push';
  * are closed (record-files.service closeDueFiles). The closing keeps its own progress in its file
  * row (each batch commits with it), so a killed run resumes where the file stands; no job checkpoint.
  */
-export function registerRecordFileJobs(kinds: JobKinds, deps: { db: Db; box: SecretBox }): void {
-  const { db, box } = deps;
+export function registerRecordFileJobs(kinds: JobKinds, deps: { db: Db; box: SecretBox; allowPrivate: boolean }): void {
+  const { db, box, allowPrivate } = deps;
   kinds.register({
     kind: RECORD_FILES_JOB,
     payload: z.object({}).strict(),
@@ -32,7 +32,7 @@ export function registerRecordFileJobs(kinds: JobKinds, deps: { db: Db; box: Sec
     payload: z.object({}).strict(),
     title: () => 'Pushing record files to resellers\' addresses',
     async run(ctx) {
-      const r = await pushDue(db, box, { signal: ctx.signal });
+      const r = await pushDue(db, box, { signal: ctx.signal, allowPrivate });
       return { message: `${r.delivered} of ${r.tried} record file push${r.tried === 1 ? '' : 'es'} delivered.`, ...r };
     },
   });

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Db, Queryable } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
-import { checkPushUrl as checkUrl, postOnce, retryDelayMs } from '../../web/outbound';
+import { checkPushUrl as checkUrl, postOnce, retryDelayMs, type OutboundPolicy } from '../../web/outbound';
 import type { SecretBox } from '../auth/secret-box';
 import * as repo from './record-files.repository';
 
@@ -46,9 +46,9 @@ export async function sealClearSecrets(db: Queryable, box: SecretBox): Promise<n
 /** The back-off and the address check are shared with webhooks (web/outbound.ts). */
 export { retryDelayMs } from '../../web/outbound';
 
-/** HTTPS only; plain HTTP to this machine itself (a local receiver, tests). */
-export function checkPushUrl(url: string): string {
-  return checkUrl(url, { allowLocalHttp: true });
+/** HTTPS to a public address; plain HTTP to this machine itself when the policy allows private addresses (a local receiver, tests). */
+export function checkPushUrl(url: string, policy: OutboundPolicy): string {
+  return checkUrl(url, policy);
 }
 
 export interface PushTarget {
@@ -63,12 +63,12 @@ export async function pushTargetOf(db: Queryable, resellerId: number): Promise<P
 }
 
 /** Sets (or, with an empty address, turns off) the reseller's push; the secret is kept when left blank. */
-export async function setPushTarget(db: Queryable, box: SecretBox, resellerId: number, input: { url: string; secret: string }): Promise<void> {
+export async function setPushTarget(db: Queryable, box: SecretBox, resellerId: number, input: { url: string; secret: string }, policy: OutboundPolicy): Promise<void> {
   if (!input.url.trim()) {
     await db('record_file_push_targets').where({ reseller_id: resellerId }).update({ active: false, updated_at: db.fn.now() });
     return;
   }
-  const url = checkPushUrl(input.url);
+  const url = checkPushUrl(input.url, policy);
   const existing = await db('record_file_push_targets').where({ reseller_id: resellerId }).first();
   const given = input.secret.trim();
   if (given && given.length < 16) throw new FieldErrors({ secret: 'A shared secret of at least 16 characters' });
@@ -120,7 +120,7 @@ export async function deliveriesOf(db: Queryable, resellerId: number, limit = 10
  * Posts every due delivery once; returns how many were tried. The body is read from the file's
  * chunks twice (once to sign, once to send) so a file of a million records is never held whole.
  */
-export async function pushDue(db: Db, box: SecretBox, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ tried: number; delivered: number }> {
+export async function pushDue(db: Db, box: SecretBox, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal; allowPrivate?: boolean } = {}): Promise<{ tried: number; delivered: number }> {
   const now = () => opts.nowMs ?? Date.now();
   await sealClearSecrets(db, box);
   let tried = 0;
@@ -153,7 +153,7 @@ export async function pushDue(db: Db, box: SecretBox, opts: { nowMs?: number; ti
         answer = `not signed: ${(err as Error).message}`.slice(0, 500);
       }
       const out = signature === '' ? null : await postOnce(d.url, {
-        body: Readable.toWeb(Readable.from(repo.chunksOf(db, file.id, file.chunks))) as ReadableStream, duplex: 'half',
+        body: Readable.from(repo.chunksOf(db, file.id, file.chunks)), policy: { allowPrivate: opts.allowPrivate ?? false },
         headers: {
           'content-type': 'application/octet-stream', 'content-length': String(file.byteSize), [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature,
           'x-record-file-id': String(file.id), 'x-record-file-number': String(file.number), 'x-record-file-name': file.filename, 'x-record-file-sha256': file.sha256 ?? '',

@@ -15,6 +15,7 @@ import { getOrThrow as getReseller } from '../resellers/resellers.service';
 import type { SecretBox } from '../auth/secret-box';
 import { getSpecOrThrow } from '../record-specs/record-specs.service';
 import { deliveriesOf, pushTargetOf, sendAgain } from './record-files.push';
+import type { OutboundPolicy } from '../../web/outbound';
 import * as service from './record-files.service';
 import { FieldErrors } from '../../domain/errors';
 
@@ -59,7 +60,7 @@ export async function sendRecordFile(db: Db, res: Response, file: service.Record
  * read and download only (the read-only guard refuses their posts). The record-files API keys are
  * made and revoked by the reseller's admins on the same page: shown once, stored hashed.
  */
-export function recordFileRoutes({ db, box }: { db: Db; box: SecretBox }): Router {
+export function recordFileRoutes({ db, box, outbound }: { db: Db; box: SecretBox; outbound: OutboundPolicy }): Router {
   const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
@@ -119,7 +120,7 @@ export function recordFileRoutes({ db, box }: { db: Db; box: SecretBox }): Route
         const url = typeof req.body?.url === 'string' ? req.body.url : '';
         const secret = typeof req.body?.secret === 'string' ? req.body.secret : '';
         try {
-          await service.savePushTarget(db, box, actor(req), resellerId, { url, secret });
+          await service.savePushTarget(db, box, actor(req), resellerId, { url, secret }, outbound);
         } catch (err) {
           if (!(err instanceof FieldErrors)) throw err;
           res.status(422);

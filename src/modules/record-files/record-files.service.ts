@@ -11,6 +11,7 @@ import { recordLegsByIds } from '../ledger/record-reads';
 import { startOfLocalDay } from '../../domain/time/zones';
 import type { SecretBox } from '../auth/secret-box';
 import { queueDelivery, setPushTarget } from './record-files.push';
+import type { OutboundPolicy } from '../../web/outbound';
 import { recordAudit } from '../audit/audit.repository';
 import { SYSTEM_ACTOR, type Actor } from '../../domain/tenancy/actor';
 import * as repo from './record-files.repository';
@@ -399,9 +400,9 @@ export async function withdrawKey(db: Db, actor: Actor, resellerId: number, id: 
 }
 
 /** Sets (or with a blank address, turns off) the push of closed files, audited without the secret. */
-export async function savePushTarget(db: Db, box: SecretBox, actor: Actor, resellerId: number, input: { url: string; secret: string }): Promise<void> {
+export async function savePushTarget(db: Db, box: SecretBox, actor: Actor, resellerId: number, input: { url: string; secret: string }, policy: OutboundPolicy): Promise<void> {
   await db.transaction(async (tx) => {
-    await setPushTarget(tx, box, resellerId, input);
+    await setPushTarget(tx, box, resellerId, input, policy);
     await recordAudit(tx, actor, { resellerId, entityType: 'record_file_push', entityId: resellerId, action: 'update', after: { url: input.url } });
   });
 }

@@ -196,30 +196,50 @@ export function subscriberRoutes({ db }: { db: Db }): Router {
     res.redirect(303, `${BASE}/${id}`);
   });
 
-  // SIP credentials of an identity (switch.service): typed, or generated and shown once on the answer.
-  r.post(`${BASE}/:subscriberId/identities/:identityId/sip-password`, async (req, res) => {
-    const id = idParam(req, 'subscriberId');
-    const identityId = idParam(req, 'identityId');
-    // Another subscriber's (or tenant's) identity is not found, whatever the form says.
-    await identityOrThrow(db, scope(req), id, identityId);
-    await submitForm(
-      req, res, sipPasswordSchema,
-      async (data) => {
-        const out = await setSipPassword(db, actor(req), scope(req), id, identityId, data.generate ? { generate: true } : { generate: false, password: data.sip_password ?? '' });
-        if (out.password) return res.page('subscribers/sip-password', { title: out.sipUser, sipUser: out.sipUser, password: out.password, back: `${BASE}/${id}` });
-        flash(req, 'success', `SIP password of ${out.sipUser} set: the switch accepts it from its next registration.`);
-        res.redirect(303, `${BASE}/${id}`);
+  // SIP credentials of an identity (switch.service): typed, or generated and shown once on the
+  // answer. By the reseller's admins, and by the operator's admins on their view of the subscriber
+  // (running the platform, they set up a phone for a reseller); support roles only see them.
+  const sipBases = [
+    { path: BASE, base: async (_req: Request) => BASE, extra: {} },
+    {
+      path: '/wholesale/resellers/:resellerId/subscribers',
+      // The subscriber must be the reseller's of the address (as on its page).
+      base: async (req: Request) => {
+        const reseller = await getReseller(db, scope(req), idParam(req, 'resellerId'));
+        const sub = await service.getOrThrow(db, scope(req), idParam(req, 'subscriberId'));
+        if (sub.resellerId !== reseller.id) throw new NotFoundError();
+        return `/wholesale/resellers/${reseller.id}/subscribers`;
       },
-      (errors) => showPage(req, res, BASE, { errors, sipIdentityId: identityId }),
-    );
-  });
+      extra: { operatorView: true },
+    },
+  ];
+  for (const sip of sipBases) {
+    r.post(`${sip.path}/:subscriberId/identities/:identityId/sip-password`, async (req, res) => {
+      const base = await sip.base(req);
+      const id = idParam(req, 'subscriberId');
+      const identityId = idParam(req, 'identityId');
+      // Another subscriber's (or tenant's) identity is not found, whatever the form says.
+      await identityOrThrow(db, scope(req), id, identityId);
+      await submitForm(
+        req, res, sipPasswordSchema,
+        async (data) => {
+          const out = await setSipPassword(db, actor(req), scope(req), id, identityId, data.generate ? { generate: true } : { generate: false, password: data.sip_password ?? '' });
+          if (out.password) return res.page('subscribers/sip-password', { title: out.sipUser, sipUser: out.sipUser, password: out.password, back: `${base}/${id}` });
+          flash(req, 'success', `SIP password of ${out.sipUser} set: the switch accepts it from its next registration.`);
+          res.redirect(303, `${base}/${id}`);
+        },
+        (errors) => showPage(req, res, base, { ...sip.extra, errors, sipIdentityId: identityId }),
+      );
+    });
 
-  r.post(`${BASE}/:subscriberId/identities/:identityId/sip-password/remove`, async (req, res) => {
-    const id = idParam(req, 'subscriberId');
-    const out = await removeSipCredential(db, actor(req), scope(req), id, idParam(req, 'identityId'));
-    flash(req, 'success', `SIP credential of ${out.sipUser} removed: the switch refuses it from its next request.`);
-    res.redirect(303, `${BASE}/${id}`);
-  });
+    r.post(`${sip.path}/:subscriberId/identities/:identityId/sip-password/remove`, async (req, res) => {
+      const base = await sip.base(req);
+      const id = idParam(req, 'subscriberId');
+      const out = await removeSipCredential(db, actor(req), scope(req), id, idParam(req, 'identityId'));
+      flash(req, 'success', `SIP credential of ${out.sipUser} removed: the switch refuses it from its next request.`);
+      res.redirect(303, `${base}/${id}`);
+    });
+  }
 
   r.post(`${BASE}/:subscriberId/login`, async (req, res) => {
     const id = idParam(req, 'subscriberId');

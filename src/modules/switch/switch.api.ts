@@ -4,8 +4,8 @@ import * as service from './switch.service';
 
 /**
  * SIP credentials through the API (issue 14): a provisioning system lists a subscriber's SIP
- * identities and sets or removes the password of one, as its reseller's admins do on the
- * subscriber's page; the switch sees the change at its next REGISTER (the Kamailio views and the
+ * identities and sets or removes the password of one, as its reseller's admins (or the operator's)
+ * do on the subscriber's page; the switch sees the change at its next REGISTER (the Kamailio views and the
  * FreeSWITCH directory read the same rows). Only HA1 hashes are kept; a generated password is
  * answered once.
  */
@@ -56,9 +56,9 @@ export function switchApi(): ApiOperation[] {
       },
     }),
     apiOperation({
-      method: 'put', path: '/subscribers/:subscriberId/identities/:identityId/sip-credential', operationId: 'setSipCredential', tags: ['Subscribers'], audience: 'reseller',
+      method: 'put', path: '/subscribers/:subscriberId/identities/:identityId/sip-credential', operationId: 'setSipCredential', tags: ['Subscribers'], audience: 'all',
       summary: 'Set the SIP password of one identity',
-      description: 'The switch accepts the new password at the next REGISTER; the old one stops at once. Only its HA1 hashes are kept. A reseller’s keys only, as only its admins do it in the portal.',
+      description: 'The switch accepts the new password at the next REGISTER; the old one stops at once. Only its HA1 hashes are kept. A reseller’s read-write keys (its own subscribers), and the operator’s (any reseller’s, as the operator’s admins do on its view of the subscriber); audited as the key that did it. Read-only keys are refused.',
       params: identityParams,
       reach: ({ db, params: p, actor }) => service.identityOrThrow(db, actor.scope, p.subscriberId, p.identityId),
       body: credentialIn,
@@ -70,8 +70,9 @@ export function switchApi(): ApiOperation[] {
       },
     }),
     apiOperation({
-      method: 'delete', path: '/subscribers/:subscriberId/identities/:identityId/sip-credential', operationId: 'removeSipCredential', tags: ['Subscribers'], audience: 'reseller',
+      method: 'delete', path: '/subscribers/:subscriberId/identities/:identityId/sip-credential', operationId: 'removeSipCredential', tags: ['Subscribers'], audience: 'all',
       summary: 'Remove the SIP password of one identity (it can no longer register)',
+      description: 'A reseller’s read-write keys (its own subscribers), and the operator’s (any reseller’s); audited as the key that did it. Read-only keys are refused.',
       params: identityParams,
       reach: ({ db, params: p, actor }) => service.identityOrThrow(db, actor.scope, p.subscriberId, p.identityId),
       errors: [409],

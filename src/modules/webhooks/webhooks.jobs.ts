@@ -18,8 +18,8 @@ const DAY_MS = 86_400_000;
  * the fan-out of the others' events. Hourly, finished deliveries past the retention are deleted
  * with their attempts (retentionDays, WEBHOOK_RETENTION_DAYS; default 90).
  */
-export function registerWebhookJobs(kinds: JobKinds, deps: { db: Db; box: SecretBox; retentionDays?: number }): void {
-  const { db, box } = deps;
+export function registerWebhookJobs(kinds: JobKinds, deps: { db: Db; box: SecretBox; allowPrivate: boolean; retentionDays?: number }): void {
+  const { db, box, allowPrivate } = deps;
   const retentionDays = deps.retentionDays ?? 90;
   kinds.register({
     kind: WEBHOOK_FANOUT_JOB,
@@ -36,7 +36,7 @@ export function registerWebhookJobs(kinds: JobKinds, deps: { db: Db; box: Secret
     payload: z.object({}).strict(),
     title: () => 'Webhooks: sending due deliveries',
     async run(ctx) {
-      const r = await sendDue(db, box, { signal: ctx.signal });
+      const r = await sendDue(db, box, { signal: ctx.signal, allowPrivate });
       return { message: `${r.delivered} of ${r.tried} webhook deliver${r.tried === 1 ? 'y' : 'ies'} taken.`, ...r };
     },
   });

@@ -20,11 +20,15 @@ export interface EndpointRow {
   createdAt: Date;
   updatedAt: Date;
   secretRotatedAt: Date;
+  /** The secret before the latest rotation (sealed), signing beside the current one until previousSecretUntil; null: no overlap. */
+  previousSecret: string | null;
+  previousSecretUntil: Date | null;
 }
 
 const toEndpoint = (r: Record<string, any>): EndpointRow => ({
   id: Number(r.id), resellerId: r.reseller_id === null ? null : Number(r.reseller_id), url: r.url, description: r.description,
   eventTypes: r.event_types ?? null, secret: r.secret, active: r.active, createdAt: r.created_at, updatedAt: r.updated_at, secretRotatedAt: r.secret_rotated_at,
+  previousSecret: r.previous_secret ?? null, previousSecretUntil: r.previous_secret_until ?? null,
 });
 
 /** The owner's rows only: `reseller_id IS NOT DISTINCT FROM owner`. */
@@ -48,7 +52,10 @@ export async function insertEndpoint(db: Queryable, v: { resellerId: Owner; url:
   return Number((row as { id: number }).id);
 }
 
-export async function updateEndpoint(db: Queryable, id: number, v: { url?: string; description?: string; eventTypes?: string[] | null; active?: boolean; secret?: string }): Promise<void> {
+export async function updateEndpoint(
+  db: Queryable, id: number,
+  v: { url?: string; description?: string; eventTypes?: string[] | null; active?: boolean; secret?: string; previous?: { secret: string; until: Date } | null },
+): Promise<void> {
   const set: Record<string, unknown> = { updated_at: db.fn.now() };
   if (v.url !== undefined) set.url = v.url;
   if (v.description !== undefined) set.description = v.description;
@@ -57,6 +64,10 @@ export async function updateEndpoint(db: Queryable, id: number, v: { url?: strin
   if (v.secret !== undefined) {
     set.secret = v.secret;
     set.secret_rotated_at = db.fn.now();
+  }
+  if (v.previous !== undefined) {
+    set.previous_secret = v.previous?.secret ?? null;
+    set.previous_secret_until = v.previous?.until ?? null;
   }
   await db('webhook_endpoints').where({ id }).update(set);
 }

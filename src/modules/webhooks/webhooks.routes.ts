@@ -3,6 +3,7 @@ import type { Db } from '../../db/knex';
 import { FieldErrors } from '../../domain/errors';
 import { eventsFor, WEBHOOK_EVENTS } from '../../domain/webhooks/standard-webhooks';
 import { askConfirmation, isConfirmed } from '../../web/confirm';
+import type { OutboundPolicy } from '../../web/outbound';
 import { idParam } from '../../web/params';
 import { actor, resellerIdOf } from '../../web/principal';
 import { flash } from '../../web/render';
@@ -31,7 +32,7 @@ function valuesOf(e: { url: string; description: string; eventTypes: string[] | 
  * disable, rotate the secret of an endpoint and send a delivery again; support roles see the
  * endpoints and their deliveries only (the read-only guard refuses their posts and forms).
  */
-export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: SecretBox; allowLocalHttp: boolean }): Router {
+export function webhookRoutes({ db, box, outbound }: { db: Db; box: SecretBox; outbound: OutboundPolicy }): Router {
   const r = Router(ROUTER_OPTIONS);
 
   for (const portal of ['wholesale', 'reseller'] as const) {
@@ -43,7 +44,9 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
     async function showEndpoint(req: Request, res: Response, id: number, newSecret: string | null = null) {
       const endpoint = await service.endpointOrThrow(db, owner(req), id);
       const deliveries = await service.deliveriesOf(db, endpoint.id);
-      res.page('webhooks/show', { title: endpoint.description || endpoint.url, ...common, endpoint, deliveries, newSecret });
+      // Until when the secret before the latest rotation still signs (null: it does not).
+      const overlapUntil = service.inOverlap(endpoint) ? endpoint.previousSecretUntil : null;
+      res.page('webhooks/show', { title: endpoint.description || endpoint.url, ...common, endpoint, deliveries, newSecret, overlapUntil, overlapHours: service.SECRET_OVERLAP_MS / 3_600_000 });
     }
 
     r.get(base, async (req, res) => {
@@ -59,7 +62,7 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
     r.post(base, async (req, res) => {
       const input = inputOf(req.body);
       try {
-        const made = await service.createEndpoint(db, box, actor(req), owner(req), input, { allowLocalHttp });
+        const made = await service.createEndpoint(db, box, actor(req), owner(req), input, outbound);
         res.status(201);
         await showEndpoint(req, res, made.id, made.secret);
       } catch (err) {
@@ -82,7 +85,7 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
       const endpoint = await service.endpointOrThrow(db, owner(req), idParam(req, 'webhookEndpointId'));
       const input = inputOf(req.body);
       try {
-        await service.updateEndpoint(db, actor(req), owner(req), endpoint.id, input, { allowLocalHttp });
+        await service.updateEndpoint(db, actor(req), owner(req), endpoint.id, input, outbound);
       } catch (err) {
         if (!(err instanceof FieldErrors)) throw err;
         res.status(422);
@@ -101,7 +104,8 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
         return askConfirmation(req, res, {
           title: `A new secret for ${endpoint.url}?`,
           consequences: [
-            'Messages are signed with the new secret from now on, retries of earlier messages included: the receiver must be given it before it can verify them.',
+            `For ${service.SECRET_OVERLAP_MS / 3_600_000} hours every message (retries of earlier ones included) is signed with both the new secret and the current one, so the receiver keeps verifying while it is given the new one; then with the new one only. You can end the overlap sooner on the endpoint's page.`,
+            ...(service.inOverlap(endpoint) ? ['The secret before the current one, which still signs until the current overlap ends, stops signing now.'] : []),
             'The new secret is shown once, on the next page.',
           ],
           confirmLabel: 'Make a new secret',
@@ -110,6 +114,24 @@ export function webhookRoutes({ db, box, allowLocalHttp }: { db: Db; box: Secret
       }
       const secret = await service.rotateSecret(db, box, actor(req), owner(req), endpoint.id);
       await showEndpoint(req, res, endpoint.id, secret);
+    });
+
+    r.post(`${base}/:webhookEndpointId/end-overlap`, async (req, res) => {
+      const endpoint = await service.endpointOrThrow(db, owner(req), idParam(req, 'webhookEndpointId'));
+      if (service.inOverlap(endpoint) && !isConfirmed(req)) {
+        return askConfirmation(req, res, {
+          title: `Stop signing with the previous secret of ${endpoint.url}?`,
+          consequences: [
+            'From now on messages are signed with the new secret only: a receiver still verifying with the previous one refuses them (and they are tried again, for a day).',
+            'This cannot be undone: the previous secret is forgotten.',
+          ],
+          confirmLabel: 'Sign with the new secret only',
+          cancelHref: `${base}/${endpoint.id}`,
+        });
+      }
+      const ended = await service.endOverlap(db, actor(req), owner(req), endpoint.id);
+      flash(req, 'success', ended ? 'Only the new secret signs from now on.' : 'The previous secret no longer signed: nothing changed.');
+      res.redirect(303, `${base}/${endpoint.id}`);
     });
 
     r.post(`${base}/:webhookEndpointId/deliveries/:webhookDeliveryId/send-again`, async (req, res) => {

@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../db/knex';
 import { FieldErrors, NotFoundError } from '../../domain/errors';
 import type { Actor } from '../../domain/tenancy/actor';
 import { eventsFor, messageIdOf, newWebhookSecret, webhookBody, webhookHeaders } from '../../domain/webhooks/standard-webhooks';
-import { checkPushUrl, postOnce, retryDelayMs } from '../../web/outbound';
+import { checkPushUrl, postOnce, retryDelayMs, type OutboundPolicy } from '../../web/outbound';
 import { recordAudit } from '../audit/audit.repository';
 import type { SecretBox } from '../auth/secret-box';
 import { eventsAfter, type OutboxEvent } from '../changes/changes.service';
@@ -47,11 +47,11 @@ export interface EndpointInput {
 }
 
 /** Checks an endpoint's form: the address, and the types against the owner's catalogue. */
-function checkInput(owner: repo.Owner, input: EndpointInput, allowLocalHttp: boolean): { url: string; description: string; eventTypes: string[] | null } {
+function checkInput(owner: repo.Owner, input: EndpointInput, policy: OutboundPolicy): { url: string; description: string; eventTypes: string[] | null } {
   const errors: Record<string, string> = {};
   let url = '';
   try {
-    url = checkPushUrl(input.url, { allowLocalHttp });
+    url = checkPushUrl(input.url, policy);
   } catch (err) {
     if (!(err instanceof FieldErrors)) throw err;
     Object.assign(errors, err.fields);
@@ -91,8 +91,8 @@ export async function endpointOrThrow(db: Queryable, owner: repo.Owner, id: numb
 export const deliveryCounts = repo.deliveryCounts;
 
 /** Registers an endpoint; returns its id and its secret, which is shown this once and kept sealed. */
-export async function createEndpoint(db: Db, box: SecretBox, actor: Actor, owner: repo.Owner, input: EndpointInput, opts: { allowLocalHttp: boolean }): Promise<{ id: number; secret: string }> {
-  const v = checkInput(owner, input, opts.allowLocalHttp);
+export async function createEndpoint(db: Db, box: SecretBox, actor: Actor, owner: repo.Owner, input: EndpointInput, policy: OutboundPolicy): Promise<{ id: number; secret: string }> {
+  const v = checkInput(owner, input, policy);
   const secret = newWebhookSecret();
   return db.transaction(async (tx) => {
     const id = await repo.insertEndpoint(tx, { resellerId: owner, ...v, secret: box.seal(secret) });
@@ -101,8 +101,8 @@ export async function createEndpoint(db: Db, box: SecretBox, actor: Actor, owner
   });
 }
 
-export async function updateEndpoint(db: Db, actor: Actor, owner: repo.Owner, id: number, input: EndpointInput & { active: boolean }, opts: { allowLocalHttp: boolean }): Promise<void> {
-  const v = checkInput(owner, input, opts.allowLocalHttp);
+export async function updateEndpoint(db: Db, actor: Actor, owner: repo.Owner, id: number, input: EndpointInput & { active: boolean }, policy: OutboundPolicy): Promise<void> {
+  const v = checkInput(owner, input, policy);
   await db.transaction(async (tx) => {
     const before = await repo.getEndpoint(tx, owner, id, { forUpdate: true });
     if (!before) throw new NotFoundError();
@@ -111,16 +111,43 @@ export async function updateEndpoint(db: Db, actor: Actor, owner: repo.Owner, id
   });
 }
 
-/** A new secret (shown once); the old one signs nothing from now on. */
-export async function rotateSecret(db: Db, box: SecretBox, actor: Actor, owner: repo.Owner, id: number): Promise<string> {
+/** How long the secret before a rotation keeps signing beside the new one: the receivers' time to switch over. */
+export const SECRET_OVERLAP_MS = 24 * 3_600_000;
+
+/** Whether the endpoint's previous secret still signs at `nowMs`. */
+export const inOverlap = (e: Pick<repo.EndpointRow, 'previousSecret' | 'previousSecretUntil'>, nowMs = Date.now()) =>
+  e.previousSecret !== null && e.previousSecretUntil !== null && e.previousSecretUntil.getTime() > nowMs;
+
+/**
+ * A new secret (shown once). The one it replaces keeps signing beside it for SECRET_OVERLAP_MS
+ * (every message carries both signatures), so receivers can take the new one without refusing a
+ * message; a rotation during an overlap drops the older secret (only the one just replaced signs on).
+ */
+export async function rotateSecret(db: Db, box: SecretBox, actor: Actor, owner: repo.Owner, id: number, nowMs = Date.now()): Promise<string> {
   const secret = newWebhookSecret();
+  const until = new Date(nowMs + SECRET_OVERLAP_MS);
   await db.transaction(async (tx) => {
     const before = await repo.getEndpoint(tx, owner, id, { forUpdate: true });
     if (!before) throw new NotFoundError();
-    await repo.updateEndpoint(tx, id, { secret: box.seal(secret) });
-    await recordAudit(tx, actor, { resellerId: owner, entityType: 'webhook_endpoint', entityId: id, action: 'rotate_secret', after: { secret_rotated: true } });
+    await repo.updateEndpoint(tx, id, { secret: box.seal(secret), previous: { secret: before.secret, until } });
+    await recordAudit(tx, actor, { resellerId: owner, entityType: 'webhook_endpoint', entityId: id, action: 'rotate_secret', after: { secret_rotated: true, previous_secret_signs_until: until.toISOString() } });
   });
   return secret;
+}
+
+/** Ends a rotation's overlap early: from now on only the current secret signs. False when there was none. */
+export async function endOverlap(db: Db, actor: Actor, owner: repo.Owner, id: number, nowMs = Date.now()): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const before = await repo.getEndpoint(tx, owner, id, { forUpdate: true });
+    if (!before) throw new NotFoundError();
+    if (!inOverlap(before, nowMs)) return false;
+    await repo.updateEndpoint(tx, id, { previous: null });
+    await recordAudit(tx, actor, {
+      resellerId: owner, entityType: 'webhook_endpoint', entityId: id, action: 'end_secret_overlap',
+      before: { previous_secret_signs_until: before.previousSecretUntil?.toISOString() }, after: { previous_secret_signs_until: null },
+    });
+    return true;
+  });
 }
 
 /** "Send again" by hand: the delivery is tried now (same message id), for another day of tries. */
@@ -202,10 +229,10 @@ export async function fanOut(db: Db, opts: { nowMs?: number; signal?: AbortSigna
  * delivered. An endpoint that fails is not tried again in the same run (its other deliveries wait
  * for the next), so one endpoint that is down does not hold up the others for long.
  */
-export async function sendDue(db: Db, box: SecretBox, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ tried: number; delivered: number }> {
+export async function sendDue(db: Db, box: SecretBox, opts: { nowMs?: number; timeoutMs?: number; signal?: AbortSignal; allowPrivate?: boolean } = {}): Promise<{ tried: number; delivered: number }> {
   const now = () => opts.nowMs ?? Date.now();
   const down: number[] = [];
-  const secrets = new Map<number, { sealed: string; open: string }>();
+  const secrets = new Map<number, { sealed: string; open: string; previousSealed: string | null; previous: string | null }>();
   let tried = 0;
   let delivered = 0;
   for (;;) {
@@ -216,16 +243,18 @@ export async function sendDue(db: Db, box: SecretBox, opts: { nowMs?: number; ti
     const endpoint = await repo.endpointById(db, d.endpointId);
     if (!endpoint) continue;
     let secret = secrets.get(endpoint.id);
-    if (!secret || secret.sealed !== endpoint.secret) {
-      secret = { sealed: endpoint.secret, open: box.open(endpoint.secret) };
+    if (!secret || secret.sealed !== endpoint.secret || secret.previousSealed !== endpoint.previousSecret) {
+      secret = { sealed: endpoint.secret, open: box.open(endpoint.secret), previousSealed: endpoint.previousSecret, previous: endpoint.previousSecret === null ? null : box.open(endpoint.previousSecret) };
       secrets.set(endpoint.id, secret);
     }
+    // During a rotation's overlap both secrets sign: a receiver with either accepts.
+    const signers = secret.previous !== null && inOverlap(endpoint, now()) ? [secret.open, secret.previous] : [secret.open];
     // The time of this attempt (the convention signs it; a receiver refuses an old one).
     const timestamp = Math.floor(Date.now() / 1000);
     const out = await postOnce(endpoint.url, {
       body: d.body,
-      headers: { 'content-type': 'application/json', 'user-agent': 'voip-billing-webhooks/1', ...webhookHeaders(secret.open, d.eventId, timestamp, d.body) },
-      timeoutMs: opts.timeoutMs ?? 15_000,
+      headers: { 'content-type': 'application/json', 'user-agent': 'voip-billing-webhooks/1', ...webhookHeaders(signers, d.eventId, timestamp, d.body) },
+      timeoutMs: opts.timeoutMs ?? 15_000, policy: { allowPrivate: opts.allowPrivate ?? false },
     });
     const attempts = d.attempts + 1;
     const nextMs = now() + retryDelayMs(attempts);
