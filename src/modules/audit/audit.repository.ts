@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Queryable } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -227,25 +228,30 @@ export function allAudit(db: Queryable, scope: Scope, filter: AuditFilter): Asyn
  * entries' order, in two statements whatever their number.
  */
 export async function recordAudits(db: Queryable, actor: Actor, entries: AuditEntry[]): Promise<void> {
-  for (let at = 0; at < entries.length; at += 2000) {
-    const chunk = entries.slice(at, at + 2000);
+  for (let at = 0; at < entries.length; at += 5000) {
+    const chunk = entries.slice(at, at + 5000);
     const payloads = chunk.map((e) => ({ before: clean(e.before), after: clean(e.after) }));
-    const rows = (await db('audit_log')
-      .insert(chunk.map((e, i) => ({
-        reseller_id: e.resellerId, actor_user_id: actor.userId, actor_api_key_id: actor.apiKeyId ?? null, actor_email: actor.email, actor_role: actor.role,
-        entity_type: e.entityType, entity_id: e.entityId, action: e.action, before: payloads[i]!.before, after: payloads[i]!.after, ip: actor.ip ?? null, request_id: actor.requestId ?? null,
-      })))
-      // Postgres returns the rows of an INSERT ... VALUES in the order of the values.
-      .returning(['id', 'occurred_at'])) as Array<{ id: number; occurred_at: Date }>;
-    const events = chunk.flatMap((e, i) => {
-      const type = eventTypeOf(e);
-      if (type === null) return [];
-      const p = payloads[i]!;
-      return [{
-        reseller_id: e.resellerId, audit_id: rows[i]!.id, type, entity_type: e.entityType, entity_id: e.entityId, created_at: rows[i]!.occurred_at,
-        payload: `{"entity_type":${JSON.stringify(e.entityType)},"entity_id":${JSON.stringify(e.entityId)},"action":${JSON.stringify(e.action)},"before":${p.before ?? 'null'},"after":${p.after ?? 'null'}}`,
-      }];
-    });
-    if (events.length) await db('outbox_events').insert(events);
+    const types = chunk.map(eventTypeOf);
+    // One statement: each entry takes its audit id first (in the entries' order), then the audit rows
+    // and the outbox events are written from the same arrays (one parameter a column, not a value),
+    // the events in the entries' order (their positions are the order webhooks deliver them in).
+    await db.raw(
+      `WITH u AS MATERIALIZED (
+         SELECT nextval('audit_log_id_seq') AS id, u.reseller_id, u.entity_type, u.entity_id, u.action, u.before::jsonb AS before, u.after::jsonb AS after, u.event_type, u.ord
+           FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY
+                AS u(reseller_id, entity_type, entity_id, action, before, after, event_type, ord)),
+       a AS (
+         INSERT INTO audit_log (id, reseller_id, actor_user_id, actor_api_key_id, actor_email, actor_role, entity_type, entity_id, action, before, after, ip, request_id)
+         SELECT id, reseller_id, ?, ?, ?, ?, entity_type, entity_id, action, before, after, ?, ? FROM u ORDER BY ord)
+       INSERT INTO outbox_events (reseller_id, audit_id, type, entity_type, entity_id, payload, created_at)
+       SELECT reseller_id, id, event_type, entity_type, entity_id,
+              jsonb_build_object('entity_type', entity_type, 'entity_id', entity_id, 'action', action, 'before', before, 'after', after), CURRENT_TIMESTAMP
+         FROM u WHERE event_type IS NOT NULL ORDER BY ord`,
+      [
+        chunk.map((e) => e.resellerId), chunk.map((e) => e.entityType), chunk.map((e) => e.entityId), chunk.map((e) => e.action),
+        payloads.map((p) => p.before), payloads.map((p) => p.after), types,
+        actor.userId, actor.apiKeyId ?? null, actor.email, actor.role, actor.ip ?? null, actor.requestId ?? null,
+      ] as unknown as Knex.RawBinding[],
+    );
   }
 }

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Queryable } from '../../db/knex';
 import { listAll, listPage, type ListPage, type ListParams, type ListSpec } from '../../db/list';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -307,17 +308,41 @@ export async function holdingsOf(db: Queryable, subs: Array<{ id: number; resell
 }
 
 /** Many subscribers in one statement (a bulk create), each with its plan; answered in the inputs' order. */
+/** The text columns of a subscriber as insertSubscribers sends them, one array each. */
+const TEXT_COLUMNS = ['account_number', 'name', 'contact_name', 'email', 'phone', 'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country', 'time_zone'] as const;
+
+/**
+ * Many subscribers in one statement, answered in the inputs' order. The values go as one array a
+ * column (unnest), not one parameter a value: a thousand subscribers are 14 parameters, not 14,000.
+ * The answer is put back in the inputs' order by account number (unique in a reseller).
+ */
 export async function insertSubscribers(db: Queryable, resellerId: number, inputs: Array<SubscriberInput & { retail_plan_id: number | null }>): Promise<Subscriber[]> {
   if (!inputs.length) return [];
-  const rows = await db('subscribers').insert(inputs.map((i) => ({ reseller_id: resellerId, ...columns(i), retail_plan_id: i.retail_plan_id }))).returning('*');
-  return rows.map(toSubscriber);
+  const rows = inputs.map((i) => columns(i));
+  const names = [...TEXT_COLUMNS, 'billing_cycle_day', 'retail_plan_id'];
+  const { rows: made } = await db.raw(
+    `INSERT INTO subscribers (reseller_id, ${names.join(', ')})
+     SELECT ?, ${names.join(', ')} FROM unnest(${TEXT_COLUMNS.map(() => '?::text[]').join(', ')}, ?::smallint[], ?::bigint[]) AS u(${names.join(', ')})
+     RETURNING *`,
+    // Arrays with nulls: knex's types know arrays of one type only.
+    [resellerId, ...TEXT_COLUMNS.map((c) => rows.map((r) => r[c] ?? null)), rows.map((r) => r.billing_cycle_day ?? null), inputs.map((i) => i.retail_plan_id)] as unknown as Knex.RawBinding[],
+  );
+  const byAccount = new Map((made as Array<Record<string, any>>).map((r) => [String(r.account_number).toLowerCase(), r]));
+  return inputs.map((i) => toSubscriber(byAccount.get(i.account_number.toLowerCase()) as Record<string, any>));
 }
 
 /** Many numbers in one statement, answered in the inputs' order. */
 export async function insertNumbers(db: Queryable, resellerId: number, rows: Array<{ subscriberId: number; number: string }>): Promise<PhoneNumber[]> {
   if (!rows.length) return [];
-  const out = await db('phone_numbers').insert(rows.map((r) => ({ reseller_id: resellerId, subscriber_id: r.subscriberId, number: r.number, label: null }))).returning('*');
-  return out.map(toNumber);
+  const { rows: made } = await db.raw(
+    `INSERT INTO phone_numbers (reseller_id, subscriber_id, number)
+     SELECT ?, subscriber_id, number FROM unnest(?::bigint[], ?::text[]) AS u(subscriber_id, number)
+     RETURNING *`,
+    [resellerId, rows.map((r) => r.subscriberId), rows.map((r) => r.number)],
+  );
+  // In the inputs' order, by number (an active number is held once).
+  const byNumber = new Map((made as Array<Record<string, any>>).map((r) => [r.number as string, r]));
+  return rows.map((r) => toNumber(byNumber.get(r.number) as Record<string, any>));
 }
 
 /** Which of these account numbers the reseller's subscribers already have (lower case: they are unique so). */
