@@ -29,12 +29,7 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
   const IDS = '/subscribers/{subscriberId}/identities';
   const CRED = '/subscribers/{subscriberId}/identities/{identityId}/sip-credential';
 
-  const api = (k: string) => ({
-    get: async (tpl: string, path: string) => oa.check('get', tpl, await request(t.app).get(`/api/v1${path}`).set('Authorization', `Bearer ${k}`)),
-    post: async (tpl: string, path: string, body: unknown) => oa.check('post', tpl, await request(t.app).post(`/api/v1${path}`).set('Authorization', `Bearer ${k}`).send(body as object)),
-    put: async (tpl: string, path: string, body: unknown) => oa.check('put', tpl, await request(t.app).put(`/api/v1${path}`).set('Authorization', `Bearer ${k}`).send(body as object)),
-    del: async (tpl: string, path: string) => oa.check('delete', tpl, await request(t.app).delete(`/api/v1${path}`).set('Authorization', `Bearer ${k}`)),
-  });
+  const api = (k: string) => oa.caller(t.app, k);
   const directory = (user: string) =>
     request(t.app).post('/api/v1/freeswitch/directory').type('form').set('Authorization', `Basic ${Buffer.from(`freeswitch:${platformToken}`).toString('base64')}`)
       .send({ section: 'directory', tag_name: 'domain', key_name: 'name', key_value: DOMAIN, action: 'sip_auth', key: 'id', user, domain: DOMAIN, sip_auth_username: user, sip_auth_realm: DOMAIN });
@@ -82,10 +77,10 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
     assert.equal(typed.body.password, null);
     assert.equal((await t.db('sip_credentials').where({ identity_id: identity.id }).first()).ha1, md5(`1001:${DOMAIN}:a-typed-Passw0rd`));
 
-    const removed = await api(key).del(CRED, `/subscribers/${subId}/identities/${identity.id}/sip-credential`);
+    const removed = await api(key).delete(CRED, `/subscribers/${subId}/identities/${identity.id}/sip-credential`);
     assert.equal(removed.status, 204);
     assert.match((await directory('1001')).text, /status="not found"/);
-    assert.equal((await api(key).del(CRED, `/subscribers/${subId}/identities/${identity.id}/sip-credential`)).status, 409);
+    assert.equal((await api(key).delete(CRED, `/subscribers/${subId}/identities/${identity.id}/sip-credential`)).status, 409);
   });
 
   test('bad input names the field; another tenant’s key gets 404; the operator’s key sets and removes it (audited as its), its read-only key 403', async () => {
@@ -102,7 +97,7 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
     assert.equal((await api(operatorKey).get(IDS, `/subscribers/${subId}/identities`)).status, 200);
     assert.equal(await t.db('sip_credentials').where({ identity_id: identityId }).first(), undefined);
     assert.equal((await api(operatorReadKey).put(CRED, path, { generate: true })).status, 403);
-    assert.equal((await api(operatorReadKey).del(CRED, path)).status, 403);
+    assert.equal((await api(operatorReadKey).delete(CRED, path)).status, 403);
     assert.equal(await t.db('sip_credentials').where({ identity_id: identityId }).first(), undefined);
     const set = await api(operatorKey).put(CRED, path, { password: 'set-by-the-operator' });
     assert.equal(set.status, 200, set.text);
@@ -110,7 +105,7 @@ describe('SIP credentials through the API, seen by the switch at once', () => {
     const operatorKeyId = (await t.db('api_keys').where({ name: 'operator' }).whereNull('reseller_id').orderBy('id', 'desc').first()).id;
     const audit = await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId }).orderBy('id', 'desc').first();
     assert.deepEqual([audit.action, Number(audit.actor_api_key_id), Number(audit.reseller_id)], ['create', Number(operatorKeyId), reseller.id]);
-    assert.equal((await api(operatorKey).del(CRED, path)).status, 204);
+    assert.equal((await api(operatorKey).delete(CRED, path)).status, 204);
     assert.equal(await t.db('sip_credentials').where({ identity_id: identityId }).first(), undefined);
     assert.equal(Number((await t.db('audit_log').where({ entity_type: 'sip_credential', entity_id: identityId, action: 'delete' }).first()).actor_api_key_id), Number(operatorKeyId));
   });
