@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Queryable } from '../../db/knex';
 import type { Actor } from '../../domain/tenancy/actor';
 import type { Scope } from '../../domain/tenancy/roles';
@@ -230,13 +231,20 @@ export async function recordAudits(db: Queryable, actor: Actor, entries: AuditEn
   for (let at = 0; at < entries.length; at += 2000) {
     const chunk = entries.slice(at, at + 2000);
     const payloads = chunk.map((e) => ({ before: clean(e.before), after: clean(e.after) }));
-    const rows = (await db('audit_log')
-      .insert(chunk.map((e, i) => ({
-        reseller_id: e.resellerId, actor_user_id: actor.userId, actor_api_key_id: actor.apiKeyId ?? null, actor_email: actor.email, actor_role: actor.role,
-        entity_type: e.entityType, entity_id: e.entityId, action: e.action, before: payloads[i]!.before, after: payloads[i]!.after, ip: actor.ip ?? null, request_id: actor.requestId ?? null,
-      })))
-      // Postgres returns the rows of an INSERT ... VALUES in the order of the values.
-      .returning(['id', 'occurred_at'])) as Array<{ id: number; occurred_at: Date }>;
+    // One array a column (unnest) rather than one parameter a value; ORDER BY the ordinality, so the
+    // rows are inserted, and their ids returned, in the entries' order.
+    const { rows } = (await db.raw(
+      `INSERT INTO audit_log (reseller_id, actor_user_id, actor_api_key_id, actor_email, actor_role, entity_type, entity_id, action, before, after, ip, request_id)
+       SELECT u.reseller_id, ?, ?, ?, ?, u.entity_type, u.entity_id, u.action, u.before::jsonb, u.after::jsonb, ?, ?
+       FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS u(reseller_id, entity_type, entity_id, action, before, after, ord)
+       ORDER BY u.ord
+       RETURNING id, occurred_at`,
+      [
+        actor.userId ?? null, actor.apiKeyId ?? null, actor.email ?? null, actor.role ?? null, actor.ip ?? null, actor.requestId ?? null,
+        chunk.map((e) => e.resellerId ?? null), chunk.map((e) => e.entityType), chunk.map((e) => e.entityId ?? null), chunk.map((e) => e.action),
+        payloads.map((p) => p.before), payloads.map((p) => p.after),
+      ] as Knex.RawBinding[],
+    )) as { rows: Array<{ id: number; occurred_at: Date }> };
     const events = chunk.flatMap((e, i) => {
       const type = eventTypeOf(e);
       if (type === null) return [];
@@ -246,6 +254,14 @@ export async function recordAudits(db: Queryable, actor: Actor, entries: AuditEn
         payload: `{"entity_type":${JSON.stringify(e.entityType)},"entity_id":${JSON.stringify(e.entityId)},"action":${JSON.stringify(e.action)},"before":${p.before ?? 'null'},"after":${p.after ?? 'null'}}`,
       }];
     });
-    if (events.length) await db('outbox_events').insert(events);
+    if (events.length) {
+      await db.raw(
+        `INSERT INTO outbox_events (reseller_id, audit_id, type, entity_type, entity_id, created_at, payload)
+         SELECT u.reseller_id, u.audit_id, u.type, u.entity_type, u.entity_id, u.created_at, u.payload::jsonb
+         FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::timestamptz[], ?::text[]) WITH ORDINALITY AS u(reseller_id, audit_id, type, entity_type, entity_id, created_at, payload, ord)
+         ORDER BY u.ord`,
+        [events.map((e) => e.reseller_id), events.map((e) => e.audit_id), events.map((e) => e.type), events.map((e) => e.entity_type), events.map((e) => e.entity_id ?? null), events.map((e) => e.created_at), events.map((e) => e.payload)] as Knex.RawBinding[],
+      );
+    }
   }
 }
