@@ -328,6 +328,20 @@ export async function insertSubscribers(db: Queryable, resellerId: number, input
 const SUB_COLUMNS = ['account_number', 'name', 'contact_name', 'email', 'phone', 'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country', 'time_zone', 'billing_cycle_day', 'retail_plan_id'] as const;
 const SUB_COLUMN_TYPES: Partial<Record<(typeof SUB_COLUMNS)[number], string>> = { billing_cycle_day: 'smallint', retail_plan_id: 'bigint' };
 
+/**
+ * Puts party_version's per-statement bump off to bumpPartyVersion, in this transaction only: its row
+ * is then locked from that bump to commit, not from the first INSERT (two bulks in flight overlap).
+ */
+export async function deferPartyBump(tx: Queryable): Promise<void> {
+  await tx.raw("SELECT set_config('app.party_bump_deferred', 'on', true)");
+}
+
+/** The bump deferPartyBump put off: once, as the transaction's last write. */
+export async function bumpPartyVersion(tx: Queryable): Promise<void> {
+  await tx.raw("SELECT set_config('app.party_bump_deferred', 'off', true)");
+  await tx.raw('INSERT INTO party_version (one, version) VALUES (true, 1) ON CONFLICT (one) DO UPDATE SET version = party_version.version + 1');
+}
+
 /** Many numbers in one statement, answered in the inputs' order. */
 export async function insertNumbers(db: Queryable, resellerId: number, rows: Array<{ subscriberId: number; number: string }>): Promise<PhoneNumber[]> {
   if (!rows.length) return [];
