@@ -331,6 +331,29 @@ describe('the JSON API: subscribers and their numbers', () => {
     assert.equal((await call(keys.resellerA).post('/subscribers/bulk', '/subscribers/bulk', { items: Array.from({ length: 1001 }, () => ({})) })).status, 422);
   });
 
+  test('bulk: party_version moves on with the creates (its bump put off to the end of the batch), and the deferral ends with it', async () => {
+    const version = async () => BigInt((await t.db('party_version').first('version'))!.version);
+    const v0 = await version();
+    const made = await call(keys.resellerA).post('/subscribers/bulk', '/subscribers/bulk', { items: [newSub({ numbers: [numA()] }), newSub({ numbers: [numA()] })] });
+    assert.equal(made.status, 200);
+    assert.deepEqual(made.body.items.map((o: { status: string }) => o.status), ['created', 'created']);
+    const v1 = await version();
+    assert.ok(v1 > v0, `party_version moved on (${v0} -> ${v1})`);
+    // In one transaction: after createMany the per-statement bump works again for the transaction's later writes.
+    await t.db.transaction(async (tx) => {
+      const { createMany } = await import('../../src/modules/subscribers/subscribers.service');
+      const { newSubscriberApiJson } = await import('../../src/modules/subscribers/subscribers.schemas');
+      const { reseller_id: _r, ...input } = newSubscriberApiJson.parse(newSub({ numbers: [numA()] }));
+      const out = await createMany(tx as never, SYSTEM_ACTOR, fx.a.reseller.id, [input]);
+      assert.ok(!(out[0] instanceof Error), 'created');
+      const v2 = BigInt((await tx('party_version').first('version'))!.version);
+      assert.ok(v2 > v1, 'createMany bumped once itself');
+      await tx('subscribers').where({ id: fx.a.subscriber.id }).update({ region: 'NY-later' });
+      assert.ok(BigInt((await tx('party_version').first('version'))!.version) > v2, 'a later write in the same transaction bumps as before');
+      throw new Error('rollback');
+    }).catch((err: Error) => assert.equal(err.message, 'rollback'));
+  });
+
   test('bulk: every check of a single create, item by item (plan, numbers held before or earlier in the request, ranges); logins and extensions too', async () => {
     const shared = numA();
     const items0Login = `LOGIN-${crypto.randomBytes(3).toString('hex')}`;

@@ -307,7 +307,6 @@ export async function holdingsOf(db: Queryable, subs: Array<{ id: number; resell
   return out;
 }
 
-/** Many subscribers in one statement (a bulk create), each with its plan; answered in the inputs' order. */
 /** The text columns of a subscriber as insertSubscribers sends them, one array each. */
 const TEXT_COLUMNS = ['account_number', 'name', 'contact_name', 'email', 'phone', 'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country', 'time_zone'] as const;
 
@@ -329,6 +328,20 @@ export async function insertSubscribers(db: Queryable, resellerId: number, input
   );
   const byAccount = new Map((made as Array<Record<string, any>>).map((r) => [String(r.account_number).toLowerCase(), r]));
   return inputs.map((i) => toSubscriber(byAccount.get(i.account_number.toLowerCase()) as Record<string, any>));
+}
+
+/**
+ * Puts party_version's per-statement bump off to bumpPartyVersion, in this transaction only: its row
+ * is then locked from that bump to commit, not from the first INSERT (two bulks in flight overlap).
+ */
+export async function deferPartyBump(tx: Queryable): Promise<void> {
+  await tx.raw("SELECT set_config('app.party_bump_deferred', 'on', true)");
+}
+
+/** The bump deferPartyBump put off: once, as the transaction's last write. */
+export async function bumpPartyVersion(tx: Queryable): Promise<void> {
+  await tx.raw("SELECT set_config('app.party_bump_deferred', 'off', true)");
+  await tx.raw('INSERT INTO party_version (one, version) VALUES (true, 1) ON CONFLICT (one) DO UPDATE SET version = party_version.version + 1');
 }
 
 /** Many numbers in one statement, answered in the inputs' order. */

@@ -238,6 +238,7 @@ export async function createMany(db: Db, actor: Actor, resellerId: number, input
   });
   try {
     await db.transaction(async (sp) => {
+      await repo.deferPartyBump(sp);
       const subs = await repo.insertSubscribers(sp, resellerId, ready.map((r) => r.input));
       const numberRows = ready.flatMap((r, k) => r.numbers.map((number) => ({ subscriberId: (subs[k] as repo.Subscriber).id, number })));
       const added = await repo.insertNumbers(sp, resellerId, numberRows);
@@ -250,6 +251,7 @@ export async function createMany(db: Db, actor: Actor, resellerId: number, input
           return { resellerId, entityType: 'phone_number', entityId: n.id, action: 'assign', after: { number: n.number, subscriber_id: sub.id, account_number: sub.accountNumber, label: null } };
         }),
       ]);
+      await repo.bumpPartyVersion(sp);
       subs.forEach((sub) => (out[(bySub.get(sub.id) as Ready).i] = sub));
     });
   } catch (err) {
