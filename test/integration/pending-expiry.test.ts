@@ -71,20 +71,20 @@ describe("the server's periodic work runs on the scheduler", () => {
   });
   after(() => t.close());
 
-  test('half-call expiry, reject pruning, partition upkeep, the carrier file watch and reconciliation, recurring charges, record files and their push, webhook fan-out and sending are schedules, each run once at the first start and then once a period', async () => {
+  test('half-call expiry, reject pruning, partition upkeep, the carrier file watch and reconciliation, recurring charges, record files and their push, webhook fan-out, sending and pruning are schedules, each run once at the first start and then once a period', async () => {
     const schedules = await until('the schedules declared', async () => {
       const s = await t.db('job_schedules').orderBy('name').select('name', 'kind', 'every_seconds', 'next_run_at');
-      return s.length === 10 ? s : undefined;
+      return s.length === 11 ? s : undefined;
     });
     assert.deepEqual(
       schedules.map((s) => [s.name, s.every_seconds]),
-      [['carrier-file-watch', 900], ['carrier-reconcile', 300], ['partition-upkeep', 86_400], ['pending-expiry', 3600], ['record-file-push', 60], ['record-files', 300], ['recurring-charges', 3600], ['reject-pruning', 3600], ['webhook-fanout', 30], ['webhook-send', 30]],
+      [['carrier-file-watch', 900], ['carrier-reconcile', 300], ['partition-upkeep', 86_400], ['pending-expiry', 3600], ['record-file-push', 60], ['record-files', 300], ['recurring-charges', 3600], ['reject-pruning', 3600], ['webhook-fanout', 30], ['webhook-pruning', 3600], ['webhook-send', 30]],
     );
     const done = await until('one run of each', async () => {
       const jobs = await t.db('jobs').whereNotNull('schedule').where({ status: 'done' }).orderBy('schedule').select('schedule', 'reseller_id', 'result');
-      return jobs.length === 10 ? jobs : undefined;
+      return jobs.length === 11 ? jobs : undefined;
     });
-    assert.deepEqual(done.map((j) => j.schedule), ['carrier-file-watch', 'carrier-reconcile', 'partition-upkeep', 'pending-expiry', 'record-file-push', 'record-files', 'recurring-charges', 'reject-pruning', 'webhook-fanout', 'webhook-send']);
+    assert.deepEqual(done.map((j) => j.schedule), ['carrier-file-watch', 'carrier-reconcile', 'partition-upkeep', 'pending-expiry', 'record-file-push', 'record-files', 'recurring-charges', 'reject-pruning', 'webhook-fanout', 'webhook-pruning', 'webhook-send']);
     assert.ok(done.every((j) => j.reseller_id === null), "the system's work: the operator's, no tenant's");
     for (const s of await t.db('job_schedules').select('next_run_at', 'every_seconds')) {
       const ahead = (new Date(s.next_run_at).getTime() - Date.now()) / 1000;
@@ -96,6 +96,6 @@ describe("the server's periodic work runs on the scheduler", () => {
     const key = `${next.getUTCFullYear()}_${String(next.getUTCMonth() + 1).padStart(2, '0')}`;
     for (const table of ['call_legs', 'charges']) assert.ok((await t.db.raw(`select to_regclass(?) as r`, [`${table}_p${key}`])).rows[0].r, `${table}_p${key} exists`);
     await sleep(300);
-    assert.equal(Number((await t.db('jobs').whereNotNull('schedule').count('* as n').first())?.n), 10, 'no second run within the period');
+    assert.equal(Number((await t.db('jobs').whereNotNull('schedule').count('* as n').first())?.n), 11, 'no second run within the period');
   });
 });
