@@ -92,35 +92,7 @@ export function eventTypeOf(entry: Pick<AuditEntry, 'entityType' | 'action' | 'r
  * says what changed, never who did it (a webhook of a reseller must not name the operator's staff).
  */
 export async function recordAudit(db: Queryable, actor: Actor, entry: AuditEntry): Promise<void> {
-  const before = clean(entry.before);
-  const after = clean(entry.after);
-  const insert = db('audit_log').insert({
-    reseller_id: entry.resellerId,
-    actor_user_id: actor.userId,
-    actor_api_key_id: actor.apiKeyId ?? null,
-    actor_email: actor.email,
-    actor_role: actor.role,
-    entity_type: entry.entityType,
-    entity_id: entry.entityId,
-    action: entry.action,
-    before,
-    after,
-    ip: actor.ip ?? null,
-    request_id: actor.requestId ?? null,
-  });
-  const type = eventTypeOf(entry);
-  if (type === null) {
-    await insert;
-    return;
-  }
-  const audit = insert.returning(['id', 'occurred_at']).toSQL();
-  const payload = `{"entity_type":${JSON.stringify(entry.entityType)},"entity_id":${JSON.stringify(entry.entityId)},"action":${JSON.stringify(entry.action)},"before":${before ?? 'null'},"after":${after ?? 'null'}}`;
-  await db.raw(
-    `WITH a AS (${audit.sql})
-     INSERT INTO outbox_events (reseller_id, audit_id, type, entity_type, entity_id, payload, created_at)
-     SELECT ?, a.id, ?, ?, ?, ?::jsonb, a.occurred_at FROM a`,
-    [...audit.bindings, entry.resellerId, type, entry.entityType, entry.entityId, payload],
-  );
+  await recordAudits(db, actor, [entry]);
 }
 
 export interface AuditRow {
@@ -225,7 +197,7 @@ export function allAudit(db: Queryable, scope: Scope, filter: AuditFilter): Asyn
 
 /**
  * recordAudit for many changes at once (a bulk create): the same rows and outbox events, in the
- * entries' order, in two statements whatever their number.
+ * entries' order, in one statement for every 5,000 entries.
  */
 export async function recordAudits(db: Queryable, actor: Actor, entries: AuditEntry[]): Promise<void> {
   for (let at = 0; at < entries.length; at += 5000) {

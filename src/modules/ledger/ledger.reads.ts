@@ -422,10 +422,10 @@ export interface ChargeDetail extends ChargeSummary {
  * us). The expected carrier cost is the operator's alone; a subscriber reads its retail charge
  * only. Amounts as text, so that no decimal passes through a JavaScript number; times as epoch ms.
  */
-function chargesJsonSql(scope: Scope): string {
+function chargesJsonSql(kind: Scope['kind']): string {
   const where = ['c.leg_id = l.id', 'c.start_at = l.start_at'];
-  if (scope.kind !== 'wholesale') where.push(`c.kind IN ('wholesale', 'retail')`, 'c.reseller_id = $2');
-  if (scope.kind === 'subscriber') where.push(`c.kind = 'retail'`, 'c.subscriber_id = $3');
+  if (kind !== 'wholesale') where.push(`c.kind IN ('wholesale', 'retail')`, 'c.reseller_id = $2');
+  if (kind === 'subscriber') where.push(`c.kind = 'retail'`, 'c.subscriber_id = $3');
   const text = (col: string) => `'${col}', c.${col}::text`;
   return `(SELECT coalesce(json_agg(json_build_object(
       'kind', c.kind, 'rate_plan_id', c.rate_plan_id, 'plan_name', rp.name, 'plan_revision', c.plan_revision, 'direction', c.direction,
@@ -444,11 +444,11 @@ function chargesJsonSql(scope: Scope): string {
  * and charges the calls pages show (callsQuery, confineSide), with the scope's ids as parameters
  * ($2 reseller, $3 subscriber). A received leg shows its callee and only the scope's own charges.
  */
-function callSql(scope: Scope): string {
-  const paid = scope.kind === 'wholesale' ? 'true' : scope.kind === 'reseller' ? 'coalesce(l.reseller_id = $2, false)' : 'coalesce(l.reseller_id = $2 AND l.subscriber_id = $3, false)';
+function callSql(kind: Scope['kind']): string {
+  const paid = kind === 'wholesale' ? 'true' : kind === 'reseller' ? 'coalesce(l.reseller_id = $2, false)' : 'coalesce(l.reseller_id = $2 AND l.subscriber_id = $3, false)';
   const confined =
-    scope.kind === 'wholesale' ? ''
-    : scope.kind === 'reseller' ? ` AND (l.reseller_id = $2 OR (NOT ${paid} AND l.callee_reseller_id = $2))`
+    kind === 'wholesale' ? ''
+    : kind === 'reseller' ? ` AND (l.reseller_id = $2 OR (NOT ${paid} AND l.callee_reseller_id = $2))`
     : ` AND ((l.reseller_id = $2 AND l.subscriber_id = $3) OR (NOT ${paid} AND l.callee_reseller_id = $2 AND l.callee_subscriber_id = $3))`;
   return `SELECT l.id, l.start_at, l.answer_at, l.end_at, l.call_id, l.platform_id, l.direction, l.calling_number, l.called_number, l.raw_calling, l.raw_called,
           l.billable_seconds, l.answered, l.disposition, l.switch_cause, l.switch_direction, l.status,
@@ -458,7 +458,7 @@ function callSql(scope: Scope): string {
           CASE WHEN ${paid} THEN l.unrated_reason END AS unrated_reason,
           p.name AS platform_name, s.account_number, s.name AS subscriber_name, r.name AS reseller_name, r.code AS reseller_code, ${startKeySql()} AS start_key,
           l.leg_key, l.cdr_id, l.trunk, l.carrier, l.redirecting_number, l.account_code, l.received_at, l.rated_at,
-          ${chargesJsonSql(scope)} AS charges
+          ${chargesJsonSql(kind)} AS charges
      FROM call_legs l
      JOIN platforms p ON p.id = l.platform_id
      LEFT JOIN subscribers s ON s.id = CASE WHEN ${paid} THEN l.subscriber_id ELSE l.callee_subscriber_id END
@@ -467,7 +467,7 @@ function callSql(scope: Scope): string {
     LIMIT 1`;
 }
 
-const CALL_SQL = { wholesale: callSql({ kind: 'wholesale' } as Scope), reseller: callSql({ kind: 'reseller', resellerId: 0 } as Scope), subscriber: callSql({ kind: 'subscriber', resellerId: 0, subscriberId: 0 } as Scope) };
+const CALL_SQL = { wholesale: callSql('wholesale'), reseller: callSql('reseller'), subscriber: callSql('subscriber') };
 
 function chargeDetailOf(c: Record<string, any>): ChargeDetail {
   return {
